@@ -1,0 +1,125 @@
+/**
+ * Command-line parsing, pure: arguments in, a typed configuration or a usage error out.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { parseIPv4, parseIPv6 } from "./ip.ts";
+import type { Upstream } from "./udp_exchange.ts";
+
+/** dnsd's version. */
+export const VERSION = "0.1.0";
+
+/** Log levels the CLI accepts. */
+export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
+
+/** One of {@link LOG_LEVELS}. */
+export type CliLogLevel = typeof LOG_LEVELS[number];
+
+/** A parsed command line. */
+export type Command =
+  | { readonly kind: "help" }
+  | { readonly kind: "version" }
+  | {
+    readonly kind: "serve";
+    readonly host: string;
+    readonly port: number;
+    readonly upstreams: readonly Upstream[];
+    readonly timeoutMs: number;
+    readonly logLevel: CliLogLevel;
+  };
+
+/** A bad command line; the message is one line for the user. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** The text of `--help`. */
+export const USAGE = `Usage: dnsd [options]
+
+A DNS server: answers local names, forwards the rest to upstream resolvers.
+
+Options:
+  --host HOST          address to listen on (default 127.0.0.1)
+  --port PORT          UDP port to listen on, 0-65535 (default 2053)
+  --upstream HOST[:PORT]
+                       upstream resolver, tried in the order given; repeatable;
+                       IPv6 as [addr]:port or a bare addr (default 8.8.8.8:53)
+  --timeout MS         deadline for the whole upstream exchange, in ms (default 2000)
+  --log-level LEVEL    debug, info, warning or error (default info)
+  --help               show this help and exit
+  --version            show the version and exit
+`;
+
+function parsePort(text: string, what: string): number {
+  if (!/^[0-9]{1,5}$/.test(text) || Number(text) > 65535) {
+    throw new UsageError(`${what}: "${text}" is not a port number (0-65535)`);
+  }
+  return Number(text);
+}
+
+/** Parses `HOST[:PORT]`, `[V6]:PORT` or a bare IPv6 address; the host must be an IP address. */
+export function parseUpstream(text: string): Upstream {
+  let host = text;
+  let port = 53;
+  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
+  if (bracketed) {
+    host = bracketed[1]!;
+    if (bracketed[2] !== undefined) port = parsePort(bracketed[2], `--upstream ${text}`);
+    if (!parseIPv6(host)) throw new UsageError(`--upstream ${text}: "${host}" is not an IPv6 address`);
+    return { hostname: host, port };
+  }
+  if (parseIPv6(text)) return { hostname: text, port };
+  const colon = text.lastIndexOf(":");
+  if (colon >= 0) {
+    host = text.slice(0, colon);
+    port = parsePort(text.slice(colon + 1), `--upstream ${text}`);
+  }
+  if (!parseIPv4(host)) throw new UsageError(`--upstream ${text}: "${host}" is not an IP address`);
+  return { hostname: host, port };
+}
+
+/**
+ * Parses the command line.
+ * @throws {UsageError} for an unknown flag or a bad value
+ */
+export function parseCommand(args: readonly string[]): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: "string", default: "127.0.0.1" },
+        port: { type: "string", default: "2053" },
+        upstream: { type: "string", multiple: true },
+        timeout: { type: "string", default: "2000" },
+        "log-level": { type: "string", default: "info" },
+        help: { type: "boolean", default: false },
+        version: { type: "boolean", default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message.split("\n")[0]! : String(error));
+  }
+  const { values } = parsed;
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+  if (values.host === "") throw new UsageError(`--host: an address is needed`);
+  const timeout = values.timeout;
+  if (!/^[0-9]+$/.test(timeout) || Number(timeout) < 1 || Number(timeout) > 600_000) {
+    throw new UsageError(`--timeout: "${timeout}" is not a whole number of milliseconds (1-600000)`);
+  }
+  const logLevel = LOG_LEVELS.find((level) => level === values["log-level"]);
+  if (!logLevel) {
+    throw new UsageError(`--log-level: "${values["log-level"]}" is not one of ${LOG_LEVELS.join(", ")}`);
+  }
+  return {
+    kind: "serve",
+    host: values.host,
+    port: parsePort(values.port, "--port"),
+    upstreams: (values.upstream ?? ["8.8.8.8:53"]).map(parseUpstream),
+    timeoutMs: Number(timeout),
+    logLevel,
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Typed errors. Each domain condition a caller catches has its own class and a stable
+ * `reason`, so tests and the server can branch on it without reading message text.
+ * @module
+ */
+
+/** Why a message could not be decoded. */
+export type DecodeReason =
+  | "truncated"
+  | "bad-label"
+  | "bad-pointer"
+  | "label-too-long"
+  | "name-too-long"
+  | "rdata-length"
+  | "trailing-bytes"
+  | "bad-opt"
+  | "multiple-opt";
+
+/** Raised by the decoder for any malformed input; never a RangeError. */
+export class DecodeError extends Error {
+  override name = "DecodeError";
+  /**
+   * @param reason a stable reason code
+   * @param offset the byte offset where decoding failed
+   */
+  constructor(readonly reason: DecodeReason, readonly offset: number) {
+    super(`Cannot decode message: ${reason} at offset ${offset}`);
+  }
+}
+
+/** Why a value could not be encoded. */
+export type EncodeReason =
+  | "bad-name"
+  | "label-too-long"
+  | "name-too-long"
+  | "bad-address"
+  | "bad-value"
+  | "message-too-long"
+  | "needs-edns";
+
+/** Raised by the encoder when a typed value cannot be written to the wire. */
+export class EncodeError extends Error {
+  override name = "EncodeError";
+  /**
+   * @param reason a stable reason code
+   * @param detail what was wrong, for people
+   */
+  constructor(readonly reason: EncodeReason, detail: string) {
+    super(`Cannot encode message: ${detail}`);
+  }
+}
+
+/** An upstream exchange failed in an expected way (network error, bad reply). */
+export class UpstreamError extends Error {
+  override name = "UpstreamError";
+}
+
+/** No acceptable upstream reply arrived before the deadline. */
+export class UpstreamTimeout extends UpstreamError {
+  override name = "UpstreamTimeout";
+}
+
+/** Local data (mappings, zone or hosts files) is invalid; the message names the entry. */
+export class DataError extends Error {
+  override name = "DataError";
+}

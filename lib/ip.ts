@@ -1,0 +1,83 @@
+/**
+ * IPv4 and IPv6 text <-> octets, strict: no leading zeros in IPv4, RFC 5952 text for IPv6.
+ * @module
+ */
+
+/** Parses dotted-quad IPv4 text, or returns null when it is not exactly that. */
+export function parseIPv4(text: string): Uint8Array | null {
+  const parts = text.split(".");
+  if (parts.length !== 4) return null;
+  const octets = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const part = parts[i]!;
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(part)) return null;
+    const value = Number(part);
+    if (value > 255) return null;
+    octets[i] = value;
+  }
+  return octets;
+}
+
+/** Formats four octets as dotted-quad text. */
+export function formatIPv4(octets: Uint8Array): string {
+  return `${octets[0]}.${octets[1]}.${octets[2]}.${octets[3]}`;
+}
+
+function parseGroups(text: string): number[] | null {
+  if (text === "") return [];
+  const groups: number[] = [];
+  for (const group of text.split(":")) {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(group)) return null;
+    groups.push(parseInt(group, 16));
+  }
+  return groups;
+}
+
+/** Parses IPv6 text (with `::` and an optional embedded IPv4 tail), or returns null. */
+export function parseIPv6(text: string): Uint8Array | null {
+  let body = text;
+  const lastColon = body.lastIndexOf(":");
+  if (lastColon >= 0 && body.includes(".", lastColon)) {
+    // "::ffff:192.0.2.1" is read as "::ffff:c000:201"
+    const v4 = parseIPv4(body.slice(lastColon + 1));
+    if (!v4) return null;
+    const high = ((v4[0]! << 8) | v4[1]!).toString(16);
+    const low = ((v4[2]! << 8) | v4[3]!).toString(16);
+    body = `${body.slice(0, lastColon + 1)}${high}:${low}`;
+  }
+  const halves = body.split("::");
+  if (halves.length > 2) return null;
+  const head = parseGroups(halves[0]!);
+  const rest = halves.length === 2 ? parseGroups(halves[1]!) : [];
+  if (!head || !rest) return null;
+  const explicit = head.length + rest.length;
+  if (halves.length === 1 ? explicit !== 8 : explicit > 7) return null;
+  const groups = [...head, ...new Array<number>(8 - explicit).fill(0), ...rest];
+  const octets = new Uint8Array(16);
+  groups.forEach((group, i) => {
+    octets[2 * i] = group >> 8;
+    octets[2 * i + 1] = group & 0xff;
+  });
+  return octets;
+}
+
+/** Formats sixteen octets as RFC 5952 text: lower case, longest zero run (of two or more) as `::`. */
+export function formatIPv6(octets: Uint8Array): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((octets[i]! << 8) | octets[i + 1]!);
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) [bestStart, bestLength] = [i, j - i];
+    i = j;
+  }
+  const hex = groups.map((group) => group.toString(16));
+  if (bestStart < 0) return hex.join(":");
+  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
+}

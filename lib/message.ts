@@ -1,0 +1,70 @@
+/**
+ * Building responses from requests: the header rules every answer shares live here once.
+ * @module
+ */
+import { HEADER_SIZE } from "./codec.ts";
+import { type Edns, type Message, Rcode } from "./types.ts";
+
+/** The UDP payload size dnsd advertises and will send (DNS Flag Day 2020). */
+export const UDP_PAYLOAD_SIZE = 1232;
+
+/** The smallest UDP payload every client accepts (RFC 1035 section 4.2.1). */
+export const MIN_UDP_PAYLOAD = 512;
+
+/** The OPT record dnsd sends back to an EDNS client (RFC 6891 section 7; RFC 3225 copies DO). */
+export function responseEdns(request: Message): Edns | null {
+  if (!request.edns) return null;
+  return {
+    udpPayloadSize: UDP_PAYLOAD_SIZE,
+    version: 0,
+    dnssecOk: request.edns.dnssecOk,
+    flags: 0,
+    options: [],
+  };
+}
+
+/**
+ * A response to `request`: same ID, OPCODE, question (case as asked), RD and CD; QR and RA set;
+ * empty sections unless `fields` fills them.
+ */
+export function reply(request: Message, fields: Partial<Message> = {}): Message {
+  return {
+    id: request.id,
+    response: true,
+    opcode: request.opcode,
+    authoritative: false,
+    truncated: false,
+    recursionDesired: request.recursionDesired,
+    recursionAvailable: true,
+    z: false,
+    authenticData: false,
+    checkingDisabled: request.checkingDisabled,
+    rcode: Rcode.NOERROR,
+    questions: request.questions,
+    answers: [],
+    authorities: [],
+    additionals: [],
+    edns: responseEdns(request),
+    ...fields,
+  };
+}
+
+/**
+ * A header-only response for a query whose body could not be decoded: the ID, OPCODE and RD are
+ * read from the raw header, which the caller has checked is at least 12 octets long.
+ */
+export function headerOnlyReply(query: Uint8Array, rcode: number): Uint8Array {
+  const response = new Uint8Array(HEADER_SIZE);
+  response[0] = query[0]!;
+  response[1] = query[1]!;
+  // QR=1, OPCODE and RD copied; RA=1; everything else zero, counts zero.
+  response[2] = 0x80 | (query[2]! & 0x79);
+  response[3] = 0x80 | (rcode & 0xf);
+  return response;
+}
+
+/** The largest UDP response the client will take: its EDNS size, at least 512, at most ours. */
+export function udpLimit(request: Message): number {
+  if (!request.edns) return MIN_UDP_PAYLOAD;
+  return Math.min(UDP_PAYLOAD_SIZE, Math.max(MIN_UDP_PAYLOAD, request.edns.udpPayloadSize));
+}

@@ -1,0 +1,54 @@
+/**
+ * The resolver is a chain of small stages; each answers or calls `next` (CoreDNS plugins,
+ * oak/hono `compose`). The order lives in one array in the composition root.
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { displayName } from "./name.ts";
+import { reply } from "./message.ts";
+import { type Message, Rcode, typeName } from "./types.ts";
+
+/** Turns a request into a response. */
+export type Resolve = (request: Message) => Promise<Message>;
+
+/** One step of the chain: answer, or pass the request on to `next`. */
+export type Stage = (request: Message, next: Resolve) => Promise<Message>;
+
+/** The end of every chain: nothing answered, so REFUSED (RFC 1035 section 4.1.1). */
+export function refuse(request: Message): Promise<Message> {
+  return Promise.resolve(reply(request, { rcode: Rcode.REFUSED }));
+}
+
+/** Composes stages left to right into one {@link Resolve}. */
+export function chain(stages: readonly Stage[], last: Resolve = refuse): Resolve {
+  return stages.reduceRight<Resolve>((next, stage) => (request) => stage(request, next), last);
+}
+
+const queryLog = getLogger(["dnsd", "query"]);
+
+/** Logs each question at debug level; costs nothing when debug is off. */
+export function logQueries(): Stage {
+  return function logQueries(request, next) {
+    if (queryLog.isEnabledFor("debug")) {
+      const question = request.questions[0];
+      if (question) {
+        queryLog.debug("Received query for domain: {name} (type {type}, RD={rd})", {
+          name: displayName(question.name),
+          type: typeName(question.type),
+          rd: request.recursionDesired ? 1 : 0,
+        });
+      }
+    }
+    return next(request);
+  };
+}
+
+/**
+ * Lets only recursive queries (RD=1) go further: a name dnsd does not hold locally is REFUSED
+ * to an RD=0 query, so no upstream packet is sent for it.
+ */
+export function requireRecursion(): Stage {
+  return function requireRecursion(request, next) {
+    return request.recursionDesired ? next(request) : refuse(request);
+  };
+}

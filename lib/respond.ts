@@ -1,0 +1,55 @@
+/**
+ * The pure core of the server: request bytes in, response bytes (or silence) out. Every failure
+ * becomes its RCODE here and nowhere else.
+ * @module
+ */
+import { decodeMessage, encodeMessage, HEADER_SIZE } from "./codec.ts";
+import { DecodeError, UpstreamError } from "./errors.ts";
+import { headerOnlyReply, reply, udpLimit } from "./message.ts";
+import type { Resolve } from "./resolver.ts";
+import { type Message, Opcode, Rcode } from "./types.ts";
+
+/** Receives errors that are not an expected part of DNS (bugs, broken invariants). */
+export type Report = (error: unknown) => void;
+
+/** The RCODE a failure of resolution maps to. The single place where errors become RCODEs. */
+export function rcodeFor(error: unknown): number {
+  if (error instanceof DecodeError) return Rcode.FORMERR;
+  return Rcode.SERVFAIL; // upstream timeouts and errors, and anything unexpected
+}
+
+/** Fits a UDP response to the client's limit: TC=1 with the question only, never part of an RRset. */
+function fitUdp(response: Message, bytes: Uint8Array, limit: number): Uint8Array {
+  if (bytes.length <= limit) return bytes;
+  return encodeMessage({ ...response, truncated: true, answers: [], authorities: [], additionals: [] });
+}
+
+/**
+ * Answers one UDP query. Junk (under 12 octets) and responses (QR=1) get no reply, since any
+ * reply could be used to amplify; an undecodable body gets FORMERR with the same ID; an opcode
+ * other than QUERY gets NOTIMP; a QDCOUNT other than 1 gets FORMERR.
+ * @returns the response to send, or null to stay silent
+ */
+export async function respond(
+  query: Uint8Array,
+  resolve: Resolve,
+  report: Report,
+): Promise<Uint8Array | null> {
+  if (query.length < HEADER_SIZE || (query[2]! & 0x80) !== 0) return null;
+  let request: Message;
+  try {
+    request = decodeMessage(query);
+  } catch (error) {
+    if (!(error instanceof DecodeError)) throw error;
+    return headerOnlyReply(query, rcodeFor(error));
+  }
+  if (request.opcode !== Opcode.QUERY) return encodeMessage(reply(request, { rcode: Rcode.NOTIMP }));
+  if (request.questions.length !== 1) return encodeMessage(reply(request, { rcode: Rcode.FORMERR }));
+  try {
+    const response = await resolve(request);
+    return fitUdp(response, encodeMessage(response), udpLimit(request));
+  } catch (error) {
+    if (!(error instanceof UpstreamError)) report(error); // expected failures are not noise
+    return encodeMessage(reply(request, { rcode: rcodeFor(error) }));
+  }
+}

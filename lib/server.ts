@@ -1,0 +1,68 @@
+/**
+ * The UDP server loop: one receive loop per socket with one reused buffer; every query is
+ * handled on its own, so a slow upstream never delays other answers and one failure never
+ * stops the loop. Closing the socket ends the loop.
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { HEADER_SIZE } from "./codec.ts";
+import { headerOnlyReply } from "./message.ts";
+import { respond } from "./respond.ts";
+import type { Resolve } from "./resolver.ts";
+import { Rcode } from "./types.ts";
+import { formatAddress } from "./udp_exchange.ts";
+
+const log = getLogger(["dnsd", "server"]);
+
+/** The part of a listening datagram socket the server uses (so tests can pass a fake). */
+export type Listener = Pick<Deno.DatagramConn, "send" | "receive">;
+
+/** The largest UDP payload (RFC 768 over IPv4), so no datagram is ever cut short on receive. */
+const RECEIVE_BUFFER = 65_535;
+
+function isClosed(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted;
+}
+
+function peerName(addr: Deno.Addr): string {
+  return addr.transport === "udp" || addr.transport === "tcp" ? formatAddress(addr) : addr.transport;
+}
+
+async function handle(conn: Listener, query: Uint8Array, peer: Deno.Addr, resolve: Resolve): Promise<void> {
+  const peerText = peerName(peer);
+  const report = (error: unknown) =>
+    log.error("Error handling query from {peer}: {error}", { peer: peerText, error });
+  try {
+    const response = await respond(query, resolve, report);
+    if (!response) return;
+    await conn.send(response, peer);
+    if (log.isEnabledFor("debug")) log.debug("Sent response to {peer}", { peer: peerText });
+  } catch (error) {
+    if (isClosed(error)) return;
+    report(error);
+    // The query still gets an answer when its header allows one (never to junk or responses).
+    if (query.length >= HEADER_SIZE && (query[2]! & 0x80) === 0) {
+      await conn.send(headerOnlyReply(query, Rcode.SERVFAIL), peer).catch(() => {});
+    }
+  }
+}
+
+/** Serves DNS over one datagram socket until it is closed. */
+export async function serveUdp(conn: Listener, resolve: Resolve): Promise<void> {
+  const buffer = new Uint8Array(RECEIVE_BUFFER);
+  while (true) {
+    let received: [Uint8Array, Deno.Addr];
+    try {
+      received = await conn.receive(buffer);
+    } catch (error) {
+      if (isClosed(error)) return;
+      log.error("Receive failed: {error}", { error });
+      continue;
+    }
+    const [data, peer] = received;
+    // Copied out: the next receive() overwrites the shared buffer while this query is in flight.
+    const query = data.slice();
+    if (log.isEnabledFor("debug")) log.debug("Received packet from {peer}", { peer: peerName(peer) });
+    void handle(conn, query, peer, resolve);
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * One upstream exchange over UDP, on a fresh socket of its own for every query: the kernel picks
+ * a new random source port each time, so the port never stays fixed (RFC 5452 section 9.2), and
+ * the listening socket is never used for upstream traffic.
+ * @module
+ */
+import { UpstreamError, UpstreamTimeout } from "./errors.ts";
+import { formatIPv6, parseIPv6 } from "./ip.ts";
+import { type Mismatch, replyMismatch } from "./match.ts";
+
+/** Sends a query and resolves with the first acceptable reply; aborting `signal` gives up. */
+export type Exchange = (query: Uint8Array, signal: AbortSignal) => Promise<Uint8Array>;
+
+/** The part of a datagram socket an exchange uses (so tests can pass a fake). */
+export type Datagram = Pick<Deno.DatagramConn, "send" | "receive" | "close">;
+
+/** An upstream server's IP address and port. */
+export interface Upstream {
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/** Why a datagram was ignored while waiting: a {@link Mismatch} or a stranger's packet. */
+export type DropReason = Mismatch | "wrong-source";
+
+/** Options for {@link udpExchange}. */
+export interface UdpExchangeOptions {
+  /** Opens the socket for one exchange; defaults to an ephemeral port on the wildcard address. */
+  readonly open?: (upstream: Upstream) => Datagram;
+  /** Told about every ignored datagram (for counters and warnings). */
+  readonly onDrop?: (reason: DropReason, from: string) => void;
+}
+
+/** Formats an address as HOST:PORT, with brackets for IPv6. */
+export function formatAddress(address: { hostname: string; port: number }): string {
+  return address.hostname.includes(":")
+    ? `[${address.hostname}]:${address.port}`
+    : `${address.hostname}:${address.port}`;
+}
+
+function canonicalHost(hostname: string): string {
+  const v6 = hostname.includes(":") ? parseIPv6(hostname) : null;
+  return v6 ? formatIPv6(v6) : hostname;
+}
+
+function openEphemeral(upstream: Upstream): Datagram {
+  const hostname = upstream.hostname.includes(":") ? "::" : "0.0.0.0";
+  return Deno.listenDatagram({ transport: "udp", hostname, port: 0 });
+}
+
+/**
+ * An {@link Exchange} with one upstream over UDP. Datagrams from another address or port, with
+ * another ID or another question are dropped (reported to `onDrop`) and waiting goes on.
+ */
+export function udpExchange(upstream: Upstream, options: UdpExchangeOptions = {}): Exchange {
+  const { open = openEphemeral, onDrop = () => {} } = options;
+  const target: Deno.NetAddr = { transport: "udp", hostname: upstream.hostname, port: upstream.port };
+  const expectedHost = canonicalHost(upstream.hostname);
+  const name = formatAddress(upstream);
+  return async function udpExchange(query, signal) {
+    // "abort" never fires for a signal that is already aborted, so check before opening a socket
+    if (signal.aborted) throw new UpstreamTimeout(`No time left to query ${name}`);
+    const conn = open(upstream);
+    let closed = false;
+    const close = () => {
+      if (closed) return; // a second close() throws BadResource
+      closed = true;
+      conn.close();
+    };
+    signal.addEventListener("abort", close, { once: true });
+    try {
+      await conn.send(query, target);
+      while (true) {
+        const [reply, from] = await conn.receive();
+        const peer = from as Deno.NetAddr;
+        if (canonicalHost(peer.hostname) !== expectedHost || peer.port !== upstream.port) {
+          onDrop("wrong-source", formatAddress(peer));
+          continue;
+        }
+        const mismatch = replyMismatch(query, reply);
+        if (mismatch === null) return reply;
+        onDrop(mismatch, formatAddress(peer));
+      }
+    } catch (error) {
+      if (signal.aborted) throw new UpstreamTimeout(`No reply from ${name}`);
+      throw new UpstreamError(`Cannot query ${name}`, { cause: error });
+    } finally {
+      signal.removeEventListener("abort", close);
+      close();
+    }
+  };
+}

@@ -1,0 +1,291 @@
+/**
+ * Bounded byte reader and compressing writer: the only place that touches raw octets.
+ * Hostile input ends in a {@link DecodeError}, never a RangeError.
+ * @module
+ */
+import { DecodeError, EncodeError } from "./errors.ts";
+
+const MAX_LABEL = 63;
+const MAX_NAME = 255; // RFC 1035 section 3.1, counted in wire octets
+const MAX_POINTER_TARGET = 0x3fff;
+const MAX_MESSAGE = 0xffff;
+
+/** Octets dig writes with a backslash in presentation form (RFC 1035 section 5.1). */
+const SPECIAL = new Set([0x22, 0x24, 0x28, 0x29, 0x2e, 0x3b, 0x40, 0x5c]);
+
+function isPlain(octet: number): boolean {
+  return octet > 0x20 && octet < 0x7f && !SPECIAL.has(octet);
+}
+
+/** Writes one label's octets in presentation form, escaping what needs it. */
+function labelText(bytes: Uint8Array, start: number, length: number): string {
+  let plain = true;
+  for (let i = start; i < start + length; i++) {
+    if (!isPlain(bytes[i]!)) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return String.fromCharCode(...bytes.subarray(start, start + length));
+  let text = "";
+  for (let i = start; i < start + length; i++) {
+    const octet = bytes[i]!;
+    if (isPlain(octet)) text += String.fromCharCode(octet);
+    else if (SPECIAL.has(octet)) text += "\\" + String.fromCharCode(octet);
+    else text += "\\" + String(octet).padStart(3, "0");
+  }
+  return text;
+}
+
+/** A cursor over a message that refuses to read past its current limit. */
+export class Reader {
+  readonly #bytes: Uint8Array;
+  readonly #view: DataView;
+  #pos = 0;
+  #end: number;
+
+  /** @param bytes the whole message; pointers may target any earlier octet of it */
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#end = bytes.length;
+  }
+
+  /** The current offset from the start of the message. */
+  get offset(): number {
+    return this.#pos;
+  }
+
+  /** Octets left before the current limit. */
+  get remaining(): number {
+    return this.#end - this.#pos;
+  }
+
+  #need(count: number): void {
+    if (this.#pos + count > this.#end) throw new DecodeError("truncated", this.#pos);
+  }
+
+  /** Reads one octet. */
+  u8(): number {
+    this.#need(1);
+    return this.#bytes[this.#pos++]!;
+  }
+
+  /** Reads a big-endian 16-bit integer. */
+  u16(): number {
+    this.#need(2);
+    const value = this.#view.getUint16(this.#pos);
+    this.#pos += 2;
+    return value;
+  }
+
+  /** Reads a big-endian 32-bit unsigned integer. */
+  u32(): number {
+    this.#need(4);
+    const value = this.#view.getUint32(this.#pos);
+    this.#pos += 4;
+    return value;
+  }
+
+  /** Returns a copy of the next `count` octets, so decoded values never alias the input buffer. */
+  take(count: number): Uint8Array {
+    this.#need(count);
+    const slice = this.#bytes.slice(this.#pos, this.#pos + count);
+    this.#pos += count;
+    return slice;
+  }
+
+  /**
+   * Runs `read` with reads limited to the next `length` octets, which it must consume exactly
+   * (dnspython's `restrict_to`; a short or long RDATA is "rdata-length").
+   */
+  within<T>(length: number, read: (reader: Reader) => T): T {
+    this.#need(length);
+    const outer = this.#end;
+    this.#end = this.#pos + length;
+    try {
+      const value = read(this);
+      if (this.#pos !== this.#end) throw new DecodeError("rdata-length", this.#pos);
+      return value;
+    } finally {
+      this.#end = outer;
+    }
+  }
+
+  /**
+   * Reads a possibly compressed name. Every pointer must point strictly before the previous one
+   * (or before the name's start), which rules out loops without a counter (RFC 1035 section 4.1.4).
+   */
+  name(): string {
+    const bytes = this.#bytes;
+    let pos = this.#pos;
+    let lowest = pos; // a pointer must target an offset below this
+    let limit = this.#end; // until the first pointer, the current read limit applies
+    let resume = -1;
+    let wireLength = 1;
+    let text = "";
+    while (true) {
+      if (pos >= limit) throw new DecodeError("truncated", pos);
+      const length = bytes[pos]!;
+      if (length === 0) {
+        pos += 1;
+        break;
+      }
+      const kind = length & 0xc0;
+      if (kind === 0xc0) {
+        if (pos + 1 >= limit) throw new DecodeError("truncated", pos);
+        const target = ((length & 0x3f) << 8) | bytes[pos + 1]!;
+        if (target >= lowest) throw new DecodeError("bad-pointer", pos);
+        if (resume < 0) resume = pos + 2;
+        pos = lowest = target;
+        limit = bytes.length;
+        continue;
+      }
+      if (kind !== 0) throw new DecodeError("bad-label", pos); // 0x40 and 0x80 are not DNS labels (RFC 6891 section 5)
+      wireLength += length + 1;
+      if (wireLength > MAX_NAME) throw new DecodeError("name-too-long", pos);
+      if (pos + 1 + length > limit) throw new DecodeError("truncated", pos);
+      text += (text === "" ? "" : ".") + labelText(bytes, pos + 1, length);
+      pos += 1 + length;
+    }
+    this.#pos = resume < 0 ? pos : resume;
+    return text;
+  }
+}
+
+/**
+ * Splits presentation text into wire labels, honouring `\.` and `\DDD` escapes.
+ * @returns the labels' octets and where each label starts in `text`
+ */
+function parseLabels(text: string): { labels: Uint8Array[]; starts: number[] } {
+  const labels: Uint8Array[] = [];
+  const starts: number[] = [];
+  let label: number[] = [];
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    let octet = text.charCodeAt(i);
+    if (octet === 0x2e) {
+      if (label.length === 0) throw new EncodeError("bad-name", `empty label in "${text}"`);
+      labels.push(Uint8Array.from(label));
+      starts.push(start);
+      label = [];
+      start = i + 1;
+      continue;
+    }
+    if (octet === 0x5c) {
+      const digits = text.slice(i + 1, i + 4);
+      if (/^[0-9]{3}$/.test(digits)) {
+        octet = Number(digits);
+        i += 3;
+      } else if (i + 1 < text.length) {
+        octet = text.charCodeAt(++i);
+      } else {
+        throw new EncodeError("bad-name", `dangling backslash in "${text}"`);
+      }
+    }
+    if (octet > 0xff) throw new EncodeError("bad-name", `non-ASCII character in "${text}" (use punycode)`);
+    label.push(octet);
+    if (label.length > MAX_LABEL) {
+      throw new EncodeError("label-too-long", `label over 63 octets in "${text}"`);
+    }
+  }
+  if (label.length === 0) throw new EncodeError("bad-name", `empty label in "${text}"`);
+  labels.push(Uint8Array.from(label));
+  starts.push(start);
+  return { labels, starts };
+}
+
+/** Drops one trailing unescaped dot, so "example.com." and "example.com" are one name. */
+export function withoutRootDot(name: string): string {
+  if (!name.endsWith(".")) return name;
+  let backslashes = 0;
+  for (let i = name.length - 2; i >= 0 && name[i] === "\\"; i--) backslashes++;
+  return backslashes % 2 === 0 ? name.slice(0, -1) : name;
+}
+
+/** A growable output buffer that remembers where names were written, for compression. */
+export class Writer {
+  #bytes = new Uint8Array(512);
+  #view = new DataView(this.#bytes.buffer);
+  #pos = 0;
+  /** Lower-cased name suffix -> offset of its first occurrence (compression is case-insensitive). */
+  readonly #names = new Map<string, number>();
+
+  /** The number of octets written so far. */
+  get offset(): number {
+    return this.#pos;
+  }
+
+  #room(count: number): void {
+    const needed = this.#pos + count;
+    if (needed <= this.#bytes.length) return;
+    if (needed > MAX_MESSAGE) throw new EncodeError("message-too-long", `message over ${MAX_MESSAGE} octets`);
+    const grown = new Uint8Array(Math.min(MAX_MESSAGE, Math.max(needed, this.#bytes.length * 2)));
+    grown.set(this.#bytes.subarray(0, this.#pos));
+    this.#bytes = grown;
+    this.#view = new DataView(grown.buffer);
+  }
+
+  /** Writes one octet. */
+  u8(value: number): void {
+    this.#room(1);
+    this.#bytes[this.#pos++] = value;
+  }
+
+  /** Writes a big-endian 16-bit integer. */
+  u16(value: number): void {
+    this.#room(2);
+    this.#view.setUint16(this.#pos, value);
+    this.#pos += 2;
+  }
+
+  /** Writes a big-endian 32-bit unsigned integer. */
+  u32(value: number): void {
+    this.#room(4);
+    this.#view.setUint32(this.#pos, value);
+    this.#pos += 4;
+  }
+
+  /** Writes octets as they are. */
+  bytes(value: Uint8Array): void {
+    this.#room(value.length);
+    this.#bytes.set(value, this.#pos);
+    this.#pos += value.length;
+  }
+
+  /** Overwrites a 16-bit integer written earlier (an RDLENGTH once the RDATA is known). */
+  patchU16(offset: number, value: number): void {
+    this.#view.setUint16(offset, value);
+  }
+
+  /**
+   * Writes a name. With `compress`, a suffix already in the message becomes a pointer to it
+   * (RFC 1035 section 4.1.4). Either way the suffixes written here become targets for later
+   * names; types newer than RFC 1035 are written with `compress` off (RFC 3597 section 4).
+   */
+  name(name: string, compress: boolean): void {
+    const text = withoutRootDot(name);
+    if (text === "") return this.u8(0);
+    const { labels, starts } = parseLabels(text);
+    let wireLength = 1;
+    for (const label of labels) wireLength += label.length + 1;
+    if (wireLength > MAX_NAME) throw new EncodeError("name-too-long", `name over 255 octets: "${name}"`);
+    const lower = text.toLowerCase();
+    for (let i = 0; i < labels.length; i++) {
+      const suffix = lower.substring(starts[i]!);
+      const pointer = this.#names.get(suffix);
+      if (compress && pointer !== undefined) return this.u16(0xc000 | pointer);
+      // only offsets that fit in 14 bits can be pointer targets
+      if (pointer === undefined && this.#pos <= MAX_POINTER_TARGET) this.#names.set(suffix, this.#pos);
+      const label = labels[i]!;
+      this.u8(label.length);
+      this.bytes(label);
+    }
+    this.u8(0);
+  }
+
+  /** The message written so far, as a copy sized to fit. */
+  finish(): Uint8Array {
+    return this.#bytes.slice(0, this.#pos);
+  }
+}
