@@ -2,6 +2,7 @@
  * The message codec: bytes <-> {@link Message}. Pure: no I/O, no clock, no `Deno.*`.
  * @module
  */
+import type { ByteArena } from "./arena.ts";
 import { DecodeError, EncodeError } from "./errors.ts";
 import { decodeRData, encodeRData, typeCode } from "./rdata.ts";
 import {
@@ -147,15 +148,16 @@ function encodeEdns(writer: Writer, edns: Edns, rcode: number): void {
 }
 
 /**
- * Encodes a message, deriving the four counts from its sections and compressing names.
+ * Encodes a message, deriving the four counts from its sections and compressing names. With an
+ * `arena`, the bytes are written in its scratch buffer and carved from its slab.
  * @throws {EncodeError} when a value cannot be written (a bad name or address, an extended
  * rcode without EDNS, a message over 65,535 octets)
  */
-export function encodeMessage(message: Message): Uint8Array {
+export function encodeMessage(message: Message, arena?: ByteArena): Uint8Array {
   if (message.rcode > 0xf && !message.edns) {
     throw new EncodeError("needs-edns", `rcode ${message.rcode} needs an OPT record`);
   }
-  const writer = new Writer();
+  const writer = new Writer(arena?.scratch);
   writer.u16(message.id);
   writer.u16(flagsOf(message));
   writer.u16(message.questions.length);
@@ -171,5 +173,5 @@ export function encodeMessage(message: Message): Uint8Array {
   for (const record of message.authorities) encodeRecord(writer, record);
   for (const record of message.additionals) encodeRecord(writer, record);
   if (message.edns) encodeEdns(writer, message.edns, message.rcode);
-  return writer.finish();
+  return arena ? arena.copy(writer.finish()) : writer.finish();
 }

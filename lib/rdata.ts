@@ -4,7 +4,7 @@
  * @module
  */
 import { EncodeError } from "./errors.ts";
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "./ip.ts";
+import { formatIPv4, formatIPv6, ipv4Number, parseIPv6 } from "./ip.ts";
 import type { RData } from "./types.ts";
 import type { Reader, Writer } from "./wire.ts";
 
@@ -17,9 +17,9 @@ interface RDataCodec<T extends Known> {
   encode(writer: Writer, data: Of<T>): void;
 }
 
-function address(text: string, parse: (text: string) => Uint8Array | null, family: string): Uint8Array {
-  const octets = parse(text);
-  if (!octets) throw new EncodeError("bad-address", `"${text}" is not an ${family} address`);
+function ipv6(text: string): Uint8Array {
+  const octets = parseIPv6(text);
+  if (!octets) throw new EncodeError("bad-address", `"${text}" is not an IPv6 address`);
   return octets;
 }
 
@@ -35,7 +35,11 @@ const codecs: { readonly [T in Known]: RDataCodec<T> } = {
   A: {
     code: 1,
     decode: (r) => ({ type: "A", address: formatIPv4(r.take(4)) }),
-    encode: (w, d) => w.bytes(address(d.address, parseIPv4, "IPv4")),
+    encode: (w, d) => {
+      const value = ipv4Number(d.address);
+      if (value < 0) throw new EncodeError("bad-address", `"${d.address}" is not an IPv4 address`);
+      w.u32(value);
+    },
   },
   NS: {
     code: 2,
@@ -90,7 +94,7 @@ const codecs: { readonly [T in Known]: RDataCodec<T> } = {
   AAAA: {
     code: 28,
     decode: (r) => ({ type: "AAAA", address: formatIPv6(r.take(16)) }),
-    encode: (w, d) => w.bytes(address(d.address, parseIPv6, "IPv6")),
+    encode: (w, d) => w.bytes(ipv6(d.address)),
   },
   SRV: {
     code: 33,

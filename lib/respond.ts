@@ -3,6 +3,7 @@
  * becomes its RCODE here and nowhere else.
  * @module
  */
+import type { ByteArena } from "./arena.ts";
 import { decodeMessage, encodeMessage, HEADER_SIZE } from "./codec.ts";
 import { DecodeError, UpstreamError } from "./errors.ts";
 import { headerOnlyReply, reply, udpLimit } from "./message.ts";
@@ -18,10 +19,20 @@ export function rcodeFor(error: unknown): number {
   return Rcode.SERVFAIL; // upstream timeouts and errors, and anything unexpected
 }
 
+/** Options for {@link respond}. */
+export interface RespondOptions {
+  /** Where response bytes are carved from (see {@link ByteArena}); a fresh buffer each when absent. */
+  readonly arena?: ByteArena;
+}
+
 /** Fits a UDP response to the client's limit: TC=1 with the question only, never part of an RRset. */
-function fitUdp(response: Message, bytes: Uint8Array, limit: number): Uint8Array {
+function fitUdp(response: Message, limit: number, arena: ByteArena | undefined): Uint8Array {
+  const bytes = encodeMessage(response, arena);
   if (bytes.length <= limit) return bytes;
-  return encodeMessage({ ...response, truncated: true, answers: [], authorities: [], additionals: [] });
+  return encodeMessage(
+    { ...response, truncated: true, answers: [], authorities: [], additionals: [] },
+    arena,
+  );
 }
 
 /**
@@ -34,7 +45,9 @@ export async function respond(
   query: Uint8Array,
   resolve: Resolve,
   report: Report,
+  options: RespondOptions = {},
 ): Promise<Uint8Array | null> {
+  const { arena } = options;
   if (query.length < HEADER_SIZE || (query[2]! & 0x80) !== 0) return null;
   let request: Message;
   try {
@@ -47,7 +60,7 @@ export async function respond(
   if (request.questions.length !== 1) return encodeMessage(reply(request, { rcode: Rcode.FORMERR }));
   try {
     const response = await resolve(request);
-    return fitUdp(response, encodeMessage(response), udpLimit(request));
+    return fitUdp(response, udpLimit(request), arena);
   } catch (error) {
     if (!(error instanceof UpstreamError)) report(error); // expected failures are not noise
     return encodeMessage(reply(request, { rcode: rcodeFor(error) }));

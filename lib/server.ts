@@ -5,6 +5,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { ByteArena } from "./arena.ts";
 import { HEADER_SIZE } from "./codec.ts";
 import { headerOnlyReply } from "./message.ts";
 import { respond } from "./respond.ts";
@@ -28,12 +29,18 @@ function peerName(addr: Deno.Addr): string {
   return addr.transport === "udp" || addr.transport === "tcp" ? formatAddress(addr) : addr.transport;
 }
 
-async function handle(conn: Listener, query: Uint8Array, peer: Deno.Addr, resolve: Resolve): Promise<void> {
+async function handle(
+  conn: Listener,
+  query: Uint8Array,
+  peer: Deno.Addr,
+  resolve: Resolve,
+  arena: ByteArena,
+): Promise<void> {
   const peerText = peerName(peer);
   const report = (error: unknown) =>
     log.error("Error handling query from {peer}: {error}", { peer: peerText, error });
   try {
-    const response = await respond(query, resolve, report);
+    const response = await respond(query, resolve, report, { arena });
     if (!response) return;
     await conn.send(response, peer);
     if (log.isEnabledFor("debug")) log.debug("Sent response to {peer}", { peer: peerText });
@@ -50,6 +57,7 @@ async function handle(conn: Listener, query: Uint8Array, peer: Deno.Addr, resolv
 /** Serves DNS over one datagram socket until it is closed. */
 export async function serveUdp(conn: Listener, resolve: Resolve): Promise<void> {
   const buffer = new Uint8Array(RECEIVE_BUFFER);
+  const arena = new ByteArena();
   while (true) {
     let received: [Uint8Array, Deno.Addr];
     try {
@@ -61,8 +69,8 @@ export async function serveUdp(conn: Listener, resolve: Resolve): Promise<void> 
     }
     const [data, peer] = received;
     // Copied out: the next receive() overwrites the shared buffer while this query is in flight.
-    const query = data.slice();
+    const query = arena.copy(data);
     if (log.isEnabledFor("debug")) log.debug("Received packet from {peer}", { peer: peerName(peer) });
-    void handle(conn, query, peer, resolve);
+    void handle(conn, query, peer, resolve, arena);
   }
 }

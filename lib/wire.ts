@@ -40,14 +40,12 @@ function labelText(bytes: Uint8Array, start: number, length: number): string {
 /** A cursor over a message that refuses to read past its current limit. */
 export class Reader {
   readonly #bytes: Uint8Array;
-  readonly #view: DataView;
   #pos = 0;
   #end: number;
 
   /** @param bytes the whole message; pointers may target any earlier octet of it */
   constructor(bytes: Uint8Array) {
     this.#bytes = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#end = bytes.length;
   }
 
@@ -74,7 +72,8 @@ export class Reader {
   /** Reads a big-endian 16-bit integer. */
   u16(): number {
     this.#need(2);
-    const value = this.#view.getUint16(this.#pos);
+    const bytes = this.#bytes;
+    const value = (bytes[this.#pos]! << 8) | bytes[this.#pos + 1]!;
     this.#pos += 2;
     return value;
   }
@@ -82,15 +81,22 @@ export class Reader {
   /** Reads a big-endian 32-bit unsigned integer. */
   u32(): number {
     this.#need(4);
-    const value = this.#view.getUint32(this.#pos);
+    const bytes = this.#bytes;
+    const pos = this.#pos;
+    const value =
+      ((bytes[pos]! << 24) | (bytes[pos + 1]! << 16) | (bytes[pos + 2]! << 8) | bytes[pos + 3]!) >>> 0;
     this.#pos += 4;
     return value;
   }
 
-  /** Returns a copy of the next `count` octets, so decoded values never alias the input buffer. */
+  /**
+   * Returns a view of the next `count` octets. Decoded values alias the input (a copy costs a
+   * typed-array allocation, about as much as decoding the whole query), so callers hand the
+   * decoder a buffer they will not overwrite.
+   */
   take(count: number): Uint8Array {
     this.#need(count);
-    const slice = this.#bytes.slice(this.#pos, this.#pos + count);
+    const slice = this.#bytes.subarray(this.#pos, this.#pos + count);
     this.#pos += count;
     return slice;
   }
@@ -153,11 +159,35 @@ export class Reader {
   }
 }
 
-/**
- * Splits presentation text into wire labels, honouring `\.` and `\DDD` escapes.
- * @returns the labels' octets and where each label starts in `text`
- */
-function parseLabels(text: string): { labels: Uint8Array[]; starts: number[] } {
+/** A name's labels (octets, or ASCII text when no escapes were needed) and where each starts in the text. */
+interface Labels {
+  readonly labels: readonly (Uint8Array | string)[];
+  readonly starts: readonly number[];
+}
+
+/** The fast path for names without escapes: labels are the text between dots. */
+function splitPlain(text: string): Labels {
+  const labels = text.split(".");
+  const starts: number[] = [];
+  let start = 0;
+  for (const label of labels) {
+    if (label.length === 0) throw new EncodeError("bad-name", `empty label in "${text}"`);
+    if (label.length > MAX_LABEL) {
+      throw new EncodeError("label-too-long", `label over 63 octets in "${text}"`);
+    }
+    for (let i = 0; i < label.length; i++) {
+      if (label.charCodeAt(i) > 0x7f) {
+        throw new EncodeError("bad-name", `non-ASCII character in "${text}" (use punycode)`);
+      }
+    }
+    starts.push(start);
+    start += label.length + 1;
+  }
+  return { labels, starts };
+}
+
+/** Splits presentation text into wire labels, honouring `\.` and `\DDD` escapes. */
+function parseLabels(text: string): Labels {
   const labels: Uint8Array[] = [];
   const starts: number[] = [];
   let label: number[] = [];
@@ -174,7 +204,7 @@ function parseLabels(text: string): { labels: Uint8Array[]; starts: number[] } {
     }
     if (octet === 0x5c) {
       const digits = text.slice(i + 1, i + 4);
-      if (/^[0-9]{3}$/.test(digits)) {
+      if (/^[0-9]{3}$/.test(digits) && Number(digits) <= 0xff) {
         octet = Number(digits);
         i += 3;
       } else if (i + 1 < text.length) {
@@ -183,7 +213,9 @@ function parseLabels(text: string): { labels: Uint8Array[]; starts: number[] } {
         throw new EncodeError("bad-name", `dangling backslash in "${text}"`);
       }
     }
-    if (octet > 0xff) throw new EncodeError("bad-name", `non-ASCII character in "${text}" (use punycode)`);
+    if (octet > 0x7f && text.charCodeAt(i) === octet) {
+      throw new EncodeError("bad-name", `non-ASCII character in "${text}" (use punycode)`);
+    }
     label.push(octet);
     if (label.length > MAX_LABEL) {
       throw new EncodeError("label-too-long", `label over 63 octets in "${text}"`);
@@ -205,11 +237,16 @@ export function withoutRootDot(name: string): string {
 
 /** A growable output buffer that remembers where names were written, for compression. */
 export class Writer {
-  #bytes = new Uint8Array(512);
-  #view = new DataView(this.#bytes.buffer);
+  // One allocation per message at most: DataView and a final copy would each cost as much again.
+  #bytes: Uint8Array;
   #pos = 0;
   /** Lower-cased name suffix -> offset of its first occurrence (compression is case-insensitive). */
   readonly #names = new Map<string, number>();
+
+  /** @param scratch a buffer to write into (reused by the caller), instead of a fresh one */
+  constructor(scratch?: Uint8Array) {
+    this.#bytes = scratch ?? new Uint8Array(512);
+  }
 
   /** The number of octets written so far. */
   get offset(): number {
@@ -223,7 +260,6 @@ export class Writer {
     const grown = new Uint8Array(Math.min(MAX_MESSAGE, Math.max(needed, this.#bytes.length * 2)));
     grown.set(this.#bytes.subarray(0, this.#pos));
     this.#bytes = grown;
-    this.#view = new DataView(grown.buffer);
   }
 
   /** Writes one octet. */
@@ -235,15 +271,17 @@ export class Writer {
   /** Writes a big-endian 16-bit integer. */
   u16(value: number): void {
     this.#room(2);
-    this.#view.setUint16(this.#pos, value);
-    this.#pos += 2;
+    this.#bytes[this.#pos++] = value >>> 8;
+    this.#bytes[this.#pos++] = value;
   }
 
   /** Writes a big-endian 32-bit unsigned integer. */
   u32(value: number): void {
     this.#room(4);
-    this.#view.setUint32(this.#pos, value);
-    this.#pos += 4;
+    this.#bytes[this.#pos++] = value >>> 24;
+    this.#bytes[this.#pos++] = value >>> 16;
+    this.#bytes[this.#pos++] = value >>> 8;
+    this.#bytes[this.#pos++] = value;
   }
 
   /** Writes octets as they are. */
@@ -255,7 +293,8 @@ export class Writer {
 
   /** Overwrites a 16-bit integer written earlier (an RDLENGTH once the RDATA is known). */
   patchU16(offset: number, value: number): void {
-    this.#view.setUint16(offset, value);
+    this.#bytes[offset] = value >>> 8;
+    this.#bytes[offset + 1] = value;
   }
 
   /**
@@ -266,26 +305,35 @@ export class Writer {
   name(name: string, compress: boolean): void {
     const text = withoutRootDot(name);
     if (text === "") return this.u8(0);
-    const { labels, starts } = parseLabels(text);
+    const lower = text.toLowerCase();
+    // The whole name seen before (an answer owner equal to the question): no need to split it.
+    const whole = compress ? this.#names.get(lower) : undefined;
+    if (whole !== undefined) return this.u16(0xc000 | whole);
+    const { labels, starts } = text.includes("\\") ? parseLabels(text) : splitPlain(text);
     let wireLength = 1;
     for (const label of labels) wireLength += label.length + 1;
     if (wireLength > MAX_NAME) throw new EncodeError("name-too-long", `name over 255 octets: "${name}"`);
-    const lower = text.toLowerCase();
     for (let i = 0; i < labels.length; i++) {
-      const suffix = lower.substring(starts[i]!);
+      const suffix = i === 0 ? lower : lower.substring(starts[i]!);
       const pointer = this.#names.get(suffix);
       if (compress && pointer !== undefined) return this.u16(0xc000 | pointer);
       // only offsets that fit in 14 bits can be pointer targets
       if (pointer === undefined && this.#pos <= MAX_POINTER_TARGET) this.#names.set(suffix, this.#pos);
       const label = labels[i]!;
-      this.u8(label.length);
-      this.bytes(label);
+      this.#room(label.length + 1);
+      this.#bytes[this.#pos++] = label.length;
+      if (typeof label === "string") {
+        for (let j = 0; j < label.length; j++) this.#bytes[this.#pos++] = label.charCodeAt(j);
+      } else {
+        this.#bytes.set(label, this.#pos);
+        this.#pos += label.length;
+      }
     }
     this.u8(0);
   }
 
-  /** The message written so far, as a copy sized to fit. */
+  /** The message written so far: a view of the writer's buffer, valid until that buffer is reused. */
   finish(): Uint8Array {
-    return this.#bytes.slice(0, this.#pos);
+    return this.#bytes.subarray(0, this.#pos);
   }
 }
