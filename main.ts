@@ -64,10 +64,11 @@ function main(args: readonly string[]): Promise<void> | void {
     }
     throw error;
   }
-  log.info("DNS server is running on {address}", { address: formatAddress(server.address) });
   const stop = () => server.close();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
+  // Logged only once a signal would stop the server cleanly: supervisors act on this line.
+  log.info("DNS server is running on {address}", { address: formatAddress(server.address) });
   return server.finished.then(() => {
     log.info("DNS server stopped.");
     Deno.exit(0);

@@ -1,0 +1,354 @@
+/**
+ * The command line: `parseCommand()` as a table, then the real `main.ts` in a subprocess (exit
+ * codes, stderr, the log line format, a query, and a clean stop on SIGTERM and SIGINT).
+ * @module
+ */
+import assert from "node:assert/strict";
+import { type Command, parseCommand, UsageError } from "../lib/cli.ts";
+import { decodeMessage } from "../lib/codec.ts";
+import { Rcode } from "../lib/types.ts";
+import { hex } from "./_hex.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const RUN_DNSD = ["run", "--allow-net", "--allow-read", "--allow-env", "main.ts"];
+/** Bounds every wait on a subprocess; generous, since a cold `deno run` may compile first. */
+const PROCESS_TIMEOUT_MS = 20_000;
+const QUERY_TIMEOUT_MS = 3_000;
+
+const STAMP = String.raw`\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}`;
+const STARTING_LINE = new RegExp(String.raw`^${STAMP} - INFO - DNS server is starting\.\.\.$`);
+const ANY_LOG_LINE = new RegExp(String.raw`^${STAMP} - (DEBUG|INFO|WARNING|ERROR|CRITICAL) - .+$`);
+
+function runningLine(port: number): RegExp {
+  return new RegExp(String.raw`^${STAMP} - INFO - DNS server is running on 127\.0\.0\.1:${port}$`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// parseCommand()
+
+const DEFAULTS = {
+  kind: "serve",
+  host: "127.0.0.1",
+  port: 2053,
+  upstreams: [{ hostname: "8.8.8.8", port: 53 }],
+  timeoutMs: 2000,
+  logLevel: "info",
+} as const satisfies Command;
+
+const parsed: readonly { name: string; args: string[]; want: Command }[] = [
+  { name: "uses the defaults with no arguments", args: [], want: DEFAULTS },
+  { name: "reads --help", args: ["--help"], want: { kind: "help" } },
+  { name: "reads --version", args: ["--version"], want: { kind: "version" } },
+  {
+    name: "reads --host, --port, --timeout and --log-level",
+    args: ["--host", "0.0.0.0", "--port", "5353", "--timeout", "750", "--log-level", "debug"],
+    want: { ...DEFAULTS, host: "0.0.0.0", port: 5353, timeoutMs: 750, logLevel: "debug" },
+  },
+  { name: "accepts --port=0 (any free port)", args: ["--port=0"], want: { ...DEFAULTS, port: 0 } },
+  {
+    name: "keeps repeated --upstream in the order given",
+    args: ["--upstream", "127.0.0.1:5353", "--upstream", "[::1]:5353", "--upstream", "9.9.9.9"],
+    want: {
+      ...DEFAULTS,
+      upstreams: [
+        { hostname: "127.0.0.1", port: 5353 },
+        { hostname: "::1", port: 5353 },
+        { hostname: "9.9.9.9", port: 53 },
+      ],
+    },
+  },
+  {
+    name: "reads a bracketed IPv6 upstream with a port",
+    args: ["--upstream", "[::1]:5353"],
+    want: { ...DEFAULTS, upstreams: [{ hostname: "::1", port: 5353 }] },
+  },
+  {
+    name: "reads a bare IPv6 upstream as port 53",
+    args: ["--upstream", "::1"],
+    want: { ...DEFAULTS, upstreams: [{ hostname: "::1", port: 53 }] },
+  },
+  {
+    name: "reads an IPv4 upstream with a port",
+    args: ["--upstream", "127.0.0.1:5353"],
+    want: { ...DEFAULTS, upstreams: [{ hostname: "127.0.0.1", port: 5353 }] },
+  },
+  {
+    name: "reads a bare IPv4 upstream as port 53",
+    args: ["--upstream", "127.0.0.1"],
+    want: { ...DEFAULTS, upstreams: [{ hostname: "127.0.0.1", port: 53 }] },
+  },
+];
+
+for (const { name, args, want } of parsed) {
+  Deno.test(`parseCommand() ${name}`, () => {
+    assert.deepEqual(parseCommand(args), want);
+  });
+}
+
+const rejected: readonly { name: string; args: string[] }[] = [
+  { name: "a port above 65535", args: ["--port", "70000"] },
+  { name: "a port that is not a number", args: ["--port", "abc"] },
+  { name: "a timeout of 0", args: ["--timeout", "0"] },
+  { name: "a timeout that is not a number", args: ["--timeout", "x"] },
+  { name: "an unknown log level", args: ["--log-level", "loud"] },
+  { name: "an upstream host name", args: ["--upstream", "dns.google"] },
+  { name: "an upstream host name with a port", args: ["--upstream", "dns.google:53"] },
+  { name: "an upstream port above 65535", args: ["--upstream", "127.0.0.1:70000"] },
+  { name: "a bracketed upstream that is not IPv6", args: ["--upstream", "[127.0.0.1]:53"] },
+  { name: "an unknown flag", args: ["--bogus"] },
+  { name: "a positional argument", args: ["example.com"] },
+  { name: "a flag without its value", args: ["--port"] },
+];
+
+for (const { name, args } of rejected) {
+  Deno.test(`parseCommand() rejects ${name} with a one-line UsageError`, () => {
+    assert.throws(() => parseCommand(args), (error: unknown) => {
+      assert.ok(error instanceof UsageError, `expected UsageError, got ${error}`);
+      assert.ok(error.message.length > 0 && !error.message.includes("\n"), error.message);
+      return true;
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subprocess helpers
+
+/** A port that was free a moment ago: bind UDP port 0, read the port, close the socket. */
+function freeUdpPort(): number {
+  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const { port } = conn.addr as Deno.NetAddr;
+  conn.close();
+  return port;
+}
+
+/** Settles like `promise`, or rejects with `message` after `ms` (the timer never outlives it). */
+async function within<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${message()} (after ${ms} ms)`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface Finished {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `main.ts` to completion with `args`, killing it if it runs too long. */
+async function runDnsd(args: readonly string[]): Promise<Finished> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), PROCESS_TIMEOUT_MS);
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [...RUN_DNSD, ...args],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: controller.signal,
+    }).output();
+    const decoder = new TextDecoder();
+    return {
+      code: output.code,
+      stdout: decoder.decode(output.stdout),
+      stderr: decoder.decode(output.stderr),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reads a text stream line by line, as it arrives, keeping every line seen. */
+class Lines {
+  readonly seen: string[] = [];
+  #reader: ReadableStreamDefaultReader<string>;
+  #partial = "";
+  #done = false;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  }
+
+  /** Reads until a line matches `pattern` (checking lines already seen from `from` on). */
+  async waitFor(pattern: RegExp, ms: number, from = 0): Promise<string> {
+    const deadline = Date.now() + ms;
+    let checked = from;
+    while (true) {
+      for (; checked < this.seen.length; checked++) {
+        if (pattern.test(this.seen[checked]!)) return this.seen[checked]!;
+      }
+      if (this.#done) throw new Error(`stderr ended without ${pattern}; got:\n${this.seen.join("\n")}`);
+      await within(
+        this.#readMore(),
+        deadline - Date.now(),
+        () => `no ${pattern} on stderr; got:\n${this.seen.join("\n")}`,
+      );
+    }
+  }
+
+  /** Reads to the end of the stream. */
+  async drain(ms: number): Promise<string[]> {
+    await within(
+      (async () => {
+        while (!this.#done) await this.#readMore();
+      })(),
+      ms,
+      () => `stderr did not end; got:\n${this.seen.join("\n")}`,
+    );
+    return this.seen;
+  }
+
+  /** Stops reading; a read still pending ends. */
+  async cancel(): Promise<void> {
+    if (!this.#done) await this.#reader.cancel().catch(() => {});
+    this.#done = true;
+  }
+
+  async #readMore(): Promise<void> {
+    const { value, done } = await this.#reader.read();
+    if (done) {
+      this.#done = true;
+      if (this.#partial) this.seen.push(this.#partial);
+      this.#partial = "";
+      return;
+    }
+    const parts = (this.#partial + value).split("\n");
+    this.#partial = parts.pop()!;
+    this.seen.push(...parts);
+  }
+}
+
+/** Sends one query over UDP from an ephemeral loopback socket and returns the reply. */
+async function query(port: number, bytes: Uint8Array): Promise<Uint8Array> {
+  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const timer = setTimeout(() => conn.close(), QUERY_TIMEOUT_MS);
+  try {
+    await conn.send(bytes, { transport: "udp", hostname: "127.0.0.1", port });
+    const [reply] = await conn.receive();
+    return reply;
+  } catch (error) {
+    throw new Error(`no reply from 127.0.0.1:${port} within ${QUERY_TIMEOUT_MS} ms`, { cause: error });
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch {
+      // already closed by the timer
+    }
+  }
+}
+
+// dig @127.0.0.1 example.com A +noedns
+const QUERY_EXAMPLE_COM = hex`
+  abcd 0100 0001 0000 0000 0000   # id=0xabcd RD qd=1
+  07 6578616d706c65 03 636f6d 00  # example.com
+  0001 0001                       # A IN
+`;
+
+// ---------------------------------------------------------------------------------------------
+// main.ts in a subprocess
+
+Deno.test("dnsd --help prints the usage and exits 0", async () => {
+  const { code, stdout, stderr } = await runDnsd(["--help"]);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /^Usage: dnsd \[options\]/);
+  assert.match(stdout, /--upstream/);
+  assert.equal(stderr, "");
+});
+
+Deno.test("dnsd --version prints the version and exits 0", async () => {
+  const { code, stdout, stderr } = await runDnsd(["--version"]);
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout, "dnsd 0.1.0\n");
+});
+
+Deno.test("dnsd exits 2 with exactly one line on stderr for an unknown flag", async () => {
+  const { code, stdout, stderr } = await runDnsd(["--bogus"]);
+  assert.equal(code, 2);
+  assert.equal(stdout, "");
+  const lines = stderr.split("\n");
+  assert.equal(lines.length, 2, `one line and its newline, got ${JSON.stringify(stderr)}`);
+  assert.equal(lines[1], "");
+  assert.match(lines[0]!, /^dnsd: .*bogus.* \(see --help\)$/);
+});
+
+Deno.test("dnsd exits 2 for a bad port, naming it", async () => {
+  const { code, stderr } = await runDnsd(["--port", "70000"]);
+  assert.equal(code, 2);
+  assert.equal(stderr, 'dnsd: --port: "70000" is not a port number (0-65535) (see --help)\n');
+});
+
+Deno.test("dnsd exits 1 with a clear message when the port is in use", async () => {
+  const holder = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  try {
+    const { port } = holder.addr as Deno.NetAddr;
+    const { code, stderr } = await runDnsd(["--port", String(port), "--upstream", "127.0.0.1:9"]);
+    assert.equal(code, 1, stderr);
+    const lines = stderr.trimEnd().split("\n");
+    assert.match(lines[0]!, STARTING_LINE);
+    assert.equal(lines.at(-1), `dnsd: cannot listen on 127.0.0.1:${port}: address already in use`);
+    assert.ok(!stderr.includes("running on"), stderr);
+  } finally {
+    holder.close();
+  }
+});
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test(`dnsd serves a query, logs in the expected format and exits 0 on ${signal}`, async () => {
+    const port = freeUdpPort();
+    const upstream = freeUdpPort(); // nothing listens there: only local names are asked
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        ...RUN_DNSD,
+        ...["--port", String(port), "--upstream", `127.0.0.1:${upstream}`, "--log-level", "debug"],
+      ],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Lines(child.stderr);
+    let exited = false;
+    try {
+      await stderr.waitFor(runningLine(port), PROCESS_TIMEOUT_MS);
+      assert.match(stderr.seen[0]!, STARTING_LINE);
+
+      const reply = decodeMessage(await query(port, QUERY_EXAMPLE_COM));
+      assert.equal(reply.id, 0xabcd);
+      assert.equal(reply.rcode, Rcode.NOERROR);
+      assert.equal(reply.authoritative, true);
+      assert.deepEqual(reply.answers.map((rr) => [rr.name, rr.ttl, rr.data]), [
+        ["example.com", 300, { type: "A", address: "8.8.8.8" }],
+      ]);
+      await stderr.waitFor(
+        new RegExp(String.raw`^${STAMP} - DEBUG - Received query for domain: example\.com \(type A, RD=1\)$`),
+        QUERY_TIMEOUT_MS,
+      );
+
+      child.kill(signal);
+      const status = await within(child.status, PROCESS_TIMEOUT_MS, () => `dnsd ignored ${signal}`);
+      exited = true;
+      const lines = await stderr.drain(PROCESS_TIMEOUT_MS);
+      assert.equal(status.code, 0, lines.join("\n"));
+      assert.equal(status.signal, null);
+      assert.match(lines.at(-1)!, new RegExp(String.raw`^${STAMP} - INFO - DNS server stopped\.$`));
+      for (const line of lines) assert.match(line, ANY_LOG_LINE);
+    } finally {
+      if (!exited) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+        await child.status;
+      }
+      await stderr.cancel();
+    }
+  });
+}
