@@ -16,10 +16,15 @@ const log = getLogger(["dnsd", "forward"]);
 
 /** Everything needed to start a server. */
 export interface ServerOptions {
+  /** The address to listen on for DNS queries over UDP. */
   readonly host: string;
+  /** The UDP port to listen on (53 for DNS; 0 picks a free one). */
   readonly port: number;
+  /** The recursive resolvers to forward to, tried in order. */
   readonly upstreams: readonly Upstream[];
+  /** The deadline for a forwarded query, over every upstream, in milliseconds. */
   readonly timeoutMs: number;
+  /** Local names and the address each answers with (A or AAAA records). */
   readonly mappings: Mappings;
 }
 
@@ -33,9 +38,11 @@ export interface ServerCounters extends ForwardCounters {
 export interface RunningServer {
   /** The bound address (the real port when 0 was asked for). */
   readonly address: Deno.NetAddr;
+  /** Live counts of forwarded queries, their outcomes and dropped upstream datagrams. */
   readonly counters: Readonly<ServerCounters>;
   /** Closes the socket; `finished` settles once the receive loop has ended. */
   close(): void;
+  /** Settles once the receive loop has ended. */
   readonly finished: Promise<void>;
 }
 

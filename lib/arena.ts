@@ -19,7 +19,10 @@ export class ByteArena {
   /** Reused by every encode: safe because encoding is synchronous and copies out at the end. */
   readonly scratch: Uint8Array = new Uint8Array(MAX_MESSAGE);
 
-  /** @param slabSize octets per slab; a message larger than an eighth of this gets its own buffer */
+  /**
+   * Creates an arena with one fresh slab.
+   * @param slabSize octets per slab; a message larger than an eighth of this gets its own buffer
+   */
   constructor(slabSize = 64 * 1024) {
     this.#slabSize = slabSize;
     this.#slab = new Uint8Array(slabSize);

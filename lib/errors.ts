@@ -18,8 +18,10 @@ export type DecodeReason =
 
 /** Raised by the decoder for any malformed input; never a RangeError. */
 export class DecodeError extends Error {
+  /** The error class name. */
   override name = "DecodeError";
   /**
+   * Creates the error for a message that cannot be decoded.
    * @param reason a stable reason code
    * @param offset the byte offset where decoding failed
    */
@@ -40,8 +42,10 @@ export type EncodeReason =
 
 /** Raised by the encoder when a typed value cannot be written to the wire. */
 export class EncodeError extends Error {
+  /** The error class name. */
   override name = "EncodeError";
   /**
+   * Creates the error for a value that cannot be encoded.
    * @param reason a stable reason code
    * @param detail what was wrong, for people
    */
@@ -52,15 +56,18 @@ export class EncodeError extends Error {
 
 /** An upstream exchange failed in an expected way (network error, bad reply). */
 export class UpstreamError extends Error {
+  /** The error class name. */
   override name = "UpstreamError";
 }
 
 /** No acceptable upstream reply arrived before the deadline. */
 export class UpstreamTimeout extends UpstreamError {
+  /** The error class name. */
   override name = "UpstreamTimeout";
 }
 
 /** Local data (mappings, zone or hosts files) is invalid; the message names the entry. */
 export class DataError extends Error {
+  /** The error class name. */
   override name = "DataError";
 }

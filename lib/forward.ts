@@ -16,16 +16,23 @@ const log = getLogger(["dnsd", "forward"]);
 
 /** An upstream as the forwarder sees it: a name for logs and a way to exchange packets. */
 export interface UpstreamExchange {
+  /** How the upstream is named in logs (its address and port). */
   readonly name: string;
+  /** Sends one query to this upstream and resolves with its reply. */
   readonly exchange: Exchange;
 }
 
 /** Counters of the forwarder's work, for the library API (and later the metrics endpoint). */
 export interface ForwardCounters {
+  /** Queries sent on to the upstreams. */
   forwarded: number;
+  /** Forwarded queries an upstream answered. */
   answered: number;
+  /** Upstream tries that got no acceptable reply in time. */
   timeouts: number;
+  /** Upstream tries that failed another way, such as a network error. */
   failures: number;
+  /** Upstream tries whose reply could not be decoded. */
   malformed: number;
 }
 

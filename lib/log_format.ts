@@ -38,6 +38,7 @@ function renderValue(value: unknown): string {
   return String(value);
 }
 
+// deno-doc-ignore private-type-ref -- LogRecord is @logtape/logtape's public type (denoland/deno#27364)
 /** Formats one LogTape record as one line, ending in a newline. */
 export function formatLogRecord(record: LogRecord): string {
   let message = "";

@@ -43,8 +43,11 @@ export const RRClass = { IN: 1, CH: 3, HS: 4, NONE: 254, ANY: 255 } as const;
 
 /** One entry of the question section. */
 export interface Question {
+  /** The queried domain name (QNAME, RFC 1035 section 4.1.2). */
   readonly name: string;
+  /** The queried type code (QTYPE, RFC 1035 section 4.1.2); see {@link RRType}. */
   readonly type: number;
+  /** The queried class code (QCLASS, RFC 1035 section 4.1.2); see {@link RRClass}. */
   readonly class: number;
 }
 
@@ -79,47 +82,71 @@ export type RData =
 
 /** A resource record of the answer, authority or additional section (never OPT). */
 export interface ResourceRecord {
+  /** The owner name the record belongs to (NAME, RFC 1035 section 4.1.3). */
   readonly name: string;
+  /** The record's class code (CLASS, RFC 1035 section 4.1.3); see {@link RRClass}. */
   readonly class: number;
+  /** Seconds the record may be cached (TTL, RFC 1035 section 4.1.3). */
   readonly ttl: number;
+  /** The typed record data (RDATA, RFC 1035 section 4.1.3), which also fixes its TYPE. */
   readonly data: RData;
 }
 
 /** One EDNS option (RFC 6891 section 6.1.2), kept opaque. */
 export interface EdnsOption {
+  /** The option code (OPTION-CODE, RFC 6891 section 6.1.2). */
   readonly code: number;
+  /** The option's raw value (OPTION-DATA, RFC 6891 section 6.1.2). */
   readonly data: Uint8Array;
 }
 
 /** The OPT pseudo-record, lifted out of the additional section (RFC 6891 section 6.1). */
 export interface Edns {
+  /** The sender's UDP payload size, carried in the OPT CLASS field (RFC 6891 section 6.1.2). */
   readonly udpPayloadSize: number;
+  /** The EDNS version (VERSION, RFC 6891 section 6.1.3); only 0 is defined. */
   readonly version: number;
+  /** DNSSEC OK flag (DO, RFC 3225; RFC 6891 section 6.1.4). */
   readonly dnssecOk: boolean;
   /** The 15 flag bits after DO, which must be zero today; kept so they round-trip. */
   readonly flags: number;
+  /** The options carried in the OPT record's RDATA (RFC 6891 section 6.1.2). */
   readonly options: readonly EdnsOption[];
 }
 
 /** A whole DNS message. Section counts are derived from the arrays when encoding. */
 export interface Message {
+  /** Query identifier, copied into the reply (ID, RFC 1035 section 4.1.1). */
   readonly id: number;
+  /** Query/Response flag: true for a response (QR, RFC 1035 section 4.1.1). */
   readonly response: boolean;
+  /** Kind of query (OPCODE, RFC 1035 section 4.1.1); see {@link Opcode}. */
   readonly opcode: number;
+  /** Authoritative Answer flag (AA, RFC 1035 section 4.1.1). */
   readonly authoritative: boolean;
+  /** TrunCation flag: the message was cut to fit the transport (TC, RFC 1035 section 4.1.1). */
   readonly truncated: boolean;
+  /** Recursion Desired flag (RD, RFC 1035 section 4.1.1). */
   readonly recursionDesired: boolean;
+  /** Recursion Available flag (RA, RFC 1035 section 4.1.1). */
   readonly recursionAvailable: boolean;
   /** The reserved Z bit (RFC 1035 section 4.1.1); must be zero. */
   readonly z: boolean;
+  /** Authentic Data flag (AD, RFC 4035 section 3.2.3). */
   readonly authenticData: boolean;
+  /** Checking Disabled flag (CD, RFC 4035 section 3.2.2). */
   readonly checkingDisabled: boolean;
   /** The full rcode: with EDNS, the upper 8 bits live in the OPT record (RFC 6891 section 6.1.3). */
   readonly rcode: number;
+  /** The question section (RFC 1035 section 4.1.2). */
   readonly questions: readonly Question[];
+  /** The answer section (RFC 1035 section 4.1.3). */
   readonly answers: readonly ResourceRecord[];
+  /** The authority section (RFC 1035 section 4.1.3). */
   readonly authorities: readonly ResourceRecord[];
+  /** The additional section, without the OPT record (RFC 1035 section 4.1.3). */
   readonly additionals: readonly ResourceRecord[];
+  /** The OPT pseudo-record (RFC 6891 section 6.1), or null when the message has none. */
   readonly edns: Edns | null;
 }
 

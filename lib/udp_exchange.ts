@@ -16,7 +16,9 @@ export type Datagram = Pick<Deno.DatagramConn, "send" | "receive" | "close">;
 
 /** An upstream server's IP address and port. */
 export interface Upstream {
+  /** The upstream server's IPv4 or IPv6 address. */
   readonly hostname: string;
+  /** The upstream server's UDP port, usually 53. */
   readonly port: number;
 }
 

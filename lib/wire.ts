@@ -3,12 +3,13 @@
  * Hostile input ends in a {@link DecodeError}, never a RangeError.
  * @module
  */
-import { DecodeError, EncodeError } from "./errors.ts";
+import { DecodeError, type DecodeReason, EncodeError } from "./errors.ts";
 
 const MAX_LABEL = 63;
 const MAX_NAME = 255; // RFC 1035 section 3.1, counted in wire octets
 const MAX_POINTER_TARGET = 0x3fff;
 const MAX_MESSAGE = 0xffff;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** Octets dig writes with a backslash in presentation form (RFC 1035 section 5.1). */
 const SPECIAL = new Set([0x22, 0x24, 0x28, 0x29, 0x2e, 0x3b, 0x40, 0x5c]);
@@ -42,6 +43,8 @@ export class Reader {
   readonly #bytes: Uint8Array;
   #pos = 0;
   #end: number;
+  /** Running into `#end` inside `within` means the RDATA is short, not that the message is. */
+  #overrun: DecodeReason = "truncated";
 
   /** @param bytes the whole message; pointers may target any earlier octet of it */
   constructor(bytes: Uint8Array) {
@@ -60,7 +63,7 @@ export class Reader {
   }
 
   #need(count: number): void {
-    if (this.#pos + count > this.#end) throw new DecodeError("truncated", this.#pos);
+    if (this.#pos + count > this.#end) throw new DecodeError(this.#overrun, this.#pos);
   }
 
   /** Reads one octet. */
@@ -108,13 +111,16 @@ export class Reader {
   within<T>(length: number, read: (reader: Reader) => T): T {
     this.#need(length);
     const outer = this.#end;
+    const outerOverrun = this.#overrun;
     this.#end = this.#pos + length;
+    this.#overrun = "rdata-length";
     try {
       const value = read(this);
       if (this.#pos !== this.#end) throw new DecodeError("rdata-length", this.#pos);
       return value;
     } finally {
       this.#end = outer;
+      this.#overrun = outerOverrun;
     }
   }
 
@@ -127,11 +133,12 @@ export class Reader {
     let pos = this.#pos;
     let lowest = pos; // a pointer must target an offset below this
     let limit = this.#end; // until the first pointer, the current read limit applies
+    let overrun = this.#overrun;
     let resume = -1;
     let wireLength = 1;
     let text = "";
     while (true) {
-      if (pos >= limit) throw new DecodeError("truncated", pos);
+      if (pos >= limit) throw new DecodeError(overrun, pos);
       const length = bytes[pos]!;
       if (length === 0) {
         pos += 1;
@@ -139,18 +146,19 @@ export class Reader {
       }
       const kind = length & 0xc0;
       if (kind === 0xc0) {
-        if (pos + 1 >= limit) throw new DecodeError("truncated", pos);
+        if (pos + 1 >= limit) throw new DecodeError(overrun, pos);
         const target = ((length & 0x3f) << 8) | bytes[pos + 1]!;
         if (target >= lowest) throw new DecodeError("bad-pointer", pos);
         if (resume < 0) resume = pos + 2;
         pos = lowest = target;
         limit = bytes.length;
+        overrun = "truncated";
         continue;
       }
       if (kind !== 0) throw new DecodeError("bad-label", pos); // 0x40 and 0x80 are not DNS labels (RFC 6891 section 5)
       wireLength += length + 1;
       if (wireLength > MAX_NAME) throw new DecodeError("name-too-long", pos);
-      if (pos + 1 + length > limit) throw new DecodeError("truncated", pos);
+      if (pos + 1 + length > limit) throw new DecodeError(overrun, pos);
       text += (text === "" ? "" : ".") + labelText(bytes, pos + 1, length);
       pos += 1 + length;
     }
@@ -308,7 +316,9 @@ export class Writer {
     const lower = text.toLowerCase();
     // The whole name seen before (an answer owner equal to the question): no need to split it.
     const whole = compress ? this.#names.get(lower) : undefined;
-    if (whole !== undefined) return this.u16(0xc000 | whole);
+    // toLowerCase() folds some non-ASCII letters into ASCII (U+212A KELVIN SIGN to "k"): such a name
+    // must reach the validation below, not become a pointer to an ASCII one.
+    if (whole !== undefined && !NON_ASCII.test(text)) return this.u16(0xc000 | whole);
     const { labels, starts } = text.includes("\\") ? parseLabels(text) : splitPlain(text);
     let wireLength = 1;
     for (const label of labels) wireLength += label.length + 1;
