@@ -78,8 +78,15 @@ export function parseIPv6(text: string): Uint8Array | null {
   return octets;
 }
 
-/** Formats sixteen octets as RFC 5952 text: lower case, longest zero run (of two or more) as `::`. */
+/**
+ * Formats sixteen octets as RFC 5952 text: lower case, longest zero run (of two or more) as `::`,
+ * IPv4-mapped addresses as `::ffff:192.0.2.1`.
+ */
 export function formatIPv6(octets: Uint8Array): string {
+  // RFC 5952 section 5: an IPv4-mapped address keeps its IPv4 part in dotted form.
+  if (octets.subarray(0, 10).every((octet) => octet === 0) && octets[10] === 0xff && octets[11] === 0xff) {
+    return `::ffff:${formatIPv4(octets.subarray(12))}`;
+  }
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((octets[i]! << 8) | octets[i + 1]!);
   let bestStart = -1;

@@ -211,8 +211,13 @@ function parseLabels(text: string): Labels {
       continue;
     }
     if (octet === 0x5c) {
-      const digits = text.slice(i + 1, i + 4);
-      if (/^[0-9]{3}$/.test(digits) && Number(digits) <= 0xff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0x30 && next <= 0x39) {
+        // \DDD: exactly three decimal digits naming one octet (RFC 1035 section 5.1)
+        const digits = text.slice(i + 1, i + 4);
+        if (!/^[0-9]{3}$/.test(digits) || Number(digits) > 0xff) {
+          throw new EncodeError("bad-name", `bad escape "\\${digits}" in "${text}"`);
+        }
         octet = Number(digits);
         i += 3;
       } else if (i + 1 < text.length) {

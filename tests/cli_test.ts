@@ -8,6 +8,7 @@ import { type Command, parseCommand, UsageError } from "../lib/cli.ts";
 import { decodeMessage } from "../lib/codec.ts";
 import { Rcode } from "../lib/types.ts";
 import { hex } from "./_hex.ts";
+import { needsPermissions } from "./_tools.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const RUN_DNSD = ["run", "--allow-net", "--allow-read", "--allow-env", "main.ts"];
@@ -254,7 +255,7 @@ const QUERY_EXAMPLE_COM = hex`
 // ---------------------------------------------------------------------------------------------
 // main.ts in a subprocess
 
-Deno.test("dnsd --help prints the usage and exits 0", async () => {
+Deno.test(needsPermissions(["run", "read"], "dnsd --help prints the usage and exits 0"), async () => {
   const { code, stdout, stderr } = await runDnsd(["--help"]);
   assert.equal(code, 0, stderr);
   assert.match(stdout, /^Usage: dnsd \[options\]/);
@@ -262,93 +263,107 @@ Deno.test("dnsd --help prints the usage and exits 0", async () => {
   assert.equal(stderr, "");
 });
 
-Deno.test("dnsd --version prints the version and exits 0", async () => {
+Deno.test(needsPermissions(["run", "read"], "dnsd --version prints the version and exits 0"), async () => {
   const { code, stdout, stderr } = await runDnsd(["--version"]);
   assert.equal(code, 0, stderr);
   assert.equal(stdout, "dnsd 0.1.0\n");
 });
 
-Deno.test("dnsd exits 2 with exactly one line on stderr for an unknown flag", async () => {
-  const { code, stdout, stderr } = await runDnsd(["--bogus"]);
-  assert.equal(code, 2);
-  assert.equal(stdout, "");
-  const lines = stderr.split("\n");
-  assert.equal(lines.length, 2, `one line and its newline, got ${JSON.stringify(stderr)}`);
-  assert.equal(lines[1], "");
-  assert.match(lines[0]!, /^dnsd: .*bogus.* \(see --help\)$/);
-});
+Deno.test(
+  needsPermissions(["run", "read"], "dnsd exits 2 with exactly one line on stderr for an unknown flag"),
+  async () => {
+    const { code, stdout, stderr } = await runDnsd(["--bogus"]);
+    assert.equal(code, 2);
+    assert.equal(stdout, "");
+    const lines = stderr.split("\n");
+    assert.equal(lines.length, 2, `one line and its newline, got ${JSON.stringify(stderr)}`);
+    assert.equal(lines[1], "");
+    assert.match(lines[0]!, /^dnsd: .*bogus.* \(see --help\)$/);
+  },
+);
 
-Deno.test("dnsd exits 2 for a bad port, naming it", async () => {
+Deno.test(needsPermissions(["run", "read"], "dnsd exits 2 for a bad port, naming it"), async () => {
   const { code, stderr } = await runDnsd(["--port", "70000"]);
   assert.equal(code, 2);
   assert.equal(stderr, 'dnsd: --port: "70000" is not a port number (0-65535) (see --help)\n');
 });
 
-Deno.test("dnsd exits 1 with a clear message when the port is in use", async () => {
-  const holder = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  try {
-    const { port } = holder.addr as Deno.NetAddr;
-    const { code, stderr } = await runDnsd(["--port", String(port), "--upstream", "127.0.0.1:9"]);
-    assert.equal(code, 1, stderr);
-    const lines = stderr.trimEnd().split("\n");
-    assert.match(lines[0]!, STARTING_LINE);
-    assert.equal(lines.at(-1), `dnsd: cannot listen on 127.0.0.1:${port}: address already in use`);
-    assert.ok(!stderr.includes("running on"), stderr);
-  } finally {
-    holder.close();
-  }
-});
+Deno.test(
+  needsPermissions(["run", "read"], "dnsd exits 1 with a clear message when the port is in use"),
+  async () => {
+    const holder = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    try {
+      const { port } = holder.addr as Deno.NetAddr;
+      const { code, stderr } = await runDnsd(["--port", String(port), "--upstream", "127.0.0.1:9"]);
+      assert.equal(code, 1, stderr);
+      const lines = stderr.trimEnd().split("\n");
+      assert.match(lines[0]!, STARTING_LINE);
+      assert.equal(lines.at(-1), `dnsd: cannot listen on 127.0.0.1:${port}: address already in use`);
+      assert.ok(!stderr.includes("running on"), stderr);
+    } finally {
+      holder.close();
+    }
+  },
+);
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  Deno.test(`dnsd serves a query, logs in the expected format and exits 0 on ${signal}`, async () => {
-    const port = freeUdpPort();
-    const upstream = freeUdpPort(); // nothing listens there: only local names are asked
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        ...RUN_DNSD,
-        ...["--port", String(port), "--upstream", `127.0.0.1:${upstream}`, "--log-level", "debug"],
-      ],
-      cwd: ROOT,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const stderr = new Lines(child.stderr);
-    let exited = false;
-    try {
-      await stderr.waitFor(runningLine(port), PROCESS_TIMEOUT_MS);
-      assert.match(stderr.seen[0]!, STARTING_LINE);
+  Deno.test(
+    needsPermissions(
+      ["run", "read"],
+      `dnsd serves a query, logs in the expected format and exits 0 on ${signal}`,
+    ),
+    async () => {
+      const port = freeUdpPort();
+      const upstream = freeUdpPort(); // nothing listens there: only local names are asked
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          ...RUN_DNSD,
+          ...["--port", String(port), "--upstream", `127.0.0.1:${upstream}`, "--log-level", "debug"],
+        ],
+        cwd: ROOT,
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      const stderr = new Lines(child.stderr);
+      let exited = false;
+      try {
+        await stderr.waitFor(runningLine(port), PROCESS_TIMEOUT_MS);
+        assert.match(stderr.seen[0]!, STARTING_LINE);
 
-      const reply = decodeMessage(await query(port, QUERY_EXAMPLE_COM));
-      assert.equal(reply.id, 0xabcd);
-      assert.equal(reply.rcode, Rcode.NOERROR);
-      assert.equal(reply.authoritative, true);
-      assert.deepEqual(reply.answers.map((rr) => [rr.name, rr.ttl, rr.data]), [
-        ["example.com", 300, { type: "A", address: "8.8.8.8" }],
-      ]);
-      await stderr.waitFor(
-        new RegExp(String.raw`^${STAMP} - DEBUG - Received query for domain: example\.com \(type A, RD=1\)$`),
-        QUERY_TIMEOUT_MS,
-      );
+        const reply = decodeMessage(await query(port, QUERY_EXAMPLE_COM));
+        assert.equal(reply.id, 0xabcd);
+        assert.equal(reply.rcode, Rcode.NOERROR);
+        assert.equal(reply.authoritative, true);
+        assert.deepEqual(reply.answers.map((rr) => [rr.name, rr.ttl, rr.data]), [
+          ["example.com", 300, { type: "A", address: "8.8.8.8" }],
+        ]);
+        await stderr.waitFor(
+          new RegExp(
+            String.raw`^${STAMP} - DEBUG - Received query for domain: example\.com \(type A, RD=1\)$`,
+          ),
+          QUERY_TIMEOUT_MS,
+        );
 
-      child.kill(signal);
-      const status = await within(child.status, PROCESS_TIMEOUT_MS, () => `dnsd ignored ${signal}`);
-      exited = true;
-      const lines = await stderr.drain(PROCESS_TIMEOUT_MS);
-      assert.equal(status.code, 0, lines.join("\n"));
-      assert.equal(status.signal, null);
-      assert.match(lines.at(-1)!, new RegExp(String.raw`^${STAMP} - INFO - DNS server stopped\.$`));
-      for (const line of lines) assert.match(line, ANY_LOG_LINE);
-    } finally {
-      if (!exited) {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // already gone
+        child.kill(signal);
+        const status = await within(child.status, PROCESS_TIMEOUT_MS, () => `dnsd ignored ${signal}`);
+        exited = true;
+        const lines = await stderr.drain(PROCESS_TIMEOUT_MS);
+        assert.equal(status.code, 0, lines.join("\n"));
+        assert.equal(status.signal, null);
+        assert.match(lines.at(-1)!, new RegExp(String.raw`^${STAMP} - INFO - DNS server stopped\.$`));
+        for (const line of lines) assert.match(line, ANY_LOG_LINE);
+      } finally {
+        if (!exited) {
+          try {
+            child.kill("SIGKILL");
+          } catch {
+            // already gone
+          }
+          await child.status;
         }
-        await child.status;
+        await stderr.cancel();
       }
-      await stderr.cancel();
-    }
-  });
+    },
+  );
 }
