@@ -6,7 +6,7 @@
 import { getLogger } from "@logtape/logtape";
 import { decodeMessage, encodeMessage } from "./codec.ts";
 import { DecodeError, UpstreamError, UpstreamTimeout } from "./errors.ts";
-import { reply } from "./message.ts";
+import { reply, udpLimit } from "./message.ts";
 import { displayName } from "./name.ts";
 import type { Stage } from "./resolver.ts";
 import { type Message, Rcode } from "./types.ts";
@@ -69,7 +69,9 @@ function upstreamQuery(request: Message, id: number): Message {
     answers: [],
     authorities: [],
     additionals: [],
-    edns: request.edns && { ...request.edns, version: 0, flags: 0, udpPayloadSize: 1232, options: [] },
+    // Ask for no more than the client can take, so the answer fits without truncation here.
+    edns: request.edns &&
+      { ...request.edns, version: 0, flags: 0, udpPayloadSize: udpLimit(request), options: [] },
   };
 }
 

@@ -38,7 +38,8 @@ function fitUdp(response: Message, limit: number, arena: ByteArena | undefined):
 /**
  * Answers one UDP query. Junk (under 12 octets) and responses (QR=1) get no reply, since any
  * reply could be used to amplify; an undecodable body gets FORMERR with the same ID; an opcode
- * other than QUERY gets NOTIMP; a QDCOUNT other than 1 gets FORMERR.
+ * other than QUERY gets NOTIMP; a QDCOUNT other than 1 gets FORMERR; an EDNS version above 0 gets
+ * BADVERS.
  * @returns the response to send, or null to stay silent
  */
 export async function respond(
@@ -58,6 +59,10 @@ export async function respond(
   }
   if (request.opcode !== Opcode.QUERY) return encodeMessage(reply(request, { rcode: Rcode.NOTIMP }));
   if (request.questions.length !== 1) return encodeMessage(reply(request, { rcode: Rcode.FORMERR }));
+  // RFC 6891 section 6.1.3: a version we do not implement gets BADVERS, with our version (0) in the OPT.
+  if (request.edns && request.edns.version > 0) {
+    return encodeMessage(reply(request, { rcode: Rcode.BADVERS }));
+  }
   try {
     const response = await resolve(request);
     return fitUdp(response, udpLimit(request), arena);

@@ -78,7 +78,7 @@ function summarize(bytes: Uint8Array): Summary {
     tc: (flags & 0x0200) !== 0,
     rd: (flags & 0x0100) !== 0,
     ra: (flags & 0x0080) !== 0,
-    rcode: flags & 0xf,
+    rcode: message.rcode, // the full rcode: with EDNS, the upper bits come from the OPT record
     counts: [view.getUint16(4), view.getUint16(6), view.getUint16(8), view.getUint16(10)],
     questions: message.questions.map((q) => `${q.name} ${q.type} ${q.class}`),
     answers: message.answers.map((r) =>
@@ -189,6 +189,12 @@ const cases: readonly Case[] = [
       answers: [],
     },
   })),
+  {
+    // RFC 6891 section 6.1.3: BADVERS (16) is an extended rcode, so it rides in our OPT (version 0)
+    name: "answers BADVERS to EDNS version 1, without asking upstream",
+    query: encodeMessage(query({ name: "unknown.example", edns: { ...edns(1232), version: 1 } })),
+    expected: { id: 0xabcd, qr: true, rcode: Rcode.BADVERS, counts: [1, 0, 0, 1], answers: [], edns: 1232 },
+  },
   {
     name: "answers FORMERR to QDCOUNT 0",
     query: encodeMessage(query({ questions: [] })),
