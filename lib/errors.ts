@@ -71,3 +71,26 @@ export class DataError extends Error {
   /** The error class name. */
   override name = "DataError";
 }
+
+/** Where in a text file something was found: 1-based line and column. */
+export interface TextLocation {
+  /** The file's path as given by the operator. */
+  readonly file: string;
+  /** The 1-based line. */
+  readonly line: number;
+  /** The 1-based column. */
+  readonly column: number;
+}
+
+/** A data file (zone or hosts) could not be read; the message starts with `file:line:column`. */
+export class ParseError extends DataError {
+  /** The error class name. */
+  override name = "ParseError";
+  /**
+   * @param location where the problem is
+   * @param reason what is wrong, for people
+   */
+  constructor(readonly location: TextLocation, readonly reason: string) {
+    super(`${location.file}:${location.line}:${location.column}: ${reason}`);
+  }
+}

@@ -1,126 +1,46 @@
 /**
- * The record type registry: one row per typed RDATA. A type without a row travels as opaque
- * bytes (RFC 3597), so adding a type is one union arm in types.ts, one row here and one vector.
+ * The record type registry: one row per typed RDATA, in wire and presentation form. A type
+ * without a row travels as opaque bytes (RFC 3597), so adding a type is one union arm in
+ * types.ts, one row in a rows file and one test vector.
  * @module
  */
-import { EncodeError } from "./errors.ts";
-import { formatIPv4, formatIPv6, ipv4Number, parseIPv6 } from "./ip.ts";
-import type { RData } from "./types.ts";
-import type { Reader, Writer } from "./wire.ts";
+import type { Known, RDataCodec } from "./rdata_codec.ts";
+import { basicCodecs } from "./rdata_basic.ts";
+import { formatHex, type RDataText } from "./rdata_text.ts";
+import { type RData, RRType } from "./types.ts";
+import { Reader, type Writer } from "./wire.ts";
+import { DecodeError } from "./errors.ts";
 
-type Known = Exclude<RData["type"], "unknown">;
-type Of<T extends Known> = Extract<RData, { type: T }>;
+const codecs: { readonly [T in Known]: RDataCodec<T> } = { ...basicCodecs };
 
-interface RDataCodec<T extends Known> {
-  readonly code: number;
-  decode(reader: Reader): Of<T>;
-  encode(writer: Writer, data: Of<T>): void;
-}
-
-function ipv6(text: string): Uint8Array {
-  const octets = parseIPv6(text);
-  if (!octets) throw new EncodeError("bad-address", `"${text}" is not an IPv6 address`);
-  return octets;
-}
-
-function character(writer: Writer, value: Uint8Array): void {
-  if (value.length > 255) throw new EncodeError("bad-value", "character-string over 255 octets");
-  writer.u8(value.length);
-  writer.bytes(value);
-}
-
-// Names inside NS, CNAME, SOA, PTR and MX may be compressed; SRV's may not (RFC 3597 section 4,
-// RFC 2782), though every name is decompressed on the way in.
-const codecs: { readonly [T in Known]: RDataCodec<T> } = {
-  A: {
-    code: 1,
-    decode: (r) => ({ type: "A", address: formatIPv4(r.take(4)) }),
-    encode: (w, d) => {
-      const value = ipv4Number(d.address);
-      if (value < 0) throw new EncodeError("bad-address", `"${d.address}" is not an IPv4 address`);
-      w.u32(value);
-    },
-  },
-  NS: {
-    code: 2,
-    decode: (r) => ({ type: "NS", host: r.name() }),
-    encode: (w, d) => w.name(d.host, true),
-  },
-  CNAME: {
-    code: 5,
-    decode: (r) => ({ type: "CNAME", target: r.name() }),
-    encode: (w, d) => w.name(d.target, true),
-  },
-  SOA: {
-    code: 6,
-    decode: (r) => ({
-      type: "SOA",
-      mname: r.name(),
-      rname: r.name(),
-      serial: r.u32(),
-      refresh: r.u32(),
-      retry: r.u32(),
-      expire: r.u32(),
-      minimum: r.u32(),
-    }),
-    encode: (w, d) => {
-      w.name(d.mname, true);
-      w.name(d.rname, true);
-      for (const value of [d.serial, d.refresh, d.retry, d.expire, d.minimum]) w.u32(value);
-    },
-  },
-  PTR: {
-    code: 12,
-    decode: (r) => ({ type: "PTR", target: r.name() }),
-    encode: (w, d) => w.name(d.target, true),
-  },
-  MX: {
-    code: 15,
-    decode: (r) => ({ type: "MX", preference: r.u16(), exchange: r.name() }),
-    encode: (w, d) => {
-      w.u16(d.preference);
-      w.name(d.exchange, true);
-    },
-  },
-  TXT: {
-    code: 16,
-    decode: (r) => {
-      const strings: Uint8Array[] = [];
-      while (r.remaining > 0) strings.push(r.take(r.u8()));
-      return { type: "TXT", strings };
-    },
-    encode: (w, d) => d.strings.forEach((value) => character(w, value)),
-  },
-  AAAA: {
-    code: 28,
-    decode: (r) => ({ type: "AAAA", address: formatIPv6(r.take(16)) }),
-    encode: (w, d) => w.bytes(ipv6(d.address)),
-  },
-  SRV: {
-    code: 33,
-    decode: (r) => ({ type: "SRV", priority: r.u16(), weight: r.u16(), port: r.u16(), target: r.name() }),
-    encode: (w, d) => {
-      w.u16(d.priority);
-      w.u16(d.weight);
-      w.u16(d.port);
-      w.name(d.target, false);
-    },
-  },
-};
-
-const decoders = new Map<number, (reader: Reader) => RData>(
-  Object.values(codecs).map((codec) => [codec.code, (reader: Reader): RData => codec.decode(reader)]),
+const byCode = new Map<number, RDataCodec<Known>>(
+  Object.values(codecs).map((codec) => [codec.code, codec as RDataCodec<Known>]),
 );
+
+/** Mnemonic -> TYPE code for every type dnsd knows by name, registered or not (OPT, ANY, ...). */
+const codeByName = new Map<string, number>([
+  ...Object.entries(RRType),
+  ...Object.entries(codecs).map(([name, codec]): [string, number] => [name, codec.code]),
+]);
 
 /** The TYPE code of a record's data. */
 export function typeCode(data: RData): number {
   return data.type === "unknown" ? data.code : codecs[data.type].code;
 }
 
+/** The TYPE code for a mnemonic (`MX`) or the RFC 3597 form (`TYPE65534`), any case; else null. */
+export function typeFromText(text: string): number | null {
+  const upper = text.toUpperCase();
+  const known = codeByName.get(upper);
+  if (known !== undefined) return known;
+  const generic = /^TYPE([0-9]{1,5})$/.exec(upper);
+  return generic && Number(generic[1]) <= 0xffff ? Number(generic[1]) : null;
+}
+
 /** Decodes RDATA of `rdlength` octets; unregistered types come back as opaque bytes. */
 export function decodeRData(reader: Reader, code: number, rdlength: number): RData {
-  const decode = decoders.get(code);
-  if (decode) return reader.within(rdlength, decode);
+  const codec = byCode.get(code);
+  if (codec) return reader.within(rdlength, (r) => codec.decode(r));
   return { type: "unknown", code, bytes: reader.take(rdlength) };
 }
 
@@ -130,4 +50,46 @@ export function encodeRData(writer: Writer, data: RData): void {
   // TypeScript cannot tie `codecs[data.type]` to the narrowed `data` (microsoft/TypeScript#30581).
   const codec = codecs[data.type] as RDataCodec<Known>;
   codec.encode(writer, data as never);
+}
+
+/**
+ * Reads RDATA of type `code` from zone-file text. The RFC 3597 form `\# LENGTH HEX` works for
+ * every type: for a registered one the octets are decoded into its typed form.
+ */
+export function parseRData(code: number, text: RDataText): RData {
+  const first = text.peek();
+  if (first && !first.quoted && first.text === "\\#") {
+    text.token("\\#");
+    const length = text.u16("RDATA length");
+    const octets = length === 0 ? new Uint8Array() : text.hexRest("RDATA hex");
+    if (octets.length !== length) {
+      text.fail(`\\# says ${length} octets but the hex holds ${octets.length}`, first);
+    }
+    const codec = byCode.get(code);
+    if (!codec) return { type: "unknown", code, bytes: octets };
+    try {
+      return new Reader(octets).within(octets.length, (r) => codec.decode(r));
+    } catch (error) {
+      if (error instanceof DecodeError) {
+        text.fail(`\\# data is not valid RDATA for this type: ${error.reason}`, first);
+      }
+      throw error;
+    }
+  }
+  const codec = byCode.get(code);
+  if (!codec) {
+    text.fail(`type ${code} has no text form here: write its RDATA as \\# LENGTH HEX (RFC 3597)`, first);
+  }
+  const data = codec.parse(text);
+  text.end();
+  return data;
+}
+
+/** Writes RDATA as zone-file text; unregistered types in the RFC 3597 form `\# LENGTH HEX`. */
+export function formatRData(data: RData): string {
+  if (data.type === "unknown") {
+    return data.bytes.length === 0 ? "\\# 0" : `\\# ${data.bytes.length} ${formatHex(data.bytes)}`;
+  }
+  const codec = codecs[data.type] as RDataCodec<Known>;
+  return codec.format(data as never);
 }

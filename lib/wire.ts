@@ -240,6 +240,24 @@ function parseLabels(text: string): Labels {
   return { labels, starts };
 }
 
+/** The labels of a name without its root dot, checked against the limits of RFC 1035 section 3.1. */
+function checkedLabels(text: string): Labels {
+  const found = text.includes("\\") ? parseLabels(text) : splitPlain(text);
+  let wireLength = 1;
+  for (const label of found.labels) wireLength += label.length + 1;
+  if (wireLength > MAX_NAME) throw new EncodeError("name-too-long", `name over 255 octets: "${text}"`);
+  return found;
+}
+
+/**
+ * Checks that presentation text is a name that can be written to the wire.
+ * @throws {EncodeError} for an empty label, a bad escape, non-ASCII text, or a label or name too long
+ */
+export function checkName(name: string): void {
+  const text = withoutRootDot(name);
+  if (text !== "") checkedLabels(text);
+}
+
 /** Drops one trailing unescaped dot, so "example.com." and "example.com" are one name. */
 export function withoutRootDot(name: string): string {
   if (!name.endsWith(".")) return name;
@@ -324,10 +342,7 @@ export class Writer {
     // toLowerCase() folds some non-ASCII letters into ASCII (U+212A KELVIN SIGN to "k"): such a name
     // must reach the validation below, not become a pointer to an ASCII one.
     if (whole !== undefined && !NON_ASCII.test(text)) return this.u16(0xc000 | whole);
-    const { labels, starts } = text.includes("\\") ? parseLabels(text) : splitPlain(text);
-    let wireLength = 1;
-    for (const label of labels) wireLength += label.length + 1;
-    if (wireLength > MAX_NAME) throw new EncodeError("name-too-long", `name over 255 octets: "${name}"`);
+    const { labels, starts } = checkedLabels(text);
     for (let i = 0; i < labels.length; i++) {
       const suffix = i === 0 ? lower : lower.substring(starts[i]!);
       const pointer = this.#names.get(suffix);
