@@ -4,12 +4,19 @@
  * @module
  */
 import { configureSync, getLogger, type LogRecord } from "@logtape/logtape";
-import { parseCommand, USAGE, UsageError, VERSION } from "./lib/cli.ts";
+import { type Command, parseCommand, USAGE, UsageError, VERSION } from "./lib/cli.ts";
 import { startServer } from "./lib/app.ts";
 import { DataError } from "./lib/errors.ts";
 import { formatLogRecord } from "./lib/log_format.ts";
 import { formatAddress } from "./lib/udp_exchange.ts";
 import mappings from "./mappings.ts";
+import { fileURLToPath } from "node:url";
+import type { Mappings } from "./lib/static_map.ts";
+import { dataLoader, type LoadedData } from "./lib/sources.ts";
+import { createReloader } from "./lib/reloader.ts";
+import { watchFiles } from "./lib/watch.ts";
+
+const MAPPINGS_URL = new URL("./mappings.ts", import.meta.url);
 
 const encoder = new TextEncoder();
 
@@ -22,6 +29,8 @@ function fail(message: string, status: number): never {
   writeAll(Deno.stderr, `dnsd: ${message}\n`);
   Deno.exit(status);
 }
+
+type ServeCommand = Extract<Command, { kind: "serve" }>;
 
 function main(args: readonly string[]): Promise<void> | void {
   let command;
@@ -43,28 +52,62 @@ function main(args: readonly string[]): Promise<void> | void {
   });
   const log = getLogger(["dnsd"]);
   log.info("DNS server is starting...");
+  const load = dataLoader({ zones: command.zones, hosts: command.hosts, mappings: mappingsSource() });
+  return load(true).then(
+    (loaded) => serve(command, loaded, () => load(false)),
+    (error) => {
+      if (error instanceof DataError) fail(error.message, 1);
+      throw error;
+    },
+  );
+}
+
+/**
+ * mappings.ts: compiled in (a static import) in the single binary; re-imported on each reload when
+ * running from source, so an edit takes effect without a restart.
+ */
+function mappingsSource(): () => Promise<Mappings> | Mappings {
+  if (Deno.build.standalone) return () => mappings;
+  let version = 0;
+  return async () => {
+    if (version++ === 0) return mappings;
+    const module = await import(`${MAPPINGS_URL.href}?reload=${version}`);
+    return module.default as Mappings;
+  };
+}
+
+function serve(
+  command: ServeCommand,
+  loaded: LoadedData,
+  reloadAll: () => Promise<LoadedData>,
+): Promise<void> {
+  const log = getLogger(["dnsd"]);
+  log.info("Loaded local data: {records} records", { records: loaded.data.size });
+  const mappingsFile = Deno.build.standalone ? [] : [fileURLToPath(MAPPINGS_URL)];
+  // The callback runs only after a change has settled, by which time `reloader` exists.
+  const watch = watchFiles(
+    [...loaded.files, ...mappingsFile],
+    () => void reloader.reload("a data file changed"),
+  );
+  const reloader = createReloader(loaded, reloadAll, (files) => watch.update([...files, ...mappingsFile]));
   let server;
   try {
-    server = startServer({ ...command, mappings });
+    server = startServer({ ...command, localData: reloader.current });
   } catch (error) {
-    if (error instanceof DataError) fail(error.message, 1);
-    if (error instanceof Deno.errors.AddrInUse) {
-      fail(
-        `cannot listen on ${
-          formatAddress({ hostname: command.host, port: command.port })
-        }: address already in use`,
-        1,
-      );
-    }
+    watch.close();
+    const where = formatAddress({ hostname: command.host, port: command.port });
+    if (error instanceof Deno.errors.AddrInUse) fail(`cannot listen on ${where}: address already in use`, 1);
     if (error instanceof Deno.errors.AddrNotAvailable || error instanceof Deno.errors.PermissionDenied) {
-      fail(
-        `cannot listen on ${formatAddress({ hostname: command.host, port: command.port })}: ${error.message}`,
-        1,
-      );
+      fail(`cannot listen on ${where}: ${error.message}`, 1);
     }
     throw error;
   }
-  const stop = () => server.close();
+  const reload = () => void reloader.reload("SIGHUP");
+  const stop = () => {
+    watch.close();
+    server.close();
+  };
+  Deno.addSignalListener("SIGHUP", reload);
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   // Logged only once a signal would stop the server cleanly: supervisors act on this line.

@@ -3,13 +3,13 @@
  *
  * @example Start a server on an ephemeral port
  * ```ts
- * import { startServer } from "./mod.ts";
+ * import { fixedData, mappingRecords, startServer } from "./mod.ts";
  * const server = startServer({
  *   host: "127.0.0.1",
  *   port: 0,
  *   upstreams: [{ hostname: "127.0.0.1", port: 5353 }],
  *   timeoutMs: 2000,
- *   mappings: { "nas.home": "192.168.1.10" },
+ *   localData: fixedData({ mappings: mappingRecords({ "nas.home": "192.168.1.10" }) }),
  * });
  * server.close();
  * await server.finished;
@@ -19,25 +19,49 @@
 
 // The codec: bytes <-> typed messages.
 export { decodeMessage, encodeMessage, HEADER_SIZE } from "./lib/codec.ts";
-export { Opcode, Rcode, RRClass, RRType, typeName } from "./lib/types.ts";
+export { Opcode, Rcode, RRClass, RRType, typeFromText, typeName } from "./lib/types.ts";
 export type { Edns, EdnsOption, Message, Question, RData, ResourceRecord } from "./lib/types.ts";
 export { ByteArena } from "./lib/arena.ts";
 export { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "./lib/ip.ts";
 export { nameKey } from "./lib/name.ts";
 
 // Errors, each with a stable reason or class.
-export { DataError, DecodeError, EncodeError, UpstreamError, UpstreamTimeout } from "./lib/errors.ts";
-export type { DecodeReason, EncodeReason } from "./lib/errors.ts";
+export {
+  DataError,
+  DecodeError,
+  EncodeError,
+  ParseError,
+  UpstreamError,
+  UpstreamTimeout,
+} from "./lib/errors.ts";
+export type { DecodeReason, EncodeReason, TextLocation } from "./lib/errors.ts";
 
 // Building answers and composing the resolver.
 export { headerOnlyReply, reply, responseEdns, UDP_PAYLOAD_SIZE, udpLimit } from "./lib/message.ts";
 export { chain, logQueries, refuse, requireRecursion } from "./lib/resolver.ts";
 export type { Resolve, Stage } from "./lib/resolver.ts";
-export { localAnswers } from "./lib/local.ts";
-export { createStore } from "./lib/store.ts";
-export type { Lookup, RecordStore } from "./lib/store.ts";
+export { authoritative, MAX_CNAME_CHAIN, resolveLocal } from "./lib/authority.ts";
+export type { LocalAnswer } from "./lib/authority.ts";
+export { buildLocalData, findZone, fixedData } from "./lib/local_data.ts";
+export type { LocalData, LocalSources } from "./lib/local_data.ts";
+export { buildZone, rrsetOf } from "./lib/zone.ts";
+export type { RRset, Zone, ZoneNode } from "./lib/zone.ts";
+export { parseZoneFile, PROGRESS_EVERY } from "./lib/zone_parser.ts";
+export type { ParsedRecords, ZoneParseOptions } from "./lib/zone_parser.ts";
+export { zoneEntries } from "./lib/zone_lexer.ts";
+export type { Entry, Token } from "./lib/zone_lexer.ts";
+export { formatRData, parseRData } from "./lib/rdata.ts";
+export { RDataText } from "./lib/rdata_text.ts";
+export { HOSTS_TTL, parseHosts, reverseName } from "./lib/hosts.ts";
+export type { HostsData } from "./lib/hosts.ts";
+export { dataLoader } from "./lib/sources.ts";
+export type { DataSourcesConfig, LoadedData, ZoneFileSource } from "./lib/sources.ts";
+export { createReloader } from "./lib/reloader.ts";
+export type { Reloader } from "./lib/reloader.ts";
+export { watchFiles } from "./lib/watch.ts";
+export type { FileWatch } from "./lib/watch.ts";
 export { MAPPING_TTL, mappingRecords } from "./lib/static_map.ts";
-export type { Mappings } from "./lib/static_map.ts";
+export type { Mappings, MappingValue, OneOrMore, RecordSet } from "./lib/static_map.ts";
 
 // Forwarding.
 export { createForwardCounters, forward, randomId } from "./lib/forward.ts";

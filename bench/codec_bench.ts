@@ -5,11 +5,11 @@
  */
 import { ByteArena } from "../lib/arena.ts";
 import { decodeMessage, encodeMessage } from "../lib/codec.ts";
-import { localAnswers } from "../lib/local.ts";
+import { authoritative } from "../lib/authority.ts";
+import { fixedData } from "../lib/local_data.ts";
 import { chain, logQueries, requireRecursion } from "../lib/resolver.ts";
 import { respond } from "../lib/respond.ts";
 import { mappingRecords } from "../lib/static_map.ts";
-import { createStore } from "../lib/store.ts";
 import { UpstreamError } from "../lib/errors.ts";
 import mappings from "../mappings.ts";
 import { readVector } from "../tests/_hex.ts";
@@ -17,8 +17,8 @@ import { readVector } from "../tests/_hex.ts";
 // dig @127.0.0.1 -p 35353 example.com (DiG 9.18), the capture in tests/testdata/
 const digQuery = await readVector("dig_query_example_com.hex");
 const arena = new ByteArena();
-const store = createStore(mappingRecords(mappings));
-const resolve = chain([logQueries(), localAnswers(() => store), requireRecursion()], () => {
+const localData = fixedData({ mappings: mappingRecords(mappings) });
+const resolve = chain([logQueries(), authoritative(localData), requireRecursion()], () => {
   throw new UpstreamError("no upstream in the benchmark");
 });
 const response = decodeMessage(await respond(digQuery, resolve, () => {}) ?? new Uint8Array());

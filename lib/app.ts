@@ -1,15 +1,14 @@
 /**
- * Wires the pieces into a running server: local data, the stage chain, the forwarder and the
- * listening socket. The CLI and tests both start dnsd through here.
+ * Wires the pieces into a running server: the stage chain, the forwarder and the listening
+ * socket, around local data loaded elsewhere. The CLI and tests both start dnsd through here.
  * @module
  */
 import { getLogger } from "@logtape/logtape";
 import { createForwardCounters, forward, type ForwardCounters } from "./forward.ts";
-import { localAnswers } from "./local.ts";
+import { authoritative } from "./authority.ts";
+import type { LocalData } from "./local_data.ts";
 import { chain, logQueries, requireRecursion, type Resolve } from "./resolver.ts";
 import { serveUdp } from "./server.ts";
-import { mappingRecords, type Mappings } from "./static_map.ts";
-import { createStore, type RecordStore } from "./store.ts";
 import { type DropReason, formatAddress, udpExchange, type Upstream } from "./udp_exchange.ts";
 
 const log = getLogger(["dnsd", "forward"]);
@@ -24,8 +23,8 @@ export interface ServerOptions {
   readonly upstreams: readonly Upstream[];
   /** The deadline for a forwarded query, over every upstream, in milliseconds. */
   readonly timeoutMs: number;
-  /** Local names and the address each answers with (A or AAAA records). */
-  readonly mappings: Mappings;
+  /** The local data to answer from, read again for every query (so a reload can swap it). */
+  readonly localData: () => LocalData;
 }
 
 /** Counters a running server keeps. */
@@ -47,11 +46,7 @@ export interface RunningServer {
 }
 
 /** Builds the resolver chain: local data first, then forwarding for RD=1 queries only. */
-export function buildResolver(
-  options: ServerOptions,
-  store: () => RecordStore,
-  counters: ServerCounters,
-): Resolve {
+export function buildResolver(options: ServerOptions, counters: ServerCounters): Resolve {
   const onDrop = (reason: DropReason, from: string) => {
     counters.dropped++;
     log.warning("Dropped upstream reply from {from}: {reason}", { from, reason });
@@ -62,21 +57,19 @@ export function buildResolver(
   }));
   return chain([
     logQueries(),
-    localAnswers(store),
+    authoritative(options.localData),
     requireRecursion(),
     forward(upstreams, { timeoutMs: options.timeoutMs, counters }),
   ]);
 }
 
 /**
- * Validates local data, binds the UDP socket and starts serving.
- * @throws {DataError} when the mappings are invalid
+ * Binds the UDP socket and starts serving.
  * @throws {Deno.errors.AddrInUse} when the address is taken
  */
 export function startServer(options: ServerOptions): RunningServer {
-  const store = createStore(mappingRecords(options.mappings));
   const counters: ServerCounters = { ...createForwardCounters(), dropped: 0 };
-  const resolve = buildResolver(options, () => store, counters);
+  const resolve = buildResolver(options, counters);
   const conn = Deno.listenDatagram({ transport: "udp", hostname: options.host, port: options.port });
   const address = conn.addr as Deno.NetAddr;
   let closed = false;

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { parseIPv4, parseIPv6 } from "./ip.ts";
+import type { ZoneFileSource } from "./sources.ts";
 import type { Upstream } from "./udp_exchange.ts";
 
 /** dnsd's version. */
@@ -26,6 +27,8 @@ export type Command =
     readonly upstreams: readonly Upstream[];
     readonly timeoutMs: number;
     readonly logLevel: CliLogLevel;
+    readonly zones: readonly ZoneFileSource[];
+    readonly hosts: readonly string[];
   };
 
 /** A bad command line; the message is one line for the user. */
@@ -45,7 +48,14 @@ Options:
                        upstream resolver, tried in the order given; repeatable;
                        IPv6 as [addr]:port or a bare addr (default 8.8.8.8:53)
   --timeout MS         deadline for the whole upstream exchange, in ms (default 2000)
+  --zone [ORIGIN=]FILE serve an RFC 1035 zone file authoritatively; repeatable.
+                       ORIGIN is the origin before any $ORIGIN in the file
+  --hosts FILE         answer the names in a hosts(5) file, with PTR for their
+                       addresses; repeatable
   --log-level LEVEL    debug, info, warning or error (default info)
+
+Zone files, hosts files and mappings.ts (when run from source) are reloaded
+when they change on disk, and on SIGHUP.
   --help               show this help and exit
   --version            show the version and exit
 `;
@@ -78,6 +88,18 @@ export function parseUpstream(text: string): Upstream {
   return { hostname: host, port };
 }
 
+/** Parses `FILE` or `ORIGIN=FILE` (an origin has no "/"; a file name may). */
+export function parseZoneSource(text: string): ZoneFileSource {
+  const equals = text.indexOf("=");
+  if (equals > 0 && !text.slice(0, equals).includes("/")) {
+    const file = text.slice(equals + 1);
+    if (file === "") throw new UsageError(`--zone ${text}: a file name is needed after "="`);
+    return { origin: text.slice(0, equals), file };
+  }
+  if (text === "") throw new UsageError("--zone: a file name is needed");
+  return { file: text };
+}
+
 /**
  * Parses the command line.
  * @throws {UsageError} for an unknown flag or a bad value
@@ -95,6 +117,8 @@ export function parseCommand(args: readonly string[]): Command {
         upstream: { type: "string", multiple: true },
         timeout: { type: "string", default: "2000" },
         "log-level": { type: "string", default: "info" },
+        zone: { type: "string", multiple: true },
+        hosts: { type: "string", multiple: true },
         help: { type: "boolean", default: false },
         version: { type: "boolean", default: false },
       },
@@ -121,5 +145,10 @@ export function parseCommand(args: readonly string[]): Command {
     upstreams: (values.upstream ?? ["8.8.8.8:53"]).map(parseUpstream),
     timeoutMs: Number(timeout),
     logLevel,
+    zones: (values.zone ?? []).map(parseZoneSource),
+    hosts: (values.hosts ?? []).map((file) => {
+      if (file === "") throw new UsageError("--hosts: a file name is needed");
+      return file;
+    }),
   };
 }

@@ -14,3 +14,33 @@ export function nameKey(name: string): string {
 export function displayName(name: string): string {
   return name === "" ? "." : name;
 }
+
+/** The index of the first dot that ends a label (not one escaped as `\.`), or -1. */
+function labelEnd(name: string): number {
+  let dot = name.indexOf(".");
+  if (!name.includes("\\")) return dot;
+  while (dot >= 0) {
+    let backslashes = 0;
+    for (let i = dot - 1; i >= 0 && name[i] === "\\"; i--) backslashes++;
+    if (backslashes % 2 === 0) return dot;
+    dot = name.indexOf(".", dot + 1);
+  }
+  return -1;
+}
+
+/** The name one label up (`www.example.com` -> `example.com`); the parent of a single label is the root, "". */
+export function parentName(name: string): string {
+  const dot = labelEnd(name);
+  return dot < 0 ? "" : name.slice(dot + 1);
+}
+
+/** Whether `name` is `ancestor` or below it; both must be keys ({@link nameKey}). */
+export function isAtOrBelow(name: string, ancestor: string): boolean {
+  if (ancestor === "") return true;
+  if (name === ancestor) return true;
+  if (!name.endsWith(ancestor) || name[name.length - ancestor.length - 1] !== ".") return false;
+  // The dot before the ancestor must end a label, not be an escaped `\.` inside one.
+  let backslashes = 0;
+  for (let i = name.length - ancestor.length - 2; i >= 0 && name[i] === "\\"; i--) backslashes++;
+  return backslashes % 2 === 0;
+}

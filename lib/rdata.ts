@@ -6,35 +6,26 @@
  */
 import type { Known, RDataCodec } from "./rdata_codec.ts";
 import { basicCodecs } from "./rdata_basic.ts";
+import { dnssecCodecs } from "./rdata_dnssec.ts";
+import { modernCodecs } from "./rdata_modern.ts";
 import { formatHex, type RDataText } from "./rdata_text.ts";
-import { type RData, RRType } from "./types.ts";
+import type { RData } from "./types.ts";
 import { Reader, type Writer } from "./wire.ts";
 import { DecodeError } from "./errors.ts";
 
-const codecs: { readonly [T in Known]: RDataCodec<T> } = { ...basicCodecs };
+const codecs: { readonly [T in Known]: RDataCodec<T> } = {
+  ...basicCodecs,
+  ...modernCodecs,
+  ...dnssecCodecs,
+};
 
 const byCode = new Map<number, RDataCodec<Known>>(
   Object.values(codecs).map((codec) => [codec.code, codec as RDataCodec<Known>]),
 );
 
-/** Mnemonic -> TYPE code for every type dnsd knows by name, registered or not (OPT, ANY, ...). */
-const codeByName = new Map<string, number>([
-  ...Object.entries(RRType),
-  ...Object.entries(codecs).map(([name, codec]): [string, number] => [name, codec.code]),
-]);
-
 /** The TYPE code of a record's data. */
 export function typeCode(data: RData): number {
   return data.type === "unknown" ? data.code : codecs[data.type].code;
-}
-
-/** The TYPE code for a mnemonic (`MX`) or the RFC 3597 form (`TYPE65534`), any case; else null. */
-export function typeFromText(text: string): number | null {
-  const upper = text.toUpperCase();
-  const known = codeByName.get(upper);
-  if (known !== undefined) return known;
-  const generic = /^TYPE([0-9]{1,5})$/.exec(upper);
-  return generic && Number(generic[1]) <= 0xffff ? Number(generic[1]) : null;
 }
 
 /** Decodes RDATA of `rdlength` octets; unregistered types come back as opaque bytes. */

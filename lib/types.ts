@@ -35,7 +35,16 @@ export const RRType = {
   AAAA: 28,
   SRV: 33,
   OPT: 41,
+  DS: 43,
+  RRSIG: 46,
+  NSEC: 47,
+  DNSKEY: 48,
+  NSEC3: 50,
+  NSEC3PARAM: 51,
+  SVCB: 64,
+  HTTPS: 65,
   ANY: 255,
+  CAA: 257,
 } as const;
 
 /** Classes (RFC 1035 section 3.2.4). */
@@ -76,6 +85,69 @@ export type RData =
     readonly weight: number;
     readonly port: number;
     readonly target: string;
+  }
+  // RFC 8659: `tag` is ASCII letters and digits in presentation form; `value` is octets.
+  | { readonly type: "CAA"; readonly flags: number; readonly tag: string; readonly value: Uint8Array }
+  // RFC 9460: SvcParams keep their wire order (parsing sorts them by key); priority 0 is AliasMode.
+  | {
+    readonly type: "SVCB";
+    readonly priority: number;
+    readonly target: string;
+    readonly params: readonly { readonly key: number; readonly value: Uint8Array }[];
+  }
+  | {
+    readonly type: "HTTPS";
+    readonly priority: number;
+    readonly target: string;
+    readonly params: readonly { readonly key: number; readonly value: Uint8Array }[];
+  }
+  | {
+    readonly type: "DS";
+    readonly keyTag: number;
+    readonly algorithm: number;
+    readonly digestType: number;
+    readonly digest: Uint8Array;
+  }
+  | {
+    readonly type: "DNSKEY";
+    readonly flags: number;
+    readonly protocol: number;
+    readonly algorithm: number;
+    readonly publicKey: Uint8Array;
+  }
+  | {
+    readonly type: "RRSIG";
+    /** The TYPE code of the RRset signed. */
+    readonly typeCovered: number;
+    readonly algorithm: number;
+    readonly labels: number;
+    readonly originalTtl: number;
+    /** Seconds since the epoch, modulo 2^32 (RFC 4034 section 3.1.5). */
+    readonly expiration: number;
+    /** Seconds since the epoch, modulo 2^32. */
+    readonly inception: number;
+    readonly keyTag: number;
+    readonly signerName: string;
+    readonly signature: Uint8Array;
+  }
+  // RFC 4034 section 4.1.2: `types` are TYPE codes, ascending and without repeats.
+  | { readonly type: "NSEC"; readonly nextDomainName: string; readonly types: readonly number[] }
+  | {
+    readonly type: "NSEC3";
+    readonly hashAlgorithm: number;
+    readonly flags: number;
+    readonly iterations: number;
+    readonly salt: Uint8Array;
+    /** The raw hash: base32hex (RFC 4648 section 7) only in presentation form. */
+    readonly nextHashedOwnerName: Uint8Array;
+    readonly types: readonly number[];
+  }
+  | {
+    readonly type: "NSEC3PARAM";
+    readonly hashAlgorithm: number;
+    readonly flags: number;
+    readonly iterations: number;
+    readonly salt: Uint8Array;
   }
   // RFC 3597: any type without a row in the registry travels as opaque bytes.
   | { readonly type: "unknown"; readonly code: number; readonly bytes: Uint8Array };
@@ -156,7 +228,23 @@ const typeNames = new Map<number, string>([
   [251, "IXFR"],
 ]);
 
+const typeCodes = new Map<string, number>(
+  [...typeNames].map(([code, name]): [string, number] => [name, code]),
+);
+
 /** The mnemonic of a TYPE code, or the RFC 3597 form (`TYPE65534`) for one without a name. */
 export function typeName(code: number): string {
   return typeNames.get(code) ?? `TYPE${code}`;
+}
+
+/**
+ * The TYPE code of a mnemonic (`MX`) or of the RFC 3597 form (`TYPE65534`), in any case; else null.
+ * @example typeFromText("nsec3param") // 51
+ */
+export function typeFromText(text: string): number | null {
+  const upper = text.toUpperCase();
+  const known = typeCodes.get(upper);
+  if (known !== undefined) return known;
+  const generic = /^TYPE([0-9]{1,5})$/.exec(upper);
+  return generic && Number(generic[1]) <= 0xffff ? Number(generic[1]) : null;
 }

@@ -34,6 +34,8 @@ const DEFAULTS = {
   upstreams: [{ hostname: "8.8.8.8", port: 53 }],
   timeoutMs: 2000,
   logLevel: "info",
+  zones: [],
+  hosts: [],
 } as const satisfies Command;
 
 const parsed: readonly { name: string; args: string[]; want: Command }[] = [
@@ -46,6 +48,29 @@ const parsed: readonly { name: string; args: string[]; want: Command }[] = [
     want: { ...DEFAULTS, host: "0.0.0.0", port: 5353, timeoutMs: 750, logLevel: "debug" },
   },
   { name: "accepts --port=0 (any free port)", args: ["--port=0"], want: { ...DEFAULTS, port: 0 } },
+  {
+    name: "keeps repeated --zone and --hosts in order, with an optional ORIGIN=",
+    args: [
+      "--zone",
+      "a.zone",
+      "--zone",
+      "example.org=zones/b.zone",
+      "--hosts",
+      "/etc/hosts",
+      "--hosts",
+      "more",
+    ],
+    want: {
+      ...DEFAULTS,
+      zones: [{ file: "a.zone" }, { origin: "example.org", file: "zones/b.zone" }],
+      hosts: ["/etc/hosts", "more"],
+    },
+  },
+  {
+    name: "reads a file name with '=' in a folder as a file, not ORIGIN=FILE",
+    args: ["--zone", "./dir=x/a.zone"],
+    want: { ...DEFAULTS, zones: [{ file: "./dir=x/a.zone" }] },
+  },
   {
     name: "keeps repeated --upstream in the order given",
     args: ["--upstream", "127.0.0.1:5353", "--upstream", "[::1]:5353", "--upstream", "9.9.9.9"],

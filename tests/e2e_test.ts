@@ -10,6 +10,8 @@ import { decodeMessage } from "../lib/codec.ts";
 import { formatLogRecord } from "../lib/log_format.ts";
 import { Rcode } from "../lib/types.ts";
 import mappings from "../mappings.ts";
+import { fixedData } from "../lib/local_data.ts";
+import { mappingRecords } from "../lib/static_map.ts";
 import { type Behaviour, fakeSoa, type FakeUpstream, startFakeUpstream } from "./_fake_upstream.ts";
 import { hex, toHex } from "./_hex.ts";
 
@@ -97,7 +99,7 @@ async function withDnsd(fn: (dnsd: Dnsd) => Promise<void>): Promise<void> {
       port: 0,
       upstreams: [upstream.address],
       timeoutMs: TIMEOUT_MS,
-      mappings,
+      localData: fixedData({ mappings: mappingRecords(mappings) }),
     });
     client = openClient(server.address);
     await fn({ server, upstream, client });
@@ -239,7 +241,7 @@ Deno.test("dnsd answers every mapped name with every header field and the answer
           equal(toHex(response.subarray(12, 12 + question.length)), toHex(question));
           const answer = response.subarray(12 + question.length, 12 + question.length + 16);
           // owner -> question (c00c), type A, class IN, TTL 300, RDLENGTH 4, RDATA
-          equal(toHex(answer), `c00c` + `0001` + `0001` + `0000012c` + `0004` + ipHex(address));
+          equal(toHex(answer), `c00c` + `0001` + `0001` + `0000012c` + `0004` + ipHex(String(address)));
           // with EDNS: root owner, OPT, our UDP size 1232, no extended rcode, version 0, DO=0, no options
           const rest = response.subarray(12 + question.length + 16);
           equal(toHex(rest), edns ? "00" + "0029" + "04d0" + "00" + "00" + "0000" + "0000" : "");

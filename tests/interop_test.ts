@@ -9,6 +9,8 @@ import { type RunningServer, startServer } from "../lib/app.ts";
 import { decodeMessage, encodeMessage } from "../lib/codec.ts";
 import { type Message, Rcode, RRClass, RRType, typeName } from "../lib/types.ts";
 import mappings from "../mappings.ts";
+import { fixedData } from "../lib/local_data.ts";
+import { mappingRecords } from "../lib/static_map.ts";
 import { findTool, needsTool } from "./_tools.ts";
 
 const ZONE = new URL("./testdata/nsd_example_test.zone", import.meta.url);
@@ -184,7 +186,7 @@ async function withStack(fn: (stack: Stack) => Promise<void>): Promise<void> {
         port: 0,
         upstreams: [{ hostname: "127.0.0.1", port: nsd.port }],
         timeoutMs: 2000,
-        mappings,
+        localData: fixedData({ mappings: mappingRecords(mappings) }),
       });
       try {
         await fn({ nsd: nsd.port, dnsd: server.address.port, server });

@@ -7,12 +7,12 @@ import { deepEqual, equal, throws } from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../lib/codec.ts";
 import { DataError, UpstreamError, UpstreamTimeout } from "../lib/errors.ts";
 import { forward } from "../lib/forward.ts";
-import { localAnswers } from "../lib/local.ts";
+import { authoritative } from "../lib/authority.ts";
+import { fixedData } from "../lib/local_data.ts";
 import { reply } from "../lib/message.ts";
 import { chain, requireRecursion, type Stage } from "../lib/resolver.ts";
 import { respond } from "../lib/respond.ts";
 import { mappingRecords } from "../lib/static_map.ts";
-import { createStore } from "../lib/store.ts";
 import { type Message, Opcode, Rcode, type ResourceRecord, RRClass, RRType } from "../lib/types.ts";
 import type { Exchange } from "../lib/udp_exchange.ts";
 import mappings from "../mappings.ts";
@@ -115,9 +115,9 @@ function manyA(name: string, count: number): ResourceRecord[] {
 
 /** The stages dnsd runs, with the upstream replaced by `exchange`. */
 function dnsdStages(exchange: Exchange): Stage[] {
-  const store = createStore(mappingRecords(mappings));
+  const localData = fixedData({ mappings: mappingRecords(mappings) });
   return [
-    localAnswers(() => store),
+    authoritative(localData),
     requireRecursion(),
     forward([{ name: "stub", exchange }], { timeoutMs: 1000, nextId: () => 0x1111 }),
   ];

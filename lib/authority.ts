@@ -1,0 +1,208 @@
+/**
+ * Authoritative answers from local data (RFC 1034 section 4.3.2): exact matches, CNAME chains,
+ * wildcards (RFC 4592), referrals at zone cuts, NODATA and NXDOMAIN with the SOA (RFC 2308).
+ * @module
+ */
+import { findZone, type LocalData } from "./local_data.ts";
+import { reply } from "./message.ts";
+import { nameKey, parentName } from "./name.ts";
+import type { Stage } from "./resolver.ts";
+import { Rcode, type ResourceRecord, RRClass, RRType } from "./types.ts";
+import { rrsetOf, type Zone, type ZoneNode } from "./zone.ts";
+
+/** How many CNAMEs a chain may follow inside local data before dnsd stops (as BIND does). */
+export const MAX_CNAME_CHAIN = 16;
+
+/** What local data says about a question. */
+export interface LocalAnswer {
+  /** The response code (RFC 6604: that of the last name in a CNAME chain). */
+  readonly rcode: number;
+  /** AA: set for data from a zone or from hosts/mappings; clear on a referral. */
+  readonly authoritative: boolean;
+  /** The answer section. */
+  readonly answers: readonly ResourceRecord[];
+  /** The authority section: the SOA of a negative answer, or the NS of a referral. */
+  readonly authorities: readonly ResourceRecord[];
+  /** The additional section: addresses of NS, MX and SRV targets held locally, and glue. */
+  readonly additionals: readonly ResourceRecord[];
+  /** A CNAME chain that leaves local data: the name still to resolve (by forwarding, when RD=1). */
+  readonly external?: string;
+}
+
+type Step =
+  | { readonly kind: "miss" }
+  | { readonly kind: "records"; readonly records: readonly ResourceRecord[] }
+  | { readonly kind: "cname"; readonly record: ResourceRecord; readonly target: string }
+  | { readonly kind: "nodata"; readonly zone: Zone | undefined }
+  | { readonly kind: "nxdomain"; readonly zone: Zone }
+  | {
+    readonly kind: "referral";
+    readonly ns: readonly ResourceRecord[];
+    readonly glue: readonly ResourceRecord[];
+  };
+
+function owned(records: readonly ResourceRecord[], owner: string): ResourceRecord[] {
+  return records.map((record) => ({ ...record, name: owner }));
+}
+
+/** Answers from one node: the asked RRset, or its CNAME, or NODATA. `owner` is the name as asked. */
+function fromNode(node: ZoneNode, owner: string, type: number, zone: Zone | undefined): Step {
+  if (type === RRType.ANY) {
+    // RFC 8482 allows a minimal answer; dnsd gives every RRset of the name, which is as cheap here.
+    return { kind: "records", records: owned(node.rrsets.flatMap((rrset) => rrset.records), owner) };
+  }
+  const rrset = rrsetOf(node, type);
+  if (rrset) return { kind: "records", records: owned(rrset.records, owner) };
+  const cname = type === RRType.CNAME ? undefined : rrsetOf(node, RRType.CNAME)?.records[0];
+  if (cname?.data.type === "CNAME") {
+    return { kind: "cname", record: { ...cname, name: owner }, target: cname.data.target };
+  }
+  return { kind: "nodata", zone };
+}
+
+/** The topmost zone cut between the apex (excluded) and `key` (included, except for DS). */
+function findCut(zone: Zone, key: string, type: number): ResourceRecord[] | undefined {
+  let cut: ResourceRecord[] | undefined;
+  for (let name = key; name !== zone.key && name !== ""; name = parentName(name)) {
+    const ns = zone.nodes.get(name) && rrsetOf(zone.nodes.get(name)!, RRType.NS);
+    // DS sits on the parent side of the cut (RFC 4035 section 3.1.4.1).
+    if (ns && !(name === key && type === RRType.DS)) cut = [...ns.records];
+  }
+  return cut;
+}
+
+/** The source of synthesis for `key`: `*.` + its closest encloser, if that wildcard exists (RFC 4592 section 3.3.1). */
+function findWildcard(zone: Zone, key: string): ZoneNode | undefined {
+  let encloser = parentName(key);
+  while (encloser !== zone.key && !zone.nodes.has(encloser)) encloser = parentName(encloser);
+  const wildcard = zone.nodes.get(encloser === "" ? "*" : `*.${encloser}`);
+  return wildcard && wildcard.rrsets.length > 0 ? wildcard : undefined;
+}
+
+/** A/AAAA records held locally for `target`, for the additional section. */
+function addressesOf(data: LocalData, target: string): ResourceRecord[] {
+  const key = nameKey(target);
+  const node = findZone(data, key)?.nodes.get(key) ?? data.names.get(key);
+  if (!node) return [];
+  return [RRType.A, RRType.AAAA].flatMap((type) => rrsetOf(node, type)?.records ?? []);
+}
+
+function lookupOne(data: LocalData, name: string, type: number): Step {
+  const key = nameKey(name);
+  const zone = findZone(data, key);
+  const flat = data.names.get(key);
+  if (!zone) return flat ? fromNode(flat, name, type, undefined) : { kind: "miss" };
+  if (zone.hasDelegations) {
+    const ns = findCut(zone, key, type);
+    if (ns) {
+      const glue = ns.flatMap((record) =>
+        record.data.type === "NS" ? addressesOf(data, record.data.host) : []
+      );
+      return { kind: "referral", ns, glue };
+    }
+  }
+  const node = zone.nodes.get(key);
+  if (node && node.rrsets.length > 0) return fromNode(node, name, type, zone);
+  if (flat) return fromNode(flat, name, type, undefined);
+  if (node) return { kind: "nodata", zone }; // an empty non-terminal exists (RFC 8020)
+  const wildcard = findWildcard(zone, key);
+  if (wildcard) return fromNode(wildcard, name, type, zone);
+  return { kind: "nxdomain", zone };
+}
+
+/** The SOA for a negative answer, with TTL min(SOA TTL, MINIMUM) (RFC 2308 section 3). */
+function negativeSoa(zone: Zone): ResourceRecord {
+  return { ...zone.soa, ttl: Math.min(zone.soa.ttl, zone.soa.data.minimum) };
+}
+
+function additionalsFor(data: LocalData, records: readonly ResourceRecord[]): ResourceRecord[] {
+  const additionals: ResourceRecord[] = [];
+  for (const record of records) {
+    const d = record.data;
+    const target = d.type === "MX"
+      ? d.exchange
+      : d.type === "NS"
+      ? d.host
+      : d.type === "SRV"
+      ? d.target
+      : undefined;
+    if (target !== undefined) additionals.push(...addressesOf(data, target));
+  }
+  return additionals;
+}
+
+/**
+ * Resolves a question against local data, following CNAMEs inside it.
+ * @returns the answer, or null when the name is not local data's to answer
+ */
+export function resolveLocal(data: LocalData, qname: string, qtype: number): LocalAnswer | null {
+  const answers: ResourceRecord[] = [];
+  const seen = new Set<string>();
+  let name = qname;
+  for (let hops = 0;; hops++) {
+    seen.add(nameKey(name));
+    const step = lookupOne(data, name, qtype);
+    const done = (rcode: number, authorities: readonly ResourceRecord[] = []): LocalAnswer => ({
+      rcode,
+      authoritative: true,
+      answers,
+      authorities,
+      additionals: [],
+    });
+    switch (step.kind) {
+      case "miss":
+        return hops === 0 ? null : { ...done(Rcode.NOERROR), external: name };
+      case "referral":
+        if (hops > 0) return { ...done(Rcode.NOERROR), external: name }; // the chain leaves for a delegated zone
+        return { ...done(Rcode.NOERROR, step.ns), authoritative: false, additionals: step.glue };
+      case "records":
+        answers.push(...step.records);
+        return { ...done(Rcode.NOERROR), additionals: additionalsFor(data, step.records) };
+      case "nodata":
+        return done(Rcode.NOERROR, step.zone ? [negativeSoa(step.zone)] : []);
+      case "nxdomain":
+        return done(Rcode.NXDOMAIN, [negativeSoa(step.zone)]);
+      case "cname":
+        answers.push(step.record);
+        // A loop or an over-long chain ends here, with what was found (as BIND and NSD do).
+        if (seen.has(nameKey(step.target)) || hops + 1 >= MAX_CNAME_CHAIN) return done(Rcode.NOERROR);
+        name = step.target;
+    }
+  }
+}
+
+/** Whether a question's class is one local data answers (IN, and ANY, which matches it). */
+function isLocalClass(rrClass: number): boolean {
+  return rrClass === RRClass.IN || rrClass === RRClass.ANY;
+}
+
+/**
+ * The stage that answers from local data. A CNAME chain that leaves local data is completed
+ * through `next` (forwarding) when RD=1, with AA cleared since part of the answer is not ours.
+ * Names outside local data go to `next` unchanged.
+ */
+export function authoritative(data: () => LocalData): Stage {
+  return async function authoritative(request, next) {
+    const question = request.questions[0];
+    if (!question || !isLocalClass(question.class)) return next(request);
+    const local = resolveLocal(data(), question.name, question.type);
+    if (!local) return next(request);
+    if (local.external !== undefined && request.recursionDesired) {
+      const rest = await next({ ...request, questions: [{ ...question, name: local.external }] });
+      return reply(request, {
+        rcode: rest.rcode,
+        truncated: rest.truncated,
+        answers: [...local.answers, ...rest.answers],
+        authorities: rest.authorities,
+        additionals: rest.additionals,
+      });
+    }
+    return reply(request, {
+      rcode: local.rcode,
+      authoritative: local.authoritative,
+      answers: local.answers,
+      authorities: local.authorities,
+      additionals: local.additionals,
+    });
+  };
+}

@@ -1,0 +1,368 @@
+/**
+ * The RDATA test vectors: one table, a row per type (and per SvcParam variation), each with its
+ * typed value, its wire octets annotated by field, and its presentation text. Every wire vector
+ * was cross-checked with dnspython 2.3
+ * (`dns.rdata.from_text(IN, type, text, origin=example.com, relativize=False).to_wire()`).
+ * @module
+ */
+import type { RData } from "../lib/types.ts";
+import { RRType } from "../lib/types.ts";
+import { hex, parseHex } from "./_hex.ts";
+
+const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+/** Root KSK-2017 (key tag 20326), from /usr/share/dns/root.key (Debian dns-root-data 2024071801). */
+const ROOT_KSK_BASE64 =
+  "AwEAAaz/tAm8yTn4Mfeh5eyI96WSVexTBAvkMgJzkKTOiW1vkIbzxeF3+/4RgWOq7HrxRixHlFlExOLAJr5emLvN" +
+  "7SWXgnLh4+B5xQlNVz8Og8kvArMtNROxVQuCaSnIDdD5LKyWbRd2n9WGe2R8PzgCmr3EgVLrjyBxWezF0jLHwVN8efS3rCj/" +
+  "EWgvIWgb9tarpVUDK/b58Da+sqqls3eNbuv7pr+eoZG+SrDK6nWeL3c6H5Apxz7LjVc1uTIdsIXxuOLYA4/ilBmSVIzuDWfd" +
+  "RUfhHdY6+cn8HFRm+2hM8AnXGXws9555KrUB5qihylGa8subX2Nn6UwNR1AkUTV74bU=";
+const ROOT_KSK_HEX = `
+  03010001acffb409bcc939f831f7a1e5ec88f7a59255ec53040be432027390a4
+  ce896d6f9086f3c5e177fbfe118163aaec7af1462c47945944c4e2c026be5e98
+  bbcded25978272e1e3e079c5094d573f0e83c92f02b32d3513b1550b826929c8
+  0dd0f92cac966d17769fd5867b647c3f38029abdc48152eb8f207159ecc5d232
+  c7c1537c79f4b7ac28ff11682f21681bf6d6aba555032bf6f9f036beb2aaa5b3
+  778d6eebfba6bf9ea191be4ab0caea759e2f773a1f9029c73ecb8d5735b9321d
+  b085f1b8e2d8038fe2941992548cee0d67dd4547e11dd63af9c9fc1c5466fb68
+  4cf009d7197c2cf79e792ab501e6a8a1ca519af2cb9b5f6367e94c0d47502451
+  357be1b5`;
+const ROOT_KSK_DIGEST = "E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D";
+
+/** The RFC 4034 section 3.3 example signature; its key tag 2642 is that of the section 2.3 DNSKEY. */
+const RFC4034_SIG_BASE64 =
+  "oJB1W6WNGv+ldvQ3WDG0MQkg5IEhjRip8WTrPYGv07h108dUKGMeDPKijVCHX3DDKdfb+v6oB9wfuh3DTJXUAfI/" +
+  "M0zmO/zz8bW0Rznl8O3tGNazPwQKkRN20XPXV6nwwfoXmJQbsLNrLfkGJ5D6fwFm8nN+6pBzeDQfsS3Ap3o=";
+const RFC4034_SIG_HEX = `
+  a090755ba58d1affa576f4375831b4310920e481218d18a9f164eb3d81afd3b8
+  75d3c75428631e0cf2a28d50875f70c329d7dbfafea807dc1fba1dc34c95d401
+  f23f334ce63bfcf3f1b5b44739e5f0eded18d6b33f040a911376d173d757a9f0
+  c1fa1798941bb0b36b2df9062790fa7f0166f2737eea907378341fb12dc0a77a`;
+
+const FOO_EXAMPLE_COM = "03 666f6f 07 6578616d706c65 03 636f6d 00";
+const FOO_EXAMPLE_ORG = "03 666f6f 07 6578616d706c65 03 6f7267 00";
+
+/** One row: a type's RDATA as a typed value, as wire octets and as presentation text. */
+export interface Vector {
+  /** Where the value comes from. */
+  readonly source: string;
+  readonly data: RData;
+  /** The RDATA alone, annotated by field. */
+  readonly wire: Uint8Array;
+  /** The presentation form, exactly as formatRData() writes it. */
+  readonly text: string;
+  /** Other spellings that parse to the same value (RFC text, split fields, mnemonics). */
+  readonly alsoParses?: readonly string[];
+}
+
+/** The table: one row per type, and more for the SvcParam and NSEC3 variations. */
+export const vectors: readonly Vector[] = [
+  {
+    source: "a.root-servers.net, /usr/share/dns/root.hints",
+    data: { type: "A", address: "198.41.0.4" },
+    wire: hex`c6290004 # 198.41.0.4`,
+    text: "198.41.0.4",
+  },
+  {
+    source: ". NS, /usr/share/dns/root.hints",
+    data: { type: "NS", host: "a.root-servers.net" },
+    wire: hex`01 61 0c 726f6f742d73657276657273 03 6e6574 00 # a.root-servers.net`,
+    text: "a.root-servers.net.",
+  },
+  {
+    source: "www.example.test, tests/testdata/nsd_example_test.zone",
+    data: { type: "CNAME", target: "web.example.test" },
+    wire: hex`03 776562 07 6578616d706c65 04 74657374 00 # web.example.test`,
+    text: "web.example.test.",
+  },
+  {
+    source: "the root zone's SOA timers (serial as in dns-root-data 2024071801)",
+    data: {
+      type: "SOA",
+      mname: "a.root-servers.net",
+      rname: "nstld.verisign-grs.com",
+      serial: 2024071801,
+      refresh: 1800,
+      retry: 900,
+      expire: 604800,
+      minimum: 86400,
+    },
+    wire: hex`
+      01 61 0c 726f6f742d73657276657273 03 6e6574 00   # MNAME a.root-servers.net
+      05 6e73746c64 0c 766572697369676e2d677273 03 636f6d 00 # RNAME nstld.verisign-grs.com
+      78a4e279 00000708 00000384 00093a80 00015180     # serial refresh retry expire minimum
+    `,
+    text: "a.root-servers.net. nstld.verisign-grs.com. 2024071801 1800 900 604800 86400",
+    alsoParses: ["a.root-servers.net. nstld.verisign-grs.com. ( 2024071801 30m 15m 1w 1d )"],
+  },
+  {
+    source: "localhost PTR (RFC 6761)",
+    data: { type: "PTR", target: "localhost" },
+    wire: hex`09 6c6f63616c686f7374 00 # localhost`,
+    text: "localhost.",
+  },
+  {
+    source: "example.test MX, tests/testdata/nsd_example_test.zone",
+    data: { type: "MX", preference: 10, exchange: "mail.example.test" },
+    wire: hex`000a # preference 10
+      04 6d61696c 07 6578616d706c65 04 74657374 00   # mail.example.test`,
+    text: "10 mail.example.test.",
+  },
+  {
+    source: "several strings and escapes (RFC 1035 section 5.1)",
+    data: { type: "TXT", strings: [utf8("v=spf1 -all"), utf8('say "hi" \\o/'), Uint8Array.of(0, 255)] },
+    wire: hex`
+      0b 763d73706631202d616c6c          # "v=spf1 -all"
+      0c 7361792022686922205c6f2f        # say "hi" \o/
+      02 00ff                            # \000\255
+    `,
+    text: '"v=spf1 -all" "say \\"hi\\" \\\\o/" "\\000\\255"',
+    alsoParses: ['v=spf1\\032-all "say \\034hi\\034 \\092o/" \\000\\255'],
+  },
+  {
+    source: "a.root-servers.net, /usr/share/dns/root.hints",
+    data: { type: "AAAA", address: "2001:503:ba3e::2:30" },
+    wire: hex`20010503ba3e00000000000000020030`,
+    text: "2001:503:ba3e::2:30",
+    alsoParses: ["2001:0503:BA3E:0000:0000:0000:0002:0030"],
+  },
+  {
+    source: "_xmpp-server._tcp.gmail.com SRV",
+    data: { type: "SRV", priority: 5, weight: 0, port: 5269, target: "xmpp-server.l.google.com" },
+    wire: hex`0005 0000 1495                      # priority 5, weight 0, port 5269
+      0b 786d70702d736572766572 01 6c 06 676f6f676c65 03 636f6d 00 # xmpp-server.l.google.com`,
+    text: "5 0 5269 xmpp-server.l.google.com.",
+  },
+  {
+    source: "letsencrypt.org CAA (RFC 8659 section 4.2 form)",
+    data: { type: "CAA", flags: 0, tag: "issue", value: utf8("letsencrypt.org") },
+    wire: hex`00 05 6973737565 # flags 0, tag "issue"
+      6c657473656e63727970742e6f7267                 # value letsencrypt.org`,
+    text: '0 issue "letsencrypt.org"',
+    alsoParses: ["0 issue letsencrypt.org"],
+  },
+  {
+    source: "RFC 9460 Appendix D.1, AliasMode",
+    data: { type: "HTTPS", priority: 0, target: "foo.example.com", params: [] },
+    wire: hex`0000 ${FOO_EXAMPLE_COM} # priority 0, target`,
+    text: "0 foo.example.com.",
+  },
+  {
+    source: "RFC 9460 Appendix D.2, the owner as target",
+    data: { type: "SVCB", priority: 1, target: "", params: [] },
+    wire: hex`0001 00 # priority 1, target "."`,
+    text: "1 .",
+  },
+  {
+    source: "RFC 9460 Appendix D.2, port",
+    data: { type: "SVCB", priority: 16, target: "foo.example.com", params: [{ key: 3, value: hex`0035` }] },
+    wire: hex`0010 ${FOO_EXAMPLE_COM} # priority 16, target
+      0003 0002 0035                                # port=53`,
+    text: "16 foo.example.com. port=53",
+  },
+  {
+    source: "RFC 9460 Appendix D.2, a generic key with a decimal escape",
+    data: {
+      type: "SVCB",
+      priority: 1,
+      target: "foo.example.com",
+      params: [{ key: 667, value: hex`68656c6c6fd2716f6f` }],
+    },
+    wire: hex`0001 ${FOO_EXAMPLE_COM}  # priority 1, target
+      029b 0009 68656c6c6f d2 716f6f                 # key667 "hello\210qoo"`,
+    text: "1 foo.example.com. key667=hello\\210qoo",
+    alsoParses: ['1 foo.example.com. key667="hello\\210qoo"'],
+  },
+  {
+    source: "RFC 9460 Appendix D.2, two IPv6 hints",
+    data: {
+      type: "SVCB",
+      priority: 1,
+      target: "foo.example.com",
+      params: [{ key: 6, value: hex`20010db8000000000000000000000001 20010db8000000000000000000530001` }],
+    },
+    wire: hex`0001 ${FOO_EXAMPLE_COM} # priority 1, target
+      0006 0020                                    # ipv6hint, 32 octets
+      20010db8000000000000000000000001 20010db8000000000000000000530001`,
+    text: "1 foo.example.com. ipv6hint=2001:db8::1,2001:db8::53:1",
+    alsoParses: ['1 foo.example.com. ipv6hint="2001:db8::1,2001:db8::53:1"'],
+  },
+  {
+    source: "RFC 9460 Appendix D.2, an IPv6 hint written with an IPv4 tail",
+    data: {
+      type: "SVCB",
+      priority: 1,
+      target: "example.com",
+      params: [{ key: 6, value: hex`20010db801220344 00000000c0000221` }],
+    },
+    wire: hex`0001 07 6578616d706c65 03 636f6d 00 # priority 1, target
+      0006 0010 20010db8012203440000 0000c0000221   # ipv6hint`,
+    text: "1 example.com. ipv6hint=2001:db8:122:344::c000:221",
+    alsoParses: ['1 example.com. ipv6hint="2001:db8:122:344::192.0.2.33"'],
+  },
+  {
+    source: "RFC 9460 Appendix D.2, keys sorted and mandatory",
+    data: {
+      type: "SVCB",
+      priority: 16,
+      target: "foo.example.org",
+      params: [
+        { key: 0, value: hex`0001 0004` },
+        { key: 1, value: hex`02 6832 05 68332d3139` },
+        { key: 4, value: hex`c0000201` },
+      ],
+    },
+    wire: hex`0010 ${FOO_EXAMPLE_ORG}  # priority 16, target
+      0000 0004 0001 0004                           # mandatory=alpn,ipv4hint
+      0001 0009 02 6832 05 68332d3139               # alpn=h2,h3-19
+      0004 0004 c0000201                            # ipv4hint=192.0.2.1`,
+    text: "16 foo.example.org. mandatory=alpn,ipv4hint alpn=h2,h3-19 ipv4hint=192.0.2.1",
+    alsoParses: ["16 foo.example.org. (alpn=h2,h3-19 mandatory=ipv4hint,alpn\n ipv4hint=192.0.2.1)"],
+  },
+  {
+    source: "RFC 9460 Appendix D.2, escapes in an ALPN list",
+    data: {
+      type: "SVCB",
+      priority: 16,
+      target: "foo.example.org",
+      params: [{ key: 1, value: hex`08 665c6f6f2c626172 02 6832` }],
+    },
+    wire: hex`0010 ${FOO_EXAMPLE_ORG}  # priority 16, target
+      0001 000c 08 665c6f6f2c626172 02 6832         # alpn: "f\\oo,bar", "h2"`,
+    text: "16 foo.example.org. alpn=f\\\\\\\\oo\\\\,bar,h2",
+    alsoParses: [
+      '16 foo.example.org. alpn="f\\\\\\\\oo\\\\,bar,h2"',
+      "16 foo.example.org. alpn=f\\\\\\092oo\\092,bar,h2",
+    ],
+  },
+  {
+    source: "ServiceMode with every named key but mandatory (synthetic ECH value)",
+    data: {
+      type: "HTTPS",
+      priority: 1,
+      target: "",
+      params: [
+        { key: 1, value: hex`02 6833 02 6832` },
+        { key: 2, value: new Uint8Array() },
+        { key: 3, value: hex`20fb` },
+        { key: 4, value: hex`c0000201 c0000202` },
+        { key: 5, value: hex`0004fe0d0000` },
+        { key: 65000, value: new Uint8Array() },
+      ],
+    },
+    wire: hex`0001 00                                # priority 1, target "."
+      0001 0006 02 6833 02 6832                     # alpn=h3,h2
+      0002 0000                                     # no-default-alpn
+      0003 0002 20fb                                # port=8443
+      0004 0008 c0000201 c0000202                   # ipv4hint=192.0.2.1,192.0.2.2
+      0005 0006 0004fe0d0000                        # ech=AAT+DQAA
+      fde8 0000                                     # key65000`,
+    text: "1 . alpn=h3,h2 no-default-alpn port=8443 ipv4hint=192.0.2.1,192.0.2.2 ech=AAT+DQAA key65000",
+    alsoParses: [
+      '1 . key65000 ech="AAT+DQAA" port="8443" ipv4hint=192.0.2.1,192.0.2.2 no-default-alpn alpn=h3,h2',
+    ],
+  },
+  {
+    source: "root KSK-2017 DS, /usr/share/dns/root.ds (dnspython make_ds() of the DNSKEY below agrees)",
+    data: { type: "DS", keyTag: 20326, algorithm: 8, digestType: 2, digest: parseHex(ROOT_KSK_DIGEST) },
+    wire: hex`4f66 08 02 # key tag 20326, RSASHA256, SHA-256
+      ${ROOT_KSK_DIGEST}`,
+    text: `20326 8 2 ${ROOT_KSK_DIGEST}`,
+    alsoParses: [
+      `20326 RSASHA256 2 ( ${ROOT_KSK_DIGEST.slice(0, 24)}\n ${ROOT_KSK_DIGEST.slice(24).toLowerCase()} )`,
+    ],
+  },
+  {
+    source: "root KSK-2017 DNSKEY, /usr/share/dns/root.key (dnspython key_id() is 20326)",
+    data: { type: "DNSKEY", flags: 257, protocol: 3, algorithm: 8, publicKey: parseHex(ROOT_KSK_HEX) },
+    wire: hex`0101 03 08 # flags 257 (SEP, zone key), protocol 3, RSASHA256
+      ${ROOT_KSK_HEX}`,
+    text: `257 3 8 ${ROOT_KSK_BASE64}`,
+    alsoParses: [`257 3 RSASHA256 ( ${ROOT_KSK_BASE64.slice(0, 100)}\n ${ROOT_KSK_BASE64.slice(100)} )`],
+  },
+  {
+    source: "RFC 4034 section 3.3 example",
+    data: {
+      type: "RRSIG",
+      typeCovered: RRType.A,
+      algorithm: 5,
+      labels: 3,
+      originalTtl: 86400,
+      expiration: 1048354263,
+      inception: 1045762263,
+      keyTag: 2642,
+      signerName: "example.com",
+      signature: parseHex(RFC4034_SIG_HEX),
+    },
+    wire: hex`0001 05 03 00015180                     # A, RSASHA1, 3 labels, original TTL 86400
+      3e7c9dd7 3e5510d7 0a52                        # expiration, inception, key tag 2642
+      07 6578616d706c65 03 636f6d 00                # signer example.com
+      ${RFC4034_SIG_HEX}`,
+    text: `A 5 3 86400 20030322173103 20030220173103 2642 example.com. ${RFC4034_SIG_BASE64}`,
+    alsoParses: [
+      `a RSASHA1 3 86400 1048354263 ( 1045762263 2642 example.com.\n ${RFC4034_SIG_BASE64.slice(0, 36)}\n ${
+        RFC4034_SIG_BASE64.slice(36)
+      } )`,
+    ],
+  },
+  {
+    source: "RFC 4034 section 4.3 example",
+    data: { type: "NSEC", nextDomainName: "host.example.com", types: [1, 15, 46, 47, 1234] },
+    wire: hex`04 686f7374 07 6578616d706c65 03 636f6d 00 # next host.example.com
+      00 06 400100000003                            # window 0: A MX RRSIG NSEC
+      04 1b 000000000000000000000000000000000000000000000000000020 # window 4: TYPE1234`,
+    text: "host.example.com. A MX RRSIG NSEC TYPE1234",
+    alsoParses: ["host TYPE1234 nsec rrsig MX TYPE1"],
+  },
+  {
+    source: "RFC 5155 Appendix A, 0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.example",
+    data: {
+      type: "NSEC3",
+      hashAlgorithm: 1,
+      flags: 1,
+      iterations: 12,
+      salt: hex`aabbccdd`,
+      nextHashedOwnerName: hex`174eb2409fe28bcb4887a1836f957f0a8425e27b`,
+      types: [2, 6, 15, 46, 48, 51],
+    },
+    wire: hex`01 01 000c                            # SHA-1, opt-out, 12 iterations
+      04 aabbccdd                                   # salt
+      14 174eb2409fe28bcb4887a1836f957f0a8425e27b   # next hashed owner
+      00 07 22010000000290                          # NS SOA MX RRSIG DNSKEY NSEC3PARAM`,
+    text: "1 1 12 aabbccdd 2t7b4g4vsa5smi47k61mv5bv1a22bojr NS SOA MX RRSIG DNSKEY NSEC3PARAM",
+    alsoParses: ["1 1 12 AABBCCDD ( 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR MX DNSKEY NS\n SOA NSEC3PARAM RRSIG )"],
+  },
+  {
+    source: "an empty non-terminal: no salt, no types (RFC 5155 section 3.3)",
+    data: {
+      type: "NSEC3",
+      hashAlgorithm: 1,
+      flags: 0,
+      iterations: 0,
+      salt: new Uint8Array(),
+      nextHashedOwnerName: hex`174eb2409fe28bcb4887a1836f957f0a8425e27b`,
+      types: [],
+    },
+    wire: hex`01 00 0000 00 14 174eb2409fe28bcb4887a1836f957f0a8425e27b # SHA-1, 0 iterations, no salt`,
+    text: "1 0 0 - 2t7b4g4vsa5smi47k61mv5bv1a22bojr",
+  },
+  {
+    source: "RFC 5155 Appendix A",
+    data: { type: "NSEC3PARAM", hashAlgorithm: 1, flags: 0, iterations: 12, salt: hex`aabbccdd` },
+    wire: hex`01 00 000c 04 aabbccdd # SHA-1, no flags, 12 iterations, salt`,
+    text: "1 0 12 aabbccdd",
+  },
+  {
+    source: "RFC 3597 section 5",
+    data: { type: "unknown", code: 65534, bytes: hex`abcdef` },
+    wire: hex`abcdef`,
+    text: "\\# 3 ABCDEF",
+    alsoParses: ["\\# 3 abcdef", "\\# 3 ( ab cd\n ef )"],
+  },
+  {
+    source: "RFC 3597 section 5, empty",
+    data: { type: "unknown", code: 65534, bytes: new Uint8Array() },
+    wire: new Uint8Array(),
+    text: "\\# 0",
+  },
+];
