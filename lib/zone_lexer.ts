@@ -61,10 +61,14 @@ export function* zoneEntries(text: string, file: string): Generator<Entry> {
 
   while (pos <= text.length) {
     const code = pos < text.length ? text.charCodeAt(pos) : NEWLINE;
-    if (atLineStart && depth === 0) {
+    if (atLineStart) {
       atLineStart = false;
-      ownerOmitted = isBlank(code) && code !== RETURN;
-      entryLine = line;
+      // Only a line that starts a new entry says whether the owner is omitted; continuation
+      // lines inside parentheses do not.
+      if (depth === 0) {
+        ownerOmitted = isBlank(code) && code !== RETURN;
+        entryLine = line;
+      }
     }
     if (code === NEWLINE) {
       if (pos >= text.length && depth > 0) {
