@@ -41,7 +41,9 @@ type Step =
     readonly glue: readonly ResourceRecord[];
   };
 
-function owned(records: readonly ResourceRecord[], owner: string): ResourceRecord[] {
+/** The records with `owner` as their name (the name as asked); no copy when it already is. */
+function owned(records: readonly ResourceRecord[], owner: string): readonly ResourceRecord[] {
+  if (records.every((record) => record.name === owner)) return records;
   return records.map((record) => ({ ...record, name: owner }));
 }
 
@@ -115,7 +117,9 @@ function negativeSoa(zone: Zone): ResourceRecord {
   return { ...zone.soa, ttl: Math.min(zone.soa.ttl, zone.soa.data.minimum) };
 }
 
-function additionalsFor(data: LocalData, records: readonly ResourceRecord[]): ResourceRecord[] {
+function additionalsFor(data: LocalData, records: readonly ResourceRecord[]): readonly ResourceRecord[] {
+  const first = records[0]?.data.type;
+  if (first !== "MX" && first !== "NS" && first !== "SRV") return []; // an RRset has one type
   const additionals: ResourceRecord[] = [];
   for (const record of records) {
     const d = record.data;
@@ -136,38 +140,53 @@ function additionalsFor(data: LocalData, records: readonly ResourceRecord[]): Re
  * @returns the answer, or null when the name is not local data's to answer
  */
 export function resolveLocal(data: LocalData, qname: string, qtype: number): LocalAnswer | null {
+  let step = lookupOne(data, qname, qtype);
+  // The common case, one name and no CNAME, allocates nothing more.
+  if (step.kind === "miss") return null;
+  if (step.kind !== "cname") return finish(data, step, []);
   const answers: ResourceRecord[] = [];
-  const seen = new Set<string>();
-  let name = qname;
-  for (let hops = 0;; hops++) {
-    seen.add(nameKey(name));
-    const step = lookupOne(data, name, qtype);
-    const done = (rcode: number, authorities: readonly ResourceRecord[] = []): LocalAnswer => ({
-      rcode,
-      authoritative: true,
-      answers,
-      authorities,
-      additionals: [],
-    });
-    switch (step.kind) {
-      case "miss":
-        return hops === 0 ? null : { ...done(Rcode.NOERROR), external: name };
-      case "referral":
-        if (hops > 0) return { ...done(Rcode.NOERROR), external: name }; // the chain leaves for a delegated zone
-        return { ...done(Rcode.NOERROR, step.ns), authoritative: false, additionals: step.glue };
-      case "records":
-        answers.push(...step.records);
-        return { ...done(Rcode.NOERROR), additionals: additionalsFor(data, step.records) };
-      case "nodata":
-        return done(Rcode.NOERROR, step.zone ? [negativeSoa(step.zone)] : []);
-      case "nxdomain":
-        return done(Rcode.NXDOMAIN, [negativeSoa(step.zone)]);
-      case "cname":
-        answers.push(step.record);
-        // A loop or an over-long chain ends here, with what was found (as BIND and NSD do).
-        if (seen.has(nameKey(step.target)) || hops + 1 >= MAX_CNAME_CHAIN) return done(Rcode.NOERROR);
-        name = step.target;
+  const seen = new Set<string>([nameKey(qname)]);
+  while (step.kind === "cname") {
+    answers.push(step.record);
+    const target = nameKey(step.target);
+    // A loop or an over-long chain ends here, with what was found (as BIND and NSD do).
+    if (seen.has(target) || seen.size >= MAX_CNAME_CHAIN) return answer(Rcode.NOERROR, answers);
+    seen.add(target);
+    const next = lookupOne(data, step.target, qtype);
+    // The chain leaves local data, or enters a zone delegated away: the rest is for forwarding.
+    if (next.kind === "miss" || next.kind === "referral") {
+      return { ...answer(Rcode.NOERROR, answers), external: step.target };
     }
+    step = next;
+  }
+  return finish(data, step, answers);
+}
+
+function answer(
+  rcode: number,
+  answers: readonly ResourceRecord[],
+  authorities: readonly ResourceRecord[] = [],
+  additionals: readonly ResourceRecord[] = [],
+): LocalAnswer {
+  return { rcode, authoritative: true, answers, authorities, additionals };
+}
+
+/** The answer for the last step of a chain (`answers` holds the CNAMEs before it). */
+function finish(data: LocalData, step: Exclude<Step, { kind: "miss" | "cname" }>, answers: ResourceRecord[]): LocalAnswer {
+  switch (step.kind) {
+    case "referral":
+      return { ...answer(Rcode.NOERROR, [], step.ns, step.glue), authoritative: false };
+    case "records":
+      return answer(
+        Rcode.NOERROR,
+        answers.length === 0 ? step.records : [...answers, ...step.records],
+        [],
+        additionalsFor(data, step.records),
+      );
+    case "nodata":
+      return answer(Rcode.NOERROR, answers, step.zone ? [negativeSoa(step.zone)] : []);
+    case "nxdomain":
+      return answer(Rcode.NXDOMAIN, answers, [negativeSoa(step.zone)]);
   }
 }
 
