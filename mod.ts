@@ -72,7 +72,7 @@ export { replyMismatch } from "./lib/match.ts";
 export type { Mismatch } from "./lib/match.ts";
 
 // Serving.
-export { rcodeFor, respond } from "./lib/respond.ts";
+export { failureCode, failureReply, respond } from "./lib/respond.ts";
 export type { Report, RespondOptions } from "./lib/respond.ts";
 export { serveUdp } from "./lib/server.ts";
 export type { Listener } from "./lib/server.ts";

@@ -54,13 +54,52 @@ export class EncodeError extends Error {
   }
 }
 
-/** An upstream exchange failed in an expected way (network error, bad reply). */
-export class UpstreamError extends Error {
+/**
+ * A query dnsd answers with an error code, as the protocol expects: not a bug, so not reported.
+ * Each subclass maps to one RCODE (and Extended DNS Error) in respond.ts `failureCode()`.
+ */
+export class QueryFailure extends Error {
+  /** The error class name. */
+  override name = "QueryFailure";
+}
+
+/** The request is well formed on the wire but not as a query (QDCOUNT other than 1): FORMERR. */
+export class FormatError extends QueryFailure {
+  /** The error class name. */
+  override name = "FormatError";
+}
+
+/** An OPCODE dnsd does not implement: NOTIMP. */
+export class NotImplemented extends QueryFailure {
+  /** The error class name. */
+  override name = "NotImplemented";
+}
+
+/** An EDNS version above 0: BADVERS (RFC 6891 section 6.1.3). */
+export class BadVersion extends QueryFailure {
+  /** The error class name. */
+  override name = "BadVersion";
+}
+
+/** A query dnsd will not serve, such as recursion with RD=0: REFUSED, EDE Prohibited. */
+export class Refused extends QueryFailure {
+  /** The error class name. */
+  override name = "Refused";
+}
+
+/** The server cannot answer right now (it is shutting down): SERVFAIL, EDE Not Ready. */
+export class NotReady extends QueryFailure {
+  /** The error class name. */
+  override name = "NotReady";
+}
+
+/** An upstream exchange failed in an expected way (network error, bad reply): SERVFAIL, EDE Network Error. */
+export class UpstreamError extends QueryFailure {
   /** The error class name. */
   override name = "UpstreamError";
 }
 
-/** No acceptable upstream reply arrived before the deadline. */
+/** No acceptable upstream reply arrived before the deadline: SERVFAIL, EDE No Reachable Authority. */
 export class UpstreamTimeout extends UpstreamError {
   /** The error class name. */
   override name = "UpstreamTimeout";

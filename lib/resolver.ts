@@ -5,8 +5,8 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { displayName } from "./name.ts";
-import { reply } from "./message.ts";
-import { type Message, Rcode, typeName } from "./types.ts";
+import { Refused } from "./errors.ts";
+import { type Message, typeName } from "./types.ts";
 
 /** Turns a request into a response. */
 export type Resolve = (request: Message) => Promise<Message>;
@@ -16,7 +16,8 @@ export type Stage = (request: Message, next: Resolve) => Promise<Message>;
 
 /** The end of every chain: nothing answered, so REFUSED (RFC 1035 section 4.1.1). */
 export function refuse(request: Message): Promise<Message> {
-  return Promise.resolve(reply(request, { rcode: Rcode.REFUSED }));
+  const question = request.questions[0];
+  return Promise.reject(new Refused(`nothing here answers '${displayName(question?.name ?? "")}'`));
 }
 
 /** Composes stages left to right into one {@link Resolve}. */
@@ -49,6 +50,7 @@ export function logQueries(): Stage {
  */
 export function requireRecursion(): Stage {
   return function requireRecursion(request, next) {
-    return request.recursionDesired ? next(request) : refuse(request);
+    if (request.recursionDesired) return next(request);
+    return Promise.reject(new Refused("recursion was not desired (RD=0) for a name dnsd does not hold"));
   };
 }

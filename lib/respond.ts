@@ -5,24 +5,62 @@
  */
 import type { ByteArena } from "./arena.ts";
 import { decodeMessage, encodeMessage, HEADER_SIZE } from "./codec.ts";
-import { DecodeError, UpstreamError } from "./errors.ts";
-import { headerOnlyReply, reply, udpLimit } from "./message.ts";
+import {
+  BadVersion,
+  DecodeError,
+  FormatError,
+  NotImplemented,
+  NotReady,
+  QueryFailure,
+  Refused,
+  UpstreamError,
+  UpstreamTimeout,
+} from "./errors.ts";
+import { EdeCode, type ExtendedError, withEde } from "./ede.ts";
+import { headerOnlyReply, reply, responseEdns, udpLimit } from "./message.ts";
 import type { Resolve } from "./resolver.ts";
 import { type Message, Opcode, Rcode } from "./types.ts";
 
 /** Receives errors that are not an expected part of DNS (bugs, broken invariants). */
 export type Report = (error: unknown) => void;
 
-/** The RCODE a failure of resolution maps to. The single place where errors become RCODEs. */
-export function rcodeFor(error: unknown): number {
-  if (error instanceof DecodeError) return Rcode.FORMERR;
-  return Rcode.SERVFAIL; // upstream timeouts and errors, and anything unexpected
+/**
+ * The RCODE, and the Extended DNS Error (RFC 8914) when one helps, for a failure. The single place
+ * where errors become RCODEs: everything else throws a typed error and lets this decide.
+ */
+export function failureCode(error: unknown): { readonly rcode: number; readonly ede?: ExtendedError } {
+  if (error instanceof DecodeError || error instanceof FormatError) return { rcode: Rcode.FORMERR };
+  if (error instanceof NotImplemented) {
+    return { rcode: Rcode.NOTIMP, ede: { code: EdeCode.NOT_SUPPORTED, text: error.message } };
+  }
+  if (error instanceof BadVersion) return { rcode: Rcode.BADVERS };
+  if (error instanceof Refused) {
+    return { rcode: Rcode.REFUSED, ede: { code: EdeCode.PROHIBITED, text: error.message } };
+  }
+  if (error instanceof NotReady) {
+    return { rcode: Rcode.SERVFAIL, ede: { code: EdeCode.NOT_READY, text: error.message } };
+  }
+  if (error instanceof UpstreamTimeout) {
+    return { rcode: Rcode.SERVFAIL, ede: { code: EdeCode.NO_REACHABLE_AUTHORITY, text: error.message } };
+  }
+  if (error instanceof UpstreamError) {
+    return { rcode: Rcode.SERVFAIL, ede: { code: EdeCode.NETWORK_ERROR, text: error.message } };
+  }
+  return { rcode: Rcode.SERVFAIL }; // a bug: reported, and never explained to the client
+}
+
+/** The response to `request` for a failure, with its EDE when the client speaks EDNS. */
+export function failureReply(request: Message, error: unknown): Message {
+  const { rcode, ede } = failureCode(error);
+  return reply(request, { rcode, edns: withEde(responseEdns(request), ede) });
 }
 
 /** Options for {@link respond}. */
 export interface RespondOptions {
   /** Where response bytes are carved from (see {@link ByteArena}); a fresh buffer each when absent. */
   readonly arena?: ByteArena;
+  /** The largest response to send; defaults to the client's UDP limit. Over TCP: 65,535. */
+  readonly limit?: number;
 }
 
 /** Fits a UDP response to the client's limit: TC=1 with the question only, never part of an RRset. */
@@ -55,19 +93,21 @@ export async function respond(
     request = decodeMessage(query);
   } catch (error) {
     if (!(error instanceof DecodeError)) throw error;
-    return headerOnlyReply(query, rcodeFor(error));
-  }
-  if (request.opcode !== Opcode.QUERY) return encodeMessage(reply(request, { rcode: Rcode.NOTIMP }));
-  if (request.questions.length !== 1) return encodeMessage(reply(request, { rcode: Rcode.FORMERR }));
-  // RFC 6891 section 6.1.3: a version we do not implement gets BADVERS, with our version (0) in the OPT.
-  if (request.edns && request.edns.version > 0) {
-    return encodeMessage(reply(request, { rcode: Rcode.BADVERS }));
+    return headerOnlyReply(query, failureCode(error).rcode);
   }
   try {
+    if (request.opcode !== Opcode.QUERY) {
+      throw new NotImplemented(`opcode ${request.opcode} is not implemented`);
+    }
+    if (request.questions.length !== 1) throw new FormatError(`${request.questions.length} questions`);
+    // RFC 6891 section 6.1.3: a version we do not implement gets BADVERS, with our version (0) in the OPT.
+    if (request.edns && request.edns.version > 0) {
+      throw new BadVersion(`EDNS version ${request.edns.version}`);
+    }
     const response = await resolve(request);
-    return fitUdp(response, udpLimit(request), arena);
+    return fitUdp(response, options.limit ?? udpLimit(request), arena);
   } catch (error) {
-    if (!(error instanceof UpstreamError)) report(error); // expected failures are not noise
-    return encodeMessage(reply(request, { rcode: rcodeFor(error) }));
+    if (!(error instanceof QueryFailure)) report(error); // expected failures are not noise
+    return encodeMessage(failureReply(request, error), arena);
   }
 }
