@@ -103,9 +103,10 @@ function serve(
     throw error;
   }
   const reload = () => void reloader.reload("SIGHUP");
+  // Graceful: stop accepting, let queries in progress finish (bounded by the upstream timeout), close.
   const stop = () => {
     watch.close();
-    server.close();
+    void server.stop(command.timeoutMs);
   };
   Deno.addSignalListener("SIGHUP", reload);
   Deno.addSignalListener("SIGINT", stop);

@@ -1,6 +1,6 @@
 /**
  * Wires the pieces into a running server: the stage chain, the forwarder and the listening
- * socket, around local data loaded elsewhere. The CLI and tests both start dnsd through here.
+ * sockets (UDP and TCP on one port), around local data loaded elsewhere. The CLI and tests both start dnsd through here.
  * @module
  */
 import { getLogger } from "@logtape/logtape";
@@ -9,6 +9,7 @@ import { authoritative } from "./authority.ts";
 import type { LocalData } from "./local_data.ts";
 import { chain, logQueries, requireRecursion, type Resolve } from "./resolver.ts";
 import { serveUdp } from "./server.ts";
+import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
 import { type DropReason, formatAddress, udpExchange, type Upstream } from "./udp_exchange.ts";
 
 const log = getLogger(["dnsd", "forward"]);
@@ -25,6 +26,8 @@ export interface ServerOptions {
   readonly timeoutMs: number;
   /** The local data to answer from, read again for every query (so a reload can swap it). */
   readonly localData: () => LocalData;
+  /** TCP limits; the defaults suit most. */
+  readonly tcp?: TcpServerOptions;
 }
 
 /** Counters a running server keeps. */
@@ -39,8 +42,15 @@ export interface RunningServer {
   readonly address: Deno.NetAddr;
   /** Live counts of forwarded queries, their outcomes and dropped upstream datagrams. */
   readonly counters: Readonly<ServerCounters>;
-  /** Closes the socket; `finished` settles once the receive loop has ended. */
+  /** Closes the sockets at once; `finished` settles once the loops have ended. */
   close(): void;
+  /**
+   * Stops accepting, lets queries in progress finish (up to `graceMs`: new UDP queries meanwhile
+   * get SERVFAIL with EDE Not Ready), then closes.
+   */
+  stop(graceMs: number): Promise<void>;
+  /** How many TCP connections are open. */
+  tcpConnections(): number;
   /** Settles once the receive loop has ended. */
   readonly finished: Promise<void>;
 }
@@ -63,24 +73,42 @@ export function buildResolver(options: ServerOptions, counters: ServerCounters):
   ]);
 }
 
+/** Binds UDP and TCP on one port; with port 0, tries a few ports until both are free. */
+function bind(host: string, port: number): { udp: Deno.DatagramConn; tcp: Deno.Listener } {
+  for (let attempt = 0;; attempt++) {
+    const udp = Deno.listenDatagram({ transport: "udp", hostname: host, port });
+    try {
+      const tcp = Deno.listen({ transport: "tcp", hostname: host, port: (udp.addr as Deno.NetAddr).port });
+      return { udp, tcp };
+    } catch (error) {
+      udp.close();
+      // With port 0 the kernel picked a UDP port whose TCP twin is taken: pick again.
+      if (port !== 0 || attempt >= 10 || !(error instanceof Deno.errors.AddrInUse)) throw error;
+    }
+  }
+}
+
 /**
- * Binds the UDP socket and starts serving.
+ * Binds the UDP socket and the TCP listener on the same port and starts serving both.
  * @throws {Deno.errors.AddrInUse} when the address is taken
  */
 export function startServer(options: ServerOptions): RunningServer {
   const counters: ServerCounters = { ...createForwardCounters(), dropped: 0 };
   const resolve = buildResolver(options, counters);
-  const conn = Deno.listenDatagram({ transport: "udp", hostname: options.host, port: options.port });
-  const address = conn.addr as Deno.NetAddr;
-  let closed = false;
+  const { udp, tcp } = bind(options.host, options.port);
+  const udpServer = serveUdp(udp, resolve);
+  const tcpServer = serveTcp(tcp, resolve, options.tcp ?? {});
+  let stopped: Promise<void> | undefined;
+  const stop = (graceMs: number) =>
+    stopped ??= Promise.all([udpServer.stop(graceMs), tcpServer.stop(graceMs)]).then(() => {});
   return {
-    address,
+    address: udp.addr as Deno.NetAddr,
     counters,
+    tcpConnections: () => tcpServer.connections,
+    stop,
     close() {
-      if (closed) return;
-      closed = true;
-      conn.close();
+      void stop(0);
     },
-    finished: serveUdp(conn, resolve),
+    finished: Promise.all([udpServer.finished, tcpServer.finished]).then(() => {}),
   };
 }

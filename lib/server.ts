@@ -1,12 +1,14 @@
 /**
  * The UDP server loop: one receive loop per socket with one reused buffer; every query is
  * handled on its own, so a slow upstream never delays other answers and one failure never
- * stops the loop. Closing the socket ends the loop.
+ * stops the loop. Stopping lets queries in progress finish; closing the socket ends the loop.
  * @module
  */
 import { getLogger } from "@logtape/logtape";
 import { ByteArena } from "./arena.ts";
 import { HEADER_SIZE } from "./codec.ts";
+import { NotReady } from "./errors.ts";
+import { InFlight } from "./in_flight.ts";
 import { headerOnlyReply } from "./message.ts";
 import { respond } from "./respond.ts";
 import type { Resolve } from "./resolver.ts";
@@ -54,23 +56,55 @@ async function handle(
   }
 }
 
-/** Serves DNS over one datagram socket until it is closed. */
-export async function serveUdp(conn: Listener, resolve: Resolve): Promise<void> {
-  const buffer = new Uint8Array(RECEIVE_BUFFER);
-  const arena = new ByteArena();
-  while (true) {
-    let received: [Uint8Array, Deno.Addr];
-    try {
-      received = await conn.receive(buffer);
-    } catch (error) {
-      if (isClosed(error)) return;
-      log.error("Receive failed: {error}", { error });
-      continue;
+/** A UDP server that is receiving. */
+export interface UdpServer {
+  /**
+   * Stops answering: queries already taken finish (up to `graceMs`) while new ones get SERVFAIL
+   * with EDE Not Ready; then the socket closes.
+   */
+  stop(graceMs: number): Promise<void>;
+  /** Settles when the receive loop has ended. */
+  readonly finished: Promise<void>;
+}
+
+/** Serves DNS over one datagram socket until it is stopped or closed. */
+export function serveUdp(conn: Listener & Pick<Deno.DatagramConn, "close">, resolve: Resolve): UdpServer {
+  const work = new InFlight();
+  let stopping = false;
+  const refuseAll: Resolve = () => Promise.reject(new NotReady("the server is shutting down"));
+
+  async function receiveLoop(): Promise<void> {
+    const buffer = new Uint8Array(RECEIVE_BUFFER);
+    const arena = new ByteArena();
+    while (true) {
+      let received: [Uint8Array, Deno.Addr];
+      try {
+        received = await conn.receive(buffer);
+      } catch (error) {
+        if (isClosed(error)) return;
+        log.error("Receive failed: {error}", { error });
+        continue;
+      }
+      const [data, peer] = received;
+      // Copied out: the next receive() overwrites the shared buffer while this query is in flight.
+      const query = arena.copy(data);
+      if (log.isEnabledFor("debug")) log.debug("Received packet from {peer}", { peer: peerName(peer) });
+      void work.track(handle(conn, query, peer, stopping ? refuseAll : resolve, arena));
     }
-    const [data, peer] = received;
-    // Copied out: the next receive() overwrites the shared buffer while this query is in flight.
-    const query = arena.copy(data);
-    if (log.isEnabledFor("debug")) log.debug("Received packet from {peer}", { peer: peerName(peer) });
-    void handle(conn, query, peer, resolve, arena);
   }
+
+  const finished = receiveLoop();
+  let closed = false;
+  return {
+    async stop(graceMs) {
+      stopping = true;
+      await work.drained(graceMs);
+      if (!closed) {
+        closed = true;
+        conn.close();
+      }
+      await finished;
+    },
+    finished,
+  };
 }
