@@ -10,6 +10,8 @@ import type { LocalData } from "./local_data.ts";
 import { chain, logQueries, requireRecursion, type Resolve } from "./resolver.ts";
 import { serveUdp } from "./server.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
+import { tcpExchange } from "./tcp_exchange.ts";
+import type { UpstreamStrategy } from "./upstream_pool.ts";
 import { type DropReason, formatAddress, udpExchange, type Upstream } from "./udp_exchange.ts";
 
 const log = getLogger(["dnsd", "forward"]);
@@ -28,6 +30,10 @@ export interface ServerOptions {
   readonly localData: () => LocalData;
   /** TCP limits; the defaults suit most. */
   readonly tcp?: TcpServerOptions;
+  /** The order healthy upstreams are tried in (default sequential). */
+  readonly strategy?: UpstreamStrategy;
+  /** Randomise the case of upstream questions and require replies to echo it (0x20). */
+  readonly caseRandomization?: boolean;
 }
 
 /** Counters a running server keeps. */
@@ -61,15 +67,22 @@ export function buildResolver(options: ServerOptions, counters: ServerCounters):
     counters.dropped++;
     log.warning("Dropped upstream reply from {from}: {reason}", { from, reason });
   };
+  const exactCase = options.caseRandomization ?? false;
   const upstreams = options.upstreams.map((upstream) => ({
     name: formatAddress(upstream),
-    exchange: udpExchange(upstream, { onDrop }),
+    exchange: udpExchange(upstream, { onDrop, exactCase }),
+    tcp: tcpExchange(upstream, { onDrop, exactCase }),
   }));
   return chain([
     logQueries(),
     authoritative(options.localData),
     requireRecursion(),
-    forward(upstreams, { timeoutMs: options.timeoutMs, counters }),
+    forward(upstreams, {
+      timeoutMs: options.timeoutMs,
+      counters,
+      caseRandomization: exactCase,
+      pool: { strategy: options.strategy ?? "sequential" },
+    }),
   ]);
 }
 

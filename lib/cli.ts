@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { parseIPv4, parseIPv6 } from "./ip.ts";
 import type { ZoneFileSource } from "./sources.ts";
 import type { Upstream } from "./udp_exchange.ts";
+import { UPSTREAM_STRATEGIES, type UpstreamStrategy } from "./upstream_pool.ts";
 
 /** dnsd's version. */
 export const VERSION = "0.1.0";
@@ -29,6 +30,9 @@ export type Command =
     readonly logLevel: CliLogLevel;
     readonly zones: readonly ZoneFileSource[];
     readonly hosts: readonly string[];
+    readonly strategy: UpstreamStrategy;
+    readonly caseRandomization: boolean;
+    readonly tcp: { readonly idleTimeoutMs: number; readonly maxConnections: number };
   };
 
 /** A bad command line; the message is one line for the user. */
@@ -48,6 +52,13 @@ Options:
                        upstream resolver, tried in the order given; repeatable;
                        IPv6 as [addr]:port or a bare addr (default 8.8.8.8:53)
   --timeout MS         deadline for the whole upstream exchange, in ms (default 2000)
+  --upstream-strategy sequential|random|fastest
+                       order to try healthy upstreams in (default sequential;
+                       fastest = lowest smoothed round-trip time)
+  --0x20               randomise the case of upstream questions and require
+                       replies to echo it exactly (spoofing resistance)
+  --tcp-idle-timeout MS  close an idle TCP connection after MS (default 10000)
+  --tcp-max-connections N  most TCP connections at once (default 150)
   --zone [ORIGIN=]FILE serve an RFC 1035 zone file authoritatively; repeatable.
                        ORIGIN is the origin before any $ORIGIN in the file
   --hosts FILE         answer the names in a hosts(5) file, with PTR for their
@@ -88,6 +99,13 @@ export function parseUpstream(text: string): Upstream {
   return { hostname: host, port };
 }
 
+function wholeNumber(text: string, flag: string, min: number, max: number): number {
+  if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`${flag}: "${text}" is not a whole number from ${min} to ${max}`);
+  }
+  return Number(text);
+}
+
 /** Parses `FILE` or `ORIGIN=FILE` (an origin has no "/"; a file name may). */
 export function parseZoneSource(text: string): ZoneFileSource {
   const equals = text.indexOf("=");
@@ -118,6 +136,10 @@ export function parseCommand(args: readonly string[]): Command {
         timeout: { type: "string", default: "2000" },
         "log-level": { type: "string", default: "info" },
         zone: { type: "string", multiple: true },
+        "upstream-strategy": { type: "string", default: "sequential" },
+        "0x20": { type: "boolean", default: false },
+        "tcp-idle-timeout": { type: "string", default: "10000" },
+        "tcp-max-connections": { type: "string", default: "150" },
         hosts: { type: "string", multiple: true },
         help: { type: "boolean", default: false },
         version: { type: "boolean", default: false },
@@ -138,8 +160,20 @@ export function parseCommand(args: readonly string[]): Command {
   if (!logLevel) {
     throw new UsageError(`--log-level: "${values["log-level"]}" is not one of ${LOG_LEVELS.join(", ")}`);
   }
+  const strategy = UPSTREAM_STRATEGIES.find((name) => name === values["upstream-strategy"]);
+  if (!strategy) {
+    throw new UsageError(
+      `--upstream-strategy: "${values["upstream-strategy"]}" is not one of ${UPSTREAM_STRATEGIES.join(", ")}`,
+    );
+  }
   return {
     kind: "serve",
+    strategy,
+    caseRandomization: values["0x20"],
+    tcp: {
+      idleTimeoutMs: wholeNumber(values["tcp-idle-timeout"], "--tcp-idle-timeout", 1, 3_600_000),
+      maxConnections: wholeNumber(values["tcp-max-connections"], "--tcp-max-connections", 1, 65_535),
+    },
     host: values.host,
     port: parsePort(values.port, "--port"),
     upstreams: (values.upstream ?? ["8.8.8.8:53"]).map(parseUpstream),

@@ -7,9 +7,10 @@ import { getLogger } from "@logtape/logtape";
 import { decodeMessage, encodeMessage } from "./codec.ts";
 import { DecodeError, UpstreamError, UpstreamTimeout } from "./errors.ts";
 import { reply, udpLimit } from "./message.ts";
-import { displayName } from "./name.ts";
+import { displayName, nameKey } from "./name.ts";
 import type { Stage } from "./resolver.ts";
-import { type Message, Rcode } from "./types.ts";
+import { type Message, Rcode, type ResourceRecord } from "./types.ts";
+import { type PoolOptions, upstreamPool } from "./upstream_pool.ts";
 import type { Exchange } from "./udp_exchange.ts";
 
 const log = getLogger(["dnsd", "forward"]);
@@ -18,8 +19,10 @@ const log = getLogger(["dnsd", "forward"]);
 export interface UpstreamExchange {
   /** How the upstream is named in logs (its address and port). */
   readonly name: string;
-  /** Sends one query to this upstream and resolves with its reply. */
+  /** Sends one query to this upstream over UDP and resolves with its reply. */
   readonly exchange: Exchange;
+  /** The same over TCP, for a reply that came back truncated (TC=1). */
+  readonly tcp?: Exchange;
 }
 
 /** Counters of the forwarder's work, for the library API (and later the metrics endpoint). */
@@ -34,11 +37,15 @@ export interface ForwardCounters {
   failures: number;
   /** Upstream tries whose reply could not be decoded. */
   malformed: number;
+  /** Truncated UDP replies asked again over TCP. */
+  tcpFallbacks: number;
+  /** Upstream SERVFAIL or REFUSED answers that sent the query on to the next upstream. */
+  failovers: number;
 }
 
 /** Fresh zeroed counters. */
 export function createForwardCounters(): ForwardCounters {
-  return { forwarded: 0, answered: 0, timeouts: 0, failures: 0, malformed: 0 };
+  return { forwarded: 0, answered: 0, timeouts: 0, failures: 0, malformed: 0, tcpFallbacks: 0, failovers: 0 };
 }
 
 /** Options for {@link forward}. */
@@ -51,6 +58,13 @@ export interface ForwardOptions {
   readonly now?: () => number;
   /** Where to count; defaults to a private set. */
   readonly counters?: ForwardCounters;
+  /** The order upstreams are tried in, and their back-off (see {@link upstreamPool}). */
+  readonly pool?: Omit<PoolOptions, "now">;
+  /**
+   * Randomise the case of the question sent upstream (draft-vixie-dnsext-dns0x20); the exchanges
+   * must then require the reply to echo it exactly.
+   */
+  readonly caseRandomization?: boolean;
 }
 
 /** A random 16-bit query ID from the platform's CSPRNG. */
@@ -58,11 +72,23 @@ export function randomId(): number {
   return crypto.getRandomValues(new Uint16Array(1))[0]!;
 }
 
+/** Flips each letter of a name to upper or lower case by a random bit from the CSPRNG. */
+export function randomizeCase(name: string): string {
+  const bits = crypto.getRandomValues(new Uint8Array(Math.ceil(name.length / 8)));
+  let mixed = "";
+  for (let i = 0; i < name.length; i++) {
+    const char = name[i]!;
+    mixed += (bits[i >> 3]! >> (i & 7)) & 1 ? char.toUpperCase() : char.toLowerCase();
+  }
+  return mixed;
+}
+
 /** The query sent upstream: a fresh ID, RD=1, the client's question, DO and CD; no client options. */
-function upstreamQuery(request: Message, id: number): Message {
+function upstreamQuery(request: Message, id: number, name: string): Message {
   return {
     ...request,
     id,
+    questions: request.questions.map((question) => ({ ...question, name })),
     recursionDesired: true,
     authenticData: false,
     z: false,
@@ -96,47 +122,92 @@ function decodeReply(bytes: Uint8Array, upstream: string): Message {
   }
 }
 
+/** The client's view of an upstream answer: its ID and question, and owners in its case. */
+function toClient(request: Message, answer: Message, restoreCase: boolean): Message {
+  const question = request.questions[0]!;
+  const key = restoreCase ? nameKey(question.name) : "";
+  const asAsked = (records: readonly ResourceRecord[]) =>
+    restoreCase
+      ? records.map((record) => nameKey(record.name) === key ? { ...record, name: question.name } : record)
+      : records;
+  return reply(request, {
+    // an extended rcode cannot reach a client without EDNS (RFC 6891 section 7)
+    rcode: answer.rcode > 0xf && !request.edns ? Rcode.SERVFAIL : answer.rcode,
+    answers: asAsked(answer.answers),
+    authorities: answer.authorities,
+    additionals: answer.additionals,
+  });
+}
+
 /**
- * Forwards a request to the upstreams in order. Each try gets an equal share of the time left,
- * so a silent first upstream still leaves time for the next. The upstream's rcode and all three
- * sections pass through; the client's ID and question (case as asked) are put back.
+ * Forwards a request to the upstreams, in the pool's order, within one overall deadline. Each try
+ * gets an equal share of the time left, so a silent upstream still leaves time for the next. A
+ * truncated reply is asked again over TCP; a timeout, an error, SERVFAIL or REFUSED moves on to
+ * the next upstream. The answer's rcode and all three sections pass through, with the client's ID
+ * and question (case as asked) put back; a malformed, mismatched or truncated reply never does.
  * @throws {UpstreamTimeout} when no upstream answered in time
  * @throws {UpstreamError} when the last try failed another way
  */
 export function forward(upstreams: readonly UpstreamExchange[], options: ForwardOptions): Stage {
-  const { timeoutMs, nextId = randomId, now = () => performance.now(), counters = createForwardCounters() } =
-    options;
+  const {
+    timeoutMs,
+    nextId = randomId,
+    now = () => performance.now(),
+    counters = createForwardCounters(),
+    caseRandomization = false,
+  } = options;
+  const pool = upstreamPool(upstreams, { ...options.pool, now });
+
+  /** One try at one upstream: UDP, then TCP if the reply was truncated. */
+  async function ask(upstream: UpstreamExchange, query: Uint8Array, ms: number): Promise<Message> {
+    const began = now();
+    const answer = decodeReply(await attempt(upstream.exchange, query, ms), upstream.name);
+    if (!answer.truncated) return answer;
+    if (!upstream.tcp) throw new UpstreamError(`Truncated reply from ${upstream.name}, and no TCP to retry`);
+    counters.tcpFallbacks++;
+    const whole = decodeReply(await attempt(upstream.tcp, query, ms - (now() - began)), upstream.name);
+    if (whole.truncated) throw new UpstreamError(`Truncated reply from ${upstream.name} even over TCP`);
+    return whole;
+  }
+
   return async function forward(request) {
-    const question = request.questions[0];
-    const name = displayName(question?.name ?? "");
+    const question = request.questions[0]!;
+    const name = displayName(question.name);
     log.info("Domain '{name}' not found locally. Forwarding query.", { name });
     counters.forwarded++;
-    const query = encodeMessage(upstreamQuery(request, nextId()));
+    const sentName = caseRandomization ? randomizeCase(question.name) : question.name;
+    const query = encodeMessage(upstreamQuery(request, nextId(), sentName));
     const start = now();
     let failure: UpstreamError = new UpstreamTimeout(`No upstream answered '${name}' within ${timeoutMs} ms`);
-    for (let i = 0; i < upstreams.length; i++) {
+    let refusal: Message | undefined; // an upstream's SERVFAIL or REFUSED, passed on if no one does better
+    const order = pool.order();
+    for (let i = 0; i < order.length; i++) {
       const left = timeoutMs - (now() - start);
       if (left <= 0) break;
-      const upstream = upstreams[i]!;
+      const upstream = order[i]!;
+      const began = now();
       try {
-        const answer = decodeReply(
-          await attempt(upstream.exchange, query, left / (upstreams.length - i)),
-          upstream.name,
-        );
+        const answer = await ask(upstream, query, left / (order.length - i));
+        if (answer.rcode === Rcode.SERVFAIL || answer.rcode === Rcode.REFUSED) {
+          pool.failed(upstream);
+          counters.failovers++;
+          refusal = answer;
+          log.warning("Upstream {upstream} answered {rcode} for domain '{name}': trying the next", {
+            upstream: upstream.name,
+            rcode: answer.rcode === Rcode.SERVFAIL ? "SERVFAIL" : "REFUSED",
+            name,
+          });
+          continue;
+        }
+        pool.succeeded(upstream, now() - began);
         if (log.isEnabledFor("debug")) {
           log.debug("Received response from upstream server for domain '{name}'.", { name });
         }
         counters.answered++;
-        return reply(request, {
-          truncated: answer.truncated,
-          // an extended rcode cannot reach a client without EDNS (RFC 6891 section 7)
-          rcode: answer.rcode > 0xf && !request.edns ? Rcode.SERVFAIL : answer.rcode,
-          answers: answer.answers,
-          authorities: answer.authorities,
-          additionals: answer.additionals,
-        });
+        return toClient(request, answer, caseRandomization);
       } catch (error) {
         if (!(error instanceof UpstreamError)) throw error;
+        pool.failed(upstream);
         failure = error;
         if (error instanceof UpstreamTimeout) counters.timeouts++;
         else if (error.cause instanceof DecodeError) counters.malformed++;
@@ -148,6 +219,7 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
         });
       }
     }
+    if (refusal) return toClient(request, refusal, caseRandomization);
     throw failure;
   };
 }

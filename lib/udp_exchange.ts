@@ -31,6 +31,8 @@ export interface UdpExchangeOptions {
   readonly open?: (upstream: Upstream) => Datagram;
   /** Told about every ignored datagram (for counters and warnings). */
   readonly onDrop?: (reason: DropReason, from: string) => void;
+  /** Require the question's case exactly as sent (0x20). */
+  readonly exactCase?: boolean;
 }
 
 /** Formats an address as HOST:PORT, with brackets for IPv6. */
@@ -55,7 +57,7 @@ function openEphemeral(upstream: Upstream): Datagram {
  * another ID or another question are dropped (reported to `onDrop`) and waiting goes on.
  */
 export function udpExchange(upstream: Upstream, options: UdpExchangeOptions = {}): Exchange {
-  const { open = openEphemeral, onDrop = () => {} } = options;
+  const { open = openEphemeral, onDrop = () => {}, exactCase = false } = options;
   const target: Deno.NetAddr = { transport: "udp", hostname: upstream.hostname, port: upstream.port };
   const expectedHost = canonicalHost(upstream.hostname);
   const name = formatAddress(upstream);
@@ -79,7 +81,7 @@ export function udpExchange(upstream: Upstream, options: UdpExchangeOptions = {}
           onDrop("wrong-source", formatAddress(peer));
           continue;
         }
-        const mismatch = replyMismatch(query, reply);
+        const mismatch = replyMismatch(query, reply, exactCase);
         if (mismatch === null) return reply;
         onDrop(mismatch, formatAddress(peer));
       }

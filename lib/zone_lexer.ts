@@ -109,7 +109,8 @@ export function* zoneEntries(text: string, file: string): Generator<Entry> {
       let end = pos + 1;
       while (end < text.length) {
         const c = text.charCodeAt(end);
-        if (c === BACKSLASH) end += 2;
+        // An escape never takes the line end: that would throw every later line number off.
+        if (c === BACKSLASH && text.charCodeAt(end + 1) !== NEWLINE) end += 2;
         else if (c === QUOTE || c === NEWLINE) break;
         else end++;
       }
@@ -123,7 +124,7 @@ export function* zoneEntries(text: string, file: string): Generator<Entry> {
     let end = pos;
     while (end < text.length) {
       const c = text.charCodeAt(end);
-      if (c === BACKSLASH) {
+      if (c === BACKSLASH && text.charCodeAt(end + 1) !== NEWLINE) {
         end += 2;
         continue;
       }

@@ -8,7 +8,7 @@ import { ParseError, type TextLocation } from "./errors.ts";
 import { parseRData } from "./rdata.ts";
 import { absoluteName, parseDuration, RDataText } from "./rdata_text.ts";
 import { type ResourceRecord, RRClass, RRType, typeFromText } from "./types.ts";
-import { checkName } from "./wire.ts";
+import { checkName, withoutRootDot } from "./wire.ts";
 import { type Token, zoneEntries } from "./zone_lexer.ts";
 import { EncodeError } from "./errors.ts";
 
@@ -53,7 +53,9 @@ function dirname(path: string): string {
 }
 
 function resolvePath(path: string, from: string): string {
-  return path.startsWith("/") ? path : `${dirname(from)}/${path}`;
+  const joined = path.startsWith("/") ? path : `${dirname(from)}/${path}`;
+  // One spelling per file ("b.zone", not "./b.zone"), so the loop check and messages see the names as written.
+  return joined.split("/").filter((part) => part !== ".").join("/");
 }
 
 function locate(file: string, token: Token): TextLocation {
@@ -245,7 +247,8 @@ function message(error: unknown): string {
  */
 export async function parseZoneFile(file: string, options: ZoneParseOptions): Promise<ParsedRecords> {
   const state: State = {
-    origin: options.origin,
+    // Names carry no root dot (types.ts): `--zone example.org.=FILE` means the origin example.org.
+    origin: options.origin === undefined ? undefined : withoutRootDot(options.origin),
     defaultTtl: undefined,
     lastTtl: undefined,
     lastOwner: undefined,
@@ -253,6 +256,6 @@ export async function parseZoneFile(file: string, options: ZoneParseOptions): Pr
     records: [],
     lines: [],
   };
-  await parseFile(file, state, options, [file]);
+  await parseFile(file, state, options, [resolvePath(file, "")]);
   return { records: state.records, locations: state.lines };
 }

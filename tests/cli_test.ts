@@ -7,22 +7,23 @@ import assert from "node:assert/strict";
 import { type Command, parseCommand, UsageError } from "../lib/cli.ts";
 import { decodeMessage } from "../lib/codec.ts";
 import { Rcode } from "../lib/types.ts";
+import {
+  exchange,
+  freeUdpPort,
+  PROCESS_TIMEOUT_MS,
+  runDnsd,
+  runningLine,
+  spawnDnsd,
+  STAMP,
+  within,
+} from "./_dnsd_process.ts";
 import { hex } from "./_hex.ts";
 import { needsPermissions } from "./_tools.ts";
 
-const ROOT = new URL("../", import.meta.url);
-const RUN_DNSD = ["run", "--allow-net", "--allow-read", "--allow-env", "main.ts"];
-/** Bounds every wait on a subprocess; generous, since a cold `deno run` may compile first. */
-const PROCESS_TIMEOUT_MS = 20_000;
 const QUERY_TIMEOUT_MS = 3_000;
 
-const STAMP = String.raw`\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}`;
 const STARTING_LINE = new RegExp(String.raw`^${STAMP} - INFO - DNS server is starting\.\.\.$`);
 const ANY_LOG_LINE = new RegExp(String.raw`^${STAMP} - (DEBUG|INFO|WARNING|ERROR|CRITICAL) - .+$`);
-
-function runningLine(port: number): RegExp {
-  return new RegExp(String.raw`^${STAMP} - INFO - DNS server is running on 127\.0\.0\.1:${port}$`);
-}
 
 // ---------------------------------------------------------------------------------------------
 // parseCommand()
@@ -36,6 +37,9 @@ const DEFAULTS = {
   logLevel: "info",
   zones: [],
   hosts: [],
+  strategy: "sequential",
+  caseRandomization: false,
+  tcp: { idleTimeoutMs: 10000, maxConnections: 150 },
 } as const satisfies Command;
 
 const parsed: readonly { name: string; args: string[]; want: Command }[] = [
@@ -139,135 +143,11 @@ for (const { name, args } of rejected) {
 // ---------------------------------------------------------------------------------------------
 // Subprocess helpers
 
-/** A port that was free a moment ago: bind UDP port 0, read the port, close the socket. */
-function freeUdpPort(): number {
-  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const { port } = conn.addr as Deno.NetAddr;
-  conn.close();
-  return port;
-}
-
-/** Settles like `promise`, or rejects with `message` after `ms` (the timer never outlives it). */
-async function within<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${message()} (after ${ms} ms)`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-interface Finished {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `main.ts` to completion with `args`, killing it if it runs too long. */
-async function runDnsd(args: readonly string[]): Promise<Finished> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), PROCESS_TIMEOUT_MS);
-  try {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: [...RUN_DNSD, ...args],
-      cwd: ROOT,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: controller.signal,
-    }).output();
-    const decoder = new TextDecoder();
-    return {
-      code: output.code,
-      stdout: decoder.decode(output.stdout),
-      stderr: decoder.decode(output.stderr),
-    };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Reads a text stream line by line, as it arrives, keeping every line seen. */
-class Lines {
-  readonly seen: string[] = [];
-  #reader: ReadableStreamDefaultReader<string>;
-  #partial = "";
-  #done = false;
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  }
-
-  /** Reads until a line matches `pattern` (checking lines already seen from `from` on). */
-  async waitFor(pattern: RegExp, ms: number, from = 0): Promise<string> {
-    const deadline = Date.now() + ms;
-    let checked = from;
-    while (true) {
-      for (; checked < this.seen.length; checked++) {
-        if (pattern.test(this.seen[checked]!)) return this.seen[checked]!;
-      }
-      if (this.#done) throw new Error(`stderr ended without ${pattern}; got:\n${this.seen.join("\n")}`);
-      await within(
-        this.#readMore(),
-        deadline - Date.now(),
-        () => `no ${pattern} on stderr; got:\n${this.seen.join("\n")}`,
-      );
-    }
-  }
-
-  /** Reads to the end of the stream. */
-  async drain(ms: number): Promise<string[]> {
-    await within(
-      (async () => {
-        while (!this.#done) await this.#readMore();
-      })(),
-      ms,
-      () => `stderr did not end; got:\n${this.seen.join("\n")}`,
-    );
-    return this.seen;
-  }
-
-  /** Stops reading; a read still pending ends. */
-  async cancel(): Promise<void> {
-    if (!this.#done) await this.#reader.cancel().catch(() => {});
-    this.#done = true;
-  }
-
-  async #readMore(): Promise<void> {
-    const { value, done } = await this.#reader.read();
-    if (done) {
-      this.#done = true;
-      if (this.#partial) this.seen.push(this.#partial);
-      this.#partial = "";
-      return;
-    }
-    const parts = (this.#partial + value).split("\n");
-    this.#partial = parts.pop()!;
-    this.seen.push(...parts);
-  }
-}
-
 /** Sends one query over UDP from an ephemeral loopback socket and returns the reply. */
 async function query(port: number, bytes: Uint8Array): Promise<Uint8Array> {
-  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const timer = setTimeout(() => conn.close(), QUERY_TIMEOUT_MS);
-  try {
-    await conn.send(bytes, { transport: "udp", hostname: "127.0.0.1", port });
-    const [reply] = await conn.receive();
-    return reply;
-  } catch (error) {
-    throw new Error(`no reply from 127.0.0.1:${port} within ${QUERY_TIMEOUT_MS} ms`, { cause: error });
-  } finally {
-    clearTimeout(timer);
-    try {
-      conn.close();
-    } catch {
-      // already closed by the timer
-    }
-  }
+  const reply = await exchange(port, bytes, QUERY_TIMEOUT_MS);
+  if (!reply) throw new Error(`no reply from 127.0.0.1:${port} within ${QUERY_TIMEOUT_MS} ms`);
+  return reply;
 }
 
 // dig @127.0.0.1 example.com A +noedns
@@ -340,18 +220,10 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     async () => {
       const port = freeUdpPort();
       const upstream = freeUdpPort(); // nothing listens there: only local names are asked
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          ...RUN_DNSD,
-          ...["--port", String(port), "--upstream", `127.0.0.1:${upstream}`, "--log-level", "debug"],
-        ],
-        cwd: ROOT,
-        stdin: "null",
-        stdout: "null",
-        stderr: "piped",
-      }).spawn();
-      const stderr = new Lines(child.stderr);
-      let exited = false;
+      const dnsd = spawnDnsd(
+        ["--port", String(port), "--upstream", `127.0.0.1:${upstream}`, "--log-level", "debug"],
+      );
+      const { child, stderr } = dnsd;
       try {
         await stderr.waitFor(runningLine(port), PROCESS_TIMEOUT_MS);
         assert.match(stderr.seen[0]!, STARTING_LINE);
@@ -372,22 +244,13 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 
         child.kill(signal);
         const status = await within(child.status, PROCESS_TIMEOUT_MS, () => `dnsd ignored ${signal}`);
-        exited = true;
         const lines = await stderr.drain(PROCESS_TIMEOUT_MS);
         assert.equal(status.code, 0, lines.join("\n"));
         assert.equal(status.signal, null);
         assert.match(lines.at(-1)!, new RegExp(String.raw`^${STAMP} - INFO - DNS server stopped\.$`));
         for (const line of lines) assert.match(line, ANY_LOG_LINE);
       } finally {
-        if (!exited) {
-          try {
-            child.kill("SIGKILL");
-          } catch {
-            // already gone
-          }
-          await child.status;
-        }
-        await stderr.cancel();
+        await dnsd.stop();
       }
     },
   );

@@ -133,10 +133,6 @@ Deno.test("forward() passes the upstream's rcode and sections through", async (t
         additionals: [record("ns.example.net", { type: "A", address: "192.0.2.53" }, 3600)],
       },
     },
-    {
-      name: "TC=1 from the upstream",
-      fields: { truncated: true },
-    },
   ];
   for (const { name, fields } of passThrough) {
     await t.step(name, async () => {
@@ -194,7 +190,7 @@ Deno.test("forward() tries the next upstream when one fails", async () => {
 
   deepEqual(calls, ["first", "second"]);
   deepEqual(response.answers, [record("a.example.net", { type: "A", address: "192.0.2.2" })]);
-  deepEqual(counters, { forwarded: 1, answered: 1, timeouts: 0, failures: 1, malformed: 0 });
+  deepEqual(counters, { forwarded: 1, answered: 1, timeouts: 0, failures: 1, malformed: 0, tcpFallbacks: 0, failovers: 0 });
 });
 
 Deno.test("forward() does not try the second upstream when the first answers", async () => {
@@ -210,7 +206,7 @@ Deno.test("forward() throws UpstreamTimeout when no upstream answers in time", a
   const counters = createForwardCounters();
   const stage = forward(upstreams(silent, silent), { timeoutMs: 40, counters });
   await rejects(stage(query("a.example.net"), refuse), UpstreamTimeout);
-  deepEqual(counters, { forwarded: 1, answered: 0, timeouts: 2, failures: 0, malformed: 0 });
+  deepEqual(counters, { forwarded: 1, answered: 0, timeouts: 2, failures: 0, malformed: 0, tcpFallbacks: 0, failovers: 0 });
 });
 
 Deno.test("forward() gives each upstream an equal share of the time left", async () => {
@@ -261,7 +257,20 @@ Deno.test("forward() counts a malformed reply and fails with UpstreamError", asy
     equal((error as Error).message, "Malformed reply from upstream1");
     return true;
   });
-  deepEqual(counters, { forwarded: 1, answered: 0, timeouts: 0, failures: 0, malformed: 1 });
+  deepEqual(counters, { forwarded: 1, answered: 0, timeouts: 0, failures: 0, malformed: 1, tcpFallbacks: 0, failovers: 0 });
+});
+
+Deno.test("forward() never passes a truncated reply on: no TCP to retry over is an UpstreamError", async () => {
+  const counters = createForwardCounters();
+  const stage = forward(upstreams((bytes) => Promise.resolve(replyTo(bytes, { truncated: true }))), {
+    timeoutMs: 1000,
+    counters,
+  });
+  await rejects(stage(query("a.example.net"), refuse), (error) => {
+    ok(error instanceof UpstreamError && !(error instanceof UpstreamTimeout));
+    return true;
+  });
+  equal(counters.answered, 0);
 });
 
 Deno.test("forward() lets an unexpected error through", async () => {
