@@ -48,19 +48,20 @@ export function unescapeText(text: string): Uint8Array | string {
 export class RDataText {
   readonly #tokens: readonly Token[];
   #index: number;
-  readonly #origin: string;
+  readonly #origin: string | undefined;
   readonly #file: string;
   readonly #end: TextLocation;
 
   /**
    * @param tokens the entry's tokens
    * @param start the index of the first RDATA token
-   * @param context the origin for relative names, the file for errors, and where the entry ends
+   * @param context the origin for relative names (undefined: there is none, so every name must be
+   *   absolute), the file for errors, and where the entry ends
    */
   constructor(
     tokens: readonly Token[],
     start: number,
-    context: { readonly origin: string; readonly file: string; readonly end: TextLocation },
+    context: { readonly origin: string | undefined; readonly file: string; readonly end: TextLocation },
   ) {
     this.#tokens = tokens;
     this.#index = start;
@@ -74,8 +75,8 @@ export class RDataText {
     return this.#index >= this.#tokens.length;
   }
 
-  /** The origin relative names are completed with. */
-  get origin(): string {
+  /** The origin relative names are completed with; undefined when there is none. */
+  get origin(): string | undefined {
     return this.#origin;
   }
 
@@ -101,7 +102,13 @@ export class RDataText {
   /** A domain name, made absolute against the origin. */
   name(what: string): string {
     const token = this.token(what);
-    const name = absoluteName(token.text, this.#origin);
+    if (this.#origin === undefined && (token.text === "@" || withoutRootDot(token.text) === token.text)) {
+      this.fail(
+        `relative ${what} "${token.text}" with no origin: add $ORIGIN or use --zone ORIGIN=FILE`,
+        token,
+      );
+    }
+    const name = absoluteName(token.text, this.#origin ?? "");
     try {
       checkName(name);
     } catch (error) {

@@ -139,6 +139,12 @@ function recordEntry(tokens: readonly Token[], ownerOmitted: boolean, state: Sta
     throw new ParseError(locate(file, last), "missing record type");
   }
   const code = typeFromText(typeToken.text);
+  if (code === null && /^[0-9]+$/.test(typeToken.text)) {
+    throw new ParseError(
+      locate(file, typeToken),
+      `TTL ${typeToken.text} is over 2147483647 (RFC 2181 section 8)`,
+    );
+  }
   if (code === null || typeToken.quoted) {
     throw new ParseError(locate(file, typeToken), `unknown record type "${typeToken.text}"`);
   }
@@ -150,7 +156,7 @@ function recordEntry(tokens: readonly Token[], ownerOmitted: boolean, state: Sta
   }
   const last = tokens[tokens.length - 1]!;
   const end = { file, line: last.line, column: last.column + last.text.length + (last.quoted ? 2 : 0) };
-  const text = new RDataText(tokens, index + 1, { origin: state.origin ?? "", file, end });
+  const text = new RDataText(tokens, index + 1, { origin: state.origin, file, end });
   if (index + 1 >= tokens.length) text.fail(`missing RDATA for ${typeToken.text}`);
   const data = parseRData(code, text);
   if (data.type === "SOA") state.soaMinimum ??= data.minimum;

@@ -34,6 +34,19 @@ interface Malformed {
 
 const malformed: readonly Malformed[] = [
   {
+    name: "a relative name inside RDATA with no origin",
+    files: "$TTL 300\na.example. NS ns1\n",
+    origin: null,
+    at: "z.zone:2:15",
+    reason: 'relative name server "ns1" with no origin',
+  },
+  {
+    name: "a TTL over 2^32-1, which is not a type either",
+    files: "$ORIGIN example.\n$TTL 300\nwww 4294967296 A 192.0.2.1\n",
+    at: "z.zone:3:5",
+    reason: "TTL 4294967296 is over 2147483647",
+  },
+  {
     name: "an unknown type",
     files: "$TTL 300\nwww FOO 1\n",
     at: "z.zone:2:5",
