@@ -73,12 +73,28 @@ function findCut(zone: Zone, key: string, type: number): ResourceRecord[] | unde
   return cut;
 }
 
-/** The source of synthesis for `key`: `*.` + its closest encloser, if that wildcard exists (RFC 4592 section 3.3.1). */
+/**
+ * The source of synthesis for `key`: `*.` + its closest encloser, if that wildcard exists (RFC 4592
+ * section 3.3.1), even as an empty non-terminal, which makes the answer NODATA (section 4.2).
+ */
 function findWildcard(zone: Zone, key: string): ZoneNode | undefined {
   let encloser = parentName(key);
   while (encloser !== zone.key && !zone.nodes.has(encloser)) encloser = parentName(encloser);
-  const wildcard = zone.nodes.get(encloser === "" ? "*" : `*.${encloser}`);
-  return wildcard && wildcard.rrsets.length > 0 ? wildcard : undefined;
+  return zone.nodes.get(encloser === "" ? "*" : `*.${encloser}`);
+}
+
+/**
+ * Whether `key` (with `node`) is an NSEC3 owner name that must answer as if it did not exist: nothing but
+ * NSEC3 (and its RRSIGs) there or below (RFC 5155 section 7.2.8, erratum 4622).
+ */
+function isHiddenNsec3Owner(zone: Zone, key: string, node: ZoneNode): boolean {
+  if (!rrsetOf(node, RRType.NSEC3)) return false;
+  const nsec3Only = node.rrsets.every(({ type, records }) =>
+    type === RRType.NSEC3 ||
+    records.every(({ data }) => data.type === "RRSIG" && data.typeCovered === RRType.NSEC3)
+  );
+  if (!nsec3Only) return false;
+  return !zone.parents.has(key);
 }
 
 /** A/AAAA records held locally for `target`, for the additional section. */
@@ -103,12 +119,15 @@ function lookupOne(data: LocalData, name: string, type: number): Step {
       return { kind: "referral", ns, glue };
     }
   }
-  const node = zone.nodes.get(key);
+  const found = zone.nodes.get(key);
+  const node = found && isHiddenNsec3Owner(zone, key, found) ? undefined : found;
   if (node && node.rrsets.length > 0) return fromNode(node, name, type, zone);
   if (flat) return fromNode(flat, name, type, undefined);
   if (node) return { kind: "nodata", zone }; // an empty non-terminal exists (RFC 8020)
   const wildcard = findWildcard(zone, key);
-  if (wildcard) return fromNode(wildcard, name, type, zone);
+  if (wildcard) {
+    return wildcard.rrsets.length > 0 ? fromNode(wildcard, name, type, zone) : { kind: "nodata", zone };
+  }
   return { kind: "nxdomain", zone };
 }
 
@@ -118,8 +137,8 @@ function negativeSoa(zone: Zone): ResourceRecord {
 }
 
 function additionalsFor(data: LocalData, records: readonly ResourceRecord[]): readonly ResourceRecord[] {
-  const first = records[0]?.data.type;
-  if (first !== "MX" && first !== "NS" && first !== "SRV") return []; // an RRset has one type
+  // One type per RRset, but an ANY answer holds every RRset of the name: check them all.
+  if (!records.some(({ data: { type } }) => type === "MX" || type === "NS" || type === "SRV")) return [];
   const additionals: ResourceRecord[] = [];
   for (const record of records) {
     const d = record.data;
@@ -150,7 +169,8 @@ export function resolveLocal(data: LocalData, qname: string, qtype: number): Loc
     answers.push(step.record);
     const target = nameKey(step.target);
     // A loop or an over-long chain ends here, with what was found (as BIND and NSD do).
-    if (seen.has(target) || seen.size >= MAX_CNAME_CHAIN) return answer(Rcode.NOERROR, answers);
+    // `seen` holds the name asked and each target followed: stop once MAX_CNAME_CHAIN were followed.
+    if (seen.has(target) || seen.size > MAX_CNAME_CHAIN) return answer(Rcode.NOERROR, answers);
     seen.add(target);
     const next = lookupOne(data, step.target, qtype);
     // The chain leaves local data, or enters a zone delegated away: the rest is for forwarding.
@@ -172,7 +192,11 @@ function answer(
 }
 
 /** The answer for the last step of a chain (`answers` holds the CNAMEs before it). */
-function finish(data: LocalData, step: Exclude<Step, { kind: "miss" | "cname" }>, answers: ResourceRecord[]): LocalAnswer {
+function finish(
+  data: LocalData,
+  step: Exclude<Step, { kind: "miss" | "cname" }>,
+  answers: ResourceRecord[],
+): LocalAnswer {
   switch (step.kind) {
     case "referral":
       return { ...answer(Rcode.NOERROR, [], step.ns, step.glue), authoritative: false };

@@ -33,6 +33,8 @@ export interface Zone {
   readonly soa: ResourceRecord & { readonly data: { readonly type: "SOA" } };
   /** Every name at or below the apex that exists, empty non-terminals included. */
   readonly nodes: ReadonlyMap<string, ZoneNode>;
+  /** Names that have at least one name below them (so "is this a leaf" is one lookup). */
+  readonly parents: ReadonlySet<string>;
   /** Whether any NS RRset sits below the apex (so lookups check for zone cuts). */
   readonly hasDelegations: boolean;
   /** The number of records. */
@@ -76,6 +78,7 @@ export function buildZone(parsed: ParsedRecords, file: string, origin?: string):
     );
   }
   const nodes = new Map<string, MutableNode>();
+  const parents = new Set<string>();
   nodes.set(key, { rrsets: [] });
   let hasDelegations = false;
   for (let i = 0; i < records.length; i++) {
@@ -96,7 +99,9 @@ export function buildZone(parsed: ParsedRecords, file: string, origin?: string):
       node = { rrsets: [] };
       nodes.set(owner, node);
       // Every ancestor up to the apex exists too, as an empty non-terminal if nothing else.
-      for (let up = parentName(owner); up !== key && !nodes.has(up); up = parentName(up)) {
+      for (let up = parentName(owner);; up = parentName(up)) {
+        parents.add(up);
+        if (up === key || nodes.has(up)) break;
         nodes.set(up, { rrsets: [] });
       }
     }
@@ -113,5 +118,5 @@ export function buildZone(parsed: ParsedRecords, file: string, origin?: string):
     }
     if (type === RRType.NS && owner !== key) hasDelegations = true;
   }
-  return { apex: soa.name, key, soa, nodes, hasDelegations, size: records.length };
+  return { apex: soa.name, key, soa, nodes, parents, hasDelegations, size: records.length };
 }

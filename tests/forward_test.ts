@@ -190,7 +190,15 @@ Deno.test("forward() tries the next upstream when one fails", async () => {
 
   deepEqual(calls, ["first", "second"]);
   deepEqual(response.answers, [record("a.example.net", { type: "A", address: "192.0.2.2" })]);
-  deepEqual(counters, { forwarded: 1, answered: 1, timeouts: 0, failures: 1, malformed: 0, tcpFallbacks: 0, failovers: 0 });
+  deepEqual(counters, {
+    forwarded: 1,
+    answered: 1,
+    timeouts: 0,
+    failures: 1,
+    malformed: 0,
+    tcpFallbacks: 0,
+    failovers: 0,
+  });
 });
 
 Deno.test("forward() does not try the second upstream when the first answers", async () => {
@@ -206,7 +214,15 @@ Deno.test("forward() throws UpstreamTimeout when no upstream answers in time", a
   const counters = createForwardCounters();
   const stage = forward(upstreams(silent, silent), { timeoutMs: 40, counters });
   await rejects(stage(query("a.example.net"), refuse), UpstreamTimeout);
-  deepEqual(counters, { forwarded: 1, answered: 0, timeouts: 2, failures: 0, malformed: 0, tcpFallbacks: 0, failovers: 0 });
+  deepEqual(counters, {
+    forwarded: 1,
+    answered: 0,
+    timeouts: 2,
+    failures: 0,
+    malformed: 0,
+    tcpFallbacks: 0,
+    failovers: 0,
+  });
 });
 
 Deno.test("forward() gives each upstream an equal share of the time left", async () => {
@@ -257,7 +273,15 @@ Deno.test("forward() counts a malformed reply and fails with UpstreamError", asy
     equal((error as Error).message, "Malformed reply from upstream1");
     return true;
   });
-  deepEqual(counters, { forwarded: 1, answered: 0, timeouts: 0, failures: 0, malformed: 1, tcpFallbacks: 0, failovers: 0 });
+  deepEqual(counters, {
+    forwarded: 1,
+    answered: 0,
+    timeouts: 0,
+    failures: 0,
+    malformed: 1,
+    tcpFallbacks: 0,
+    failovers: 0,
+  });
 });
 
 Deno.test("forward() never passes a truncated reply on: no TCP to retry over is an UpstreamError", async () => {

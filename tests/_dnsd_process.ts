@@ -1,0 +1,255 @@
+/**
+ * Running `main.ts` as a subprocess and talking to it over loopback UDP: a free port, one
+ * bounded query, stderr read line by line as it arrives, and a stop that never leaves a process.
+ * @module
+ */
+import { encodeMessage } from "../lib/codec.ts";
+import { RRClass } from "../lib/types.ts";
+import { message } from "./_codec_fixtures.ts";
+
+/** The repository root, where `main.ts` lives. */
+export const ROOT: URL = new URL("../", import.meta.url);
+
+/** Bounds every wait on a subprocess; generous, since a cold `deno run` may compile first. */
+export const PROCESS_TIMEOUT_MS = 20_000;
+
+/** The permissions `main.ts` runs with unless a test asks for others. */
+export const DNSD_PERMISSIONS: readonly string[] = ["--allow-net", "--allow-read", "--allow-env"];
+
+/** A log line's timestamp, as a regular expression source. */
+export const STAMP = String.raw`\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}`;
+
+/** The line dnsd logs once it serves on 127.0.0.1:`port`. */
+export function runningLine(port: number): RegExp {
+  return new RegExp(String.raw`^${STAMP} - INFO - DNS server is running on 127\.0\.0\.1:${port}$`);
+}
+
+/** A port that was free a moment ago: bind UDP port 0, read the port, close the socket. */
+export function freeUdpPort(): number {
+  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const { port } = conn.addr as Deno.NetAddr;
+  conn.close();
+  return port;
+}
+
+/** Query options: RD and EDNS default to what dig sends (RD=1, EDNS with 1232 octets). */
+export interface QueryOptions {
+  readonly recursionDesired?: boolean;
+  readonly edns?: boolean;
+}
+
+/** The wire form of a query for `name`/`type` in class IN, with a random ID. */
+export function queryBytes(name: string, type: number, options: QueryOptions = {}): Uint8Array {
+  return encodeMessage(message({
+    id: Math.floor(Math.random() * 0x10000),
+    recursionDesired: options.recursionDesired ?? true,
+    questions: [{ name, type, class: RRClass.IN }],
+    edns: options.edns ?? true
+      ? { udpPayloadSize: 1232, version: 0, dnssecOk: false, flags: 0, options: [] }
+      : null,
+  }));
+}
+
+/** Sends one datagram to 127.0.0.1:`port` and returns the reply, or null after `ms`. */
+export async function exchange(port: number, bytes: Uint8Array, ms: number): Promise<Uint8Array | null> {
+  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    conn.close();
+  }, ms);
+  try {
+    await conn.send(bytes, { transport: "udp", hostname: "127.0.0.1", port });
+    const [reply] = await conn.receive();
+    return reply;
+  } catch (error) {
+    if (timedOut) return null;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    if (!timedOut) conn.close();
+  }
+}
+
+/** Settles like `promise`, or rejects with `message` after `ms` (the timer never outlives it). */
+export async function within<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${message()} (after ${ms} ms)`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What a finished `main.ts` printed, and its exit code. */
+export interface Finished {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `main.ts` to completion with `args`, killing it if it runs too long. */
+export async function runDnsd(
+  args: readonly string[],
+  permissions: readonly string[] = DNSD_PERMISSIONS,
+): Promise<Finished> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), PROCESS_TIMEOUT_MS);
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...permissions, "main.ts", ...args],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: controller.signal,
+    }).output();
+    const decoder = new TextDecoder();
+    return {
+      code: output.code,
+      stdout: decoder.decode(output.stdout),
+      stderr: decoder.decode(output.stderr),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reads a text stream line by line, as it arrives, keeping every line seen. */
+export class Lines {
+  /** Every complete line read so far (and the last partial one once the stream ends). */
+  readonly seen: string[] = [];
+  #reader: ReadableStreamDefaultReader<string>;
+  #partial = "";
+  #done = false;
+
+  /** Starts reading nothing yet: lines are read as a wait needs them. */
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  }
+
+  /** Reads until a line matches `pattern` (checking lines already seen from `from` on). */
+  async waitFor(pattern: RegExp, ms: number, from = 0): Promise<string> {
+    const deadline = Date.now() + ms;
+    let checked = from;
+    while (true) {
+      for (; checked < this.seen.length; checked++) {
+        if (pattern.test(this.seen[checked]!)) return this.seen[checked]!;
+      }
+      if (this.#done) throw new Error(`stderr ended without ${pattern}; got:\n${this.seen.join("\n")}`);
+      await within(
+        this.#readMore(),
+        deadline - Date.now(),
+        () => `no ${pattern} on stderr; got:\n${this.seen.join("\n")}`,
+      );
+    }
+  }
+
+  /** Reads to the end of the stream. */
+  async drain(ms: number): Promise<string[]> {
+    await within(
+      (async () => {
+        while (!this.#done) await this.#readMore();
+      })(),
+      ms,
+      () => `stderr did not end; got:\n${this.seen.join("\n")}`,
+    );
+    return this.seen;
+  }
+
+  /** Stops reading; a read still pending ends. */
+  async cancel(): Promise<void> {
+    if (!this.#done) await this.#reader.cancel().catch(() => {});
+    this.#done = true;
+  }
+
+  async #readMore(): Promise<void> {
+    const { value, done } = await this.#reader.read();
+    if (done) {
+      this.#done = true;
+      if (this.#partial) this.seen.push(this.#partial);
+      this.#partial = "";
+      return;
+    }
+    const parts = (this.#partial + value).split("\n");
+    this.#partial = parts.pop()!;
+    this.seen.push(...parts);
+  }
+}
+
+/** A `main.ts` subprocess. */
+export interface DnsdProcess {
+  readonly child: Deno.ChildProcess;
+  /** Its stderr, read as needed. */
+  readonly stderr: Lines;
+  /** Whether it has exited. */
+  exited(): boolean;
+  /** SIGKILLs it unless it has exited, waits for it (bounded) and stops reading stderr. */
+  stop(): Promise<void>;
+}
+
+/** Spawns `main.ts` with `args`, stdout ignored and stderr piped. */
+export function spawnDnsd(
+  args: readonly string[],
+  permissions: readonly string[] = DNSD_PERMISSIONS,
+): DnsdProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, "main.ts", ...args],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Lines(child.stderr);
+  let exited = false;
+  const status = child.status.finally(() => (exited = true));
+  return {
+    child,
+    stderr,
+    exited: () => exited,
+    async stop() {
+      try {
+        if (!exited) child.kill("SIGKILL");
+      } catch {
+        // it exited meanwhile
+      }
+      try {
+        await within(status, PROCESS_TIMEOUT_MS, () => `dnsd (pid ${child.pid}) survived SIGKILL`);
+      } finally {
+        await stderr.cancel();
+      }
+    },
+  };
+}
+
+/** A `main.ts` that logged that it is running, and the port it serves on. */
+export interface RunningDnsd extends DnsdProcess {
+  readonly port: number;
+}
+
+/**
+ * Starts `main.ts` on a free port (`args(port)` builds the command line) and waits for its
+ * "running" line. A port taken between picking and binding is retried with another, twice.
+ */
+export async function startDnsd(
+  args: (port: number) => readonly string[],
+  permissions: readonly string[] = DNSD_PERMISSIONS,
+): Promise<RunningDnsd> {
+  let last = "";
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = freeUdpPort();
+    const dnsd = spawnDnsd(args(port), permissions);
+    try {
+      await dnsd.stderr.waitFor(runningLine(port), PROCESS_TIMEOUT_MS);
+      return { ...dnsd, port };
+    } catch (error) {
+      await dnsd.stop();
+      last = error instanceof Error ? error.message : String(error);
+      if (!dnsd.stderr.seen.some((line) => line.includes("address already in use"))) break;
+    }
+  }
+  throw new Error(`Cannot start dnsd: ${last}`);
+}

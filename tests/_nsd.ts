@@ -1,0 +1,191 @@
+/**
+ * Real DNS software for interop tests: NSD started in the foreground on a free loopback port and
+ * stopped by PID, and dig and kdig driven with one try and a bounded wait.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { RRType } from "../lib/types.ts";
+import { exchange, freeUdpPort, queryBytes } from "./_dnsd_process.ts";
+import { findTool, needsTool } from "./_tools.ts";
+
+const NSD_START_TIMEOUT_MS = 10_000;
+const NSD_STOP_TIMEOUT_MS = 5_000;
+const TOOL_TIMEOUT_MS = 10_000;
+
+/** Test fields for a test needing every tool in `tools` (see {@link needsTool}). */
+export function needsTools(tools: readonly string[], name: string): { name: string; ignore: boolean } {
+  for (const tool of tools) {
+    const fields = needsTool(tool, name);
+    if (fields.name !== name) return fields;
+  }
+  return { name, ignore: false };
+}
+
+/** A zone NSD serves: its name and its file, relative to the zones folder. */
+export interface NsdZone {
+  readonly name: string;
+  readonly file: string;
+}
+
+/** A running NSD. */
+export interface Nsd {
+  readonly port: number;
+  /** SIGTERM, then SIGKILL if it lingers; waits for the exit. */
+  stop(): Promise<void>;
+}
+
+function nsdConf(work: string, zonesDir: string, port: number, zones: readonly NsdZone[]): string {
+  return `server:
+    ip-address: 127.0.0.1@${port}
+    do-ip6: no
+    username: ""
+    chroot: ""
+    zonesdir: "${zonesDir}"
+    database: ""
+    zonelistfile: "${work}/zone.list"
+    xfrdfile: "${work}/xfrd.state"
+    xfrdir: "${work}"
+    pidfile: "${work}/nsd.pid"
+    logfile: "${work}/nsd.log"
+    server-count: 1
+    verbosity: 1
+    hide-version: yes
+remote-control:
+    control-enable: no
+${zones.map(({ name, file }) => `zone:\n    name: "${name}"\n    zonefile: "${file}"\n`).join("")}`;
+}
+
+/** Stops `child` by PID: SIGTERM, then SIGKILL after a bounded wait. */
+export async function stopProcess(child: Deno.ChildProcess, exited: () => boolean): Promise<void> {
+  if (exited()) return;
+  child.kill("SIGTERM");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((
+    resolve,
+  ) => (timer = setTimeout(() => resolve("late"), NSD_STOP_TIMEOUT_MS)));
+  try {
+    if ((await Promise.race([child.status, late])) === "late") {
+      child.kill("SIGKILL");
+      await child.status;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Starts NSD in the foreground on a free loopback port, serving `zones` from `zonesDir`, with its
+ * configuration, log and state in `work`; resolves once it answers the first zone's SOA.
+ * NSD reads a zone file's relative `$INCLUDE` from its working directory, which it sets to
+ * `zonesdir` (NSD 4.6); it is also started there, for versions that do not.
+ */
+export async function startNsd(work: string, zonesDir: string, zones: readonly NsdZone[]): Promise<Nsd> {
+  const probe = queryBytes(zones[0]!.name, RRType.SOA, { recursionDesired: false });
+  let lastError = "";
+  // A port free for UDP a moment ago may be taken (for TCP too) by now: try a few.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = freeUdpPort();
+    const conf = `${work}/nsd.conf`;
+    await Deno.writeTextFile(conf, nsdConf(work, zonesDir, port, zones));
+    const child = new Deno.Command(findTool("nsd") ?? "/usr/sbin/nsd", {
+      args: ["-d", "-c", conf],
+      cwd: zonesDir,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let exited = false;
+    const status = child.status.then((s) => {
+      exited = true;
+      return s;
+    });
+    const deadline = Date.now() + NSD_START_TIMEOUT_MS;
+    let ready = false;
+    while (!exited && !ready && Date.now() < deadline) {
+      ready = (await exchange(port, probe, 200)) !== null;
+    }
+    if (ready) return { port, stop: () => stopProcess(child, () => exited) };
+    await stopProcess(child, () => exited);
+    const log = await Deno.readTextFile(`${work}/nsd.log`).catch(() => "(no log)");
+    lastError = `nsd on port ${port} ${
+      exited ? `exited (${(await status).code})` : "never answered"
+    }:\n${log}`;
+  }
+  throw new Error(`Cannot start NSD: ${lastError}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// dig and kdig
+
+/** What dig and kdig print, reduced to what the tests compare. */
+export interface ToolAnswer {
+  readonly status: string;
+  readonly flags: string;
+  /** Records with single spaces between fields: `example.com. 300 IN A 8.8.8.8`. */
+  readonly answer: readonly string[];
+  readonly authority: readonly string[];
+  readonly additional: readonly string[];
+  /** Whether the reply had an OPT record. */
+  readonly edns: boolean;
+  readonly text: string;
+}
+
+function section(text: string, title: string): string[] {
+  const lines = text.split("\n");
+  const start = lines.findIndex((line) => line === `;; ${title} SECTION:`);
+  if (start < 0) return [];
+  const records: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (line.trim() === "") break;
+    records.push(line.trim().split(/\s+/).join(" "));
+  }
+  return records;
+}
+
+/** Parses dig's or kdig's default output (`status: X` and `flags: ...;` / `Flags: ...;`). */
+export function parseToolOutput(text: string): ToolAnswer {
+  const status = /status: ([A-Z]+)/.exec(text)?.[1];
+  const flags = /^;; [Ff]lags: ([a-z ]*);/m.exec(text)?.[1];
+  assert.ok(status !== undefined && flags !== undefined, `no header in:\n${text}`);
+  return {
+    status,
+    flags: flags.trim(),
+    answer: section(text, "ANSWER"),
+    authority: section(text, "AUTHORITY"),
+    additional: section(text, "ADDITIONAL"),
+    edns: /^;; (OPT|EDNS) PSEUDOSECTION:/m.test(text),
+    text,
+  };
+}
+
+async function runTool(tool: string, args: readonly string[]): Promise<ToolAnswer> {
+  const path = findTool(tool);
+  assert.ok(path, `${tool} is not installed`);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), TOOL_TIMEOUT_MS);
+  try {
+    const output = await new Deno.Command(path, {
+      args: [...args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: controller.signal,
+    }).output();
+    const text = new TextDecoder().decode(output.stdout);
+    const errors = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, `${tool} ${args.join(" ")} failed (${output.code}):\n${text}${errors}`);
+    return parseToolOutput(text);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `dig` at 127.0.0.1:`port` with one try and a short wait, ignoring any ~/.digrc. */
+export function dig(port: number, ...args: string[]): Promise<ToolAnswer> {
+  return runTool("dig", ["-r", "@127.0.0.1", "-p", String(port), "+time=2", "+tries=1", ...args]);
+}
+
+/** `kdig` at 127.0.0.1:`port` with one try and a short wait. */
+export function kdig(port: number, ...args: string[]): Promise<ToolAnswer> {
+  return runTool("kdig", ["@127.0.0.1", "-p", String(port), "+timeout=2", "+retry=0", ...args]);
+}
