@@ -9,6 +9,7 @@ import { authoritative } from "./authority.ts";
 import type { LocalData } from "./local_data.ts";
 import { chain, logQueries, requireRecursion, type Resolve } from "./resolver.ts";
 import { serveUdp } from "./server.ts";
+import { answerCache, type Cache, type CacheOptions } from "./cache_stage.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
 import { tcpExchange } from "./tcp_exchange.ts";
 import type { UpstreamStrategy } from "./upstream_pool.ts";
@@ -34,6 +35,8 @@ export interface ServerOptions {
   readonly strategy?: UpstreamStrategy;
   /** Randomise the case of upstream questions and require replies to echo it (0x20). */
   readonly caseRandomization?: boolean;
+  /** The answer cache; none when absent (the CLI always gives one: `--cache-size 0` turns it off). */
+  readonly cache?: Omit<CacheOptions, "now">;
 }
 
 /** Counters a running server keeps. */
@@ -57,12 +60,17 @@ export interface RunningServer {
   stop(graceMs: number): Promise<void>;
   /** How many TCP connections are open. */
   tcpConnections(): number;
+  /** The answer cache, with its counters and entries, when there is one. */
+  readonly cache?: Cache;
   /** Settles once the receive loop has ended. */
   readonly finished: Promise<void>;
 }
 
-/** Builds the resolver chain: local data first, then forwarding for RD=1 queries only. */
-export function buildResolver(options: ServerOptions, counters: ServerCounters): Resolve {
+/**
+ * Builds the resolver chain: local data first, then the cache (when there is one), then
+ * forwarding for RD=1 queries only.
+ */
+export function buildResolver(options: ServerOptions, counters: ServerCounters, cache?: Cache): Resolve {
   const onDrop = (reason: DropReason, from: string) => {
     counters.dropped++;
     log.warning("Dropped upstream reply from {from}: {reason}", { from, reason });
@@ -76,6 +84,7 @@ export function buildResolver(options: ServerOptions, counters: ServerCounters):
   return chain([
     logQueries(),
     authoritative(options.localData),
+    ...(cache ? [cache.stage] : []),
     requireRecursion(),
     forward(upstreams, {
       timeoutMs: options.timeoutMs,
@@ -107,7 +116,8 @@ function bind(host: string, port: number): { udp: Deno.DatagramConn; tcp: Deno.L
  */
 export function startServer(options: ServerOptions): RunningServer {
   const counters: ServerCounters = { ...createForwardCounters(), dropped: 0 };
-  const resolve = buildResolver(options, counters);
+  const cache = options.cache ? answerCache(options.cache) : undefined;
+  const resolve = buildResolver(options, counters, cache);
   const { udp, tcp } = bind(options.host, options.port);
   const udpServer = serveUdp(udp, resolve);
   const tcpServer = serveTcp(tcp, resolve, options.tcp ?? {});
@@ -117,6 +127,7 @@ export function startServer(options: ServerOptions): RunningServer {
   return {
     address: udp.addr as Deno.NetAddr,
     counters,
+    ...(cache ? { cache } : {}),
     tcpConnections: () => tcpServer.connections,
     stop,
     close() {

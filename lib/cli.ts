@@ -7,6 +7,7 @@ import { parseIPv4, parseIPv6 } from "./ip.ts";
 import type { ZoneFileSource } from "./sources.ts";
 import type { Upstream } from "./udp_exchange.ts";
 import { UPSTREAM_STRATEGIES, type UpstreamStrategy } from "./upstream_pool.ts";
+import type { CacheOptions } from "./cache_stage.ts";
 
 /** dnsd's version. */
 export const VERSION = "0.1.0";
@@ -33,6 +34,7 @@ export type Command =
     readonly strategy: UpstreamStrategy;
     readonly caseRandomization: boolean;
     readonly tcp: { readonly idleTimeoutMs: number; readonly maxConnections: number };
+    readonly cache: CacheOptions;
   };
 
 /** A bad command line; the message is one line for the user. */
@@ -59,6 +61,14 @@ Options:
                        replies to echo it exactly (spoofing resistance)
   --tcp-idle-timeout MS  close an idle TCP connection after MS (default 10000)
   --tcp-max-connections N  most TCP connections at once (default 150)
+  --cache-size N       most cached answers (default 100000; 0 turns the cache off)
+  --min-ttl S          least TTL a cached answer is kept for (default 0)
+  --max-ttl S          most TTL a cached answer is kept for (default 86400)
+  --servfail-ttl S     how long a failure is remembered, 1-300 (default 5)
+  --serve-stale        when every upstream fails, serve an expired answer
+                       (TTL 30, Extended DNS Error 3, RFC 8767)
+  --stale-max S        how long past expiry an answer may be served (default 86400)
+  --allow-cache-snooping  let RD=0 queries read (never fill) the cache
   --zone [ORIGIN=]FILE serve an RFC 1035 zone file authoritatively; repeatable.
                        ORIGIN is the origin before any $ORIGIN in the file
   --hosts FILE         answer the names in a hosts(5) file, with PTR for their
@@ -140,6 +150,13 @@ export function parseCommand(args: readonly string[]): Command {
         "0x20": { type: "boolean", default: false },
         "tcp-idle-timeout": { type: "string", default: "10000" },
         "tcp-max-connections": { type: "string", default: "150" },
+        "cache-size": { type: "string", default: "100000" },
+        "min-ttl": { type: "string", default: "0" },
+        "max-ttl": { type: "string", default: "86400" },
+        "servfail-ttl": { type: "string", default: "5" },
+        "serve-stale": { type: "boolean", default: false },
+        "stale-max": { type: "string", default: "86400" },
+        "allow-cache-snooping": { type: "boolean", default: false },
         hosts: { type: "string", multiple: true },
         help: { type: "boolean", default: false },
         version: { type: "boolean", default: false },
@@ -166,8 +183,25 @@ export function parseCommand(args: readonly string[]): Command {
       `--upstream-strategy: "${values["upstream-strategy"]}" is not one of ${UPSTREAM_STRATEGIES.join(", ")}`,
     );
   }
+  const minTtl = wholeNumber(values["min-ttl"], "--min-ttl", 0, 2_147_483_647);
+  const maxTtl = wholeNumber(values["max-ttl"], "--max-ttl", 0, 2_147_483_647);
+  if (minTtl > maxTtl) throw new UsageError(`--min-ttl ${minTtl} is above --max-ttl ${maxTtl}`);
+  const serveStale = values["serve-stale"];
+  const cache: CacheOptions = {
+    limits: {
+      maxEntries: wholeNumber(values["cache-size"], "--cache-size", 0, 100_000_000),
+      minTtl,
+      maxTtl,
+      servfailTtl: wholeNumber(values["servfail-ttl"], "--servfail-ttl", 1, 300),
+      // Expired answers are kept only when they may be served.
+      staleMax: serveStale ? wholeNumber(values["stale-max"], "--stale-max", 1, 604_800) : 0,
+    },
+    serveStale,
+    allowSnooping: values["allow-cache-snooping"],
+  };
   return {
     kind: "serve",
+    cache,
     strategy,
     caseRandomization: values["0x20"],
     tcp: {

@@ -40,6 +40,11 @@ const DEFAULTS = {
   strategy: "sequential",
   caseRandomization: false,
   tcp: { idleTimeoutMs: 10000, maxConnections: 150 },
+  cache: {
+    limits: { maxEntries: 100000, minTtl: 0, maxTtl: 86400, servfailTtl: 5, staleMax: 0 },
+    serveStale: false,
+    allowSnooping: false,
+  },
 } as const satisfies Command;
 
 const parsed: readonly { name: string; args: string[]; want: Command }[] = [

@@ -1,0 +1,194 @@
+/**
+ * The answer cache's store: entries keyed by question and the DO/CD bits, with TTLs counted down
+ * from when they were stored, bounded by an LRU order. Pure: the clock is passed in.
+ * @module
+ */
+import { nameKey } from "./name.ts";
+import { Rcode, type ResourceRecord } from "./types.ts";
+import type { Message, Question } from "./types.ts";
+
+/** What a cache entry holds: an answer, or a resolution failure (RFC 9520). */
+export type CachedKind = "answer" | "failure";
+
+/** One cache entry. */
+export interface CacheEntry {
+  /** An upstream answer (positive or negative), or a failure to remember briefly. */
+  readonly kind: CachedKind;
+  /** The response as the upstream gave it (ID and question are the client's on the way out). */
+  readonly response: Message;
+  /** For a failure that was an error rather than an upstream SERVFAIL: the error, to fail the same way. */
+  readonly error?: unknown;
+  /** When it was stored, in ms on the injected clock. */
+  readonly storedAt: number;
+  /** Its TTL in seconds, after the min/max clamps. */
+  readonly ttl: number;
+  /** How often it has been served. */
+  hits: number;
+  /** Whether a background refresh is running for it. */
+  refreshing: boolean;
+  /**
+   * After every upstream failed for this expired answer: serve it stale without asking again until
+   * then (the failure recheck timer, RFC 8767 section 5), in ms on the injected clock.
+   */
+  retryAfter?: number;
+}
+
+/** Cache limits (seconds, except the size). */
+export interface CacheLimits {
+  /** Entries at most; 0 turns the cache off. */
+  readonly maxEntries: number;
+  /** The least TTL an answer is kept for. */
+  readonly minTtl: number;
+  /** The most TTL an answer is kept for. */
+  readonly maxTtl: number;
+  /** How long a failure (SERVFAIL, timeout) is remembered: at least 1 s (RFC 9520 section 3.2). */
+  readonly servfailTtl: number;
+  /** How long past expiry an answer may still be served stale (RFC 8767); 0 keeps nothing past expiry. */
+  readonly staleMax: number;
+}
+
+/** The cache key: name (case folded), type, class, and the DO and CD bits that change the answer. */
+export function cacheKey(question: Question, dnssecOk: boolean, checkingDisabled: boolean): string {
+  return `${nameKey(question.name)}|${question.type}|${question.class}|${dnssecOk ? 1 : 0}${
+    checkingDisabled ? 1 : 0
+  }`;
+}
+
+function minTtlOf(records: readonly ResourceRecord[]): number {
+  let least = Infinity;
+  for (const record of records) least = Math.min(least, record.ttl);
+  return least;
+}
+
+/**
+ * How long an upstream answer may be cached, in seconds, before clamps; null when it must not be.
+ * Positive: the least TTL of the answer and authority records. Negative (NXDOMAIN, NODATA):
+ * min(SOA TTL, SOA MINIMUM) from the authority SOA, and not at all without one (RFC 2308 section 5).
+ */
+export function answerTtl(response: Message): number | null {
+  if (response.truncated) return null; // never cache a partial answer
+  const negative = response.rcode === Rcode.NXDOMAIN ||
+    (response.rcode === Rcode.NOERROR && response.answers.length === 0);
+  if (negative) {
+    const soa = response.authorities.find((record) => record.data.type === "SOA");
+    if (!soa || soa.data.type !== "SOA") return null;
+    return Math.min(soa.ttl, soa.data.minimum, minTtlOf(response.answers));
+  }
+  if (response.rcode !== Rcode.NOERROR) return null;
+  return minTtlOf([...response.answers, ...response.authorities]);
+}
+
+function withTtls(
+  records: readonly ResourceRecord[],
+  elapsed: number,
+  floor: number,
+): readonly ResourceRecord[] {
+  if (records.length === 0) return records;
+  return records.map((record) => ({ ...record, ttl: Math.max(floor, record.ttl - elapsed) }));
+}
+
+/**
+ * The cached response with every TTL counted down by the whole seconds since it was stored (RFC
+ * 1035 section 6.1.3: a cached TTL is what is left), or set to `staleTtl` for a stale answer.
+ */
+export function agedResponse(entry: CacheEntry, now: number, staleTtl?: number): Message {
+  const elapsed = Math.floor((now - entry.storedAt) / 1000);
+  const response = entry.response;
+  // Records may have TTLs above the clamped entry TTL: never serve one that outlives the entry.
+  const clampTo = (records: readonly ResourceRecord[]) =>
+    staleTtl !== undefined ? records.map((record) => ({ ...record, ttl: staleTtl })) : withTtls(
+      records.map((record) => record.ttl > entry.ttl ? { ...record, ttl: entry.ttl } : record),
+      elapsed,
+      0,
+    );
+  return {
+    ...response,
+    answers: clampTo(response.answers),
+    authorities: clampTo(response.authorities),
+    additionals: clampTo(response.additionals),
+  };
+}
+
+/** A bounded map from key to entry, least recently used evicted first. */
+export class AnswerCache {
+  readonly #entries = new Map<string, CacheEntry>();
+  readonly #limits: CacheLimits;
+  /** Entries evicted to make room. */
+  evictions = 0;
+
+  /** @param limits the size and TTL limits */
+  constructor(limits: CacheLimits) {
+    this.#limits = limits;
+  }
+
+  /** The limits in force. */
+  get limits(): CacheLimits {
+    return this.#limits;
+  }
+
+  /** How many entries it holds. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * The entry for `key`: fresh (`stale` false), or expired but within `staleMax` (`stale` true),
+   * marked most recently used; undefined when absent or too old (then it is dropped).
+   */
+  get(key: string, now: number): { entry: CacheEntry; stale: boolean; remaining: number } | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    const remaining = entry.ttl - (now - entry.storedAt) / 1000;
+    const keepFor = entry.kind === "answer" ? this.#limits.staleMax : 0;
+    if (remaining <= -keepFor || (remaining <= 0 && keepFor === 0)) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    return { entry, stale: remaining <= 0, remaining };
+  }
+
+  /** Stores an upstream answer; returns false when it may not be cached. */
+  putAnswer(key: string, response: Message, now: number): boolean {
+    const ttl = answerTtl(response);
+    if (ttl === null) return false;
+    const clamped = Math.min(this.#limits.maxTtl, Math.max(this.#limits.minTtl, ttl));
+    if (clamped <= 0) return false;
+    this.#put(key, { kind: "answer", response, storedAt: now, ttl: clamped, hits: 0, refreshing: false });
+    return true;
+  }
+
+  /**
+   * Remembers a failure for the SERVFAIL TTL (RFC 9520), so a dead upstream is not hammered: an
+   * upstream's SERVFAIL response, or the error the forwarder threw.
+   */
+  putFailure(
+    key: string,
+    failure: { readonly response: Message; readonly error?: unknown },
+    now: number,
+  ): void {
+    // An answer, even one only good for serving stale, is worth more than a failure: keep it.
+    const existing = this.#entries.get(key);
+    if (existing?.kind === "answer") return;
+    this.#put(key, {
+      kind: "failure",
+      ...failure,
+      storedAt: now,
+      ttl: this.#limits.servfailTtl,
+      hits: 0,
+      refreshing: false,
+    });
+  }
+
+  #put(key: string, entry: CacheEntry): void {
+    if (this.#limits.maxEntries <= 0) return;
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    while (this.#entries.size > this.#limits.maxEntries) {
+      const oldest = this.#entries.keys().next().value as string;
+      this.#entries.delete(oldest);
+      this.evictions++;
+    }
+  }
+}

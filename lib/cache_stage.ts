@@ -1,0 +1,164 @@
+/**
+ * The caching stage (RFC 1035 section 7.4, RFC 2308, RFC 8767, RFC 9520): answers repeated
+ * questions from memory with their TTLs counted down, shares one upstream exchange among
+ * identical questions in flight, refreshes popular entries before they expire, remembers failures
+ * briefly, and can serve stale answers when every upstream fails.
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { agedResponse, AnswerCache, cacheKey, type CacheLimits } from "./cache.ts";
+import { EdeCode, withEde } from "./ede.ts";
+import { UpstreamError } from "./errors.ts";
+import { reply, responseEdns } from "./message.ts";
+import { displayName } from "./name.ts";
+import type { Resolve, Stage } from "./resolver.ts";
+import { type Message, Rcode, typeName } from "./types.ts";
+
+const log = getLogger(["dnsd", "cache"]);
+
+/** The TTL of a stale answer (RFC 8767 section 4 recommends 30 seconds). */
+export const STALE_TTL = 30;
+
+/** What the cache has done, for the library API (and later the metrics endpoint). */
+export interface CacheCounters {
+  /** Questions answered from a fresh entry. */
+  hits: number;
+  /** Questions that went upstream (absent, expired or stale entries). */
+  misses: number;
+  /** Stale answers served because every upstream failed. */
+  stale: number;
+  /** Background refreshes started before expiry. */
+  prefetches: number;
+  /** Questions that joined an identical one already in flight. */
+  coalesced: number;
+}
+
+/** Options for {@link answerCache}. */
+export interface CacheOptions {
+  /** Sizes and TTL clamps. */
+  readonly limits: CacheLimits;
+  /** Milliseconds on a monotonic clock; injected by tests. */
+  readonly now?: () => number;
+  /** Serve expired answers (up to `limits.staleMax`) when every upstream fails (RFC 8767). */
+  readonly serveStale?: boolean;
+  /** Let RD=0 queries read the cache (never fill it). Off by default: see the README. */
+  readonly allowSnooping?: boolean;
+  /** Refresh an entry served at least `minHits` times once less than `fraction` of its TTL is left. */
+  readonly prefetch?: { readonly minHits: number; readonly fraction: number };
+}
+
+/** A caching stage and what it holds. */
+export interface Cache {
+  /** The stage, to go after local data and before the recursion check. */
+  readonly stage: Stage;
+  /** The entries. */
+  readonly store: AnswerCache;
+  /** Hit, miss, stale, prefetch and coalescing counts. */
+  readonly counters: Readonly<CacheCounters>;
+}
+
+/** The client's response built from a stored or shared one: its ID, question, flags and EDNS. */
+function forClient(request: Message, stored: Message, fields: Partial<Message> = {}): Message {
+  return reply(request, {
+    rcode: stored.rcode,
+    authoritative: stored.authoritative,
+    answers: stored.answers,
+    authorities: stored.authorities,
+    additionals: stored.additionals,
+    ...fields,
+  });
+}
+
+/** Makes a cache. Identical questions share one exchange; the rest see the cache as described above. */
+export function answerCache(options: CacheOptions): Cache {
+  const { limits, now = () => performance.now(), serveStale = false, allowSnooping = false } = options;
+  const { minHits, fraction } = options.prefetch ?? { minHits: 3, fraction: 0.1 };
+  const store = new AnswerCache(limits);
+  const counters: CacheCounters = { hits: 0, misses: 0, stale: 0, prefetches: 0, coalesced: 0 };
+  const inFlight = new Map<string, Promise<Message>>();
+
+  /** Asks `next` once per key at a time, storing what comes back. */
+  function fetch(key: string, request: Message, next: Resolve): Promise<Message> {
+    const pending = inFlight.get(key);
+    if (pending) {
+      counters.coalesced++;
+      return pending;
+    }
+    const work = next(request).then(
+      (response) => {
+        if (response.rcode === Rcode.SERVFAIL) store.putFailure(key, { response }, now());
+        else store.putAnswer(key, response, now());
+        return response;
+      },
+      (error) => {
+        if (error instanceof UpstreamError) {
+          store.putFailure(key, { response: reply(request, { rcode: Rcode.SERVFAIL }), error }, now());
+        }
+        throw error;
+      },
+    ).finally(() => inFlight.delete(key));
+    inFlight.set(key, work);
+    return work;
+  }
+
+  function stage(request: Message, next: Resolve): Promise<Message> {
+    const question = request.questions[0];
+    if (!question || limits.maxEntries <= 0) return next(request);
+    const key = cacheKey(question, request.edns?.dnssecOk ?? false, request.checkingDisabled);
+    const time = now();
+    const found = store.get(key, time);
+    const what = () => ({ name: displayName(question.name), type: typeName(question.type) });
+
+    if (!request.recursionDesired) {
+      // RD=0 may read a fresh answer when snooping is allowed; it never fills the cache.
+      if (allowSnooping && found && !found.stale && found.entry.kind === "answer") {
+        counters.hits++;
+        return Promise.resolve(forClient(request, agedResponse(found.entry, time)));
+      }
+      return next(request);
+    }
+
+    if (found && !found.stale) {
+      const { entry } = found;
+      entry.hits++;
+      counters.hits++;
+      if (log.isEnabledFor("debug")) log.debug("Cache hit for {name} {type}", what());
+      if (entry.kind === "failure") {
+        if (entry.error !== undefined) return Promise.reject(entry.error);
+        return Promise.resolve(forClient(request, entry.response));
+      }
+      if (entry.hits >= minHits && found.remaining < entry.ttl * fraction && !entry.refreshing) {
+        entry.refreshing = true;
+        counters.prefetches++;
+        if (log.isEnabledFor("debug")) log.debug("Cache prefetch for {name} {type}", what());
+        fetch(key, request, next).catch(() => {}).finally(() => entry.refreshing = false);
+      }
+      return Promise.resolve(forClient(request, agedResponse(entry, time)));
+    }
+
+    const stale = serveStale && found?.stale && found.entry.kind === "answer" ? found.entry : undefined;
+    const serveFromStale = (reason: string) => {
+      counters.stale++;
+      if (log.isEnabledFor("debug")) log.debug("Cache stale answer for {name} {type}", what());
+      const edns = withEde(responseEdns(request), { code: EdeCode.STALE_ANSWER, text: reason });
+      return forClient(request, agedResponse(stale!, now(), STALE_TTL), { edns });
+    };
+    // Upstreams failed for this name moments ago: answer stale at once instead of waiting again.
+    if (stale?.retryAfter !== undefined && stale.retryAfter > time) {
+      return Promise.resolve(serveFromStale("the upstreams failed recently"));
+    }
+    counters.misses++;
+    if (log.isEnabledFor("debug")) log.debug("Cache miss for {name} {type}", what());
+    return fetch(key, request, next).then(
+      (response) => forClient(request, response),
+      (error) => {
+        if (!stale || !(error instanceof UpstreamError)) throw error;
+        stale.retryAfter = now() + limits.servfailTtl * 1000;
+        log.info("Serving a stale answer for {name} {type}: {reason}", { ...what(), reason: error.message });
+        return serveFromStale(error.message);
+      },
+    );
+  }
+
+  return { stage, store, counters };
+}
