@@ -56,15 +56,20 @@ export function tcpExchange(upstream: Upstream, options: TcpExchangeOptions = {}
   return async function tcpExchange(query, signal) {
     if (signal.aborted) throw new UpstreamTimeout(`No time left to query ${name} over TCP`);
     let stream: Stream | undefined;
+    let opening: Promise<Stream> | undefined;
     let closed = false;
+    let stopConnecting = (_reason: Error) => {};
     const close = () => {
+      stopConnecting(new Error("aborted while connecting"));
       if (closed || !stream) return;
       closed = true;
       stream.close();
     };
     signal.addEventListener("abort", close, { once: true });
     try {
-      stream = await connect(upstream);
+      // A connect to a black-holed address can outlast any deadline, so the abort must end the wait.
+      opening = connect(upstream);
+      stream = await Promise.race([opening, new Promise<never>((_, reject) => (stopConnecting = reject))]);
       if (signal.aborted) close();
       const framed = new Uint8Array(query.length + 2);
       framed[0] = query.length >>> 8;
@@ -86,6 +91,7 @@ export function tcpExchange(upstream: Upstream, options: TcpExchangeOptions = {}
     } finally {
       signal.removeEventListener("abort", close);
       if (stream) close();
+      else opening?.then((late) => late.close(), () => {}); // gave up waiting: close it when it comes
     }
   };
 }
