@@ -6,6 +6,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { HEADER_SIZE } from "./codec.ts";
+import { NotReady } from "./errors.ts";
 import { InFlight } from "./in_flight.ts";
 import { headerOnlyReply } from "./message.ts";
 import { respond } from "./respond.ts";
@@ -41,8 +42,10 @@ const MAX_MESSAGE = 65_535;
 interface Session {
   readonly conn: Deno.Conn;
   readonly peer: string;
-  /** When the last whole query arrived, or the connection opened. */
+  /** When the last whole query arrived or the last answer went out, or the connection opened. */
   lastQuery: number;
+  /** Restarts the idle timer (after a query in, or an answer out). */
+  rearm: () => void;
   readonly work: InFlight;
   closed: boolean;
 }
@@ -77,6 +80,7 @@ export function serveTcp(
   const { idleTimeoutMs = 10_000, maxConnections = 150, maxPipelined = 32 } = options;
   const sessions = new Set<Session>();
   let stopping = false;
+  const refuseAll: Resolve = () => Promise.reject(new NotReady("the server is shutting down"));
 
   /** Makes room for one more connection: closes the longest-idle one, or says no. */
   function admit(): boolean {
@@ -99,12 +103,13 @@ export function serveTcp(
     session: Session,
     query: Uint8Array,
     writes: { chain: Promise<void> },
+    resolver: Resolve,
   ): Promise<void> {
     const report = (error: unknown) =>
       log.error("Error handling query from {peer}: {error}", { peer: session.peer, error });
     let response: Uint8Array | null;
     try {
-      response = await respond(query, resolve, report, { limit: MAX_MESSAGE });
+      response = await respond(query, resolver, report, { limit: MAX_MESSAGE });
     } catch (error) {
       report(error);
       response = query.length >= HEADER_SIZE && (query[2]! & 0x80) === 0
@@ -124,6 +129,9 @@ export function serveTcp(
       },
     );
     await writes.chain;
+    // The idle time counts from the last answer too, so a slow answer leaves the client its window.
+    session.lastQuery = Date.now();
+    session.rearm();
   }
 
   async function serve(session: Session): Promise<void> {
@@ -145,6 +153,7 @@ export function serveTcp(
         close(session);
       }, idleTimeoutMs);
     };
+    session.rearm = armIdle;
     armIdle();
     try {
       while (!session.closed) {
@@ -163,8 +172,10 @@ export function serveTcp(
           offset += 2 + length;
           session.lastQuery = Date.now();
           armIdle();
-          if (stopping) continue;
-          void session.work.track(answer(session, query, writes));
+          // One read can hold many queries: the cap applies to each, not only between reads.
+          if (session.work.size >= maxPipelined) await session.work.drained(idleTimeoutMs);
+          // While shutting down, a query on an open connection is told so (SERVFAIL, EDE Not Ready).
+          void session.work.track(answer(session, query, writes, stopping ? refuseAll : resolve));
         }
         pending = joined.slice(offset);
       }
@@ -201,7 +212,14 @@ export function serveTcp(
         conn.close();
         continue;
       }
-      const session: Session = { conn, peer, lastQuery: Date.now(), work: new InFlight(), closed: false };
+      const session: Session = {
+        conn,
+        peer,
+        lastQuery: Date.now(),
+        rearm: () => {},
+        work: new InFlight(),
+        closed: false,
+      };
       sessions.add(session);
       void serve(session);
     }
