@@ -95,17 +95,21 @@ export function agedResponse(entry: CacheEntry, now: number, staleTtl?: number):
   const elapsed = Math.floor((now - entry.storedAt) / 1000);
   const response = entry.response;
   // Records may have TTLs above the clamped entry TTL: never serve one that outlives the entry.
-  const clampTo = (records: readonly ResourceRecord[]) =>
+  // The answer and authority records set the entry's TTL, so they carry exactly what is left of it,
+  // also when --min-ttl raised it above their own (else they would reach 0 while still cached).
+  const clampTo = (records: readonly ResourceRecord[], raise: boolean) =>
     staleTtl !== undefined ? records.map((record) => ({ ...record, ttl: staleTtl })) : withTtls(
-      records.map((record) => record.ttl > entry.ttl ? { ...record, ttl: entry.ttl } : record),
+      records.map((record) =>
+        record.ttl > entry.ttl || (raise && record.ttl < entry.ttl) ? { ...record, ttl: entry.ttl } : record
+      ),
       elapsed,
       0,
     );
   return {
     ...response,
-    answers: clampTo(response.answers),
-    authorities: clampTo(response.authorities),
-    additionals: clampTo(response.additionals),
+    answers: clampTo(response.answers, true),
+    authorities: clampTo(response.authorities, true),
+    additionals: clampTo(response.additionals, false),
   };
 }
 

@@ -86,8 +86,13 @@ export function answerCache(options: CacheOptions): Cache {
     }
     const work = next(request).then(
       (response) => {
-        if (response.rcode === Rcode.SERVFAIL) store.putFailure(key, { response }, now());
-        else store.putAnswer(key, response, now());
+        const time = now();
+        if (response.rcode === Rcode.SERVFAIL) store.putFailure(key, { response }, time);
+        else if (store.putAnswer(key, response, time)) {
+          // Serve the first answer with the clamped TTLs too, as every later hit will be.
+          const stored = store.get(key, time);
+          if (stored) return agedResponse(stored.entry, time);
+        }
         return response;
       },
       (error) => {
@@ -149,13 +154,20 @@ export function answerCache(options: CacheOptions): Cache {
     }
     counters.misses++;
     if (log.isEnabledFor("debug")) log.debug("Cache miss for {name} {type}", what());
+    const failedOver = (reason: string) => {
+      stale!.retryAfter = now() + limits.servfailTtl * 1000;
+      log.info("Serving a stale answer for {name} {type}: {reason}", { ...what(), reason });
+      return serveFromStale(reason);
+    };
     return fetch(key, request, next).then(
-      (response) => forClient(request, response),
+      (response) => {
+        // Every upstream answered SERVFAIL (the forwarder passes the last one on): a failure too.
+        if (stale && response.rcode === Rcode.SERVFAIL) return failedOver("the upstreams answered SERVFAIL");
+        return forClient(request, response);
+      },
       (error) => {
         if (!stale || !(error instanceof UpstreamError)) throw error;
-        stale.retryAfter = now() + limits.servfailTtl * 1000;
-        log.info("Serving a stale answer for {name} {type}: {reason}", { ...what(), reason: error.message });
-        return serveFromStale(error.message);
+        return failedOver(error.message);
       },
     );
   }

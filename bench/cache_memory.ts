@@ -1,0 +1,97 @@
+/**
+ * Heap bytes per answer-cache entry (for the README): fills an {@link AnswerCache} with N typical
+ * entries, each an A answer of 1 or 2 records for a distinct name (host123456.example.com), built
+ * the way the forwarder builds them (a decoded client query with EDNS, a decoded upstream reply,
+ * reply() around its sections), and compares `Deno.memoryUsage().heapUsed` before and after, with
+ * a full GC before each reading. Not a test: run it by hand.
+ *
+ * ```sh
+ * deno run --allow-net --allow-read --v8-flags=--expose-gc bench/cache_memory.ts [N ...]
+ * ```
+ * @module
+ */
+import { AnswerCache, cacheKey } from "../lib/cache.ts";
+import { decodeMessage, encodeMessage } from "../lib/codec.ts";
+import { reply } from "../lib/message.ts";
+import { type Message, Opcode, Rcode, RRClass, RRType } from "../lib/types.ts";
+
+const encoder = new TextEncoder();
+
+function print(line: string): void {
+  Deno.stdout.writeSync(encoder.encode(`${line}\n`));
+}
+
+/** The client query for `name`, as dig sends it by default (RD=1, EDNS 1232), through the codec. */
+function clientQuery(name: string, id: number): Message {
+  return decodeMessage(encodeMessage({
+    id,
+    response: false,
+    opcode: Opcode.QUERY,
+    authoritative: false,
+    truncated: false,
+    recursionDesired: true,
+    recursionAvailable: false,
+    z: false,
+    authenticData: false,
+    checkingDisabled: false,
+    rcode: Rcode.NOERROR,
+    questions: [{ name, type: RRType.A, class: RRClass.IN }],
+    answers: [],
+    authorities: [],
+    additionals: [],
+    edns: { udpPayloadSize: 1232, version: 0, dnssecOk: false, flags: 0, options: [] },
+  }));
+}
+
+/** What the forwarder hands the cache for entry `i`: the upstream's 1 or 2 A records, decoded. */
+function forwardedAnswer(i: number): Message {
+  const name = `host${i}.example.com`;
+  const request = clientQuery(name, i & 0xffff);
+  const records = Array.from({ length: 1 + (i % 2) }, (_, n) => ({
+    name,
+    class: RRClass.IN,
+    ttl: 300,
+    data: { type: "A" as const, address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${(i + n) & 255}` },
+  }));
+  const upstream = decodeMessage(encodeMessage(reply(request, { answers: records })));
+  return reply(request, {
+    rcode: upstream.rcode,
+    answers: upstream.answers,
+    authorities: upstream.authorities,
+    additionals: upstream.additionals,
+  });
+}
+
+function measure(entries: number, gc: () => void): void {
+  gc();
+  const before = Deno.memoryUsage().heapUsed;
+  const started = performance.now();
+  const cache = new AnswerCache({
+    maxEntries: entries,
+    minTtl: 0,
+    maxTtl: 86400,
+    servfailTtl: 5,
+    staleMax: 0,
+  });
+  for (let i = 0; i < entries; i++) {
+    const response = forwardedAnswer(i);
+    cache.putAnswer(cacheKey(response.questions[0]!, false, false), response, 0);
+  }
+  const fillMs = performance.now() - started;
+  gc();
+  const after = Deno.memoryUsage().heapUsed;
+  if (cache.size !== entries) throw new Error(`Expected ${entries} entries, found ${cache.size}`);
+  const perEntry = (after - before) / entries;
+  print(
+    `${entries.toLocaleString("en")} entries: ${((after - before) / 2 ** 20).toFixed(1)} MiB of heap, ` +
+      `${Math.round(perEntry)} bytes per entry (filled in ${(fillMs / 1000).toFixed(1)} s)`,
+  );
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) {
+  print("Run with --v8-flags=--expose-gc so the heap can be measured after a full GC.");
+  Deno.exit(1);
+}
+const sizes = Deno.args.length > 0 ? Deno.args.map(Number) : [100_000, 1_000_000];
+for (const entries of sizes) measure(entries, gc);
