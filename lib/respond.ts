@@ -67,10 +67,10 @@ export interface RespondOptions {
 function fitUdp(response: Message, limit: number, arena: ByteArena | undefined): Uint8Array {
   const bytes = encodeMessage(response, arena);
   if (bytes.length <= limit) return bytes;
-  return encodeMessage(
-    { ...response, truncated: true, answers: [], authorities: [], additionals: [] },
-    arena,
-  );
+  const truncated: Message = { ...response, truncated: true, answers: [], authorities: [], additionals: [] };
+  const cut = encodeMessage(truncated, arena);
+  // Only an error reply echoing several questions (FORMERR, NOTIMP) can still be too long.
+  return cut.length <= limit ? cut : encodeMessage({ ...truncated, questions: [] }, arena);
 }
 
 /**
@@ -108,6 +108,6 @@ export async function respond(
     return fitUdp(response, options.limit ?? udpLimit(request), arena);
   } catch (error) {
     if (!(error instanceof QueryFailure)) report(error); // expected failures are not noise
-    return encodeMessage(failureReply(request, error), arena);
+    return fitUdp(failureReply(request, error), options.limit ?? udpLimit(request), arena);
   }
 }
