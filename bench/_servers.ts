@@ -1,0 +1,280 @@
+/**
+ * The servers of the load benchmark, configured alike: NSD as the upstream with a generated zone,
+ * and dnsd, unbound and dnsmasq answering the mappings.ts names locally and forwarding the rest to
+ * NSD with their cache on; plus the raw socket ceiling (ceiling.ts). Each is pinned to one CPU,
+ * listens on 127.0.0.1 only, keeps its files in a temp folder and is stopped by PID.
+ * @module
+ */
+import { type Child, freePort, type Launcher, waitUntilAnswers } from "./_proc.ts";
+
+/** The zone NSD serves. */
+export const ZONE = "bench.test";
+/** How many A names the zone holds: n0 .. n(NAMES-1). */
+export const NAMES = 200_000;
+/** The CPU each measured server runs on. */
+export const SERVER_CPU = 1;
+/** The CPU dnsperf and NSD run on. */
+export const CLIENT_CPU = 0;
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const START_TIMEOUT_MS = 60_000; // a cold `deno run` compiles first; NSD parses 200,000 names
+
+/** The `n`th name of the zone. */
+export function zoneName(n: number): string {
+  return `n${n}.${ZONE}`;
+}
+
+/** A running server. */
+export interface Server {
+  readonly port: number;
+  readonly child: Child;
+}
+
+/** What starting a server needs. */
+export interface Setting {
+  readonly launcher: Launcher;
+  /** A temp folder of its own. */
+  readonly work: string;
+  /** NSD's port. */
+  readonly upstream: number;
+  /** The local names and their IPv4 addresses (mappings.ts). */
+  readonly local: Readonly<Record<string, string>>;
+}
+
+/** A server under test. */
+export interface Contender {
+  readonly name: string;
+  /** Whether it forwards to NSD (the ceiling answers everything itself). */
+  readonly forwards: boolean;
+  /** Why it cannot run here, or null. */
+  missing(): string | null;
+  start(setting: Setting): Promise<Server>;
+}
+
+function installed(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts `command(port)` on the server CPU, on a few fresh ports if one is taken meanwhile. */
+async function startOnFreePort(
+  setting: Setting,
+  name: string,
+  command: (port: number) => readonly string[] | Promise<readonly string[]>,
+): Promise<Server> {
+  const probe = Object.keys(setting.local)[0] ?? zoneName(0);
+  let failure: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = freePort();
+    const child = setting.launcher.spawn(name, await command(port), { cpu: SERVER_CPU, cwd: ROOT });
+    try {
+      await waitUntilAnswers(child, port, probe, START_TIMEOUT_MS);
+      // A forwarder also has to reach NSD; n0 is later part of the warmed-up set anyway.
+      await waitUntilAnswers(child, port, zoneName(0), 5_000);
+      return { port, child };
+    } catch (error) {
+      failure = error;
+      await child.stop();
+    }
+  }
+  throw failure;
+}
+
+/** Writes the zone: SOA, NS and {@link NAMES} A records with a day-long TTL. */
+async function writeZone(path: string): Promise<void> {
+  const lines = [
+    `$ORIGIN ${ZONE}.`,
+    "$TTL 86400",
+    "@ SOA ns hostmaster 1 3600 900 604800 86400",
+    "@ NS ns",
+    "ns A 127.0.0.1",
+  ];
+  for (let i = 0; i < NAMES; i++) lines.push(`n${i} A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+  await Deno.writeTextFile(path, lines.join("\n") + "\n");
+}
+
+/** Starts NSD on the client CPU, serving the generated zone; resolves once it answers the last name. */
+export async function startNsd(launcher: Launcher, work: string): Promise<Server> {
+  await writeZone(`${work}/${ZONE}.zone`);
+  let failure: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = freePort();
+    await Deno.writeTextFile(
+      `${work}/nsd.conf`,
+      `server:
+    ip-address: 127.0.0.1@${port}
+    do-ip6: no
+    username: ""
+    chroot: ""
+    zonesdir: "${work}"
+    database: ""
+    zonelistfile: "${work}/zone.list"
+    xfrdfile: "${work}/xfrd.state"
+    xfrdir: "${work}"
+    pidfile: "${work}/nsd.pid"
+    logfile: "${work}/nsd.log"
+    server-count: 1
+    verbosity: 1
+remote-control:
+    control-enable: no
+zone:
+    name: "${ZONE}"
+    zonefile: "${ZONE}.zone"
+`,
+    );
+    const child = launcher.spawn("nsd", ["/usr/sbin/nsd", "-d", "-c", `${work}/nsd.conf`], {
+      cpu: CLIENT_CPU,
+      cwd: work,
+    });
+    try {
+      await waitUntilAnswers(child, port, zoneName(NAMES - 1), START_TIMEOUT_MS);
+      return { port, child };
+    } catch (error) {
+      failure = new Error(`${error}\n${await Deno.readTextFile(`${work}/nsd.log`).catch(() => "")}`);
+      await child.stop();
+    }
+  }
+  throw failure;
+}
+
+/** dnsd from this checkout, as the issue runs it. */
+export const dnsd: Contender = {
+  name: "dnsd",
+  forwards: true,
+  missing: () => null,
+  start: (setting) =>
+    startOnFreePort(setting, "dnsd", (port) => [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "--allow-read",
+      `${ROOT}main.ts`,
+      "--port",
+      String(port),
+      "--upstream",
+      `127.0.0.1:${setting.upstream}`,
+      "--log-level",
+      "warning",
+    ]),
+};
+
+/** The raw socket ceiling: one fixed answer for every query (ceiling.ts). */
+export const ceiling: Contender = {
+  name: "ceiling",
+  forwards: false,
+  missing: () => null,
+  start: (setting) =>
+    startOnFreePort(setting, "ceiling", (port) => [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "--unstable-net",
+      `${ROOT}bench/ceiling.ts`,
+      "--port",
+      String(port),
+    ]),
+};
+
+const UNBOUND = "/usr/sbin/unbound";
+
+function unboundConf(setting: Setting, port: number): string {
+  const { work, upstream, local } = setting;
+  const localData = Object.entries(local).map(([name, address]) =>
+    `    local-zone: "${name}." static\n    local-data: "${name}. 300 IN A ${address}"\n`
+  );
+  return `server:
+    interface: 127.0.0.1@${port}
+    do-ip6: no
+    do-daemonize: no
+    username: ""
+    chroot: ""
+    directory: "${work}"
+    pidfile: "${work}/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    verbosity: 0
+    num-threads: 1
+    access-control: 127.0.0.0/8 allow
+    do-not-query-localhost: no
+    module-config: "iterator"
+    qname-minimisation: no
+    prefetch: no
+    msg-cache-size: 64m
+    rrset-cache-size: 128m
+    # "test." is one of unbound's default blocked zones (RFC 6761).
+    local-zone: "test." nodefault
+${localData.join("")}remote-control:
+    control-enable: no
+forward-zone:
+    name: "."
+    forward-addr: 127.0.0.1@${upstream}
+    forward-first: no
+`;
+}
+
+/** unbound with one thread, the local names as static local-data, everything else forwarded. */
+export const unbound: Contender = {
+  name: "unbound",
+  forwards: true,
+  missing: () => installed(UNBOUND) ? null : `${UNBOUND} is not installed`,
+  start: (setting) =>
+    startOnFreePort(setting, "unbound", async (port) => {
+      const conf = `${setting.work}/unbound.conf`;
+      await Deno.writeTextFile(conf, unboundConf(setting, port));
+      const check = await new Deno.Command("/usr/sbin/unbound-checkconf", { args: [conf] }).output();
+      if (!check.success) {
+        throw new Error(`unbound-checkconf ${conf}:\n${new TextDecoder().decode(check.stderr)}`);
+      }
+      return [UNBOUND, "-d", "-c", conf];
+    }),
+};
+
+const DNSMASQ = "/usr/sbin/dnsmasq";
+
+/** dnsmasq with a 10,000-entry cache, the local names as host records, everything else forwarded. */
+export const dnsmasq: Contender = {
+  name: "dnsmasq",
+  forwards: true,
+  missing: () => installed(DNSMASQ) ? null : `${DNSMASQ} is not installed`,
+  start: (setting) =>
+    startOnFreePort(setting, "dnsmasq", (port) => [
+      DNSMASQ,
+      "-k",
+      "--conf-file=/dev/null",
+      `--port=${port}`,
+      "--listen-address=127.0.0.1",
+      "--bind-interfaces",
+      "--no-resolv",
+      "--no-hosts",
+      `--server=127.0.0.1#${setting.upstream}`,
+      // --address=/name/ip would also answer every subdomain; a host record is the name alone.
+      ...Object.entries(setting.local).map(([name, address]) => `--host-record=${name},${address}`),
+      "--cache-size=10000",
+      `--pid-file=${setting.work}/dnsmasq.pid`,
+      "--user=root",
+      "--log-facility=-",
+    ]),
+};
+
+/** The first line each tool prints about its version. */
+export async function versions(): Promise<Record<string, string>> {
+  const first = async (command: string, args: string[], pick = /./): Promise<string> => {
+    try {
+      const { stdout, stderr } = await new Deno.Command(command, { args, stdin: "null" }).output();
+      const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+      return text.split("\n").find((line) => pick.test(line))?.trim() ?? "?";
+    } catch {
+      return "not installed";
+    }
+  };
+  return {
+    deno: await first(Deno.execPath(), ["--version"]),
+    dnsperf: await first("dnsperf", ["-h"], /^Version/),
+    nsd: await first("/usr/sbin/nsd", ["-v"]),
+    unbound: await first(UNBOUND, ["-V"]),
+    dnsmasq: await first(DNSMASQ, ["-v"]),
+  };
+}

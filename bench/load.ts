@@ -1,0 +1,245 @@
+/**
+ * The load benchmark: dnsd beside unbound, dnsmasq and a raw Deno socket ceiling, driven by
+ * dnsperf, with NSD as the upstream serving 200,000 generated names. Not a test, and not run by CI.
+ *
+ * `deno task bench:load` (or `deno task bench:load -- --seconds 5 --rate 60000`)
+ *
+ * Servers are pinned to CPU 1, dnsperf, NSD and this script to CPU 0. Each server runs alone:
+ * local, a warm-up pass and cached, the fixed rate, then a restart and uncached. Every process is
+ * started and stopped by PID, also on Ctrl-C; all traffic stays on 127.0.0.1. The report goes to
+ * stdout and to bench/results/latest.md.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import mappings from "../mappings.ts";
+import { dnsperf, type Measure, type PerfOptions } from "./_dnsperf.ts";
+import { type Launcher, launcher } from "./_proc.ts";
+import { report, type Results, type Scenario } from "./_report.ts";
+import {
+  ceiling,
+  CLIENT_CPU,
+  type Contender,
+  dnsd,
+  dnsmasq,
+  NAMES,
+  type Server,
+  SERVER_CPU,
+  type Setting,
+  startNsd,
+  unbound,
+  versions,
+  zoneName,
+} from "./_servers.ts";
+
+const CACHED_NAMES = 1_000;
+const RESULTS = new URL("./results/latest.md", import.meta.url);
+const encoder = new TextEncoder();
+
+function say(text: string): void {
+  const bytes = encoder.encode(`${text}\n`);
+  let written = 0;
+  while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
+}
+
+/** mappings.ts as name -> IPv4 address; the peers are given the same names. */
+function localNames(): Record<string, string> {
+  const local: Record<string, string> = {};
+  for (const [name, value] of Object.entries(mappings)) {
+    if (typeof value !== "string" || !/^\d+\.\d+\.\d+\.\d+$/.test(value)) {
+      throw new Error(`mappings.ts "${name}": the load benchmark expects one IPv4 address per name`);
+    }
+    local[name.replace(/\.$/, "")] = value;
+  }
+  return local;
+}
+
+async function output(command: string, args: string[], cwd = "."): Promise<string> {
+  const { stdout } = await new Deno.Command(command, { args, cwd, stdin: "null", stderr: "null" }).output();
+  return new TextDecoder().decode(stdout).trim();
+}
+
+async function machine(): Promise<string> {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo");
+  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? "unknown CPU";
+  const kernel = (await Deno.readTextFile("/proc/sys/kernel/osrelease")).trim();
+  const load = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+  // nproc alone would count only the CPUs this (pinned) process may use.
+  return `${await output("nproc", ["--all"])} × ${model}, Linux ${kernel}, load average ${load}`;
+}
+
+async function queryFile(path: string, names: Iterable<string>): Promise<string> {
+  await Deno.writeTextFile(path, [...names].map((name) => `${name} A\n`).join(""));
+  return path;
+}
+
+function* range(from: number, to: number): Generator<string> {
+  for (let n = from; n < to; n++) yield zoneName(n);
+}
+
+interface Plan {
+  readonly seconds: number;
+  readonly rate: number;
+  readonly hz: number;
+  readonly files: Readonly<Record<"local" | "cached" | "uncached", string>>;
+  readonly stopping: AbortSignal;
+}
+
+/** Runs every scenario against one contender, each run on a server it has to itself. */
+async function measure(
+  contender: Contender,
+  setting: Setting,
+  plan: Plan,
+  record: (scenario: Scenario | "warm-up", measure: Measure) => void,
+): Promise<void> {
+  const run = async (server: Server, scenario: Scenario | "warm-up", options: PerfOptions) => {
+    plan.stopping.throwIfAborted();
+    say(`  ${contender.name}: ${scenario}`);
+    record(scenario, await dnsperf(setting.launcher, server, { ...options, hz: plan.hz }));
+  };
+  const { seconds, files } = plan;
+  let server = await contender.start(setting);
+  try {
+    await run(server, "local", { file: files.local, seconds });
+    if (contender.forwards) await run(server, "warm-up", { file: files.cached, seconds, once: true });
+    await run(server, "cached", { file: files.cached, seconds });
+    await run(server, "fixed-rate", { file: files.local, seconds, rate: plan.rate });
+    if (!contender.forwards) return;
+    await server.child.stop();
+    server = await contender.start(setting); // a cold cache
+    await run(server, "uncached", { file: files.uncached, seconds, once: true });
+  } finally {
+    await server.child.stop();
+  }
+}
+
+interface Flags {
+  readonly seconds: number;
+  readonly rate: number;
+}
+
+/** Runs every contender in turn and returns the report; `stopping` aborts between steps (Ctrl-C). */
+async function sitting(launcher: Launcher, work: string, args: Flags & { stopping: AbortSignal }) {
+  const contenders = [dnsd, ceiling, unbound, dnsmasq];
+  const notes: string[] = [];
+  const results: Results = new Map();
+  const record = (server: string) => (scenario: Scenario | "warm-up", measure: Measure) => {
+    if (!/^NOERROR \d+ \(100\.00%\)$/.test(measure.rcodes) || (scenario === "warm-up" && measure.lost > 0)) {
+      notes.push(`${server} ${scenario}: ${measure.lost} lost, response codes ${measure.rcodes}`);
+    }
+    if (scenario === "warm-up") return;
+    if (!results.has(scenario)) results.set(scenario, new Map());
+    results.get(scenario)!.set(server, measure);
+  };
+  const plan: Plan = {
+    ...args,
+    hz: Number(await output("getconf", ["CLK_TCK"])),
+    files: {
+      local: await queryFile(`${work}/local.txt`, Object.keys(localNames())),
+      cached: await queryFile(`${work}/cached.txt`, range(0, CACHED_NAMES)),
+      uncached: await queryFile(`${work}/uncached.txt`, range(CACHED_NAMES, NAMES)),
+    },
+  };
+  say(`Starting NSD with ${NAMES.toLocaleString("en-US")} names...`);
+  await Deno.mkdir(`${work}/nsd`);
+  const nsd = await startNsd(launcher, `${work}/nsd`);
+  const measured: string[] = [];
+  try {
+    for (const contender of contenders) {
+      args.stopping.throwIfAborted();
+      const missing = contender.missing();
+      if (missing) {
+        notes.push(`${contender.name} skipped: ${missing}`);
+        continue;
+      }
+      say(`${contender.name}:`);
+      const own = `${work}/${contender.name}`;
+      await Deno.mkdir(own);
+      try {
+        await measure(
+          contender,
+          { launcher, work: own, upstream: nsd.port, local: localNames() },
+          plan,
+          record(contender.name),
+        );
+      } catch (error) {
+        args.stopping.throwIfAborted(); // the failure was the interruption
+        notes.push(
+          `${contender.name} failed: ${error instanceof Error ? error.message.split("\n")[0] : error}`,
+        );
+        say(String(error));
+      }
+      measured.push(contender.name);
+    }
+  } finally {
+    await nsd.child.stop();
+  }
+  const text = report(results, measured, {
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    machine: await machine(),
+    versions: await versions(),
+    settings: `Each run: \`dnsperf -c 4 -T 1 -l ${args.seconds}\` (uncached and warm-up with \`-n 1\`; ` +
+      `fixed-rate with \`-Q ${args.rate}\`), on 127.0.0.1. Servers pinned to CPU ${SERVER_CPU}; ` +
+      `dnsperf, NSD and the runner to CPU ${CLIENT_CPU}. Server CPU is utime + stime from /proc/PID/stat ` +
+      `(${plan.hz} ticks/s) over the run, divided by completed queries.`,
+    notes,
+  });
+  return text;
+}
+
+function parseFlags(args: string[]): Flags {
+  const { values } = parseArgs({
+    args,
+    options: { seconds: { type: "string", default: "10" }, rate: { type: "string", default: "60000" } },
+  });
+  const seconds = Number(values.seconds);
+  const rate = Number(values.rate);
+  if (!Number.isInteger(seconds) || seconds < 1) {
+    throw new Error(`--seconds: "${values.seconds}" is not a whole number`);
+  }
+  if (!Number.isInteger(rate) || rate < 1) throw new Error(`--rate: "${values.rate}" is not a whole number`);
+  return { seconds, rate };
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(Deno.args);
+  // This script drains the servers' output and waits on dnsperf: keep it off the server CPU.
+  await output("taskset", ["-a", "-c", "-p", String(CLIENT_CPU), String(Deno.pid)]);
+  const processes = launcher();
+  const work = await Deno.makeTempDir({ prefix: "dnsd-load-" });
+  const stopping = new AbortController();
+  const interrupt = (signal: Deno.Signal) => () => {
+    if (stopping.signal.aborted) return;
+    say(`\n${signal}: stopping every server...`);
+    stopping.abort();
+    // Killing the children unwinds the sitting, whose `finally` removes the temp folder.
+    processes.stopAll();
+    Deno.unrefTimer(setTimeout(() => Deno.exit(130), 30_000)); // in case something still hangs
+  };
+  Deno.addSignalListener("SIGINT", interrupt("SIGINT"));
+  Deno.addSignalListener("SIGTERM", interrupt("SIGTERM"));
+  let text: string | undefined;
+  try {
+    text = await sitting(processes, work, { ...flags, stopping: stopping.signal });
+  } catch (error) {
+    if (!stopping.signal.aborted) throw error;
+  } finally {
+    await processes.stopAll();
+    await Deno.remove(work, { recursive: true });
+  }
+  if (text === undefined) Deno.exit(130);
+  await Deno.mkdir(new URL(".", RESULTS), { recursive: true });
+  await Deno.writeTextFile(RESULTS, text);
+  // The file is checked in: keep it as `deno fmt` (part of `deno task check`) wants it.
+  await output(
+    Deno.execPath(),
+    ["fmt", "--quiet", RESULTS.pathname],
+    new URL("../", import.meta.url).pathname,
+  );
+  const bytes = encoder.encode(await Deno.readTextFile(RESULTS));
+  let written = 0;
+  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+  say(`Written to ${RESULTS.pathname}`);
+  Deno.exit(0); // the signal listeners would keep the process alive
+}
+
+if (import.meta.main) await main();
