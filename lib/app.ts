@@ -9,6 +9,7 @@ import { authoritative } from "./authority.ts";
 import type { LocalData } from "./local_data.ts";
 import { chain, logQueries, requireRecursion, type Resolve } from "./resolver.ts";
 import { serveUdp } from "./server.ts";
+import { ResponseMemo } from "./response_memo.ts";
 import { answerCache, type Cache, type CacheOptions } from "./cache_stage.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
 import { tcpExchange } from "./tcp_exchange.ts";
@@ -70,7 +71,12 @@ export interface RunningServer {
  * Builds the resolver chain: local data first, then the cache (when there is one), then
  * forwarding for RD=1 queries only.
  */
-export function buildResolver(options: ServerOptions, counters: ServerCounters, cache?: Cache): Resolve {
+export function buildResolver(
+  options: ServerOptions,
+  counters: ServerCounters,
+  extras: { readonly cache?: Cache; readonly memo?: ResponseMemo } = {},
+): Resolve {
+  const { cache, memo } = extras;
   const onDrop = (reason: DropReason, from: string) => {
     counters.dropped++;
     log.warning("Dropped upstream reply from {from}: {reason}", { from, reason });
@@ -83,7 +89,7 @@ export function buildResolver(options: ServerOptions, counters: ServerCounters, 
   }));
   return chain([
     logQueries(),
-    authoritative(options.localData),
+    authoritative(options.localData, memo ? { memo } : {}),
     ...(cache ? [cache.stage] : []),
     requireRecursion(),
     forward(upstreams, {
@@ -116,10 +122,12 @@ function bind(host: string, port: number): { udp: Deno.DatagramConn; tcp: Deno.L
  */
 export function startServer(options: ServerOptions): RunningServer {
   const counters: ServerCounters = { ...createForwardCounters(), dropped: 0 };
-  const cache = options.cache ? answerCache(options.cache) : undefined;
-  const resolve = buildResolver(options, counters, cache);
+  // Encoded answers for repeated questions: local ones last until the data is swapped.
+  const memo = new ResponseMemo({ generation: options.localData });
+  const cache = options.cache ? answerCache({ ...options.cache, memo }) : undefined;
+  const resolve = buildResolver(options, counters, { ...(cache ? { cache } : {}), memo });
   const { udp, tcp } = bind(options.host, options.port);
-  const udpServer = serveUdp(udp, resolve);
+  const udpServer = serveUdp(udp, resolve, { memo });
   const tcpServer = serveTcp(tcp, resolve, options.tcp ?? {});
   let stopped: Promise<void> | undefined;
   const stop = (graceMs: number) =>

@@ -7,6 +7,7 @@ import { findZone, type LocalData } from "./local_data.ts";
 import { reply } from "./message.ts";
 import { nameKey, parentName } from "./name.ts";
 import type { Stage } from "./resolver.ts";
+import type { ResponseMemo } from "./response_memo.ts";
 import { Rcode, type ResourceRecord, RRClass, RRType } from "./types.ts";
 import { rrsetOf, type Zone, type ZoneNode } from "./zone.ts";
 
@@ -224,7 +225,8 @@ function isLocalClass(rrClass: number): boolean {
  * through `next` (forwarding) when RD=1, with AA cleared since part of the answer is not ours.
  * Names outside local data go to `next` unchanged.
  */
-export function authoritative(data: () => LocalData): Stage {
+export function authoritative(data: () => LocalData, options: { readonly memo?: ResponseMemo } = {}): Stage {
+  const { memo } = options;
   return async function authoritative(request, next) {
     const question = request.questions[0];
     if (!question || !isLocalClass(question.class)) return next(request);
@@ -240,12 +242,14 @@ export function authoritative(data: () => LocalData): Stage {
         additionals: rest.additionals,
       });
     }
-    return reply(request, {
+    const response = reply(request, {
       rcode: local.rcode,
       authoritative: local.authoritative,
       answers: local.answers,
       authorities: local.authorities,
       additionals: local.additionals,
     });
+    // Local data answers the same until it is swapped: its bytes can be kept as they are.
+    return memo ? memo.mark(response, Infinity) : response;
   };
 }

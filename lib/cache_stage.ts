@@ -12,6 +12,7 @@ import { UpstreamError } from "./errors.ts";
 import { reply, responseEdns } from "./message.ts";
 import { displayName } from "./name.ts";
 import type { Resolve, Stage } from "./resolver.ts";
+import type { ResponseMemo } from "./response_memo.ts";
 import { type Message, Rcode, typeName } from "./types.ts";
 
 const log = getLogger(["dnsd", "cache"]);
@@ -43,6 +44,8 @@ export interface CacheOptions {
   readonly serveStale?: boolean;
   /** Let RD=0 queries read the cache (never fill it). Off by default: see the README. */
   readonly allowSnooping?: boolean;
+  /** Keeps encoded copies of cache hits until their TTLs next tick down. */
+  readonly memo?: ResponseMemo;
   /** Refresh an entry served at least `minHits` times once less than `fraction` of its TTL is left. */
   readonly prefetch?: { readonly minHits: number; readonly fraction: number };
 }
@@ -138,7 +141,14 @@ export function answerCache(options: CacheOptions): Cache {
         if (log.isEnabledFor("debug")) log.debug("Cache prefetch for {name} {type}", what());
         fetch(key, request, next).catch(() => {}).finally(() => entry.refreshing = false);
       }
-      return Promise.resolve(forClient(request, agedResponse(entry, time)));
+      const response = forClient(request, agedResponse(entry, time));
+      // The served TTLs change at the next whole second since the entry was stored.
+      const elapsed = time - entry.storedAt;
+      return Promise.resolve(
+        options.memo
+          ? options.memo.mark(response, entry.storedAt + (Math.floor(elapsed / 1000) + 1) * 1000)
+          : response,
+      );
     }
 
     const stale = serveStale && found?.stale && found.entry.kind === "answer" ? found.entry : undefined;

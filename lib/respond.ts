@@ -4,6 +4,7 @@
  * @module
  */
 import type { ByteArena } from "./arena.ts";
+import type { ResponseMemo } from "./response_memo.ts";
 import { decodeMessage, encodeMessage, HEADER_SIZE } from "./codec.ts";
 import {
   BadVersion,
@@ -61,6 +62,8 @@ export interface RespondOptions {
   readonly arena?: ByteArena;
   /** The largest response to send; defaults to the client's UDP limit. Over TCP: 65,535. */
   readonly limit?: number;
+  /** Keeps encoded responses that stages marked as reusable (see {@link ResponseMemo}). */
+  readonly memo?: ResponseMemo;
 }
 
 /** Fits a UDP response to the client's limit: TC=1 with the question only, never part of an RRset. */
@@ -105,7 +108,9 @@ export async function respond(
       throw new BadVersion(`EDNS version ${request.edns.version}`);
     }
     const response = await resolve(request);
-    return fitUdp(response, options.limit ?? udpLimit(request), arena);
+    const bytes = fitUdp(response, options.limit ?? udpLimit(request), arena);
+    options.memo?.remember(query, response, bytes);
+    return bytes;
   } catch (error) {
     if (!(error instanceof QueryFailure)) report(error); // expected failures are not noise
     return fitUdp(failureReply(request, error), options.limit ?? udpLimit(request), arena);

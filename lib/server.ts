@@ -11,6 +11,7 @@ import { NotReady } from "./errors.ts";
 import { InFlight } from "./in_flight.ts";
 import { headerOnlyReply } from "./message.ts";
 import { respond } from "./respond.ts";
+import type { ResponseMemo } from "./response_memo.ts";
 import type { Resolve } from "./resolver.ts";
 import { Rcode } from "./types.ts";
 import { formatAddress } from "./udp_exchange.ts";
@@ -36,13 +37,16 @@ async function handle(
   query: Uint8Array,
   peer: Deno.Addr,
   resolve: Resolve,
-  arena: ByteArena,
+  options: { readonly arena: ByteArena; readonly memo: ResponseMemo | undefined },
 ): Promise<void> {
   const peerText = peerName(peer);
   const report = (error: unknown) =>
     log.error("Error handling query from {peer}: {error}", { peer: peerText, error });
   try {
-    const response = await respond(query, resolve, report, { arena });
+    const response = await respond(query, resolve, report, {
+      arena: options.arena,
+      ...(options.memo ? { memo: options.memo } : {}),
+    });
     if (!response) return;
     await conn.send(response, peer);
     if (log.isEnabledFor("debug")) log.debug("Sent response to {peer}", { peer: peerText });
@@ -68,7 +72,12 @@ export interface UdpServer {
 }
 
 /** Serves DNS over one datagram socket until it is stopped or closed. */
-export function serveUdp(conn: Listener & Pick<Deno.DatagramConn, "close">, resolve: Resolve): UdpServer {
+export function serveUdp(
+  conn: Listener & Pick<Deno.DatagramConn, "close">,
+  resolve: Resolve,
+  options: { readonly memo?: ResponseMemo } = {},
+): UdpServer {
+  const { memo } = options;
   const work = new InFlight();
   let stopping = false;
   const refuseAll: Resolve = () => Promise.reject(new NotReady("the server is shutting down"));
@@ -86,10 +95,23 @@ export function serveUdp(conn: Listener & Pick<Deno.DatagramConn, "close">, reso
         continue;
       }
       const [data, peer] = received;
+      // A question answered before: its kept bytes, with this query's ID, and nothing else to do.
+      // Debug logging wants every query to pass through the stages, so it turns this path off.
+      const kept = memo && !stopping && !log.isEnabledFor("debug") ? memo.answer(data, arena) : null;
+      if (kept) {
+        // Awaited: the send completes at once, and one op at a time is cheaper than many in flight.
+        try {
+          await conn.send(kept, peer);
+        } catch (error) {
+          if (isClosed(error)) return;
+          log.error("Cannot send to {peer}: {error}", { peer: peerName(peer), error });
+        }
+        continue;
+      }
       // Copied out: the next receive() overwrites the shared buffer while this query is in flight.
       const query = arena.copy(data);
       if (log.isEnabledFor("debug")) log.debug("Received packet from {peer}", { peer: peerName(peer) });
-      void work.track(handle(conn, query, peer, stopping ? refuseAll : resolve, arena));
+      void work.track(handle(conn, query, peer, stopping ? refuseAll : resolve, { arena, memo }));
     }
   }
 

@@ -1,0 +1,103 @@
+/**
+ * Answers kept encoded: the bytes of a response to an exact query (everything after the ID), so
+ * a repeated question is answered by copying them and patching the ID in, with no decoding,
+ * resolving or encoding. Stages mark the responses that may be kept and for how long; local data
+ * answers last until the data is swapped, cached upstream answers until their TTLs tick down.
+ * @module
+ */
+import type { ByteArena } from "./arena.ts";
+import type { Message } from "./types.ts";
+
+/** Options for {@link ResponseMemo}. */
+export interface ResponseMemoOptions {
+  /** Entries at most; the memo starts over when full. */
+  readonly maxEntries?: number;
+  /** Milliseconds on a monotonic clock. */
+  readonly now?: () => number;
+  /** The current local data; a memo entry made with other data is stale. */
+  readonly generation?: () => unknown;
+}
+
+interface Entry {
+  /** The query after its ID, to tell hash collisions apart. */
+  readonly query: Uint8Array;
+  readonly bytes: Uint8Array;
+  readonly until: number;
+  readonly generation: unknown;
+}
+
+/** FNV-1a over the query after its ID: cheaper than building a string key for every packet. */
+function hashOf(query: Uint8Array): number {
+  let hash = 0x811c9dc5;
+  for (let i = 2; i < query.length; i++) hash = Math.imul(hash ^ query[i]!, 0x01000193);
+  return hash >>> 0;
+}
+
+function sameQuery(kept: Uint8Array, query: Uint8Array): boolean {
+  if (kept.length !== query.length - 2) return false;
+  for (let i = 0; i < kept.length; i++) if (kept[i] !== query[i + 2]) return false;
+  return true;
+}
+
+/** Encoded responses by exact query. One per server; not shared across servers. */
+export class ResponseMemo {
+  readonly #entries = new Map<number, Entry>();
+  readonly #marks = new WeakMap<Message, number>();
+  readonly #maxEntries: number;
+  readonly #now: () => number;
+  readonly #generation: () => unknown;
+
+  /** @param options size, clock and data generation */
+  constructor(options: ResponseMemoOptions = {}) {
+    this.#maxEntries = options.maxEntries ?? 10_000;
+    this.#now = options.now ?? (() => performance.now());
+    this.#generation = options.generation ?? (() => undefined);
+  }
+
+  /** The clock the memo uses, for stages that compute `until`. */
+  now(): number {
+    return this.#now();
+  }
+
+  /** Says that `response` may be kept until `until` (ms on the memo's clock; Infinity: until a data swap). */
+  mark(response: Message, until: number): Message {
+    this.#marks.set(response, until);
+    return response;
+  }
+
+  /** Keeps the encoded `response` to `query` when a stage marked it. */
+  remember(query: Uint8Array, response: Message, bytes: Uint8Array): void {
+    const until = this.#marks.get(response);
+    if (until === undefined || until <= this.#now()) return;
+    if (this.#entries.size >= this.#maxEntries) this.#entries.clear();
+    // A copy: `bytes` may live in an arena slab that the memo must not pin.
+    this.#entries.set(hashOf(query), {
+      query: query.slice(2),
+      bytes: bytes.slice(),
+      until,
+      generation: this.#generation(),
+    });
+  }
+
+  /** The response to `query`, with its ID, when one is kept and still good; else null. */
+  answer(query: Uint8Array, arena: ByteArena): Uint8Array | null {
+    if (this.#entries.size === 0 || query.length < 12) return null;
+    const key = hashOf(query);
+    const entry = this.#entries.get(key);
+    if (!entry || !sameQuery(entry.query, query)) return null;
+    // Local answers (until: Infinity) skip the clock; they end with the data generation.
+    if ((entry.until !== Infinity && entry.until <= this.#now()) || entry.generation !== this.#generation()) {
+      this.#entries.delete(key);
+      return null;
+    }
+    const response = arena.copy(entry.bytes);
+    response[0] = query[0]!;
+    response[1] = query[1]!;
+    return response;
+  }
+
+  /** How many responses are kept. */
+  get size(): number {
+    return this.#entries.size;
+  }
+}
