@@ -14,7 +14,8 @@ import { answerCache, type Cache, type CacheOptions } from "./cache_stage.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
 import { tcpExchange } from "./tcp_exchange.ts";
 import type { UpstreamStrategy } from "./upstream_pool.ts";
-import { type DropReason, formatAddress, udpExchange, type Upstream } from "./udp_exchange.ts";
+import { type DropReason, formatAddress, type Upstream } from "./udp_exchange.ts";
+import { pooledUdpExchange } from "./udp_pool.ts";
 
 const log = getLogger(["dnsd", "forward"]);
 
@@ -67,6 +68,14 @@ export interface RunningServer {
   readonly finished: Promise<void>;
 }
 
+/** A resolver chain and the upstream sockets it holds open. */
+export interface Resolver {
+  /** The chain. */
+  readonly resolve: Resolve;
+  /** Closes the upstream sockets; resolves once their receive loops have ended. */
+  close(): Promise<void>;
+}
+
 /**
  * Builds the resolver chain: local data first, then the cache (when there is one), then
  * forwarding for RD=1 queries only.
@@ -75,19 +84,20 @@ export function buildResolver(
   options: ServerOptions,
   counters: ServerCounters,
   extras: { readonly cache?: Cache; readonly memo?: ResponseMemo } = {},
-): Resolve {
+): Resolver {
   const { cache, memo } = extras;
   const onDrop = (reason: DropReason, from: string) => {
     counters.dropped++;
     log.warning("Dropped upstream reply from {from}: {reason}", { from, reason });
   };
   const exactCase = options.caseRandomization ?? false;
-  const upstreams = options.upstreams.map((upstream) => ({
+  const pools = options.upstreams.map((upstream) => pooledUdpExchange(upstream, { onDrop, exactCase }));
+  const upstreams = options.upstreams.map((upstream, i) => ({
     name: formatAddress(upstream),
-    exchange: udpExchange(upstream, { onDrop, exactCase }),
+    exchange: pools[i]!,
     tcp: tcpExchange(upstream, { onDrop, exactCase }),
   }));
-  return chain([
+  const resolve = chain([
     logQueries(),
     authoritative(options.localData, memo ? { memo } : {}),
     ...(cache ? [cache.stage] : []),
@@ -99,6 +109,7 @@ export function buildResolver(
       pool: { strategy: options.strategy ?? "sequential" },
     }),
   ]);
+  return { resolve, close: () => Promise.all(pools.map((pool) => pool.close())).then(() => {}) };
 }
 
 /** Binds UDP and TCP on one port; with port 0, tries a few ports until both are free. */
@@ -125,13 +136,16 @@ export function startServer(options: ServerOptions): RunningServer {
   // Encoded answers for repeated questions: local ones last until the data is swapped.
   const memo = new ResponseMemo({ generation: options.localData });
   const cache = options.cache ? answerCache({ ...options.cache, memo }) : undefined;
-  const resolve = buildResolver(options, counters, { ...(cache ? { cache } : {}), memo });
+  const { resolve, close: closeUpstreams } = buildResolver(options, counters, {
+    ...(cache ? { cache } : {}),
+    memo,
+  });
   const { udp, tcp } = bind(options.host, options.port);
   const udpServer = serveUdp(udp, resolve, { memo });
   const tcpServer = serveTcp(tcp, resolve, options.tcp ?? {});
   let stopped: Promise<void> | undefined;
   const stop = (graceMs: number) =>
-    stopped ??= Promise.all([udpServer.stop(graceMs), tcpServer.stop(graceMs)]).then(() => {});
+    stopped ??= Promise.all([udpServer.stop(graceMs), tcpServer.stop(graceMs)]).then(closeUpstreams);
   return {
     address: udp.addr as Deno.NetAddr,
     counters,
@@ -141,6 +155,7 @@ export function startServer(options: ServerOptions): RunningServer {
     close() {
       void stop(0);
     },
-    finished: Promise.all([udpServer.finished, tcpServer.finished]).then(() => {}),
+    // The upstream sockets close once nothing can ask them anything more.
+    finished: Promise.all([udpServer.finished, tcpServer.finished]).then(closeUpstreams),
   };
 }
