@@ -64,7 +64,7 @@ export { MAPPING_TTL, mappingRecords } from "./lib/static_map.ts";
 export type { Mappings, MappingValue, OneOrMore, RecordSet } from "./lib/static_map.ts";
 
 // Forwarding.
-export { createForwardCounters, forward, randomId } from "./lib/forward.ts";
+export { createForwardCounters, forward, randomId, randomIds } from "./lib/forward.ts";
 export type { ForwardCounters, ForwardOptions, UpstreamExchange } from "./lib/forward.ts";
 export { formatAddress, udpExchange } from "./lib/udp_exchange.ts";
 export type { Datagram, DropReason, Exchange, UdpExchangeOptions, Upstream } from "./lib/udp_exchange.ts";

@@ -188,7 +188,8 @@ async function sitting(launcher: Launcher, work: string, args: Flags & { stoppin
 
 function parseFlags(args: string[]): Flags {
   const { values } = parseArgs({
-    args,
+    // `deno task bench:load -- --seconds 5` passes the "--" on.
+    args: args[0] === "--" ? args.slice(1) : args,
     options: { seconds: { type: "string", default: "10" }, rate: { type: "string", default: "60000" } },
   });
   const seconds = Number(values.seconds);

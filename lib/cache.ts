@@ -117,6 +117,7 @@ export function agedResponse(entry: CacheEntry, now: number, staleTtl?: number):
 export class AnswerCache {
   readonly #entries = new Map<string, CacheEntry>();
   readonly #limits: CacheLimits;
+  #oldest: MapIterator<string> = this.#entries.keys();
   /** Entries evicted to make room. */
   evictions = 0;
 
@@ -190,8 +191,15 @@ export class AnswerCache {
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     while (this.#entries.size > this.#limits.maxEntries) {
-      const oldest = this.#entries.keys().next().value as string;
-      this.#entries.delete(oldest);
+      // A Map iterates in insertion order and a get() moves an entry to the end, so the first key
+      // is the least recently used. One long-lived iterator: a fresh one would walk over every
+      // deleted slot at the front each time, which turns eviction quadratic.
+      let next = this.#oldest.next();
+      if (next.done) {
+        this.#oldest = this.#entries.keys();
+        next = this.#oldest.next();
+      }
+      this.#entries.delete(next.value as string);
       this.evictions++;
     }
   }

@@ -72,6 +72,22 @@ export function randomId(): number {
   return crypto.getRandomValues(new Uint16Array(1))[0]!;
 }
 
+/**
+ * A source of random 16-bit IDs from the CSPRNG, drawn a batch at a time: one typed array and one
+ * call per 256 IDs instead of per query.
+ */
+export function randomIds(): () => number {
+  const batch = new Uint16Array(256);
+  let next = batch.length;
+  return function nextId() {
+    if (next === batch.length) {
+      crypto.getRandomValues(batch);
+      next = 0;
+    }
+    return batch[next++]!;
+  };
+}
+
 /** Flips each letter of a name to upper or lower case by a random bit from the CSPRNG. */
 export function randomizeCase(name: string): string {
   const bits = crypto.getRandomValues(new Uint8Array(Math.ceil(name.length / 8)));
@@ -151,7 +167,7 @@ function toClient(request: Message, answer: Message, restoreCase: boolean): Mess
 export function forward(upstreams: readonly UpstreamExchange[], options: ForwardOptions): Stage {
   const {
     timeoutMs,
-    nextId = randomId,
+    nextId = randomIds(),
     now = () => performance.now(),
     counters = createForwardCounters(),
     caseRandomization = false,
@@ -178,7 +194,8 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
     const sentName = caseRandomization ? randomizeCase(question.name) : question.name;
     const query = encodeMessage(upstreamQuery(request, nextId(), sentName));
     const start = now();
-    let failure: UpstreamError = new UpstreamTimeout(`No upstream answered '${name}' within ${timeoutMs} ms`);
+    // Built only when needed: an Error captures a stack trace, which costs more than a whole answer.
+    let failure: UpstreamError | undefined;
     let refusal: Message | undefined; // an upstream's SERVFAIL or REFUSED, passed on if no one does better
     const order = pool.order();
     for (let i = 0; i < order.length; i++) {
@@ -220,6 +237,6 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
       }
     }
     if (refusal) return toClient(request, refusal, caseRandomization);
-    throw failure;
+    throw failure ?? new UpstreamTimeout(`No upstream answered '${name}' within ${timeoutMs} ms`);
   };
 }
