@@ -27,13 +27,21 @@ export { nameKey } from "./lib/name.ts";
 
 // Errors, each with a stable reason or class.
 export {
+  BadVersion,
   DataError,
   DecodeError,
   EncodeError,
+  FormatError,
+  NotImplemented,
+  NotReady,
   ParseError,
+  QueryFailure,
+  Refused,
   UpstreamError,
   UpstreamTimeout,
 } from "./lib/errors.ts";
+export { EDE_OPTION, EdeCode, edeOf, withEde } from "./lib/ede.ts";
+export type { ExtendedError } from "./lib/ede.ts";
 export type { DecodeReason, EncodeReason, TextLocation } from "./lib/errors.ts";
 
 // Building answers and composing the resolver.
@@ -68,6 +76,10 @@ export { createForwardCounters, forward, randomId, randomIds } from "./lib/forwa
 export type { ForwardCounters, ForwardOptions, UpstreamExchange } from "./lib/forward.ts";
 export { formatAddress, udpExchange } from "./lib/udp_exchange.ts";
 export type { Datagram, DropReason, Exchange, UdpExchangeOptions, Upstream } from "./lib/udp_exchange.ts";
+export { tcpExchange } from "./lib/tcp_exchange.ts";
+export type { Stream, TcpExchangeOptions } from "./lib/tcp_exchange.ts";
+export { UPSTREAM_STRATEGIES, upstreamPool } from "./lib/upstream_pool.ts";
+export type { PoolOptions, UpstreamHealth, UpstreamPool, UpstreamStrategy } from "./lib/upstream_pool.ts";
 export { replyMismatch } from "./lib/match.ts";
 export type { Mismatch } from "./lib/match.ts";
 
@@ -75,11 +87,18 @@ export type { Mismatch } from "./lib/match.ts";
 export { failureCode, failureReply, respond } from "./lib/respond.ts";
 export type { Report, RespondOptions } from "./lib/respond.ts";
 export { serveUdp } from "./lib/server.ts";
-export type { Listener } from "./lib/server.ts";
+export type { Listener, UdpServer } from "./lib/server.ts";
+export { serveTcp } from "./lib/tcp_server.ts";
+export type { TcpServer, TcpServerOptions } from "./lib/tcp_server.ts";
+export { InFlight } from "./lib/in_flight.ts";
 export { buildResolver, startServer } from "./lib/app.ts";
 export type { Resolver, RunningServer, ServerCounters, ServerOptions } from "./lib/app.ts";
 export { pooledUdpExchange } from "./lib/udp_pool.ts";
 export type { PooledExchange, UdpPoolOptions } from "./lib/udp_pool.ts";
 export { ResponseMemo } from "./lib/response_memo.ts";
+export { answerCache, STALE_TTL } from "./lib/cache_stage.ts";
+export type { Cache, CacheCounters, CacheOptions } from "./lib/cache_stage.ts";
+export { agedResponse, AnswerCache, answerTtl, cacheKey } from "./lib/cache.ts";
+export type { CachedKind, CacheEntry, CacheLimits } from "./lib/cache.ts";
 export type { ResponseMemoOptions } from "./lib/response_memo.ts";
 export { formatLogRecord, formatTimestamp } from "./lib/log_format.ts";

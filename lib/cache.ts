@@ -121,7 +121,10 @@ export class AnswerCache {
   /** Entries evicted to make room. */
   evictions = 0;
 
-  /** @param limits the size and TTL limits */
+  /**
+   * Makes an empty cache.
+   * @param limits the size and TTL limits
+   */
   constructor(limits: CacheLimits) {
     this.#limits = limits;
   }

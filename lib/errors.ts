@@ -126,6 +126,7 @@ export class ParseError extends DataError {
   /** The error class name. */
   override name = "ParseError";
   /**
+   * Makes the error, its message starting with `file:line:column`.
    * @param location where the problem is
    * @param reason what is wrong, for people
    */

@@ -53,6 +53,7 @@ export class RDataText {
   readonly #end: TextLocation;
 
   /**
+   * Makes a cursor at the first RDATA token of an entry.
    * @param tokens the entry's tokens
    * @param start the index of the first RDATA token
    * @param context the origin for relative names (undefined: there is none, so every name must be

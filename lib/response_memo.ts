@@ -47,7 +47,10 @@ export class ResponseMemo {
   readonly #now: () => number;
   readonly #generation: () => unknown;
 
-  /** @param options size, clock and data generation */
+  /**
+   * Makes an empty memo.
+   * @param options size, clock and data generation
+   */
   constructor(options: ResponseMemoOptions = {}) {
     this.#maxEntries = options.maxEntries ?? 10_000;
     this.#now = options.now ?? (() => performance.now());

@@ -89,6 +89,9 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
     if (socket.closed) return;
     socket.closed = true;
     all.delete(socket);
+    // A socket whose receive failed closes while still active: never hand it out again.
+    const index = active.indexOf(socket);
+    if (index >= 0) active.splice(index, 1);
     socket.conn.close();
     for (const waiting of socket.waiting.values()) {
       waiting.reject(new UpstreamError(`Socket to ${name} closed`));
