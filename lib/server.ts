@@ -17,6 +17,14 @@ import { Rcode } from "./types.ts";
 import { formatAddress } from "./udp_exchange.ts";
 
 const log = getLogger(["dnsd", "server"]);
+/** Loggers of the stages that log each query: the memo path would skip them. */
+const queryLog = getLogger(["dnsd", "query"]);
+const cacheLog = getLogger(["dnsd", "cache"]);
+
+/** Whether any per-query debug log is on (each category can be configured on its own). */
+function debugging(): boolean {
+  return log.isEnabledFor("debug") || queryLog.isEnabledFor("debug") || cacheLog.isEnabledFor("debug");
+}
 
 /** The part of a listening datagram socket the server uses (so tests can pass a fake). */
 export type Listener = Pick<Deno.DatagramConn, "send" | "receive">;
@@ -97,7 +105,7 @@ export function serveUdp(
       const [data, peer] = received;
       // A question answered before: its kept bytes, with this query's ID, and nothing else to do.
       // Debug logging wants every query to pass through the stages, so it turns this path off.
-      const kept = memo && !stopping && !log.isEnabledFor("debug") ? memo.answer(data, arena) : null;
+      const kept = memo && !stopping && !debugging() ? memo.answer(data, arena) : null;
       if (kept) {
         // Awaited: the send completes at once, and one op at a time is cheaper than many in flight.
         try {
