@@ -45,7 +45,7 @@ export type { ExtendedError } from "./lib/ede.ts";
 export type { DecodeReason, EncodeReason, TextLocation } from "./lib/errors.ts";
 
 // Building answers and composing the resolver.
-export { headerOnlyReply, reply, responseEdns, UDP_PAYLOAD_SIZE, udpLimit } from "./lib/message.ts";
+export { headerOnlyReply, query, reply, responseEdns, UDP_PAYLOAD_SIZE, udpLimit } from "./lib/message.ts";
 export { chain, logQueries, refuse, requireRecursion } from "./lib/resolver.ts";
 export type { Resolve, Stage } from "./lib/resolver.ts";
 export { authoritative, MAX_CNAME_CHAIN, resolveLocal } from "./lib/authority.ts";

@@ -12,8 +12,8 @@
  */
 import { AnswerCache, cacheKey } from "../lib/cache.ts";
 import { decodeMessage, encodeMessage } from "../lib/codec.ts";
-import { reply } from "../lib/message.ts";
-import { type Message, Opcode, Rcode, RRClass, RRType } from "../lib/types.ts";
+import { query, reply } from "../lib/message.ts";
+import { type Message, RRClass } from "../lib/types.ts";
 
 const encoder = new TextEncoder();
 
@@ -23,24 +23,8 @@ function print(line: string): void {
 
 /** The client query for `name`, as dig sends it by default (RD=1, EDNS 1232), through the codec. */
 function clientQuery(name: string, id: number): Message {
-  return decodeMessage(encodeMessage({
-    id,
-    response: false,
-    opcode: Opcode.QUERY,
-    authoritative: false,
-    truncated: false,
-    recursionDesired: true,
-    recursionAvailable: false,
-    z: false,
-    authenticData: false,
-    checkingDisabled: false,
-    rcode: Rcode.NOERROR,
-    questions: [{ name, type: RRType.A, class: RRClass.IN }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-    edns: { udpPayloadSize: 1232, version: 0, dnssecOk: false, flags: 0, options: [] },
-  }));
+  const edns = { udpPayloadSize: 1232, version: 0, dnssecOk: false, flags: 0, options: [] };
+  return decodeMessage(encodeMessage(query({ name }, { id, edns })));
 }
 
 /** What the forwarder hands the cache for entry `i`: the upstream's 1 or 2 A records, decoded. */

@@ -9,10 +9,10 @@ import { authoritative } from "../lib/authority.ts";
 import { encodeMessage } from "../lib/codec.ts";
 import { UpstreamError } from "../lib/errors.ts";
 import { buildLocalData, fixedData } from "../lib/local_data.ts";
+import { query } from "../lib/message.ts";
 import { chain, logQueries, requireRecursion } from "../lib/resolver.ts";
 import { respond } from "../lib/respond.ts";
 import { mappingRecords } from "../lib/static_map.ts";
-import { RRType } from "../lib/types.ts";
 import { buildZone } from "../lib/zone.ts";
 import { parseZoneFile } from "../lib/zone_parser.ts";
 import mappings from "../mappings.ts";
@@ -58,29 +58,12 @@ const bigData = buildLocalData({ zones: [bigZone], hosts: [], mappings: mappingR
 const big = chain([logQueries(), authoritative(() => bigData), requireRecursion()], noUpstream);
 const arena = new ByteArena();
 
-function query(name: string): Uint8Array {
-  return encodeMessage({
-    id: 0x1234,
-    response: false,
-    opcode: 0,
-    authoritative: false,
-    truncated: false,
-    recursionDesired: true,
-    recursionAvailable: false,
-    z: false,
-    authenticData: false,
-    checkingDisabled: false,
-    rcode: 0,
-    questions: [{ name, type: RRType.A, class: 1 }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-    edns: null,
-  });
+function queryBytes(name: string): Uint8Array {
+  return encodeMessage(query({ name }, { id: 0x1234 }));
 }
 
-const mappedQuery = query("example.com");
-const zoneQuery = query("host765432.big.test");
+const mappedQuery = queryBytes("example.com");
+const zoneQuery = queryBytes("host765432.big.test");
 
 Deno.bench(`load a zone of ${RECORDS.toLocaleString("en")} records (parse + index)`, {
   group: "load",

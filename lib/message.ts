@@ -1,9 +1,9 @@
 /**
- * Building responses from requests: the header rules every answer shares live here once.
+ * Building queries, and responses from requests: the header rules every message shares live here once.
  * @module
  */
 import { HEADER_SIZE } from "./codec.ts";
-import { type Edns, type Message, Rcode } from "./types.ts";
+import { type Edns, type Message, Opcode, type Question, Rcode, RRClass, RRType } from "./types.ts";
 
 /** The UDP payload size dnsd advertises and will send (DNS Flag Day 2020). */
 export const UDP_PAYLOAD_SIZE = 1232;
@@ -20,6 +20,51 @@ export function responseEdns(request: Message): Edns | null {
     dnssecOk: request.edns.dnssecOk,
     flags: 0,
     options: [],
+  };
+}
+
+/**
+ * A query as stub resolvers such as dig send it: ID 0, QR=0, OPCODE QUERY, RD=1 (recursion
+ * desired), every other flag clear, NOERROR, one question (type A and class IN unless given), no
+ * records and no EDNS. `fields` override any of these.
+ *
+ * @example An AAAA query with its own ID and without recursion
+ * ```ts
+ * import { encodeMessage } from "./codec.ts";
+ * import { query } from "./message.ts";
+ * import { RRType } from "./types.ts";
+ * const bytes = encodeMessage(query({ name: "example.com", type: RRType.AAAA }, {
+ *   id: 0x1234,
+ *   recursionDesired: false,
+ * }));
+ * ```
+ */
+export function query(
+  question: Question | { name: string; type?: number; class?: number },
+  fields: Partial<Message> = {},
+): Message {
+  return {
+    id: 0,
+    response: false,
+    opcode: Opcode.QUERY,
+    authoritative: false,
+    truncated: false,
+    recursionDesired: true,
+    recursionAvailable: false,
+    z: false,
+    authenticData: false,
+    checkingDisabled: false,
+    rcode: Rcode.NOERROR,
+    questions: [{
+      name: question.name,
+      type: question.type ?? RRType.A,
+      class: question.class ?? RRClass.IN,
+    }],
+    answers: [],
+    authorities: [],
+    additionals: [],
+    edns: null,
+    ...fields,
   };
 }
 

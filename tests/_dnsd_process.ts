@@ -1,11 +1,11 @@
 /**
- * Running `main.ts` as a subprocess and talking to it over loopback UDP: a free port, one
- * bounded query, stderr read line by line as it arrives, and a stop that never leaves a process.
+ * Running `main.ts` as a subprocess: to completion, or on a free port until stopped, with stderr
+ * read line by line as it arrives and a stop that never leaves a process. Talk to it with
+ * `_udp_client.ts`.
  * @module
  */
-import { encodeMessage } from "../lib/codec.ts";
-import { RRClass } from "../lib/types.ts";
-import { message } from "./_codec_fixtures.ts";
+import { type Finished, runCommand } from "./_tools.ts";
+import { freeUdpPort } from "./_udp_client.ts";
 
 /** The repository root, where `main.ts` lives. */
 export const ROOT: URL = new URL("../", import.meta.url);
@@ -24,53 +24,6 @@ export function runningLine(port: number): RegExp {
   return new RegExp(String.raw`^${STAMP} - INFO - DNS server is running on 127\.0\.0\.1:${port}$`);
 }
 
-/** A port that was free a moment ago: bind UDP port 0, read the port, close the socket. */
-export function freeUdpPort(): number {
-  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const { port } = conn.addr as Deno.NetAddr;
-  conn.close();
-  return port;
-}
-
-/** Query options: RD and EDNS default to what dig sends (RD=1, EDNS with 1232 octets). */
-export interface QueryOptions {
-  readonly recursionDesired?: boolean;
-  readonly edns?: boolean;
-}
-
-/** The wire form of a query for `name`/`type` in class IN, with a random ID. */
-export function queryBytes(name: string, type: number, options: QueryOptions = {}): Uint8Array {
-  return encodeMessage(message({
-    id: Math.floor(Math.random() * 0x10000),
-    recursionDesired: options.recursionDesired ?? true,
-    questions: [{ name, type, class: RRClass.IN }],
-    edns: options.edns ?? true
-      ? { udpPayloadSize: 1232, version: 0, dnssecOk: false, flags: 0, options: [] }
-      : null,
-  }));
-}
-
-/** Sends one datagram to 127.0.0.1:`port` and returns the reply, or null after `ms`. */
-export async function exchange(port: number, bytes: Uint8Array, ms: number): Promise<Uint8Array | null> {
-  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    conn.close();
-  }, ms);
-  try {
-    await conn.send(bytes, { transport: "udp", hostname: "127.0.0.1", port });
-    const [reply] = await conn.receive();
-    return reply;
-  } catch (error) {
-    if (timedOut) return null;
-    throw error;
-  } finally {
-    clearTimeout(timer);
-    if (!timedOut) conn.close();
-  }
-}
-
 /** Settles like `promise`, or rejects with `message` after `ms` (the timer never outlives it). */
 export async function within<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -84,38 +37,15 @@ export async function within<T>(promise: Promise<T>, ms: number, message: () => 
   }
 }
 
-/** What a finished `main.ts` printed, and its exit code. */
-export interface Finished {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs `main.ts` to completion with `args`, killing it if it runs too long. */
-export async function runDnsd(
+export function runDnsd(
   args: readonly string[],
   permissions: readonly string[] = DNSD_PERMISSIONS,
 ): Promise<Finished> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), PROCESS_TIMEOUT_MS);
-  try {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...permissions, "main.ts", ...args],
-      cwd: ROOT,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: controller.signal,
-    }).output();
-    const decoder = new TextDecoder();
-    return {
-      code: output.code,
-      stdout: decoder.decode(output.stdout),
-      stderr: decoder.decode(output.stderr),
-    };
-  } finally {
-    clearTimeout(timer);
-  }
+  return runCommand(Deno.execPath(), ["run", ...permissions, "main.ts", ...args], {
+    cwd: ROOT,
+    ms: PROCESS_TIMEOUT_MS,
+  });
 }
 
 /** Reads a text stream line by line, as it arrives, keeping every line seen. */

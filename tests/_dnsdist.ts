@@ -6,8 +6,9 @@
  * @module
  */
 import { RRType } from "../lib/types.ts";
-import { exchange, freeUdpPort, Lines, queryBytes } from "./_dnsd_process.ts";
+import { Lines } from "./_dnsd_process.ts";
 import { stopProcess } from "./_nsd.ts";
+import { exchange, freeUdpPort, queryBytes } from "./_udp_client.ts";
 import { findTool } from "./_tools.ts";
 
 const DNSDIST_START_TIMEOUT_MS = 10_000;

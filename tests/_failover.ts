@@ -6,8 +6,11 @@
 import { type RunningServer, type ServerOptions, startServer } from "../lib/app.ts";
 import { decodeMessage, encodeMessage } from "../lib/codec.ts";
 import { fixedData } from "../lib/local_data.ts";
-import { type Message, Opcode, Rcode, RRClass, RRType } from "../lib/types.ts";
+import { query as baseQuery } from "../lib/message.ts";
+import { type Message, RRType } from "../lib/types.ts";
 import { type Behaviour, type FakeUpstream, startFakeUpstream } from "./_fake_upstream.ts";
+import { connectTcp } from "./_tcp_client.ts";
+import { openUdpClient } from "./_udp_client.ts";
 
 /** The longest a test waits for any one reply before it fails. */
 export const REPLY_WAIT_MS = 5000;
@@ -37,24 +40,10 @@ export type HarnessOptions = Partial<Pick<ServerOptions, "timeoutMs" | "strategy
 /** A recursive query for `name`, with EDNS (1232 octets) when `edns` is set. */
 export function query(name: string, fields: { id?: number; type?: number; edns?: boolean } = {}): Message {
   const { id = 0x2a2a, type = RRType.A, edns = false } = fields;
-  return {
+  return baseQuery({ name, type }, {
     id,
-    response: false,
-    opcode: Opcode.QUERY,
-    authoritative: false,
-    truncated: false,
-    recursionDesired: true,
-    recursionAvailable: false,
-    z: false,
-    authenticData: false,
-    checkingDisabled: false,
-    rcode: Rcode.NOERROR,
-    questions: [{ name, type, class: RRClass.IN }],
-    answers: [],
-    authorities: [],
-    additionals: [],
     edns: edns ? { udpPayloadSize: 1232, version: 0, dnssecOk: false, flags: 0, options: [] } : null,
-  };
+  });
 }
 
 /** Starts a fake, or for "closed-port" starts one and closes it at once, leaving its port dead. */
@@ -64,63 +53,25 @@ async function startUpstream(spec: UpstreamSpec): Promise<FakeUpstream> {
   return fake;
 }
 
-/** Resolves with `work`, or rejects after {@link REPLY_WAIT_MS}, calling `giveUp` to end it. */
-async function bounded<T>(work: (giveUp: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), REPLY_WAIT_MS);
-  try {
-    return await work(controller.signal);
-  } catch (error) {
-    if (controller.signal.aborted) throw new Error(`No reply within ${REPLY_WAIT_MS} ms`);
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 async function askUdp(server: Deno.NetAddr, request: Message): Promise<Answer> {
-  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const client = openUdpClient(server, REPLY_WAIT_MS);
   try {
-    return await bounded(async (giveUp) => {
-      giveUp.addEventListener("abort", () => conn.close(), { once: true });
-      const began = performance.now();
-      await conn.send(encodeMessage(request), server);
-      const [bytes] = await conn.receive();
-      return { message: decodeMessage(bytes), ms: performance.now() - began };
-    });
+    const began = performance.now();
+    const bytes = await client.ask(encodeMessage(request));
+    return { message: decodeMessage(bytes), ms: performance.now() - began };
   } finally {
-    try {
-      conn.close();
-    } catch {
-      // already closed by the bound
-    }
+    client.close();
   }
 }
 
 async function askOverTcp(server: Deno.NetAddr, request: Message): Promise<Answer> {
-  const conn = await Deno.connect({ hostname: server.hostname, port: server.port });
+  const client = await connectTcp(server);
   try {
-    return await bounded(async (giveUp) => {
-      giveUp.addEventListener("abort", () => conn.close(), { once: true });
-      const began = performance.now();
-      const bytes = encodeMessage(request);
-      await conn.write(new Uint8Array([bytes.length >> 8, bytes.length & 0xff, ...bytes]));
-      let buffered = new Uint8Array(0);
-      const chunk = new Uint8Array(4096);
-      while (buffered.length < 2 || buffered.length < 2 + ((buffered[0]! << 8) | buffered[1]!)) {
-        const n = await conn.read(chunk);
-        if (n === null) throw new Error("dnsd closed the TCP connection without a reply");
-        buffered = new Uint8Array([...buffered, ...chunk.subarray(0, n)]);
-      }
-      const length = (buffered[0]! << 8) | buffered[1]!;
-      return { message: decodeMessage(buffered.subarray(2, 2 + length)), ms: performance.now() - began };
-    });
+    const began = performance.now();
+    const bytes = await client.ask(encodeMessage(request), REPLY_WAIT_MS);
+    return { message: decodeMessage(bytes), ms: performance.now() - began };
   } finally {
-    try {
-      conn.close();
-    } catch {
-      // already closed by the bound
-    }
+    client.close();
   }
 }
 

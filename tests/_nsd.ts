@@ -5,12 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { RRType } from "../lib/types.ts";
-import { exchange, freeUdpPort, queryBytes } from "./_dnsd_process.ts";
-import { findTool, needsTool } from "./_tools.ts";
+import { findTool, needsTool, runTool } from "./_tools.ts";
+import { exchange, freeUdpPort, queryBytes } from "./_udp_client.ts";
 
 const NSD_START_TIMEOUT_MS = 10_000;
 const NSD_STOP_TIMEOUT_MS = 5_000;
-const TOOL_TIMEOUT_MS = 10_000;
 
 /** Test fields for a test needing every tool in `tools` (see {@link needsTool}). */
 export function needsTools(tools: readonly string[], name: string): { name: string; ignore: boolean } {
@@ -25,6 +24,8 @@ export function needsTools(tools: readonly string[], name: string): { name: stri
 export interface NsdZone {
   readonly name: string;
   readonly file: string;
+  /** The zone's text, written to `file` first; without it the file must already be there. */
+  readonly text?: string;
 }
 
 /** A running NSD. */
@@ -79,7 +80,7 @@ export async function stopProcess(child: Deno.ChildProcess, exited: () => boolea
  * NSD reads a zone file's relative `$INCLUDE` from its working directory, which it sets to
  * `zonesdir` (NSD 4.6); it is also started there, for versions that do not.
  */
-export async function startNsd(work: string, zonesDir: string, zones: readonly NsdZone[]): Promise<Nsd> {
+async function startNsd(work: string, zonesDir: string, zones: readonly NsdZone[]): Promise<Nsd> {
   const probe = queryBytes(zones[0]!.name, RRType.SOA, { recursionDesired: false });
   let lastError = "";
   // A port free for UDP a moment ago may be taken (for TCP too) by now: try a few.
@@ -112,6 +113,35 @@ export async function startNsd(work: string, zonesDir: string, zones: readonly N
     }:\n${log}`;
   }
   throw new Error(`Cannot start NSD: ${lastError}`);
+}
+
+/** Where {@link withNsd} finds its zones. */
+export interface NsdOptions {
+  readonly zones: readonly NsdZone[];
+  /** The zones folder (default: NSD's own temporary folder, where zones with a `text` are written). */
+  readonly zonesDir?: string;
+}
+
+/**
+ * Runs `fn` against an NSD (see {@link startNsd}) whose configuration, log and state live in a
+ * fresh temporary folder; always stops NSD and removes that folder.
+ */
+export async function withNsd(options: NsdOptions, fn: (nsd: Nsd) => Promise<void>): Promise<void> {
+  const work = await Deno.makeTempDir({ prefix: "dnsd_nsd_" });
+  try {
+    const zonesDir = options.zonesDir ?? work;
+    for (const { file, text } of options.zones) {
+      if (text !== undefined) await Deno.writeTextFile(`${zonesDir}/${file}`, text);
+    }
+    const nsd = await startNsd(work, zonesDir, options.zones);
+    try {
+      await fn(nsd);
+    } finally {
+      await nsd.stop();
+    }
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,34 +188,16 @@ export function parseToolOutput(text: string): ToolAnswer {
   };
 }
 
-async function runTool(tool: string, args: readonly string[]): Promise<ToolAnswer> {
-  const path = findTool(tool);
-  assert.ok(path, `${tool} is not installed`);
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), TOOL_TIMEOUT_MS);
-  try {
-    const output = await new Deno.Command(path, {
-      args: [...args],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: controller.signal,
-    }).output();
-    const text = new TextDecoder().decode(output.stdout);
-    const errors = new TextDecoder().decode(output.stderr);
-    assert.equal(output.code, 0, `${tool} ${args.join(" ")} failed (${output.code}):\n${text}${errors}`);
-    return parseToolOutput(text);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** `dig` at 127.0.0.1:`port` with one try and a short wait, ignoring any ~/.digrc. */
-export function dig(port: number, ...args: string[]): Promise<ToolAnswer> {
-  return runTool("dig", ["-r", "@127.0.0.1", "-p", String(port), "+time=2", "+tries=1", ...args]);
+export async function dig(port: number, ...args: string[]): Promise<ToolAnswer> {
+  return parseToolOutput(
+    await runTool("dig", ["-r", "@127.0.0.1", "-p", String(port), "+time=2", "+tries=1", ...args]),
+  );
 }
 
 /** `kdig` at 127.0.0.1:`port` with one try and a short wait. */
-export function kdig(port: number, ...args: string[]): Promise<ToolAnswer> {
-  return runTool("kdig", ["@127.0.0.1", "-p", String(port), "+timeout=2", "+retry=0", ...args]);
+export async function kdig(port: number, ...args: string[]): Promise<ToolAnswer> {
+  return parseToolOutput(
+    await runTool("kdig", ["@127.0.0.1", "-p", String(port), "+timeout=2", "+retry=0", ...args]),
+  );
 }

@@ -1,8 +1,8 @@
 /**
  * Talking to a dnsd on 127.0.0.1 from the TCP, EDNS and shutdown tests: a DNS-over-TCP client
- * that reads whole frames (RFC 1035 section 4.2.2), a one-shot UDP exchange, a query builder, a
- * bounded polling wait, and a fixture that starts dnsd with a fake upstream and closes both.
- * Every wait is bounded.
+ * that reads whole frames (RFC 1035 section 4.2.2), a query builder and header reader, a bounded
+ * polling wait, and a fixture that starts dnsd with a fake upstream and closes both. Every wait
+ * is bounded; UDP clients are in `_udp_client.ts`.
  * @module
  */
 import { type RunningServer, startServer } from "../lib/app.ts";
@@ -10,11 +10,9 @@ import { encodeMessage } from "../lib/codec.ts";
 import { fixedData } from "../lib/local_data.ts";
 import type { TcpServerOptions } from "../lib/tcp_server.ts";
 import { mappingRecords, type Mappings } from "../lib/static_map.ts";
-import { type Edns, RRClass, RRType } from "../lib/types.ts";
-import { message } from "./_codec_fixtures.ts";
-import { exchange } from "./_dnsd_process.ts";
+import { query as baseQuery } from "../lib/message.ts";
+import { type Edns, RRType } from "../lib/types.ts";
 import { type Behaviour, type FakeUpstream, startFakeUpstream } from "./_fake_upstream.ts";
-import { findTool } from "./_tools.ts";
 
 /** The longest a test waits for any one reply, close or condition before it fails. */
 export const WAIT_MS = 3_000;
@@ -49,11 +47,10 @@ export interface QueryOptions {
 /** The wire form of a query for `name`. */
 export function query(name: string, options: QueryOptions = {}): Uint8Array {
   const { id = 0x1234, type = RRType.A, rd = true, opcode = 0, edns } = options;
-  return encodeMessage(message({
+  return encodeMessage(baseQuery({ name, type }, {
     id,
     opcode,
     recursionDesired: rd,
-    questions: [{ name, type, class: RRClass.IN }],
     edns: edns ? { udpPayloadSize: 1232, version: 0, dnssecOk: false, flags: 0, options: [], ...edns } : null,
   }));
 }
@@ -86,47 +83,13 @@ export function header(bytes: Uint8Array): Record<string, number> {
   };
 }
 
-/** Runs an installed tool (dig, kdig) to completion, killing it after {@link WAIT_MS} * 3; returns stdout. */
-export async function runTool(tool: string, args: readonly string[]): Promise<string> {
-  const path = findTool(tool);
-  if (!path) throw new Error(`${tool} is not installed`);
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), WAIT_MS * 3);
-  try {
-    const output = await new Deno.Command(path, {
-      args: [...args],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: controller.signal,
-    }).output();
-    const decoder = new TextDecoder();
-    const stdout = decoder.decode(output.stdout);
-    if (output.code !== 0) {
-      throw new Error(
-        `${tool} ${args.join(" ")} exited ${output.code}:\n${stdout}${decoder.decode(output.stderr)}`,
-      );
-    }
-    return stdout;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** `bytes` with its two-octet length prefix (RFC 1035 section 4.2.2). */
-export function framed(bytes: Uint8Array): Uint8Array {
+/** `bytes` with its two-octet length prefix (RFC 1035 section 4.2.2), which may lie. */
+export function framed(bytes: Uint8Array, length: number = bytes.length): Uint8Array {
   const out = new Uint8Array(bytes.length + 2);
-  out[0] = bytes.length >>> 8;
-  out[1] = bytes.length & 0xff;
+  out[0] = length >>> 8;
+  out[1] = length & 0xff;
   out.set(bytes, 2);
   return out;
-}
-
-/** Sends one datagram to `address` and returns the reply, failing after `ms`. */
-export async function udpAsk(address: Deno.NetAddr, bytes: Uint8Array, ms = WAIT_MS): Promise<Uint8Array> {
-  const reply = await exchange(address.port, bytes, ms);
-  if (!reply) throw new Error(`No UDP reply from port ${address.port} within ${ms} ms`);
-  return reply;
 }
 
 /** Resolves once `condition()` holds, checking every few milliseconds; fails after `ms`. */
@@ -149,8 +112,8 @@ export interface TcpClient {
    * it closed with octets unread); fails after `ms`, closing the client.
    */
   read(ms?: number): Promise<Uint8Array | null>;
-  /** Sends one message and reads the next one, which must come. */
-  ask(bytes: Uint8Array): Promise<Uint8Array>;
+  /** Sends one message and reads the next one, which must come within `ms`. */
+  ask(bytes: Uint8Array, ms?: number): Promise<Uint8Array>;
   /** Half-closes: no more writes, replies still readable. */
   closeWrite(): Promise<void>;
   /** Closes the connection (again is fine). */
@@ -218,9 +181,9 @@ export async function connectTcp(address: Deno.NetAddr): Promise<TcpClient> {
     write,
     send: (bytes) => write(framed(bytes)),
     read,
-    async ask(bytes) {
+    async ask(bytes, ms) {
       await write(framed(bytes));
-      const reply = await read();
+      const reply = await read(ms);
       if (!reply) throw new Error("The server closed the connection instead of answering");
       return reply;
     },

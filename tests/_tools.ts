@@ -1,6 +1,6 @@
 /**
- * Finding the Debian tools that interop tests drive. A missing tool skips its tests with the
- * reason in the test name, except under CI=true, where the test runs and fails.
+ * Finding and running the Debian tools that interop tests drive. A missing tool skips its tests
+ * with the reason in the test name, except under CI=true, where the test runs and fails.
  * @module
  */
 
@@ -53,4 +53,51 @@ export function needsTool(tool: string, name: string): { name: string; ignore: b
   if (found) return { name, ignore: false };
   if (IN_CI) return { name: `${name} [${tool} is missing: install it]`, ignore: false };
   return { name: `${name} [skipped: ${tool} is not installed]`, ignore: true };
+}
+
+/** What a finished command printed, and its exit code. */
+export interface Finished {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `command` to completion with no stdin (in `cwd` if given), killing it after `ms`. */
+export async function runCommand(
+  command: string,
+  args: readonly string[],
+  options: { readonly cwd?: URL; readonly ms: number },
+): Promise<Finished> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), options.ms);
+  try {
+    const output = await new Deno.Command(command, {
+      args: [...args],
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: controller.signal,
+    }).output();
+    const decoder = new TextDecoder();
+    return {
+      code: output.code,
+      stdout: decoder.decode(output.stdout),
+      stderr: decoder.decode(output.stderr),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs an installed tool (dig, kdig) to completion, killing it after `ms`; returns its stdout, and
+ * fails unless it exits 0.
+ */
+export async function runTool(tool: string, args: readonly string[], ms = 10_000): Promise<string> {
+  const path = findTool(tool);
+  if (!path) throw new Error(`${tool} is not installed`);
+  const { code, stdout, stderr } = await runCommand(path, args, { ms });
+  if (code !== 0) throw new Error(`${tool} ${args.join(" ")} exited ${code}:\n${stdout}${stderr}`);
+  return stdout;
 }

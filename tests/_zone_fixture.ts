@@ -10,20 +10,12 @@ import { decodeMessage, encodeMessage } from "../lib/codec.ts";
 import { forward } from "../lib/forward.ts";
 import { parseHosts } from "../lib/hosts.ts";
 import { buildLocalData, type LocalData } from "../lib/local_data.ts";
-import { reply } from "../lib/message.ts";
+import { query, reply } from "../lib/message.ts";
 import { formatRData, typeCode } from "../lib/rdata.ts";
 import { chain, requireRecursion } from "../lib/resolver.ts";
 import { respond } from "../lib/respond.ts";
 import { mappingRecords, type Mappings } from "../lib/static_map.ts";
-import {
-  type Message,
-  Opcode,
-  Rcode,
-  type ResourceRecord,
-  RRClass,
-  typeFromText,
-  typeName,
-} from "../lib/types.ts";
+import { type Message, type ResourceRecord, RRClass, typeFromText, typeName } from "../lib/types.ts";
 import type { Exchange } from "../lib/udp_exchange.ts";
 import { buildZone } from "../lib/zone.ts";
 import { parseZoneFile } from "../lib/zone_parser.ts";
@@ -197,25 +189,12 @@ export async function ask(data: LocalData, question: string, options: { rd?: boo
     requireRecursion(),
     forward([{ name: "stub", exchange }], { timeoutMs: 1000, nextId: () => 0x2222 }),
   ]);
-  const query: Message = {
+  const request = query({ name, type: typeFromText(type)!, class: Number(rrClass) }, {
     id: 0x4d4d,
-    response: false,
-    opcode: Opcode.QUERY,
-    authoritative: false,
-    truncated: false,
     recursionDesired: options.rd ?? true,
-    recursionAvailable: false,
-    z: false,
-    authenticData: false,
-    checkingDisabled: false,
-    rcode: Rcode.NOERROR,
-    questions: [{ name, type: typeFromText(type)!, class: Number(rrClass) }],
-    answers: [],
-    authorities: [],
-    additionals: [],
     edns: { udpPayloadSize: 4096, version: 0, dnssecOk: false, flags: 0, options: [] },
-  };
-  const bytes = await respond(encodeMessage(query), resolve, (error) => reports.push(error));
+  });
+  const bytes = await respond(encodeMessage(request), resolve, (error) => reports.push(error));
   if (!bytes) throw new Error(`no response to ${question}`);
   return { response: decodeMessage(bytes), upstream: asked, reports };
 }

@@ -9,9 +9,10 @@ import { type RunningServer, startServer } from "../lib/app.ts";
 import { cacheKey } from "../lib/cache.ts";
 import { decodeMessage, encodeMessage } from "../lib/codec.ts";
 import { fixedData } from "../lib/local_data.ts";
-import { reply } from "../lib/message.ts";
-import { type Message, Opcode, Rcode, RRClass, RRType } from "../lib/types.ts";
+import { query, reply } from "../lib/message.ts";
+import { type Message, Rcode, RRClass } from "../lib/types.ts";
 import { startFakeUpstream } from "./_fake_upstream.ts";
+import { udpAsk } from "./_udp_client.ts";
 
 /** The server's whole upstream deadline. */
 const TIMEOUT_MS = 1000;
@@ -22,46 +23,9 @@ const CACHE = {
   limits: { maxEntries: 1000, minTtl: 0, maxTtl: 86400, servfailTtl: 5, staleMax: 0 },
 } as const;
 
-function query(id: number, name: string): Message {
-  return {
-    id,
-    response: false,
-    opcode: Opcode.QUERY,
-    authoritative: false,
-    truncated: false,
-    recursionDesired: true,
-    recursionAvailable: false,
-    z: false,
-    authenticData: false,
-    checkingDisabled: false,
-    rcode: Rcode.NOERROR,
-    questions: [{ name, type: RRType.A, class: RRClass.IN }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-    edns: null,
-  };
-}
-
 /** Sends one query from a fresh socket and waits (bounded) for the reply. */
 async function ask(server: Deno.NetAddr, message: Message): Promise<Message> {
-  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    conn.close(); // the only way to end a pending receive()
-  }, REPLY_WAIT_MS);
-  try {
-    await conn.send(encodeMessage(message), server);
-    const [bytes] = await conn.receive();
-    return decodeMessage(bytes);
-  } catch (error) {
-    if (timedOut) throw new Error(`No reply within ${REPLY_WAIT_MS} ms`);
-    throw error;
-  } finally {
-    clearTimeout(timer);
-    if (!timedOut) conn.close();
-  }
+  return decodeMessage(await udpAsk(server, encodeMessage(message), REPLY_WAIT_MS));
 }
 
 function serve(upstream: Deno.NetAddr): RunningServer {
@@ -84,12 +48,12 @@ Deno.test("dnsd answers a repeated question from its cache, with no upstream pac
   const server = serve(upstream.address);
   const sent = () => upstream.received.filter((q) => q.message?.questions[0]?.name.toLowerCase() === name);
   try {
-    const first = await ask(server.address, query(0x5101, name));
+    const first = await ask(server.address, query({ name }, { id: 0x5101 }));
     equal(first.rcode, Rcode.NOERROR);
     deepEqual(addresses(first), ["192.0.2.21"]);
     equal(sent().length, 1);
 
-    const second = await ask(server.address, query(0x5102, "Cached.DNSD.test"));
+    const second = await ask(server.address, query({ name: "Cached.DNSD.test" }, { id: 0x5102 }));
     equal(second.id, 0x5102);
     equal(second.questions[0]?.name, "Cached.DNSD.test");
     deepEqual(addresses(second), ["192.0.2.21"]);
@@ -158,16 +122,16 @@ Deno.test("dnsd never caches a spoofed reply", async () => {
   const upstream = startSpoofedUpstream("192.0.2.31", "203.0.113.66");
   const server = serve(upstream.address);
   try {
-    const first = await ask(server.address, query(0x5201, name));
+    const first = await ask(server.address, query({ name }, { id: 0x5201 }));
     deepEqual(addresses(first), ["192.0.2.31"]);
     equal(server.counters.dropped, 2, "the wrong-ID and wrong-source replies were dropped");
 
-    const second = await ask(server.address, query(0x5202, name));
+    const second = await ask(server.address, query({ name }, { id: 0x5202 }));
     deepEqual(addresses(second), ["192.0.2.31"]);
     equal(upstream.received.length, 1, "served from the cache");
 
     const stored = server.cache?.store.get(
-      cacheKey(query(0, name).questions[0]!, false, false),
+      cacheKey(query({ name }).questions[0]!, false, false),
       performance.now(),
     );
     deepEqual(stored && addresses(stored.entry.response), ["192.0.2.31"]);

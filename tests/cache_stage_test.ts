@@ -13,18 +13,10 @@ import { decodeMessage, encodeMessage } from "../lib/codec.ts";
 import { EdeCode, edeOf } from "../lib/ede.ts";
 import { UpstreamError, UpstreamTimeout } from "../lib/errors.ts";
 import { formatLogRecord } from "../lib/log_format.ts";
-import { reply } from "../lib/message.ts";
+import { query as baseQuery, reply } from "../lib/message.ts";
 import { chain, requireRecursion, type Resolve } from "../lib/resolver.ts";
 import { respond } from "../lib/respond.ts";
-import {
-  type Edns,
-  type Message,
-  Opcode,
-  Rcode,
-  type ResourceRecord,
-  RRClass,
-  RRType,
-} from "../lib/types.ts";
+import { type Edns, type Message, Rcode, type ResourceRecord, RRClass, RRType } from "../lib/types.ts";
 
 const NAME = "www.example.test";
 const LIMITS: CacheLimits = { maxEntries: 1000, minTtl: 0, maxTtl: 86400, servfailTtl: 5, staleMax: 0 };
@@ -34,25 +26,7 @@ const EDNS: Edns = { udpPayloadSize: 1232, version: 0, dnssecOk: false, flags: 0
 /** A client query; fields override the defaults. */
 function query(fields: Partial<Message> & { name?: string; type?: number } = {}): Message {
   const { name = NAME, type = RRType.A, ...rest } = fields;
-  return {
-    id: 0x1234,
-    response: false,
-    opcode: Opcode.QUERY,
-    authoritative: false,
-    truncated: false,
-    recursionDesired: true,
-    recursionAvailable: false,
-    z: false,
-    authenticData: false,
-    checkingDisabled: false,
-    rcode: Rcode.NOERROR,
-    questions: [{ name, type, class: RRClass.IN }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-    edns: null,
-    ...rest,
-  };
+  return baseQuery({ name, type }, { id: 0x1234, ...rest });
 }
 
 function a(name: string, ttl: number, address = "192.0.2.1"): ResourceRecord {

@@ -14,33 +14,10 @@ import {
   type CacheLimits,
 } from "../lib/cache.ts";
 import { UpstreamTimeout } from "../lib/errors.ts";
-import { reply } from "../lib/message.ts";
-import { type Message, Opcode, Rcode, type ResourceRecord, RRClass, RRType } from "../lib/types.ts";
+import { query, reply } from "../lib/message.ts";
+import { type Message, Rcode, type ResourceRecord, RRClass, RRType } from "../lib/types.ts";
 
 const LIMITS: CacheLimits = { maxEntries: 100, minTtl: 0, maxTtl: 86400, servfailTtl: 5, staleMax: 0 };
-
-/** A client query for `name`; fields override the defaults. */
-function query(name = "www.example.test", fields: Partial<Message> = {}): Message {
-  return {
-    id: 0x1234,
-    response: false,
-    opcode: Opcode.QUERY,
-    authoritative: false,
-    truncated: false,
-    recursionDesired: true,
-    recursionAvailable: false,
-    z: false,
-    authenticData: false,
-    checkingDisabled: false,
-    rcode: Rcode.NOERROR,
-    questions: [{ name, type: RRType.A, class: RRClass.IN }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-    edns: null,
-    ...fields,
-  };
-}
 
 function a(name: string, ttl: number, address = "192.0.2.1"): ResourceRecord {
   return { name, class: RRClass.IN, ttl, data: { type: "A", address } };
@@ -74,7 +51,7 @@ function soa(zone: string, ttl: number, minimum: number): ResourceRecord {
 
 /** An upstream response to a query for `name`. */
 function response(fields: Partial<Message>, name = "www.example.test"): Message {
-  return reply(query(name), fields);
+  return reply(query({ name }, { id: 0x1234 }), fields);
 }
 
 const ttlsOf = (records: readonly ResourceRecord[]) => records.map((record) => record.ttl);

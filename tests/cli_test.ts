@@ -7,16 +7,8 @@ import assert from "node:assert/strict";
 import { type Command, parseCommand, UsageError } from "../lib/cli.ts";
 import { decodeMessage } from "../lib/codec.ts";
 import { Rcode } from "../lib/types.ts";
-import {
-  exchange,
-  freeUdpPort,
-  PROCESS_TIMEOUT_MS,
-  runDnsd,
-  runningLine,
-  spawnDnsd,
-  STAMP,
-  within,
-} from "./_dnsd_process.ts";
+import { PROCESS_TIMEOUT_MS, runDnsd, runningLine, spawnDnsd, STAMP, within } from "./_dnsd_process.ts";
+import { exchange, freeUdpPort } from "./_udp_client.ts";
 import { hex } from "./_hex.ts";
 import { needsPermissions } from "./_tools.ts";
 

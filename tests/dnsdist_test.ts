@@ -10,7 +10,8 @@ import { decodeMessage } from "../lib/codec.ts";
 import { Rcode } from "../lib/types.ts";
 import { type RunningDnsd, startDnsd, within } from "./_dnsd_process.ts";
 import { type Dnsdist, startDnsdist } from "./_dnsdist.ts";
-import { connectTcp, query, udpAsk } from "./_tcp_client.ts";
+import { connectTcp, query } from "./_tcp_client.ts";
+import { udpAsk } from "./_udp_client.ts";
 import { needsTool } from "./_tools.ts";
 
 const WHOAMI = "whoami.test";

@@ -14,6 +14,8 @@ import { fixedData } from "../lib/local_data.ts";
 import { mappingRecords } from "../lib/static_map.ts";
 import { type Behaviour, fakeSoa, type FakeUpstream, startFakeUpstream } from "./_fake_upstream.ts";
 import { hex, toHex } from "./_hex.ts";
+import { header } from "./_tcp_client.ts";
+import { openUdpClient, type UdpClient } from "./_udp_client.ts";
 
 /** The server's whole upstream deadline. */
 const TIMEOUT_MS = 400;
@@ -33,66 +35,17 @@ const behaviours: Readonly<Record<string, Behaviour>> = {
   "wrong-source.dnsd.test": { kind: "answer", address: "192.0.2.13", decoy: "wrong-source" },
 };
 
-/** A raw UDP client on 127.0.0.1 whose every wait is bounded. */
-interface Client {
-  readonly port: number;
-  send(bytes: Uint8Array): Promise<void>;
-  /** The next datagram, or an error after {@link REPLY_WAIT_MS} (which also closes the client). */
-  receive(): Promise<Uint8Array>;
-  ask(bytes: Uint8Array): Promise<Uint8Array>;
-  close(): void;
-}
-
-function openClient(server: Deno.NetAddr): Client {
-  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    conn.close();
-  };
-  async function send(bytes: Uint8Array): Promise<void> {
-    await conn.send(bytes, server);
-  }
-  async function receive(): Promise<Uint8Array> {
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      close(); // the only way to end a pending receive()
-    }, REPLY_WAIT_MS);
-    try {
-      const [bytes] = await conn.receive();
-      return bytes;
-    } catch (error) {
-      if (timedOut) throw new Error(`No reply within ${REPLY_WAIT_MS} ms`);
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-  return {
-    port: (conn.addr as Deno.NetAddr).port,
-    send,
-    receive,
-    async ask(bytes) {
-      await send(bytes);
-      return await receive();
-    },
-    close,
-  };
-}
-
 interface Dnsd {
   readonly server: RunningServer;
   readonly upstream: FakeUpstream;
-  readonly client: Client;
+  readonly client: UdpClient;
 }
 
 /** Runs `fn` against a fresh dnsd, fake upstream and client, and closes all three afterwards. */
 async function withDnsd(fn: (dnsd: Dnsd) => Promise<void>): Promise<void> {
   const upstream = startFakeUpstream(behaviours);
   let server: RunningServer | undefined;
-  let client: Client | undefined;
+  let client: UdpClient | undefined;
   try {
     server = startServer({
       host: "127.0.0.1",
@@ -101,7 +54,7 @@ async function withDnsd(fn: (dnsd: Dnsd) => Promise<void>): Promise<void> {
       timeoutMs: TIMEOUT_MS,
       localData: fixedData({ mappings: mappingRecords(mappings) }),
     });
-    client = openClient(server.address);
+    client = openUdpClient(server.address, REPLY_WAIT_MS);
     await fn({ server, upstream, client });
   } finally {
     client?.close();
@@ -148,29 +101,6 @@ function buildQuery({ id, name, type = 1, rd = true, edns = false }: QueryFields
     // OPT: root owner, type 41, UDP size 1232, extended rcode, version and flags 0, no options
     ...(edns ? [0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0] : []),
   ]);
-}
-
-/** Every field of a header, read straight from the octets. */
-function header(bytes: Uint8Array) {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const flags = view.getUint16(2);
-  return {
-    id: view.getUint16(0),
-    qr: (flags >> 15) & 1,
-    opcode: (flags >> 11) & 0xf,
-    aa: (flags >> 10) & 1,
-    tc: (flags >> 9) & 1,
-    rd: (flags >> 8) & 1,
-    ra: (flags >> 7) & 1,
-    z: (flags >> 6) & 1,
-    ad: (flags >> 5) & 1,
-    cd: (flags >> 4) & 1,
-    rcode: flags & 0xf,
-    qdcount: view.getUint16(4),
-    ancount: view.getUint16(6),
-    nscount: view.getUint16(8),
-    arcount: view.getUint16(10),
-  };
 }
 
 /** The header a mapped name's answer must carry. */

@@ -9,8 +9,10 @@ import { edeOf } from "../lib/ede.ts";
 import { type Edns, Rcode, RRType } from "../lib/types.ts";
 import type { Behaviour } from "./_fake_upstream.ts";
 import { toHex } from "./_hex.ts";
-import { header, idOf, query, runTool, udpAsk, withDnsd } from "./_tcp_client.ts";
+import { dig } from "./_nsd.ts";
+import { header, idOf, query, withDnsd } from "./_tcp_client.ts";
 import { needsTool } from "./_tools.ts";
+import { udpAsk } from "./_udp_client.ts";
 
 const behaviours: Readonly<Record<string, Behaviour>> = {
   "fwd.dnsd.test": { kind: "answer", address: "192.0.2.1" },
@@ -25,11 +27,6 @@ const options = { behaviours, timeoutMs: TIMEOUT_MS } as const;
 /** The OPT record dnsd sends back, whatever the client offered. */
 function ourOpt(dnssecOk: boolean): Edns {
   return { udpPayloadSize: 1232, version: 0, dnssecOk, flags: 0, options: [] };
-}
-
-/** Runs dig at the server with one try and a short wait, ignoring any ~/.digrc. */
-function dig(port: number, ...args: string[]): Promise<string> {
-  return runTool("dig", ["-r", "@127.0.0.1", "-p", `${port}`, "+time=2", "+tries=1", ...args]);
 }
 
 Deno.test("dnsd answers with an OPT of payload 1232, version 0 and the client's DO bit", async (t) => {
@@ -99,10 +96,10 @@ Deno.test(needsTool("dig", "dig +edns=1 shows status BADVERS"), async (t) => {
   await withDnsd(options, async ({ server }) => {
     const { port } = server.address;
     await t.step("without negotiation", async () => {
-      match(await dig(port, "+edns=1", "+noednsnegotiation", "local.dnsd.test"), /status: BADVERS/);
+      match((await dig(port, "+edns=1", "+noednsnegotiation", "local.dnsd.test")).text, /status: BADVERS/);
     });
     await t.step("with negotiation (dig's default), it retries with version 0", async () => {
-      const out = await dig(port, "+edns=1", "local.dnsd.test");
+      const { text: out } = await dig(port, "+edns=1", "local.dnsd.test");
       match(out, /^;; BADVERS, retrying with EDNS version 0\.$/m);
       match(out, /status: NOERROR/);
     });
@@ -208,7 +205,7 @@ Deno.test(
   async () => {
     await withDnsd(options, async ({ server }) => {
       const { port } = server.address;
-      const out = await dig(port, "+bufsize=512", "big.dnsd.test", "TXT");
+      const { text: out } = await dig(port, "+bufsize=512", "big.dnsd.test", "TXT");
       match(out, /^;; Truncated, retrying in TCP mode\.$/m);
       match(out, /ANSWER: 40,/);
       equal(out.match(/^big\.dnsd\.test\.\s+300\s+IN\s+TXT\s+"/gm)?.length, 40);
@@ -254,7 +251,7 @@ Deno.test("dnsd explains failures with an Extended DNS Error when the client spe
 
 Deno.test(needsTool("dig", "dig shows the Extended DNS Error of an upstream timeout"), async () => {
   await withDnsd(options, async ({ server }) => {
-    const out = await dig(server.address.port, "silent.dnsd.test");
+    const { text: out } = await dig(server.address.port, "silent.dnsd.test");
     match(out, /status: SERVFAIL/);
     match(out, /^; EDE: 22 \(No Reachable Authority\)/m);
   });

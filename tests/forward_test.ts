@@ -7,31 +7,15 @@ import { deepEqual, equal, notEqual, ok, rejects } from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../lib/codec.ts";
 import { UpstreamError, UpstreamTimeout } from "../lib/errors.ts";
 import { createForwardCounters, forward, type UpstreamExchange } from "../lib/forward.ts";
+import { query as baseQuery } from "../lib/message.ts";
 import { refuse } from "../lib/resolver.ts";
-import { type Message, Opcode, Rcode, type ResourceRecord, RRClass, RRType } from "../lib/types.ts";
+import { type Message, Rcode, type ResourceRecord, RRClass, RRType } from "../lib/types.ts";
 import { type Datagram, type DropReason, type Exchange, udpExchange } from "../lib/udp_exchange.ts";
 import { hex } from "./_hex.ts";
 
+/** A recursive query for `name` with ID 0xabcd; fields override the defaults. */
 function query(name: string, fields: Partial<Message> = {}): Message {
-  return {
-    id: 0xabcd,
-    response: false,
-    opcode: Opcode.QUERY,
-    authoritative: false,
-    truncated: false,
-    recursionDesired: true,
-    recursionAvailable: false,
-    z: false,
-    authenticData: false,
-    checkingDisabled: false,
-    rcode: Rcode.NOERROR,
-    questions: [{ name, type: RRType.A, class: RRClass.IN }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-    edns: null,
-    ...fields,
-  };
+  return baseQuery({ name }, { id: 0xabcd, ...fields });
 }
 
 function record(name: string, data: ResourceRecord["data"], ttl = 60): ResourceRecord {

@@ -5,34 +5,22 @@
  */
 import { equal, ok } from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../lib/codec.ts";
-import { reply } from "../lib/message.ts";
+import { query, reply } from "../lib/message.ts";
 import { respond } from "../lib/respond.ts";
-import { type Message, Opcode, Rcode } from "../lib/types.ts";
+import { Opcode, Rcode } from "../lib/types.ts";
 
 /** A name of four 62-octet labels of one letter: 253 octets on the wire, nothing to compress. */
 const long = (letter: string) => Array.from({ length: 4 }, () => letter.repeat(62)).join(".");
 
 function request(opcode: number, names: readonly string[], udpPayloadSize: number | null): Uint8Array {
-  const message: Message = {
+  const message = query({ name: names[0]! }, {
     id: 0x1234,
-    response: false,
     opcode,
-    authoritative: false,
-    truncated: false,
-    recursionDesired: true,
-    recursionAvailable: false,
-    z: false,
-    authenticData: false,
-    checkingDisabled: false,
-    rcode: 0,
     questions: names.map((name) => ({ name, type: 1, class: 1 })),
-    answers: [],
-    authorities: [],
-    additionals: [],
     edns: udpPayloadSize === null
       ? null
       : { udpPayloadSize, version: 0, dnssecOk: false, flags: 0, options: [] },
-  };
+  });
   return encodeMessage(message).slice();
 }
 

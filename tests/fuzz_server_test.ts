@@ -16,13 +16,14 @@ import { type RunningServer, startServer } from "../lib/app.ts";
 import { decodeMessage, encodeMessage } from "../lib/codec.ts";
 import { fixedData } from "../lib/local_data.ts";
 import { formatLogRecord } from "../lib/log_format.ts";
-import { reply } from "../lib/message.ts";
+import { query as baseQuery, reply } from "../lib/message.ts";
 import { respond } from "../lib/respond.ts";
 import { mappingRecords } from "../lib/static_map.ts";
-import { type Message, Rcode, RRType } from "../lib/types.ts";
+import { Rcode } from "../lib/types.ts";
 import mappings from "../mappings.ts";
 import { mutated, query, question, resourceRecord } from "./_arbitraries.ts";
 import { hex, readVector, toHex } from "./_hex.ts";
+import { connectTcp, framed } from "./_tcp_client.ts";
 import { granted, needsPermissions } from "./_tools.ts";
 
 const SEED = 20261126;
@@ -81,14 +82,6 @@ async function eventually(condition: () => boolean, ms: number): Promise<boolean
   return true;
 }
 
-function framed(body: Uint8Array, length = body.length): Uint8Array {
-  const out = new Uint8Array(body.length + 2);
-  out[0] = length >>> 8;
-  out[1] = length & 0xff;
-  out.set(body, 2);
-  return out;
-}
-
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
   let offset = 0;
@@ -101,25 +94,7 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 
 /** A query as a stub resolver sends it. */
 function plainQuery(id: number, name: string, recursionDesired: boolean): Uint8Array {
-  const message: Message = {
-    id,
-    response: false,
-    opcode: 0,
-    authoritative: false,
-    truncated: false,
-    recursionDesired,
-    recursionAvailable: false,
-    z: false,
-    authenticData: false,
-    checkingDisabled: false,
-    rcode: 0,
-    questions: [{ name, type: RRType.A, class: 1 }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-    edns: null,
-  };
-  return encodeMessage(message).slice();
+  return encodeMessage(baseQuery({ name }, { id, recursionDesired })).slice();
 }
 
 // ---- Traffic ----
@@ -332,27 +307,6 @@ async function tcpFlood(server: Deno.NetAddr, plans: readonly TcpPlan[]) {
   return results;
 }
 
-/** Asks for `example.com` A over TCP and returns the reply, or null when none comes in time. */
-async function tcpAsk(server: Deno.NetAddr, bytes: Uint8Array): Promise<Uint8Array | null> {
-  const conn = await Deno.connect({ transport: "tcp", hostname: server.hostname, port: server.port });
-  try {
-    await writeAll(conn, framed(bytes));
-    const read = (async () => {
-      let got: Uint8Array = new Uint8Array(0);
-      const buffer = new Uint8Array(4096);
-      while (got.length < 2 || got.length < 2 + ((got[0]! << 8) | got[1]!)) {
-        const count = await conn.read(buffer);
-        if (count === null) return null;
-        got = concat([got, buffer.subarray(0, count)]);
-      }
-      return got.slice(2, 2 + ((got[0]! << 8) | got[1]!));
-    })();
-    return await within(read, WAIT_MS, null);
-  } finally {
-    conn.close();
-  }
-}
-
 // ---- Checks ----
 
 /** The answer dnsd gives for example.com A from mappings.ts: a pointer to the question, TTL 300. */
@@ -471,7 +425,12 @@ Deno.test(
         0xe0e0,
         "UDP",
       );
-      checkExampleCom(await tcpAsk(address, plainQuery(0xe0e1, "example.com", true)), 0xe0e1, "TCP");
+      const tcpClient = await connectTcp(address);
+      try {
+        checkExampleCom(await tcpClient.ask(plainQuery(0xe0e1, "example.com", true), WAIT_MS), 0xe0e1, "TCP");
+      } finally {
+        tcpClient.close();
+      }
 
       ok(await eventually(() => server!.tcpConnections() === 0, WAIT_MS), "TCP connections left open");
       const counters = server.counters;

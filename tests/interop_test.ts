@@ -11,21 +11,15 @@ import { RRType, typeName } from "../lib/types.ts";
 import mappings from "../mappings.ts";
 import { fixedData } from "../lib/local_data.ts";
 import { mappingRecords } from "../lib/static_map.ts";
-import { exchange, queryBytes } from "./_dnsd_process.ts";
-import { dig, kdig, needsTools, type Nsd, startNsd } from "./_nsd.ts";
+import { dig, kdig, needsTools, withNsd } from "./_nsd.ts";
 import { needsTool } from "./_tools.ts";
+import { exchange, queryBytes } from "./_udp_client.ts";
 
 const ZONE = new URL("./testdata/nsd_example_test.zone", import.meta.url);
 const QUERY_TIMEOUT_MS = 2_000;
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
-
-/** Starts NSD serving example.test from a copy of the zone in `dir`. */
-async function startExampleNsd(dir: string): Promise<Nsd> {
-  await Deno.writeTextFile(`${dir}/example.test.zone`, await Deno.readTextFile(ZONE));
-  return startNsd(dir, dir, [{ name: "example.test", file: "example.test.zone" }]);
-}
 
 interface Stack {
   /** NSD's port, for direct queries. */
@@ -37,29 +31,22 @@ interface Stack {
 
 /** Runs `fn` against a fresh NSD and a dnsd forwarding to it; always stops both. */
 async function withStack(fn: (stack: Stack) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "dnsd_interop_" });
-  try {
-    const nsd = await startExampleNsd(dir);
+  const zone = { name: "example.test", file: "example.test.zone", text: await Deno.readTextFile(ZONE) };
+  await withNsd({ zones: [zone] }, async (nsd) => {
+    const server = startServer({
+      host: "127.0.0.1",
+      port: 0,
+      upstreams: [{ hostname: "127.0.0.1", port: nsd.port }],
+      timeoutMs: 2000,
+      localData: fixedData({ mappings: mappingRecords(mappings) }),
+    });
     try {
-      const server = startServer({
-        host: "127.0.0.1",
-        port: 0,
-        upstreams: [{ hostname: "127.0.0.1", port: nsd.port }],
-        timeoutMs: 2000,
-        localData: fixedData({ mappings: mappingRecords(mappings) }),
-      });
-      try {
-        await fn({ nsd: nsd.port, dnsd: server.address.port, server });
-      } finally {
-        server.close();
-        await server.finished;
-      }
+      await fn({ nsd: nsd.port, dnsd: server.address.port, server });
     } finally {
-      await nsd.stop();
+      server.close();
+      await server.finished;
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ import { mappingRecords, type Mappings } from "../lib/static_map.ts";
 import { Rcode } from "../lib/types.ts";
 import { type Behaviour, FAKE_TTL, type FakeUpstream, startFakeUpstream } from "./_fake_upstream.ts";
 import { within } from "./_dnsd_process.ts";
-import { idOf, query, udpAsk, WAIT_MS, waitUntil } from "./_tcp_client.ts";
+import { idOf, query, WAIT_MS, waitUntil } from "./_tcp_client.ts";
+import { udpAsk } from "./_udp_client.ts";
 
 const behaviours: Readonly<Record<string, Behaviour>> = {
   "forward.dnsd.test": { kind: "answer", address: "192.0.2.1" },

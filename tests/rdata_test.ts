@@ -9,6 +9,7 @@ import { formatRData, typeCode } from "../lib/rdata.ts";
 import { typeFromText } from "../lib/types.ts";
 import type { Known } from "../lib/rdata_codec.ts";
 import { decodeMessage, encodeMessage } from "../lib/codec.ts";
+import { query } from "../lib/message.ts";
 import { type Message, type RData, type ResourceRecord, RRClass, RRType, typeName } from "../lib/types.ts";
 import { hex, toHex } from "./_hex.ts";
 import { decodeWire, encodeWire, parseText } from "./_rdata.ts";
@@ -66,24 +67,7 @@ function record(name: string, data: RData): ResourceRecord {
 }
 
 function message(questionType: number, answers: readonly ResourceRecord[]): Message {
-  return {
-    id: 0,
-    response: false,
-    opcode: 0,
-    authoritative: false,
-    truncated: false,
-    recursionDesired: false,
-    recursionAvailable: false,
-    z: false,
-    authenticData: false,
-    checkingDisabled: false,
-    rcode: 0,
-    questions: [{ name: "example.com", type: questionType, class: RRClass.IN }],
-    answers,
-    authorities: [],
-    additionals: [],
-    edns: null,
-  };
+  return query({ name: "example.com", type: questionType }, { recursionDesired: false, answers });
 }
 
 Deno.test("names in MX rdata are compressed, but SRV targets and RRSIG signers are not", () => {

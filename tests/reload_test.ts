@@ -7,15 +7,8 @@
 import assert from "node:assert/strict";
 import { decodeMessage } from "../lib/codec.ts";
 import { Rcode, RRType } from "../lib/types.ts";
-import {
-  exchange,
-  freeUdpPort,
-  queryBytes,
-  runDnsd,
-  type RunningDnsd,
-  STAMP,
-  startDnsd,
-} from "./_dnsd_process.ts";
+import { runDnsd, type RunningDnsd, STAMP, startDnsd } from "./_dnsd_process.ts";
+import { exchange, freeUdpPort, queryBytes } from "./_udp_client.ts";
 import { needsPermissions } from "./_tools.ts";
 
 const ZONES = new URL("./testdata/zones/", import.meta.url);

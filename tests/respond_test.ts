@@ -9,7 +9,7 @@ import { DataError, UpstreamError, UpstreamTimeout } from "../lib/errors.ts";
 import { forward } from "../lib/forward.ts";
 import { authoritative } from "../lib/authority.ts";
 import { fixedData } from "../lib/local_data.ts";
-import { reply } from "../lib/message.ts";
+import { query as baseQuery, reply } from "../lib/message.ts";
 import { chain, requireRecursion, type Stage } from "../lib/resolver.ts";
 import { respond } from "../lib/respond.ts";
 import { mappingRecords } from "../lib/static_map.ts";
@@ -21,25 +21,7 @@ import { hex, toHex } from "./_hex.ts";
 /** A query as a client sends it; fields override the defaults. */
 function query(fields: Partial<Message> & { name?: string; type?: number } = {}): Message {
   const { name = "example.com", type = RRType.A, ...rest } = fields;
-  return {
-    id: 0xabcd,
-    response: false,
-    opcode: Opcode.QUERY,
-    authoritative: false,
-    truncated: false,
-    recursionDesired: true,
-    recursionAvailable: false,
-    z: false,
-    authenticData: false,
-    checkingDisabled: false,
-    rcode: Rcode.NOERROR,
-    questions: [{ name, type, class: RRClass.IN }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-    edns: null,
-    ...rest,
-  };
+  return baseQuery({ name, type }, { id: 0xabcd, ...rest });
 }
 
 const edns = (udpPayloadSize: number) => ({

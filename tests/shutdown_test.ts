@@ -7,9 +7,10 @@ import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { decodeMessage } from "../lib/codec.ts";
 import { edeOf } from "../lib/ede.ts";
 import { Rcode } from "../lib/types.ts";
-import { exchange, PROCESS_TIMEOUT_MS, STAMP, startDnsd, within } from "./_dnsd_process.ts";
+import { PROCESS_TIMEOUT_MS, STAMP, startDnsd, within } from "./_dnsd_process.ts";
 import { type Behaviour, startFakeUpstream } from "./_fake_upstream.ts";
-import { connectTcp, header, query, udpAsk, WAIT_MS, waitUntil, withDnsd } from "./_tcp_client.ts";
+import { connectTcp, header, query, WAIT_MS, waitUntil, withDnsd } from "./_tcp_client.ts";
+import { exchange, udpAsk } from "./_udp_client.ts";
 import { needsPermissions } from "./_tools.ts";
 
 /** How long the upstream takes to answer the slow name. */

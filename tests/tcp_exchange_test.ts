@@ -6,32 +6,16 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../lib/codec.ts";
 import { UpstreamError, UpstreamTimeout } from "../lib/errors.ts";
+import { query as baseQuery } from "../lib/message.ts";
 import { type Stream, tcpExchange } from "../lib/tcp_exchange.ts";
-import { type Message, Opcode, Rcode, RRClass, RRType } from "../lib/types.ts";
+import { type Message, RRClass, RRType } from "../lib/types.ts";
 import type { DropReason, Upstream } from "../lib/udp_exchange.ts";
 import { fakeTxt, startFakeUpstream } from "./_fake_upstream.ts";
 
 const upstream: Upstream = { hostname: "192.0.2.53", port: 53 };
 
 function query(name: string, id = 0x1234, type: number = RRType.A): Message {
-  return {
-    id,
-    response: false,
-    opcode: Opcode.QUERY,
-    authoritative: false,
-    truncated: false,
-    recursionDesired: true,
-    recursionAvailable: false,
-    z: false,
-    authenticData: false,
-    checkingDisabled: false,
-    rcode: Rcode.NOERROR,
-    questions: [{ name, type, class: RRClass.IN }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-    edns: null,
-  };
+  return baseQuery({ name, type }, { id });
 }
 
 /** The reply to the query octets `bytes`, with `fields` changed. */

@@ -7,13 +7,13 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { decodeMessage } from "../lib/codec.ts";
 import { RRType } from "../lib/types.ts";
 import type { Behaviour } from "./_fake_upstream.ts";
+import { dig, kdig } from "./_nsd.ts";
 import {
   connectTcp,
   framed,
   header,
   idOf,
   query,
-  runTool,
   type TcpClient,
   txtStrings,
   waitUntil,
@@ -85,16 +85,7 @@ Deno.test("dnsd answers a framed query over TCP with every header field right", 
 Deno.test(needsTool("dig", "dig +tcp gets a mapped name from dnsd over TCP"), async () => {
   await withDnsd({}, async ({ server }) => {
     const { port } = server.address;
-    const out = await runTool("dig", [
-      "-r",
-      "@127.0.0.1",
-      "-p",
-      `${port}`,
-      "+tcp",
-      "+time=2",
-      "+tries=1",
-      "local.dnsd.test",
-    ]);
+    const { text: out } = await dig(port, "+tcp", "local.dnsd.test");
     match(out, /status: NOERROR/);
     match(out, /^local\.dnsd\.test\.\s+300\s+IN\s+A\s+192\.0\.2\.53$/m);
     match(out, new RegExp(String.raw`^;; SERVER: 127\.0\.0\.1#${port}\(127\.0\.0\.1\) \(TCP\)$`, "m"));
@@ -104,15 +95,7 @@ Deno.test(needsTool("dig", "dig +tcp gets a mapped name from dnsd over TCP"), as
 Deno.test(needsTool("kdig", "kdig +tcp gets a mapped name from dnsd over TCP"), async () => {
   await withDnsd({}, async ({ server }) => {
     const { port } = server.address;
-    const out = await runTool("kdig", [
-      "@127.0.0.1",
-      "-p",
-      `${port}`,
-      "+tcp",
-      "+timeout=2",
-      "+retry=0",
-      "local.dnsd.test",
-    ]);
+    const { text: out } = await kdig(port, "+tcp", "local.dnsd.test");
     match(out, /status: NOERROR/);
     match(out, /^local\.dnsd\.test\.\s+300\s+IN\s+A\s+192\.0\.2\.53$/m);
     match(out, new RegExp(String.raw`^;; From 127\.0\.0\.1@${port}\(TCP\)`, "m"));

@@ -12,8 +12,8 @@ import { nameKey } from "../lib/name.ts";
 import { formatRData, typeCode } from "../lib/rdata.ts";
 import { dataLoader } from "../lib/sources.ts";
 import { type Message, Rcode, type ResourceRecord, RRType, typeFromText, typeName } from "../lib/types.ts";
-import { exchange, freeUdpPort, queryBytes } from "./_dnsd_process.ts";
-import { dig, kdig, needsTools, startNsd, type ToolAnswer } from "./_nsd.ts";
+import { dig, kdig, needsTools, type ToolAnswer, withNsd } from "./_nsd.ts";
+import { exchange, freeUdpPort, queryBytes } from "./_udp_client.ts";
 
 const ZONES = new URL("./testdata/zones/", import.meta.url);
 const ZONE_FILES = ["example.org.zone", "included.zone"];
@@ -56,17 +56,20 @@ async function startZoneServer(zoneFile: string, upstream: number): Promise<Runn
   });
 }
 
-/** Runs `fn` with dnsd serving a temporary copy of the zone; always stops it and removes the copy. */
+/**
+ * Runs `fn` with dnsd serving a temporary copy of the zone folder (`extra` appended to the zone),
+ * forwarding RD=1 misses to 127.0.0.1:`upstream`; always stops it and removes the copy.
+ */
 async function withZoneServer(
-  extra: string,
-  fn: (port: number) => Promise<void>,
+  options: { readonly extra?: string; readonly upstream?: number },
+  fn: (port: number, dir: string) => Promise<void>,
 ): Promise<void> {
-  const dir = await copyZones(extra);
+  const dir = await copyZones(options.extra);
   try {
-    // Nothing listens on the upstream port: these tests ask with RD=0, which is never forwarded.
-    const server = await startZoneServer(`${dir}/example.org.zone`, freeUdpPort());
+    // Without an upstream nothing listens on its port: such tests ask with RD=0, never forwarded.
+    const server = await startZoneServer(`${dir}/example.org.zone`, options.upstream ?? freeUdpPort());
     try {
-      await fn(server.address.port);
+      await fn(server.address.port, dir);
     } finally {
       server.close();
       await server.finished;
@@ -291,7 +294,7 @@ function checkZoneRow(row: ZoneRow, got: ToolAnswer): void {
 Deno.test(
   needsTools(["dig"], "dig reads every RRset of example.org.zone from dnsd as the zone file writes it"),
   async (t) => {
-    await withZoneServer(NSEC3_PROBE, async (port) => {
+    await withZoneServer({ extra: NSEC3_PROBE }, async (port) => {
       for (const row of zoneRows) {
         await t.step(`${row.name} ${row.type}`, async () => {
           checkZoneRow(row, await dig(port, "+norecurse", row.name, row.type));
@@ -304,7 +307,7 @@ Deno.test(
 Deno.test(
   needsTools(["kdig"], "kdig reads the RRsets with the richest presentation forms from dnsd"),
   async (t) => {
-    await withZoneServer(NSEC3_PROBE, async (port) => {
+    await withZoneServer({ extra: NSEC3_PROBE }, async (port) => {
       for (const row of zoneRows.filter((row) => row.kdig)) {
         await t.step(`${row.name} ${row.type}`, async () => {
           checkZoneRow(row, await kdig(port, "+norecurse", row.name, row.type));
@@ -402,41 +405,28 @@ function compareWithNsd(got: Message, want: Message): void {
 Deno.test(
   needsTools(["nsd"], "dnsd and NSD serving example.org.zone agree on rcode, flags and RRsets"),
   async (t) => {
-    const dir = await copyZones();
-    const work = await Deno.makeTempDir({ prefix: "dnsd_zone_nsd_" });
-    try {
-      const nsd = await startNsd(work, dir, [{ name: "example.org", file: "example.org.zone" }]);
-      try {
-        const server = await startZoneServer(`${dir}/example.org.zone`, freeUdpPort());
-        try {
-          for (const { name, type, what } of crossChecked) {
-            for (const edns of [false, true]) {
-              await t.step(`${name} ${type}${edns ? " with EDNS" : ""}: ${what}`, async () => {
-                const code = typeFromText(type);
-                assert.ok(code !== null, type);
-                const query = queryBytes(name, code, { recursionDesired: false, edns });
-                const fromNsd = await exchange(nsd.port, query, QUERY_TIMEOUT_MS);
-                const fromDnsd = await exchange(server.address.port, query, QUERY_TIMEOUT_MS);
-                assert.ok(fromNsd, "NSD answers");
-                assert.ok(fromDnsd, "dnsd answers");
-                const want = decodeMessage(fromNsd);
-                const got = decodeMessage(fromDnsd);
-                assert.equal(got.edns !== null, edns, "OPT only for an EDNS query");
-                compareWithNsd(got, want);
-              });
-            }
+    await withZoneServer({}, async (port, dir) => {
+      const zones = [{ name: "example.org", file: "example.org.zone" }];
+      await withNsd({ zones, zonesDir: dir }, async (nsd) => {
+        for (const { name, type, what } of crossChecked) {
+          for (const edns of [false, true]) {
+            await t.step(`${name} ${type}${edns ? " with EDNS" : ""}: ${what}`, async () => {
+              const code = typeFromText(type);
+              assert.ok(code !== null, type);
+              const query = queryBytes(name, code, { recursionDesired: false, edns });
+              const fromNsd = await exchange(nsd.port, query, QUERY_TIMEOUT_MS);
+              const fromDnsd = await exchange(port, query, QUERY_TIMEOUT_MS);
+              assert.ok(fromNsd, "NSD answers");
+              assert.ok(fromDnsd, "dnsd answers");
+              const want = decodeMessage(fromNsd);
+              const got = decodeMessage(fromDnsd);
+              assert.equal(got.edns !== null, edns, "OPT only for an EDNS query");
+              compareWithNsd(got, want);
+            });
           }
-        } finally {
-          server.close();
-          await server.finished;
         }
-      } finally {
-        await nsd.stop();
-      }
-    } finally {
-      await Deno.remove(work, { recursive: true });
-      await Deno.remove(dir, { recursive: true });
-    }
+      });
+    });
   },
 );
 
@@ -454,43 +444,28 @@ target  A     192.0.2.80
 Deno.test(
   needsTools(["nsd", "dig"], "dig gets a CNAME out of the zone and its target's A from the upstream"),
   async () => {
-    const dir = await copyZones();
-    const work = await Deno.makeTempDir({ prefix: "dnsd_zone_upstream_" });
-    try {
-      await Deno.writeTextFile(`${work}/example.net.zone`, EXAMPLE_NET_ZONE);
-      const nsd = await startNsd(work, work, [{ name: "example.net", file: "example.net.zone" }]);
-      try {
-        const server = await startZoneServer(`${dir}/example.org.zone`, nsd.port);
-        try {
-          const port = server.address.port;
-          const got = await dig(port, "external.example.org", "A");
-          assert.equal(got.status, "NOERROR", got.text);
-          // AA is clear: the A record is not dnsd's data.
-          assert.equal(got.flags, "qr rd ra", got.text);
-          assert.deepEqual(got.answer, [
-            "external.example.org. 3600 IN CNAME target.example.net.",
-            "target.example.net. 300 IN A 192.0.2.80",
-          ], got.text);
+    const zone = { name: "example.net", file: "example.net.zone", text: EXAMPLE_NET_ZONE };
+    await withNsd({ zones: [zone] }, async (nsd) => {
+      await withZoneServer({ upstream: nsd.port }, async (port) => {
+        const got = await dig(port, "external.example.org", "A");
+        assert.equal(got.status, "NOERROR", got.text);
+        // AA is clear: the A record is not dnsd's data.
+        assert.equal(got.flags, "qr rd ra", got.text);
+        assert.deepEqual(got.answer, [
+          "external.example.org. 3600 IN CNAME target.example.net.",
+          "target.example.net. 300 IN A 192.0.2.80",
+        ], got.text);
 
-          const reply = await exchange(port, queryBytes("external.example.org", RRType.A), QUERY_TIMEOUT_MS);
-          assert.ok(reply, "dnsd answers");
-          const message = decodeMessage(reply);
-          assert.equal(message.rcode, Rcode.NOERROR);
-          assert.deepEqual(message.questions.map((q) => q.name), ["external.example.org"]);
-          assert.deepEqual(message.answers.map(recordText), [
-            "external.example.org 1 3600 CNAME target.example.net.",
-            "target.example.net 1 300 A 192.0.2.80",
-          ]);
-        } finally {
-          server.close();
-          await server.finished;
-        }
-      } finally {
-        await nsd.stop();
-      }
-    } finally {
-      await Deno.remove(work, { recursive: true });
-      await Deno.remove(dir, { recursive: true });
-    }
+        const reply = await exchange(port, queryBytes("external.example.org", RRType.A), QUERY_TIMEOUT_MS);
+        assert.ok(reply, "dnsd answers");
+        const message = decodeMessage(reply);
+        assert.equal(message.rcode, Rcode.NOERROR);
+        assert.deepEqual(message.questions.map((q) => q.name), ["external.example.org"]);
+        assert.deepEqual(message.answers.map(recordText), [
+          "external.example.org 1 3600 CNAME target.example.net.",
+          "target.example.net 1 300 A 192.0.2.80",
+        ]);
+      });
+    });
   },
 );

@@ -1,0 +1,118 @@
+/**
+ * Talking to a DNS server on 127.0.0.1 over UDP: a free port, a query as dig sends it, a client
+ * socket that keeps its port across queries, and one-shot exchanges built on it. Every wait is
+ * bounded.
+ * @module
+ */
+import { encodeMessage } from "../lib/codec.ts";
+import { query } from "../lib/message.ts";
+import { WAIT_MS } from "./_tcp_client.ts";
+
+/** A port that was free a moment ago: bind UDP port 0, read the port, close the socket. */
+export function freeUdpPort(): number {
+  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const { port } = conn.addr as Deno.NetAddr;
+  conn.close();
+  return port;
+}
+
+/** Options of {@link queryBytes}: RD and EDNS default to what dig sends (RD=1, EDNS with 1232 octets). */
+export interface DigQueryOptions {
+  readonly recursionDesired?: boolean;
+  readonly edns?: boolean;
+}
+
+/** The wire form of a query for `name`/`type` in class IN, with a random ID. */
+export function queryBytes(name: string, type: number, options: DigQueryOptions = {}): Uint8Array {
+  return encodeMessage(query({ name, type }, {
+    id: Math.floor(Math.random() * 0x10000),
+    recursionDesired: options.recursionDesired ?? true,
+    edns: options.edns ?? true
+      ? { udpPayloadSize: 1232, version: 0, dnssecOk: false, flags: 0, options: [] }
+      : null,
+  }));
+}
+
+/** No datagram came back in time. */
+export class NoReply extends Error {
+  override name = "NoReply";
+}
+
+/** A UDP socket on 127.0.0.1 that talks to one server. */
+export interface UdpClient {
+  /** The client's own port. */
+  readonly port: number;
+  /** Sends one datagram to the server. */
+  send(bytes: Uint8Array): Promise<void>;
+  /** The next datagram, or a {@link NoReply} after the client's wait (which also closes the client). */
+  receive(): Promise<Uint8Array>;
+  /** Sends `bytes` and returns the next datagram. */
+  ask(bytes: Uint8Array): Promise<Uint8Array>;
+  /** Closes the socket (again is fine). */
+  close(): void;
+}
+
+/** Opens a client socket for `server`; each receive() waits at most `ms`. */
+export function openUdpClient(server: Deno.NetAddr, ms: number = WAIT_MS): UdpClient {
+  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const to: Deno.NetAddr = { transport: "udp", hostname: server.hostname, port: server.port };
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    conn.close();
+  };
+  async function send(bytes: Uint8Array): Promise<void> {
+    await conn.send(bytes, to);
+  }
+  async function receive(): Promise<Uint8Array> {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      close(); // the only way to end a pending receive()
+    }, ms);
+    try {
+      const [bytes] = await conn.receive();
+      return bytes;
+    } catch (error) {
+      if (timedOut) throw new NoReply(`No UDP reply from ${to.hostname}:${to.port} within ${ms} ms`);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return {
+    port: (conn.addr as Deno.NetAddr).port,
+    send,
+    receive,
+    async ask(bytes) {
+      await send(bytes);
+      return await receive();
+    },
+    close,
+  };
+}
+
+/** Sends one datagram to `server` from a fresh socket and returns the reply; fails after `ms`. */
+export async function udpAsk(
+  server: Deno.NetAddr,
+  bytes: Uint8Array,
+  ms: number = WAIT_MS,
+): Promise<Uint8Array> {
+  const client = openUdpClient(server, ms);
+  try {
+    return await client.ask(bytes);
+  } finally {
+    client.close();
+  }
+}
+
+/** Sends one datagram to 127.0.0.1:`port` and returns the reply, or null after `ms`. */
+export async function exchange(port: number, bytes: Uint8Array, ms: number): Promise<Uint8Array | null> {
+  try {
+    return await udpAsk({ transport: "udp", hostname: "127.0.0.1", port }, bytes, ms);
+  } catch (error) {
+    if (error instanceof NoReply) return null;
+    throw error;
+  }
+}
