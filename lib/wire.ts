@@ -333,18 +333,42 @@ export class Writer {
   name(name: string, compress: boolean): void {
     const text = withoutRootDot(name);
     if (text === "") return this.u8(0);
+    // Escapes, non-ASCII text (which toLowerCase() may fold into ASCII: U+212A KELVIN SIGN to "k")
+    // and over-long names take the careful path, which splits and checks every label first.
+    if (text.length > MAX_NAME - 2 || text.includes("\\") || NON_ASCII.test(text)) {
+      return this.#checkedName(text, compress);
+    }
+    // Plain ASCII: the labels are the text between dots, written and checked in one pass.
     const lower = text.toLowerCase();
-    // The whole name seen before (an answer owner equal to the question): no need to split it.
-    const whole = compress ? this.#names.get(lower) : undefined;
-    // toLowerCase() folds some non-ASCII letters into ASCII (U+212A KELVIN SIGN to "k"): such a name
-    // must reach the validation below, not become a pointer to an ASCII one.
-    if (whole !== undefined && !NON_ASCII.test(text)) return this.u16(0xc000 | whole);
+    for (let start = 0;;) {
+      const suffix = start === 0 ? lower : lower.substring(start);
+      const pointer = this.#names.get(suffix);
+      if (compress && pointer !== undefined) return this.u16(0xc000 | pointer);
+      // only offsets that fit in 14 bits can be pointer targets
+      if (pointer === undefined && this.#pos <= MAX_POINTER_TARGET) this.#names.set(suffix, this.#pos);
+      let dot = text.indexOf(".", start);
+      if (dot < 0) dot = text.length;
+      const length = dot - start;
+      if (length === 0) throw new EncodeError("bad-name", `empty label in "${text}"`);
+      if (length > MAX_LABEL) throw new EncodeError("label-too-long", `label over 63 octets in "${text}"`);
+      this.#room(length + 1); // may swap the buffer: read it after
+      const out = this.#bytes;
+      out[this.#pos++] = length;
+      for (let i = start; i < dot; i++) out[this.#pos++] = text.charCodeAt(i);
+      if (dot === text.length) break;
+      start = dot + 1;
+    }
+    this.u8(0);
+  }
+
+  /** Writes a name after splitting it into checked labels (escapes, limits). */
+  #checkedName(text: string, compress: boolean): void {
     const { labels, starts } = checkedLabels(text);
+    const lower = text.toLowerCase();
     for (let i = 0; i < labels.length; i++) {
       const suffix = i === 0 ? lower : lower.substring(starts[i]!);
       const pointer = this.#names.get(suffix);
       if (compress && pointer !== undefined) return this.u16(0xc000 | pointer);
-      // only offsets that fit in 14 bits can be pointer targets
       if (pointer === undefined && this.#pos <= MAX_POINTER_TARGET) this.#names.set(suffix, this.#pos);
       const label = labels[i]!;
       this.#room(label.length + 1);
