@@ -1,6 +1,7 @@
 /**
  * Wires the pieces into a running server: the stage chain, the forwarder and the listening
- * sockets (UDP and TCP on one port), around local data loaded elsewhere. The CLI and tests both start dnsd through here.
+ * sockets (UDP and TCP on one port), around local data loaded elsewhere. The CLI and the tests
+ * both start dnsd through here.
  * @module
  */
 import { getLogger } from "@logtape/logtape";
@@ -21,9 +22,9 @@ const log = getLogger(["dnsd", "forward"]);
 
 /** Everything needed to start a server. */
 export interface ServerOptions {
-  /** The address to listen on for DNS queries over UDP. */
+  /** The address to listen on for DNS queries over UDP and TCP. */
   readonly host: string;
-  /** The UDP port to listen on (53 for DNS; 0 picks a free one). */
+  /** The port to listen on, UDP and TCP (53 for DNS; 0 picks a free one). */
   readonly port: number;
   /** The recursive resolvers to forward to, tried in order. */
   readonly upstreams: readonly Upstream[];

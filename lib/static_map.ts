@@ -168,7 +168,8 @@ function entryData(value: unknown, tableTtl: number): { data: RData[]; ttl: numb
  * Validates the table and returns its records (class IN, names without their root dot).
  * @param table name -> address, list of addresses, or record set
  * @param ttl the TTL of entries without their own `ttl`
- * @throws {DataError} naming the first bad entry, e.g. `Cannot load mapping "nas": "999.1.1.1" is not an IPv4 or IPv6 address`
+ * @throws {DataError} naming the first bad entry, e.g.
+ *   `Cannot load mapping "nas": "999.1.1.1" is not an IPv4 or IPv6 address`
  * @example
  * ```ts
  * mappingRecords({ "nas.lan": "192.168.1.5", "lan": { MX: ["10 mail.lan"], ttl: 60 } });

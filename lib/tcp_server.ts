@@ -18,7 +18,10 @@ const log = getLogger(["dnsd", "tcp"]);
 
 /** Limits for TCP clients. */
 export interface TcpServerOptions {
-  /** Close a connection with no query in progress after this long without a whole query (RFC 7766 section 6.2.3). */
+  /**
+   * Close a connection with no query in progress after this long without a whole query or an
+   * answer (RFC 7766 section 6.2.3).
+   */
   readonly idleTimeoutMs?: number;
   /** The most connections open at once; past it the longest-idle one is closed (RFC 7766 section 6.2.2). */
   readonly maxConnections?: number;

@@ -152,7 +152,8 @@ export class Reader {
         overrun = "truncated";
         continue;
       }
-      if (kind !== 0) throw new DecodeError("bad-label", pos); // 0x40 and 0x80 are not DNS labels (RFC 6891 section 5)
+      // 0x40 and 0x80 are not DNS labels (RFC 6891 section 5).
+      if (kind !== 0) throw new DecodeError("bad-label", pos);
       wireLength += length + 1;
       if (wireLength > MAX_NAME) throw new DecodeError("name-too-long", pos);
       if (pos + 1 + length > limit) throw new DecodeError(overrun, pos);
