@@ -123,7 +123,8 @@ function lookupOne(data: LocalData, name: string, type: number): Step {
   const found = zone.nodes.get(key);
   const node = found && isHiddenNsec3Owner(zone, key, found) ? undefined : found;
   if (node && node.rrsets.length > 0) return fromNode(node, name, type, zone);
-  if (flat) return fromNode(flat, name, type, undefined);
+  // A hosts or mappings name inside a zone: its NODATA carries the zone's SOA like any other.
+  if (flat) return fromNode(flat, name, type, zone);
   if (node) return { kind: "nodata", zone }; // an empty non-terminal exists (RFC 8020)
   const wildcard = findWildcard(zone, key);
   if (wildcard) {

@@ -203,6 +203,13 @@ const rows: readonly Row[] = [
     answer: ["inzone.dnsd.test 300 A 192.0.2.101"],
   },
   {
+    name: "answers NODATA with the zone's SOA for another type of a hosts-file name inside the zone",
+    question: "inzone.dnsd.test TXT",
+    rcode: Rcode.NOERROR,
+    aa: true,
+    authority: [DNSD_SOA],
+  },
+  {
     name: "answers a name in hosts and mappings from the hosts file",
     question: "shared.lan A",
     rcode: Rcode.NOERROR,
