@@ -13,7 +13,8 @@
 import { parseArgs } from "node:util";
 import mappings from "../mappings.ts";
 import { dnsperf, type Measure, type PerfOptions } from "./_dnsperf.ts";
-import { type Launcher, launcher } from "./_proc.ts";
+import type { Launcher } from "./_proc.ts";
+import { runBenchmark, say } from "./_harness.ts";
 import { report, type Results, type Scenario } from "./_report.ts";
 import {
   ceiling,
@@ -33,13 +34,6 @@ import {
 
 const CACHED_NAMES = 1_000;
 const RESULTS = new URL("./results/latest.md", import.meta.url);
-const encoder = new TextEncoder();
-
-function say(text: string): void {
-  const bytes = encoder.encode(`${text}\n`);
-  let written = 0;
-  while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
-}
 
 /** mappings.ts as name -> IPv4 address; the peers are given the same names. */
 function localNames(): Record<string, string> {
@@ -203,44 +197,10 @@ function parseFlags(args: string[]): Flags {
 
 async function main(): Promise<void> {
   const flags = parseFlags(Deno.args);
-  // This script drains the servers' output and waits on dnsperf: keep it off the server CPU.
-  await output("taskset", ["-a", "-c", "-p", String(CLIENT_CPU), String(Deno.pid)]);
-  const processes = launcher();
-  const work = await Deno.makeTempDir({ prefix: "dnsd-load-" });
-  const stopping = new AbortController();
-  const interrupt = (signal: Deno.Signal) => () => {
-    if (stopping.signal.aborted) return;
-    say(`\n${signal}: stopping every server...`);
-    stopping.abort();
-    // Killing the children unwinds the sitting, whose `finally` removes the temp folder.
-    processes.stopAll();
-    Deno.unrefTimer(setTimeout(() => Deno.exit(130), 30_000)); // in case something still hangs
-  };
-  Deno.addSignalListener("SIGINT", interrupt("SIGINT"));
-  Deno.addSignalListener("SIGTERM", interrupt("SIGTERM"));
-  let text: string | undefined;
-  try {
-    text = await sitting(processes, work, { ...flags, stopping: stopping.signal });
-  } catch (error) {
-    if (!stopping.signal.aborted) throw error;
-  } finally {
-    await processes.stopAll();
-    await Deno.remove(work, { recursive: true });
-  }
-  if (text === undefined) Deno.exit(130);
-  await Deno.mkdir(new URL(".", RESULTS), { recursive: true });
-  await Deno.writeTextFile(RESULTS, text);
-  // The file is checked in: keep it as `deno fmt` (part of `deno task check`) wants it.
-  await output(
-    Deno.execPath(),
-    ["fmt", "--quiet", RESULTS.pathname],
-    new URL("../", import.meta.url).pathname,
+  await runBenchmark(
+    RESULTS,
+    ({ launcher, work, stopping }) => sitting(launcher, work, { ...flags, stopping }),
   );
-  const bytes = encoder.encode(await Deno.readTextFile(RESULTS));
-  let written = 0;
-  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
-  say(`Written to ${RESULTS.pathname}`);
-  Deno.exit(0); // the signal listeners would keep the process alive
 }
 
 if (import.meta.main) await main();
