@@ -121,14 +121,15 @@ export interface DnsdProcess {
   stop(): Promise<void>;
 }
 
-/** Spawns `main.ts` with `args`, stdout ignored and stderr piped. */
+/** Spawns `main.ts` with `args`, stdout ignored and stderr piped; `cwd` holds the `main.ts` to run. */
 export function spawnDnsd(
   args: readonly string[],
   permissions: readonly string[] = DNSD_PERMISSIONS,
+  cwd: URL | string = ROOT,
 ): DnsdProcess {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...permissions, "main.ts", ...args],
-    cwd: ROOT,
+    cwd,
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -167,11 +168,12 @@ export interface RunningDnsd extends DnsdProcess {
 export async function startDnsd(
   args: (port: number) => readonly string[],
   permissions: readonly string[] = DNSD_PERMISSIONS,
+  cwd: URL | string = ROOT,
 ): Promise<RunningDnsd> {
   let last = "";
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = freeUdpPort();
-    const dnsd = spawnDnsd(args(port), permissions);
+    const dnsd = spawnDnsd(args(port), permissions, cwd);
     try {
       await dnsd.stderr.waitFor(runningLine(port), PROCESS_TIMEOUT_MS);
       return { ...dnsd, port };

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { decodeMessage } from "../lib/codec.ts";
 import { Rcode, RRType } from "../lib/types.ts";
-import { runDnsd, type RunningDnsd, STAMP, startDnsd } from "./_dnsd_process.ts";
+import { ROOT, runDnsd, type RunningDnsd, STAMP, startDnsd } from "./_dnsd_process.ts";
 import { exchange, freeUdpPort, queryBytes } from "./_udp_client.ts";
 import { needsPermissions } from "./_tools.ts";
 
@@ -243,5 +243,70 @@ Deno.test(
       assert.match(last, /BOGUS/);
       assert.ok(!stderr.includes("running on"), stderr);
     });
+  },
+);
+
+// ---------------------------------------------------------------------------------------------
+// mappings.ts, when running from source
+
+/** Copies what `deno run main.ts` needs (not the tests) into a fresh folder. */
+async function copySource(into: string): Promise<void> {
+  const copy = async (from: URL, to: string): Promise<void> => {
+    for await (const entry of Deno.readDir(from)) {
+      if (entry.isDirectory) {
+        await Deno.mkdir(`${to}/${entry.name}`);
+        await copy(new URL(`${entry.name}/`, from), `${to}/${entry.name}`);
+      } else if (entry.isFile) {
+        await Deno.copyFile(new URL(entry.name, from), `${to}/${entry.name}`);
+      }
+    }
+  };
+  for (const file of ["main.ts", "mappings.ts", "deno.json", "deno.lock"]) {
+    await Deno.copyFile(new URL(file, ROOT), `${into}/${file}`);
+  }
+  await Deno.mkdir(`${into}/lib`);
+  await copy(new URL("lib/", ROOT), `${into}/lib`);
+}
+
+Deno.test(
+  needsFiles("dnsd reloads an edited mappings.ts when run from source, and keeps it through a broken edit"),
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "dnsd_mappings_" });
+    try {
+      await copySource(dir);
+      const mappings = `${dir}/mappings.ts`;
+      const text = await Deno.readTextFile(mappings);
+      const withExample = (address: string) => {
+        const edited = text.replace(`"example.com": "8.8.8.8"`, `"example.com": "${address}"`);
+        assert.notEqual(edited, text, "mappings.ts maps example.com to 8.8.8.8");
+        return edited;
+      };
+      const upstream = freeUdpPort();
+      const args = (port: number) => [
+        ...["--port", String(port), "--upstream", `127.0.0.1:${upstream}`, "--log-level", "info"],
+      ];
+      const dnsd = await startDnsd(args, PERMISSIONS, dir);
+      try {
+        assert.equal(await lookup(dnsd.port, "example.com"), "8.8.8.8");
+        await saveByRename(mappings, withExample("192.0.2.99"));
+        await waitForAnswer(dnsd.port, "example.com", "192.0.2.99");
+
+        const from = dnsd.stderr.seen.length;
+        await saveByRename(mappings, withExample("999.1.1.1"));
+        const error = await dnsd.stderr.waitFor(new RegExp(`^${STAMP} - ERROR - `), RELOAD_WITHIN_MS, from);
+        assert.match(
+          error,
+          /Cannot load mapping "example\.com": "999\.1\.1\.1" is not an IPv4 or IPv6 address/,
+        );
+        assert.equal(await lookup(dnsd.port, "example.com"), "192.0.2.99", "the previous mappings stay");
+
+        await saveByRename(mappings, withExample("192.0.2.98"));
+        await waitForAnswer(dnsd.port, "example.com", "192.0.2.98");
+      } finally {
+        await dnsd.stop();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 );
