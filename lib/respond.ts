@@ -20,7 +20,7 @@ import {
 import { EdeCode, type ExtendedError, withEde } from "./ede.ts";
 import { headerOnlyReply, reply, responseEdns, udpLimit } from "./message.ts";
 import type { Resolve } from "./resolver.ts";
-import { type Message, Opcode, Rcode } from "./types.ts";
+import { type Message, Opcode, Rcode, RRType } from "./types.ts";
 
 /** Receives errors that are not an expected part of DNS (bugs, broken invariants). */
 export type Report = (error: unknown) => void;
@@ -107,6 +107,9 @@ export async function respond(
     if (request.edns && request.edns.version > 0) {
       throw new BadVersion(`EDNS version ${request.edns.version}`);
     }
+    // Zone transfers (RFC 5936, RFC 1995) are not served: refuse them rather than answer as a query.
+    const type = request.questions[0]!.type;
+    if (type === RRType.AXFR || type === RRType.IXFR) throw new Refused("zone transfers are not served");
     const response = await resolve(request);
     const bytes = fitUdp(response, options.limit ?? udpLimit(request), arena);
     options.memo?.remember(query, response, bytes);

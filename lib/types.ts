@@ -43,6 +43,8 @@ export const RRType = {
   NSEC3PARAM: 51,
   SVCB: 64,
   HTTPS: 65,
+  IXFR: 251,
+  AXFR: 252,
   ANY: 255,
   CAA: 257,
 } as const;
@@ -224,8 +226,6 @@ export interface Message {
 
 const typeNames = new Map<number, string>([
   ...Object.entries(RRType).map(([name, code]): [number, string] => [code, name]),
-  [252, "AXFR"],
-  [251, "IXFR"],
 ]);
 
 const typeCodes = new Map<string, number>(

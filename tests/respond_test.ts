@@ -234,6 +234,12 @@ const cases: readonly Case[] = [
     expected: { aa: false, ra: true, rcode: Rcode.REFUSED, counts: [1, 0, 0, 0] },
     exchanges: 0,
   },
+  ...[RRType.AXFR, RRType.IXFR].map((type): Case => ({
+    name: `answers REFUSED to a zone transfer (type ${type}), local or not, without asking upstream`,
+    query: encodeMessage(query({ name: type === RRType.AXFR ? "example.com" : "unknown.example", type })),
+    expected: { aa: false, rcode: Rcode.REFUSED, counts: [1, 0, 0, 0], answers: [] },
+    exchanges: 0,
+  })),
   {
     name: "forwards RD=1 for a name it does not hold",
     query: encodeMessage(query({ name: "unknown.example" })),
