@@ -47,9 +47,9 @@ async function handle(
   resolve: Resolve,
   options: { readonly arena: ByteArena; readonly memo: ResponseMemo | undefined },
 ): Promise<void> {
-  const peerText = peerName(peer);
+  // The peer's text is built only when something is logged: most queries log nothing.
   const report = (error: unknown) =>
-    log.error("Error handling query from {peer}: {error}", { peer: peerText, error });
+    log.error("Error handling query from {peer}: {error}", { peer: peerName(peer), error });
   try {
     const response = await respond(query, resolve, report, {
       arena: options.arena,
@@ -57,7 +57,7 @@ async function handle(
     });
     if (!response) return;
     await conn.send(response, peer);
-    if (log.isEnabledFor("debug")) log.debug("Sent response to {peer}", { peer: peerText });
+    if (log.isEnabledFor("debug")) log.debug("Sent response to {peer}", { peer: peerName(peer) });
   } catch (error) {
     if (isClosed(error)) return;
     report(error);
