@@ -15,6 +15,7 @@ import type { Mappings } from "./lib/static_map.ts";
 import { dataLoader, type LoadedData } from "./lib/sources.ts";
 import { createReloader } from "./lib/reloader.ts";
 import { watchFiles } from "./lib/watch.ts";
+import { batchedUdpAvailable } from "./lib/ffi_udp.ts";
 
 const MAPPINGS_URL = new URL("./mappings.ts", import.meta.url);
 
@@ -90,6 +91,12 @@ function serve(
     () => void reloader.reload("a data file changed"),
   );
   const reloader = createReloader(loaded, reloadAll, (files) => watch.update([...files, ...mappingsFile]));
+  if (command.udpIo === "batched" && !batchedUdpAvailable()) {
+    fail("--udp-io batched needs Linux on a 64-bit CPU and --allow-ffi (deno run --allow-ffi ...)", 2);
+  }
+  if (command.udpIo === "batched" && command.host.includes(":")) {
+    fail(`--udp-io batched listens on IPv4 only, not ${command.host}`, 2);
+  }
   let server;
   try {
     server = startServer({ ...command, localData: reloader.current });

@@ -9,7 +9,8 @@ import { createForwardCounters, forward, type ForwardCounters } from "./forward.
 import { authoritative } from "./authority.ts";
 import type { LocalData } from "./local_data.ts";
 import { chain, logQueries, requireRecursion, type Resolve } from "./resolver.ts";
-import { serveUdp } from "./server.ts";
+import { type Listener, serveUdp } from "./server.ts";
+import { listenBatchedUdp } from "./ffi_udp.ts";
 import { ResponseMemo } from "./response_memo.ts";
 import { answerCache, type Cache, type CacheOptions } from "./cache_stage.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
@@ -38,6 +39,11 @@ export interface ServerOptions {
   readonly strategy?: UpstreamStrategy;
   /** Randomise the case of upstream questions and require replies to echo it (0x20). */
   readonly caseRandomization?: boolean;
+  /**
+   * How UDP is read: `deno` (one op per datagram, everywhere) or `batched` (recvmmsg through FFI,
+   * Linux and IPv4 only, needs `--allow-ffi`; see lib/ffi_udp.ts). Default `deno`.
+   */
+  readonly udpIo?: "deno" | "batched";
   /** The answer cache; none when absent (the CLI always gives one: `--cache-size 0` turns it off). */
   readonly cache?: Omit<CacheOptions, "now">;
 }
@@ -113,10 +119,15 @@ export function buildResolver(
   return { resolve, close: () => Promise.all(pools.map((pool) => pool.close())).then(() => {}) };
 }
 
+/** The UDP socket the server reads: Deno's, or the batched one (see lib/ffi_udp.ts). */
+type UdpSocket = Listener & Pick<Deno.DatagramConn, "close"> & { readonly addr: Deno.Addr };
+
 /** Binds UDP and TCP on one port; with port 0, tries a few ports until both are free. */
-function bind(host: string, port: number): { udp: Deno.DatagramConn; tcp: Deno.Listener } {
+function bind(host: string, port: number, batched: boolean): { udp: UdpSocket; tcp: Deno.Listener } {
   for (let attempt = 0;; attempt++) {
-    const udp = Deno.listenDatagram({ transport: "udp", hostname: host, port });
+    const udp: UdpSocket = batched
+      ? listenBatchedUdp({ hostname: host, port })
+      : Deno.listenDatagram({ transport: "udp", hostname: host, port });
     try {
       const tcp = Deno.listen({ transport: "tcp", hostname: host, port: (udp.addr as Deno.NetAddr).port });
       return { udp, tcp };
@@ -141,7 +152,7 @@ export function startServer(options: ServerOptions): RunningServer {
     ...(cache ? { cache } : {}),
     memo,
   });
-  const { udp, tcp } = bind(options.host, options.port);
+  const { udp, tcp } = bind(options.host, options.port, options.udpIo === "batched");
   const udpServer = serveUdp(udp, resolve, { memo });
   const tcpServer = serveTcp(tcp, resolve, options.tcp ?? {});
   let stopped: Promise<void> | undefined;

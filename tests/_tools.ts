@@ -5,7 +5,7 @@
  */
 
 /** Whether this run has a permission (`deno test --allow-net` alone has only the network). */
-export function granted(name: "read" | "write" | "run" | "env" | "net"): boolean {
+export function granted(name: "read" | "write" | "run" | "env" | "net" | "ffi"): boolean {
   return Deno.permissions.querySync({ name }).state === "granted";
 }
 
@@ -17,7 +17,7 @@ export const IN_CI = granted("env") && Deno.env.get("CI") === "true";
  * its name, under `deno test --allow-net` alone (never under CI, which runs the full command).
  */
 export function needsPermissions(
-  permissions: readonly ("read" | "write" | "run" | "env")[],
+  permissions: readonly ("read" | "write" | "run" | "env" | "ffi")[],
   name: string,
 ): { name: string; ignore: boolean } {
   const missing = permissions.filter((permission) => !granted(permission));

@@ -37,6 +37,7 @@ const DEFAULTS = {
     serveStale: false,
     allowSnooping: false,
   },
+  udpIo: "deno",
 } as const satisfies Command;
 
 const parsed: readonly { name: string; args: string[]; want: Command }[] = [
