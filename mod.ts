@@ -87,6 +87,8 @@ export type { Mismatch } from "./lib/match.ts";
 export { failureCode, failureReply, respond } from "./lib/respond.ts";
 export type { Report, RespondOptions } from "./lib/respond.ts";
 export { serveUdp } from "./lib/server.ts";
+export { batchedUdpAvailable, listenBatchedUdp } from "./lib/ffi_udp.ts";
+export type { BatchedDatagram } from "./lib/ffi_udp.ts";
 export type { Listener, UdpServer } from "./lib/server.ts";
 export { serveTcp } from "./lib/tcp_server.ts";
 export type { TcpServer, TcpServerOptions } from "./lib/tcp_server.ts";

@@ -42,7 +42,7 @@ function row(cells: readonly string[]): string {
   return `| ${cells.join(" | ")} |`;
 }
 
-/** The table: per scenario a row per server, then dnsd/ceiling and dnsd/peer ratio rows. */
+/** The table: per scenario a row per server, then dnsd/ceiling and dnsd/peer ratio rows for each dnsd. */
 export function table(results: Results, servers: readonly string[]): string {
   const lines = [
     row(["scenario", "server", "QPS", "avg latency ms", "lost", "server CPU µs/answer"]),
@@ -64,19 +64,22 @@ export function table(results: Results, servers: readonly string[]): string {
         fixed(m.cpuUsPerAnswer, 1),
       ]));
     }
-    const ours = measures.get("dnsd");
-    if (!ours) continue;
-    for (const other of servers) {
-      const theirs = measures.get(other);
-      if (other === "dnsd" || !theirs) continue;
-      lines.push(row([
-        label(),
-        `*dnsd/${other}*`,
-        ratio(ours.qps, theirs.qps),
-        ratio(ours.latencyMs, theirs.latencyMs),
-        "",
-        ratio(ours.cpuUsPerAnswer, theirs.cpuUsPerAnswer),
-      ]));
+    // Ratios for each dnsd variant (plain, batched UDP) against every other server.
+    for (const mine of servers.filter((server) => server.startsWith("dnsd"))) {
+      const ours = measures.get(mine);
+      if (!ours) continue;
+      for (const other of servers) {
+        const theirs = measures.get(other);
+        if (other.startsWith("dnsd") || !theirs) continue;
+        lines.push(row([
+          label(),
+          `*${mine}/${other}*`,
+          ratio(ours.qps, theirs.qps),
+          ratio(ours.latencyMs, theirs.latencyMs),
+          "",
+          ratio(ours.cpuUsPerAnswer, theirs.cpuUsPerAnswer),
+        ]));
+      }
     }
   }
   return lines.join("\n");

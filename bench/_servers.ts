@@ -161,6 +161,30 @@ export const dnsd: Contender = {
     ]),
 };
 
+/** dnsd reading UDP in batches through FFI (`--udp-io batched`). */
+export const dnsdBatched: Contender = {
+  name: "dnsd-batched",
+  forwards: true,
+  missing: () => Deno.build.os === "linux" ? null : "batched UDP is for Linux only",
+  start: (setting) =>
+    startOnFreePort(setting, "dnsd-batched", (port) => [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-ffi",
+      `${ROOT}main.ts`,
+      "--port",
+      String(port),
+      "--upstream",
+      `127.0.0.1:${setting.upstream}`,
+      "--udp-io",
+      "batched",
+      "--log-level",
+      "warning",
+    ]),
+};
+
 /** The raw socket ceiling: one fixed answer for every query (ceiling.ts). */
 export const ceiling: Contender = {
   name: "ceiling",

@@ -21,6 +21,7 @@ import {
   CLIENT_CPU,
   type Contender,
   dnsd,
+  dnsdBatched,
   dnsmasq,
   NAMES,
   type Server,
@@ -113,7 +114,7 @@ interface Flags {
 
 /** Runs every contender in turn and returns the report; `stopping` aborts between steps (Ctrl-C). */
 async function sitting(launcher: Launcher, work: string, args: Flags & { stopping: AbortSignal }) {
-  const contenders = [dnsd, ceiling, unbound, dnsmasq];
+  const contenders = [dnsd, dnsdBatched, ceiling, unbound, dnsmasq];
   const notes: string[] = [];
   const results: Results = new Map();
   const record = (server: string) => (scenario: Scenario | "warm-up", measure: Measure) => {
