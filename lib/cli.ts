@@ -204,7 +204,9 @@ export function parseCommand(args: readonly string[]): Command {
     allowSnooping: values["allow-cache-snooping"],
   };
   const udpIo = values["udp-io"];
-  if (udpIo !== "deno" && udpIo !== "batched") throw new UsageError(`--udp-io: "${udpIo}" is not deno or batched`);
+  if (udpIo !== "deno" && udpIo !== "batched") {
+    throw new UsageError(`--udp-io: "${udpIo}" is not deno or batched`);
+  }
   return {
     kind: "serve",
     udpIo,

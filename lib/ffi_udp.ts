@@ -33,7 +33,9 @@ const SYMBOLS = {
 
 /** Whether batched UDP can work here: Linux, a 64-bit CPU, and permission to load libc. */
 export function batchedUdpAvailable(): boolean {
-  if (Deno.build.os !== "linux" || (Deno.build.arch !== "x86_64" && Deno.build.arch !== "aarch64")) return false;
+  if (Deno.build.os !== "linux" || (Deno.build.arch !== "x86_64" && Deno.build.arch !== "aarch64")) {
+    return false;
+  }
   return Deno.permissions.querySync({ name: "ffi" }).state === "granted";
 }
 
@@ -70,7 +72,9 @@ export interface BatchedDatagram {
  * Binds a batched UDP socket on an IPv4 address.
  * @throws {Deno.errors.AddrInUse} when the port is taken
  */
-export function listenBatchedUdp(options: { readonly hostname: string; readonly port: number }): BatchedDatagram {
+export function listenBatchedUdp(
+  options: { readonly hostname: string; readonly port: number },
+): BatchedDatagram {
   const libc = Deno.dlopen("libc.so.6", SYMBOLS);
   const fd = libc.symbols.socket(AF_INET, SOCK_DGRAM, 0);
   if (fd < 0) {
@@ -135,6 +139,7 @@ export function listenBatchedUdp(options: { readonly hostname: string; readonly 
   async function fill(): Promise<void> {
     while (!closed) {
       for (let i = 0; i < BATCH; i++) view.setUint32(i * MMSGHDR + 8, 16, true); // msg_namelen
+      const started = performance.now();
       receiving = libc.symbols.recvmmsg(fd, headers, BATCH, MSG_WAITFORONE, null);
       const got = await receiving;
       receiving = null;
@@ -144,7 +149,9 @@ export function listenBatchedUdp(options: { readonly hostname: string; readonly 
         next = 0;
         return;
       }
-      // -1: the wake-up timeout (EAGAIN) or an interrupted call; look again
+      // -1 after the wake-up timeout (EAGAIN) is the normal idle case. A quick -1 is an error that
+      // would repeat: pause briefly rather than spin.
+      if (performance.now() - started < WAKE_MS / 2) await new Promise((resolve) => setTimeout(resolve, 10));
     }
     shut();
     throw new Deno.errors.BadResource("the socket is closed");

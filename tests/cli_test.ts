@@ -50,6 +50,7 @@ const parsed: readonly { name: string; args: string[]; want: Command }[] = [
     want: { ...DEFAULTS, host: "0.0.0.0", port: 5353, timeoutMs: 750, logLevel: "debug" },
   },
   { name: "accepts --port=0 (any free port)", args: ["--port=0"], want: { ...DEFAULTS, port: 0 } },
+  { name: "reads --udp-io batched", args: ["--udp-io", "batched"], want: { ...DEFAULTS, udpIo: "batched" } },
   {
     name: "keeps repeated --zone and --hosts in order, with an optional ORIGIN=",
     args: [
@@ -119,6 +120,7 @@ const rejected: readonly { name: string; args: string[] }[] = [
   { name: "a timeout of 0", args: ["--timeout", "0"] },
   { name: "a timeout that is not a number", args: ["--timeout", "x"] },
   { name: "an unknown log level", args: ["--log-level", "loud"] },
+  { name: "an unknown --udp-io", args: ["--udp-io", "fast"] },
   { name: "an upstream host name", args: ["--upstream", "dns.google"] },
   { name: "an upstream host name with a port", args: ["--upstream", "dns.google:53"] },
   { name: "an upstream port above 65535", args: ["--upstream", "127.0.0.1:70000"] },

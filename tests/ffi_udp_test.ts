@@ -94,6 +94,15 @@ Deno.test(
       const repeat = await client.ask(again);
       equal((repeat[0]! << 8) | repeat[1]!, (again[0]! << 8) | again[1]!);
       deepEqual(decodeMessage(repeat).answers, local.answers);
+      // Junk gets no reply and stops nothing: empty, short, a response, random bytes.
+      const random = new Uint8Array(600);
+      crypto.getRandomValues(random);
+    random[2] = random[2]! | 0x80; // QR: dropped silently, so no stray reply reaches the next ask()
+      const response = queryBytes("example.com", RRType.A);
+      response[2] = response[2]! | 0x80;
+      for (const junk of [new Uint8Array(0), Uint8Array.of(1, 2, 3, 4, 5), response, random]) {
+        await client.send(junk);
+      }
       const forwarded = decodeMessage(await client.ask(queryBytes("forward.dnsd.test", RRType.A)));
       deepEqual(forwarded.answers.map((r) => r.data), [{ type: "A", address: "192.0.2.1" }]);
       // Bursts of 50 (so the client's own receive buffer never overflows), every query answered.
