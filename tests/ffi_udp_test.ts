@@ -97,7 +97,7 @@ Deno.test(
       // Junk gets no reply and stops nothing: empty, short, a response, random bytes.
       const random = new Uint8Array(600);
       crypto.getRandomValues(random);
-    random[2] = random[2]! | 0x80; // QR: dropped silently, so no stray reply reaches the next ask()
+      random[2] = random[2]! | 0x80; // QR: dropped silently, so no stray reply reaches the next ask()
       const response = queryBytes("example.com", RRType.A);
       response[2] = response[2]! | 0x80;
       for (const junk of [new Uint8Array(0), Uint8Array.of(1, 2, 3, 4, 5), response, random]) {
