@@ -92,14 +92,24 @@ function serve(
   );
   const reloader = createReloader(loaded, reloadAll, (files) => watch.update([...files, ...mappingsFile]));
   if (command.udpIo === "batched" && !batchedUdpAvailable()) {
-    fail("--udp-io batched needs Linux on a 64-bit CPU and --allow-ffi (deno run --allow-ffi ...)", 2);
+    fail(
+      "--udp-io batched needs Linux (glibc) on a 64-bit CPU and --allow-ffi (deno run --allow-ffi ...)",
+      2,
+    );
   }
   if (command.udpIo === "batched" && command.host.includes(":")) {
     fail(`--udp-io batched listens on IPv4 only, not ${command.host}`, 2);
   }
+  // auto: batched wherever it can work (Linux, IPv4, FFI allowed), one op per datagram elsewhere.
+  const udpIo = command.udpIo === "auto"
+    ? (batchedUdpAvailable() && !command.host.includes(":") ? "batched" : "deno")
+    : command.udpIo;
+  log.info("Reading UDP {how}", {
+    how: udpIo === "batched" ? "in batches (recvmmsg)" : "one datagram per op (Deno.DatagramConn)",
+  });
   let server;
   try {
-    server = startServer({ ...command, localData: reloader.current });
+    server = startServer({ ...command, udpIo, localData: reloader.current });
   } catch (error) {
     watch.close();
     const where = formatAddress({ hostname: command.host, port: command.port });

@@ -35,7 +35,7 @@ export type Command =
     readonly caseRandomization: boolean;
     readonly tcp: { readonly idleTimeoutMs: number; readonly maxConnections: number };
     readonly cache: CacheOptions;
-    readonly udpIo: "deno" | "batched";
+    readonly udpIo: "auto" | "deno" | "batched";
   };
 
 /** A bad command line; the message is one line for the user. */
@@ -74,8 +74,10 @@ Options:
                        ORIGIN is the origin before any $ORIGIN in the file
   --hosts FILE         answer the names in a hosts(5) file, with PTR for their
                        addresses; repeatable
-  --udp-io deno|batched  how UDP is read: deno (default, anywhere) or batched
-                       (recvmmsg through FFI: Linux, IPv4, needs --allow-ffi; much faster)
+  --udp-io auto|deno|batched
+                       how UDP is read: batched (recvmmsg through FFI: Linux, IPv4,
+                       needs --allow-ffi; much faster), deno (one op per datagram,
+                       anywhere), or auto (default: batched where it can be)
   --log-level LEVEL    debug, info, warning or error (default info)
 
 Zone files, hosts files and mappings.ts (when run from source) are reloaded
@@ -160,7 +162,7 @@ export function parseCommand(args: readonly string[]): Command {
         "serve-stale": { type: "boolean", default: false },
         "stale-max": { type: "string", default: "86400" },
         "allow-cache-snooping": { type: "boolean", default: false },
-        "udp-io": { type: "string", default: "deno" },
+        "udp-io": { type: "string", default: "auto" },
         hosts: { type: "string", multiple: true },
         help: { type: "boolean", default: false },
         version: { type: "boolean", default: false },
@@ -204,8 +206,8 @@ export function parseCommand(args: readonly string[]): Command {
     allowSnooping: values["allow-cache-snooping"],
   };
   const udpIo = values["udp-io"];
-  if (udpIo !== "deno" && udpIo !== "batched") {
-    throw new UsageError(`--udp-io: "${udpIo}" is not deno or batched`);
+  if (udpIo !== "auto" && udpIo !== "deno" && udpIo !== "batched") {
+    throw new UsageError(`--udp-io: "${udpIo}" is not auto, deno or batched`);
   }
   return {
     kind: "serve",

@@ -36,7 +36,13 @@ export function batchedUdpAvailable(): boolean {
   if (Deno.build.os !== "linux" || (Deno.build.arch !== "x86_64" && Deno.build.arch !== "aarch64")) {
     return false;
   }
-  return Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return false;
+  try {
+    Deno.dlopen("libc.so.6", { getpid: { parameters: [], result: "i32" } }).close();
+    return true;
+  } catch {
+    return false; // not glibc (musl, say): no libc.so.6 to load
+  }
 }
 
 function pointerOf(bytes: ArrayBufferView): bigint {

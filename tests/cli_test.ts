@@ -37,7 +37,7 @@ const DEFAULTS = {
     serveStale: false,
     allowSnooping: false,
   },
-  udpIo: "deno",
+  udpIo: "auto",
 } as const satisfies Command;
 
 const parsed: readonly { name: string; args: string[]; want: Command }[] = [
@@ -255,3 +255,51 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     },
   );
 }
+
+Deno.test(
+  needsPermissions(
+    ["run", "read"],
+    "dnsd --udp-io batched without --allow-ffi exits 2, saying what it needs",
+  ),
+  async () => {
+    const { code, stderr } = await runDnsd(["--port", String(freeUdpPort()), "--udp-io", "batched"]);
+    assert.equal(code, 2);
+    assert.equal(
+      stderr.trimEnd().split("\n").at(-1),
+      "dnsd: --udp-io batched needs Linux (glibc) on a 64-bit CPU and --allow-ffi (deno run --allow-ffi ...)",
+    );
+  },
+);
+
+const linux64 = Deno.build.os === "linux" && (Deno.build.arch === "x86_64" || Deno.build.arch === "aarch64");
+
+Deno.test(
+  {
+    ...needsPermissions(["run", "read"], "dnsd with --allow-ffi reads UDP in batches by default and answers"),
+    ...(linux64 ? {} : { ignore: true }),
+  },
+  async () => {
+    const port = freeUdpPort();
+    const child = spawnDnsd(
+      ["--port", String(port), "--upstream", `127.0.0.1:${freeUdpPort()}`],
+      ["--allow-net", "--allow-read", "--allow-ffi"],
+    );
+    try {
+      await child.stderr.waitFor(runningLine(port), PROCESS_TIMEOUT_MS);
+      assert.ok(
+        child.stderr.seen.some((line) => line.endsWith(" - INFO - Reading UDP in batches (recvmmsg)")),
+      );
+      const reply = await exchange(
+        port,
+        hex`abcd 0100 0001 0000 0000 0000 07 6578616d706c65 03 636f6d 00 0001 0001`,
+        2000,
+      );
+      assert.ok(reply, "an answer");
+      const message = decodeMessage(reply);
+      assert.equal(message.id, 0xabcd);
+      assert.deepEqual(message.answers.map((r) => r.data), [{ type: "A", address: "8.8.8.8" }]);
+    } finally {
+      await child.stop();
+    }
+  },
+);
