@@ -16,7 +16,8 @@ import { formatLogRecord } from "../lib/log_format.ts";
 import { query as baseQuery, reply } from "../lib/message.ts";
 import { chain, requireRecursion, type Resolve } from "../lib/resolver.ts";
 import { respond } from "../lib/respond.ts";
-import { type Edns, type Message, Rcode, type ResourceRecord, RRClass, RRType } from "../lib/types.ts";
+import { type Edns, type Message, Rcode, RRClass, RRType } from "../lib/types.ts";
+import { a, soa } from "./_records.ts";
 
 const NAME = "www.example.test";
 const LIMITS: CacheLimits = { maxEntries: 1000, minTtl: 0, maxTtl: 86400, servfailTtl: 5, staleMax: 0 };
@@ -27,28 +28,6 @@ const EDNS: Edns = { udpPayloadSize: 1232, version: 0, dnssecOk: false, flags: 0
 function query(fields: Partial<Message> & { name?: string; type?: number } = {}): Message {
   const { name = NAME, type = RRType.A, ...rest } = fields;
   return baseQuery({ name, type }, { id: 0x1234, ...rest });
-}
-
-function a(name: string, ttl: number, address = "192.0.2.1"): ResourceRecord {
-  return { name, class: RRClass.IN, ttl, data: { type: "A", address } };
-}
-
-function soa(zone: string, ttl: number, minimum: number): ResourceRecord {
-  return {
-    name: zone,
-    class: RRClass.IN,
-    ttl,
-    data: {
-      type: "SOA",
-      mname: `ns.${zone}`,
-      rname: `hostmaster.${zone}`,
-      serial: 1,
-      refresh: 3600,
-      retry: 900,
-      expire: 604800,
-      minimum,
-    },
-  };
 }
 
 /** How the stub upstream answers one request: a response, or a thrown error. */

@@ -16,12 +16,9 @@ import {
 import { UpstreamTimeout } from "../lib/errors.ts";
 import { query, reply } from "../lib/message.ts";
 import { type Message, Rcode, type ResourceRecord, RRClass, RRType } from "../lib/types.ts";
+import { a, soa } from "./_records.ts";
 
 const LIMITS: CacheLimits = { maxEntries: 100, minTtl: 0, maxTtl: 86400, servfailTtl: 5, staleMax: 0 };
-
-function a(name: string, ttl: number, address = "192.0.2.1"): ResourceRecord {
-  return { name, class: RRClass.IN, ttl, data: { type: "A", address } };
-}
 
 function cname(name: string, ttl: number, target: string): ResourceRecord {
   return { name, class: RRClass.IN, ttl, data: { type: "CNAME", target } };
@@ -29,24 +26,6 @@ function cname(name: string, ttl: number, target: string): ResourceRecord {
 
 function ns(name: string, ttl: number): ResourceRecord {
   return { name, class: RRClass.IN, ttl, data: { type: "NS", host: `ns.${name}` } };
-}
-
-function soa(zone: string, ttl: number, minimum: number): ResourceRecord {
-  return {
-    name: zone,
-    class: RRClass.IN,
-    ttl,
-    data: {
-      type: "SOA",
-      mname: `ns.${zone}`,
-      rname: `hostmaster.${zone}`,
-      serial: 1,
-      refresh: 3600,
-      retry: 900,
-      expire: 604800,
-      minimum,
-    },
-  };
 }
 
 /** An upstream response to a query for `name`. */
