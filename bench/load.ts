@@ -2,7 +2,7 @@
  * The load benchmark: dnsd beside unbound, dnsmasq and a raw Deno socket ceiling, driven by
  * dnsperf, with NSD as the upstream serving 200,000 generated names. Not a test, and not run by CI.
  *
- * `deno task bench:load` (or `deno task bench:load -- --seconds 5 --rate 60000`)
+ * `deno task bench:load` (or `deno task bench:load -- --seconds 5 --rate 60000 --servers dnsd,unbound`)
  *
  * Servers are pinned to CPU 1, dnsperf, NSD and this script to CPU 0. Each server runs alone:
  * local, a warm-up pass and cached, the fixed rate, then a restart and uncached. Every process is
@@ -110,11 +110,14 @@ async function measure(
 interface Flags {
   readonly seconds: number;
   readonly rate: number;
+  /** The contenders to run, by name; all of them when empty. */
+  readonly servers: readonly string[];
 }
 
 /** Runs every contender in turn and returns the report; `stopping` aborts between steps (Ctrl-C). */
 async function sitting(launcher: Launcher, work: string, args: Flags & { stopping: AbortSignal }) {
-  const contenders = [dnsd, dnsdBatched, ceiling, unbound, dnsmasq];
+  const contenders = [dnsd, dnsdBatched, ceiling, unbound, dnsmasq]
+    .filter((contender) => args.servers.length === 0 || args.servers.includes(contender.name));
   const notes: string[] = [];
   const results: Results = new Map();
   const record = (server: string) => (scenario: Scenario | "warm-up", measure: Measure) => {
@@ -185,15 +188,23 @@ function parseFlags(args: string[]): Flags {
   const { values } = parseArgs({
     // `deno task bench:load -- --seconds 5` passes the "--" on.
     args: args[0] === "--" ? args.slice(1) : args,
-    options: { seconds: { type: "string", default: "10" }, rate: { type: "string", default: "60000" } },
+    options: {
+      seconds: { type: "string", default: "10" },
+      rate: { type: "string", default: "60000" },
+      servers: { type: "string", default: "" },
+    },
   });
+  const known = ["dnsd", "dnsd-batched", "ceiling", "unbound", "dnsmasq"];
+  const servers = values.servers.split(",").filter((name) => name !== "");
+  const unknown = servers.find((name) => !known.includes(name));
+  if (unknown) throw new Error(`--servers: "${unknown}" is not one of ${known.join(", ")}`);
   const seconds = Number(values.seconds);
   const rate = Number(values.rate);
   if (!Number.isInteger(seconds) || seconds < 1) {
     throw new Error(`--seconds: "${values.seconds}" is not a whole number`);
   }
   if (!Number.isInteger(rate) || rate < 1) throw new Error(`--rate: "${values.rate}" is not a whole number`);
-  return { seconds, rate };
+  return { seconds, rate, servers };
 }
 
 async function main(): Promise<void> {

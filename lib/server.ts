@@ -15,6 +15,7 @@ import type { ResponseMemo } from "./response_memo.ts";
 import type { Resolve } from "./resolver.ts";
 import { Rcode } from "./types.ts";
 import { formatAddress } from "./udp_exchange.ts";
+import { type BatchedDatagram, isBatched } from "./ffi_udp.ts";
 
 const log = getLogger(["dnsd", "server"]);
 /** Loggers of the stages that log each query: the memo path would skip them. */
@@ -123,7 +124,40 @@ export function serveUdp(
     }
   }
 
-  const finished = receiveLoop();
+  /** The same, a batch at a time: kept answers go out at once, with no promise per datagram. */
+  async function batchLoop(batched: BatchedDatagram): Promise<void> {
+    const arena = new ByteArena();
+    let settled = true; // no query of the last batch is still being answered
+    while (true) {
+      let count: number;
+      try {
+        count = await batched.nextBatch(settled);
+      } catch (error) {
+        if (isClosed(error)) return;
+        log.error("Receive failed: {error}", { error });
+        continue;
+      }
+      settled = true;
+      const useMemo = memo !== undefined && !stopping && !debugging();
+      for (let i = 0; i < count; i++) {
+        const data = batched.datagram(i);
+        const kept = useMemo ? memo.answer(data, arena) : null;
+        if (kept) {
+          if (!batched.replyTo(i, kept)) {
+            log.error("Cannot send to {peer}", { peer: peerName(batched.sender(i)) });
+          }
+          continue;
+        }
+        const peer = batched.sender(i);
+        if (log.isEnabledFor("debug")) log.debug("Received packet from {peer}", { peer: peerName(peer) });
+        settled = false;
+        const query = arena.copy(data);
+        void work.track(handle(conn, query, peer, stopping ? refuseAll : resolve, { arena, memo }));
+      }
+    }
+  }
+
+  const finished = isBatched(conn) ? batchLoop(conn) : receiveLoop();
   let closed = false;
   return {
     async stop(graceMs) {

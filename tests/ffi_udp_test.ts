@@ -4,24 +4,12 @@
  * @module
  */
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { startServer } from "../lib/app.ts";
 import { decodeMessage } from "../lib/codec.ts";
 import { listenBatchedUdp } from "../lib/ffi_udp.ts";
-import { fixedData } from "../lib/local_data.ts";
-import { mappingRecords } from "../lib/static_map.ts";
 import { Rcode, RRType } from "../lib/types.ts";
-import mappings from "../mappings.ts";
+import { needsFfi, startBatchedServer } from "./_batched.ts";
 import { startFakeUpstream } from "./_fake_upstream.ts";
-import { needsPermissions } from "./_tools.ts";
 import { openUdpClient, queryBytes } from "./_udp_client.ts";
-
-const supported = Deno.build.os === "linux" &&
-  (Deno.build.arch === "x86_64" || Deno.build.arch === "aarch64");
-
-function needsFfi(name: string): { name: string; ignore: boolean } {
-  if (!supported) return { name: `${name} [skipped: batched UDP is for Linux on 64-bit CPUs]`, ignore: true };
-  return needsPermissions(["ffi"], name);
-}
 
 Deno.test(
   needsFfi("listenBatchedUdp() takes a burst of datagrams in order, with their senders"),
@@ -76,14 +64,7 @@ Deno.test(
   needsFfi("dnsd with udpIo batched answers local and forwarded names, repeats, and stops"),
   async () => {
     const upstream = startFakeUpstream({ "forward.dnsd.test": { kind: "answer", address: "192.0.2.1" } });
-    const server = startServer({
-      host: "127.0.0.1",
-      port: 0,
-      upstreams: [upstream.address],
-      timeoutMs: 500,
-      localData: fixedData({ mappings: mappingRecords(mappings) }),
-      udpIo: "batched",
-    });
+    const server = startBatchedServer(upstream.address, 500);
     const client = openUdpClient(server.address, 2000);
     try {
       const local = decodeMessage(await client.ask(queryBytes("example.com", RRType.A)));
