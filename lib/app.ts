@@ -10,7 +10,8 @@ import { authoritative } from "./authority.ts";
 import type { LocalData } from "./local_data.ts";
 import { chain, logQueries, requireRecursion, type Resolve } from "./resolver.ts";
 import { type Listener, serveUdp } from "./server.ts";
-import { listenBatchedUdp } from "./ffi_udp.ts";
+import { type BatchedDatagram, listenBatchedUdp, openReactorSocket } from "./ffi_udp.ts";
+import { UdpReactor } from "./udp_reactor.ts";
 import { ResponseMemo } from "./response_memo.ts";
 import { answerCache, type Cache, type CacheOptions } from "./cache_stage.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
@@ -90,15 +91,22 @@ export interface Resolver {
 export function buildResolver(
   options: ServerOptions,
   counters: ServerCounters,
-  extras: { readonly cache?: Cache; readonly memo?: ResponseMemo } = {},
+  extras: { readonly cache?: Cache; readonly memo?: ResponseMemo; readonly reactor?: UdpReactor } = {},
 ): Resolver {
-  const { cache, memo } = extras;
+  const { cache, memo, reactor } = extras;
   const onDrop = (reason: DropReason, from: string) => {
     counters.dropped++;
     log.warning("Dropped upstream reply from {from}: {reason}", { from, reason });
   };
   const exactCase = options.caseRandomization ?? false;
-  const pools = options.upstreams.map((upstream) => pooledUdpExchange(upstream, { onDrop, exactCase }));
+  // With batched UDP, IPv4 upstreams are read through FFI too, in the listener's wait.
+  const pools = options.upstreams.map((upstream) =>
+    pooledUdpExchange(upstream, {
+      onDrop,
+      exactCase,
+      ...(reactor && !upstream.hostname.includes(":") ? { open: () => openReactorSocket(reactor) } : {}),
+    })
+  );
   const upstreams = options.upstreams.map((upstream, i) => ({
     name: formatAddress(upstream),
     exchange: pools[i]!,
@@ -120,13 +128,19 @@ export function buildResolver(
 }
 
 /** The UDP socket the server reads: Deno's, or the batched one (see lib/ffi_udp.ts). */
-type UdpSocket = Listener & Pick<Deno.DatagramConn, "close"> & { readonly addr: Deno.Addr };
+type UdpSocket = (Listener | BatchedDatagram) & Pick<Deno.DatagramConn, "close"> & {
+  readonly addr: Deno.Addr;
+};
 
 /** Binds UDP and TCP on one port; with port 0, tries a few ports until both are free. */
-function bind(host: string, port: number, batched: boolean): { udp: UdpSocket; tcp: Deno.Listener } {
+function bind(
+  host: string,
+  port: number,
+  reactor: UdpReactor | undefined,
+): { udp: UdpSocket; tcp: Deno.Listener } {
   for (let attempt = 0;; attempt++) {
-    const udp: UdpSocket = batched
-      ? listenBatchedUdp({ hostname: host, port })
+    const udp: UdpSocket = reactor
+      ? listenBatchedUdp({ hostname: host, port, reactor })
       : Deno.listenDatagram({ transport: "udp", hostname: host, port });
     try {
       const tcp = Deno.listen({ transport: "tcp", hostname: host, port: (udp.addr as Deno.NetAddr).port });
@@ -148,11 +162,21 @@ export function startServer(options: ServerOptions): RunningServer {
   // Encoded answers for repeated questions: local ones last until the data is swapped.
   const memo = new ResponseMemo({ generation: options.localData });
   const cache = options.cache ? answerCache({ ...options.cache, memo }) : undefined;
-  const { resolve, close: closeUpstreams } = buildResolver(options, counters, {
+  const reactor = options.udpIo === "batched" ? new UdpReactor() : undefined;
+  const { resolve, close: closeResolver } = buildResolver(options, counters, {
     ...(cache ? { cache } : {}),
     memo,
+    ...(reactor ? { reactor } : {}),
   });
-  const { udp, tcp } = bind(options.host, options.port, options.udpIo === "batched");
+  const closeUpstreams = () => closeResolver().then(() => reactor?.close());
+  let bound: { udp: UdpSocket; tcp: Deno.Listener };
+  try {
+    bound = bind(options.host, options.port, reactor);
+  } catch (error) {
+    void closeUpstreams();
+    throw error;
+  }
+  const { udp, tcp } = bound;
   const udpServer = serveUdp(udp, resolve, { memo });
   const tcpServer = serveTcp(tcp, resolve, options.tcp ?? {});
   let stopped: Promise<void> | undefined;

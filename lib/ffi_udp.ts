@@ -1,54 +1,25 @@
 /**
- * A UDP socket that receives in batches: recvmmsg(2) through FFI takes up to 64 datagrams in one
- * call, where `Deno.DatagramConn` costs one async op per datagram, which caps a Deno server well
- * below a native one (see the README's Benchmarks). Replies go out with sendto(2), one call each,
- * with no op in between, and the server takes a batch at a time (`nextBatch`).
- *
- * Waiting: when idle, a worker thread waits in recvmmsg (FFI `nonblocking`) while Deno's event
- * loop runs as usual. While datagrams keep coming, that hand-over (a worker thread's wake-up and
- * a promise) costs more than an answer, so the socket waits on the main thread instead, in
- * poll(2) on itself and on Deno's own epoll descriptors: anything the event loop has to do (a
- * reply on an upstream socket, a timer set, a signal) makes those readable and ends the wait,
- * and the event loop gets a turn at least every 2 ms for its timers. It never blocks while a
- * microtask is queued, so answers in progress go on. Linux on 64-bit CPUs, IPv4, `--allow-ffi`;
+ * UDP sockets read in batches through FFI: recvmmsg(2) takes up to 64 datagrams in one call,
+ * where `Deno.DatagramConn` costs one async op per datagram, which caps a Deno server well below
+ * a native one (see the README's Benchmarks). Datagrams go out with sendto(2), with no op in
+ * between. The listening socket hands each batch to the server as it comes (`serve`); upstream
+ * sockets offer `Deno.DatagramConn`'s `send`/`receive`/`close`, so the upstream pool is the same.
+ * A {@link UdpReactor} waits for all of them. Linux on 64-bit CPUs, IPv4, `--allow-ffi`;
  * everything else uses `Deno.listenDatagram`.
  * @module
  */
+import type { Datagram } from "./udp_exchange.ts";
+import { type Libc, UdpReactor, type Watcher } from "./udp_reactor.ts";
 
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0x80000;
 const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
-const SO_RCVTIMEO = 20;
-const MSG_WAITFORONE = 0x10000;
 const MSG_DONTWAIT = 0x40;
-const POLLIN = 1;
-const BATCH = 64;
-const SLOT = 65_535;
 const MMSGHDR = 64; // struct msghdr (56) + msg_len (4) + padding (4) on LP64
-/** How often a blocked receive wakes to see whether the socket was closed. */
-const WAKE_MS = 100;
-/**
- * The longest a busy socket keeps the main thread from Deno's event loop, waiting or answering:
- * timers (upstream timeouts, say) fire at most this late.
- */
-const LOOP_TURN_MS = 2;
-
-import { afterMicrotasks, eventLoopDescriptors } from "./event_loop_fds.ts";
-
-const SYMBOLS = {
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  // On a worker thread; resolves once at least one datagram is in, or the wake-up timeout passes.
-  recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32", nonblocking: true },
-  // The same call on the main thread, with MSG_DONTWAIT: what has arrived already, at once.
-  recvmmsgNow: { name: "recvmmsg", parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
-  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
-  close: { parameters: ["i32"], result: "i32" },
-} as const;
+/** Batches read for one wake-up before other sockets get their turn. */
+const ROUNDS = 4;
 
 /** Whether batched UDP can work here: Linux, a 64-bit CPU, and permission to load libc. */
 export function batchedUdpAvailable(): boolean {
@@ -101,225 +72,253 @@ class SocketPeer implements Deno.NetAddr {
   }
 }
 
-/** A batched UDP socket, shaped like the part of `Deno.DatagramConn` the server uses. */
-export interface BatchedDatagram {
-  /** The bound address. */
-  readonly addr: Deno.NetAddr;
-  /**
-   * Waits for datagrams and says how many came in (1 to 64); they stay readable through
-   * `datagram(i)` and `sender(i)` until the next call. `callerSettled`: the caller started no
-   * asynchronous work since its last call, so the wait may block the thread without delaying it.
-   * @throws {Deno.errors.BadResource} once the socket is closed
-   */
-  nextBatch(callerSettled: boolean): Promise<number>;
-  /** Datagram `i` of the batch: a view of the socket's own memory, overwritten by the next batch. */
-  datagram(i: number): Uint8Array;
-  /** The sender of datagram `i`. */
-  sender(i: number): Deno.NetAddr;
-  /** Sends `data` to the sender of datagram `i` now; false when the kernel refused it. */
-  replyTo(i: number, data: Uint8Array): boolean;
-  /** The next datagram (copied into `buffer` when one is given) and its sender. */
-  receive(buffer?: Uint8Array<ArrayBuffer>): Promise<[Uint8Array<ArrayBuffer>, Deno.Addr]>;
-  /** Sends one datagram. */
-  send(data: Uint8Array, addr: Deno.Addr): Promise<number>;
-  /** Closes the socket; a pending `receive()` rejects with `Deno.errors.BadResource`. */
-  close(): void;
-}
+/** recvmmsg(2)'s arrays for `slots` datagrams of up to `slotSize` octets, in memory that never moves. */
+class Batch {
+  readonly headers: Uint8Array;
+  readonly #view: DataView;
+  readonly #names: Uint8Array;
+  readonly #slots: Uint8Array;
+  readonly #slotSize: number;
+  count = 0;
 
-/** Whether `conn` reads in batches (so the server can take a batch at a time). */
-export function isBatched(conn: object): conn is BatchedDatagram {
-  return "nextBatch" in conn;
-}
-
-/**
- * Binds a batched UDP socket on an IPv4 address.
- * @throws {Deno.errors.AddrInUse} when the port is taken
- */
-export function listenBatchedUdp(
-  options: {
-    readonly hostname: string;
-    readonly port: number;
-    /** How long the main thread may go without an event loop turn (ms); for tests. */
-    readonly loopTurnMs?: number;
-  },
-): BatchedDatagram {
-  const loopTurnMs = options.loopTurnMs ?? LOOP_TURN_MS;
-  const libc = Deno.dlopen("libc.so.6", SYMBOLS);
-  const fd = libc.symbols.socket(AF_INET, SOCK_DGRAM, 0);
-  if (fd < 0) {
-    libc.close();
-    throw new Error("socket(2) failed");
+  constructor(readonly slots: number, slotSize: number) {
+    // One ArrayBuffer for everything the kernel reads pointers to: a small typed array may live
+    // on V8's heap and move in a garbage collection, which would leave the kernel a stale pointer.
+    const memory = new ArrayBuffer(slots * (MMSGHDR + 16 + 16 + slotSize));
+    this.headers = new Uint8Array(memory, 0, slots * MMSGHDR);
+    this.#view = new DataView(memory, 0, slots * MMSGHDR);
+    const iovecs = new BigUint64Array(memory, slots * MMSGHDR, slots * 2);
+    this.#names = new Uint8Array(memory, slots * (MMSGHDR + 16), slots * 16);
+    this.#slots = new Uint8Array(memory, slots * (MMSGHDR + 32), slots * slotSize);
+    this.#slotSize = slotSize;
+    const [slotBase, nameBase, iovecBase] = [
+      pointerOf(this.#slots),
+      pointerOf(this.#names),
+      pointerOf(iovecs),
+    ];
+    for (let i = 0; i < slots; i++) {
+      this.#view.setBigUint64(i * MMSGHDR, nameBase + BigInt(i * 16), true); // msg_name
+      this.#view.setBigUint64(i * MMSGHDR + 16, iovecBase + BigInt(i * 16), true); // msg_iov
+      this.#view.setBigUint64(i * MMSGHDR + 24, 1n, true); // msg_iovlen
+      iovecs[2 * i] = slotBase + BigInt(i * slotSize);
+      iovecs[2 * i + 1] = BigInt(slotSize);
+    }
   }
-  // As Deno.listenDatagram does; and a receive timeout, so a blocked receive notices close().
-  libc.symbols.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, new Int32Array([1]), 4);
-  const wake = new BigInt64Array([0n, BigInt(WAKE_MS * 1000)]); // struct timeval
-  libc.symbols.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, wake, 16);
-  if (libc.symbols.bind(fd, sockaddr(options.hostname, options.port), 16) !== 0) {
+
+  /** Reads what has arrived on `fd` without waiting; the count (0 when nothing). */
+  read(libc: Libc, fd: number): number {
+    for (let i = 0; i < this.slots; i++) this.#view.setUint32(i * MMSGHDR + 8, 16, true); // msg_namelen
+    const got = libc.symbols.recvmmsg(fd, this.headers, this.slots, MSG_DONTWAIT, null);
+    this.count = got > 0 ? got : 0;
+    return this.count;
+  }
+
+  datagram(i: number): Uint8Array {
+    const start = i * this.#slotSize;
+    return this.#slots.subarray(start, start + this.#view.getUint32(i * MMSGHDR + 56, true));
+  }
+
+  /** The sender's struct sockaddr_in, in place (overwritten by the next read). */
+  name(i: number): Uint8Array {
+    return this.#names.subarray(i * 16, i * 16 + 16);
+  }
+}
+
+function sendTo(libc: Libc, fd: number, data: Uint8Array, to: Uint8Array): number {
+  return Number(libc.symbols.sendto(fd, data, BigInt(data.length), 0, to, 16));
+}
+
+function targetOf(to: Deno.Addr): Uint8Array {
+  if (to instanceof SocketPeer) return SocketPeer.raw(to);
+  const { hostname, port } = to as Deno.NetAddr;
+  return sockaddr(hostname, port);
+}
+
+/** Opens an IPv4 UDP socket bound to `hostname:port`; its bound address too. */
+function bindSocket(libc: Libc, hostname: string, port: number): { fd: number; addr: Deno.NetAddr } {
+  const fd = libc.symbols.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw new Error("socket(2) failed");
+  libc.symbols.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, new Int32Array([1]), 4); // as Deno does
+  if (libc.symbols.bind(fd, sockaddr(hostname, port), 16) !== 0) {
     libc.symbols.close(fd);
-    libc.close();
-    throw new Deno.errors.AddrInUse(`cannot bind ${options.hostname}:${options.port}`);
+    throw new Deno.errors.AddrInUse(`cannot bind ${hostname}:${port}`);
   }
   const bound = new Uint8Array(16);
   libc.symbols.getsockname(fd, bound, new Uint32Array([16]));
-  const addr: Deno.NetAddr = {
-    transport: "udp",
-    hostname: options.hostname,
-    port: new DataView(bound.buffer).getUint16(2, false),
-  };
+  return { fd, addr: { transport: "udp", hostname, port: new DataView(bound.buffer).getUint16(2, false) } };
+}
 
-  // One large buffer for everything the kernel reads pointers to: a small typed array may live
-  // on V8's heap and move in a garbage collection, which would leave the kernel a stale pointer.
-  const loopFds = eventLoopDescriptors();
-  const memory = new ArrayBuffer(BATCH * (MMSGHDR + 16 + 16 + SLOT) + 8 * (1 + loopFds.length));
-  const headers = new Uint8Array(memory, 0, BATCH * MMSGHDR);
-  const iovecs = new BigUint64Array(memory, BATCH * MMSGHDR, BATCH * 2);
-  const names = new Uint8Array(memory, BATCH * (MMSGHDR + 16), BATCH * 16);
-  const slots = new Uint8Array(memory, BATCH * (MMSGHDR + 32), BATCH * SLOT);
-  const view = new DataView(memory, 0, BATCH * MMSGHDR);
-  // struct pollfd for poll(2): this socket, then Deno's event loop.
-  const pollFds = new Uint8Array(memory, BATCH * (MMSGHDR + 32 + SLOT), 8 * (1 + loopFds.length));
-  const pollView = new DataView(memory, pollFds.byteOffset, pollFds.byteLength);
-  [fd, ...loopFds].forEach((each, i) => {
-    pollView.setInt32(i * 8, each, true);
-    pollView.setInt16(i * 8 + 4, POLLIN, true);
-  });
-  const [slotBase, nameBase, iovecBase] = [pointerOf(slots), pointerOf(names), pointerOf(iovecs)];
-  for (let i = 0; i < BATCH; i++) {
-    view.setBigUint64(i * MMSGHDR, nameBase + BigInt(i * 16), true); // msg_name
-    view.setBigUint64(i * MMSGHDR + 16, iovecBase + BigInt(i * 16), true); // msg_iov
-    view.setBigUint64(i * MMSGHDR + 24, 1n, true); // msg_iovlen
-    iovecs[2 * i] = slotBase + BigInt(i * SLOT);
-    iovecs[2 * i + 1] = BigInt(SLOT);
+/** The datagrams of one wake-up, readable until the handler returns. */
+export interface DatagramBatch {
+  readonly count: number;
+  /** Datagram `i`: a view of the socket's own memory, overwritten by the next batch. */
+  datagram(i: number): Uint8Array;
+  /** The sender of datagram `i` (its own copy: it may be kept). */
+  sender(i: number): Deno.NetAddr;
+  /** Sends `data` to the sender of datagram `i` now; false when the kernel refused it. */
+  replyTo(i: number, data: Uint8Array): boolean;
+}
+
+/**
+ * Called with each batch as it comes, on the reactor's turn. Returns true when it started
+ * asynchronous work (so the reactor lets microtasks run before it blocks the thread).
+ */
+export type BatchHandler = (batch: DatagramBatch) => boolean;
+
+/** A listening socket read in batches. */
+export interface BatchedDatagram {
+  /** The bound address. */
+  readonly addr: Deno.NetAddr;
+  /** Hands every batch to `handler` until the socket closes; settles then. Once per socket. */
+  serve(handler: BatchHandler): Promise<void>;
+  /** Sends one datagram (at once; the promise is for `Deno.DatagramConn`'s shape). */
+  send(data: Uint8Array, addr: Deno.Addr): Promise<number>;
+  /** Closes the socket; `serve()` settles. */
+  close(): void;
+}
+
+/** Whether `conn` reads in batches (so the server takes a batch at a time). */
+export function isBatched(conn: object): conn is BatchedDatagram {
+  return "serve" in conn;
+}
+
+/**
+ * Binds a batched UDP socket on an IPv4 address. Without a `reactor`, it has one of its own,
+ * closed with it.
+ * @throws {Deno.errors.AddrInUse} when the port is taken
+ */
+export function listenBatchedUdp(
+  options: { readonly hostname: string; readonly port: number; readonly reactor?: UdpReactor },
+): BatchedDatagram {
+  const reactor = options.reactor ?? new UdpReactor();
+  const libc = reactor.libc;
+  let bound: { fd: number; addr: Deno.NetAddr };
+  try {
+    bound = bindSocket(libc, options.hostname, options.port);
+  } catch (error) {
+    if (!options.reactor) void reactor.close();
+    throw error;
   }
-
-  let count = 0; // datagrams in the current batch
-  let next = 0; // the next one receive() hands out
+  const { fd, addr } = bound;
+  const batch = new Batch(64, 65_535);
+  let handler: BatchHandler | null = null;
   let closed = false;
-  let receiving: Promise<number> | null = null;
+  let ended = () => {};
+  const finished = new Promise<void>((resolve) => ended = resolve);
 
-  let shutDown = false;
-  function shut(): void {
-    if (shutDown) return;
-    shutDown = true;
-    libc.symbols.close(fd);
-    libc.close();
-  }
-
-  function take(got: number): number {
-    count = got;
-    next = 0;
-    return got;
-  }
-
-  function resetNameLengths(): void {
-    for (let i = 0; i < BATCH; i++) view.setUint32(i * MMSGHDR + 8, 16, true); // msg_namelen
-  }
-
-  function receiveNow(): number {
-    resetNameLengths();
-    return libc.symbols.recvmmsgNow(fd, headers, BATCH, MSG_DONTWAIT, null);
-  }
-
-  let turnAt = 0; // when the event loop last had a turn: the wait last went to a worker thread
-  let busy = false; // datagrams came lately: wait on this thread
-  let settled = false; // no microtask of anyone's is waiting: blocking the thread delays nothing
-
-  /**
-   * While datagrams keep coming, waits for the next on the main thread with poll(2): a worker
-   * thread's wake-up and hand-over cost more than the answer. It waits only when nothing else
-   * needs the thread (every microtask has run and Deno's event loop has nothing ready), and at
-   * most `loopTurnMs` in all before the event loop gets a turn for its timers. 0 when the wait
-   * should go to a worker thread, which lets the event loop run meanwhile.
-   */
-  async function fillBusy(callerSettled: boolean): Promise<number> {
-    if (!busy || loopFds.length === 0) return 0;
-    if (!callerSettled) settled = false;
-    while (true) {
-      const left = turnAt + loopTurnMs - performance.now();
-      if (left <= 0) break;
-      const got = receiveNow();
-      if (got > 0) return take(got);
-      if (!settled) {
-        await afterMicrotasks();
-        if (closed) return 0;
-        settled = true;
-        continue;
+  const view: DatagramBatch = {
+    get count() {
+      return batch.count;
+    },
+    datagram: (i) => batch.datagram(i),
+    sender: (i) => new SocketPeer(batch.name(i).slice()),
+    replyTo: (i, data) => !closed && sendTo(libc, fd, data, batch.name(i)) >= 0,
+  };
+  const watcher: Watcher = {
+    fd,
+    wanted: () => handler !== null,
+    readable() {
+      let pending = false;
+      // A few batches while they come full, then the other sockets' turn.
+      for (let round = 0; round < ROUNDS && !closed; round++) {
+        const got = batch.read(libc, fd);
+        if (got === 0) break;
+        if (handler!(view)) pending = true;
+        if (got < batch.slots) break;
       }
-      if (libc.symbols.poll(pollFds, BigInt(1 + loopFds.length), Math.ceil(left)) <= 0) break; // quiet
-      if ((pollView.getInt16(6, true) & POLLIN) === 0) break; // the event loop has work
-    }
-    busy = false;
-    return 0;
-  }
-
-  async function fill(callerSettled: boolean): Promise<number> {
-    const got = await fillBusy(callerSettled);
-    if (got > 0) return got;
-    while (!closed) {
-      resetNameLengths();
-      const started = performance.now();
-      turnAt = started;
-      receiving = libc.symbols.recvmmsg(fd, headers, BATCH, MSG_WAITFORONE, null);
-      const got = await receiving;
-      receiving = null;
-      if (closed) break;
-      if (got > 0) {
-        // The event loop ran while this waited: what it queued runs before the thread blocks.
-        busy = true;
-        settled = false;
-        return take(got);
-      }
-      // -1 after the wake-up timeout (EAGAIN) is the normal idle case. A quick -1 is an error that
-      // would repeat: pause briefly rather than spin.
-      if (performance.now() - started < WAKE_MS / 2) await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    shut();
-    throw new Deno.errors.BadResource("the socket is closed");
-  }
-
-  function datagram(i: number): Uint8Array {
-    return slots.subarray(i * SLOT, i * SLOT + view.getUint32(i * MMSGHDR + 56, true));
-  }
-
-  function sendTo(data: Uint8Array, to: Uint8Array): number {
-    return Number(libc.symbols.sendto(fd, data, BigInt(data.length), 0, to, 16));
-  }
+      return pending;
+    },
+  };
 
   return {
     addr,
-    nextBatch(callerSettled) {
-      if (closed) return Promise.reject(new Deno.errors.BadResource("the socket is closed"));
-      return fill(callerSettled);
-    },
-    datagram,
-    sender(i) {
-      return new SocketPeer(names.slice(i * 16, i * 16 + 16));
-    },
-    replyTo(i, data) {
-      return !closed && sendTo(data, names.subarray(i * 16, i * 16 + 16)) >= 0;
-    },
-    async receive(buffer) {
-      if (closed) throw new Deno.errors.BadResource("the socket is closed");
-      // One at a time is never a settled caller: it goes on with the datagram after this returns.
-      if (next >= count) await fill(false);
-      const i = next++;
-      const data = datagram(i);
-      const copy = buffer ? buffer.subarray(0, data.length) : new Uint8Array(data.length);
-      copy.set(data);
-      return [copy, new SocketPeer(names.slice(i * 16, i * 16 + 16))];
+    serve(serving) {
+      if (handler) throw new Error("the socket is served already");
+      if (closed) return Promise.resolve();
+      handler = serving;
+      reactor.watch(watcher);
+      return finished;
     },
     send(data, to) {
       if (closed) return Promise.reject(new Deno.errors.BadResource("the socket is closed"));
-      const target = to instanceof SocketPeer
-        ? SocketPeer.raw(to)
-        : sockaddr((to as Deno.NetAddr).hostname, (to as Deno.NetAddr).port);
-      return Promise.resolve(sendTo(data, target));
+      return Promise.resolve(sendTo(libc, fd, data, targetOf(to)));
     },
     close() {
       if (closed) return;
       closed = true;
-      // A receive blocked in the worker thread returns within WAKE_MS and closes the socket then.
-      if (!receiving) shut();
+      if (handler) reactor.unwatch(watcher);
+      else libc.symbols.close(fd);
+      if (!options.reactor) void reactor.close();
+      ended();
     },
   };
+}
+
+/**
+ * Opens an upstream socket on an ephemeral port of 0.0.0.0, waited on by `reactor`: the upstream
+ * pool's `open`. Replies larger than 4,096 octets arrive cut short (dnsd asks for 1,232 at most).
+ */
+export function openReactorSocket(reactor: UdpReactor): Datagram {
+  const libc = reactor.libc;
+  const { fd } = bindSocket(libc, "0.0.0.0", 0);
+  const batch = new Batch(16, 4096);
+  let next = 0; // the next datagram of the batch receive() hands out
+  let closed = false;
+  let waiting: { resolve(taken: [Uint8Array, Deno.Addr]): void; reject(error: Error): void } | null = null;
+  let waitingBuffer: Uint8Array | undefined;
+  let lastTarget: Deno.Addr | null = null;
+  let lastRaw: Uint8Array = new Uint8Array(16);
+
+  function take(buffer: Uint8Array | undefined): [Uint8Array, Deno.Addr] {
+    const i = next++;
+    const data = batch.datagram(i);
+    const copy = buffer ? buffer.subarray(0, data.length) : new Uint8Array(data.length);
+    copy.set(data);
+    if (next >= batch.count) reactor.changed(); // room again: the wait looks at this socket
+    return [copy, new SocketPeer(batch.name(i).slice())];
+  }
+
+  const watcher: Watcher = {
+    fd,
+    wanted: () => next >= batch.count,
+    readable() {
+      if (closed || batch.read(libc, fd) === 0) return false;
+      next = 0;
+      if (!waiting) return false;
+      const { resolve } = waiting;
+      waiting = null;
+      resolve(take(waitingBuffer));
+      return true;
+    },
+  };
+  reactor.watch(watcher);
+
+  return {
+    receive(buffer?: Uint8Array) {
+      if (closed) return Promise.reject(new Deno.errors.BadResource("the socket is closed"));
+      if (next < batch.count) return Promise.resolve(take(buffer));
+      if (waiting) return Promise.reject(new Deno.errors.Busy("a receive is already waiting"));
+      waitingBuffer = buffer;
+      return new Promise<[Uint8Array, Deno.Addr]>((resolve, reject) => waiting = { resolve, reject });
+    },
+    send(data: Uint8Array, to: Deno.Addr) {
+      if (closed) return Promise.reject(new Deno.errors.BadResource("the socket is closed"));
+      // The pool sends every query to one address: its struct sockaddr_in is made once.
+      if (to !== lastTarget) {
+        lastRaw = targetOf(to);
+        lastTarget = to;
+      }
+      const sent = sendTo(libc, fd, data, lastRaw);
+      return sent < 0
+        ? Promise.reject(new Deno.errors.ConnectionRefused("sendto(2) failed"))
+        : Promise.resolve(sent);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      reactor.unwatch(watcher);
+      waiting?.reject(new Deno.errors.BadResource("the socket is closed"));
+      waiting = null;
+    },
+  } as unknown as Datagram; // receive() fills any Uint8Array, where Deno's wants one on an ArrayBuffer
 }

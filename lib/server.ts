@@ -42,7 +42,7 @@ function peerName(addr: Deno.Addr): string {
 }
 
 async function handle(
-  conn: Listener,
+  conn: Pick<Listener, "send">,
   query: Uint8Array,
   peer: Deno.Addr,
   resolve: Resolve,
@@ -82,7 +82,7 @@ export interface UdpServer {
 
 /** Serves DNS over one datagram socket until it is stopped or closed. */
 export function serveUdp(
-  conn: Listener & Pick<Deno.DatagramConn, "close">,
+  conn: (Listener | BatchedDatagram) & Pick<Deno.DatagramConn, "close">,
   resolve: Resolve,
   options: { readonly memo?: ResponseMemo } = {},
 ): UdpServer {
@@ -91,7 +91,7 @@ export function serveUdp(
   let stopping = false;
   const refuseAll: Resolve = () => Promise.reject(new NotReady("the server is shutting down"));
 
-  async function receiveLoop(): Promise<void> {
+  async function receiveLoop(conn: Listener): Promise<void> {
     const buffer = new Uint8Array(RECEIVE_BUFFER);
     const arena = new ByteArena();
     while (true) {
@@ -124,40 +124,32 @@ export function serveUdp(
     }
   }
 
-  /** The same, a batch at a time: kept answers go out at once, with no promise per datagram. */
-  async function batchLoop(batched: BatchedDatagram): Promise<void> {
+  /** The same, a batch at a time as the socket hands them over: kept answers go out at once. */
+  function serveBatches(batched: BatchedDatagram): Promise<void> {
     const arena = new ByteArena();
-    let settled = true; // no query of the last batch is still being answered
-    while (true) {
-      let count: number;
-      try {
-        count = await batched.nextBatch(settled);
-      } catch (error) {
-        if (isClosed(error)) return;
-        log.error("Receive failed: {error}", { error });
-        continue;
-      }
-      settled = true;
+    return batched.serve((batch) => {
+      let started = false; // a query left to answer asynchronously
       const useMemo = memo !== undefined && !stopping && !debugging();
-      for (let i = 0; i < count; i++) {
-        const data = batched.datagram(i);
+      for (let i = 0; i < batch.count; i++) {
+        const data = batch.datagram(i);
         const kept = useMemo ? memo.answer(data, arena) : null;
         if (kept) {
-          if (!batched.replyTo(i, kept)) {
-            log.error("Cannot send to {peer}", { peer: peerName(batched.sender(i)) });
+          if (!batch.replyTo(i, kept)) {
+            log.error("Cannot send to {peer}", { peer: peerName(batch.sender(i)) });
           }
           continue;
         }
-        const peer = batched.sender(i);
+        const peer = batch.sender(i);
         if (log.isEnabledFor("debug")) log.debug("Received packet from {peer}", { peer: peerName(peer) });
-        settled = false;
+        started = true;
         const query = arena.copy(data);
         void work.track(handle(conn, query, peer, stopping ? refuseAll : resolve, { arena, memo }));
       }
-    }
+      return started;
+    });
   }
 
-  const finished = isBatched(conn) ? batchLoop(conn) : receiveLoop();
+  const finished = isBatched(conn) ? serveBatches(conn) : receiveLoop(conn);
   let closed = false;
   return {
     async stop(graceMs) {

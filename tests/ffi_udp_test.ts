@@ -3,30 +3,58 @@
  * Needs --allow-ffi (the README's test command has it); skipped with the reason without it.
  * @module
  */
-import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { decodeMessage } from "../lib/codec.ts";
-import { listenBatchedUdp } from "../lib/ffi_udp.ts";
+import { type BatchedDatagram, listenBatchedUdp, openReactorSocket } from "../lib/ffi_udp.ts";
+import { UdpReactor } from "../lib/udp_reactor.ts";
 import { Rcode, RRType } from "../lib/types.ts";
 import { needsFfi, startBatchedServer } from "./_batched.ts";
 import { startFakeUpstream } from "./_fake_upstream.ts";
 import { openUdpClient, queryBytes } from "./_udp_client.ts";
 
+/** Collects what `socket` serves until `count` datagrams came, answering each with `reply`. */
+function collect(
+  socket: BatchedDatagram,
+  count: number,
+  reply: (data: Uint8Array) => Uint8Array,
+): Promise<{ data: number[]; from: Deno.NetAddr; batch: number }[]> {
+  const seen: { data: number[]; from: Deno.NetAddr; batch: number }[] = [];
+  let batches = 0;
+  return new Promise((resolve) => {
+    void socket.serve((batch) => {
+      batches++;
+      for (let i = 0; i < batch.count; i++) {
+        const data = batch.datagram(i);
+        seen.push({ data: [...data], from: batch.sender(i) as Deno.NetAddr, batch: batches });
+        ok(batch.replyTo(i, reply(data)));
+      }
+      if (seen.length >= count) resolve(seen);
+      return false;
+    });
+  });
+}
+
 Deno.test(
-  needsFfi("listenBatchedUdp() takes a burst of datagrams in order, with their senders"),
+  needsFfi("listenBatchedUdp() serves a burst in batches, in order, with their senders"),
   async () => {
     const socket = listenBatchedUdp({ hostname: "127.0.0.1", port: 0 });
     const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
     try {
-      const to = socket.addr;
-      // More than one batch (64) sent before the server reads any.
-      for (let i = 0; i < 100; i++) await client.send(Uint8Array.of(i, 0xaa), to);
-      for (let i = 0; i < 100; i++) {
-        const [data, from] = await socket.receive();
-        deepEqual([...data], [i, 0xaa]);
-        equal((from as Deno.NetAddr).port, (client.addr as Deno.NetAddr).port);
-        equal(await socket.send(Uint8Array.of(i, 0xbb), from), 2);
+      // More than one batch (64), all queued before the socket is served (loopback queues at once).
+      for (let i = 0; i < 100; i++) await client.send(Uint8Array.of(i, 0xaa), socket.addr);
+      const seen = await collect(socket, 100, (data) => Uint8Array.of(data[0]!, 0xbb));
+      deepEqual(seen.map((each) => each.data), [...Array(100).keys()].map((i) => [i, 0xaa]));
+      deepEqual(seen.map((each) => each.batch), [...Array(100).keys()].map((i) => i < 64 ? 1 : 2));
+      for (const { from } of seen) {
+        deepEqual([from.hostname, from.port], ["127.0.0.1", (client.addr as Deno.NetAddr).port]);
       }
       for (let i = 0; i < 100; i++) deepEqual([...(await client.receive())[0]], [i, 0xbb]);
+      // A sender kept past its batch still answers: it holds its own copy of the address.
+      equal(await socket.send(Uint8Array.of(9), seen[0]!.from), 1);
+      deepEqual([...(await client.receive())[0]], [9]);
+      // And so does an address given as text.
+      equal(await socket.send(Uint8Array.of(8), client.addr), 1);
+      deepEqual([...(await client.receive())[0]], [8]);
     } finally {
       client.close();
       socket.close();
@@ -34,31 +62,86 @@ Deno.test(
   },
 );
 
-Deno.test(needsFfi("listenBatchedUdp() copies into the buffer it is given"), async () => {
+Deno.test(needsFfi("listenBatchedUdp() close() settles serve() and frees the port"), async () => {
   const socket = listenBatchedUdp({ hostname: "127.0.0.1", port: 0 });
-  const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const serving = socket.serve(() => false);
+  socket.close();
+  await serving;
+  await rejects(socket.send(Uint8Array.of(1), socket.addr), Deno.errors.BadResource);
+  // The port is free again once the reactor's wait has let go of the descriptor.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: socket.addr.port }).close();
+});
+
+Deno.test(needsFfi("listenBatchedUdp() on a taken port throws AddrInUse"), () => {
+  const taken = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   try {
-    await client.send(Uint8Array.of(1, 2, 3), socket.addr);
-    const buffer = new Uint8Array(64);
-    const [data] = await socket.receive(buffer);
-    equal(data.buffer, buffer.buffer);
-    deepEqual([...data], [1, 2, 3]);
+    throws(
+      () => listenBatchedUdp({ hostname: "127.0.0.1", port: (taken.addr as Deno.NetAddr).port }),
+      Deno.errors.AddrInUse,
+    );
   } finally {
-    client.close();
-    socket.close();
+    taken.close();
   }
 });
 
-Deno.test(needsFfi("listenBatchedUdp() close() ends a pending receive with BadResource"), async () => {
-  const socket = listenBatchedUdp({ hostname: "127.0.0.1", port: 0 });
-  const pending = socket.receive();
-  const closedAt = performance.now();
-  socket.close();
-  await rejects(pending, Deno.errors.BadResource);
-  // The blocked call wakes every 100 ms to look; well under a second either way.
-  ok(performance.now() - closedAt < 1000);
-  await rejects(socket.receive(), Deno.errors.BadResource);
+Deno.test(needsFfi("openReactorSocket() sends, receives replies in order, and closes"), async () => {
+  const reactor = new UdpReactor();
+  const peer = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const sockets = [openReactorSocket(reactor), openReactorSocket(reactor)];
+  try {
+    // Each socket asks; the peer answers three datagrams to each, and each socket reads its own.
+    for (const [n, socket] of sockets.entries()) await socket.send(Uint8Array.of(n), peer.addr);
+    for (let n = 0; n < 2; n++) {
+      const [asked, from] = await peer.receive();
+      for (let k = 0; k < 3; k++) await peer.send(Uint8Array.of(asked[0]!, k), from);
+    }
+    for (const [n, socket] of sockets.entries()) {
+      for (let k = 0; k < 3; k++) {
+        const buffer = new Uint8Array(16);
+        const [data, from] = await socket.receive(buffer);
+        equal(data.buffer, buffer.buffer); // copied into the buffer given
+        deepEqual([...data], [n, k]);
+        equal((from as Deno.NetAddr).port, (peer.addr as Deno.NetAddr).port);
+      }
+    }
+    // A receive waiting when the socket closes ends with BadResource.
+    const pending = sockets[0]!.receive();
+    sockets[0]!.close();
+    await rejects(pending, Deno.errors.BadResource);
+    await rejects(sockets[0]!.receive(), Deno.errors.BadResource);
+  } finally {
+    for (const socket of sockets) socket.close();
+    peer.close();
+    await reactor.close();
+  }
 });
+
+Deno.test(
+  needsFfi("a reactor socket opened while the reactor waits idle still gets its reply at once"),
+  async () => {
+    const reactor = new UdpReactor();
+    const listener = listenBatchedUdp({ hostname: "127.0.0.1", port: 0, reactor });
+    const peer = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    try {
+      void listener.serve(() => false);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the wait is in a worker thread now
+      const socket = openReactorSocket(reactor); // not in that wait: the reactor must look again
+      await socket.send(Uint8Array.of(1), peer.addr);
+      const [, from] = await peer.receive();
+      const sentAt = performance.now();
+      await peer.send(Uint8Array.of(2), from);
+      deepEqual([...(await socket.receive())[0]], [2]);
+      // An idle wait lasts a second before it looks again: the wake-up came well before.
+      ok(performance.now() - sentAt < 500, `the reply took ${Math.round(performance.now() - sentAt)} ms`);
+      socket.close();
+    } finally {
+      listener.close();
+      peer.close();
+      await reactor.close();
+    }
+  },
+);
 
 Deno.test(
   needsFfi("dnsd with udpIo batched answers local and forwarded names, repeats, and stops"),
