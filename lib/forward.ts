@@ -13,6 +13,7 @@ import type { Stage } from "./resolver.ts";
 import { type Message, Rcode, type ResourceRecord } from "./types.ts";
 import { type PoolOptions, upstreamPool } from "./upstream_pool.ts";
 import type { Exchange } from "./udp_exchange.ts";
+import { Deadlines } from "./deadlines.ts";
 
 const log = getLogger(["dnsd", "forward"]);
 
@@ -66,6 +67,8 @@ export interface ForwardOptions {
    * must then require the reply to echo it exactly.
    */
   readonly caseRandomization?: boolean;
+  /** Where each try's timeout waits; defaults to a private set on the real clock and timers. */
+  readonly deadlines?: Deadlines;
 }
 
 /** A random 16-bit query ID from the platform's CSPRNG. */
@@ -118,13 +121,18 @@ function upstreamQuery(request: Message, id: number, name: string): Message {
   };
 }
 
-async function attempt(exchange: Exchange, query: Uint8Array, ms: number): Promise<Uint8Array> {
+async function attempt(
+  exchange: Exchange,
+  query: Uint8Array,
+  ms: number,
+  deadlines: Deadlines,
+): Promise<Uint8Array> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), ms);
+  const cancel = deadlines.after(ms, () => controller.abort());
   try {
     return await exchange(query, controller.signal);
   } finally {
-    clearTimeout(timer);
+    cancel();
   }
 }
 
@@ -176,15 +184,20 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
   const pool = upstreamPool(upstreams, { ...options.pool, now });
   // Upstream queries are carved from slabs: a fresh ArrayBuffer each costs about a microsecond.
   const arena = new ByteArena();
+  // Each try's timeout, on one timer for all (on the real clock: the timers are real).
+  const deadlines = options.deadlines ?? new Deadlines();
 
   /** One try at one upstream: UDP, then TCP if the reply was truncated. */
   async function ask(upstream: UpstreamExchange, query: Uint8Array, ms: number): Promise<Message> {
     const began = now();
-    const answer = decodeReply(await attempt(upstream.exchange, query, ms), upstream.name);
+    const answer = decodeReply(await attempt(upstream.exchange, query, ms, deadlines), upstream.name);
     if (!answer.truncated) return answer;
     if (!upstream.tcp) throw new UpstreamError(`Truncated reply from ${upstream.name}, and no TCP to retry`);
     counters.tcpFallbacks++;
-    const whole = decodeReply(await attempt(upstream.tcp, query, ms - (now() - began)), upstream.name);
+    const whole = decodeReply(
+      await attempt(upstream.tcp, query, ms - (now() - began), deadlines),
+      upstream.name,
+    );
     if (whole.truncated) throw new UpstreamError(`Truncated reply from ${upstream.name} even over TCP`);
     return whole;
   }
