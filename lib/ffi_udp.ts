@@ -8,6 +8,7 @@
  * everything else uses `Deno.listenDatagram`.
  * @module
  */
+import { ByteArena } from "./arena.ts";
 import type { Datagram } from "./udp_exchange.ts";
 import { type Libc, UdpReactor, type Watcher } from "./udp_reactor.ts";
 
@@ -201,6 +202,8 @@ export function listenBatchedUdp(
   }
   const { fd, addr } = bound;
   const batch = new Batch(64, 65_535);
+  // Senders outlive their batch (a forwarded query answers later): copied out of slabs, not allocated each.
+  const senders = new ByteArena();
   let handler: BatchHandler | null = null;
   let closed = false;
   let ended = () => {};
@@ -211,7 +214,7 @@ export function listenBatchedUdp(
       return batch.count;
     },
     datagram: (i) => batch.datagram(i),
-    sender: (i) => new SocketPeer(batch.name(i).slice()),
+    sender: (i) => new SocketPeer(senders.copy(batch.name(i))),
     replyTo: (i, data) => !closed && sendTo(libc, fd, data, batch.name(i)) >= 0,
   };
   const watcher: Watcher = {
@@ -262,6 +265,7 @@ export function openReactorSocket(reactor: UdpReactor): Datagram {
   const libc = reactor.libc;
   const { fd } = bindSocket(libc, "0.0.0.0", 0);
   const batch = new Batch(16, 4096);
+  const senders = new ByteArena();
   let next = 0; // the next datagram of the batch receive() hands out
   let closed = false;
   let waiting: { resolve(taken: [Uint8Array, Deno.Addr]): void; reject(error: Error): void } | null = null;
@@ -275,7 +279,7 @@ export function openReactorSocket(reactor: UdpReactor): Datagram {
     const copy = buffer ? buffer.subarray(0, data.length) : new Uint8Array(data.length);
     copy.set(data);
     if (next >= batch.count) reactor.changed(); // room again: the wait looks at this socket
-    return [copy, new SocketPeer(batch.name(i).slice())];
+    return [copy, new SocketPeer(senders.copy(batch.name(i)))];
   }
 
   const watcher: Watcher = {

@@ -5,7 +5,7 @@
  * answers last until the data is swapped, cached upstream answers until their TTLs tick down.
  * @module
  */
-import type { ByteArena } from "./arena.ts";
+import { ByteArena } from "./arena.ts";
 import type { Message } from "./types.ts";
 
 /** Options for {@link ResponseMemo}. */
@@ -25,6 +25,11 @@ interface Entry {
   readonly until: number;
   readonly generation: unknown;
 }
+
+/** Octets copied in before the memo starts over, so expired entries cannot pin slabs without end. */
+const MAX_COPIED = 8 * 1024 * 1024;
+/** The memo's own slabs: an ArrayBuffer per entry would cost a microsecond each. */
+const SLAB = 16 * 1024;
 
 /** FNV-1a over the query after its ID: cheaper than building a string key for every packet. */
 function hashOf(query: Uint8Array): number {
@@ -46,6 +51,8 @@ export class ResponseMemo {
   readonly #maxEntries: number;
   readonly #now: () => number;
   readonly #generation: () => unknown;
+  #arena = new ByteArena(SLAB);
+  #copied = 0;
 
   /**
    * Makes an empty memo.
@@ -72,11 +79,16 @@ export class ResponseMemo {
   remember(query: Uint8Array, response: Message, bytes: Uint8Array): void {
     const until = this.#marks.get(response);
     if (until === undefined || until <= this.#now()) return;
-    if (this.#entries.size >= this.#maxEntries) this.#entries.clear();
-    // A copy: `bytes` may live in an arena slab that the memo must not pin.
+    if (this.#entries.size >= this.#maxEntries || this.#copied > MAX_COPIED) {
+      this.#entries.clear();
+      this.#arena = new ByteArena(SLAB);
+      this.#copied = 0;
+    }
+    // Copies into the memo's own slabs: `bytes` may live in a server's slab that the memo must not pin.
+    this.#copied += query.length + bytes.length;
     this.#entries.set(hashOf(query), {
-      query: query.slice(2),
-      bytes: bytes.slice(),
+      query: this.#arena.copy(query.subarray(2)),
+      bytes: this.#arena.copy(bytes),
       until,
       generation: this.#generation(),
     });

@@ -151,6 +151,22 @@ Deno.test("ResponseMemo starts over when maxEntries is reached", () => {
   deepEqual(memo.answer(queries[2]!, arena), kept[2]);
 });
 
+Deno.test("ResponseMemo starts over after copying in 8 MiB, so dropped entries pin no memory for long", () => {
+  const { memo, arena } = memoAt({ maxEntries: 100_000 });
+  // 60 KiB responses to 300 different questions: about 18 MiB copied in all.
+  const big = new Uint8Array(60 * 1024);
+  const queries = Array.from({ length: 300 }, (_, i) => patched(QUERY, 32, i >> 8, i & 0xff)); // the OPT size
+  for (const query of queries) {
+    const { message } = responseTo(query);
+    memo.remember(query, memo.mark(message, Infinity), big);
+  }
+  // It starts over on the first entry after more than 8 MiB (query and response counted): twice here.
+  const perRestart = Math.floor((8 * 1024 * 1024) / (QUERY.length + big.length)) + 1;
+  equal(memo.size, 300 - 2 * perRestart);
+  equal(memo.answer(queries[0]!, arena), null);
+  deepEqual(memo.answer(queries[299]!, arena)?.subarray(2), big.subarray(2)); // all but the ID
+});
+
 Deno.test("ResponseMemo answers are copies: changing one, or the inputs, changes no later answer", () => {
   const { memo, arena } = memoAt();
   const query = QUERY.slice();
