@@ -73,6 +73,8 @@ export type { Mappings, MappingValue, OneOrMore, RecordSet } from "./lib/static_
 
 // Forwarding.
 export { createForwardCounters, forward, randomId, randomIds } from "./lib/forward.ts";
+export { Deadlines } from "./lib/deadlines.ts";
+export type { DeadlineOptions } from "./lib/deadlines.ts";
 export type { ForwardCounters, ForwardOptions, UpstreamExchange } from "./lib/forward.ts";
 export { formatAddress, udpExchange } from "./lib/udp_exchange.ts";
 export type { Datagram, DropReason, Exchange, UdpExchangeOptions, Upstream } from "./lib/udp_exchange.ts";
@@ -87,8 +89,11 @@ export type { Mismatch } from "./lib/match.ts";
 export { failureCode, failureReply, respond } from "./lib/respond.ts";
 export type { Report, RespondOptions } from "./lib/respond.ts";
 export { serveUdp } from "./lib/server.ts";
-export { batchedUdpAvailable, listenBatchedUdp } from "./lib/ffi_udp.ts";
-export type { BatchedDatagram } from "./lib/ffi_udp.ts";
+export { batchedUdpAvailable, isBatched, listenBatchedUdp, openReactorSocket } from "./lib/ffi_udp.ts";
+export type { BatchedDatagram, BatchHandler, DatagramBatch } from "./lib/ffi_udp.ts";
+
+export { LIBC_SYMBOLS, UdpReactor } from "./lib/udp_reactor.ts";
+export type { Libc, UdpReactorOptions, Watcher } from "./lib/udp_reactor.ts";
 export type { Listener, UdpServer } from "./lib/server.ts";
 export { serveTcp } from "./lib/tcp_server.ts";
 export type { TcpServer, TcpServerOptions } from "./lib/tcp_server.ts";

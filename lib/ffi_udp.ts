@@ -151,6 +151,7 @@ function bindSocket(libc: Libc, hostname: string, port: number): { fd: number; a
 
 /** The datagrams of one wake-up, readable until the handler returns. */
 export interface DatagramBatch {
+  /** How many datagrams it holds (1 to 64). */
   readonly count: number;
   /** Datagram `i`: a view of the socket's own memory, overwritten by the next batch. */
   datagram(i: number): Uint8Array;

@@ -44,6 +44,7 @@ export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
 
 /** A socket the reactor waits on. */
 export interface Watcher {
+  /** Its file descriptor. */
   readonly fd: number;
   /** Whether it has room for more datagrams now (one with unread datagrams is left out of the wait). */
   wanted(): boolean;
@@ -59,6 +60,7 @@ export interface UdpReactorOptions {
 
 /** Waits for many FFI sockets at once; see the module documentation. */
 export class UdpReactor {
+  /** libc, for the sockets this reactor waits on (they share its handle). */
   readonly libc: Libc;
   readonly #loopFds: number[];
   readonly #wakeFd: number;
