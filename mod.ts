@@ -91,7 +91,6 @@ export type { Report, RespondOptions } from "./lib/respond.ts";
 export { serveUdp } from "./lib/server.ts";
 export { batchedUdpAvailable, isBatched, listenBatchedUdp, openReactorSocket } from "./lib/ffi_udp.ts";
 export type { BatchedDatagram, BatchHandler, DatagramBatch } from "./lib/ffi_udp.ts";
-
 export { LIBC_SYMBOLS, UdpReactor } from "./lib/udp_reactor.ts";
 export type { Libc, UdpReactorOptions, Watcher } from "./lib/udp_reactor.ts";
 export type { Listener, UdpServer } from "./lib/server.ts";
