@@ -131,19 +131,23 @@ export function serveUdp(
       let started = false; // a query left to answer asynchronously
       const useMemo = memo !== undefined && !stopping && !debugging();
       for (let i = 0; i < batch.count; i++) {
-        const data = batch.datagram(i);
-        const kept = useMemo ? memo.answer(data, arena) : null;
-        if (kept) {
-          if (!batch.replyTo(i, kept)) {
-            log.error("Cannot send to {peer}", { peer: peerName(batch.sender(i)) });
+        try {
+          const data = batch.datagram(i);
+          const kept = useMemo ? memo.answer(data, arena) : null;
+          if (kept) {
+            if (!batch.replyTo(i, kept)) {
+              log.error("Cannot send to {peer}", { peer: peerName(batch.sender(i)) });
+            }
+            continue;
           }
-          continue;
+          const peer = batch.sender(i);
+          if (log.isEnabledFor("debug")) log.debug("Received packet from {peer}", { peer: peerName(peer) });
+          started = true;
+          const query = arena.copy(data);
+          void work.track(handle(conn, query, peer, stopping ? refuseAll : resolve, { arena, memo }));
+        } catch (error) {
+          log.error("Error handling a datagram: {error}", { error }); // the rest of the batch goes on
         }
-        const peer = batch.sender(i);
-        if (log.isEnabledFor("debug")) log.debug("Received packet from {peer}", { peer: peerName(peer) });
-        started = true;
-        const query = arena.copy(data);
-        void work.track(handle(conn, query, peer, stopping ? refuseAll : resolve, { arena, memo }));
       }
       return started;
     });

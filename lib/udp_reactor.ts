@@ -9,7 +9,10 @@
  * while a microtask is queued, so answers in progress go on. Linux on 64-bit CPUs.
  * @module
  */
+import { getLogger } from "@logtape/logtape";
 import { afterMicrotasks, eventLoopDescriptors } from "./event_loop_fds.ts";
+
+const log = getLogger(["dnsd", "server"]);
 
 const POLLIN = 0x1;
 const POLL_READY = 0x1 | 0x8 | 0x10 | 0x20; // POLLIN, POLLERR, POLLHUP, POLLNVAL
@@ -151,7 +154,13 @@ export class UdpReactor {
       const watcher = this.#polled[i]!;
       if (!this.#watchers.has(watcher)) continue; // closed meanwhile
       any = true;
-      if (watcher.readable()) this.#settled = false;
+      try {
+        if (watcher.readable()) this.#settled = false;
+      } catch (error) {
+        // A socket's reader failing must not stop the wait for every other socket.
+        this.#settled = false;
+        log.error("Reading UDP failed: {error}", { error });
+      }
     }
     return any;
   }

@@ -184,3 +184,34 @@ Deno.test(
     Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: server.address.port }).close();
   },
 );
+
+Deno.test(needsFfi("a batch handler that throws stops neither its socket nor the reactor"), async () => {
+  const socket = listenBatchedUdp({ hostname: "127.0.0.1", port: 0 });
+  const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  try {
+    let calls = 0;
+    const second = new Promise<number[]>((resolve) => {
+      void socket.serve((batch) => {
+        if (++calls === 1) throw new Error("a handler bug");
+        resolve([...batch.datagram(0)]);
+        return false;
+      });
+    });
+    await client.send(Uint8Array.of(1), socket.addr);
+    await new Promise((done) => setTimeout(done, 50)); // the first batch has failed by now
+    await client.send(Uint8Array.of(2), socket.addr);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("the second datagram was never served")), 2000);
+    });
+    try {
+      deepEqual(await Promise.race([second, late]), [2]);
+    } finally {
+      clearTimeout(timer);
+    }
+    equal(calls, 2);
+  } finally {
+    client.close();
+    socket.close();
+  }
+});
