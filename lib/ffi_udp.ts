@@ -15,8 +15,6 @@ import { type Libc, UdpReactor, type Watcher } from "./udp_reactor.ts";
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0x80000;
-const SOL_SOCKET = 1;
-const SO_REUSEADDR = 2;
 const MSG_DONTWAIT = 0x40;
 const MMSGHDR = 64; // struct msghdr (56) + msg_len (4) + padding (4) on LP64
 /** Batches read for one wake-up before other sockets get their turn. */
@@ -135,11 +133,13 @@ function targetOf(to: Deno.Addr): Uint8Array {
   return sockaddr(hostname, port);
 }
 
-/** Opens an IPv4 UDP socket bound to `hostname:port`; its bound address too. */
+/**
+ * Opens an IPv4 UDP socket bound to `hostname:port`; its bound address too. No SO_REUSEADDR (nor
+ * does `Deno.listenDatagram` set it): no other socket may share the port and take its datagrams.
+ */
 function bindSocket(libc: Libc, hostname: string, port: number): { fd: number; addr: Deno.NetAddr } {
   const fd = libc.symbols.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw new Error("socket(2) failed");
-  libc.symbols.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, new Int32Array([1]), 4); // as Deno does
   if (libc.symbols.bind(fd, sockaddr(hostname, port), 16) !== 0) {
     libc.symbols.close(fd);
     throw new Deno.errors.AddrInUse(`cannot bind ${hostname}:${port}`);
@@ -262,9 +262,9 @@ export function listenBatchedUdp(
  * Opens an upstream socket on an ephemeral port of 0.0.0.0, waited on by `reactor`: the upstream
  * pool's `open`. Replies larger than 4,096 octets arrive cut short (dnsd asks for 1,232 at most).
  */
-export function openReactorSocket(reactor: UdpReactor): Datagram {
+export function openReactorSocket(reactor: UdpReactor): Datagram & { readonly addr: Deno.NetAddr } {
   const libc = reactor.libc;
-  const { fd } = bindSocket(libc, "0.0.0.0", 0);
+  const { fd, addr } = bindSocket(libc, "0.0.0.0", 0);
   const batch = new Batch(16, 4096);
   const senders = new ByteArena();
   let next = 0; // the next datagram of the batch receive() hands out
@@ -298,7 +298,8 @@ export function openReactorSocket(reactor: UdpReactor): Datagram {
   };
   reactor.watch(watcher);
 
-  return {
+  const socket = {
+    addr,
     receive(buffer?: Uint8Array) {
       if (closed) return Promise.reject(new Deno.errors.BadResource("the socket is closed"));
       if (next < batch.count) return Promise.resolve(take(buffer));
@@ -325,5 +326,7 @@ export function openReactorSocket(reactor: UdpReactor): Datagram {
       waiting?.reject(new Deno.errors.BadResource("the socket is closed"));
       waiting = null;
     },
-  } as unknown as Datagram; // receive() fills any Uint8Array, where Deno's wants one on an ArrayBuffer
+  };
+  // receive() fills any Uint8Array, where Deno's wants one on an ArrayBuffer.
+  return socket as unknown as Datagram & { readonly addr: Deno.NetAddr };
 }

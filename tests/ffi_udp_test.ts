@@ -117,6 +117,45 @@ Deno.test(needsFfi("openReactorSocket() sends, receives replies in order, and cl
   }
 });
 
+/** Whether a socket with SO_REUSEADDR set can bind 0.0.0.0:`port` too (through libc, as a rogue process would). */
+function canShare(port: number): boolean {
+  const libc = Deno.dlopen("libc.so.6", {
+    socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+    setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+    bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+    close: { parameters: ["i32"], result: "i32" },
+  });
+  try {
+    const fd = libc.symbols.socket(2, 2, 0); // AF_INET, SOCK_DGRAM
+    libc.symbols.setsockopt(fd, 1, 2, new Int32Array([1]), 4); // SOL_SOCKET, SO_REUSEADDR
+    const address = new Uint8Array(16); // struct sockaddr_in, 0.0.0.0:port
+    address.set([2, 0, port >> 8, port & 0xff]);
+    const bound = libc.symbols.bind(fd, address, 16) === 0;
+    libc.symbols.close(fd);
+    return bound;
+  } finally {
+    libc.close();
+  }
+}
+
+Deno.test(
+  needsFfi("batched sockets hold their ports alone: no SO_REUSEADDR socket may share one"),
+  async () => {
+    const reactor = new UdpReactor();
+    const upstream = openReactorSocket(reactor);
+    const listener = listenBatchedUdp({ hostname: "0.0.0.0", port: 0, reactor });
+    try {
+      ok(upstream.addr.port > 0);
+      equal(canShare(upstream.addr.port), false);
+      equal(canShare(listener.addr.port), false);
+    } finally {
+      upstream.close();
+      listener.close();
+      await reactor.close();
+    }
+  },
+);
+
 Deno.test(
   needsFfi("a reactor socket opened while the reactor waits idle still gets its reply at once"),
   async () => {
