@@ -65,7 +65,8 @@ export async function startDnsd(
   let failure: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = freePort();
-    const command = [Deno.execPath(), "run", "--allow-net", "--allow-read", `${ROOT}main.ts`];
+    // As `deno task start` runs it: with FFI, so UDP is read in batches where it can be.
+    const command = [Deno.execPath(), "run", "--allow-net", "--allow-read", "--allow-ffi", `${ROOT}main.ts`];
     const child = processes.spawn("dnsd", [...command, "--port", String(port), ...flags], {
       cpu: SERVER_CPU,
       cwd: ROOT,

@@ -268,7 +268,7 @@ if (import.meta.main) {
       "",
       table([...cache.rows, ...zone.rows]),
       "",
-      "RSS is VmRSS of the dnsd process (`deno run --allow-net --allow-read main.ts`), peak RSS its VmHWM,",
+      "RSS is VmRSS of the dnsd process (`deno run --allow-net --allow-read --allow-ffi main.ts`, so batched UDP where it can be), peak RSS its VmHWM,",
       `both from /proc/PID/status, read ${SETTLE_MS / 1000} s after start-up and after each step unless`,
       "the row says otherwise. Bytes per entry (or per record) are over the empty-cache row.",
       "",

@@ -182,7 +182,7 @@ function report(flags: Flags, result: Awaited<ReturnType<typeof soak>>, idle: nu
     "| ---: | ---: | ---: | ---: |",
     ...rows,
     "",
-    "RSS is VmRSS of the dnsd process (`deno run --allow-net --allow-read main.ts`) from /proc/PID/status.",
+    "RSS is VmRSS of the dnsd process (`deno run --allow-net --allow-read --allow-ffi main.ts`, so batched UDP where it can be) from /proc/PID/status.",
     "Every name is sent once, so every query reaches the upstream; cache entries are min(fetched + 1, the",
     "cache size), the 1 being the start-up probe, and every answer after the fill evicts one.",
     "",
