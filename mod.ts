@@ -76,8 +76,15 @@ export { createForwardCounters, forward, randomId, randomIds } from "./lib/forwa
 export { Deadlines } from "./lib/deadlines.ts";
 export type { DeadlineOptions } from "./lib/deadlines.ts";
 export type { ForwardCounters, ForwardOptions, UpstreamExchange } from "./lib/forward.ts";
-export { formatAddress, udpExchange } from "./lib/udp_exchange.ts";
-export type { Datagram, DropReason, Exchange, UdpExchangeOptions, Upstream } from "./lib/udp_exchange.ts";
+export { formatAddress, isPushDatagram, udpExchange } from "./lib/udp_exchange.ts";
+export type {
+  Datagram,
+  DropReason,
+  Exchange,
+  PushDatagram,
+  UdpExchangeOptions,
+  Upstream,
+} from "./lib/udp_exchange.ts";
 export { tcpExchange } from "./lib/tcp_exchange.ts";
 export type { Stream, TcpExchangeOptions } from "./lib/tcp_exchange.ts";
 export { UPSTREAM_STRATEGIES, upstreamPool } from "./lib/upstream_pool.ts";

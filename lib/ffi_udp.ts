@@ -9,7 +9,7 @@
  * @module
  */
 import { ByteArena } from "./arena.ts";
-import type { Datagram } from "./udp_exchange.ts";
+import type { PushDatagram } from "./udp_exchange.ts";
 import { type Libc, UdpReactor, type Watcher } from "./udp_reactor.ts";
 
 const AF_INET = 2;
@@ -261,8 +261,9 @@ export function listenBatchedUdp(
 /**
  * Opens an upstream socket on an ephemeral port of 0.0.0.0, waited on by `reactor`: the upstream
  * pool's `open`. Replies larger than 4,096 octets arrive cut short (dnsd asks for 1,232 at most).
+ * Datagrams go to `receive()`, or once `onDatagram()` is called, straight to its handler.
  */
-export function openReactorSocket(reactor: UdpReactor): Datagram & { readonly addr: Deno.NetAddr } {
+export function openReactorSocket(reactor: UdpReactor): PushDatagram & { readonly addr: Deno.NetAddr } {
   const libc = reactor.libc;
   const { fd, addr } = bindSocket(libc, "0.0.0.0", 0);
   const batch = new Batch(16, 4096);
@@ -273,6 +274,7 @@ export function openReactorSocket(reactor: UdpReactor): Datagram & { readonly ad
   let waitingBuffer: Uint8Array | undefined;
   let lastTarget: Deno.Addr | null = null;
   let lastRaw: Uint8Array = new Uint8Array(16);
+  let handler: ((data: Uint8Array, from: Deno.NetAddr) => void) | null = null;
 
   function take(buffer: Uint8Array | undefined): [Uint8Array, Deno.Addr] {
     const i = next++;
@@ -283,11 +285,26 @@ export function openReactorSocket(reactor: UdpReactor): Datagram & { readonly ad
     return [copy, new SocketPeer(senders.copy(batch.name(i)))];
   }
 
+  /** Hands every datagram that has come to `handler`; says whether any had. */
+  function push(handler: (data: Uint8Array, from: Deno.NetAddr) => void): boolean {
+    let any = false;
+    for (let round = 0; round < ROUNDS && !closed; round++) {
+      const got = batch.read(libc, fd);
+      for (let i = 0; i < got && !closed; i++) handler(batch.datagram(i), new SocketPeer(batch.name(i)));
+      any ||= got > 0;
+      if (got < batch.slots) break;
+    }
+    batch.count = 0;
+    return any;
+  }
+
   const watcher: Watcher = {
     fd,
-    wanted: () => next >= batch.count,
+    wanted: () => handler !== null || next >= batch.count,
     readable() {
-      if (closed || batch.read(libc, fd) === 0) return false;
+      if (closed) return false;
+      if (handler) return push(handler);
+      if (batch.read(libc, fd) === 0) return false;
       next = 0;
       if (!waiting) return false;
       const { resolve } = waiting;
@@ -300,6 +317,9 @@ export function openReactorSocket(reactor: UdpReactor): Datagram & { readonly ad
 
   const socket = {
     addr,
+    onDatagram(handling: (data: Uint8Array, from: Deno.NetAddr) => void) {
+      handler = handling;
+    },
     receive(buffer?: Uint8Array) {
       if (closed) return Promise.reject(new Deno.errors.BadResource("the socket is closed"));
       if (next < batch.count) return Promise.resolve(take(buffer));
@@ -328,5 +348,5 @@ export function openReactorSocket(reactor: UdpReactor): Datagram & { readonly ad
     },
   };
   // receive() fills any Uint8Array, where Deno's wants one on an ArrayBuffer.
-  return socket as unknown as Datagram & { readonly addr: Deno.NetAddr };
+  return socket as unknown as PushDatagram & { readonly addr: Deno.NetAddr };
 }

@@ -14,6 +14,20 @@ export type Exchange = (query: Uint8Array, signal: AbortSignal) => Promise<Uint8
 /** The part of a datagram socket an exchange uses (so tests can pass a fake). */
 export type Datagram = Pick<Deno.DatagramConn, "send" | "receive" | "close">;
 
+/**
+ * A socket that can also hand each datagram to a callback as it arrives, with no `receive()`
+ * promise in between (lib/ffi_udp.ts). `data` and `from` are good only during the call.
+ */
+export interface PushDatagram extends Datagram {
+  /** From now on, every datagram goes to `handler` (and none to `receive()`). */
+  onDatagram(handler: (data: Uint8Array, from: Deno.NetAddr) => void): void;
+}
+
+/** Whether `conn` hands datagrams to a callback. */
+export function isPushDatagram(conn: Datagram): conn is PushDatagram {
+  return "onDatagram" in conn;
+}
+
 /** An upstream server's IP address and port. */
 export interface Upstream {
   /** The upstream server's IPv4 or IPv6 address. */

@@ -14,6 +14,7 @@ import {
   type DropReason,
   type Exchange,
   formatAddress,
+  isPushDatagram,
   type Upstream,
 } from "./udp_exchange.ts";
 
@@ -105,6 +106,28 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
     if (socket.waiting.size === 0) closeSocket(socket);
   }
 
+  /** Hands a datagram to the query waiting for it, after the checks of RFC 5452 section 9.1. */
+  function deliver(socket: PooledSocket, data: Uint8Array, peer: Deno.NetAddr): void {
+    if (canonicalHost(peer.hostname) !== expectedHost || peer.port !== upstream.port) {
+      onDrop("wrong-source", formatAddress(peer));
+      return;
+    }
+    const id = data.length >= 2 ? (data[0]! << 8) | data[1]! : -1;
+    const waiting = socket.waiting.get(id);
+    if (!waiting) {
+      onDrop("wrong-id", name);
+      return;
+    }
+    const mismatch = replyMismatch(waiting.query, data, exactCase);
+    if (mismatch !== null) {
+      onDrop(mismatch, name);
+      return;
+    }
+    socket.waiting.delete(id);
+    waiting.resolve(data.slice());
+    if (socket.retired && socket.waiting.size === 0) closeSocket(socket);
+  }
+
   async function receiveLoop(socket: PooledSocket): Promise<void> {
     const buffer = new Uint8Array(65_535);
     while (!socket.closed) {
@@ -116,31 +139,15 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
         closeSocket(socket);
         return;
       }
-      const [data, from] = received;
-      const peer = from as Deno.NetAddr;
-      if (canonicalHost(peer.hostname) !== expectedHost || peer.port !== upstream.port) {
-        onDrop("wrong-source", formatAddress(peer));
-        continue;
-      }
-      const waiting = data.length >= 2 ? socket.waiting.get((data[0]! << 8) | data[1]!) : undefined;
-      if (!waiting) {
-        onDrop("wrong-id", name);
-        continue;
-      }
-      const mismatch = replyMismatch(waiting.query, data, exactCase);
-      if (mismatch !== null) {
-        onDrop(mismatch, name);
-        continue;
-      }
-      socket.waiting.delete((data[0]! << 8) | data[1]!);
-      waiting.resolve(data.slice());
-      if (socket.retired && socket.waiting.size === 0) closeSocket(socket);
+      deliver(socket, received[0], received[1] as Deno.NetAddr);
     }
   }
 
   function pick(): PooledSocket {
     const time = now();
-    for (const socket of [...active]) {
+    // Backwards: retire() takes the socket out of `active`.
+    for (let i = active.length - 1; i >= 0; i--) {
+      const socket = active[i]!;
       if (socket.sent >= queriesPerSocket || time - socket.openedAt >= maxSocketAgeMs) retire(socket);
     }
     if (active.length < size) {
@@ -154,9 +161,14 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
       };
       active.push(socket);
       all.add(socket);
-      const loop = receiveLoop(socket);
-      loops.add(loop);
-      void loop.finally(() => loops.delete(loop));
+      if (isPushDatagram(socket.conn)) {
+        // Replies come to deliver() as the socket reads them: no receive() promise each.
+        socket.conn.onDatagram((data, from) => deliver(socket, data, from));
+      } else {
+        const loop = receiveLoop(socket);
+        loops.add(loop);
+        void loop.finally(() => loops.delete(loop));
+      }
       return socket;
     }
     return active[next++ % active.length]!;

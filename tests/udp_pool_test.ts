@@ -1,15 +1,19 @@
 /**
  * pooledUdpExchange() with fake {@link Datagram}s (routing by ID, drops, aborts, ID collisions,
- * socket rotation by count and age, close), and once against a real responder on 127.0.0.1.
+ * socket rotation by count and age, close), with fake push sockets (as lib/ffi_udp.ts's), and
+ * against a real responder on 127.0.0.1 over Deno's sockets and over the FFI reactor's.
  * @module
  */
 import { deepEqual, equal, notEqual, ok, rejects } from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../lib/codec.ts";
 import { UpstreamError, UpstreamTimeout } from "../lib/errors.ts";
 import { reply } from "../lib/message.ts";
-import type { Datagram, DropReason, Upstream } from "../lib/udp_exchange.ts";
+import { openReactorSocket } from "../lib/ffi_udp.ts";
+import type { Datagram, DropReason, PushDatagram, Upstream } from "../lib/udp_exchange.ts";
+import { UdpReactor } from "../lib/udp_reactor.ts";
 import { pooledUdpExchange, type UdpPoolOptions } from "../lib/udp_pool.ts";
 import { RRClass } from "../lib/types.ts";
+import { needsFfi } from "./_batched.ts";
 import { idOf, query } from "./_tcp_client.ts";
 
 const UPSTREAM: Upstream = { hostname: "192.0.2.53", port: 53 };
@@ -443,3 +447,106 @@ Deno.test("pooledUdpExchange() answers 200 concurrent queries over real sockets,
     await responder.close();
   }
 });
+
+/** A fake socket that hands each datagram to the pool's callback at once (as lib/ffi_udp.ts does). */
+class PushFakeSocket extends FakeSocket implements PushDatagram {
+  #handler: ((data: Uint8Array, from: Deno.NetAddr) => void) | undefined;
+
+  onDatagram(handler: (data: Uint8Array, from: Deno.NetAddr) => void): void {
+    this.#handler = handler;
+  }
+
+  override receive(): Promise<Received> {
+    throw new Error("a push socket is never asked to receive()");
+  }
+
+  override deliver(bytes: Uint8Array, from: Deno.NetAddr = FROM_UPSTREAM): void {
+    if (this.closes > 0) return;
+    // Like the reactor: a view of the socket's own memory, overwritten right after the call.
+    const scratch = bytes.slice();
+    this.#handler!(scratch, from);
+    scratch.fill(0xee);
+  }
+}
+
+Deno.test("pooledUdpExchange() over push sockets: routing, every drop, retiring and closing", async (t) => {
+  const sockets: PushFakeSocket[] = [];
+  const drops: DropReason[] = [];
+  const pool = pooledUdpExchange(UPSTREAM, {
+    sockets: 1,
+    queriesPerSocket: 3,
+    open: () => {
+      const socket = new PushFakeSocket();
+      sockets.push(socket);
+      return socket;
+    },
+    onDrop: (reason) => drops.push(reason),
+  });
+  try {
+    await t.step("replies reach their queries out of order, and are copies", async () => {
+      const pending = [1, 2].map((id) => pool(query(`q${id}.example`, { id }), never()));
+      const socket = sockets[0]!;
+      for (const i of [1, 0]) socket.deliver(answer(socket.sent[i]!.bytes, `192.0.2.${i + 1}`));
+      deepEqual((await Promise.all(pending)).map(addressOf), [
+        { type: "A", address: "192.0.2.1" },
+        { type: "A", address: "192.0.2.2" },
+      ]);
+    });
+    await t.step("strangers are dropped, each for its reason, and the query still waits", async () => {
+      const pending = track(pool(query("www.example", { id: 0x4242 }), never()));
+      const socket = sockets[0]!;
+      const sent = socket.sent[2]!.bytes;
+      socket.deliver(answer(sent, "198.51.100.1"), { transport: "udp", hostname: "192.0.2.54", port: 53 });
+      socket.deliver(answer(sent, "198.51.100.2", { id: 0x4243 }));
+      socket.deliver(answer(query("decoy.example", { id: 0x4242 }), "198.51.100.3"));
+      socket.deliver(sent);
+      await flush();
+      deepEqual(drops, ["wrong-source", "wrong-id", "wrong-question", "not-response"]);
+      equal(pending.settled, false);
+      socket.deliver(answer(sent, "192.0.2.3"));
+      deepEqual(addressOf(await pending.promise), { type: "A", address: "192.0.2.3" });
+    });
+    await t.step(
+      "after 3 queries a fresh socket takes over, and close() fails what still waits",
+      async () => {
+        const waiting = track(pool(query("late.example", { id: 9 }), never()));
+        equal(sockets.length, 2);
+        equal(sockets[0]!.closes, 1); // retired with nothing waiting: closed at once
+        await pool.close();
+        equal(sockets[1]!.closes, 1);
+        await rejects(waiting.promise, UpstreamError);
+      },
+    );
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test(
+  needsFfi("pooledUdpExchange() answers 200 concurrent queries over reactor sockets, then closes"),
+  async () => {
+    const responder = startEchoResponder();
+    const reactor = new UdpReactor();
+    const pool = pooledUdpExchange(responder.address, {
+      sockets: 4,
+      queriesPerSocket: 25,
+      open: () => openReactorSocket(reactor),
+    });
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 5_000);
+    try {
+      const queries = Array.from({ length: 200 }, (_, i) => query(`q${i}.example`, { id: i * 7 }));
+      const replies = await Promise.all(queries.map((bytes) => pool(bytes, controller.signal)));
+      for (const [i, bytes] of replies.entries()) {
+        equal(idOf(bytes), i * 7);
+        deepEqual(bytes.subarray(3), queries[i]!.subarray(3));
+      }
+      equal(responder.received(), 200);
+    } finally {
+      clearTimeout(timer);
+      await pool.close();
+      await reactor.close();
+      await responder.close();
+    }
+  },
+);
