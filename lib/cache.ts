@@ -75,16 +75,25 @@ export function answerTtl(response: Message): number | null {
     return Math.min(soa.ttl, soa.data.minimum, minTtlOf(response.answers));
   }
   if (response.rcode !== Rcode.NOERROR) return null;
-  return minTtlOf([...response.answers, ...response.authorities]);
+  return Math.min(minTtlOf(response.answers), minTtlOf(response.authorities));
 }
 
+/**
+ * `records` with each TTL replaced by `ttlOf(record)`: the same array when none changes, and only
+ * the records that change copied (a fresh answer is served as stored, with nothing allocated).
+ */
 function withTtls(
   records: readonly ResourceRecord[],
-  elapsed: number,
-  floor: number,
+  ttlOf: (record: ResourceRecord) => number,
 ): readonly ResourceRecord[] {
-  if (records.length === 0) return records;
-  return records.map((record) => ({ ...record, ttl: Math.max(floor, record.ttl - elapsed) }));
+  let changed: ResourceRecord[] | null = null;
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    const ttl = ttlOf(record);
+    if (ttl !== record.ttl) (changed ??= records.slice(0, i)).push({ ...record, ttl });
+    else changed?.push(record);
+  }
+  return changed ?? records;
 }
 
 /**
@@ -98,13 +107,11 @@ export function agedResponse(entry: CacheEntry, now: number, staleTtl?: number):
   // The answer and authority records set the entry's TTL, so they carry exactly what is left of it,
   // also when --min-ttl raised it above their own (else they would reach 0 while still cached).
   const clampTo = (records: readonly ResourceRecord[], raise: boolean) =>
-    staleTtl !== undefined ? records.map((record) => ({ ...record, ttl: staleTtl })) : withTtls(
-      records.map((record) =>
-        record.ttl > entry.ttl || (raise && record.ttl < entry.ttl) ? { ...record, ttl: entry.ttl } : record
-      ),
-      elapsed,
-      0,
-    );
+    withTtls(records, (record) => {
+      if (staleTtl !== undefined) return staleTtl;
+      const clamped = record.ttl > entry.ttl || (raise && record.ttl < entry.ttl) ? entry.ttl : record.ttl;
+      return Math.max(0, clamped - elapsed);
+    });
   return {
     ...response,
     answers: clampTo(response.answers, true),

@@ -87,8 +87,10 @@ export function answerCache(options: CacheOptions): Cache {
       counters.coalesced++;
       return pending;
     }
+    // Each outcome ends the sharing before it stores: later questions find the entry, not this.
     const work = next(request).then(
       (response) => {
+        inFlight.delete(key);
         const time = now();
         if (response.rcode === Rcode.SERVFAIL) store.putFailure(key, { response }, time);
         else if (store.putAnswer(key, response, time)) {
@@ -99,12 +101,13 @@ export function answerCache(options: CacheOptions): Cache {
         return response;
       },
       (error) => {
+        inFlight.delete(key);
         if (error instanceof UpstreamError) {
           store.putFailure(key, { response: reply(request, { rcode: Rcode.SERVFAIL }), error }, now());
         }
         throw error;
       },
-    ).finally(() => inFlight.delete(key));
+    );
     inFlight.set(key, work);
     return work;
   }
