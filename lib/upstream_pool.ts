@@ -43,7 +43,7 @@ export interface UpstreamPool<T> {
    * The upstreams to try, in order: the healthy ones by the strategy, then those backing off
    * (soonest back first), so a query is never failed without asking anyone.
    */
-  order(): T[];
+  order(): readonly T[];
   /** Records an answer and its round-trip time. */
   succeeded(upstream: T, rttMs: number): void;
   /** Records a failure (timeout, network error, SERVFAIL, REFUSED, bad reply). */
@@ -62,7 +62,8 @@ export function upstreamPool<T>(upstreams: readonly T[], options: PoolOptions = 
     now = () => performance.now(),
     random = Math.random,
   } = options;
-  const states = new Map<T, UpstreamHealth>(
+  // Mutable inside: a healthy upstream's round-trip time is updated in place on every answer.
+  const states = new Map<T, { -readonly [K in keyof UpstreamHealth]: UpstreamHealth[K] }>(
     upstreams.map((upstream) => [upstream, { failures: 0, skipUntil: 0, srtt: undefined }]),
   );
   const state = (upstream: T) => states.get(upstream) ?? { failures: 0, skipUntil: 0, srtt: undefined };
@@ -83,18 +84,24 @@ export function upstreamPool<T>(upstreams: readonly T[], options: PoolOptions = 
   return {
     order() {
       const time = now();
+      // The common case, every upstream healthy and tried in the configured order: no new array.
+      if (strategy === "sequential" && upstreams.every((upstream) => state(upstream).skipUntil <= time)) {
+        return upstreams;
+      }
       const healthy = upstreams.filter((upstream) => state(upstream).skipUntil <= time);
       const resting = upstreams.filter((upstream) => state(upstream).skipUntil > time)
         .sort((a, b) => state(a).skipUntil - state(b).skipUntil);
       return [...ordered(healthy), ...resting];
     },
     succeeded(upstream, rttMs) {
-      const { srtt } = state(upstream);
-      states.set(upstream, {
-        failures: 0,
-        skipUntil: 0,
-        srtt: srtt === undefined ? rttMs : srtt + (rttMs - srtt) / 8,
-      });
+      const previous = state(upstream);
+      const srtt = previous.srtt === undefined ? rttMs : previous.srtt + (rttMs - previous.srtt) / 8;
+      // A healthy upstream stays healthy: its state changes in place, with no new object per answer.
+      if (previous.failures === 0 && previous.skipUntil === 0 && states.get(upstream) === previous) {
+        previous.srtt = srtt;
+        return;
+      }
+      states.set(upstream, { failures: 0, skipUntil: 0, srtt });
     },
     failed(upstream) {
       const previous = state(upstream);
@@ -103,6 +110,6 @@ export function upstreamPool<T>(upstreams: readonly T[], options: PoolOptions = 
       const skipUntil = over < 0 ? 0 : now() + Math.min(maxBackoffMs, backoffMs * 2 ** over);
       states.set(upstream, { ...previous, failures, skipUntil });
     },
-    health: state,
+    health: (upstream) => ({ ...state(upstream) }), // a snapshot: later answers do not change it
   };
 }
