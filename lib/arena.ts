@@ -18,6 +18,8 @@ export class ByteArena {
   #pos = 0;
   /** Reused by every encode: safe because encoding is synchronous and copies out at the end. */
   readonly scratch: Uint8Array = new Uint8Array(MAX_MESSAGE);
+  /** The encoder's compression table, reused (and cleared) by every encode for the same reason. */
+  readonly names: Map<string, number> = new Map();
 
   /**
    * Creates an arena with one fresh slab.

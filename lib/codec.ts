@@ -157,7 +157,7 @@ export function encodeMessage(message: Message, arena?: ByteArena): Uint8Array {
   if (message.rcode > 0xf && !message.edns) {
     throw new EncodeError("needs-edns", `rcode ${message.rcode} needs an OPT record`);
   }
-  const writer = new Writer(arena?.scratch);
+  const writer = new Writer(arena?.scratch, arena?.names);
   writer.u16(message.id);
   writer.u16(flagsOf(message));
   writer.u16(message.questions.length);

@@ -270,11 +270,16 @@ export class Writer {
   #bytes: Uint8Array;
   #pos = 0;
   /** Lower-cased name suffix -> offset of its first occurrence (compression is case-insensitive). */
-  readonly #names = new Map<string, number>();
+  readonly #names: Map<string, number>;
 
-  /** @param scratch a buffer to write into (reused by the caller), instead of a fresh one */
-  constructor(scratch?: Uint8Array) {
+  /**
+   * @param scratch a buffer to write into (reused by the caller), instead of a fresh one
+   * @param names a map for the compression table (reused by the caller, cleared here), instead of a fresh one
+   */
+  constructor(scratch?: Uint8Array, names?: Map<string, number>) {
     this.#bytes = scratch ?? new Uint8Array(512);
+    this.#names = names ?? new Map();
+    this.#names.clear();
   }
 
   /** The number of octets written so far. */
