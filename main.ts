@@ -97,13 +97,8 @@ function serve(
       2,
     );
   }
-  if (command.udpIo === "batched" && command.host.includes(":")) {
-    fail(`--udp-io batched listens on IPv4 only, not ${command.host}`, 2);
-  }
-  // auto: batched wherever it can work (Linux, IPv4, FFI allowed), one op per datagram elsewhere.
-  const udpIo = command.udpIo === "auto"
-    ? (batchedUdpAvailable() && !command.host.includes(":") ? "batched" : "deno")
-    : command.udpIo;
+  // auto: batched wherever it can work (Linux with glibc, FFI allowed), one op per datagram elsewhere.
+  const udpIo = command.udpIo === "auto" ? (batchedUdpAvailable() ? "batched" : "deno") : command.udpIo;
   log.info("Reading UDP {how}", {
     how: udpIo === "batched" ? "in batches (recvmmsg)" : "one datagram per op (Deno.DatagramConn)",
   });

@@ -42,7 +42,7 @@ export interface ServerOptions {
   readonly caseRandomization?: boolean;
   /**
    * How UDP is read: `deno` (one op per datagram, everywhere) or `batched` (recvmmsg through FFI,
-   * Linux and IPv4 only, needs `--allow-ffi`; see lib/ffi_udp.ts). Default `deno`.
+   * Linux only, needs `--allow-ffi`; see lib/ffi_udp.ts). Default `deno`.
    */
   readonly udpIo?: "deno" | "batched";
   /** The answer cache; none when absent (the CLI always gives one: `--cache-size 0` turns it off). */
@@ -99,12 +99,14 @@ export function buildResolver(
     log.warning("Dropped upstream reply from {from}: {reason}", { from, reason });
   };
   const exactCase = options.caseRandomization ?? false;
-  // With batched UDP, IPv4 upstreams are read through FFI too, in the listener's wait.
+  // With batched UDP, the upstream sockets are read through FFI too, in the listener's wait.
   const pools = options.upstreams.map((upstream) =>
     pooledUdpExchange(upstream, {
       onDrop,
       exactCase,
-      ...(reactor && !upstream.hostname.includes(":") ? { open: () => openReactorSocket(reactor) } : {}),
+      ...(reactor
+        ? { open: () => openReactorSocket(reactor, upstream.hostname.includes(":") ? "::" : "0.0.0.0") }
+        : {}),
     })
   );
   const upstreams = options.upstreams.map((upstream, i) => ({

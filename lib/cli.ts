@@ -75,7 +75,7 @@ Options:
   --hosts FILE         answer the names in a hosts(5) file, with PTR for their
                        addresses; repeatable
   --udp-io auto|deno|batched
-                       how UDP is read: batched (recvmmsg through FFI: Linux, IPv4,
+                       how UDP is read: batched (recvmmsg through FFI: Linux,
                        needs --allow-ffi; much faster), deno (one op per datagram,
                        anywhere), or auto (default: batched where it can be)
   --log-level LEVEL    debug, info, warning or error (default info)

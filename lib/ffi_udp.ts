@@ -4,19 +4,20 @@
  * a native one (see the README's Benchmarks). Datagrams go out with sendto(2), with no op in
  * between. The listening socket hands each batch to the server as it comes (`serve`); upstream
  * sockets offer `Deno.DatagramConn`'s `send`/`receive`/`close`, so the upstream pool is the same.
- * A {@link UdpReactor} waits for all of them. Linux on 64-bit CPUs, IPv4, `--allow-ffi`;
- * everything else uses `Deno.listenDatagram`.
+ * A {@link UdpReactor} waits for all of them. IPv4 and IPv6; Linux with glibc on 64-bit CPUs and
+ * `--allow-ffi`: everywhere else dnsd uses `Deno.listenDatagram`.
  * @module
  */
 import { ByteArena } from "./arena.ts";
 import type { PushDatagram } from "./udp_exchange.ts";
 import { type Libc, UdpReactor, type Watcher } from "./udp_reactor.ts";
+import { familyOf, sockaddr, SOCKADDR_ROOM, sockaddrLength, SocketPeer, targetOf } from "./sockaddr.ts";
 
-const AF_INET = 2;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0x80000;
 const MSG_DONTWAIT = 0x40;
 const MMSGHDR = 64; // struct msghdr (56) + msg_len (4) + padding (4) on LP64
+const NAME_SLOT = 32; // a struct sockaddr_in6 (28), aligned
 /** Batches read for one wake-up before other sockets get their turn. */
 const ROUNDS = 4;
 
@@ -38,39 +39,6 @@ function pointerOf(bytes: ArrayBufferView): bigint {
   return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
 }
 
-function sockaddr(hostname: string, port: number): Uint8Array {
-  const octets = hostname.split(".").map(Number);
-  if (octets.length !== 4 || octets.some((o) => !(o >= 0 && o <= 255))) {
-    throw new TypeError(`batched UDP takes an IPv4 address, not "${hostname}"`);
-  }
-  const address = new Uint8Array(16);
-  const view = new DataView(address.buffer);
-  view.setUint16(0, AF_INET, true);
-  view.setUint16(2, port, false);
-  address.set(octets, 4);
-  return address;
-}
-
-/** A sender as the kernel gave it (struct sockaddr_in); its text is made only when asked for. */
-class SocketPeer implements Deno.NetAddr {
-  readonly transport = "udp";
-  readonly #raw: Uint8Array;
-  constructor(raw: Uint8Array) {
-    this.#raw = raw;
-  }
-  get hostname(): string {
-    const raw = this.#raw;
-    return `${raw[4]}.${raw[5]}.${raw[6]}.${raw[7]}`;
-  }
-  get port(): number {
-    return (this.#raw[2]! << 8) | this.#raw[3]!;
-  }
-  /** The struct sockaddr_in, for sendto(2). */
-  static raw(peer: SocketPeer): Uint8Array {
-    return peer.#raw;
-  }
-}
-
 /** recvmmsg(2)'s arrays for `slots` datagrams of up to `slotSize` octets, in memory that never moves. */
 class Batch {
   readonly headers: Uint8Array;
@@ -83,12 +51,12 @@ class Batch {
   constructor(readonly slots: number, slotSize: number) {
     // One ArrayBuffer for everything the kernel reads pointers to: a small typed array may live
     // on V8's heap and move in a garbage collection, which would leave the kernel a stale pointer.
-    const memory = new ArrayBuffer(slots * (MMSGHDR + 16 + 16 + slotSize));
+    const memory = new ArrayBuffer(slots * (MMSGHDR + 16 + NAME_SLOT + slotSize));
     this.headers = new Uint8Array(memory, 0, slots * MMSGHDR);
     this.#view = new DataView(memory, 0, slots * MMSGHDR);
     const iovecs = new BigUint64Array(memory, slots * MMSGHDR, slots * 2);
-    this.#names = new Uint8Array(memory, slots * (MMSGHDR + 16), slots * 16);
-    this.#slots = new Uint8Array(memory, slots * (MMSGHDR + 32), slots * slotSize);
+    this.#names = new Uint8Array(memory, slots * (MMSGHDR + 16), slots * NAME_SLOT);
+    this.#slots = new Uint8Array(memory, slots * (MMSGHDR + 16 + NAME_SLOT), slots * slotSize);
     this.#slotSize = slotSize;
     const [slotBase, nameBase, iovecBase] = [
       pointerOf(this.#slots),
@@ -96,7 +64,7 @@ class Batch {
       pointerOf(iovecs),
     ];
     for (let i = 0; i < slots; i++) {
-      this.#view.setBigUint64(i * MMSGHDR, nameBase + BigInt(i * 16), true); // msg_name
+      this.#view.setBigUint64(i * MMSGHDR, nameBase + BigInt(i * NAME_SLOT), true); // msg_name
       this.#view.setBigUint64(i * MMSGHDR + 16, iovecBase + BigInt(i * 16), true); // msg_iov
       this.#view.setBigUint64(i * MMSGHDR + 24, 1n, true); // msg_iovlen
       iovecs[2 * i] = slotBase + BigInt(i * slotSize);
@@ -106,7 +74,7 @@ class Batch {
 
   /** Reads what has arrived on `fd` without waiting; the count (0 when nothing). */
   read(libc: Libc, fd: number): number {
-    for (let i = 0; i < this.slots; i++) this.#view.setUint32(i * MMSGHDR + 8, 16, true); // msg_namelen
+    for (let i = 0; i < this.slots; i++) this.#view.setUint32(i * MMSGHDR + 8, SOCKADDR_ROOM, true); // msg_namelen
     const got = libc.symbols.recvmmsg(fd, this.headers, this.slots, MSG_DONTWAIT, null);
     this.count = got > 0 ? got : 0;
     return this.count;
@@ -117,35 +85,54 @@ class Batch {
     return this.#slots.subarray(start, start + this.#view.getUint32(i * MMSGHDR + 56, true));
   }
 
-  /** The sender's struct sockaddr_in, in place (overwritten by the next read). */
+  /** The sender's struct sockaddr, in place (overwritten by the next read). */
   name(i: number): Uint8Array {
-    return this.#names.subarray(i * 16, i * 16 + 16);
+    const raw = this.#names.subarray(i * NAME_SLOT, i * NAME_SLOT + SOCKADDR_ROOM);
+    return raw.subarray(0, sockaddrLength(raw));
   }
 }
 
 function sendTo(libc: Libc, fd: number, data: Uint8Array, to: Uint8Array): number {
-  return Number(libc.symbols.sendto(fd, data, BigInt(data.length), 0, to, 16));
+  return Number(libc.symbols.sendto(fd, data, BigInt(data.length), 0, to, to.length));
 }
 
-function targetOf(to: Deno.Addr): Uint8Array {
-  if (to instanceof SocketPeer) return SocketPeer.raw(to);
-  const { hostname, port } = to as Deno.NetAddr;
-  return sockaddr(hostname, port);
+/** errno after a failed call on this thread. */
+function errno(libc: Libc): number {
+  const location = libc.symbols.__errno_location();
+  return location ? new Deno.UnsafePointerView(location).getInt32() : 0;
+}
+
+/** The error Deno would throw for a failed bind(2), by errno, with Deno's wording. */
+function bindError(code: number): Error {
+  switch (code) {
+    case 98: // EADDRINUSE
+      return new Deno.errors.AddrInUse("Address already in use (os error 98)");
+    case 99: // EADDRNOTAVAIL
+      return new Deno.errors.AddrNotAvailable("Cannot assign requested address (os error 99)");
+    case 13: // EACCES
+      return new Deno.errors.PermissionDenied("Permission denied (os error 13)");
+    default:
+      return new Error(`bind(2) failed (os error ${code})`);
+  }
 }
 
 /**
- * Opens an IPv4 UDP socket bound to `hostname:port`; its bound address too. No SO_REUSEADDR (nor
- * does `Deno.listenDatagram` set it): no other socket may share the port and take its datagrams.
+ * Opens a UDP socket bound to `hostname:port` (IPv4 or IPv6, by the address); its bound address
+ * too. No SO_REUSEADDR (nor does `Deno.listenDatagram` set it): no other socket may share the port
+ * and take its datagrams.
+ * @throws {Deno.errors.AddrInUse} when the port is taken (AddrNotAvailable, PermissionDenied as Deno's)
  */
 function bindSocket(libc: Libc, hostname: string, port: number): { fd: number; addr: Deno.NetAddr } {
-  const fd = libc.symbols.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw new Error("socket(2) failed");
-  if (libc.symbols.bind(fd, sockaddr(hostname, port), 16) !== 0) {
+  const address = sockaddr(hostname, port);
+  const fd = libc.symbols.socket(familyOf(hostname), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw new Error(`socket(2) failed with errno ${errno(libc)}`);
+  if (libc.symbols.bind(fd, address, address.length) !== 0) {
+    const code = errno(libc);
     libc.symbols.close(fd);
-    throw new Deno.errors.AddrInUse(`cannot bind ${hostname}:${port}`);
+    throw bindError(code);
   }
-  const bound = new Uint8Array(16);
-  libc.symbols.getsockname(fd, bound, new Uint32Array([16]));
+  const bound = new Uint8Array(SOCKADDR_ROOM);
+  libc.symbols.getsockname(fd, bound, new Uint32Array([SOCKADDR_ROOM]));
   return { fd, addr: { transport: "udp", hostname, port: new DataView(bound.buffer).getUint16(2, false) } };
 }
 
@@ -185,8 +172,8 @@ export function isBatched(conn: object): conn is BatchedDatagram {
 }
 
 /**
- * Binds a batched UDP socket on an IPv4 address. Without a `reactor`, it has one of its own,
- * closed with it.
+ * Binds a batched UDP socket on an IPv4 or IPv6 address. Without a `reactor`, it has one of its
+ * own, closed with it.
  * @throws {Deno.errors.AddrInUse} when the port is taken
  */
 export function listenBatchedUdp(
@@ -259,13 +246,17 @@ export function listenBatchedUdp(
 }
 
 /**
- * Opens an upstream socket on an ephemeral port of 0.0.0.0, waited on by `reactor`: the upstream
- * pool's `open`. Replies larger than 4,096 octets arrive cut short (dnsd asks for 1,232 at most).
- * Datagrams go to `receive()`, or once `onDatagram()` is called, straight to its handler.
+ * Opens an upstream socket on an ephemeral port of `hostname` (0.0.0.0, or :: for IPv6 upstreams),
+ * waited on by `reactor`: the upstream pool's `open`. Replies larger than 4,096 octets arrive cut
+ * short (dnsd asks for 1,232 at most). Datagrams go to `receive()`, or once `onDatagram()` is
+ * called, straight to its handler.
  */
-export function openReactorSocket(reactor: UdpReactor): PushDatagram & { readonly addr: Deno.NetAddr } {
+export function openReactorSocket(
+  reactor: UdpReactor,
+  hostname = "0.0.0.0",
+): PushDatagram & { readonly addr: Deno.NetAddr } {
   const libc = reactor.libc;
-  const { fd, addr } = bindSocket(libc, "0.0.0.0", 0);
+  const { fd, addr } = bindSocket(libc, hostname, 0);
   const batch = new Batch(16, 4096);
   const senders = new ByteArena();
   let next = 0; // the next datagram of the batch receive() hands out
@@ -329,7 +320,7 @@ export function openReactorSocket(reactor: UdpReactor): PushDatagram & { readonl
     },
     send(data: Uint8Array, to: Deno.Addr) {
       if (closed) return Promise.reject(new Deno.errors.BadResource("the socket is closed"));
-      // The pool sends every query to one address: its struct sockaddr_in is made once.
+      // The pool sends every query to one address: its struct sockaddr is made once.
       if (to !== lastTarget) {
         lastRaw = targetOf(to);
         lastTarget = to;

@@ -39,6 +39,8 @@ export const LIBC_SYMBOLS = {
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  // glibc's thread-local errno, read right after a failed call on the same thread.
+  __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
 /** libc, opened with {@link LIBC_SYMBOLS}. */

@@ -18,10 +18,14 @@ export function needsFfi(name: string, more: readonly "run"[] = []): { name: str
   return needsPermissions(["ffi", ...more], name);
 }
 
-/** dnsd with `udpIo: "batched"` on a free port, forwarding to `upstream`. */
-export function startBatchedServer(upstream: Deno.NetAddr, timeoutMs: number): RunningServer {
+/** dnsd with `udpIo: "batched"` on a free port of `host`, forwarding to `upstream`. */
+export function startBatchedServer(
+  upstream: Deno.NetAddr,
+  timeoutMs: number,
+  host = "127.0.0.1",
+): RunningServer {
   return startServer({
-    host: "127.0.0.1",
+    host,
     port: 0,
     upstreams: [upstream],
     timeoutMs,

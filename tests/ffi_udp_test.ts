@@ -254,3 +254,97 @@ Deno.test(needsFfi("a batch handler that throws stops neither its socket nor the
     socket.close();
   }
 });
+
+Deno.test(needsFfi("listenBatchedUdp() on ::1 serves IPv6 senders and answers them"), async () => {
+  const socket = listenBatchedUdp({ hostname: "::1", port: 0 });
+  const client = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+  try {
+    equal(socket.addr.hostname, "::1");
+    await client.send(Uint8Array.of(6), socket.addr);
+    const [seen] = await collect(socket, 1, () => Uint8Array.of(66));
+    deepEqual([seen!.from.hostname, seen!.from.port], ["::1", (client.addr as Deno.NetAddr).port]);
+    deepEqual([...(await client.receive())[0]], [66]);
+  } finally {
+    client.close();
+    socket.close();
+  }
+});
+
+Deno.test(needsFfi("listenBatchedUdp() on :: takes IPv4 senders too, as Deno spells them"), async () => {
+  const socket = listenBatchedUdp({ hostname: "::", port: 0 });
+  const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  try {
+    await client.send(Uint8Array.of(4), { transport: "udp", hostname: "127.0.0.1", port: socket.addr.port });
+    const [seen] = await collect(socket, 1, () => Uint8Array.of(44));
+    deepEqual([seen!.from.hostname, seen!.from.port], [
+      "::ffff:127.0.0.1",
+      (client.addr as Deno.NetAddr).port,
+    ]);
+    deepEqual([...(await client.receive())[0]], [44]);
+  } finally {
+    client.close();
+    socket.close();
+  }
+});
+
+Deno.test(
+  needsFfi("listenBatchedUdp() fails to bind as Deno does: in use, not on this host, not an address"),
+  () => {
+    const taken = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+    try {
+      throws(
+        () => listenBatchedUdp({ hostname: "::1", port: (taken.addr as Deno.NetAddr).port }),
+        Deno.errors.AddrInUse,
+      );
+    } finally {
+      taken.close();
+    }
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine.
+    throws(() => listenBatchedUdp({ hostname: "192.0.2.1", port: 0 }), Deno.errors.AddrNotAvailable);
+    throws(() => listenBatchedUdp({ hostname: "localhost", port: 0 }), TypeError);
+  },
+);
+
+Deno.test(
+  needsFfi("an IPv6 upstream through the reactor: the pool's queries and replies over ::1"),
+  async () => {
+    const upstream = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+    const reactor = new UdpReactor();
+    const socket = openReactorSocket(reactor, "::");
+    try {
+      const got = new Promise<[Uint8Array, Deno.NetAddr]>((resolve) =>
+        socket.onDatagram((data, from) =>
+          resolve([data.slice(), { transport: "udp", hostname: from.hostname, port: from.port }])
+        )
+      );
+      await socket.send(Uint8Array.of(1, 2), upstream.addr);
+      const [asked, from] = await upstream.receive();
+      deepEqual([...asked], [1, 2]);
+      await upstream.send(Uint8Array.of(3, 4), from);
+      const [data, sender] = await got;
+      deepEqual([...data], [3, 4]);
+      deepEqual([sender.hostname, sender.port], ["::1", (upstream.addr as Deno.NetAddr).port]);
+    } finally {
+      socket.close();
+      upstream.close();
+      await reactor.close();
+    }
+  },
+);
+
+Deno.test(needsFfi("dnsd with udpIo batched on ::1 answers a local and a forwarded name"), async () => {
+  const upstream = startFakeUpstream({ "forward.dnsd.test": { kind: "answer", address: "192.0.2.9" } });
+  const server = startBatchedServer(upstream.address, 500, "::1");
+  const client = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+  try {
+    for (const [name, address] of [["example.com", "8.8.8.8"], ["forward.dnsd.test", "192.0.2.9"]]) {
+      await client.send(queryBytes(name!, RRType.A), server.address);
+      const answer = decodeMessage((await client.receive())[0]);
+      deepEqual(answer.answers.map((r) => r.data), [{ type: "A", address }]);
+    }
+  } finally {
+    client.close();
+    await server.stop(500);
+    await upstream.close();
+  }
+});
