@@ -13,8 +13,13 @@ export const ROOT: URL = new URL("../", import.meta.url);
 /** Bounds every wait on a subprocess; generous, since a cold `deno run` may compile first. */
 export const PROCESS_TIMEOUT_MS = 20_000;
 
-/** The permissions `main.ts` runs with unless a test asks for others. */
-export const DNSD_PERMISSIONS: readonly string[] = ["--allow-net", "--allow-read", "--allow-env"];
+/** The permissions `main.ts` runs with unless a test asks for others: as `deno task start` (so UDP in batches). */
+export const DNSD_PERMISSIONS: readonly string[] = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-env",
+  "--allow-ffi",
+];
 
 /** A log line's timestamp, as a regular expression source. */
 export const STAMP = String.raw`\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}`;

@@ -262,12 +262,40 @@ Deno.test(
     "dnsd --udp-io batched without --allow-ffi exits 2, saying what it needs",
   ),
   async () => {
-    const { code, stderr } = await runDnsd(["--port", String(freeUdpPort()), "--udp-io", "batched"]);
+    const { code, stderr } = await runDnsd(
+      ["--port", String(freeUdpPort()), "--udp-io", "batched"],
+      ["--allow-net", "--allow-read", "--allow-env"],
+    );
     assert.equal(code, 2);
     assert.equal(
       stderr.trimEnd().split("\n").at(-1),
       "dnsd: --udp-io batched needs Linux (glibc) on a 64-bit CPU and --allow-ffi (deno run --allow-ffi ...)",
     );
+  },
+);
+
+Deno.test(
+  needsPermissions(["run", "read"], "dnsd without --allow-ffi reads UDP one datagram per op, and answers"),
+  async () => {
+    const port = freeUdpPort();
+    const child = spawnDnsd(["--port", String(port)], ["--allow-net", "--allow-read"]);
+    try {
+      await child.stderr.waitFor(runningLine(port), PROCESS_TIMEOUT_MS);
+      assert.ok(
+        child.stderr.seen.some((line) =>
+          line.endsWith(" - INFO - Reading UDP one datagram per op (Deno.DatagramConn)")
+        ),
+      );
+      const reply = await exchange(
+        port,
+        hex`abcd 0100 0001 0000 0000 0000 07 6578616d706c65 03 636f6d 00 0001 0001`,
+        2000,
+      );
+      assert.ok(reply, "an answer");
+      assert.deepEqual(decodeMessage(reply).answers.map((r) => r.data), [{ type: "A", address: "8.8.8.8" }]);
+    } finally {
+      await child.stop();
+    }
   },
 );
 
