@@ -5,6 +5,8 @@
  * @module
  */
 
+import { CompressionTable } from "./wire.ts";
+
 const MAX_MESSAGE = 0xffff;
 
 /**
@@ -19,7 +21,7 @@ export class ByteArena {
   /** Reused by every encode: safe because encoding is synchronous and copies out at the end. */
   readonly scratch: Uint8Array = new Uint8Array(MAX_MESSAGE);
   /** The encoder's compression table, reused (and cleared) by every encode for the same reason. */
-  readonly names: Map<string, number> = new Map();
+  readonly names: CompressionTable = new CompressionTable();
 
   /**
    * Creates an arena with one fresh slab.

@@ -264,21 +264,63 @@ export function withoutRootDot(name: string): string {
   return backslashes % 2 === 0 ? name.slice(0, -1) : name;
 }
 
+/** Entries a compression table searches in order before it builds a Map. */
+const LINEAR_ENTRIES = 32;
+
+/**
+ * Name suffixes already written in a message, and where (RFC 1035 section 4.1.4). A message has a
+ * few, so a short list searched in order beats a Map: no hashing, and nothing to allocate when the
+ * table is reused. Past {@link LINEAR_ENTRIES} it indexes them in a Map, so a long message stays linear.
+ */
+export class CompressionTable {
+  readonly #suffixes: string[] = [];
+  readonly #offsets: number[] = [];
+  #size = 0;
+  #index: Map<string, number> | null = null;
+
+  /** Forgets every entry (for the next message). */
+  clear(): void {
+    this.#size = 0;
+    this.#index = null;
+  }
+
+  /** Where `suffix` (lower case) was first written, if it was. */
+  get(suffix: string): number | undefined {
+    if (this.#index) return this.#index.get(suffix);
+    for (let i = 0; i < this.#size; i++) if (this.#suffixes[i] === suffix) return this.#offsets[i];
+    return undefined;
+  }
+
+  /** Records that `suffix` was written at `offset` (the caller checked it was not yet). */
+  set(suffix: string, offset: number): void {
+    if (this.#index) {
+      this.#index.set(suffix, offset);
+      return;
+    }
+    this.#suffixes[this.#size] = suffix;
+    this.#offsets[this.#size++] = offset;
+    if (this.#size > LINEAR_ENTRIES) {
+      this.#index = new Map();
+      for (let i = 0; i < this.#size; i++) this.#index.set(this.#suffixes[i]!, this.#offsets[i]!);
+    }
+  }
+}
+
 /** A growable output buffer that remembers where names were written, for compression. */
 export class Writer {
   // One allocation per message at most: DataView and a final copy would each cost as much again.
   #bytes: Uint8Array;
   #pos = 0;
   /** Lower-cased name suffix -> offset of its first occurrence (compression is case-insensitive). */
-  readonly #names: Map<string, number>;
+  readonly #names: CompressionTable;
 
   /**
    * @param scratch a buffer to write into (reused by the caller), instead of a fresh one
    * @param names a map for the compression table (reused by the caller, cleared here), instead of a fresh one
    */
-  constructor(scratch?: Uint8Array, names?: Map<string, number>) {
+  constructor(scratch?: Uint8Array, names?: CompressionTable) {
     this.#bytes = scratch ?? new Uint8Array(512);
-    this.#names = names ?? new Map();
+    this.#names = names ?? new CompressionTable();
     this.#names.clear();
   }
 

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { DecodeError, type DecodeReason, EncodeError } from "../lib/errors.ts";
-import { Reader, withoutRootDot, Writer } from "../lib/wire.ts";
+import { CompressionTable, Reader, withoutRootDot, Writer } from "../lib/wire.ts";
 import { hex, toHex } from "./_hex.ts";
 
 /** Runs `read`, failing the test unless it throws a DecodeError; returns that error. */
@@ -285,6 +285,38 @@ Deno.test("Writer.name() compresses against earlier names", async (t) => {
     writer.name("a.b", true);
     writer.name("a.b", true);
     assert.equal(toHex(writer.finish().subarray(0x3fff)), "0161016200" + "ffff");
+  });
+
+  await t.step("past 32 suffixes (the table's list becomes a Map) every name still points back", () => {
+    // 40 names under one parent: 41 suffixes in the table, then each name again, all as pointers.
+    const names = Array.from({ length: 40 }, (_, i) => `h${i}.zone.test`);
+    const writer = new Writer();
+    const offsets = names.map((name) => {
+      const at = writer.offset;
+      writer.name(name, true);
+      return at;
+    });
+    const end = writer.offset;
+    for (const name of names) writer.name(name.toUpperCase(), true);
+    const bytes = writer.finish();
+    // The first name in full, every later one its own label then a pointer to "zone.test".
+    assert.equal(toHex(bytes.subarray(0, offsets[1]!)), "026830047a6f6e65047465737400");
+    assert.equal(toHex(bytes.subarray(offsets[39]!, end)), "03683339c003");
+    for (const [i, at] of offsets.entries()) {
+      assert.equal(toHex(bytes.subarray(end + 2 * i, end + 2 * i + 2)), (0xc000 | at).toString(16));
+    }
+  });
+
+  await t.step("a reused table starts empty for the next message", () => {
+    const table = new CompressionTable();
+    const first = new Writer(undefined, table);
+    first.name("a.b", true);
+    first.name("a.b", true);
+    assert.equal(toHex(first.finish()), "0161016200" + "c000");
+    const second = new Writer(undefined, table);
+    second.bytes(Uint8Array.of(0xff));
+    second.name("a.b", true);
+    assert.equal(toHex(second.finish()), "ff" + "0161016200");
   });
 
   await t.step("a name past offset 0x3fff cannot be pointed at", () => {
