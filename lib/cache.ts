@@ -164,14 +164,22 @@ export class AnswerCache {
     return { entry, stale: remaining <= 0, remaining };
   }
 
-  /** Stores an upstream answer; returns false when it may not be cached. */
-  putAnswer(key: string, response: Message, now: number): boolean {
+  /** Stores an upstream answer; returns the entry, or null when it may not be cached. */
+  putAnswer(key: string, response: Message, now: number): CacheEntry | null {
     const ttl = answerTtl(response);
-    if (ttl === null) return false;
+    if (ttl === null || this.#limits.maxEntries <= 0) return null;
     const clamped = Math.min(this.#limits.maxTtl, Math.max(this.#limits.minTtl, ttl));
-    if (clamped <= 0) return false;
-    this.#put(key, { kind: "answer", response, storedAt: now, ttl: clamped, hits: 0, refreshing: false });
-    return true;
+    if (clamped <= 0) return null;
+    const entry: CacheEntry = {
+      kind: "answer",
+      response,
+      storedAt: now,
+      ttl: clamped,
+      hits: 0,
+      refreshing: false,
+    };
+    this.#put(key, entry);
+    return entry;
   }
 
   /**

@@ -92,13 +92,13 @@ export function answerCache(options: CacheOptions): Cache {
       (response) => {
         inFlight.delete(key);
         const time = now();
-        if (response.rcode === Rcode.SERVFAIL) store.putFailure(key, { response }, time);
-        else if (store.putAnswer(key, response, time)) {
-          // Serve the first answer with the clamped TTLs too, as every later hit will be.
-          const stored = store.get(key, time);
-          if (stored) return agedResponse(stored.entry, time);
+        if (response.rcode === Rcode.SERVFAIL) {
+          store.putFailure(key, { response }, time);
+          return response;
         }
-        return response;
+        // Serve the first answer with the clamped TTLs too, as every later hit will be.
+        const stored = store.putAnswer(key, response, time);
+        return stored ? agedResponse(stored, time) : response;
       },
       (error) => {
         inFlight.delete(key);

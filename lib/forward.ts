@@ -187,9 +187,13 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
   // Each try's timeout, on one timer for all (on the real clock: the timers are real).
   const deadlines = options.deadlines ?? new Deadlines();
 
-  /** One try at one upstream: UDP, then TCP if the reply was truncated. */
-  async function ask(upstream: UpstreamExchange, query: Uint8Array, ms: number): Promise<Message> {
-    const began = now();
+  /** One try at one upstream, begun at `began`: UDP, then TCP if the reply was truncated. */
+  async function ask(
+    upstream: UpstreamExchange,
+    query: Uint8Array,
+    ms: number,
+    began: number,
+  ): Promise<Message> {
     const answer = decodeReply(await attempt(upstream.exchange, query, ms, deadlines), upstream.name);
     if (!answer.truncated) return answer;
     if (!upstream.tcp) throw new UpstreamError(`Truncated reply from ${upstream.name}, and no TCP to retry`);
@@ -213,14 +217,15 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
     // Built only when needed: an Error captures a stack trace, which costs more than a whole answer.
     let failure: UpstreamError | undefined;
     let refusal: Message | undefined; // an upstream's SERVFAIL or REFUSED, passed on if no one does better
-    const order = pool.order();
+    const order = pool.order(start);
     for (let i = 0; i < order.length; i++) {
-      const left = timeoutMs - (now() - start);
+      // The clock is read once per try (an op each in Deno): the first try begins at the start.
+      const began = i === 0 ? start : now();
+      const left = timeoutMs - (began - start);
       if (left <= 0) break;
       const upstream = order[i]!;
-      const began = now();
       try {
-        const answer = await ask(upstream, query, left / (order.length - i));
+        const answer = await ask(upstream, query, left / (order.length - i), began);
         if (answer.rcode === Rcode.SERVFAIL || answer.rcode === Rcode.REFUSED) {
           pool.failed(upstream);
           counters.failovers++;

@@ -41,9 +41,10 @@ export interface PoolOptions {
 export interface UpstreamPool<T> {
   /**
    * The upstreams to try, in order: the healthy ones by the strategy, then those backing off
-   * (soonest back first), so a query is never failed without asking anyone.
+   * (soonest back first), so a query is never failed without asking anyone. `time`: now on the
+   * pool's clock, when the caller has just read it.
    */
-  order(): readonly T[];
+  order(time?: number): readonly T[];
   /** Records an answer and its round-trip time. */
   succeeded(upstream: T, rttMs: number): void;
   /** Records a failure (timeout, network error, SERVFAIL, REFUSED, bad reply). */
@@ -82,8 +83,7 @@ export function upstreamPool<T>(upstreams: readonly T[], options: PoolOptions = 
   }
 
   return {
-    order() {
-      const time = now();
+    order(time = now()) {
       // The common case, every upstream healthy and tried in the configured order: no new array.
       if (strategy === "sequential" && upstreams.every((upstream) => state(upstream).skipUntil <= time)) {
         return upstreams;

@@ -245,7 +245,7 @@ Deno.test("AnswerCache.putAnswer() clamps the TTL to --min-ttl and --max-ttl", a
     await t.step(name, () => {
       const cache = new AnswerCache({ ...LIMITS, minTtl, maxTtl });
       const stored = cache.putAnswer("k", response({ answers: [a("www.example.test", ttl)] }), 0);
-      equal(stored, want !== null);
+      equal(stored !== null, want !== null);
       const found = cache.get("k", 0);
       equal(found?.entry.ttl, want ?? undefined);
       if (want === null) return;
