@@ -22,6 +22,7 @@ export { decodeMessage, encodeMessage, HEADER_SIZE } from "./lib/codec.ts";
 export { Opcode, Rcode, RRClass, RRType, typeFromText, typeName } from "./lib/types.ts";
 export type { Edns, EdnsOption, Message, Question, RData, ResourceRecord } from "./lib/types.ts";
 export { ByteArena } from "./lib/arena.ts";
+export { CompressionTable } from "./lib/wire.ts";
 export { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "./lib/ip.ts";
 export { nameKey } from "./lib/name.ts";
 
