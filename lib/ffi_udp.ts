@@ -15,6 +15,7 @@ import { familyOf, sockaddr, SOCKADDR_ROOM, sockaddrLength, SocketPeer, targetOf
 
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0x80000;
+const SOCK_NONBLOCK = 0x800;
 const MSG_DONTWAIT = 0x40;
 const MMSGHDR = 64; // struct msghdr (56) + msg_len (4) + padding (4) on LP64
 const NAME_SLOT = 32; // a struct sockaddr_in6 (28), aligned
@@ -124,7 +125,9 @@ function bindError(code: number): Error {
  */
 function bindSocket(libc: Libc, hostname: string, port: number): { fd: number; addr: Deno.NetAddr } {
   const address = sockaddr(hostname, port);
-  const fd = libc.symbols.socket(familyOf(hostname), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  // Non-blocking, as Deno's own sockets are: a full send buffer drops a datagram (as a busy network
+  // would) rather than stall the thread every other answer waits on. Reads never wait either.
+  const fd = libc.symbols.socket(familyOf(hostname), SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) throw new Error(`socket(2) failed with errno ${errno(libc)}`);
   if (libc.symbols.bind(fd, address, address.length) !== 0) {
     const code = errno(libc);
