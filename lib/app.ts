@@ -17,7 +17,7 @@ import { answerCache, type Cache, type CacheOptions } from "./cache_stage.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
 import { tcpExchange } from "./tcp_exchange.ts";
 import type { UpstreamStrategy } from "./upstream_pool.ts";
-import { type DropReason, formatAddress, type Upstream } from "./udp_exchange.ts";
+import { type DropReason, formatAddress, type Upstream, wildcardFor } from "./udp_exchange.ts";
 import { pooledUdpExchange } from "./udp_pool.ts";
 
 const log = getLogger(["dnsd", "forward"]);
@@ -104,9 +104,7 @@ export function buildResolver(
     pooledUdpExchange(upstream, {
       onDrop,
       exactCase,
-      ...(reactor
-        ? { open: () => openReactorSocket(reactor, upstream.hostname.includes(":") ? "::" : "0.0.0.0") }
-        : {}),
+      ...(reactor ? { open: () => openReactorSocket(reactor, wildcardFor(upstream)) } : {}),
     })
   );
   const upstreams = options.upstreams.map((upstream, i) => ({

@@ -56,14 +56,20 @@ export function formatAddress(address: { hostname: string; port: number }): stri
     : `${address.hostname}:${address.port}`;
 }
 
-function canonicalHost(hostname: string): string {
+/** An address in one spelling, so a reply's source compares equal however it is written. */
+export function canonicalHost(hostname: string): string {
   const v6 = hostname.includes(":") ? parseIPv6(hostname) : null;
   return v6 ? formatIPv6(v6) : hostname;
 }
 
-function openEphemeral(upstream: Upstream): Datagram {
-  const hostname = upstream.hostname.includes(":") ? "::" : "0.0.0.0";
-  return Deno.listenDatagram({ transport: "udp", hostname, port: 0 });
+/** The wildcard address of the upstream's family, for a socket that talks to it. */
+export function wildcardFor(upstream: Upstream): string {
+  return upstream.hostname.includes(":") ? "::" : "0.0.0.0";
+}
+
+/** A Deno socket on an ephemeral port, for talking to `upstream`. */
+export function openEphemeral(upstream: Upstream): Datagram {
+  return Deno.listenDatagram({ transport: "udp", hostname: wildcardFor(upstream), port: 0 });
 }
 
 /**

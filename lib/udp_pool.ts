@@ -7,14 +7,15 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { UpstreamError, UpstreamTimeout } from "./errors.ts";
-import { formatIPv6, parseIPv6 } from "./ip.ts";
 import { replyMismatch } from "./match.ts";
 import {
+  canonicalHost,
   type Datagram,
   type DropReason,
   type Exchange,
   formatAddress,
   isPushDatagram,
+  openEphemeral,
   type Upstream,
 } from "./udp_exchange.ts";
 
@@ -54,16 +55,6 @@ interface PooledSocket {
   sent: number;
   retired: boolean;
   closed: boolean;
-}
-
-function canonicalHost(hostname: string): string {
-  const v6 = hostname.includes(":") ? parseIPv6(hostname) : null;
-  return v6 ? formatIPv6(v6) : hostname;
-}
-
-function openEphemeral(upstream: Upstream): Datagram {
-  const hostname = upstream.hostname.includes(":") ? "::" : "0.0.0.0";
-  return Deno.listenDatagram({ transport: "udp", hostname, port: 0 });
 }
 
 /** An {@link Exchange} with one upstream over a pool of UDP sockets. */
