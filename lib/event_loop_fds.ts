@@ -14,28 +14,18 @@ const HIGHEST_LOOKED_AT = 256;
  * readlink(2) through FFI (Deno's own file API wants --allow-all for /proc/self). None when they
  * cannot be read: the caller then never waits on the main thread.
  */
-export function eventLoopDescriptors(): number[] {
-  let libc;
-  try {
-    libc = Deno.dlopen("libc.so.6", {
-      readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
-    });
-  } catch {
-    return [];
+export function eventLoopDescriptors(
+  readlink: (path: Uint8Array, target: Uint8Array, size: bigint) => number | bigint,
+): number[] {
+  const encoder = new TextEncoder();
+  const wanted = encoder.encode("anon_inode:[eventpoll]");
+  const target = new Uint8Array(64);
+  const found: number[] = [];
+  for (let fd = 0; fd <= HIGHEST_LOOKED_AT; fd++) {
+    const length = Number(readlink(encoder.encode(`/proc/self/fd/${fd}\0`), target, 64n));
+    if (length === wanted.length && wanted.every((octet, i) => target[i] === octet)) found.push(fd);
   }
-  try {
-    const encoder = new TextEncoder();
-    const wanted = encoder.encode("anon_inode:[eventpoll]");
-    const target = new Uint8Array(64);
-    const found: number[] = [];
-    for (let fd = 0; fd <= HIGHEST_LOOKED_AT; fd++) {
-      const length = Number(libc.symbols.readlink(encoder.encode(`/proc/self/fd/${fd}\0`), target, 64n));
-      if (length === wanted.length && wanted.every((octet, i) => target[i] === octet)) found.push(fd);
-    }
-    return found;
-  } finally {
-    libc.close();
-  }
+  return found;
 }
 
 /**

@@ -42,7 +42,7 @@ function pointerOf(bytes: ArrayBufferView): bigint {
 
 /** recvmmsg(2)'s arrays for `slots` datagrams of up to `slotSize` octets, in memory that never moves. */
 class Batch {
-  readonly headers: Uint8Array;
+  readonly #headers: Uint8Array;
   readonly #view: DataView;
   readonly #names: Uint8Array;
   readonly #slots: Uint8Array;
@@ -53,7 +53,7 @@ class Batch {
     // One ArrayBuffer for everything the kernel reads pointers to: a small typed array may live
     // on V8's heap and move in a garbage collection, which would leave the kernel a stale pointer.
     const memory = new ArrayBuffer(slots * (MMSGHDR + 16 + NAME_SLOT + slotSize));
-    this.headers = new Uint8Array(memory, 0, slots * MMSGHDR);
+    this.#headers = new Uint8Array(memory, 0, slots * MMSGHDR);
     this.#view = new DataView(memory, 0, slots * MMSGHDR);
     const iovecs = new BigUint64Array(memory, slots * MMSGHDR, slots * 2);
     this.#names = new Uint8Array(memory, slots * (MMSGHDR + 16), slots * NAME_SLOT);
@@ -76,7 +76,7 @@ class Batch {
   /** Reads what has arrived on `fd` without waiting; the count (0 when nothing). */
   read(libc: Libc, fd: number): number {
     for (let i = 0; i < this.slots; i++) this.#view.setUint32(i * MMSGHDR + 8, SOCKADDR_ROOM, true); // msg_namelen
-    const got = libc.symbols.recvmmsg(fd, this.headers, this.slots, MSG_DONTWAIT, null);
+    const got = libc.symbols.recvmmsg(fd, this.#headers, this.slots, MSG_DONTWAIT, null);
     this.count = got > 0 ? got : 0;
     return this.count;
   }

@@ -39,6 +39,7 @@ export const LIBC_SYMBOLS = {
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
   // glibc's thread-local errno, read right after a failed call on the same thread.
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
@@ -88,7 +89,9 @@ export class UdpReactor {
   constructor(options: UdpReactorOptions = {}) {
     this.libc = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
     this.#wakeFd = this.libc.symbols.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    this.#loopFds = eventLoopDescriptors();
+    this.#loopFds = eventLoopDescriptors((path, target, size) =>
+      this.libc.symbols.readlink(path, target, size)
+    );
     this.#loopTurnMs = options.loopTurnMs ?? LOOP_TURN_MS;
   }
 
