@@ -77,8 +77,9 @@ export { createForwardCounters, forward, randomId, randomIds } from "./lib/forwa
 export { Deadlines } from "./lib/deadlines.ts";
 export type { DeadlineOptions } from "./lib/deadlines.ts";
 export type { ForwardCounters, ForwardOptions, UpstreamExchange } from "./lib/forward.ts";
-export { formatAddress, isPushDatagram, udpExchange } from "./lib/udp_exchange.ts";
+export { formatAddress, isPushDatagram, TimeoutSignal, udpExchange } from "./lib/udp_exchange.ts";
 export type {
+  AbortLike,
   Datagram,
   DropReason,
   Exchange,

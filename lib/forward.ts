@@ -12,7 +12,7 @@ import { displayName, nameKey } from "./name.ts";
 import type { Stage } from "./resolver.ts";
 import { type Message, Rcode, type ResourceRecord } from "./types.ts";
 import { type PoolOptions, upstreamPool } from "./upstream_pool.ts";
-import type { Exchange } from "./udp_exchange.ts";
+import { type Exchange, TimeoutSignal } from "./udp_exchange.ts";
 import { Deadlines } from "./deadlines.ts";
 
 const log = getLogger(["dnsd", "forward"]);
@@ -127,10 +127,10 @@ async function attempt(
   ms: number,
   deadlines: Deadlines,
 ): Promise<Uint8Array> {
-  const controller = new AbortController();
-  const cancel = deadlines.after(ms, () => controller.abort());
+  const signal = new TimeoutSignal();
+  const cancel = deadlines.after(ms, () => signal.abort());
   try {
-    return await exchange(query, controller.signal);
+    return await exchange(query, signal);
   } finally {
     cancel();
   }
@@ -208,8 +208,12 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
 
   return async function forward(request) {
     const question = request.questions[0]!;
-    const name = displayName(question.name);
-    log.info("Domain '{name}' not found locally. Forwarding query.", { name });
+    // Made only when logged: building it for every query costs more than checking the level.
+    let shown: string | undefined;
+    const nameShown = () => shown ??= displayName(question.name);
+    if (log.isEnabledFor("info")) {
+      log.info("Domain '{name}' not found locally. Forwarding query.", { name: nameShown() });
+    }
     counters.forwarded++;
     const sentName = caseRandomization ? randomizeCase(question.name) : question.name;
     const query = encodeMessage(upstreamQuery(request, nextId(), sentName), arena);
@@ -233,13 +237,13 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
           log.warning("Upstream {upstream} answered {rcode} for domain '{name}': trying the next", {
             upstream: upstream.name,
             rcode: answer.rcode === Rcode.SERVFAIL ? "SERVFAIL" : "REFUSED",
-            name,
+            name: nameShown(),
           });
           continue;
         }
         pool.succeeded(upstream, now() - began);
         if (log.isEnabledFor("debug")) {
-          log.debug("Received response from upstream server for domain '{name}'.", { name });
+          log.debug("Received response from upstream server for domain '{name}'.", { name: nameShown() });
         }
         counters.answered++;
         return toClient(request, answer, caseRandomization);
@@ -252,12 +256,12 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
         else counters.failures++;
         log.warning("Upstream {upstream} failed for domain '{name}': {reason}", {
           upstream: upstream.name,
-          name,
+          name: nameShown(),
           reason: error.message,
         });
       }
     }
     if (refusal) return toClient(request, refusal, caseRandomization);
-    throw failure ?? new UpstreamTimeout(`No upstream answered '${name}' within ${timeoutMs} ms`);
+    throw failure ?? new UpstreamTimeout(`No upstream answered '${nameShown()}' within ${timeoutMs} ms`);
   };
 }

@@ -56,6 +56,18 @@ export class SocketPeer implements Deno.NetAddr {
   static raw(peer: SocketPeer): Uint8Array {
     return peer.#raw;
   }
+
+  /** Whether `peer` is exactly `raw` (family, port and address): a check with no text made. */
+  static is(peer: Deno.NetAddr, raw: Uint8Array): boolean {
+    if (!(peer instanceof SocketPeer)) return false;
+    const own = peer.#raw;
+    if (own.length !== raw.length) return false;
+    // The family and port, then the address (an IPv6 one after the flow label, which is not compared).
+    for (let i = 0; i < 4; i++) if (own[i] !== raw[i]) return false;
+    const [from, to] = raw.length === 28 ? [8, 24] : [4, 8];
+    for (let i = from; i < to; i++) if (own[i] !== raw[i]) return false;
+    return true;
+  }
 }
 
 /** The struct sockaddr to send to `to`: a received peer's own, or one made from its text. */

@@ -8,8 +8,50 @@ import { UpstreamError, UpstreamTimeout } from "./errors.ts";
 import { formatIPv6, parseIPv6 } from "./ip.ts";
 import { type Mismatch, replyMismatch } from "./match.ts";
 
+/**
+ * The part of an `AbortSignal` an exchange uses. An `AbortSignal` is one; the forwarder passes a
+ * lighter {@link TimeoutSignal}, since an AbortController with its listener costs about as much as
+ * decoding a reply.
+ */
+export interface AbortLike {
+  /** Whether it has fired. */
+  readonly aborted: boolean;
+  /** Calls `listener` when it fires. */
+  addEventListener(type: "abort", listener: () => void, options?: { readonly once?: boolean }): void;
+  /** Forgets `listener`. */
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
 /** Sends a query and resolves with the first acceptable reply; aborting `signal` gives up. */
-export type Exchange = (query: Uint8Array, signal: AbortSignal) => Promise<Uint8Array>;
+export type Exchange = (query: Uint8Array, signal: AbortLike) => Promise<Uint8Array>;
+
+/** An {@link AbortLike} fired by its owner, once; its listeners run once each. */
+export class TimeoutSignal implements AbortLike {
+  #aborted = false;
+  #listeners: (() => void)[] = [];
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  addEventListener(_type: "abort", listener: () => void): void {
+    if (!this.#aborted) this.#listeners.push(listener);
+  }
+
+  removeEventListener(_type: "abort", listener: () => void): void {
+    const index = this.#listeners.indexOf(listener);
+    if (index >= 0) this.#listeners.splice(index, 1);
+  }
+
+  /** Fires: every listener added so far runs once. */
+  abort(): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    for (const listener of listeners) listener();
+  }
+}
 
 /** The part of a datagram socket an exchange uses (so tests can pass a fake). */
 export type Datagram = Pick<Deno.DatagramConn, "send" | "receive" | "close">;

@@ -8,6 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import { UpstreamError, UpstreamTimeout } from "./errors.ts";
 import { replyMismatch } from "./match.ts";
+import { sockaddr, SocketPeer } from "./sockaddr.ts";
 import {
   canonicalHost,
   type Datagram,
@@ -20,6 +21,15 @@ import {
 } from "./udp_exchange.ts";
 
 const log = getLogger(["dnsd", "forward"]);
+
+/** The struct sockaddr of an upstream given as an IP address; null otherwise. */
+function rawAddress(upstream: Upstream): Uint8Array | null {
+  try {
+    return sockaddr(upstream.hostname, upstream.port);
+  } catch {
+    return null;
+  }
+}
 
 /** Options for {@link pooledUdpExchange}. */
 export interface UdpPoolOptions {
@@ -70,6 +80,8 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
   } = options;
   const target: Deno.NetAddr = { transport: "udp", hostname: upstream.hostname, port: upstream.port };
   const expectedHost = canonicalHost(upstream.hostname);
+  // The upstream's struct sockaddr, to check a reply's source without formatting it as text.
+  const expectedRaw = rawAddress(upstream);
   const name = formatAddress(upstream);
   const active: PooledSocket[] = [];
   const all = new Set<PooledSocket>();
@@ -99,7 +111,9 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
 
   /** Hands a datagram to the query waiting for it, after the checks of RFC 5452 section 9.1. */
   function deliver(socket: PooledSocket, data: Uint8Array, peer: Deno.NetAddr): void {
-    if (canonicalHost(peer.hostname) !== expectedHost || peer.port !== upstream.port) {
+    const fromUpstream = (expectedRaw !== null && SocketPeer.is(peer, expectedRaw)) ||
+      (peer.port === upstream.port && canonicalHost(peer.hostname) === expectedHost);
+    if (!fromUpstream) {
       onDrop("wrong-source", formatAddress(peer));
       return;
     }

@@ -41,7 +41,7 @@ function replyTo(bytes: Uint8Array, fields: Partial<Message> = {}): Uint8Array {
 }
 
 /** An exchange that records what it was sent and answers with `answer(query)`. */
-function recording(answer: (query: Uint8Array, signal: AbortSignal) => Promise<Uint8Array>) {
+function recording(answer: Exchange) {
   const sent: Uint8Array[] = [];
   const exchange: Exchange = (bytes, signal) => {
     sent.push(bytes);
