@@ -6,6 +6,7 @@
 import { nameKey } from "./name.ts";
 import { Rcode, type ResourceRecord } from "./types.ts";
 import type { Message, Question } from "./types.ts";
+import { type Aging, servedTtl, WireResponse } from "./wire_response.ts";
 
 /** What a cache entry holds: an answer, or a resolution failure (RFC 9520). */
 export type CachedKind = "answer" | "failure";
@@ -66,6 +67,8 @@ function minTtlOf(records: readonly ResourceRecord[]): number {
  * min(SOA TTL, SOA MINIMUM) from the authority SOA, and not at all without one (RFC 2308 section 5).
  */
 export function answerTtl(response: Message): number | null {
+  const wire = WireResponse.of(response);
+  if (wire) return wire.cacheTtl;
   if (response.truncated) return null; // never cache a partial answer
   const negative = response.rcode === Rcode.NXDOMAIN ||
     (response.rcode === Rcode.NOERROR && response.answers.length === 0);
@@ -103,15 +106,14 @@ function withTtls(
 export function agedResponse(entry: CacheEntry, now: number, staleTtl?: number): Message {
   const elapsed = Math.floor((now - entry.storedAt) / 1000);
   const response = entry.response;
-  // Records may have TTLs above the clamped entry TTL: never serve one that outlives the entry.
-  // The answer and authority records set the entry's TTL, so they carry exactly what is left of it,
-  // also when --min-ttl raised it above their own (else they would reach 0 while still cached).
+  const aging: Aging = staleTtl === undefined
+    ? { entryTtl: entry.ttl, elapsed }
+    : { entryTtl: entry.ttl, elapsed, staleTtl };
+  // Kept as bytes: aged as they are written.
+  const wire = WireResponse.of(response);
+  if (wire) return wire.aged(aging);
   const clampTo = (records: readonly ResourceRecord[], raise: boolean) =>
-    withTtls(records, (record) => {
-      if (staleTtl !== undefined) return staleTtl;
-      const clamped = record.ttl > entry.ttl || (raise && record.ttl < entry.ttl) ? entry.ttl : record.ttl;
-      return Math.max(0, clamped - elapsed);
-    });
+    withTtls(records, (record) => servedTtl(record.ttl, aging, raise));
   return {
     ...response,
     answers: clampTo(response.answers, true),

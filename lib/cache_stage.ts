@@ -14,6 +14,7 @@ import { displayName } from "./name.ts";
 import type { Resolve, Stage } from "./resolver.ts";
 import type { ResponseMemo } from "./response_memo.ts";
 import { type Message, Rcode, typeName } from "./types.ts";
+import { WireResponse } from "./wire_response.ts";
 
 const log = getLogger(["dnsd", "cache"]);
 
@@ -61,7 +62,10 @@ export interface Cache {
 }
 
 /** The client's response built from a stored or shared one: its ID, question, flags and EDNS. */
-function forClient(request: Message, stored: Message, fields: Partial<Message> = {}): Message {
+function forClient(request: Message, stored: Message, fields?: Partial<Message>): Message {
+  // Kept as bytes: the same bytes, under this client's ID, flags and question.
+  const wire = fields ? null : WireResponse.of(stored);
+  if (wire) return wire.forRequest(request);
   return reply(request, {
     rcode: stored.rcode,
     authoritative: stored.authoritative,

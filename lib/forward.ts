@@ -14,6 +14,8 @@ import { type Message, Rcode, type ResourceRecord } from "./types.ts";
 import { type PoolOptions, upstreamPool } from "./upstream_pool.ts";
 import { type Exchange, TimeoutSignal } from "./udp_exchange.ts";
 import { Deadlines } from "./deadlines.ts";
+import { scanAnswer } from "./wire_answer.ts";
+import { WireResponse } from "./wire_response.ts";
 
 const log = getLogger(["dnsd", "forward"]);
 
@@ -136,7 +138,14 @@ async function attempt(
   }
 }
 
-function decodeReply(bytes: Uint8Array, upstream: string): Message {
+/**
+ * An upstream reply, for the client `request`: kept as its bytes when one walk can check it (see
+ * lib/wire_answer.ts), else decoded.
+ */
+function decodeReply(bytes: Uint8Array, upstream: string, request: Message, restoreCase: boolean): Message {
+  // A truncated reply is decoded: it is asked again over TCP, never served.
+  const scanned = (bytes[2]! & 0x02) === 0 ? scanAnswer(bytes) : null;
+  if (scanned) return new WireResponse(request, scanned, restoreCase, null);
   try {
     return decodeMessage(bytes);
   } catch (error) {
@@ -149,6 +158,7 @@ function decodeReply(bytes: Uint8Array, upstream: string): Message {
 
 /** The client's view of an upstream answer: its ID and question, and owners in its case. */
 function toClient(request: Message, answer: Message, restoreCase: boolean): Message {
+  if (answer instanceof WireResponse) return answer; // made for this request already
   const question = request.questions[0]!;
   const key = restoreCase ? nameKey(question.name) : "";
   const asAsked = (records: readonly ResourceRecord[]) =>
@@ -189,18 +199,26 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
 
   /** One try at one upstream, begun at `began`: UDP, then TCP if the reply was truncated. */
   async function ask(
+    request: Message,
     upstream: UpstreamExchange,
     query: Uint8Array,
     ms: number,
     began: number,
   ): Promise<Message> {
-    const answer = decodeReply(await attempt(upstream.exchange, query, ms, deadlines), upstream.name);
+    const answer = decodeReply(
+      await attempt(upstream.exchange, query, ms, deadlines),
+      upstream.name,
+      request,
+      caseRandomization,
+    );
     if (!answer.truncated) return answer;
     if (!upstream.tcp) throw new UpstreamError(`Truncated reply from ${upstream.name}, and no TCP to retry`);
     counters.tcpFallbacks++;
     const whole = decodeReply(
       await attempt(upstream.tcp, query, ms - (now() - began), deadlines),
       upstream.name,
+      request,
+      caseRandomization,
     );
     if (whole.truncated) throw new UpstreamError(`Truncated reply from ${upstream.name} even over TCP`);
     return whole;
@@ -229,7 +247,7 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
       if (left <= 0) break;
       const upstream = order[i]!;
       try {
-        const answer = await ask(upstream, query, left / (order.length - i), began);
+        const answer = await ask(request, upstream, query, left / (order.length - i), began);
         if (answer.rcode === Rcode.SERVFAIL || answer.rcode === Rcode.REFUSED) {
           pool.failed(upstream);
           counters.failovers++;

@@ -21,6 +21,7 @@ import { EdeCode, type ExtendedError, withEde } from "./ede.ts";
 import { headerOnlyReply, reply, responseEdns, udpLimit } from "./message.ts";
 import type { Resolve } from "./resolver.ts";
 import { type Message, Opcode, Rcode, RRType } from "./types.ts";
+import { WireResponse } from "./wire_response.ts";
 
 /** Receives errors that are not an expected part of DNS (bugs, broken invariants). */
 export type Report = (error: unknown) => void;
@@ -68,6 +69,9 @@ export interface RespondOptions {
 
 /** Fits a UDP response to the client's limit: TC=1 with the question only, never part of an RRset. */
 function fitUdp(response: Message, limit: number, arena: ByteArena | undefined): Uint8Array {
+  // An upstream answer kept as bytes is written by patching them; when it does not fit, as any other.
+  const wire = WireResponse.of(response)?.encode(limit, arena);
+  if (wire) return wire;
   const bytes = encodeMessage(response, arena);
   if (bytes.length <= limit) return bytes;
   const truncated: Message = { ...response, truncated: true, answers: [], authorities: [], additionals: [] };

@@ -6,6 +6,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { ByteArena } from "./arena.ts";
 import { UpstreamError, UpstreamTimeout } from "./errors.ts";
 import { replyMismatch } from "./match.ts";
 import { sockaddr, SocketPeer } from "./sockaddr.ts";
@@ -21,6 +22,9 @@ import {
 } from "./udp_exchange.ts";
 
 const log = getLogger(["dnsd", "forward"]);
+
+/** Octets per slab of kept replies: a few dozen replies each. */
+const REPLY_SLAB = 8 * 1024;
 
 /** The struct sockaddr of an upstream given as an IP address; null otherwise. */
 function rawAddress(upstream: Upstream): Uint8Array | null {
@@ -84,6 +88,10 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
   const expectedRaw = rawAddress(upstream);
   const name = formatAddress(upstream);
   const active: PooledSocket[] = [];
+  // Replies are kept (a cached answer is its reply's bytes): carved from small slabs, since an
+  // ArrayBuffer each costs nearly a microsecond and a GC cost for as long as it lives. A slab
+  // lives while any reply in it does; small slabs keep what a long-lived entry holds on to small.
+  const replies = new ByteArena(REPLY_SLAB);
   const all = new Set<PooledSocket>();
   const loops = new Set<Promise<void>>();
   let next = 0;
@@ -129,7 +137,7 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
       return;
     }
     socket.waiting.delete(id);
-    waiting.resolve(data.slice());
+    waiting.resolve(replies.copy(data));
     if (socket.retired && socket.waiting.size === 0) closeSocket(socket);
   }
 

@@ -80,7 +80,8 @@ Deno.test("forward() sends a fresh ID from nextId and gives the client's ID back
   equal(response.id, 0xabcd);
   equal(response.response, true);
   deepEqual(response.questions, [{ name: "WwW.ExAmPlE.NeT", type: RRType.A, class: RRClass.IN }]);
-  deepEqual(response.answers, [record("www.example.net", { type: "A", address: "192.0.2.1" })]);
+  // The owner is a pointer to the question, which is the client's again: so is its case.
+  deepEqual(response.answers, [record("WwW.ExAmPlE.NeT", { type: "A", address: "192.0.2.1" })]);
 });
 
 Deno.test("forward() takes a new ID from nextId for every query", async () => {

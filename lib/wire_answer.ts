@@ -1,0 +1,228 @@
+/**
+ * Upstream answers kept as the bytes they came in. Decoding a reply into records and encoding them
+ * again for the client is most of what a forwarded query costs; a forwarder only has to put back
+ * the client's ID, flags, question case and OPT record, and count the TTLs down. One walk over the
+ * reply checks it and notes where those fields are; {@link scanAnswer} hands anything it does not
+ * fully check (an unusual type, an extended RCODE, an OPT record that is not last) back to the
+ * decoder. Pure: no I/O, no clock.
+ * @module
+ */
+import { HEADER_SIZE } from "./codec.ts";
+import { RRType } from "./types.ts";
+
+const MAX_LABEL = 63;
+const MAX_NAME = 255;
+
+/** Record types whose RDATA the walk checks as the decoder would: the rest go to the decoder. */
+const enum Rdata {
+  /** Exactly this many octets. */
+  Fixed,
+  /** One name, filling the RDATA. */
+  Name,
+  /** A 16-bit preference and a name. */
+  Mx,
+  /** Two names and five 32-bit numbers. */
+  Soa,
+  /** Character strings filling the RDATA. */
+  Text,
+}
+
+const CHECKED = new Map<number, { kind: Rdata; length?: number }>([
+  [RRType.A, { kind: Rdata.Fixed, length: 4 }],
+  [RRType.AAAA, { kind: Rdata.Fixed, length: 16 }],
+  [RRType.NS, { kind: Rdata.Name }],
+  [RRType.CNAME, { kind: Rdata.Name }],
+  [RRType.PTR, { kind: Rdata.Name }],
+  [RRType.MX, { kind: Rdata.Mx }],
+  [RRType.SOA, { kind: Rdata.Soa }],
+  [RRType.TXT, { kind: Rdata.Text }],
+]);
+
+/** What serving an upstream reply needs, found by one walk over it. */
+export interface WireAnswer {
+  /** The reply as it came (the caller's own copy: it is kept). */
+  readonly bytes: Uint8Array;
+  /** Its RCODE (the header's four bits: replies with an extended RCODE are decoded instead). */
+  readonly rcode: number;
+  /** Where the records end: the OPT record, when there is one, starts here (and is dropped). */
+  readonly end: number;
+  /** ANCOUNT, NSCOUNT, and ARCOUNT without the OPT record. */
+  readonly counts: readonly [number, number, number];
+  /** The offset of each record's TTL, in order (the OPT record's not among them). */
+  readonly ttlAt: readonly number[];
+  /** How many of `ttlAt` belong to the answer and authority sections. */
+  readonly ttlsBeforeAdditional: number;
+  /** Where each owner name spelling the question starts (for putting the client's case back). */
+  readonly questionOwners: readonly number[];
+  /**
+   * How long it may be cached, in seconds, before clamps: the least TTL of the answer and authority
+   * records, or for NXDOMAIN and NODATA min(SOA TTL, SOA MINIMUM); null when it must not be (RFC 2308).
+   */
+  readonly ttl: number | null;
+}
+
+/** A walk over one reply; every method returns -1 where the decoder would have to decide. */
+class Walk {
+  readonly #bytes: Uint8Array;
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+  }
+
+  /**
+   * The end of the name at `pos` (after its pointer, when compressed), or -1 when it is not one the
+   * decoder reads the same way: pointers only backwards, plain labels, 255 octets at most.
+   */
+  name(pos: number, limit: number): number {
+    const bytes = this.#bytes;
+    let lowest = pos;
+    let resume = -1;
+    let wireLength = 1;
+    while (true) {
+      if (pos >= limit) return -1;
+      const length = bytes[pos]!;
+      if (length === 0) return resume < 0 ? pos + 1 : resume;
+      if ((length & 0xc0) === 0xc0) {
+        if (pos + 1 >= limit) return -1;
+        const target = ((length & 0x3f) << 8) | bytes[pos + 1]!;
+        if (target >= lowest) return -1;
+        if (resume < 0) resume = pos + 2;
+        pos = lowest = target;
+        limit = bytes.length;
+        continue;
+      }
+      if (length > MAX_LABEL) return -1;
+      wireLength += length + 1;
+      if (wireLength > MAX_NAME || pos + 1 + length > limit) return -1;
+      pos += 1 + length;
+    }
+  }
+
+  /** Whether the name at `pos` spells the one at `other`, letters compared without case. */
+  sameName(pos: number, other: number): boolean {
+    const bytes = this.#bytes;
+    while (true) {
+      pos = this.#follow(pos);
+      other = this.#follow(other);
+      if (pos === other) return true;
+      const length = bytes[pos]!;
+      if (length !== bytes[other]) return false;
+      if (length === 0) return true;
+      for (let i = 1; i <= length; i++) {
+        if (foldCase(bytes[pos + i]!) !== foldCase(bytes[other + i]!)) return false;
+      }
+      pos += length + 1;
+      other += length + 1;
+    }
+  }
+
+  #follow(pos: number): number {
+    const bytes = this.#bytes;
+    while ((bytes[pos]! & 0xc0) === 0xc0) pos = ((bytes[pos]! & 0x3f) << 8) | bytes[pos + 1]!;
+    return pos;
+  }
+
+  /** Whether the RDATA at `pos` to `end` is what the decoder accepts for `type`. */
+  rdata(kind: Rdata, length: number | undefined, pos: number, end: number): boolean {
+    switch (kind) {
+      case Rdata.Fixed:
+        return end - pos === length;
+      case Rdata.Name:
+        return this.name(pos, end) === end;
+      case Rdata.Mx:
+        return end - pos > 2 && this.name(pos + 2, end) === end;
+      case Rdata.Soa: {
+        const mname = this.name(pos, end);
+        const rname = mname < 0 ? -1 : this.name(mname, end);
+        return rname >= 0 && end - rname === 20;
+      }
+      case Rdata.Text:
+        while (pos < end) pos += 1 + this.#bytes[pos]!;
+        return pos === end;
+    }
+  }
+}
+
+function foldCase(octet: number): number {
+  return octet >= 0x41 && octet <= 0x5a ? octet | 0x20 : octet;
+}
+
+function u16(bytes: Uint8Array, pos: number): number {
+  return (bytes[pos]! << 8) | bytes[pos + 1]!;
+}
+
+function u32(bytes: Uint8Array, pos: number): number {
+  return ((bytes[pos]! << 24) | (bytes[pos + 1]! << 16) | (bytes[pos + 2]! << 8) | bytes[pos + 3]!) >>> 0;
+}
+
+/**
+ * Walks an upstream reply with one question (the pool has checked it against the query sent).
+ * @returns what serving it needs, or null when the full decoder must look at it (also for
+ * anything malformed, so the decoder's error is the one reported)
+ */
+export function scanAnswer(bytes: Uint8Array): WireAnswer | null {
+  if (bytes.length < HEADER_SIZE || u16(bytes, 4) !== 1) return null;
+  const walk = new Walk(bytes);
+  const questionEnd = walk.name(HEADER_SIZE, bytes.length);
+  if (questionEnd < 0 || questionEnd + 4 > bytes.length) return null;
+  const sections = [u16(bytes, 6), u16(bytes, 8), u16(bytes, 10)] as const;
+  const ttlAt: number[] = [];
+  const questionOwners: number[] = [];
+  let ttlsBeforeAdditional = 0;
+  let pos = questionEnd + 4;
+  let end = -1; // where an OPT record starts
+  let least = Infinity; // the least TTL of the answer and authority records
+  let leastAnswer = Infinity;
+  let soaTtl = -1;
+  for (let section = 0; section < 3; section++) {
+    for (let i = 0; i < sections[section]!; i++) {
+      if (end >= 0) return null; // a record after the OPT record
+      const owner = pos;
+      pos = walk.name(pos, bytes.length);
+      if (pos < 0 || pos + 10 > bytes.length) return null;
+      const type = u16(bytes, pos);
+      const ttl = u32(bytes, pos + 4);
+      const rdataEnd = pos + 10 + u16(bytes, pos + 8);
+      if (rdataEnd > bytes.length) return null;
+      if (type === RRType.OPT) {
+        // Only the one OPT record, last, with a root owner and no extended RCODE bits.
+        if (section !== 2 || bytes[owner] !== 0 || ttl >>> 24 !== 0) return null;
+        end = owner;
+        pos = rdataEnd;
+        continue;
+      }
+      const checked = CHECKED.get(type);
+      if (!checked || !walk.rdata(checked.kind, checked.length, pos + 10, rdataEnd)) return null;
+      ttlAt.push(pos + 4);
+      if (section < 2) {
+        ttlsBeforeAdditional++;
+        least = Math.min(least, ttl);
+        if (section === 0) leastAnswer = Math.min(leastAnswer, ttl);
+        if (section === 1 && type === RRType.SOA && soaTtl < 0) {
+          soaTtl = Math.min(ttl, u32(bytes, rdataEnd - 4));
+        }
+      }
+      // An owner that is just a pointer to the question changes with it.
+      if (u16(bytes, owner) !== 0xc000 + HEADER_SIZE && walk.sameName(owner, HEADER_SIZE)) {
+        questionOwners.push(owner);
+      }
+      pos = rdataEnd;
+    }
+  }
+  if (pos !== bytes.length) return null; // trailing octets: the decoder's error
+  const rcode = bytes[3]! & 0xf;
+  const truncated = (bytes[2]! & 0x02) !== 0;
+  const negative = rcode === 3 || (rcode === 0 && sections[0] === 0);
+  let ttl: number | null = null;
+  if (!truncated && negative) ttl = soaTtl < 0 ? null : Math.min(soaTtl, leastAnswer);
+  else if (!truncated && rcode === 0) ttl = least;
+  return {
+    bytes,
+    rcode,
+    end: end < 0 ? bytes.length : end,
+    counts: [sections[0], sections[1], sections[2] - (end < 0 ? 0 : 1)],
+    ttlAt,
+    ttlsBeforeAdditional,
+    questionOwners,
+    ttl,
+  };
+}

@@ -1,0 +1,240 @@
+/**
+ * A forwarded or cached response made from an upstream reply kept as bytes ({@link WireAnswer}):
+ * encoding it copies the reply and patches in the client's ID, flags, question case, TTLs and OPT
+ * record. It is a {@link Message} too: its sections decode the first time something reads them
+ * (a stale answer with an EDE, a local CNAME joined to it, a test), and they say the same as the
+ * bytes would.
+ * @module
+ */
+import type { ByteArena } from "./arena.ts";
+import { decodeMessage, HEADER_SIZE } from "./codec.ts";
+import { reply, responseEdns, UDP_PAYLOAD_SIZE } from "./message.ts";
+import { nameKey } from "./name.ts";
+import type { Edns, Message, Question, ResourceRecord } from "./types.ts";
+import { RRType } from "./types.ts";
+import type { WireAnswer } from "./wire_answer.ts";
+
+/** How a cached answer's TTLs are served: counted down from its entry's clamped TTL. */
+export interface Aging {
+  /** The entry's TTL in seconds, after the min/max clamps. */
+  readonly entryTtl: number;
+  /** Whole seconds since it was stored. */
+  readonly elapsed: number;
+  /** For a stale answer: the TTL every record gets instead. */
+  readonly staleTtl?: number;
+}
+
+/**
+ * The TTL a cached record is served with. Records may have TTLs above the clamped entry TTL: none
+ * may outlive the entry. The answer and authority records (`raise`) set the entry's TTL, so they
+ * carry exactly what is left of it, also when --min-ttl raised it above their own (else they would
+ * reach 0 while still cached). RFC 1035 section 6.1.3: a cached TTL is what is left.
+ */
+export function servedTtl(ttl: number, aging: Aging, raise: boolean): number {
+  if (aging.staleTtl !== undefined) return aging.staleTtl;
+  const clamped = ttl > aging.entryTtl || (raise && ttl < aging.entryTtl) ? aging.entryTtl : ttl;
+  return Math.max(0, clamped - aging.elapsed);
+}
+
+/** The OPT record of {@link responseEdns} without its DO bit: root owner, type 41, 1,232 octets, no options. */
+const OPT_RECORD = [0, 0, RRType.OPT, UDP_PAYLOAD_SIZE >>> 8, UDP_PAYLOAD_SIZE & 0xff, 0, 0, 0, 0, 0, 0];
+/** Where the DO bit's octet lies in it. */
+const OPT_DO_OCTET = 7;
+
+/**
+ * The response to `request` built from an upstream reply: the header of `reply(request)` (AA, AD
+ * and Z clear, RA set, RD and CD as asked), the question as asked, the reply's RCODE and records,
+ * and the client's OPT record. Never copy it by spreading: its sections are getters on the class,
+ * which a spread leaves behind. Build a new message with named fields, as {@link reply} does.
+ */
+export class WireResponse implements Message {
+  readonly id: number;
+  readonly response = true;
+  readonly opcode: number;
+  readonly authoritative = false;
+  readonly truncated = false;
+  readonly recursionDesired: boolean;
+  readonly recursionAvailable = true;
+  readonly z = false;
+  readonly authenticData = false;
+  readonly checkingDisabled: boolean;
+  readonly rcode: number;
+  readonly questions: readonly Question[];
+  readonly edns: Edns | null;
+  readonly #answer: WireAnswer;
+  readonly #request: Message;
+  readonly #restoreCase: boolean;
+  readonly #aging: Aging | null;
+  #decoded: Message | null = null;
+
+  /**
+   * @param request the client's query
+   * @param answer the upstream's reply
+   * @param restoreCase put the question's case back on owners spelling it (after 0x20 randomisation)
+   * @param aging count TTLs down as a cache entry's; null serves them as they came
+   */
+  constructor(request: Message, answer: WireAnswer, restoreCase: boolean, aging: Aging | null) {
+    this.id = request.id;
+    this.opcode = request.opcode;
+    this.recursionDesired = request.recursionDesired;
+    this.checkingDisabled = request.checkingDisabled;
+    this.rcode = answer.rcode;
+    this.questions = request.questions;
+    this.edns = responseEdns(request);
+    this.#answer = answer;
+    this.#request = request;
+    this.#restoreCase = restoreCase;
+    this.#aging = aging;
+  }
+
+  /** `message` as a wire response, when it is one. */
+  static of(message: Message): WireResponse | null {
+    return message instanceof WireResponse ? message : null;
+  }
+
+  /** The reply's cache TTL, before clamps (see {@link WireAnswer.ttl}). */
+  get cacheTtl(): number | null {
+    return this.#answer.ttl;
+  }
+
+  /** The same answer for another client's query. */
+  forRequest(request: Message): WireResponse {
+    return new WireResponse(request, this.#answer, this.#restoreCase, this.#aging);
+  }
+
+  /** The same answer with its TTLs aged as a cache entry's. */
+  aged(aging: Aging): WireResponse {
+    return new WireResponse(this.#request, this.#answer, this.#restoreCase, aging);
+  }
+
+  get answers(): readonly ResourceRecord[] {
+    return this.#sections().answers;
+  }
+
+  get authorities(): readonly ResourceRecord[] {
+    return this.#sections().authorities;
+  }
+
+  get additionals(): readonly ResourceRecord[] {
+    return this.#sections().additionals;
+  }
+
+  /** The sections: those of the bytes {@link encode} makes, or when it cannot, of the reply as it came. */
+  #sections(): Message {
+    if (this.#decoded) return this.#decoded;
+    const out = new Uint8Array(this.#length());
+    const written = this.#write(out) ? decodeMessage(out) : null;
+    this.#decoded = reply(this.#request, {
+      rcode: this.rcode,
+      answers: written?.answers ?? this.#served("answers"),
+      authorities: written?.authorities ?? this.#served("authorities"),
+      additionals: written?.additionals ?? this.#served("additionals"),
+    });
+    return this.#decoded;
+  }
+
+  /** A section of the reply as it came, with owners and TTLs as {@link encode} changes them. */
+  #served(section: "answers" | "authorities" | "additionals"): ResourceRecord[] {
+    const question = this.#request.questions[0]!;
+    const key = nameKey(question.name);
+    const aging = this.#aging;
+    return decodeMessage(this.#answer.bytes)[section].map((record) => {
+      const name = this.#restoreCase && nameKey(record.name) === key ? question.name : record.name;
+      const ttl = aging ? servedTtl(record.ttl, aging, section !== "additionals") : record.ttl;
+      return name === record.name && ttl === record.ttl ? record : { ...record, name, ttl };
+    });
+  }
+
+  #length(): number {
+    return this.#answer.end + (this.edns ? OPT_RECORD.length : 0);
+  }
+
+  /**
+   * The response's bytes, carved from `arena` when given; null when they would be over `limit` (the
+   * caller truncates), or the question cannot be written back as asked (escapes).
+   */
+  encode(limit: number, arena?: ByteArena): Uint8Array | null {
+    const length = this.#length();
+    if (length > limit) return null;
+    const out = arena ? arena.scratch : new Uint8Array(length);
+    if (!this.#write(out)) return null;
+    return arena ? arena.copy(out.subarray(0, length)) : out;
+  }
+
+  /** Writes the response into `out`; false when the question cannot be written back as asked. */
+  #write(out: Uint8Array): boolean {
+    const answer = this.#answer;
+    const name = this.questions[0]!.name;
+    if (name.includes("\\")) return false;
+    out.set(answer.bytes.subarray(0, answer.end));
+    out[0] = this.id >>> 8;
+    out[1] = this.id & 0xff;
+    // QR, the OPCODE and RD as asked; AA and TC clear. RA set; Z and AD clear; CD as asked; the RCODE.
+    out[2] = 0x80 | ((this.opcode & 0xf) << 3) | (this.recursionDesired ? 1 : 0);
+    out[3] = 0x80 | (this.checkingDisabled ? 0x10 : 0) | this.rcode;
+    const [answers, authorities, additionals] = answer.counts;
+    const arcount = additionals + (this.edns ? 1 : 0);
+    out[4] = 0;
+    out[5] = 1;
+    out[6] = answers >>> 8;
+    out[7] = answers;
+    out[8] = authorities >>> 8;
+    out[9] = authorities;
+    out[10] = arcount >>> 8;
+    out[11] = arcount;
+    if (!spell(out, HEADER_SIZE, name)) return false;
+    if (this.#restoreCase) {
+      for (const owner of answer.questionOwners) if (!spell(out, owner, name)) return false;
+    }
+    const aging = this.#aging;
+    if (aging) {
+      for (let i = 0; i < answer.ttlAt.length; i++) {
+        const at = answer.ttlAt[i]!;
+        const ttl = servedTtl(
+          ((out[at]! << 24) | (out[at + 1]! << 16) | (out[at + 2]! << 8) | out[at + 3]!) >>> 0,
+          aging,
+          i < answer.ttlsBeforeAdditional,
+        );
+        out[at] = ttl >>> 24;
+        out[at + 1] = ttl >>> 16;
+        out[at + 2] = ttl >>> 8;
+        out[at + 3] = ttl;
+      }
+    }
+    if (this.edns) {
+      out.set(OPT_RECORD, answer.end);
+      if (this.edns.dnssecOk) out[answer.end + OPT_DO_OCTET] = 0x80;
+    }
+    return true;
+  }
+}
+
+/**
+ * Writes `name`'s letters over the name at `pos` (following pointers), which spells it in another
+ * case; false when it does not spell it (nothing is then sent).
+ */
+function spell(out: Uint8Array, pos: number, name: string): boolean {
+  const text = name.endsWith(".") ? name.slice(0, -1) : name;
+  let at = 0; // in `text`
+  while (true) {
+    let length = out[pos]!;
+    while ((length & 0xc0) === 0xc0) {
+      pos = ((length & 0x3f) << 8) | out[pos + 1]!;
+      length = out[pos]!;
+    }
+    if (length === 0) return at >= text.length;
+    if (at > 0 && text.charCodeAt(at++) !== 0x2e) return false; // the dot between labels
+    for (let i = 1; i <= length; i++) {
+      const char = text.charCodeAt(at++);
+      const octet = out[pos + i]!;
+      if (char !== octet && (char | 0x20) !== (octet | 0x20)) return false;
+      if (char !== octet && !isLetter(char)) return false;
+      out[pos + i] = char;
+    }
+    pos += length + 1;
+  }
+}
+
+function isLetter(code: number): boolean {
+  return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
+}
