@@ -6,6 +6,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { levelGate } from "./log_gate.ts";
 import { agedResponse, AnswerCache, cacheKey, type CacheLimits } from "./cache.ts";
 import { EdeCode, withEde } from "./ede.ts";
 import { UpstreamError } from "./errors.ts";
@@ -81,6 +82,7 @@ export function answerCache(options: CacheOptions): Cache {
   const { limits, now = () => performance.now(), serveStale = false, allowSnooping = false } = options;
   const { minHits, fraction } = options.prefetch ?? { minHits: 3, fraction: 0.1 };
   const store = new AnswerCache(limits);
+  const debug = levelGate(log, "debug");
   const counters: CacheCounters = { hits: 0, misses: 0, stale: 0, prefetches: 0, coalesced: 0 };
   const inFlight = new Map<string, Promise<Message>>();
 
@@ -137,7 +139,7 @@ export function answerCache(options: CacheOptions): Cache {
       const { entry } = found;
       entry.hits++;
       counters.hits++;
-      if (log.isEnabledFor("debug")) log.debug("Cache hit for {name} {type}", what());
+      if (debug()) log.debug("Cache hit for {name} {type}", what());
       if (entry.kind === "failure") {
         if (entry.error !== undefined) return Promise.reject(entry.error);
         return Promise.resolve(forClient(request, entry.response));
@@ -145,7 +147,7 @@ export function answerCache(options: CacheOptions): Cache {
       if (entry.hits >= minHits && found.remaining < entry.ttl * fraction && !entry.refreshing) {
         entry.refreshing = true;
         counters.prefetches++;
-        if (log.isEnabledFor("debug")) log.debug("Cache prefetch for {name} {type}", what());
+        if (debug()) log.debug("Cache prefetch for {name} {type}", what());
         fetch(key, request, next).catch(() => {}).finally(() => entry.refreshing = false);
       }
       const response = forClient(request, agedResponse(entry, time));
@@ -161,7 +163,7 @@ export function answerCache(options: CacheOptions): Cache {
     const stale = serveStale && found?.stale && found.entry.kind === "answer" ? found.entry : undefined;
     const serveFromStale = (reason: string) => {
       counters.stale++;
-      if (log.isEnabledFor("debug")) log.debug("Cache stale answer for {name} {type}", what());
+      if (debug()) log.debug("Cache stale answer for {name} {type}", what());
       const edns = withEde(responseEdns(request), { code: EdeCode.STALE_ANSWER, text: reason });
       return forClient(request, agedResponse(stale!, now(), STALE_TTL), { edns });
     };
@@ -170,7 +172,7 @@ export function answerCache(options: CacheOptions): Cache {
       return Promise.resolve(serveFromStale("the upstreams failed recently"));
     }
     counters.misses++;
-    if (log.isEnabledFor("debug")) log.debug("Cache miss for {name} {type}", what());
+    if (debug()) log.debug("Cache miss for {name} {type}", what());
     const failedOver = (reason: string) => {
       stale!.retryAfter = now() + limits.servfailTtl * 1000;
       log.info("Serving a stale answer for {name} {type}: {reason}", { ...what(), reason });

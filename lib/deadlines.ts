@@ -47,9 +47,12 @@ export class Deadlines {
     this.#clearTimer = options.clearTimer ?? ((timer) => clearTimeout(timer as TimerHandle));
   }
 
-  /** Calls `callback` once `ms` have passed, unless the returned function is called first. */
-  after(ms: number, callback: () => void): () => void {
-    const deadline: Deadline = { at: this.#now() + ms, callback, cancelled: false };
+  /**
+   * Calls `callback` once `ms` have passed, unless the returned function is called first.
+   * @param now the time on this clock, when the caller has just read it (a clock read costs)
+   */
+  after(ms: number, callback: () => void, now: number = this.#now()): () => void {
+    const deadline: Deadline = { at: now + ms, callback, cancelled: false };
     this.#push(deadline);
     if (deadline.at < this.#timerAt) this.#arm();
     return () => {

@@ -4,6 +4,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { levelGate } from "./log_gate.ts";
 import { ByteArena } from "./arena.ts";
 import { decodeMessage, encodeMessage } from "./codec.ts";
 import { DecodeError, UpstreamError, UpstreamTimeout } from "./errors.ts";
@@ -128,9 +129,10 @@ async function attempt(
   query: Uint8Array,
   ms: number,
   deadlines: Deadlines,
+  began: number | undefined,
 ): Promise<Uint8Array> {
   const signal = new TimeoutSignal();
-  const cancel = deadlines.after(ms, () => signal.abort());
+  const cancel = deadlines.after(ms, () => signal.abort(), began);
   try {
     return await exchange(query, signal);
   } finally {
@@ -192,10 +194,14 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
     caseRandomization = false,
   } = options;
   const pool = upstreamPool(upstreams, { ...options.pool, now });
+  const info = levelGate(log, "info");
+  const debug = levelGate(log, "debug");
   // Upstream queries are carved from slabs: a fresh ArrayBuffer each costs about a microsecond.
   const arena = new ByteArena();
   // Each try's timeout, on one timer for all (on the real clock: the timers are real).
   const deadlines = options.deadlines ?? new Deadlines();
+  // With both on the real clock, a try's deadline starts from the time the try already read.
+  const sharedClock = options.deadlines === undefined && options.now === undefined;
 
   /** One try at one upstream, begun at `began`: UDP, then TCP if the reply was truncated. */
   async function ask(
@@ -206,7 +212,7 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
     began: number,
   ): Promise<Message> {
     const answer = decodeReply(
-      await attempt(upstream.exchange, query, ms, deadlines),
+      await attempt(upstream.exchange, query, ms, deadlines, sharedClock ? began : undefined),
       upstream.name,
       request,
       caseRandomization,
@@ -215,7 +221,7 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
     if (!upstream.tcp) throw new UpstreamError(`Truncated reply from ${upstream.name}, and no TCP to retry`);
     counters.tcpFallbacks++;
     const whole = decodeReply(
-      await attempt(upstream.tcp, query, ms - (now() - began), deadlines),
+      await attempt(upstream.tcp, query, ms - (now() - began), deadlines, undefined),
       upstream.name,
       request,
       caseRandomization,
@@ -229,7 +235,7 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
     // Made only when logged: building it for every query costs more than checking the level.
     let shown: string | undefined;
     const nameShown = () => shown ??= displayName(question.name);
-    if (log.isEnabledFor("info")) {
+    if (info()) {
       log.info("Domain '{name}' not found locally. Forwarding query.", { name: nameShown() });
     }
     counters.forwarded++;
@@ -260,7 +266,7 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
           continue;
         }
         pool.succeeded(upstream, now() - began);
-        if (log.isEnabledFor("debug")) {
+        if (debug()) {
           log.debug("Received response from upstream server for domain '{name}'.", { name: nameShown() });
         }
         counters.answered++;

@@ -4,6 +4,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { levelGate } from "./log_gate.ts";
 import { displayName } from "./name.ts";
 import { Refused } from "./errors.ts";
 import { type Message, typeName } from "./types.ts";
@@ -29,8 +30,9 @@ const queryLog = getLogger(["dnsd", "query"]);
 
 /** Logs each question at debug level; costs nothing when debug is off. */
 export function logQueries(): Stage {
+  const debug = levelGate(queryLog, "debug");
   return function logQueries(request, next) {
-    if (queryLog.isEnabledFor("debug")) {
+    if (debug()) {
       const question = request.questions[0];
       if (question) {
         queryLog.debug("Received query for domain: {name} (type {type}, RD={rd})", {

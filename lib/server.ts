@@ -5,6 +5,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { levelGate } from "./log_gate.ts";
 import { ByteArena } from "./arena.ts";
 import { HEADER_SIZE } from "./codec.ts";
 import { NotReady } from "./errors.ts";
@@ -21,11 +22,6 @@ const log = getLogger(["dnsd", "server"]);
 /** Loggers of the stages that log each query: the memo path would skip them. */
 const queryLog = getLogger(["dnsd", "query"]);
 const cacheLog = getLogger(["dnsd", "cache"]);
-
-/** Whether any per-query debug log is on (each category can be configured on its own). */
-function debugging(): boolean {
-  return log.isEnabledFor("debug") || queryLog.isEnabledFor("debug") || cacheLog.isEnabledFor("debug");
-}
 
 /** The part of a listening datagram socket the server uses (so tests can pass a fake). */
 export type Listener = Pick<Deno.DatagramConn, "send" | "receive">;
@@ -46,7 +42,11 @@ async function handle(
   query: Uint8Array,
   peer: Deno.Addr,
   resolve: Resolve,
-  options: { readonly arena: ByteArena; readonly memo: ResponseMemo | undefined },
+  options: {
+    readonly arena: ByteArena;
+    readonly memo: ResponseMemo | undefined;
+    readonly debug: () => boolean;
+  },
 ): Promise<void> {
   // The peer's text is built only when something is logged: most queries log nothing.
   const report = (error: unknown) =>
@@ -58,7 +58,7 @@ async function handle(
     });
     if (!response) return;
     await conn.send(response, peer);
-    if (log.isEnabledFor("debug")) log.debug("Sent response to {peer}", { peer: peerName(peer) });
+    if (options.debug()) log.debug("Sent response to {peer}", { peer: peerName(peer) });
   } catch (error) {
     if (isClosed(error)) return;
     report(error);
@@ -87,6 +87,11 @@ export function serveUdp(
   options: { readonly memo?: ResponseMemo } = {},
 ): UdpServer {
   const { memo } = options;
+  const debug = levelGate(log, "debug");
+  const queryDebug = levelGate(queryLog, "debug");
+  const cacheDebug = levelGate(cacheLog, "debug");
+  /** Whether any per-query debug log is on (each category can be configured on its own). */
+  const debugging = () => debug() || queryDebug() || cacheDebug();
   const work = new InFlight();
   let stopping = false;
   const refuseAll: Resolve = () => Promise.reject(new NotReady("the server is shutting down"));
@@ -119,8 +124,8 @@ export function serveUdp(
       }
       // Copied out: the next receive() overwrites the shared buffer while this query is in flight.
       const query = arena.copy(data);
-      if (log.isEnabledFor("debug")) log.debug("Received packet from {peer}", { peer: peerName(peer) });
-      void work.track(handle(conn, query, peer, stopping ? refuseAll : resolve, { arena, memo }));
+      if (debug()) log.debug("Received packet from {peer}", { peer: peerName(peer) });
+      void work.track(handle(conn, query, peer, stopping ? refuseAll : resolve, { arena, memo, debug }));
     }
   }
 
@@ -141,10 +146,10 @@ export function serveUdp(
             continue;
           }
           const peer = batch.sender(i);
-          if (log.isEnabledFor("debug")) log.debug("Received packet from {peer}", { peer: peerName(peer) });
+          if (debug()) log.debug("Received packet from {peer}", { peer: peerName(peer) });
           started = true;
           const query = arena.copy(data);
-          void work.track(handle(conn, query, peer, stopping ? refuseAll : resolve, { arena, memo }));
+          void work.track(handle(conn, query, peer, stopping ? refuseAll : resolve, { arena, memo, debug }));
         } catch (error) {
           log.error("Error handling a datagram: {error}", { error }); // the rest of the batch goes on
         }
