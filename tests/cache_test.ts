@@ -12,6 +12,7 @@ import {
   type CacheEntry,
   cacheKey,
   type CacheLimits,
+  slotOf,
 } from "../lib/cache.ts";
 import { UpstreamTimeout } from "../lib/errors.ts";
 import { query, reply } from "../lib/message.ts";
@@ -272,6 +273,26 @@ Deno.test("AnswerCache.get() expires an entry at its TTL and reports what is lef
   equal(cache.get("k", 5000 + 59_500)?.remaining, 0.5);
   equal(cache.get("k", 5000 + 60_000), undefined);
   equal(cache.size, 0, "an expired entry is dropped when looked up");
+});
+
+Deno.test("AnswerCache keeps apart keys that hash alike: the later one takes the place", () => {
+  // Two keys with one 30-bit hash: found by trying names (a few tens of thousands, by the birthday bound).
+  const seen = new Map<number, string>();
+  let pair: [string, string] | undefined;
+  for (let i = 0; !pair; i++) {
+    const key = `n${i}.example.test|1|1|00`;
+    const other = seen.get(slotOf(key));
+    if (other !== undefined) pair = [other, key];
+    seen.set(slotOf(key), key);
+  }
+  const [first, second] = pair;
+  const cache = new AnswerCache(LIMITS);
+  ok(cache.putAnswer(first, response({ answers: [a("first.test", 60)] }), 0));
+  equal(cache.get(second, 0), undefined, "a key is never answered with another's entry");
+  ok(cache.putAnswer(second, response({ answers: [a("second.test", 60)] }), 0));
+  equal(cache.get(first, 0), undefined);
+  equal(cache.get(second, 0)?.entry.response.answers[0]?.name, "second.test");
+  equal(cache.size, 1);
 });
 
 Deno.test("AnswerCache evicts the least recently used entry first", async (t) => {
