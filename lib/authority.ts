@@ -6,9 +6,9 @@
 import { findZone, type LocalData } from "./local_data.ts";
 import { reply } from "./message.ts";
 import { nameKey, parentName } from "./name.ts";
-import type { Stage } from "./resolver.ts";
+import type { Resolve, Stage } from "./resolver.ts";
 import type { ResponseMemo } from "./response_memo.ts";
-import { Rcode, type ResourceRecord, RRClass, RRType } from "./types.ts";
+import { type Message, Rcode, type ResourceRecord, RRClass, RRType } from "./types.ts";
 import { rrsetOf, type Zone, type ZoneNode } from "./zone.ts";
 
 /** How many CNAMEs a chain may follow inside local data before dnsd stops (as BIND does). */
@@ -228,20 +228,31 @@ function isLocalClass(rrClass: number): boolean {
  */
 export function authoritative(data: () => LocalData, options: { readonly memo?: ResponseMemo } = {}): Stage {
   const { memo } = options;
-  return async function authoritative(request, next) {
+  /** A CNAME chain that leaves local data: the rest is asked of `next`, and AA is cleared. */
+  async function completed(request: Message, next: Resolve, local: LocalAnswer, external: string) {
+    const question = request.questions[0]!;
+    const rest = await next({ ...request, questions: [{ ...question, name: external }] });
+    return reply(request, {
+      rcode: rest.rcode,
+      truncated: rest.truncated,
+      answers: [...local.answers, ...rest.answers],
+      authorities: rest.authorities,
+      additionals: rest.additionals,
+    });
+  }
+  // Not async: most queries pass through to `next`, and an async function would wrap its promise.
+  return function authoritative(request, next) {
     const question = request.questions[0];
     if (!question || !isLocalClass(question.class)) return next(request);
-    const local = resolveLocal(data(), question.name, question.type);
+    let local: LocalAnswer | null;
+    try {
+      local = resolveLocal(data(), question.name, question.type);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (!local) return next(request);
     if (local.external !== undefined && request.recursionDesired) {
-      const rest = await next({ ...request, questions: [{ ...question, name: local.external }] });
-      return reply(request, {
-        rcode: rest.rcode,
-        truncated: rest.truncated,
-        answers: [...local.answers, ...rest.answers],
-        authorities: rest.authorities,
-        additionals: rest.additionals,
-      });
+      return completed(request, next, local, local.external);
     }
     const response = reply(request, {
       rcode: local.rcode,
@@ -251,6 +262,6 @@ export function authoritative(data: () => LocalData, options: { readonly memo?: 
       additionals: local.additionals,
     });
     // Local data answers the same until it is swapped: its bytes can be kept as they are.
-    return memo ? memo.mark(response, Infinity) : response;
+    return Promise.resolve(memo ? memo.mark(response, Infinity) : response);
   };
 }

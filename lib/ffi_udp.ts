@@ -165,6 +165,11 @@ export interface BatchedDatagram {
   serve(handler: BatchHandler): Promise<void>;
   /** Sends one datagram (at once; the promise is for `Deno.DatagramConn`'s shape). */
   send(data: Uint8Array, addr: Deno.Addr): Promise<number>;
+  /**
+   * Sends one datagram now, with no promise; false when the kernel refused it.
+   * @throws {Deno.errors.BadResource} when the socket is closed
+   */
+  sendNow(data: Uint8Array, addr: Deno.Addr): boolean;
   /** Closes the socket; `serve()` settles. */
   close(): void;
 }
@@ -236,6 +241,10 @@ export function listenBatchedUdp(
     send(data, to) {
       if (closed) return Promise.reject(new Deno.errors.BadResource("the socket is closed"));
       return Promise.resolve(sendTo(libc, fd, data, targetOf(to)));
+    },
+    sendNow(data, to) {
+      if (closed) throw new Deno.errors.BadResource("the socket is closed");
+      return sendTo(libc, fd, data, targetOf(to)) >= 0;
     },
     close() {
       if (closed) return;

@@ -124,7 +124,8 @@ function upstreamQuery(request: Message, id: number, name: string): Message {
   };
 }
 
-async function attempt(
+/** One exchange within `ms`; not async, since each await of a forwarded query costs a little. */
+function attempt(
   exchange: Exchange,
   query: Uint8Array,
   ms: number,
@@ -133,11 +134,20 @@ async function attempt(
 ): Promise<Uint8Array> {
   const signal = new TimeoutSignal();
   const cancel = deadlines.after(ms, () => signal.abort(), began);
+  let pending: Promise<Uint8Array>;
   try {
-    return await exchange(query, signal);
-  } finally {
+    pending = exchange(query, signal);
+  } catch (error) {
     cancel();
+    return Promise.reject(error);
   }
+  return pending.then((reply) => {
+    cancel();
+    return reply;
+  }, (error) => {
+    cancel();
+    throw error;
+  });
 }
 
 /**
@@ -204,20 +214,27 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
   const sharedClock = options.deadlines === undefined && options.now === undefined;
 
   /** One try at one upstream, begun at `began`: UDP, then TCP if the reply was truncated. */
-  async function ask(
+  function ask(
     request: Message,
     upstream: UpstreamExchange,
     query: Uint8Array,
     ms: number,
     began: number,
   ): Promise<Message> {
-    const answer = decodeReply(
-      await attempt(upstream.exchange, query, ms, deadlines, sharedClock ? began : undefined),
-      upstream.name,
-      request,
-      caseRandomization,
-    );
-    if (!answer.truncated) return answer;
+    return attempt(upstream.exchange, query, ms, deadlines, sharedClock ? began : undefined).then((bytes) => {
+      const answer = decodeReply(bytes, upstream.name, request, caseRandomization);
+      return answer.truncated ? overTcp(request, upstream, query, ms, began) : answer;
+    });
+  }
+
+  /** The same try again over TCP, after a truncated UDP reply. */
+  async function overTcp(
+    request: Message,
+    upstream: UpstreamExchange,
+    query: Uint8Array,
+    ms: number,
+    began: number,
+  ): Promise<Message> {
     if (!upstream.tcp) throw new UpstreamError(`Truncated reply from ${upstream.name}, and no TCP to retry`);
     counters.tcpFallbacks++;
     const whole = decodeReply(

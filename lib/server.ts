@@ -11,7 +11,7 @@ import { HEADER_SIZE } from "./codec.ts";
 import { NotReady } from "./errors.ts";
 import { InFlight } from "./in_flight.ts";
 import { headerOnlyReply } from "./message.ts";
-import { respond } from "./respond.ts";
+import { respond, type RespondOptions } from "./respond.ts";
 import type { ResponseMemo } from "./response_memo.ts";
 import type { Resolve } from "./resolver.ts";
 import { Rcode } from "./types.ts";
@@ -37,34 +37,40 @@ function peerName(addr: Deno.Addr): string {
   return addr.transport === "udp" || addr.transport === "tcp" ? formatAddress(addr) : addr.transport;
 }
 
+/**
+ * Sends a response: a batched socket sends at once (nothing to await), Deno's through its op. Either
+ * way a datagram the kernel refuses is logged and dropped.
+ */
+type SendReply = (response: Uint8Array, peer: Deno.Addr) => Promise<void> | void;
+
+/** How {@link handle} answers: the same for every query of a server. */
+interface Handling {
+  readonly send: SendReply;
+  readonly respond: RespondOptions;
+  readonly debug: () => boolean;
+}
+
 async function handle(
-  conn: Pick<Listener, "send">,
   query: Uint8Array,
   peer: Deno.Addr,
   resolve: Resolve,
-  options: {
-    readonly arena: ByteArena;
-    readonly memo: ResponseMemo | undefined;
-    readonly debug: () => boolean;
-  },
+  handling: Handling,
 ): Promise<void> {
   // The peer's text is built only when something is logged: most queries log nothing.
   const report = (error: unknown) =>
     log.error("Error handling query from {peer}: {error}", { peer: peerName(peer), error });
   try {
-    const response = await respond(query, resolve, report, {
-      arena: options.arena,
-      ...(options.memo ? { memo: options.memo } : {}),
-    });
+    const response = await respond(query, resolve, report, handling.respond);
     if (!response) return;
-    await conn.send(response, peer);
-    if (options.debug()) log.debug("Sent response to {peer}", { peer: peerName(peer) });
+    const sending = handling.send(response, peer);
+    if (sending) await sending;
+    if (handling.debug()) log.debug("Sent response to {peer}", { peer: peerName(peer) });
   } catch (error) {
     if (isClosed(error)) return;
     report(error);
     // The query still gets an answer when its header allows one (never to junk or responses).
     if (query.length >= HEADER_SIZE && (query[2]! & 0x80) === 0) {
-      await conn.send(headerOnlyReply(query, Rcode.SERVFAIL), peer).catch(() => {});
+      await Promise.resolve(handling.send(headerOnlyReply(query, Rcode.SERVFAIL), peer)).catch(() => {});
     }
   }
 }
@@ -96,9 +102,15 @@ export function serveUdp(
   let stopping = false;
   const refuseAll: Resolve = () => Promise.reject(new NotReady("the server is shutting down"));
 
+  /** How queries are answered, by the socket they came on and the arena their bytes come from. */
+  function handling(send: SendReply, arena: ByteArena): Handling {
+    return { send, respond: memo ? { arena, memo } : { arena }, debug };
+  }
+
   async function receiveLoop(conn: Listener): Promise<void> {
     const buffer = new Uint8Array(RECEIVE_BUFFER);
     const arena = new ByteArena();
+    const answering = handling((response, peer) => conn.send(response, peer).then(() => {}), arena);
     while (true) {
       let received: [Uint8Array, Deno.Addr];
       try {
@@ -125,13 +137,16 @@ export function serveUdp(
       // Copied out: the next receive() overwrites the shared buffer while this query is in flight.
       const query = arena.copy(data);
       if (debug()) log.debug("Received packet from {peer}", { peer: peerName(peer) });
-      void work.track(handle(conn, query, peer, stopping ? refuseAll : resolve, { arena, memo, debug }));
+      void work.track(handle(query, peer, stopping ? refuseAll : resolve, answering));
     }
   }
 
   /** The same, a batch at a time as the socket hands them over: kept answers go out at once. */
   function serveBatches(batched: BatchedDatagram): Promise<void> {
     const arena = new ByteArena();
+    const answering = handling((response, peer) => {
+      if (!batched.sendNow(response, peer)) log.error("Cannot send to {peer}", { peer: peerName(peer) });
+    }, arena);
     return batched.serve((batch) => {
       let started = false; // a query left to answer asynchronously
       const useMemo = memo !== undefined && !stopping && !debugging();
@@ -149,7 +164,7 @@ export function serveUdp(
           if (debug()) log.debug("Received packet from {peer}", { peer: peerName(peer) });
           started = true;
           const query = arena.copy(data);
-          void work.track(handle(conn, query, peer, stopping ? refuseAll : resolve, { arena, memo, debug }));
+          void work.track(handle(query, peer, stopping ? refuseAll : resolve, answering));
         } catch (error) {
           log.error("Error handling a datagram: {error}", { error }); // the rest of the batch goes on
         }
