@@ -223,26 +223,16 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
   ): Promise<Message> {
     return attempt(upstream.exchange, query, ms, deadlines, sharedClock ? began : undefined).then((bytes) => {
       const answer = decodeReply(bytes, upstream.name, request, caseRandomization);
-      return answer.truncated ? overTcp(request, upstream, query, ms, began) : answer;
+      return answer.truncated ? overTcp(request, upstream, query, ms - (now() - began)) : answer;
     });
   }
 
-  /** The same try again over TCP, after a truncated UDP reply. */
-  async function overTcp(
-    request: Message,
-    upstream: UpstreamExchange,
-    query: Uint8Array,
-    ms: number,
-    began: number,
-  ): Promise<Message> {
+  /** The same try again over TCP, after a truncated UDP reply, in the `left` ms that remain. */
+  async function overTcp(request: Message, upstream: UpstreamExchange, query: Uint8Array, left: number) {
     if (!upstream.tcp) throw new UpstreamError(`Truncated reply from ${upstream.name}, and no TCP to retry`);
     counters.tcpFallbacks++;
-    const whole = decodeReply(
-      await attempt(upstream.tcp, query, ms - (now() - began), deadlines, undefined),
-      upstream.name,
-      request,
-      caseRandomization,
-    );
+    const bytes = await attempt(upstream.tcp, query, left, deadlines, undefined);
+    const whole = decodeReply(bytes, upstream.name, request, caseRandomization);
     if (whole.truncated) throw new UpstreamError(`Truncated reply from ${upstream.name} even over TCP`);
     return whole;
   }
