@@ -5,6 +5,8 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { Deadlines } from "./deadlines.ts";
+import { turnClock } from "./turn_clock.ts";
 import { createForwardCounters, forward, type ForwardCounters } from "./forward.ts";
 import { authoritative } from "./authority.ts";
 import type { LocalData } from "./local_data.ts";
@@ -91,9 +93,16 @@ export interface Resolver {
 export function buildResolver(
   options: ServerOptions,
   counters: ServerCounters,
-  extras: { readonly cache?: Cache; readonly memo?: ResponseMemo; readonly reactor?: UdpReactor } = {},
+  extras: {
+    readonly cache?: Cache;
+    readonly memo?: ResponseMemo;
+    readonly reactor?: UdpReactor;
+    /** The forwarding path's clock (see {@link turnClock}), shared with the cache. */
+    readonly now?: () => number;
+  } = {},
 ): Resolver {
   const { cache, memo, reactor } = extras;
+  const now = extras.now ?? turnClock();
   const onDrop = (reason: DropReason, from: string) => {
     counters.dropped++;
     log.warning("Dropped upstream reply from {from}: {reason}", { from, reason });
@@ -102,6 +111,7 @@ export function buildResolver(
   // With batched UDP, the upstream sockets are read through FFI too, in the listener's wait.
   const pools = options.upstreams.map((upstream) =>
     pooledUdpExchange(upstream, {
+      now,
       onDrop,
       exactCase,
       ...(reactor ? { open: () => openReactorSocket(reactor, wildcardFor(upstream)) } : {}),
@@ -118,6 +128,8 @@ export function buildResolver(
     ...(cache ? [cache.stage] : []),
     requireRecursion(),
     forward(upstreams, {
+      now,
+      deadlines: new Deadlines({ now }),
       timeoutMs: options.timeoutMs,
       counters,
       caseRandomization: exactCase,
@@ -161,11 +173,14 @@ export function startServer(options: ServerOptions): RunningServer {
   const counters: ServerCounters = { ...createForwardCounters(), dropped: 0 };
   // Encoded answers for repeated questions: local ones last until the data is swapped.
   const memo = new ResponseMemo({ generation: options.localData });
-  const cache = options.cache ? answerCache({ ...options.cache, memo }) : undefined;
+  // One clock read per turn for the cache, the forwarder and the upstream pool.
+  const now = turnClock();
+  const cache = options.cache ? answerCache({ ...options.cache, memo, now }) : undefined;
   const reactor = options.udpIo === "batched" ? new UdpReactor() : undefined;
   const { resolve, close: closeResolver } = buildResolver(options, counters, {
     ...(cache ? { cache } : {}),
     memo,
+    now,
     ...(reactor ? { reactor } : {}),
   });
   const closeUpstreams = () => closeResolver().then(() => reactor?.close());

@@ -31,6 +31,8 @@ const SWEEP_ABOVE = 1024;
 export class Deadlines {
   readonly #heap: Deadline[] = [];
   readonly #now: () => number;
+  /** The clock deadlines are on (for callers that pass the time they read). */
+  readonly clock: () => number;
   readonly #setTimer: (callback: () => void, ms: number) => unknown;
   readonly #clearTimer: (timer: unknown) => void;
   #cancelled = 0;
@@ -43,6 +45,7 @@ export class Deadlines {
    */
   constructor(options: DeadlineOptions = {}) {
     this.#now = options.now ?? (() => performance.now());
+    this.clock = this.#now;
     this.#setTimer = options.setTimer ?? ((callback, ms) => setTimeout(callback, ms));
     this.#clearTimer = options.clearTimer ?? ((timer) => clearTimeout(timer as TimerHandle));
   }

@@ -210,8 +210,8 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
   const arena = new ByteArena();
   // Each try's timeout, on one timer for all (on the real clock: the timers are real).
   const deadlines = options.deadlines ?? new Deadlines();
-  // With both on the real clock, a try's deadline starts from the time the try already read.
-  const sharedClock = options.deadlines === undefined && options.now === undefined;
+  // On one clock, a try's deadline starts from the time the try already read.
+  const sharedClock = options.deadlines === undefined ? options.now === undefined : deadlines.clock === now;
 
   /** One try at one upstream, begun at `began`: UDP, then TCP if the reply was truncated. */
   function ask(
