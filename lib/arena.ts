@@ -34,14 +34,19 @@ export class ByteArena {
 
   /** Returns a copy of `bytes` that nothing else will ever write to. */
   copy(bytes: Uint8Array): Uint8Array {
-    const length = bytes.length;
-    if (length > this.#slabSize >>> 3) return bytes.slice();
+    const view = this.take(bytes.length);
+    view.set(bytes);
+    return view;
+  }
+
+  /** Returns `length` octets of its own for the caller to fill (what they hold is unspecified). */
+  take(length: number): Uint8Array {
+    if (length > this.#slabSize >>> 3) return new Uint8Array(length);
     if (this.#pos + length > this.#slabSize) {
       this.#slab = new Uint8Array(this.#slabSize);
       this.#pos = 0;
     }
     const view = this.#slab.subarray(this.#pos, this.#pos + length);
-    view.set(bytes);
     this.#pos += length;
     return view;
   }

@@ -7,14 +7,14 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { levelGate } from "./log_gate.ts";
-import { agedResponse, AnswerCache, cacheKey, type CacheLimits } from "./cache.ts";
+import { agedResponse, AnswerCache, type CacheEntry, cacheKey, type CacheLimits } from "./cache.ts";
 import { EdeCode, withEde } from "./ede.ts";
 import { UpstreamError } from "./errors.ts";
 import { reply, responseEdns } from "./message.ts";
 import { displayName } from "./name.ts";
 import type { Resolve, Stage } from "./resolver.ts";
 import type { ResponseMemo } from "./response_memo.ts";
-import { type Message, Rcode, typeName } from "./types.ts";
+import { type Message, type Question, Rcode, typeName } from "./types.ts";
 import { WireResponse } from "./wire_response.ts";
 
 const log = getLogger(["dnsd", "cache"]);
@@ -77,6 +77,11 @@ function forClient(request: Message, stored: Message, fields?: Partial<Message>)
   });
 }
 
+/** A question as logs show it. */
+function what(question: Question): { name: string; type: string } {
+  return { name: displayName(question.name), type: typeName(question.type) };
+}
+
 /** Makes a cache. Identical questions share one exchange; the rest see the cache as described above. */
 export function answerCache(options: CacheOptions): Cache {
   const { limits, now = () => performance.now(), serveStale = false, allowSnooping = false } = options;
@@ -124,7 +129,6 @@ export function answerCache(options: CacheOptions): Cache {
     const key = cacheKey(question, request.edns?.dnssecOk ?? false, request.checkingDisabled);
     const time = now();
     const found = store.get(key, time);
-    const what = () => ({ name: displayName(question.name), type: typeName(question.type) });
 
     if (!request.recursionDesired) {
       // RD=0 may read a fresh answer when snooping is allowed; it never fills the cache.
@@ -139,7 +143,7 @@ export function answerCache(options: CacheOptions): Cache {
       const { entry } = found;
       entry.hits++;
       counters.hits++;
-      if (debug()) log.debug("Cache hit for {name} {type}", what());
+      if (debug()) log.debug("Cache hit for {name} {type}", what(question));
       if (entry.kind === "failure") {
         if (entry.error !== undefined) return Promise.reject(entry.error);
         return Promise.resolve(forClient(request, entry.response));
@@ -147,7 +151,7 @@ export function answerCache(options: CacheOptions): Cache {
       if (entry.hits >= minHits && found.remaining < entry.ttl * fraction && !entry.refreshing) {
         entry.refreshing = true;
         counters.prefetches++;
-        if (debug()) log.debug("Cache prefetch for {name} {type}", what());
+        if (debug()) log.debug("Cache prefetch for {name} {type}", what(question));
         fetch(key, request, next).catch(() => {}).finally(() => entry.refreshing = false);
       }
       const response = forClient(request, agedResponse(entry, time));
@@ -161,34 +165,45 @@ export function answerCache(options: CacheOptions): Cache {
     }
 
     const stale = serveStale && found?.stale && found.entry.kind === "answer" ? found.entry : undefined;
-    const serveFromStale = (reason: string) => {
-      counters.stale++;
-      if (debug()) log.debug("Cache stale answer for {name} {type}", what());
-      const edns = withEde(responseEdns(request), { code: EdeCode.STALE_ANSWER, text: reason });
-      return forClient(request, agedResponse(stale!, now(), STALE_TTL), { edns });
-    };
     // Upstreams failed for this name moments ago: answer stale at once instead of waiting again.
     if (stale?.retryAfter !== undefined && stale.retryAfter > time) {
-      return Promise.resolve(serveFromStale("the upstreams failed recently"));
+      return Promise.resolve(serveFromStale(request, stale, "the upstreams failed recently"));
     }
     counters.misses++;
-    if (debug()) log.debug("Cache miss for {name} {type}", what());
-    const failedOver = (reason: string) => {
-      stale!.retryAfter = now() + limits.servfailTtl * 1000;
-      log.info("Serving a stale answer for {name} {type}: {reason}", { ...what(), reason });
-      return serveFromStale(reason);
-    };
+    if (debug()) log.debug("Cache miss for {name} {type}", what(question));
+    // The common case, with nothing stale to fall back on, allocates one callback.
+    if (!stale) return fetch(key, request, next).then((response) => forClient(request, response));
     return fetch(key, request, next).then(
       (response) => {
         // Every upstream answered SERVFAIL (the forwarder passes the last one on): a failure too.
-        if (stale && response.rcode === Rcode.SERVFAIL) return failedOver("the upstreams answered SERVFAIL");
+        if (response.rcode === Rcode.SERVFAIL) {
+          return failedOver(request, stale, "the upstreams answered SERVFAIL");
+        }
         return forClient(request, response);
       },
       (error) => {
-        if (!stale || !(error instanceof UpstreamError)) throw error;
-        return failedOver(error.message);
+        if (!(error instanceof UpstreamError)) throw error;
+        return failedOver(request, stale, error.message);
       },
     );
+  }
+
+  /** The expired `stale` answer, served with an EDE saying why (RFC 8767, RFC 8914). */
+  function serveFromStale(request: Message, stale: CacheEntry, reason: string): Message {
+    counters.stale++;
+    if (debug()) log.debug("Cache stale answer for {name} {type}", what(request.questions[0]!));
+    const edns = withEde(responseEdns(request), { code: EdeCode.STALE_ANSWER, text: reason });
+    return forClient(request, agedResponse(stale, now(), STALE_TTL), { edns });
+  }
+
+  /** Every upstream failed: `stale` is served, and not asked for again until the failure recheck. */
+  function failedOver(request: Message, stale: CacheEntry, reason: string): Message {
+    stale.retryAfter = now() + limits.servfailTtl * 1000;
+    log.info("Serving a stale answer for {name} {type}: {reason}", {
+      ...what(request.questions[0]!),
+      reason,
+    });
+    return serveFromStale(request, stale, reason);
   }
 
   return { stage, store, counters };

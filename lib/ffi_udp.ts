@@ -47,6 +47,7 @@ class Batch {
   readonly #names: Uint8Array;
   readonly #slots: Uint8Array;
   readonly #slotSize: number;
+  #peers: SocketPeer[] | undefined;
   count = 0;
 
   constructor(readonly slots: number, slotSize: number) {
@@ -88,8 +89,20 @@ class Batch {
 
   /** The sender's struct sockaddr, in place (overwritten by the next read). */
   name(i: number): Uint8Array {
-    const raw = this.#names.subarray(i * NAME_SLOT, i * NAME_SLOT + SOCKADDR_ROOM);
-    return raw.subarray(0, sockaddrLength(raw));
+    const start = i * NAME_SLOT;
+    return this.#names.subarray(start, start + sockaddrLength(this.#names, start));
+  }
+
+  /**
+   * The sender of datagram `i` as a peer good until the next read: one object per slot, made once,
+   * over the slot's own memory (for handlers that only look at it during the call).
+   */
+  peer(i: number): SocketPeer {
+    const peers = this.#peers ??= Array.from(
+      { length: this.slots },
+      (_, slot) => new SocketPeer(this.#names.subarray(slot * NAME_SLOT, slot * NAME_SLOT + SOCKADDR_ROOM)),
+    );
+    return peers[i]!;
   }
 }
 
@@ -279,6 +292,15 @@ export function openReactorSocket(
   let lastRaw: Uint8Array = new Uint8Array(16);
   let handler: ((data: Uint8Array, from: Deno.NetAddr) => void) | null = null;
 
+  /** The pool sends every query to one address: its struct sockaddr is made once. */
+  function rawOf(to: Deno.Addr): Uint8Array {
+    if (to !== lastTarget) {
+      lastRaw = targetOf(to);
+      lastTarget = to;
+    }
+    return lastRaw;
+  }
+
   function take(buffer: Uint8Array | undefined): [Uint8Array, Deno.Addr] {
     const i = next++;
     const data = batch.datagram(i);
@@ -293,7 +315,7 @@ export function openReactorSocket(
     let any = false;
     for (let round = 0; round < ROUNDS && !closed; round++) {
       const got = batch.read(libc, fd);
-      for (let i = 0; i < got && !closed; i++) handler(batch.datagram(i), new SocketPeer(batch.name(i)));
+      for (let i = 0; i < got && !closed; i++) handler(batch.datagram(i), batch.peer(i));
       any ||= got > 0;
       if (got < batch.slots) break;
     }
@@ -332,15 +354,14 @@ export function openReactorSocket(
     },
     send(data: Uint8Array, to: Deno.Addr) {
       if (closed) return Promise.reject(new Deno.errors.BadResource("the socket is closed"));
-      // The pool sends every query to one address: its struct sockaddr is made once.
-      if (to !== lastTarget) {
-        lastRaw = targetOf(to);
-        lastTarget = to;
-      }
-      const sent = sendTo(libc, fd, data, lastRaw);
+      const sent = sendTo(libc, fd, data, rawOf(to));
       return sent < 0
         ? Promise.reject(new Deno.errors.ConnectionRefused("sendto(2) failed"))
         : Promise.resolve(sent);
+    },
+    sendNow(data: Uint8Array, to: Deno.Addr) {
+      if (closed) throw new Deno.errors.BadResource("the socket is closed");
+      return sendTo(libc, fd, data, rawOf(to)) >= 0;
     },
     close() {
       if (closed) return;

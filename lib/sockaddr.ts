@@ -32,12 +32,15 @@ export function sockaddr(hostname: string, port: number): Uint8Array {
   return address;
 }
 
-/** How long the struct sockaddr in `raw` is, by its family. */
-export function sockaddrLength(raw: Uint8Array): number {
-  return (raw[0]! | (raw[1]! << 8)) === AF_INET6 ? 28 : 16;
+/** How long the struct sockaddr at `start` of `raw` is, by its family. */
+export function sockaddrLength(raw: Uint8Array, start = 0): number {
+  return (raw[start]! | (raw[start + 1]! << 8)) === AF_INET6 ? 28 : 16;
 }
 
-/** A sender as the kernel gave it (a struct sockaddr); its text is made only when asked for. */
+/**
+ * A sender as the kernel gave it (a struct sockaddr); its text is made only when asked for. Its
+ * length follows from its family: `raw` may be longer (a receive slot).
+ */
 export class SocketPeer implements Deno.NetAddr {
   readonly transport = "udp";
   readonly #raw: Uint8Array;
@@ -54,14 +57,16 @@ export class SocketPeer implements Deno.NetAddr {
   }
   /** The struct sockaddr, for sendto(2). */
   static raw(peer: SocketPeer): Uint8Array {
-    return peer.#raw;
+    const raw = peer.#raw;
+    const length = sockaddrLength(raw);
+    return raw.length === length ? raw : raw.subarray(0, length);
   }
 
   /** Whether `peer` is exactly `raw` (family, port and address): a check with no text made. */
   static is(peer: Deno.NetAddr, raw: Uint8Array): boolean {
     if (!(peer instanceof SocketPeer)) return false;
     const own = peer.#raw;
-    if (own.length !== raw.length) return false;
+    if (sockaddrLength(own) !== raw.length) return false;
     // The family and port, then the address (an IPv6 one after the flow label, which is not compared).
     for (let i = 0; i < 4; i++) if (own[i] !== raw[i]) return false;
     const [from, to] = raw.length === 28 ? [8, 24] : [4, 8];

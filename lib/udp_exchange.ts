@@ -63,6 +63,11 @@ export type Datagram = Pick<Deno.DatagramConn, "send" | "receive" | "close">;
 export interface PushDatagram extends Datagram {
   /** From now on, every datagram goes to `handler` (and none to `receive()`). */
   onDatagram(handler: (data: Uint8Array, from: Deno.NetAddr) => void): void;
+  /**
+   * Sends one datagram now, with no promise; false when the kernel refused it.
+   * @throws {Deno.errors.BadResource} when the socket is closed
+   */
+  sendNow(data: Uint8Array, to: Deno.Addr): boolean;
 }
 
 /** Whether `conn` hands datagrams to a callback. */

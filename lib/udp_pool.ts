@@ -11,6 +11,7 @@ import { UpstreamError, UpstreamTimeout } from "./errors.ts";
 import { replyMismatch } from "./match.ts";
 import { sockaddr, SocketPeer } from "./sockaddr.ts";
 import {
+  type AbortLike,
   canonicalHost,
   type Datagram,
   type DropReason,
@@ -187,7 +188,7 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
     return active[next++ % active.length]!;
   }
 
-  const exchange = function pooledUdpExchange(query: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
+  const exchange = function pooledUdpExchange(query: Uint8Array, signal: AbortLike): Promise<Uint8Array> {
     if (signal.aborted) return Promise.reject(new UpstreamTimeout(`No time left to query ${name}`));
     if (shut) return Promise.reject(new UpstreamError(`Upstream sockets for ${name} are closed`));
     const socket = pick();
@@ -225,12 +226,23 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
       };
       socket.waiting.set(id, waiting);
       signal.addEventListener("abort", onAbort, { once: true });
-      socket.conn.send(sent, target).catch((error) => {
+      const failed = (error: unknown) => {
         if (socket.waiting.get(id) !== waiting) return;
         socket.waiting.delete(id);
         settle();
         reject(new UpstreamError(`Cannot query ${name}`, { cause: error }));
-      });
+      };
+      const conn = socket.conn;
+      if (!isPushDatagram(conn)) {
+        conn.send(sent, target).catch(failed);
+        return;
+      }
+      // A push socket sends at once: no promise for the send.
+      try {
+        if (!conn.sendNow(sent, target)) failed(new Error("the kernel refused the datagram"));
+      } catch (error) {
+        failed(error);
+      }
     });
   } as PooledExchange;
   exchange.close = async () => {

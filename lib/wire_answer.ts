@@ -61,86 +61,85 @@ export interface WireAnswer {
   readonly ttl: number | null;
 }
 
-/** A walk over one reply; every method returns -1 where the decoder would have to decide. */
-class Walk {
-  readonly #bytes: Uint8Array;
-  constructor(bytes: Uint8Array) {
-    this.#bytes = bytes;
-  }
-
-  /**
-   * The end of the name at `pos` (after its pointer, when compressed), or -1 when it is not one the
-   * decoder reads the same way: pointers only backwards, plain labels, 255 octets at most.
-   */
-  name(pos: number, limit: number): number {
-    const bytes = this.#bytes;
-    let lowest = pos;
-    let resume = -1;
-    let wireLength = 1;
-    while (true) {
-      if (pos >= limit) return -1;
-      const length = bytes[pos]!;
-      if (length === 0) return resume < 0 ? pos + 1 : resume;
-      if ((length & 0xc0) === 0xc0) {
-        if (pos + 1 >= limit) return -1;
-        const target = ((length & 0x3f) << 8) | bytes[pos + 1]!;
-        if (target >= lowest) return -1;
-        if (resume < 0) resume = pos + 2;
-        pos = lowest = target;
-        limit = bytes.length;
-        continue;
-      }
-      if (length > MAX_LABEL) return -1;
-      wireLength += length + 1;
-      if (wireLength > MAX_NAME || pos + 1 + length > limit) return -1;
-      pos += 1 + length;
+/**
+ * The end of the name at `pos` of `bytes` (after its pointer, when compressed), or -1 when it is
+ * not one the decoder reads the same way: pointers only backwards, plain labels, 255 octets at most.
+ */
+function nameEnd(bytes: Uint8Array, pos: number, limit: number): number {
+  let lowest = pos;
+  let resume = -1;
+  let wireLength = 1;
+  while (true) {
+    if (pos >= limit) return -1;
+    const length = bytes[pos]!;
+    if (length === 0) return resume < 0 ? pos + 1 : resume;
+    if ((length & 0xc0) === 0xc0) {
+      if (pos + 1 >= limit) return -1;
+      const target = ((length & 0x3f) << 8) | bytes[pos + 1]!;
+      if (target >= lowest) return -1;
+      if (resume < 0) resume = pos + 2;
+      pos = lowest = target;
+      limit = bytes.length;
+      continue;
     }
-  }
-
-  /** Whether the name at `pos` spells the one at `other`, letters compared without case. */
-  sameName(pos: number, other: number): boolean {
-    const bytes = this.#bytes;
-    while (true) {
-      pos = this.#follow(pos);
-      other = this.#follow(other);
-      if (pos === other) return true;
-      const length = bytes[pos]!;
-      if (length !== bytes[other]) return false;
-      if (length === 0) return true;
-      for (let i = 1; i <= length; i++) {
-        if (foldCase(bytes[pos + i]!) !== foldCase(bytes[other + i]!)) return false;
-      }
-      pos += length + 1;
-      other += length + 1;
-    }
-  }
-
-  #follow(pos: number): number {
-    const bytes = this.#bytes;
-    while ((bytes[pos]! & 0xc0) === 0xc0) pos = ((bytes[pos]! & 0x3f) << 8) | bytes[pos + 1]!;
-    return pos;
-  }
-
-  /** Whether the RDATA at `pos` to `end` is what the decoder accepts for `type`. */
-  rdata(kind: Rdata, length: number | undefined, pos: number, end: number): boolean {
-    switch (kind) {
-      case Rdata.Fixed:
-        return end - pos === length;
-      case Rdata.Name:
-        return this.name(pos, end) === end;
-      case Rdata.Mx:
-        return end - pos > 2 && this.name(pos + 2, end) === end;
-      case Rdata.Soa: {
-        const mname = this.name(pos, end);
-        const rname = mname < 0 ? -1 : this.name(mname, end);
-        return rname >= 0 && end - rname === 20;
-      }
-      case Rdata.Text:
-        while (pos < end) pos += 1 + this.#bytes[pos]!;
-        return pos === end;
-    }
+    if (length > MAX_LABEL) return -1;
+    wireLength += length + 1;
+    if (wireLength > MAX_NAME || pos + 1 + length > limit) return -1;
+    pos += 1 + length;
   }
 }
+
+/** Where the labels of the name at `pos` continue, past any pointers. */
+function follow(bytes: Uint8Array, pos: number): number {
+  while ((bytes[pos]! & 0xc0) === 0xc0) pos = ((bytes[pos]! & 0x3f) << 8) | bytes[pos + 1]!;
+  return pos;
+}
+
+/** Whether the (checked) names at `pos` and `other` are the same, letters compared without case. */
+function sameName(bytes: Uint8Array, pos: number, other: number): boolean {
+  while (true) {
+    pos = follow(bytes, pos);
+    other = follow(bytes, other);
+    if (pos === other) return true;
+    const length = bytes[pos]!;
+    if (length !== bytes[other]) return false;
+    if (length === 0) return true;
+    for (let i = 1; i <= length; i++) {
+      if (foldCase(bytes[pos + i]!) !== foldCase(bytes[other + i]!)) return false;
+    }
+    pos += length + 1;
+    other += length + 1;
+  }
+}
+
+/** Whether the RDATA from `pos` to `end` is what the decoder accepts for its kind. */
+function rdataOk(
+  bytes: Uint8Array,
+  kind: Rdata,
+  length: number | undefined,
+  pos: number,
+  end: number,
+): boolean {
+  switch (kind) {
+    case Rdata.Fixed:
+      return end - pos === length;
+    case Rdata.Name:
+      return nameEnd(bytes, pos, end) === end;
+    case Rdata.Mx:
+      return end - pos > 2 && nameEnd(bytes, pos + 2, end) === end;
+    case Rdata.Soa: {
+      const mname = nameEnd(bytes, pos, end);
+      const rname = mname < 0 ? -1 : nameEnd(bytes, mname, end);
+      return rname >= 0 && end - rname === 20;
+    }
+    case Rdata.Text:
+      while (pos < end) pos += 1 + bytes[pos]!;
+      return pos === end;
+  }
+}
+
+/** No owner spells the question (the usual case: owners are pointers to it). */
+const NO_OWNERS: readonly number[] = [];
 
 function foldCase(octet: number): number {
   return octet >= 0x41 && octet <= 0x5a ? octet | 0x20 : octet;
@@ -161,12 +160,13 @@ function u32(bytes: Uint8Array, pos: number): number {
  */
 export function scanAnswer(bytes: Uint8Array): WireAnswer | null {
   if (bytes.length < HEADER_SIZE || u16(bytes, 4) !== 1) return null;
-  const walk = new Walk(bytes);
-  const questionEnd = walk.name(HEADER_SIZE, bytes.length);
+  const questionEnd = nameEnd(bytes, HEADER_SIZE, bytes.length);
   if (questionEnd < 0 || questionEnd + 4 > bytes.length) return null;
-  const sections = [u16(bytes, 6), u16(bytes, 8), u16(bytes, 10)] as const;
+  const answers = u16(bytes, 6);
+  const authorities = u16(bytes, 8);
+  const additionals = u16(bytes, 10);
   const ttlAt: number[] = [];
-  const questionOwners: number[] = [];
+  let questionOwners: number[] | null = null;
   let ttlsBeforeAdditional = 0;
   let pos = questionEnd + 4;
   let end = -1; // where an OPT record starts
@@ -174,10 +174,11 @@ export function scanAnswer(bytes: Uint8Array): WireAnswer | null {
   let leastAnswer = Infinity;
   let soaTtl = -1;
   for (let section = 0; section < 3; section++) {
-    for (let i = 0; i < sections[section]!; i++) {
+    const count = section === 0 ? answers : section === 1 ? authorities : additionals;
+    for (let i = 0; i < count; i++) {
       if (end >= 0) return null; // a record after the OPT record
       const owner = pos;
-      pos = walk.name(pos, bytes.length);
+      pos = nameEnd(bytes, pos, bytes.length);
       if (pos < 0 || pos + 10 > bytes.length) return null;
       const type = u16(bytes, pos);
       const ttl = u32(bytes, pos + 4);
@@ -191,7 +192,7 @@ export function scanAnswer(bytes: Uint8Array): WireAnswer | null {
         continue;
       }
       const checked = CHECKED.get(type);
-      if (!checked || !walk.rdata(checked.kind, checked.length, pos + 10, rdataEnd)) return null;
+      if (!checked || !rdataOk(bytes, checked.kind, checked.length, pos + 10, rdataEnd)) return null;
       ttlAt.push(pos + 4);
       if (section < 2) {
         ttlsBeforeAdditional++;
@@ -202,8 +203,8 @@ export function scanAnswer(bytes: Uint8Array): WireAnswer | null {
         }
       }
       // An owner that is just a pointer to the question changes with it.
-      if (u16(bytes, owner) !== 0xc000 + HEADER_SIZE && walk.sameName(owner, HEADER_SIZE)) {
-        questionOwners.push(owner);
+      if (u16(bytes, owner) !== 0xc000 + HEADER_SIZE && sameName(bytes, owner, HEADER_SIZE)) {
+        (questionOwners ??= []).push(owner);
       }
       pos = rdataEnd;
     }
@@ -211,7 +212,7 @@ export function scanAnswer(bytes: Uint8Array): WireAnswer | null {
   if (pos !== bytes.length) return null; // trailing octets: the decoder's error
   const rcode = bytes[3]! & 0xf;
   const truncated = (bytes[2]! & 0x02) !== 0;
-  const negative = rcode === 3 || (rcode === 0 && sections[0] === 0);
+  const negative = rcode === 3 || (rcode === 0 && answers === 0);
   let ttl: number | null = null;
   if (!truncated && negative) ttl = soaTtl < 0 ? null : Math.min(soaTtl, leastAnswer);
   else if (!truncated && rcode === 0) ttl = least;
@@ -219,10 +220,10 @@ export function scanAnswer(bytes: Uint8Array): WireAnswer | null {
     bytes,
     rcode,
     end: end < 0 ? bytes.length : end,
-    counts: [sections[0], sections[1], sections[2] - (end < 0 ? 0 : 1)],
+    counts: [answers, authorities, additionals - (end < 0 ? 0 : 1)],
     ttlAt,
     ttlsBeforeAdditional,
-    questionOwners,
+    questionOwners: questionOwners ?? NO_OWNERS,
     ttl,
   };
 }

@@ -156,9 +156,9 @@ export class WireResponse implements Message {
   encode(limit: number, arena?: ByteArena): Uint8Array | null {
     const length = this.#length();
     if (length > limit) return null;
-    const out = arena ? arena.scratch : new Uint8Array(length);
-    if (!this.#write(out)) return null;
-    return arena ? arena.copy(out.subarray(0, length)) : out;
+    // Written straight into the arena's slab: every octet of it is written.
+    const out = arena ? arena.take(length) : new Uint8Array(length);
+    return this.#write(out) ? out : null;
   }
 
   /** Writes the response into `out`; false when the question cannot be written back as asked. */
@@ -166,7 +166,7 @@ export class WireResponse implements Message {
     const answer = this.#answer;
     const name = this.questions[0]!.name;
     if (name.includes("\\")) return false;
-    out.set(answer.bytes.subarray(0, answer.end));
+    out.set(answer.end === answer.bytes.length ? answer.bytes : answer.bytes.subarray(0, answer.end));
     out[0] = this.id >>> 8;
     out[1] = this.id & 0xff;
     // QR, the OPCODE and RD as asked; AA and TC clear. RA set; Z and AD clear; CD as asked; the RCODE.

@@ -22,6 +22,14 @@ Deno.test("SocketPeer.is() compares family, port and address, and nothing else",
   for (const { name, peer, same } of cases) {
     await t.step(name, () => equal(SocketPeer.is(peer, upstream), same));
   }
+  await t.step("an IPv4 address in a receive slot of 28 octets", () => {
+    const slot = new Uint8Array(28);
+    slot.set(sockaddr("127.0.0.1", 5300));
+    slot.fill(0xff, 16); // what a longer address left behind
+    const peer = new SocketPeer(slot);
+    equal(SocketPeer.is(peer, upstream), true);
+    deepEqual([peer.hostname, peer.port, SocketPeer.raw(peer).length], ["127.0.0.1", 5300, 16]);
+  });
   await t.step("IPv6: the flow label does not count", () => {
     const withFlow = sockaddr("2001:db8::1", 53);
     withFlow[4] = 0x12;

@@ -484,6 +484,16 @@ class PushFakeSocket extends FakeSocket implements PushDatagram {
     throw new Error("a push socket is never asked to receive()");
   }
 
+  /** Whether the "kernel" takes the next datagram. */
+  accepts = true;
+
+  sendNow(bytes: Uint8Array, to: Deno.Addr): boolean {
+    if (this.closes > 0) throw new Deno.errors.BadResource("closed");
+    if (!this.accepts) return false;
+    this.sent.push({ bytes: bytes.slice(), to: to as Deno.NetAddr });
+    return true;
+  }
+
   override deliver(bytes: Uint8Array, from: Deno.NetAddr = FROM_UPSTREAM): void {
     if (this.closes > 0) return;
     // Like the reactor: a view of the socket's own memory, overwritten right after the call.
@@ -492,6 +502,25 @@ class PushFakeSocket extends FakeSocket implements PushDatagram {
     scratch.fill(0xee);
   }
 }
+
+Deno.test("pooledUdpExchange() over a push socket fails a query the kernel would not send", async () => {
+  const socket = new PushFakeSocket();
+  socket.accepts = false;
+  const pool = pooledUdpExchange(UPSTREAM, { sockets: 1, open: () => socket });
+  try {
+    await rejects(pool(query("refused.example", { id: 5 }), never()), {
+      name: "UpstreamError",
+      message: /Cannot query/,
+    });
+    socket.accepts = true;
+    const waiting = track(pool(query("taken.example", { id: 6 }), never()));
+    equal(socket.sent.length, 1, "the socket is still used");
+    socket.deliver(answer(socket.sent[0]!.bytes, "192.0.2.6"));
+    ok(await waiting.promise);
+  } finally {
+    await pool.close();
+  }
+});
 
 Deno.test("pooledUdpExchange() over push sockets: routing, every drop, retiring and closing", async (t) => {
   const sockets: PushFakeSocket[] = [];
