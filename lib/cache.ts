@@ -168,25 +168,29 @@ export class AnswerCache {
 
   /**
    * The entry for `key`: fresh (`stale` false), or expired but within `staleMax` (`stale` true),
-   * marked most recently used; undefined when absent or too old (then it is dropped).
+   * marked most recently used; undefined when absent or too old (then it is dropped). `slot` is
+   * {@link slotOf} the key, for a caller that has it already (as for the methods that store).
    */
-  get(key: string, now: number): { entry: CacheEntry; stale: boolean; remaining: number } | undefined {
-    const hash = slotOf(key);
-    const entry = this.#entries.get(hash);
+  get(
+    key: string,
+    now: number,
+    slot: number = slotOf(key),
+  ): { entry: CacheEntry; stale: boolean; remaining: number } | undefined {
+    const entry = this.#entries.get(slot);
     if (!entry || entry.key !== key) return undefined;
     const remaining = entry.ttl - (now - entry.storedAt) / 1000;
     const keepFor = entry.kind === "answer" ? this.#limits.staleMax : 0;
     if (remaining <= -keepFor || (remaining <= 0 && keepFor === 0)) {
-      this.#entries.delete(hash);
+      this.#entries.delete(slot);
       return undefined;
     }
-    this.#entries.delete(hash);
-    this.#entries.set(hash, entry);
+    this.#entries.delete(slot);
+    this.#entries.set(slot, entry);
     return { entry, stale: remaining <= 0, remaining };
   }
 
   /** Stores an upstream answer; returns the entry, or null when it may not be cached. */
-  putAnswer(key: string, response: Message, now: number): CacheEntry | null {
+  putAnswer(key: string, response: Message, now: number, slot: number = slotOf(key)): CacheEntry | null {
     const ttl = answerTtl(response);
     if (ttl === null || this.#limits.maxEntries <= 0) return null;
     const clamped = Math.min(this.#limits.maxTtl, Math.max(this.#limits.minTtl, ttl));
@@ -200,7 +204,7 @@ export class AnswerCache {
       hits: 0,
       refreshing: false,
     };
-    this.#put(entry);
+    this.#put(entry, slot);
     return entry;
   }
 
@@ -212,9 +216,10 @@ export class AnswerCache {
     key: string,
     failure: { readonly response: Message; readonly error?: unknown },
     now: number,
+    slot: number = slotOf(key),
   ): void {
     // An answer, even one only good for serving stale, is worth more than a failure: keep it.
-    const existing = this.#entries.get(slotOf(key));
+    const existing = this.#entries.get(slot);
     if (existing?.key === key && existing.kind === "answer") return;
     this.#put({
       key,
@@ -224,12 +229,11 @@ export class AnswerCache {
       ttl: this.#limits.servfailTtl,
       hits: 0,
       refreshing: false,
-    });
+    }, slot);
   }
 
-  #put(entry: Slot): void {
+  #put(entry: Slot, hash: number): void {
     if (this.#limits.maxEntries <= 0) return;
-    const hash = slotOf(entry.key);
     this.#entries.delete(hash);
     this.#entries.set(hash, entry);
     while (this.#entries.size > this.#limits.maxEntries) {

@@ -7,7 +7,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { levelGate } from "./log_gate.ts";
-import { agedResponse, AnswerCache, type CacheEntry, cacheKey, type CacheLimits } from "./cache.ts";
+import { agedResponse, AnswerCache, type CacheEntry, cacheKey, type CacheLimits, slotOf } from "./cache.ts";
 import { EdeCode, withEde } from "./ede.ts";
 import { UpstreamError } from "./errors.ts";
 import { reply, responseEdns } from "./message.ts";
@@ -77,6 +77,12 @@ function forClient(request: Message, stored: Message, fields?: Partial<Message>)
   });
 }
 
+/** An exchange in progress that identical questions share. */
+interface Flight {
+  readonly key: string;
+  readonly work: Promise<Message>;
+}
+
 /** A question as logs show it. */
 function what(question: Question): { name: string; type: string } {
   return { name: displayName(question.name), type: typeName(question.type) };
@@ -89,37 +95,41 @@ export function answerCache(options: CacheOptions): Cache {
   const store = new AnswerCache(limits);
   const debug = levelGate(log, "debug");
   const counters: CacheCounters = { hits: 0, misses: 0, stale: 0, prefetches: 0, coalesced: 0 };
-  const inFlight = new Map<string, Promise<Message>>();
+  // Keyed by the key's slot (see slotOf): a number, which costs less to look up than the string.
+  const inFlight = new Map<number, Flight>();
 
   /** Asks `next` once per key at a time, storing what comes back. */
-  function fetch(key: string, request: Message, next: Resolve): Promise<Message> {
-    const pending = inFlight.get(key);
-    if (pending) {
+  function fetch(key: string, slot: number, request: Message, next: Resolve): Promise<Message> {
+    const pending = inFlight.get(slot);
+    if (pending !== undefined && pending.key === key) {
       counters.coalesced++;
-      return pending;
+      return pending.work;
     }
     // Each outcome ends the sharing before it stores: later questions find the entry, not this.
     const work = next(request).then(
       (response) => {
-        inFlight.delete(key);
+        if (inFlight.get(slot) === flight) inFlight.delete(slot);
         const time = now();
         if (response.rcode === Rcode.SERVFAIL) {
-          store.putFailure(key, { response }, time);
+          store.putFailure(key, { response }, time, slot);
           return response;
         }
         // Serve the first answer with the clamped TTLs too, as every later hit will be.
-        const stored = store.putAnswer(key, response, time);
+        const stored = store.putAnswer(key, response, time, slot);
         return stored ? agedResponse(stored, time) : response;
       },
       (error) => {
-        inFlight.delete(key);
+        if (inFlight.get(slot) === flight) inFlight.delete(slot);
         if (error instanceof UpstreamError) {
-          store.putFailure(key, { response: reply(request, { rcode: Rcode.SERVFAIL }), error }, now());
+          const response = reply(request, { rcode: Rcode.SERVFAIL });
+          store.putFailure(key, { response, error }, now(), slot);
         }
         throw error;
       },
     );
-    inFlight.set(key, work);
+    const flight: Flight = { key, work };
+    // Another key with the same slot in flight (rare): this one goes unshared.
+    if (pending === undefined) inFlight.set(slot, flight);
     return work;
   }
 
@@ -127,8 +137,9 @@ export function answerCache(options: CacheOptions): Cache {
     const question = request.questions[0];
     if (!question || limits.maxEntries <= 0) return next(request);
     const key = cacheKey(question, request.edns?.dnssecOk ?? false, request.checkingDisabled);
+    const slot = slotOf(key);
     const time = now();
-    const found = store.get(key, time);
+    const found = store.get(key, time, slot);
 
     if (!request.recursionDesired) {
       // RD=0 may read a fresh answer when snooping is allowed; it never fills the cache.
@@ -152,7 +163,7 @@ export function answerCache(options: CacheOptions): Cache {
         entry.refreshing = true;
         counters.prefetches++;
         if (debug()) log.debug("Cache prefetch for {name} {type}", what(question));
-        fetch(key, request, next).catch(() => {}).finally(() => entry.refreshing = false);
+        fetch(key, slot, request, next).catch(() => {}).finally(() => entry.refreshing = false);
       }
       const response = forClient(request, agedResponse(entry, time));
       // The served TTLs change at the next whole second since the entry was stored.
@@ -172,8 +183,8 @@ export function answerCache(options: CacheOptions): Cache {
     counters.misses++;
     if (debug()) log.debug("Cache miss for {name} {type}", what(question));
     // The common case, with nothing stale to fall back on, allocates one callback.
-    if (!stale) return fetch(key, request, next).then((response) => forClient(request, response));
-    return fetch(key, request, next).then(
+    if (!stale) return fetch(key, slot, request, next).then((response) => forClient(request, response));
+    return fetch(key, slot, request, next).then(
       (response) => {
         // Every upstream answered SERVFAIL (the forwarder passes the last one on): a failure too.
         if (response.rcode === Rcode.SERVFAIL) {

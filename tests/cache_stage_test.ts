@@ -7,7 +7,7 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
-import { cacheKey, type CacheLimits } from "../lib/cache.ts";
+import { cacheKey, type CacheLimits, slotOf } from "../lib/cache.ts";
 import { answerCache, type Cache, type CacheOptions, STALE_TTL } from "../lib/cache_stage.ts";
 import { decodeMessage, encodeMessage } from "../lib/codec.ts";
 import { EdeCode, edeOf } from "../lib/ede.ts";
@@ -232,6 +232,40 @@ Deno.test("the cache shares one upstream exchange among identical questions in f
   delete r.upstream.gate;
   await r.ask();
   equal(r.upstream.calls.length, 1, "and the answer is cached afterwards");
+});
+
+Deno.test("answerCache() never shares one exchange between questions whose keys hash alike", async () => {
+  // Two names whose cache keys share a slot: found by trying names (the birthday bound).
+  const slots = new Map<number, string>();
+  let pair: [string, string] | undefined;
+  for (let i = 0; !pair; i++) {
+    const name = `n${i}.example.test`;
+    const slot = slotOf(cacheKey({ name, type: RRType.A, class: RRClass.IN }, false, false));
+    const other = slots.get(slot);
+    if (other !== undefined) pair = [other, name];
+    slots.set(slot, name);
+  }
+  const r = rig((request) =>
+    reply(request, {
+      answers: [
+        a(
+          request.questions[0]!.name,
+          60,
+          request.questions[0]!.name === pair![0] ? "192.0.2.1" : "192.0.2.2",
+        ),
+      ],
+    })
+  );
+  const open = Promise.withResolvers<void>();
+  r.upstream.gate = open.promise;
+  const pending = pair.map((name) => r.ask(query({ name })));
+  await Promise.resolve();
+  equal(r.upstream.calls.length, 2, "each goes upstream");
+  open.resolve();
+  const [first, second] = await Promise.all(pending);
+  deepEqual(first!.answers.map((record) => record.data), [{ type: "A", address: "192.0.2.1" }]);
+  deepEqual(second!.answers.map((record) => record.data), [{ type: "A", address: "192.0.2.2" }]);
+  equal(r.cache.counters.coalesced, 0);
 });
 
 Deno.test("the cache shares a failure among identical questions in flight", async () => {
