@@ -64,6 +64,22 @@ function decodeRecords(reader: Reader, count: number, sections: Sections, additi
   }
 }
 
+/** A decoded section: its records, and the OPT record's fields (from the additional section). */
+interface Decoded {
+  readonly records: readonly ResourceRecord[];
+  readonly edns: Edns | null;
+  readonly extendedRcode: number;
+}
+
+/** A section with no records: one shared, frozen value (a query has three). */
+const NONE: Decoded = Object.freeze({ records: Object.freeze([]), edns: null, extendedRcode: 0 });
+
+function decodeSection(reader: Reader, count: number, additional: boolean): Decoded {
+  const sections: Sections = { records: [], edns: null, extendedRcode: 0 };
+  decodeRecords(reader, count, sections, additional);
+  return sections;
+}
+
 /**
  * Decodes a whole message.
  * @throws {DecodeError} for any malformed input, including trailing bytes
@@ -79,12 +95,9 @@ export function decodeMessage(bytes: Uint8Array): Message {
   // Counts are attacker-controlled: loop over them, never preallocate from them.
   const questions: Question[] = [];
   for (let i = 0; i < qdcount; i++) questions.push(decodeQuestion(reader));
-  const answers: Sections = { records: [], edns: null, extendedRcode: 0 };
-  decodeRecords(reader, ancount, answers, false);
-  const authorities: Sections = { records: [], edns: null, extendedRcode: 0 };
-  decodeRecords(reader, nscount, authorities, false);
-  const additionals: Sections = { records: [], edns: null, extendedRcode: 0 };
-  decodeRecords(reader, arcount, additionals, true);
+  const answers = ancount === 0 ? NONE : decodeSection(reader, ancount, false);
+  const authorities = nscount === 0 ? NONE : decodeSection(reader, nscount, false);
+  const additionals = arcount === 0 ? NONE : decodeSection(reader, arcount, true);
   if (reader.remaining !== 0) throw new DecodeError("trailing-bytes", reader.offset);
   return {
     id,

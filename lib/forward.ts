@@ -106,21 +106,39 @@ export function randomizeCase(name: string): string {
   return mixed;
 }
 
+/** The sections of a query: none (shared, frozen). */
+const NO_RECORDS: readonly ResourceRecord[] = Object.freeze([]);
+
 /** The query sent upstream: a fresh ID, RD=1, the client's question, DO and CD; no client options. */
 function upstreamQuery(request: Message, id: number, name: string): Message {
+  const question = request.questions[0]!;
   return {
-    ...request,
     id,
-    questions: request.questions.map((question) => ({ ...question, name })),
+    response: request.response,
+    opcode: request.opcode,
+    authoritative: request.authoritative,
+    truncated: request.truncated,
     recursionDesired: true,
-    authenticData: false,
+    recursionAvailable: request.recursionAvailable,
     z: false,
-    answers: [],
-    authorities: [],
-    additionals: [],
+    authenticData: false,
+    checkingDisabled: request.checkingDisabled,
+    rcode: request.rcode,
+    // The client's question as it is, unless its case was randomised (0x20).
+    questions: request.questions.length === 1 && question.name === name
+      ? request.questions
+      : request.questions.map((asked) => ({ ...asked, name })),
+    answers: NO_RECORDS,
+    authorities: NO_RECORDS,
+    additionals: NO_RECORDS,
     // Ask for no more than the client can take, so the answer fits without truncation here.
-    edns: request.edns &&
-      { ...request.edns, version: 0, flags: 0, udpPayloadSize: udpLimit(request), options: [] },
+    edns: request.edns && {
+      udpPayloadSize: udpLimit(request),
+      version: 0,
+      dnssecOk: request.edns.dnssecOk,
+      flags: 0,
+      options: [],
+    },
   };
 }
 
@@ -239,11 +257,9 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
 
   return async function forward(request) {
     const question = request.questions[0]!;
-    // Made only when logged: building it for every query costs more than checking the level.
-    let shown: string | undefined;
-    const nameShown = () => shown ??= displayName(question.name);
+    // The name is shown (displayName) only where something is logged: most queries log nothing.
     if (info()) {
-      log.info("Domain '{name}' not found locally. Forwarding query.", { name: nameShown() });
+      log.info("Domain '{name}' not found locally. Forwarding query.", { name: displayName(question.name) });
     }
     counters.forwarded++;
     const sentName = caseRandomization ? randomizeCase(question.name) : question.name;
@@ -268,13 +284,15 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
           log.warning("Upstream {upstream} answered {rcode} for domain '{name}': trying the next", {
             upstream: upstream.name,
             rcode: answer.rcode === Rcode.SERVFAIL ? "SERVFAIL" : "REFUSED",
-            name: nameShown(),
+            name: displayName(question.name),
           });
           continue;
         }
         pool.succeeded(upstream, now() - began);
         if (debug()) {
-          log.debug("Received response from upstream server for domain '{name}'.", { name: nameShown() });
+          log.debug("Received response from upstream server for domain '{name}'.", {
+            name: displayName(question.name),
+          });
         }
         counters.answered++;
         return toClient(request, answer, caseRandomization);
@@ -287,12 +305,13 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
         else counters.failures++;
         log.warning("Upstream {upstream} failed for domain '{name}': {reason}", {
           upstream: upstream.name,
-          name: nameShown(),
+          name: displayName(question.name),
           reason: error.message,
         });
       }
     }
     if (refusal) return toClient(request, refusal, caseRandomization);
-    throw failure ?? new UpstreamTimeout(`No upstream answered '${nameShown()}' within ${timeoutMs} ms`);
+    throw failure ??
+      new UpstreamTimeout(`No upstream answered '${displayName(question.name)}' within ${timeoutMs} ms`);
   };
 }
