@@ -12,7 +12,7 @@ export const UDP_PAYLOAD_SIZE = 1232;
 export const MIN_UDP_PAYLOAD = 512;
 
 /** The OPT record dnsd sends back to an EDNS client (RFC 6891 section 7; RFC 3225 copies DO). */
-export function responseEdns(request: Message): Edns | null {
+export function responseEdns(request: Pick<Message, "edns">): Edns | null {
   if (!request.edns) return null;
   return {
     udpPayloadSize: UDP_PAYLOAD_SIZE,

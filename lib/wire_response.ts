@@ -41,6 +41,12 @@ const OPT_RECORD = [0, 0, RRType.OPT, UDP_PAYLOAD_SIZE >>> 8, UDP_PAYLOAD_SIZE &
 /** Where the DO bit's octet lies in it. */
 const OPT_DO_OCTET = 7;
 
+/** What a response takes from the client's query (a response made for it has the same fields). */
+export type ClientQuery = Pick<
+  Message,
+  "id" | "opcode" | "recursionDesired" | "checkingDisabled" | "questions" | "edns"
+>;
+
 /**
  * The response to `request` built from an upstream reply: the header of `reply(request)` (AA, AD
  * and Z clear, RA set, RD and CD as asked), the question as asked, the reply's RCODE and records,
@@ -62,18 +68,19 @@ export class WireResponse implements Message {
   readonly questions: readonly Question[];
   readonly edns: Edns | null;
   readonly #answer: WireAnswer;
-  readonly #request: Message;
   readonly #restoreCase: boolean;
   readonly #aging: Aging | null;
   #decoded: Message | null = null;
 
   /**
+   * Keeps of the request only what the response shows (not its EDNS options, which may be views of
+   * a receive slab that a cache entry must not pin).
    * @param request the client's query
    * @param answer the upstream's reply
    * @param restoreCase put the question's case back on owners spelling it (after 0x20 randomisation)
    * @param aging count TTLs down as a cache entry's; null serves them as they came
    */
-  constructor(request: Message, answer: WireAnswer, restoreCase: boolean, aging: Aging | null) {
+  constructor(request: ClientQuery, answer: WireAnswer, restoreCase: boolean, aging: Aging | null) {
     this.id = request.id;
     this.opcode = request.opcode;
     this.recursionDesired = request.recursionDesired;
@@ -82,7 +89,6 @@ export class WireResponse implements Message {
     this.questions = request.questions;
     this.edns = responseEdns(request);
     this.#answer = answer;
-    this.#request = request;
     this.#restoreCase = restoreCase;
     this.#aging = aging;
   }
@@ -104,7 +110,8 @@ export class WireResponse implements Message {
 
   /** The same answer with its TTLs aged as a cache entry's. */
   aged(aging: Aging): WireResponse {
-    return new WireResponse(this.#request, this.#answer, this.#restoreCase, aging);
+    // This response has the request's ID, flags, question and (for responseEdns) DO bit.
+    return new WireResponse(this, this.#answer, this.#restoreCase, aging);
   }
 
   get answers(): readonly ResourceRecord[] {
@@ -124,7 +131,7 @@ export class WireResponse implements Message {
     if (this.#decoded) return this.#decoded;
     const out = new Uint8Array(this.#length());
     const written = this.#write(out) ? decodeMessage(out) : null;
-    this.#decoded = reply(this.#request, {
+    this.#decoded = reply(this, {
       rcode: this.rcode,
       answers: written?.answers ?? this.#served("answers"),
       authorities: written?.authorities ?? this.#served("authorities"),
@@ -135,7 +142,7 @@ export class WireResponse implements Message {
 
   /** A section of the reply as it came, with owners and TTLs as {@link encode} changes them. */
   #served(section: "answers" | "authorities" | "additionals"): ResourceRecord[] {
-    const question = this.#request.questions[0]!;
+    const question = this.questions[0]!;
     const key = nameKey(question.name);
     const aging = this.#aging;
     return decodeMessage(this.#answer.bytes)[section].map((record) => {
