@@ -173,6 +173,7 @@ export const dnsdBatched: Contender = {
       "--allow-net",
       "--allow-read",
       "--allow-ffi",
+      ...(Deno.env.get("DNSD_V8") ? [`--v8-flags=${Deno.env.get("DNSD_V8")}`] : []),
       `${ROOT}main.ts`,
       "--port",
       String(port),
