@@ -104,7 +104,7 @@ export class WireResponse implements Message {
   }
 
   /** The same answer for another client's query. */
-  forRequest(request: Message): WireResponse {
+  forRequest(request: ClientQuery): WireResponse {
     return new WireResponse(request, this.#answer, this.#restoreCase, this.#aging);
   }
 
@@ -124,6 +124,11 @@ export class WireResponse implements Message {
 
   get additionals(): readonly ResourceRecord[] {
     return this.#sections().additionals;
+  }
+
+  /** As a plain {@link Message}, sections included (JSON.stringify leaves getters out otherwise). */
+  toJSON(): Message {
+    return this.#sections();
   }
 
   /** The sections: those of the bytes {@link encode} makes, or when it cannot, of the reply as it came. */

@@ -114,9 +114,10 @@ Deno.test("a response patched from a kept reply says what decoding and encoding 
           ok(bytes);
           const want = expected(request, upstream, aging);
           deepEqual(decodeMessage(bytes), want);
-          // The sections read as a Message agree with the bytes.
+          // The sections read as a Message agree with the bytes, and so does its plain form.
           deepEqual(response.answers, want.answers);
           deepEqual(response.additionals, want.additionals);
+          deepEqual(response.toJSON(), want);
         });
       }
     }
