@@ -45,12 +45,15 @@ Deno.bench("resolve() alone for a mapped name", { group: "path" }, async () => {
   await resolve(request);
 });
 
+/** Where the upstream pool keeps replies: small slabs (lib/udp_pool.ts). */
+const replies = new ByteArena(8 * 1024);
+
 /** An upstream in memory: the query back with QR, RA and one A record, and no OPT. */
 function upstreamReply(sent: Uint8Array): Uint8Array {
   let end = 12;
   while (sent[end] !== 0) end += sent[end]! + 1;
   end += 5; // root, QTYPE, QCLASS
-  const reply = new Uint8Array(end + 16);
+  const reply = replies.take(end + 16);
   reply.set(sent.subarray(0, end));
   reply.set([0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0], 2); // QR RD RA, one question, one answer
   reply.set([0xc0, 0x0c, 0, 1, 0, 1, 0, 1, 0x51, 0x80, 0, 4, 192, 0, 2, 1], end); // A 192.0.2.1, TTL 86400
@@ -80,6 +83,7 @@ Deno.bench("respond(): an uncached name, through the cache, forwarded (upstream 
   const name = `n${unique++}.bench.test`;
   const bytes = encodeMessage(
     query({ name, type: 1 }, { id: unique & 0xffff, recursionDesired: true, edns }),
+    arena,
   );
   await respond(bytes, forwarding, () => {}, { arena, memo });
 });
