@@ -125,7 +125,8 @@ function lookupOne(data: LocalData, name: string, type: number): Step {
   if (node && node.rrsets.length > 0) return fromNode(node, name, type, zone);
   // A hosts or mappings name inside a zone: its NODATA carries the zone's SOA like any other.
   if (flat) return fromNode(flat, name, type, zone);
-  if (node) return { kind: "nodata", zone }; // an empty non-terminal exists (RFC 8020)
+  // An empty non-terminal exists (RFC 8020): in the zone, or above a hosts or mappings name in it.
+  if (node || data.namesAbove.has(key)) return { kind: "nodata", zone };
   const wildcard = findWildcard(zone, key);
   if (wildcard) {
     return wildcard.rrsets.length > 0 ? fromNode(wildcard, name, type, zone) : { kind: "nodata", zone };

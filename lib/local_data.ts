@@ -15,6 +15,11 @@ export interface LocalData {
   readonly zones: ReadonlyMap<string, Zone>;
   /** Names from hosts files and mappings.ts (hosts first), by key. */
   readonly names: ReadonlyMap<string, ZoneNode>;
+  /**
+   * Every ancestor of those names, by key: inside a zone, one that holds nothing itself is an empty
+   * non-terminal (NODATA, RFC 8020), not a name that does not exist.
+   */
+  readonly namesAbove: ReadonlySet<string>;
   /** The number of records in all. */
   readonly size: number;
 }
@@ -61,7 +66,13 @@ export function buildLocalData(sources: LocalSources): LocalData {
     if (!fromHosts.has(nameKey(record.name))) addFlat(names, record);
   }
   size += sources.hosts.length + sources.mappings.length;
-  return { zones, names, size };
+  const namesAbove = new Set<string>();
+  for (const key of names.keys()) {
+    for (let above = parentName(key); above !== "" && !namesAbove.has(above); above = parentName(above)) {
+      namesAbove.add(above);
+    }
+  }
+  return { zones, names, namesAbove, size };
 }
 
 /** The zone whose apex is the closest enclosing name of `key`, if any. */

@@ -109,9 +109,13 @@ export const ZONE_PATHS = [
   "/zones/wild.test.zone",
 ] as const;
 
-/** A hosts file: one name a zone also has, one inside a zone that it lacks, one over a mapping. */
+/**
+ * A hosts file: one name a zone also has, one inside a zone that it lacks (and one below a name the
+ * zone lacks), one over a mapping.
+ */
 export const HOSTS = `192.0.2.100 printer.lan
 192.0.2.101 inzone.dnsd.test
+192.0.2.104 host.under.dnsd.test
 192.0.2.102 www.dnsd.test
 192.0.2.103 shared.lan
 2001:db8::5 nas6.lan

@@ -210,6 +210,20 @@ const rows: readonly Row[] = [
     authority: [DNSD_SOA],
   },
   {
+    name: "answers NODATA, not NXDOMAIN, for a name in a zone that only a hosts-file name below makes exist",
+    question: "under.dnsd.test A",
+    rcode: Rcode.NOERROR,
+    aa: true,
+    authority: [DNSD_SOA],
+  },
+  {
+    name: "still answers NXDOMAIN beside that name",
+    question: "other.under.dnsd.test A",
+    rcode: Rcode.NXDOMAIN,
+    aa: true,
+    authority: [DNSD_SOA],
+  },
+  {
     name: "answers a name in hosts and mappings from the hosts file",
     question: "shared.lan A",
     rcode: Rcode.NOERROR,
