@@ -62,8 +62,9 @@ export interface WireAnswer {
 }
 
 /**
- * The end of the name at `pos` of `bytes` (after its pointer, when compressed), or -1 when it is
- * not one the decoder reads the same way: pointers only backwards, plain labels, 255 octets at most.
+ * The end of the name at `pos` of `bytes` (after its pointer, when compressed), or -1 when the
+ * decoder should look at it: pointers only backwards and past the header, plain labels, 255 octets
+ * at most.
  */
 function nameEnd(bytes: Uint8Array, pos: number, limit: number): number {
   let lowest = pos;
@@ -76,7 +77,8 @@ function nameEnd(bytes: Uint8Array, pos: number, limit: number): number {
     if ((length & 0xc0) === 0xc0) {
       if (pos + 1 >= limit) return -1;
       const target = ((length & 0x3f) << 8) | bytes[pos + 1]!;
-      if (target >= lowest) return -1;
+      // Only backwards, and never into the header, which the response rewrites.
+      if (target >= lowest || target < HEADER_SIZE) return -1;
       if (resume < 0) resume = pos + 2;
       pos = lowest = target;
       limit = bytes.length;

@@ -184,6 +184,13 @@ Deno.test("scanAnswer() hands the decoder what it does not fully check", async (
     ],
     ["trailing octets", Uint8Array.from([...good, 0])],
     [
+      "a pointer into the header",
+      octets(
+        "4242 8180 0001 0001 0000 0000 03777777 076578616d706c65 036e6574 00 0001 0001",
+        "c004 0001 0001 0000012c 0004 c0000201",
+      ),
+    ],
+    [
       "a pointer forwards",
       octets(
         "4242 8180 0001 0001 0000 0000 03777777 076578616d706c65 036e6574 00 0001 0001",
