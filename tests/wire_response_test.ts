@@ -5,6 +5,7 @@
  */
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { ByteArena } from "../lib/arena.ts";
+import { agedResponse, AnswerCache } from "../lib/cache.ts";
 import { decodeMessage, encodeMessage } from "../lib/codec.ts";
 import { query, reply } from "../lib/message.ts";
 import { type Message, Rcode, type ResourceRecord, RRClass } from "../lib/types.ts";
@@ -154,6 +155,23 @@ Deno.test("a kept reply served to another client takes its ID, flags and case", 
   // The SOA's owner points into the question: it reads in this client's case now.
   equal(served.authorities[0]!.name, "EXAMPLE.NET");
   deepEqual(served.edns, { udpPayloadSize: 1232, version: 0, dnssecOk: true, flags: 0, options: [] });
+});
+
+Deno.test("the cache stores a kept reply and serves it aged and clamped", () => {
+  const cache = new AnswerCache({ maxEntries: 10, minTtl: 0, maxTtl: 60, servfailTtl: 5, staleMax: 0 });
+  const request = query({ name: "www.example.net" }, { id: 9 });
+  const scanned = scanAnswer(upstreamReply({ answers: [A("www.example.net", "192.0.2.1", 300)] }));
+  ok(scanned);
+  const entry = cache.putAnswer(
+    "www.example.net|1|1|00",
+    new WireResponse(request, scanned, false, null),
+    1000,
+  );
+  ok(entry);
+  equal(entry.ttl, 60, "clamped by maxTtl");
+  const aged = agedResponse(entry, 1000 + 10_500);
+  const served = decodeMessage(WireResponse.of(aged)!.encode(512)!);
+  deepEqual(served.answers.map((record) => record.ttl), [50]);
 });
 
 Deno.test("scanAnswer() finds the cache TTL as RFC 2308 has it", async (t) => {
