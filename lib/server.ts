@@ -70,7 +70,11 @@ async function handle(
     report(error);
     // The query still gets an answer when its header allows one (never to junk or responses).
     if (query.length >= HEADER_SIZE && (query[2]! & 0x80) === 0) {
-      await Promise.resolve(handling.send(headerOnlyReply(query, Rcode.SERVFAIL), peer)).catch(() => {});
+      try {
+        await handling.send(headerOnlyReply(query, Rcode.SERVFAIL), peer);
+      } catch {
+        // the socket closed meanwhile: nothing more to do
+      }
     }
   }
 }
