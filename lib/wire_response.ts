@@ -135,26 +135,28 @@ export class WireResponse implements Message {
   #sections(): Message {
     if (this.#decoded) return this.#decoded;
     const out = new Uint8Array(this.#length());
-    const written = this.#write(out) ? decodeMessage(out) : null;
-    this.#decoded = reply(this, {
-      rcode: this.rcode,
-      answers: written?.answers ?? this.#served("answers"),
-      authorities: written?.authorities ?? this.#served("authorities"),
-      additionals: written?.additionals ?? this.#served("additionals"),
-    });
+    const { answers, authorities, additionals } = this.#write(out) ? decodeMessage(out) : this.#served();
+    this.#decoded = reply(this, { rcode: this.rcode, answers, authorities, additionals });
     return this.#decoded;
   }
 
-  /** A section of the reply as it came, with owners and TTLs as {@link encode} changes them. */
-  #served(section: "answers" | "authorities" | "additionals"): ResourceRecord[] {
+  /** The reply's sections as it came, decoded once, with owners and TTLs as {@link encode} changes them. */
+  #served(): Pick<Message, "answers" | "authorities" | "additionals"> {
     const question = this.questions[0]!;
     const key = nameKey(question.name);
     const aging = this.#aging;
-    return decodeMessage(this.#answer.bytes)[section].map((record) => {
-      const name = this.#restoreCase && nameKey(record.name) === key ? question.name : record.name;
-      const ttl = aging ? servedTtl(record.ttl, aging, section !== "additionals") : record.ttl;
-      return name === record.name && ttl === record.ttl ? record : { ...record, name, ttl };
-    });
+    const upstream = decodeMessage(this.#answer.bytes);
+    const served = (records: readonly ResourceRecord[], raise: boolean) =>
+      records.map((record) => {
+        const name = this.#restoreCase && nameKey(record.name) === key ? question.name : record.name;
+        const ttl = aging ? servedTtl(record.ttl, aging, raise) : record.ttl;
+        return name === record.name && ttl === record.ttl ? record : { ...record, name, ttl };
+      });
+    return {
+      answers: served(upstream.answers, true),
+      authorities: served(upstream.authorities, true),
+      additionals: served(upstream.additionals, false),
+    };
   }
 
   #length(): number {
