@@ -18,13 +18,13 @@
  */
 
 // The codec: bytes <-> typed messages.
-export { decodeMessage, encodeMessage, HEADER_SIZE } from "./lib/codec.ts";
-export { Opcode, Rcode, RRClass, RRType, typeFromText, typeName } from "./lib/types.ts";
-export type { Edns, EdnsOption, Message, Question, RData, ResourceRecord } from "./lib/types.ts";
-export { ByteArena } from "./lib/arena.ts";
-export { CompressionTable } from "./lib/wire.ts";
-export { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "./lib/ip.ts";
-export { nameKey } from "./lib/name.ts";
+export { decodeMessage, encodeMessage, HEADER_SIZE } from "./lib/proto/codec.ts";
+export { Opcode, Rcode, RRClass, RRType, typeFromText, typeName } from "./lib/proto/types.ts";
+export type { Edns, EdnsOption, Message, Question, RData, ResourceRecord } from "./lib/proto/types.ts";
+export { ByteArena } from "./lib/proto/arena.ts";
+export { CompressionTable } from "./lib/proto/wire.ts";
+export { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "./lib/proto/ip.ts";
+export { nameKey } from "./lib/proto/name.ts";
 
 // Errors, each with a stable reason or class.
 export {
@@ -40,44 +40,44 @@ export {
   Refused,
   UpstreamError,
   UpstreamTimeout,
-} from "./lib/errors.ts";
-export { EDE_OPTION, EdeCode, edeOf, withEde } from "./lib/ede.ts";
-export type { ExtendedError } from "./lib/ede.ts";
-export type { DecodeReason, EncodeReason, TextLocation } from "./lib/errors.ts";
+} from "./lib/proto/errors.ts";
+export { EDE_OPTION, EdeCode, edeOf, withEde } from "./lib/proto/ede.ts";
+export type { ExtendedError } from "./lib/proto/ede.ts";
+export type { DecodeReason, EncodeReason, TextLocation } from "./lib/proto/errors.ts";
 
 // Building answers and composing the resolver.
-export { headerOnlyReply, query, reply, responseEdns, UDP_PAYLOAD_SIZE, udpLimit } from "./lib/message.ts";
-export { chain, logQueries, refuse, requireRecursion } from "./lib/resolver.ts";
-export type { Resolve, Stage } from "./lib/resolver.ts";
-export { authoritative, MAX_CNAME_CHAIN, resolveLocal } from "./lib/authority.ts";
-export type { LocalAnswer } from "./lib/authority.ts";
-export { buildLocalData, findZone, fixedData } from "./lib/local_data.ts";
-export type { LocalData, LocalSources } from "./lib/local_data.ts";
-export { buildZone, rrsetOf } from "./lib/zone.ts";
-export type { RRset, Zone, ZoneNode } from "./lib/zone.ts";
-export { parseZoneFile, PROGRESS_EVERY } from "./lib/zone_parser.ts";
-export type { ParsedRecords, ZoneParseOptions } from "./lib/zone_parser.ts";
-export { zoneEntries } from "./lib/zone_lexer.ts";
-export type { Entry, Token } from "./lib/zone_lexer.ts";
-export { formatRData, parseRData } from "./lib/rdata.ts";
-export { RDataText } from "./lib/rdata_text.ts";
-export { HOSTS_TTL, parseHosts, reverseName } from "./lib/hosts.ts";
-export type { HostsData } from "./lib/hosts.ts";
-export { dataLoader } from "./lib/sources.ts";
-export type { DataSourcesConfig, LoadedData, ZoneFileSource } from "./lib/sources.ts";
-export { createReloader } from "./lib/reloader.ts";
-export type { Reloader } from "./lib/reloader.ts";
-export { watchFiles } from "./lib/watch.ts";
-export type { FileWatch } from "./lib/watch.ts";
-export { MAPPING_TTL, mappingRecords } from "./lib/static_map.ts";
-export type { Mappings, MappingValue, OneOrMore, RecordSet } from "./lib/static_map.ts";
+export { headerOnlyReply, query, reply, responseEdns, UDP_PAYLOAD_SIZE, udpLimit } from "./lib/proto/message.ts";
+export { chain, logQueries, refuse, requireRecursion } from "./lib/resolve/resolver.ts";
+export type { Resolve, Stage } from "./lib/resolve/resolver.ts";
+export { authoritative, MAX_CNAME_CHAIN, resolveLocal } from "./lib/resolve/authority.ts";
+export type { LocalAnswer } from "./lib/resolve/authority.ts";
+export { buildLocalData, findZone, fixedData } from "./lib/zone/local_data.ts";
+export type { LocalData, LocalSources } from "./lib/zone/local_data.ts";
+export { buildZone, rrsetOf } from "./lib/zone/zone.ts";
+export type { RRset, Zone, ZoneNode } from "./lib/zone/zone.ts";
+export { parseZoneFile, PROGRESS_EVERY } from "./lib/zone/zone_parser.ts";
+export type { ParsedRecords, ZoneParseOptions } from "./lib/zone/zone_parser.ts";
+export { zoneEntries } from "./lib/proto/zone_lexer.ts";
+export type { Entry, Token } from "./lib/proto/zone_lexer.ts";
+export { formatRData, parseRData } from "./lib/proto/rdata.ts";
+export { RDataText } from "./lib/proto/rdata_text.ts";
+export { HOSTS_TTL, parseHosts, reverseName } from "./lib/zone/hosts.ts";
+export type { HostsData } from "./lib/zone/hosts.ts";
+export { dataLoader } from "./lib/zone/sources.ts";
+export type { DataSourcesConfig, LoadedData, ZoneFileSource } from "./lib/zone/sources.ts";
+export { createReloader } from "./lib/zone/reloader.ts";
+export type { Reloader } from "./lib/zone/reloader.ts";
+export { watchFiles } from "./lib/zone/watch.ts";
+export type { FileWatch } from "./lib/zone/watch.ts";
+export { MAPPING_TTL, mappingRecords } from "./lib/zone/static_map.ts";
+export type { Mappings, MappingValue, OneOrMore, RecordSet } from "./lib/zone/static_map.ts";
 
 // Forwarding.
-export { createForwardCounters, forward, randomId, randomIds } from "./lib/forward.ts";
-export { Deadlines } from "./lib/deadlines.ts";
-export type { DeadlineOptions } from "./lib/deadlines.ts";
-export type { ForwardCounters, ForwardOptions, UpstreamExchange } from "./lib/forward.ts";
-export { formatAddress, isPushDatagram, TimeoutSignal, udpExchange } from "./lib/udp_exchange.ts";
+export { createForwardCounters, forward, randomId, randomIds } from "./lib/upstream/forward.ts";
+export { Deadlines } from "./lib/upstream/deadlines.ts";
+export type { DeadlineOptions } from "./lib/upstream/deadlines.ts";
+export type { ForwardCounters, ForwardOptions, UpstreamExchange } from "./lib/upstream/forward.ts";
+export { formatAddress, isPushDatagram, TimeoutSignal, udpExchange } from "./lib/upstream/udp_exchange.ts";
 export type {
   AbortLike,
   Datagram,
@@ -86,34 +86,34 @@ export type {
   PushDatagram,
   UdpExchangeOptions,
   Upstream,
-} from "./lib/udp_exchange.ts";
-export { tcpExchange } from "./lib/tcp_exchange.ts";
-export type { Stream, TcpExchangeOptions } from "./lib/tcp_exchange.ts";
-export { UPSTREAM_STRATEGIES, upstreamPool } from "./lib/upstream_pool.ts";
-export type { PoolOptions, UpstreamHealth, UpstreamPool, UpstreamStrategy } from "./lib/upstream_pool.ts";
-export { replyMismatch } from "./lib/match.ts";
-export type { Mismatch } from "./lib/match.ts";
+} from "./lib/upstream/udp_exchange.ts";
+export { tcpExchange } from "./lib/upstream/tcp_exchange.ts";
+export type { Stream, TcpExchangeOptions } from "./lib/upstream/tcp_exchange.ts";
+export { UPSTREAM_STRATEGIES, upstreamPool } from "./lib/upstream/upstream_pool.ts";
+export type { PoolOptions, UpstreamHealth, UpstreamPool, UpstreamStrategy } from "./lib/upstream/upstream_pool.ts";
+export { replyMismatch } from "./lib/upstream/match.ts";
+export type { Mismatch } from "./lib/upstream/match.ts";
 
 // Serving.
-export { failureCode, failureReply, respond } from "./lib/respond.ts";
-export type { Report, RespondOptions } from "./lib/respond.ts";
-export { serveUdp } from "./lib/server.ts";
-export { batchedUdpAvailable, isBatched, listenBatchedUdp, openReactorSocket } from "./lib/ffi_udp.ts";
-export type { BatchedDatagram, BatchHandler, DatagramBatch } from "./lib/ffi_udp.ts";
-export { LIBC_SYMBOLS, UdpReactor } from "./lib/udp_reactor.ts";
-export type { Libc, UdpReactorOptions, Watcher } from "./lib/udp_reactor.ts";
-export type { Listener, UdpServer } from "./lib/server.ts";
-export { serveTcp } from "./lib/tcp_server.ts";
-export type { TcpServer, TcpServerOptions } from "./lib/tcp_server.ts";
-export { InFlight } from "./lib/in_flight.ts";
-export { buildResolver, startServer } from "./lib/app.ts";
-export type { Resolver, RunningServer, ServerCounters, ServerOptions } from "./lib/app.ts";
-export { pooledUdpExchange } from "./lib/udp_pool.ts";
-export type { PooledExchange, UdpPoolOptions } from "./lib/udp_pool.ts";
-export { ResponseMemo } from "./lib/response_memo.ts";
-export { answerCache, STALE_TTL } from "./lib/cache_stage.ts";
-export type { Cache, CacheCounters, CacheOptions } from "./lib/cache_stage.ts";
-export { agedResponse, AnswerCache, answerTtl, cacheKey } from "./lib/cache.ts";
-export type { CachedKind, CacheEntry, CacheLimits } from "./lib/cache.ts";
-export type { ResponseMemoOptions } from "./lib/response_memo.ts";
-export { formatLogRecord, formatTimestamp } from "./lib/log_format.ts";
+export { failureCode, failureReply, respond } from "./lib/server/respond.ts";
+export type { Report, RespondOptions } from "./lib/server/respond.ts";
+export { serveUdp } from "./lib/server/udp_server.ts";
+export { batchedUdpAvailable, isBatched, listenBatchedUdp, openReactorSocket } from "./lib/net/ffi_udp.ts";
+export type { BatchedDatagram, BatchHandler, DatagramBatch } from "./lib/net/ffi_udp.ts";
+export { LIBC_SYMBOLS, UdpReactor } from "./lib/net/udp_reactor.ts";
+export type { Libc, UdpReactorOptions, Watcher } from "./lib/net/udp_reactor.ts";
+export type { Listener, UdpServer } from "./lib/server/udp_server.ts";
+export { serveTcp } from "./lib/server/tcp_server.ts";
+export type { TcpServer, TcpServerOptions } from "./lib/server/tcp_server.ts";
+export { InFlight } from "./lib/server/in_flight.ts";
+export { buildResolver, startServer } from "./lib/server/app.ts";
+export type { Resolver, RunningServer, ServerCounters, ServerOptions } from "./lib/server/app.ts";
+export { pooledUdpExchange } from "./lib/upstream/udp_pool.ts";
+export type { PooledExchange, UdpPoolOptions } from "./lib/upstream/udp_pool.ts";
+export { ResponseMemo } from "./lib/resolve/response_memo.ts";
+export { answerCache, STALE_TTL } from "./lib/cache/cache_stage.ts";
+export type { Cache, CacheCounters, CacheOptions } from "./lib/cache/cache_stage.ts";
+export { agedResponse, AnswerCache, answerTtl, cacheKey } from "./lib/cache/cache.ts";
+export type { CachedKind, CacheEntry, CacheLimits } from "./lib/cache/cache.ts";
+export type { ResponseMemoOptions } from "./lib/resolve/response_memo.ts";
+export { formatLogRecord, formatTimestamp } from "./lib/observe/log_format.ts";

@@ -11,13 +11,13 @@
  * ```
  * @module
  */
-import { ByteArena } from "../lib/arena.ts";
-import { AnswerCache, cacheKey } from "../lib/cache.ts";
-import { decodeMessage, encodeMessage } from "../lib/codec.ts";
-import { query, reply } from "../lib/message.ts";
-import { type Message, RRClass } from "../lib/types.ts";
-import { scanAnswer } from "../lib/wire_answer.ts";
-import { WireResponse } from "../lib/wire_response.ts";
+import { ByteArena } from "../lib/proto/arena.ts";
+import { AnswerCache, cacheKey } from "../lib/cache/cache.ts";
+import { decodeMessage, encodeMessage } from "../lib/proto/codec.ts";
+import { query, reply } from "../lib/proto/message.ts";
+import { type Message, RRClass } from "../lib/proto/types.ts";
+import { scanAnswer } from "../lib/proto/wire_answer.ts";
+import { WireResponse } from "../lib/proto/wire_response.ts";
 
 const encoder = new TextEncoder();
 

@@ -4,18 +4,18 @@
  * forwarded query (the cost the load benchmark's uncached scenario adds socket work to).
  * @module
  */
-import { ByteArena } from "../lib/arena.ts";
-import { answerCache } from "../lib/cache_stage.ts";
-import { forward } from "../lib/forward.ts";
-import { query } from "../lib/message.ts";
-import { ResponseMemo } from "../lib/response_memo.ts";
-import { decodeMessage, encodeMessage } from "../lib/codec.ts";
-import { authoritative } from "../lib/authority.ts";
-import { fixedData } from "../lib/local_data.ts";
-import { chain, logQueries, requireRecursion } from "../lib/resolver.ts";
-import { respond } from "../lib/respond.ts";
-import { mappingRecords } from "../lib/static_map.ts";
-import { UpstreamError } from "../lib/errors.ts";
+import { ByteArena } from "../lib/proto/arena.ts";
+import { answerCache } from "../lib/cache/cache_stage.ts";
+import { forward } from "../lib/upstream/forward.ts";
+import { query } from "../lib/proto/message.ts";
+import { ResponseMemo } from "../lib/resolve/response_memo.ts";
+import { decodeMessage, encodeMessage } from "../lib/proto/codec.ts";
+import { authoritative } from "../lib/resolve/authority.ts";
+import { fixedData } from "../lib/zone/local_data.ts";
+import { chain, logQueries, requireRecursion } from "../lib/resolve/resolver.ts";
+import { respond } from "../lib/server/respond.ts";
+import { mappingRecords } from "../lib/zone/static_map.ts";
+import { UpstreamError } from "../lib/proto/errors.ts";
 import mappings from "../mappings.ts";
 import { readVector } from "../tests/_hex.ts";
 

@@ -4,17 +4,17 @@
  * the per-query cost within 10% of the 4-name case. Run with `deno task bench`.
  * @module
  */
-import { ByteArena } from "../lib/arena.ts";
-import { authoritative } from "../lib/authority.ts";
-import { encodeMessage } from "../lib/codec.ts";
-import { UpstreamError } from "../lib/errors.ts";
-import { buildLocalData, fixedData } from "../lib/local_data.ts";
-import { query } from "../lib/message.ts";
-import { chain, logQueries, requireRecursion } from "../lib/resolver.ts";
-import { respond } from "../lib/respond.ts";
-import { mappingRecords } from "../lib/static_map.ts";
-import { buildZone } from "../lib/zone.ts";
-import { parseZoneFile } from "../lib/zone_parser.ts";
+import { ByteArena } from "../lib/proto/arena.ts";
+import { authoritative } from "../lib/resolve/authority.ts";
+import { encodeMessage } from "../lib/proto/codec.ts";
+import { UpstreamError } from "../lib/proto/errors.ts";
+import { buildLocalData, fixedData } from "../lib/zone/local_data.ts";
+import { query } from "../lib/proto/message.ts";
+import { chain, logQueries, requireRecursion } from "../lib/resolve/resolver.ts";
+import { respond } from "../lib/server/respond.ts";
+import { mappingRecords } from "../lib/zone/static_map.ts";
+import { buildZone } from "../lib/zone/zone.ts";
+import { parseZoneFile } from "../lib/zone/zone_parser.ts";
 import mappings from "../mappings.ts";
 
 const RECORDS = 1_000_000;

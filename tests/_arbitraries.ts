@@ -5,10 +5,10 @@
  * @module
  */
 import fc from "fast-check";
-import { decodeRData } from "../lib/rdata.ts";
-import { nameKey } from "../lib/name.ts";
-import type { Edns, EdnsOption, Message, Question, RData, ResourceRecord } from "../lib/types.ts";
-import { Reader } from "../lib/wire.ts";
+import { decodeRData } from "../lib/proto/rdata.ts";
+import { nameKey } from "../lib/proto/name.ts";
+import type { Edns, EdnsOption, Message, Question, RData, ResourceRecord } from "../lib/proto/types.ts";
+import { Reader } from "../lib/proto/wire.ts";
 
 /** fc.record() with plain objects, as the decoder builds them (deepStrictEqual compares prototypes). */
 function record<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {

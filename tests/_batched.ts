@@ -3,9 +3,9 @@
  * the mapped names local and everything else forwarded.
  * @module
  */
-import { type RunningServer, startServer } from "../lib/app.ts";
-import { fixedData } from "../lib/local_data.ts";
-import { mappingRecords } from "../lib/static_map.ts";
+import { type RunningServer, startServer } from "../lib/server/app.ts";
+import { fixedData } from "../lib/zone/local_data.ts";
+import { mappingRecords } from "../lib/zone/static_map.ts";
 import mappings from "../mappings.ts";
 import { needsPermissions } from "./_tools.ts";
 

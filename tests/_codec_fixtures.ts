@@ -4,10 +4,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { decodeMessage } from "../lib/codec.ts";
-import { DecodeError } from "../lib/errors.ts";
-import type { Message, Question, RData, ResourceRecord } from "../lib/types.ts";
-import { Rcode, RRClass, RRType } from "../lib/types.ts";
+import { decodeMessage } from "../lib/proto/codec.ts";
+import { DecodeError } from "../lib/proto/errors.ts";
+import type { Message, Question, RData, ResourceRecord } from "../lib/proto/types.ts";
+import { Rcode, RRClass, RRType } from "../lib/proto/types.ts";
 import { hex, toHex } from "./_hex.ts";
 
 /** A message with every header field false or zero and no records, overridden by `fields`. */

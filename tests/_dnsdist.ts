@@ -5,7 +5,7 @@
  * test can wait for a backend to be marked up or down. Every wait is bounded.
  * @module
  */
-import { RRType } from "../lib/types.ts";
+import { RRType } from "../lib/proto/types.ts";
 import { Lines } from "./_dnsd_process.ts";
 import { stopProcess } from "./_nsd.ts";
 import { exchange, freeUdpPort, queryBytes } from "./_udp_client.ts";

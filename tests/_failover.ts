@@ -3,11 +3,11 @@
  * of several fake upstreams, and a client that asks over UDP or TCP with every wait bounded.
  * @module
  */
-import { type RunningServer, type ServerOptions, startServer } from "../lib/app.ts";
-import { decodeMessage, encodeMessage } from "../lib/codec.ts";
-import { fixedData } from "../lib/local_data.ts";
-import { query as baseQuery } from "../lib/message.ts";
-import { type Message, RRType } from "../lib/types.ts";
+import { type RunningServer, type ServerOptions, startServer } from "../lib/server/app.ts";
+import { decodeMessage, encodeMessage } from "../lib/proto/codec.ts";
+import { fixedData } from "../lib/zone/local_data.ts";
+import { query as baseQuery } from "../lib/proto/message.ts";
+import { type Message, RRType } from "../lib/proto/types.ts";
 import { type Behaviour, type FakeUpstream, startFakeUpstream } from "./_fake_upstream.ts";
 import { connectTcp } from "./_tcp_client.ts";
 import { openUdpClient } from "./_udp_client.ts";

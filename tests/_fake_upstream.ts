@@ -5,9 +5,9 @@
  * or connection behind.
  * @module
  */
-import { decodeMessage, encodeMessage } from "../lib/codec.ts";
-import { nameKey } from "../lib/name.ts";
-import { type Message, Rcode, type ResourceRecord, RRClass } from "../lib/types.ts";
+import { decodeMessage, encodeMessage } from "../lib/proto/codec.ts";
+import { nameKey } from "../lib/proto/name.ts";
+import { type Message, Rcode, type ResourceRecord, RRClass } from "../lib/proto/types.ts";
 
 /** A datagram sent before the real reply, which a careful client must ignore. */
 export type Decoy =

@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { RRType } from "../lib/types.ts";
+import { RRType } from "../lib/proto/types.ts";
 import { findTool, needsTool, runTool } from "./_tools.ts";
 import { exchange, freeUdpPort, queryBytes } from "./_udp_client.ts";
 

@@ -3,12 +3,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { ParseError } from "../lib/errors.ts";
-import { decodeRData, encodeRData, parseRData } from "../lib/rdata.ts";
-import { RDataText } from "../lib/rdata_text.ts";
-import type { RData } from "../lib/types.ts";
-import { Reader, Writer } from "../lib/wire.ts";
-import { zoneEntries } from "../lib/zone_lexer.ts";
+import { ParseError } from "../lib/proto/errors.ts";
+import { decodeRData, encodeRData, parseRData } from "../lib/proto/rdata.ts";
+import { RDataText } from "../lib/proto/rdata_text.ts";
+import type { RData } from "../lib/proto/types.ts";
+import { Reader, Writer } from "../lib/proto/wire.ts";
+import { zoneEntries } from "../lib/proto/zone_lexer.ts";
 
 /** Parses RDATA text of type `code`, relative names completed with `example.com`. */
 export function parseText(code: number, text: string): RData {

@@ -5,8 +5,8 @@
  * (`dns.rdata.from_text(IN, type, text, origin=example.com, relativize=False).to_wire()`).
  * @module
  */
-import type { RData } from "../lib/types.ts";
-import { RRType } from "../lib/types.ts";
+import type { RData } from "../lib/proto/types.ts";
+import { RRType } from "../lib/proto/types.ts";
 import { hex, parseHex } from "./_hex.ts";
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);

@@ -2,7 +2,7 @@
  * Test helpers: resource records built in one line, for tables of upstream answers.
  * @module
  */
-import { type ResourceRecord, RRClass } from "../lib/types.ts";
+import { type ResourceRecord, RRClass } from "../lib/proto/types.ts";
 
 /** An A record. */
 export function a(name: string, ttl: number, address = "192.0.2.1"): ResourceRecord {

@@ -5,13 +5,13 @@
  * is bounded; UDP clients are in `_udp_client.ts`.
  * @module
  */
-import { type RunningServer, startServer } from "../lib/app.ts";
-import { encodeMessage } from "../lib/codec.ts";
-import { fixedData } from "../lib/local_data.ts";
-import type { TcpServerOptions } from "../lib/tcp_server.ts";
-import { mappingRecords, type Mappings } from "../lib/static_map.ts";
-import { query as baseQuery } from "../lib/message.ts";
-import { type Edns, RRType } from "../lib/types.ts";
+import { type RunningServer, startServer } from "../lib/server/app.ts";
+import { encodeMessage } from "../lib/proto/codec.ts";
+import { fixedData } from "../lib/zone/local_data.ts";
+import type { TcpServerOptions } from "../lib/server/tcp_server.ts";
+import { mappingRecords, type Mappings } from "../lib/zone/static_map.ts";
+import { query as baseQuery } from "../lib/proto/message.ts";
+import { type Edns, RRType } from "../lib/proto/types.ts";
 import { type Behaviour, type FakeUpstream, startFakeUpstream } from "./_fake_upstream.ts";
 
 /** The longest a test waits for any one reply, close or condition before it fails. */

@@ -4,8 +4,8 @@
  * bounded.
  * @module
  */
-import { encodeMessage } from "../lib/codec.ts";
-import { query } from "../lib/message.ts";
+import { encodeMessage } from "../lib/proto/codec.ts";
+import { query } from "../lib/proto/message.ts";
 import { WAIT_MS } from "./_tcp_client.ts";
 
 /** A port that was free a moment ago: bind UDP port 0, read the port, close the socket. */

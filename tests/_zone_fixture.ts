@@ -5,20 +5,20 @@
  * @module
  */
 import { deepEqual } from "node:assert/strict";
-import { authoritative, MAX_CNAME_CHAIN } from "../lib/authority.ts";
-import { decodeMessage, encodeMessage } from "../lib/codec.ts";
-import { forward } from "../lib/forward.ts";
-import { parseHosts } from "../lib/hosts.ts";
-import { buildLocalData, type LocalData } from "../lib/local_data.ts";
-import { query, reply } from "../lib/message.ts";
-import { formatRData, typeCode } from "../lib/rdata.ts";
-import { chain, requireRecursion } from "../lib/resolver.ts";
-import { respond } from "../lib/respond.ts";
-import { mappingRecords, type Mappings } from "../lib/static_map.ts";
-import { type Message, type ResourceRecord, RRClass, typeFromText, typeName } from "../lib/types.ts";
-import type { Exchange } from "../lib/udp_exchange.ts";
-import { buildZone } from "../lib/zone.ts";
-import { parseZoneFile } from "../lib/zone_parser.ts";
+import { authoritative, MAX_CNAME_CHAIN } from "../lib/resolve/authority.ts";
+import { decodeMessage, encodeMessage } from "../lib/proto/codec.ts";
+import { forward } from "../lib/upstream/forward.ts";
+import { parseHosts } from "../lib/zone/hosts.ts";
+import { buildLocalData, type LocalData } from "../lib/zone/local_data.ts";
+import { query, reply } from "../lib/proto/message.ts";
+import { formatRData, typeCode } from "../lib/proto/rdata.ts";
+import { chain, requireRecursion } from "../lib/resolve/resolver.ts";
+import { respond } from "../lib/server/respond.ts";
+import { mappingRecords, type Mappings } from "../lib/zone/static_map.ts";
+import { type Message, type ResourceRecord, RRClass, typeFromText, typeName } from "../lib/proto/types.ts";
+import type { Exchange } from "../lib/upstream/udp_exchange.ts";
+import { buildZone } from "../lib/zone/zone.ts";
+import { parseZoneFile } from "../lib/zone/zone_parser.ts";
 
 /** `prefix1 CNAME prefix2 ... prefix{count} CNAME prefix{count+1}`, then an A at the end. */
 function cnameChain(prefix: string, count: number, address: string): string {

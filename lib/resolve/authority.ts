@@ -1,0 +1,268 @@
+/**
+ * Authoritative answers from local data (RFC 1034 section 4.3.2): exact matches, CNAME chains,
+ * wildcards (RFC 4592), referrals at zone cuts, NODATA and NXDOMAIN with the SOA (RFC 2308).
+ * @module
+ */
+import { findZone, type LocalData } from "../zone/local_data.ts";
+import { reply } from "../proto/message.ts";
+import { nameKey, parentName } from "../proto/name.ts";
+import type { Resolve, Stage } from "./resolver.ts";
+import type { ResponseMemo } from "./response_memo.ts";
+import { type Message, Rcode, type ResourceRecord, RRClass, RRType } from "../proto/types.ts";
+import { rrsetOf, type Zone, type ZoneNode } from "../zone/zone.ts";
+
+/** How many CNAMEs a chain may follow inside local data before dnsd stops (as BIND does). */
+export const MAX_CNAME_CHAIN = 16;
+
+/** What local data says about a question. */
+export interface LocalAnswer {
+  /** The response code (RFC 6604: that of the last name in a CNAME chain). */
+  readonly rcode: number;
+  /** AA: set for data from a zone or from hosts/mappings; clear on a referral. */
+  readonly authoritative: boolean;
+  /** The answer section. */
+  readonly answers: readonly ResourceRecord[];
+  /** The authority section: the SOA of a negative answer, or the NS of a referral. */
+  readonly authorities: readonly ResourceRecord[];
+  /** The additional section: addresses of NS, MX and SRV targets held locally, and glue. */
+  readonly additionals: readonly ResourceRecord[];
+  /** A CNAME chain that leaves local data: the name still to resolve (by forwarding, when RD=1). */
+  readonly external?: string;
+}
+
+type Step =
+  | { readonly kind: "miss" }
+  | { readonly kind: "records"; readonly records: readonly ResourceRecord[] }
+  | { readonly kind: "cname"; readonly record: ResourceRecord; readonly target: string }
+  | { readonly kind: "nodata"; readonly zone: Zone | undefined }
+  | { readonly kind: "nxdomain"; readonly zone: Zone }
+  | {
+    readonly kind: "referral";
+    readonly ns: readonly ResourceRecord[];
+    readonly glue: readonly ResourceRecord[];
+  };
+
+/** The records with `owner` as their name (the name as asked); no copy when it already is. */
+function owned(records: readonly ResourceRecord[], owner: string): readonly ResourceRecord[] {
+  if (records.every((record) => record.name === owner)) return records;
+  return records.map((record) => ({ ...record, name: owner }));
+}
+
+/** Answers from one node: the asked RRset, or its CNAME, or NODATA. `owner` is the name as asked. */
+function fromNode(node: ZoneNode, owner: string, type: number, zone: Zone | undefined): Step {
+  if (type === RRType.ANY) {
+    // RFC 8482 allows a minimal answer; dnsd gives every RRset of the name, which is as cheap here.
+    return { kind: "records", records: owned(node.rrsets.flatMap((rrset) => rrset.records), owner) };
+  }
+  const rrset = rrsetOf(node, type);
+  if (rrset) return { kind: "records", records: owned(rrset.records, owner) };
+  const cname = type === RRType.CNAME ? undefined : rrsetOf(node, RRType.CNAME)?.records[0];
+  if (cname?.data.type === "CNAME") {
+    return { kind: "cname", record: { ...cname, name: owner }, target: cname.data.target };
+  }
+  return { kind: "nodata", zone };
+}
+
+/** The topmost zone cut between the apex (excluded) and `key` (included, except for DS). */
+function findCut(zone: Zone, key: string, type: number): ResourceRecord[] | undefined {
+  let cut: ResourceRecord[] | undefined;
+  for (let name = key; name !== zone.key && name !== ""; name = parentName(name)) {
+    const ns = zone.nodes.get(name) && rrsetOf(zone.nodes.get(name)!, RRType.NS);
+    // DS sits on the parent side of the cut (RFC 4035 section 3.1.4.1).
+    if (ns && !(name === key && type === RRType.DS)) cut = [...ns.records];
+  }
+  return cut;
+}
+
+/**
+ * The source of synthesis for `key`: `*.` + its closest encloser, if that wildcard exists (RFC 4592
+ * section 3.3.1), even as an empty non-terminal, which makes the answer NODATA (section 4.2).
+ */
+function findWildcard(zone: Zone, key: string): ZoneNode | undefined {
+  let encloser = parentName(key);
+  while (encloser !== zone.key && !zone.nodes.has(encloser)) encloser = parentName(encloser);
+  return zone.nodes.get(encloser === "" ? "*" : `*.${encloser}`);
+}
+
+/**
+ * Whether `key` (with `node`) is an NSEC3 owner name that must answer as if it did not exist: nothing but
+ * NSEC3 (and its RRSIGs) there or below (RFC 5155 section 7.2.8, erratum 4622).
+ */
+function isHiddenNsec3Owner(zone: Zone, key: string, node: ZoneNode): boolean {
+  if (!rrsetOf(node, RRType.NSEC3)) return false;
+  const nsec3Only = node.rrsets.every(({ type, records }) =>
+    type === RRType.NSEC3 ||
+    records.every(({ data }) => data.type === "RRSIG" && data.typeCovered === RRType.NSEC3)
+  );
+  if (!nsec3Only) return false;
+  return !zone.parents.has(key);
+}
+
+/** A/AAAA records held locally for `target`, for the additional section. */
+function addressesOf(data: LocalData, target: string): ResourceRecord[] {
+  const key = nameKey(target);
+  const node = findZone(data, key)?.nodes.get(key) ?? data.names.get(key);
+  if (!node) return [];
+  return [RRType.A, RRType.AAAA].flatMap((type) => rrsetOf(node, type)?.records ?? []);
+}
+
+function lookupOne(data: LocalData, name: string, type: number): Step {
+  const key = nameKey(name);
+  const zone = findZone(data, key);
+  const flat = data.names.get(key);
+  if (!zone) return flat ? fromNode(flat, name, type, undefined) : { kind: "miss" };
+  if (zone.hasDelegations) {
+    const ns = findCut(zone, key, type);
+    if (ns) {
+      const glue = ns.flatMap((record) =>
+        record.data.type === "NS" ? addressesOf(data, record.data.host) : []
+      );
+      return { kind: "referral", ns, glue };
+    }
+  }
+  const found = zone.nodes.get(key);
+  const node = found && isHiddenNsec3Owner(zone, key, found) ? undefined : found;
+  if (node && node.rrsets.length > 0) return fromNode(node, name, type, zone);
+  // A hosts or mappings name inside a zone: its NODATA carries the zone's SOA like any other.
+  if (flat) return fromNode(flat, name, type, zone);
+  // An empty non-terminal exists (RFC 8020): in the zone, or above a hosts or mappings name in it.
+  if (node || data.namesAbove.has(key)) return { kind: "nodata", zone };
+  const wildcard = findWildcard(zone, key);
+  if (wildcard) {
+    return wildcard.rrsets.length > 0 ? fromNode(wildcard, name, type, zone) : { kind: "nodata", zone };
+  }
+  return { kind: "nxdomain", zone };
+}
+
+/** The SOA for a negative answer, with TTL min(SOA TTL, MINIMUM) (RFC 2308 section 3). */
+function negativeSoa(zone: Zone): ResourceRecord {
+  return { ...zone.soa, ttl: Math.min(zone.soa.ttl, zone.soa.data.minimum) };
+}
+
+function additionalsFor(data: LocalData, records: readonly ResourceRecord[]): readonly ResourceRecord[] {
+  // One type per RRset, but an ANY answer holds every RRset of the name: check them all.
+  if (!records.some(({ data: { type } }) => type === "MX" || type === "NS" || type === "SRV")) return [];
+  const additionals: ResourceRecord[] = [];
+  for (const record of records) {
+    const d = record.data;
+    const target = d.type === "MX"
+      ? d.exchange
+      : d.type === "NS"
+      ? d.host
+      : d.type === "SRV"
+      ? d.target
+      : undefined;
+    if (target !== undefined) additionals.push(...addressesOf(data, target));
+  }
+  return additionals;
+}
+
+/**
+ * Resolves a question against local data, following CNAMEs inside it.
+ * @returns the answer, or null when the name is not local data's to answer
+ */
+export function resolveLocal(data: LocalData, qname: string, qtype: number): LocalAnswer | null {
+  let step = lookupOne(data, qname, qtype);
+  // The common case, one name and no CNAME, allocates nothing more.
+  if (step.kind === "miss") return null;
+  if (step.kind !== "cname") return finish(data, step, []);
+  const answers: ResourceRecord[] = [];
+  const seen = new Set<string>([nameKey(qname)]);
+  while (step.kind === "cname") {
+    answers.push(step.record);
+    const target = nameKey(step.target);
+    // A loop or an over-long chain ends here, with what was found (as BIND and NSD do).
+    // `seen` holds the name asked and each target followed: stop once MAX_CNAME_CHAIN were followed.
+    if (seen.has(target) || seen.size > MAX_CNAME_CHAIN) return answer(Rcode.NOERROR, answers);
+    seen.add(target);
+    const next = lookupOne(data, step.target, qtype);
+    // The chain leaves local data, or enters a zone delegated away: the rest is for forwarding.
+    if (next.kind === "miss" || next.kind === "referral") {
+      return { ...answer(Rcode.NOERROR, answers), external: step.target };
+    }
+    step = next;
+  }
+  return finish(data, step, answers);
+}
+
+function answer(
+  rcode: number,
+  answers: readonly ResourceRecord[],
+  authorities: readonly ResourceRecord[] = [],
+  additionals: readonly ResourceRecord[] = [],
+): LocalAnswer {
+  return { rcode, authoritative: true, answers, authorities, additionals };
+}
+
+/** The answer for the last step of a chain (`answers` holds the CNAMEs before it). */
+function finish(
+  data: LocalData,
+  step: Exclude<Step, { kind: "miss" | "cname" }>,
+  answers: ResourceRecord[],
+): LocalAnswer {
+  switch (step.kind) {
+    case "referral":
+      return { ...answer(Rcode.NOERROR, [], step.ns, step.glue), authoritative: false };
+    case "records":
+      return answer(
+        Rcode.NOERROR,
+        answers.length === 0 ? step.records : [...answers, ...step.records],
+        [],
+        additionalsFor(data, step.records),
+      );
+    case "nodata":
+      return answer(Rcode.NOERROR, answers, step.zone ? [negativeSoa(step.zone)] : []);
+    case "nxdomain":
+      return answer(Rcode.NXDOMAIN, answers, [negativeSoa(step.zone)]);
+  }
+}
+
+/** Whether a question's class is one local data answers (IN, and ANY, which matches it). */
+function isLocalClass(rrClass: number): boolean {
+  return rrClass === RRClass.IN || rrClass === RRClass.ANY;
+}
+
+/**
+ * The stage that answers from local data. A CNAME chain that leaves local data is completed
+ * through `next` (forwarding) when RD=1, with AA cleared since part of the answer is not ours.
+ * Names outside local data go to `next` unchanged.
+ */
+export function authoritative(data: () => LocalData, options: { readonly memo?: ResponseMemo } = {}): Stage {
+  const { memo } = options;
+  /** A CNAME chain that leaves local data: the rest is asked of `next`, and AA is cleared. */
+  async function completed(request: Message, next: Resolve, local: LocalAnswer, external: string) {
+    const question = request.questions[0]!;
+    const rest = await next({ ...request, questions: [{ ...question, name: external }] });
+    return reply(request, {
+      rcode: rest.rcode,
+      truncated: rest.truncated,
+      answers: [...local.answers, ...rest.answers],
+      authorities: rest.authorities,
+      additionals: rest.additionals,
+    });
+  }
+  // Not async: most queries pass through to `next`, and an async function would wrap its promise.
+  return function authoritative(request, next) {
+    const question = request.questions[0];
+    if (!question || !isLocalClass(question.class)) return next(request);
+    let local: LocalAnswer | null;
+    try {
+      local = resolveLocal(data(), question.name, question.type);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!local) return next(request);
+    if (local.external !== undefined && request.recursionDesired) {
+      return completed(request, next, local, local.external);
+    }
+    const response = reply(request, {
+      rcode: local.rcode,
+      authoritative: local.authoritative,
+      answers: local.answers,
+      authorities: local.authorities,
+      additionals: local.additionals,
+    });
+    // Local data answers the same until it is swapped: its bytes can be kept as they are.
+    return Promise.resolve(memo ? memo.mark(response, Infinity) : response);
+  };
+}

@@ -1,0 +1,212 @@
+/**
+ * Wires the pieces into a running server: the stage chain, the forwarder and the listening
+ * sockets (UDP and TCP on one port), around local data loaded elsewhere. The CLI and the tests
+ * both start dnsd through here.
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { Deadlines } from "../upstream/deadlines.ts";
+import { turnClock } from "../upstream/turn_clock.ts";
+import { createForwardCounters, forward, type ForwardCounters } from "../upstream/forward.ts";
+import { authoritative } from "../resolve/authority.ts";
+import type { LocalData } from "../zone/local_data.ts";
+import { chain, logQueries, requireRecursion, type Resolve } from "../resolve/resolver.ts";
+import { type Listener, serveUdp } from "./udp_server.ts";
+import { type BatchedDatagram, listenBatchedUdp, openReactorSocket } from "../net/ffi_udp.ts";
+import { UdpReactor } from "../net/udp_reactor.ts";
+import { ResponseMemo } from "../resolve/response_memo.ts";
+import { answerCache, type Cache, type CacheOptions } from "../cache/cache_stage.ts";
+import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
+import { tcpExchange } from "../upstream/tcp_exchange.ts";
+import type { UpstreamStrategy } from "../upstream/upstream_pool.ts";
+import { type DropReason, formatAddress, type Upstream, wildcardFor } from "../upstream/udp_exchange.ts";
+import { pooledUdpExchange } from "../upstream/udp_pool.ts";
+
+const log = getLogger(["dnsd", "forward"]);
+
+/** Everything needed to start a server. */
+export interface ServerOptions {
+  /** The address to listen on for DNS queries over UDP and TCP. */
+  readonly host: string;
+  /** The port to listen on, UDP and TCP (53 for DNS; 0 picks a free one). */
+  readonly port: number;
+  /** The recursive resolvers to forward to, tried in order. */
+  readonly upstreams: readonly Upstream[];
+  /** The deadline for a forwarded query, over every upstream, in milliseconds. */
+  readonly timeoutMs: number;
+  /** The local data to answer from, read again for every query (so a reload can swap it). */
+  readonly localData: () => LocalData;
+  /** TCP limits; the defaults suit most. */
+  readonly tcp?: TcpServerOptions;
+  /** The order healthy upstreams are tried in (default sequential). */
+  readonly strategy?: UpstreamStrategy;
+  /** Randomise the case of upstream questions and require replies to echo it (0x20). */
+  readonly caseRandomization?: boolean;
+  /**
+   * How UDP is read: `deno` (one op per datagram, everywhere) or `batched` (recvmmsg through FFI,
+   * Linux only, needs `--allow-ffi`; see lib/ffi_udp.ts). Default `deno`.
+   */
+  readonly udpIo?: "deno" | "batched";
+  /** The answer cache; none when absent (the CLI always gives one: `--cache-size 0` turns it off). */
+  readonly cache?: Omit<CacheOptions, "now">;
+}
+
+/** Counters a running server keeps. */
+export interface ServerCounters extends ForwardCounters {
+  /** Upstream datagrams ignored: wrong source, ID or question. */
+  dropped: number;
+}
+
+/** A server that is listening. */
+export interface RunningServer {
+  /** The bound address (the real port when 0 was asked for). */
+  readonly address: Deno.NetAddr;
+  /** Live counts of forwarded queries, their outcomes and dropped upstream datagrams. */
+  readonly counters: Readonly<ServerCounters>;
+  /** Closes the sockets at once; `finished` settles once the loops have ended. */
+  close(): void;
+  /**
+   * Stops accepting, lets queries in progress finish (up to `graceMs`: new UDP queries meanwhile
+   * get SERVFAIL with EDE Not Ready), then closes.
+   */
+  stop(graceMs: number): Promise<void>;
+  /** How many TCP connections are open. */
+  tcpConnections(): number;
+  /** The answer cache, with its counters and entries, when there is one. */
+  readonly cache?: Cache;
+  /** Settles once the receive loop has ended. */
+  readonly finished: Promise<void>;
+}
+
+/** A resolver chain and the upstream sockets it holds open. */
+export interface Resolver {
+  /** The chain. */
+  readonly resolve: Resolve;
+  /** Closes the upstream sockets; resolves once their receive loops have ended. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the resolver chain: local data first, then the cache (when there is one), then
+ * forwarding for RD=1 queries only.
+ */
+export function buildResolver(
+  options: ServerOptions,
+  counters: ServerCounters,
+  extras: {
+    readonly cache?: Cache;
+    readonly memo?: ResponseMemo;
+    readonly reactor?: UdpReactor;
+    /** The forwarding path's clock (see {@link turnClock}), shared with the cache. */
+    readonly now?: () => number;
+  } = {},
+): Resolver {
+  const { cache, memo, reactor } = extras;
+  const now = extras.now ?? turnClock();
+  const onDrop = (reason: DropReason, from: string) => {
+    counters.dropped++;
+    log.warning("Dropped upstream reply from {from}: {reason}", { from, reason });
+  };
+  const exactCase = options.caseRandomization ?? false;
+  // With batched UDP, the upstream sockets are read through FFI too, in the listener's wait.
+  const pools = options.upstreams.map((upstream) =>
+    pooledUdpExchange(upstream, {
+      now,
+      onDrop,
+      exactCase,
+      ...(reactor ? { open: () => openReactorSocket(reactor, wildcardFor(upstream)) } : {}),
+    })
+  );
+  const upstreams = options.upstreams.map((upstream, i) => ({
+    name: formatAddress(upstream),
+    exchange: pools[i]!,
+    tcp: tcpExchange(upstream, { onDrop, exactCase }),
+  }));
+  const resolve = chain([
+    logQueries(),
+    authoritative(options.localData, memo ? { memo } : {}),
+    ...(cache ? [cache.stage] : []),
+    requireRecursion(),
+    forward(upstreams, {
+      now,
+      deadlines: new Deadlines({ now }),
+      timeoutMs: options.timeoutMs,
+      counters,
+      caseRandomization: exactCase,
+      pool: { strategy: options.strategy ?? "sequential" },
+    }),
+  ]);
+  return { resolve, close: () => Promise.all(pools.map((pool) => pool.close())).then(() => {}) };
+}
+
+/** The UDP socket the server reads: Deno's, or the batched one (see lib/ffi_udp.ts). */
+type UdpSocket = (Listener | BatchedDatagram) & Pick<Deno.DatagramConn, "close"> & {
+  readonly addr: Deno.Addr;
+};
+
+/** Binds UDP and TCP on one port; with port 0, tries a few ports until both are free. */
+function bind(
+  host: string,
+  port: number,
+  reactor: UdpReactor | undefined,
+): { udp: UdpSocket; tcp: Deno.Listener } {
+  for (let attempt = 0;; attempt++) {
+    const udp: UdpSocket = reactor
+      ? listenBatchedUdp({ hostname: host, port, reactor })
+      : Deno.listenDatagram({ transport: "udp", hostname: host, port });
+    try {
+      const tcp = Deno.listen({ transport: "tcp", hostname: host, port: (udp.addr as Deno.NetAddr).port });
+      return { udp, tcp };
+    } catch (error) {
+      udp.close();
+      // With port 0 the kernel picked a UDP port whose TCP twin is taken: pick again.
+      if (port !== 0 || attempt >= 10 || !(error instanceof Deno.errors.AddrInUse)) throw error;
+    }
+  }
+}
+
+/**
+ * Binds the UDP socket and the TCP listener on the same port and starts serving both.
+ * @throws {Deno.errors.AddrInUse} when the address is taken
+ */
+export function startServer(options: ServerOptions): RunningServer {
+  const counters: ServerCounters = { ...createForwardCounters(), dropped: 0 };
+  // Encoded answers for repeated questions: local ones last until the data is swapped.
+  const memo = new ResponseMemo({ generation: options.localData });
+  // One clock read per turn for the cache, the forwarder and the upstream pool.
+  const now = turnClock();
+  const cache = options.cache ? answerCache({ ...options.cache, memo, now }) : undefined;
+  const reactor = options.udpIo === "batched" ? new UdpReactor() : undefined;
+  const { resolve, close: closeResolver } = buildResolver(options, counters, {
+    ...(cache ? { cache } : {}),
+    memo,
+    now,
+    ...(reactor ? { reactor } : {}),
+  });
+  const closeUpstreams = () => closeResolver().then(() => reactor?.close());
+  let bound: { udp: UdpSocket; tcp: Deno.Listener };
+  try {
+    bound = bind(options.host, options.port, reactor);
+  } catch (error) {
+    void closeUpstreams();
+    throw error;
+  }
+  const { udp, tcp } = bound;
+  const udpServer = serveUdp(udp, resolve, { memo });
+  const tcpServer = serveTcp(tcp, resolve, options.tcp ?? {});
+  let stopped: Promise<void> | undefined;
+  const stop = (graceMs: number) =>
+    stopped ??= Promise.all([udpServer.stop(graceMs), tcpServer.stop(graceMs)]).then(closeUpstreams);
+  return {
+    address: udp.addr as Deno.NetAddr,
+    counters,
+    ...(cache ? { cache } : {}),
+    tcpConnections: () => tcpServer.connections,
+    stop,
+    close() {
+      void stop(0);
+    },
+    // The upstream sockets close once nothing can ask them anything more.
+    finished: Promise.all([udpServer.finished, tcpServer.finished]).then(closeUpstreams),
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * Wire-level checks that an upstream datagram answers the query we sent (RFC 5452 section 9.1):
+ * same ID, QR set, one question, and the question octet for octet (letters compared without case).
+ * @module
+ */
+import { HEADER_SIZE } from "../proto/codec.ts";
+
+/** Why a datagram was not accepted as the reply. */
+export type Mismatch = "short" | "not-response" | "wrong-id" | "wrong-question";
+
+/** The end offset of the question section of a query we encoded ourselves (uncompressed, one question). */
+function questionEnd(query: Uint8Array): number {
+  let pos = HEADER_SIZE;
+  while (pos < query.length && query[pos] !== 0) pos += query[pos]! + 1;
+  return pos + 5; // root octet, TYPE, CLASS
+}
+
+function foldCase(octet: number): number {
+  return octet >= 0x41 && octet <= 0x5a ? octet | 0x20 : octet;
+}
+
+/**
+ * Checks a candidate reply against our query.
+ * @param exactCase require the question's case to match exactly (for 0x20 randomisation)
+ * @returns null when the reply is acceptable, else why not
+ */
+export function replyMismatch(query: Uint8Array, reply: Uint8Array, exactCase = false): Mismatch | null {
+  const end = questionEnd(query);
+  if (reply.length < end) return "short";
+  if ((reply[2]! & 0x80) === 0) return "not-response";
+  if (reply[0] !== query[0] || reply[1] !== query[1]) return "wrong-id";
+  if (reply[4] !== 0 || reply[5] !== 1) return "wrong-question";
+  const nameEnd = end - 4; // TYPE and CLASS are numbers: compared exactly
+  for (let i = HEADER_SIZE; i < end; i++) {
+    const ours = query[i]!;
+    const theirs = reply[i]!;
+    if (ours === theirs) continue;
+    if (exactCase || i >= nameEnd || foldCase(ours) !== foldCase(theirs)) return "wrong-question";
+  }
+  return null;
+}

@@ -1,0 +1,255 @@
+/**
+ * Upstream queries over a small pool of UDP sockets, each with one receive loop that hands every
+ * reply to the query waiting for it (by ID, then checked as in RFC 5452 section 9.1). Opening a
+ * socket per query costs more than answering it; a pool spreads queries over a few source ports
+ * and retires each socket after a number of queries or seconds, so the ports keep changing.
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { ByteArena } from "../proto/arena.ts";
+import { UpstreamError, UpstreamTimeout } from "../proto/errors.ts";
+import { replyMismatch } from "./match.ts";
+import { sockaddr, SocketPeer } from "../net/sockaddr.ts";
+import {
+  type AbortLike,
+  canonicalHost,
+  type Datagram,
+  type DropReason,
+  type Exchange,
+  formatAddress,
+  isPushDatagram,
+  openEphemeral,
+  type Upstream,
+} from "./udp_exchange.ts";
+
+const log = getLogger(["dnsd", "forward"]);
+
+/** Octets per slab of kept replies: a few dozen replies each. */
+const REPLY_SLAB = 8 * 1024;
+
+/** The struct sockaddr of an upstream given as an IP address; null otherwise. */
+function rawAddress(upstream: Upstream): Uint8Array | null {
+  try {
+    return sockaddr(upstream.hostname, upstream.port);
+  } catch {
+    return null;
+  }
+}
+
+/** Options for {@link pooledUdpExchange}. */
+export interface UdpPoolOptions {
+  /** Sockets in use at once. */
+  readonly sockets?: number;
+  /** Queries a socket sends before it is retired for a fresh one (a new random port). */
+  readonly queriesPerSocket?: number;
+  /** Milliseconds a socket is used before it is retired. */
+  readonly maxSocketAgeMs?: number;
+  /** Opens a socket; defaults to an ephemeral port on the wildcard address. */
+  readonly open?: (upstream: Upstream) => Datagram;
+  /** Told about every ignored datagram. */
+  readonly onDrop?: (reason: DropReason, from: string) => void;
+  /** Require the question's case exactly as sent (0x20). */
+  readonly exactCase?: boolean;
+  /** Milliseconds on a monotonic clock. */
+  readonly now?: () => number;
+}
+
+/** An exchange over pooled sockets; `close()` ends every receive loop and resolves once they have. */
+export type PooledExchange = Exchange & { close(): Promise<void> };
+
+interface Waiting {
+  readonly query: Uint8Array;
+  resolve(reply: Uint8Array): void;
+  reject(error: Error): void;
+}
+
+interface PooledSocket {
+  readonly conn: Datagram;
+  readonly waiting: Map<number, Waiting>;
+  readonly openedAt: number;
+  sent: number;
+  retired: boolean;
+  closed: boolean;
+}
+
+/** An {@link Exchange} with one upstream over a pool of UDP sockets. */
+export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = {}): PooledExchange {
+  const {
+    sockets: size = 4,
+    queriesPerSocket = 1000,
+    maxSocketAgeMs = 10_000,
+    open = openEphemeral,
+    onDrop = () => {},
+    exactCase = false,
+    now = () => performance.now(),
+  } = options;
+  const target: Deno.NetAddr = { transport: "udp", hostname: upstream.hostname, port: upstream.port };
+  const expectedHost = canonicalHost(upstream.hostname);
+  // The upstream's struct sockaddr, to check a reply's source without formatting it as text.
+  const expectedRaw = rawAddress(upstream);
+  const name = formatAddress(upstream);
+  const active: PooledSocket[] = [];
+  // Replies are kept (a cached answer is its reply's bytes): carved from small slabs, since an
+  // ArrayBuffer each costs nearly a microsecond and a GC cost for as long as it lives. A slab
+  // lives while any reply in it does; small slabs keep what a long-lived entry holds on to small.
+  const replies = new ByteArena(REPLY_SLAB);
+  const all = new Set<PooledSocket>();
+  const loops = new Set<Promise<void>>();
+  let next = 0;
+  let shut = false;
+
+  function closeSocket(socket: PooledSocket): void {
+    if (socket.closed) return;
+    socket.closed = true;
+    all.delete(socket);
+    // A socket whose receive failed closes while still active: never hand it out again.
+    const index = active.indexOf(socket);
+    if (index >= 0) active.splice(index, 1);
+    socket.conn.close();
+    for (const waiting of socket.waiting.values()) {
+      waiting.reject(new UpstreamError(`Socket to ${name} closed`));
+    }
+    socket.waiting.clear();
+  }
+
+  function retire(socket: PooledSocket): void {
+    socket.retired = true;
+    active.splice(active.indexOf(socket), 1);
+    if (socket.waiting.size === 0) closeSocket(socket);
+  }
+
+  /** Hands a datagram to the query waiting for it, after the checks of RFC 5452 section 9.1. */
+  function deliver(socket: PooledSocket, data: Uint8Array, peer: Deno.NetAddr): void {
+    const fromUpstream = (expectedRaw !== null && SocketPeer.is(peer, expectedRaw)) ||
+      (peer.port === upstream.port && canonicalHost(peer.hostname) === expectedHost);
+    if (!fromUpstream) {
+      onDrop("wrong-source", formatAddress(peer));
+      return;
+    }
+    const id = data.length >= 2 ? (data[0]! << 8) | data[1]! : -1;
+    const waiting = socket.waiting.get(id);
+    if (!waiting) {
+      onDrop("wrong-id", name);
+      return;
+    }
+    const mismatch = replyMismatch(waiting.query, data, exactCase);
+    if (mismatch !== null) {
+      onDrop(mismatch, name);
+      return;
+    }
+    socket.waiting.delete(id);
+    waiting.resolve(replies.copy(data));
+    if (socket.retired && socket.waiting.size === 0) closeSocket(socket);
+  }
+
+  async function receiveLoop(socket: PooledSocket): Promise<void> {
+    const buffer = new Uint8Array(65_535);
+    while (!socket.closed) {
+      let received: [Uint8Array, Deno.Addr];
+      try {
+        received = await socket.conn.receive(buffer);
+      } catch (error) {
+        if (!socket.closed) log.warning("Upstream socket for {name} failed: {error}", { name, error });
+        closeSocket(socket);
+        return;
+      }
+      deliver(socket, received[0], received[1] as Deno.NetAddr);
+    }
+  }
+
+  function pick(): PooledSocket {
+    const time = now();
+    // Backwards: retire() takes the socket out of `active`.
+    for (let i = active.length - 1; i >= 0; i--) {
+      const socket = active[i]!;
+      if (socket.sent >= queriesPerSocket || time - socket.openedAt >= maxSocketAgeMs) retire(socket);
+    }
+    if (active.length < size) {
+      const socket: PooledSocket = {
+        conn: open(upstream),
+        waiting: new Map(),
+        openedAt: time,
+        sent: 0,
+        retired: false,
+        closed: false,
+      };
+      active.push(socket);
+      all.add(socket);
+      if (isPushDatagram(socket.conn)) {
+        // Replies come to deliver() as the socket reads them: no receive() promise each.
+        socket.conn.onDatagram((data, from) => deliver(socket, data, from));
+      } else {
+        const loop = receiveLoop(socket);
+        loops.add(loop);
+        void loop.finally(() => loops.delete(loop));
+      }
+      return socket;
+    }
+    return active[next++ % active.length]!;
+  }
+
+  const exchange = function pooledUdpExchange(query: Uint8Array, signal: AbortLike): Promise<Uint8Array> {
+    if (signal.aborted) return Promise.reject(new UpstreamTimeout(`No time left to query ${name}`));
+    if (shut) return Promise.reject(new UpstreamError(`Upstream sockets for ${name} are closed`));
+    const socket = pick();
+    socket.sent++;
+    // The forwarder's ID, unless another query waits on it on this socket: then a fresh one.
+    let id = (query[0]! << 8) | query[1]!;
+    let sent = query;
+    while (socket.waiting.has(id)) id = crypto.getRandomValues(new Uint16Array(1))[0]!;
+    if (id !== ((query[0]! << 8) | query[1]!)) {
+      sent = query.slice();
+      sent[0] = id >>> 8;
+      sent[1] = id & 0xff;
+    }
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const settle = () => {
+        signal.removeEventListener("abort", onAbort);
+        if (socket.retired && socket.waiting.size === 0) closeSocket(socket);
+      };
+      const onAbort = () => {
+        if (socket.waiting.get(id) !== waiting) return;
+        socket.waiting.delete(id);
+        settle();
+        reject(new UpstreamTimeout(`No reply from ${name}`));
+      };
+      const waiting: Waiting = {
+        query: sent,
+        resolve: (reply) => {
+          settle();
+          resolve(reply);
+        },
+        reject: (error) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      };
+      socket.waiting.set(id, waiting);
+      signal.addEventListener("abort", onAbort, { once: true });
+      const failed = (error: unknown) => {
+        if (socket.waiting.get(id) !== waiting) return;
+        socket.waiting.delete(id);
+        settle();
+        reject(new UpstreamError(`Cannot query ${name}`, { cause: error }));
+      };
+      const conn = socket.conn;
+      if (!isPushDatagram(conn)) {
+        conn.send(sent, target).catch(failed);
+        return;
+      }
+      // A push socket sends at once: no promise for the send.
+      try {
+        if (!conn.sendNow(sent, target)) failed(new Error("the kernel refused the datagram"));
+      } catch (error) {
+        failed(error);
+      }
+    });
+  } as PooledExchange;
+  exchange.close = async () => {
+    shut = true;
+    for (const socket of [...all]) closeSocket(socket);
+    active.length = 0;
+    await Promise.all(loops);
+  };
+  return exchange;
+}

@@ -1,0 +1,333 @@
+/**
+ * The command line: `parseCommand()` as a table, then the real `main.ts` in a subprocess (exit
+ * codes, stderr, the log line format, a query, and a clean stop on SIGTERM and SIGINT).
+ * @module
+ */
+import assert from "node:assert/strict";
+import { type Command, parseCommand, UsageError } from "../../lib/config/cli.ts";
+import { decodeMessage } from "../../lib/proto/codec.ts";
+import { Rcode } from "../../lib/proto/types.ts";
+import { PROCESS_TIMEOUT_MS, runDnsd, runningLine, spawnDnsd, STAMP, within } from "../_dnsd_process.ts";
+import { exchange, freeUdpPort } from "../_udp_client.ts";
+import { hex } from "../_hex.ts";
+import { needsPermissions } from "../_tools.ts";
+
+const QUERY_TIMEOUT_MS = 3_000;
+
+const STARTING_LINE = new RegExp(String.raw`^${STAMP} - INFO - DNS server is starting\.\.\.$`);
+const ANY_LOG_LINE = new RegExp(String.raw`^${STAMP} - (DEBUG|INFO|WARNING|ERROR|CRITICAL) - .+$`);
+
+// ---------------------------------------------------------------------------------------------
+// parseCommand()
+
+const DEFAULTS = {
+  kind: "serve",
+  host: "127.0.0.1",
+  port: 2053,
+  upstreams: [{ hostname: "8.8.8.8", port: 53 }],
+  timeoutMs: 2000,
+  logLevel: "info",
+  zones: [],
+  hosts: [],
+  strategy: "sequential",
+  caseRandomization: false,
+  tcp: { idleTimeoutMs: 10000, maxConnections: 150 },
+  cache: {
+    limits: { maxEntries: 100000, minTtl: 0, maxTtl: 86400, servfailTtl: 5, staleMax: 0 },
+    serveStale: false,
+    allowSnooping: false,
+  },
+  udpIo: "auto",
+} as const satisfies Command;
+
+const parsed: readonly { name: string; args: string[]; want: Command }[] = [
+  { name: "uses the defaults with no arguments", args: [], want: DEFAULTS },
+  { name: "reads --help", args: ["--help"], want: { kind: "help" } },
+  { name: "reads --version", args: ["--version"], want: { kind: "version" } },
+  {
+    name: "reads --host, --port, --timeout and --log-level",
+    args: ["--host", "0.0.0.0", "--port", "5353", "--timeout", "750", "--log-level", "debug"],
+    want: { ...DEFAULTS, host: "0.0.0.0", port: 5353, timeoutMs: 750, logLevel: "debug" },
+  },
+  { name: "accepts --port=0 (any free port)", args: ["--port=0"], want: { ...DEFAULTS, port: 0 } },
+  { name: "reads --udp-io batched", args: ["--udp-io", "batched"], want: { ...DEFAULTS, udpIo: "batched" } },
+  {
+    name: "keeps repeated --zone and --hosts in order, with an optional ORIGIN=",
+    args: [
+      "--zone",
+      "a.zone",
+      "--zone",
+      "example.org=zones/b.zone",
+      "--hosts",
+      "/etc/hosts",
+      "--hosts",
+      "more",
+    ],
+    want: {
+      ...DEFAULTS,
+      zones: [{ file: "a.zone" }, { origin: "example.org", file: "zones/b.zone" }],
+      hosts: ["/etc/hosts", "more"],
+    },
+  },
+  {
+    name: "reads a file name with '=' in a folder as a file, not ORIGIN=FILE",
+    args: ["--zone", "./dir=x/a.zone"],
+    want: { ...DEFAULTS, zones: [{ file: "./dir=x/a.zone" }] },
+  },
+  {
+    name: "keeps repeated --upstream in the order given",
+    args: ["--upstream", "127.0.0.1:5353", "--upstream", "[::1]:5353", "--upstream", "9.9.9.9"],
+    want: {
+      ...DEFAULTS,
+      upstreams: [
+        { hostname: "127.0.0.1", port: 5353 },
+        { hostname: "::1", port: 5353 },
+        { hostname: "9.9.9.9", port: 53 },
+      ],
+    },
+  },
+  {
+    name: "reads a bracketed IPv6 upstream with a port",
+    args: ["--upstream", "[::1]:5353"],
+    want: { ...DEFAULTS, upstreams: [{ hostname: "::1", port: 5353 }] },
+  },
+  {
+    name: "reads a bare IPv6 upstream as port 53",
+    args: ["--upstream", "::1"],
+    want: { ...DEFAULTS, upstreams: [{ hostname: "::1", port: 53 }] },
+  },
+  {
+    name: "reads an IPv4 upstream with a port",
+    args: ["--upstream", "127.0.0.1:5353"],
+    want: { ...DEFAULTS, upstreams: [{ hostname: "127.0.0.1", port: 5353 }] },
+  },
+  {
+    name: "reads a bare IPv4 upstream as port 53",
+    args: ["--upstream", "127.0.0.1"],
+    want: { ...DEFAULTS, upstreams: [{ hostname: "127.0.0.1", port: 53 }] },
+  },
+];
+
+for (const { name, args, want } of parsed) {
+  Deno.test(`parseCommand() ${name}`, () => {
+    assert.deepEqual(parseCommand(args), want);
+  });
+}
+
+const rejected: readonly { name: string; args: string[] }[] = [
+  { name: "a port above 65535", args: ["--port", "70000"] },
+  { name: "a port that is not a number", args: ["--port", "abc"] },
+  { name: "a timeout of 0", args: ["--timeout", "0"] },
+  { name: "a timeout that is not a number", args: ["--timeout", "x"] },
+  { name: "an unknown log level", args: ["--log-level", "loud"] },
+  { name: "an unknown --udp-io", args: ["--udp-io", "fast"] },
+  { name: "an upstream host name", args: ["--upstream", "dns.google"] },
+  { name: "an upstream host name with a port", args: ["--upstream", "dns.google:53"] },
+  { name: "an upstream port above 65535", args: ["--upstream", "127.0.0.1:70000"] },
+  { name: "a bracketed upstream that is not IPv6", args: ["--upstream", "[127.0.0.1]:53"] },
+  { name: "an unknown flag", args: ["--bogus"] },
+  { name: "a positional argument", args: ["example.com"] },
+  { name: "a flag without its value", args: ["--port"] },
+];
+
+for (const { name, args } of rejected) {
+  Deno.test(`parseCommand() rejects ${name} with a one-line UsageError`, () => {
+    assert.throws(() => parseCommand(args), (error: unknown) => {
+      assert.ok(error instanceof UsageError, `expected UsageError, got ${error}`);
+      assert.ok(error.message.length > 0 && !error.message.includes("\n"), error.message);
+      return true;
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subprocess helpers
+
+/** Sends one query over UDP from an ephemeral loopback socket and returns the reply. */
+async function query(port: number, bytes: Uint8Array): Promise<Uint8Array> {
+  const reply = await exchange(port, bytes, QUERY_TIMEOUT_MS);
+  if (!reply) throw new Error(`no reply from 127.0.0.1:${port} within ${QUERY_TIMEOUT_MS} ms`);
+  return reply;
+}
+
+// dig @127.0.0.1 example.com A +noedns
+const QUERY_EXAMPLE_COM = hex`
+  abcd 0100 0001 0000 0000 0000   # id=0xabcd RD qd=1
+  07 6578616d706c65 03 636f6d 00  # example.com
+  0001 0001                       # A IN
+`;
+
+// ---------------------------------------------------------------------------------------------
+// main.ts in a subprocess
+
+Deno.test(needsPermissions(["run", "read"], "dnsd --help prints the usage and exits 0"), async () => {
+  const { code, stdout, stderr } = await runDnsd(["--help"]);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /^Usage: dnsd \[options\]/);
+  assert.match(stdout, /--upstream/);
+  assert.equal(stderr, "");
+});
+
+Deno.test(needsPermissions(["run", "read"], "dnsd --version prints the version and exits 0"), async () => {
+  const { code, stdout, stderr } = await runDnsd(["--version"]);
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout, "dnsd 0.1.0\n");
+});
+
+Deno.test(
+  needsPermissions(["run", "read"], "dnsd exits 2 with exactly one line on stderr for an unknown flag"),
+  async () => {
+    const { code, stdout, stderr } = await runDnsd(["--bogus"]);
+    assert.equal(code, 2);
+    assert.equal(stdout, "");
+    const lines = stderr.split("\n");
+    assert.equal(lines.length, 2, `one line and its newline, got ${JSON.stringify(stderr)}`);
+    assert.equal(lines[1], "");
+    assert.match(lines[0]!, /^dnsd: .*bogus.* \(see --help\)$/);
+  },
+);
+
+Deno.test(needsPermissions(["run", "read"], "dnsd exits 2 for a bad port, naming it"), async () => {
+  const { code, stderr } = await runDnsd(["--port", "70000"]);
+  assert.equal(code, 2);
+  assert.equal(stderr, 'dnsd: --port: "70000" is not a port number (0-65535) (see --help)\n');
+});
+
+Deno.test(
+  needsPermissions(["run", "read"], "dnsd exits 1 with a clear message when the port is in use"),
+  async () => {
+    const holder = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    try {
+      const { port } = holder.addr as Deno.NetAddr;
+      const { code, stderr } = await runDnsd(["--port", String(port), "--upstream", "127.0.0.1:9"]);
+      assert.equal(code, 1, stderr);
+      const lines = stderr.trimEnd().split("\n");
+      assert.match(lines[0]!, STARTING_LINE);
+      assert.equal(lines.at(-1), `dnsd: cannot listen on 127.0.0.1:${port}: address already in use`);
+      assert.ok(!stderr.includes("running on"), stderr);
+    } finally {
+      holder.close();
+    }
+  },
+);
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test(
+    needsPermissions(
+      ["run", "read"],
+      `dnsd serves a query, logs in the expected format and exits 0 on ${signal}`,
+    ),
+    async () => {
+      const port = freeUdpPort();
+      const upstream = freeUdpPort(); // nothing listens there: only local names are asked
+      const dnsd = spawnDnsd(
+        ["--port", String(port), "--upstream", `127.0.0.1:${upstream}`, "--log-level", "debug"],
+      );
+      const { child, stderr } = dnsd;
+      try {
+        await stderr.waitFor(runningLine(port), PROCESS_TIMEOUT_MS);
+        assert.match(stderr.seen[0]!, STARTING_LINE);
+
+        const reply = decodeMessage(await query(port, QUERY_EXAMPLE_COM));
+        assert.equal(reply.id, 0xabcd);
+        assert.equal(reply.rcode, Rcode.NOERROR);
+        assert.equal(reply.authoritative, true);
+        assert.deepEqual(reply.answers.map((rr) => [rr.name, rr.ttl, rr.data]), [
+          ["example.com", 300, { type: "A", address: "8.8.8.8" }],
+        ]);
+        await stderr.waitFor(
+          new RegExp(
+            String.raw`^${STAMP} - DEBUG - Received query for domain: example\.com \(type A, RD=1\)$`,
+          ),
+          QUERY_TIMEOUT_MS,
+        );
+
+        child.kill(signal);
+        const status = await within(child.status, PROCESS_TIMEOUT_MS, () => `dnsd ignored ${signal}`);
+        const lines = await stderr.drain(PROCESS_TIMEOUT_MS);
+        assert.equal(status.code, 0, lines.join("\n"));
+        assert.equal(status.signal, null);
+        assert.match(lines.at(-1)!, new RegExp(String.raw`^${STAMP} - INFO - DNS server stopped\.$`));
+        for (const line of lines) assert.match(line, ANY_LOG_LINE);
+      } finally {
+        await dnsd.stop();
+      }
+    },
+  );
+}
+
+Deno.test(
+  needsPermissions(
+    ["run", "read"],
+    "dnsd --udp-io batched without --allow-ffi exits 2, saying what it needs",
+  ),
+  async () => {
+    const { code, stderr } = await runDnsd(
+      ["--port", String(freeUdpPort()), "--udp-io", "batched"],
+      ["--allow-net", "--allow-read", "--allow-env"],
+    );
+    assert.equal(code, 2);
+    assert.equal(
+      stderr.trimEnd().split("\n").at(-1),
+      "dnsd: --udp-io batched needs Linux (glibc) on a 64-bit CPU and --allow-ffi (deno run --allow-ffi ...)",
+    );
+  },
+);
+
+Deno.test(
+  needsPermissions(["run", "read"], "dnsd without --allow-ffi reads UDP one datagram per op, and answers"),
+  async () => {
+    const port = freeUdpPort();
+    const child = spawnDnsd(["--port", String(port)], ["--allow-net", "--allow-read"]);
+    try {
+      await child.stderr.waitFor(runningLine(port), PROCESS_TIMEOUT_MS);
+      assert.ok(
+        child.stderr.seen.some((line) =>
+          line.endsWith(" - INFO - Reading UDP one datagram per op (Deno.DatagramConn)")
+        ),
+      );
+      const reply = await exchange(
+        port,
+        hex`abcd 0100 0001 0000 0000 0000 07 6578616d706c65 03 636f6d 00 0001 0001`,
+        2000,
+      );
+      assert.ok(reply, "an answer");
+      assert.deepEqual(decodeMessage(reply).answers.map((r) => r.data), [{ type: "A", address: "8.8.8.8" }]);
+    } finally {
+      await child.stop();
+    }
+  },
+);
+
+const linux64 = Deno.build.os === "linux" && (Deno.build.arch === "x86_64" || Deno.build.arch === "aarch64");
+
+Deno.test(
+  {
+    ...needsPermissions(["run", "read"], "dnsd with --allow-ffi reads UDP in batches by default and answers"),
+    ...(linux64 ? {} : { ignore: true }),
+  },
+  async () => {
+    const port = freeUdpPort();
+    const child = spawnDnsd(
+      ["--port", String(port), "--upstream", `127.0.0.1:${freeUdpPort()}`],
+      ["--allow-net", "--allow-read", "--allow-ffi"],
+    );
+    try {
+      await child.stderr.waitFor(runningLine(port), PROCESS_TIMEOUT_MS);
+      assert.ok(
+        child.stderr.seen.some((line) => line.endsWith(" - INFO - Reading UDP in batches (recvmmsg)")),
+      );
+      const reply = await exchange(
+        port,
+        hex`abcd 0100 0001 0000 0000 0000 07 6578616d706c65 03 636f6d 00 0001 0001`,
+        2000,
+      );
+      assert.ok(reply, "an answer");
+      const message = decodeMessage(reply);
+      assert.equal(message.id, 0xabcd);
+      assert.deepEqual(message.answers.map((r) => r.data), [{ type: "A", address: "8.8.8.8" }]);
+    } finally {
+      await child.stop();
+    }
+  },
+);

@@ -1,0 +1,350 @@
+/**
+ * Batched UDP (lib/ffi_udp.ts): recvmmsg through FFI, and dnsd serving with `udpIo: "batched"`.
+ * Needs --allow-ffi (the README's test command has it); skipped with the reason without it.
+ * @module
+ */
+import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
+import { decodeMessage } from "../../lib/proto/codec.ts";
+import { type BatchedDatagram, listenBatchedUdp, openReactorSocket } from "../../lib/net/ffi_udp.ts";
+import { UdpReactor } from "../../lib/net/udp_reactor.ts";
+import { Rcode, RRType } from "../../lib/proto/types.ts";
+import { needsFfi, startBatchedServer } from "../_batched.ts";
+import { startFakeUpstream } from "../_fake_upstream.ts";
+import { openUdpClient, queryBytes } from "../_udp_client.ts";
+
+/** Collects what `socket` serves until `count` datagrams came, answering each with `reply`. */
+function collect(
+  socket: BatchedDatagram,
+  count: number,
+  reply: (data: Uint8Array) => Uint8Array,
+): Promise<{ data: number[]; from: Deno.NetAddr; batch: number }[]> {
+  const seen: { data: number[]; from: Deno.NetAddr; batch: number }[] = [];
+  let batches = 0;
+  return new Promise((resolve) => {
+    void socket.serve((batch) => {
+      batches++;
+      for (let i = 0; i < batch.count; i++) {
+        const data = batch.datagram(i);
+        seen.push({ data: [...data], from: batch.sender(i) as Deno.NetAddr, batch: batches });
+        ok(batch.replyTo(i, reply(data)));
+      }
+      if (seen.length >= count) resolve(seen);
+      return false;
+    });
+  });
+}
+
+Deno.test(
+  needsFfi("listenBatchedUdp() serves a burst in batches, in order, with their senders"),
+  async () => {
+    const socket = listenBatchedUdp({ hostname: "127.0.0.1", port: 0 });
+    const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    try {
+      // More than one batch (64), all queued before the socket is served (loopback queues at once).
+      for (let i = 0; i < 100; i++) await client.send(Uint8Array.of(i, 0xaa), socket.addr);
+      const seen = await collect(socket, 100, (data) => Uint8Array.of(data[0]!, 0xbb));
+      deepEqual(seen.map((each) => each.data), [...Array(100).keys()].map((i) => [i, 0xaa]));
+      deepEqual(seen.map((each) => each.batch), [...Array(100).keys()].map((i) => i < 64 ? 1 : 2));
+      for (const { from } of seen) {
+        deepEqual([from.hostname, from.port], ["127.0.0.1", (client.addr as Deno.NetAddr).port]);
+      }
+      for (let i = 0; i < 100; i++) deepEqual([...(await client.receive())[0]], [i, 0xbb]);
+      // A sender kept past its batch still answers: it holds its own copy of the address.
+      equal(await socket.send(Uint8Array.of(9), seen[0]!.from), 1);
+      deepEqual([...(await client.receive())[0]], [9]);
+      // And so does an address given as text.
+      equal(await socket.send(Uint8Array.of(8), client.addr), 1);
+      deepEqual([...(await client.receive())[0]], [8]);
+    } finally {
+      client.close();
+      socket.close();
+    }
+  },
+);
+
+Deno.test(needsFfi("listenBatchedUdp() close() settles serve() and frees the port"), async () => {
+  const socket = listenBatchedUdp({ hostname: "127.0.0.1", port: 0 });
+  const serving = socket.serve(() => false);
+  socket.close();
+  await serving;
+  await rejects(socket.send(Uint8Array.of(1), socket.addr), Deno.errors.BadResource);
+  // The port is free again once the reactor's wait has let go of the descriptor.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: socket.addr.port }).close();
+});
+
+Deno.test(needsFfi("listenBatchedUdp() on a taken port throws AddrInUse"), () => {
+  const taken = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  try {
+    throws(
+      () => listenBatchedUdp({ hostname: "127.0.0.1", port: (taken.addr as Deno.NetAddr).port }),
+      Deno.errors.AddrInUse,
+    );
+  } finally {
+    taken.close();
+  }
+});
+
+Deno.test(needsFfi("openReactorSocket() sends, receives replies in order, and closes"), async () => {
+  const reactor = new UdpReactor();
+  const peer = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const sockets = [openReactorSocket(reactor), openReactorSocket(reactor)];
+  try {
+    // Each socket asks; the peer answers three datagrams to each, and each socket reads its own.
+    for (const [n, socket] of sockets.entries()) await socket.send(Uint8Array.of(n), peer.addr);
+    for (let n = 0; n < 2; n++) {
+      const [asked, from] = await peer.receive();
+      for (let k = 0; k < 3; k++) await peer.send(Uint8Array.of(asked[0]!, k), from);
+    }
+    for (const [n, socket] of sockets.entries()) {
+      for (let k = 0; k < 3; k++) {
+        const buffer = new Uint8Array(16);
+        const [data, from] = await socket.receive(buffer);
+        equal(data.buffer, buffer.buffer); // copied into the buffer given
+        deepEqual([...data], [n, k]);
+        equal((from as Deno.NetAddr).port, (peer.addr as Deno.NetAddr).port);
+      }
+    }
+    // A receive waiting when the socket closes ends with BadResource.
+    const pending = sockets[0]!.receive();
+    sockets[0]!.close();
+    await rejects(pending, Deno.errors.BadResource);
+    await rejects(sockets[0]!.receive(), Deno.errors.BadResource);
+  } finally {
+    for (const socket of sockets) socket.close();
+    peer.close();
+    await reactor.close();
+  }
+});
+
+/** Whether a socket with SO_REUSEADDR set can bind 0.0.0.0:`port` too (through libc, as a rogue process would). */
+function canShare(port: number): boolean {
+  const libc = Deno.dlopen("libc.so.6", {
+    socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+    setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+    bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+    close: { parameters: ["i32"], result: "i32" },
+  });
+  try {
+    const fd = libc.symbols.socket(2, 2, 0); // AF_INET, SOCK_DGRAM
+    libc.symbols.setsockopt(fd, 1, 2, new Int32Array([1]), 4); // SOL_SOCKET, SO_REUSEADDR
+    const address = new Uint8Array(16); // struct sockaddr_in, 0.0.0.0:port
+    address.set([2, 0, port >> 8, port & 0xff]);
+    const bound = libc.symbols.bind(fd, address, 16) === 0;
+    libc.symbols.close(fd);
+    return bound;
+  } finally {
+    libc.close();
+  }
+}
+
+Deno.test(
+  needsFfi("batched sockets hold their ports alone: no SO_REUSEADDR socket may share one"),
+  async () => {
+    const reactor = new UdpReactor();
+    const upstream = openReactorSocket(reactor);
+    const listener = listenBatchedUdp({ hostname: "0.0.0.0", port: 0, reactor });
+    try {
+      ok(upstream.addr.port > 0);
+      equal(canShare(upstream.addr.port), false);
+      equal(canShare(listener.addr.port), false);
+    } finally {
+      upstream.close();
+      listener.close();
+      await reactor.close();
+    }
+  },
+);
+
+Deno.test(
+  needsFfi("a reactor socket opened while the reactor waits idle still gets its reply at once"),
+  async () => {
+    const reactor = new UdpReactor();
+    const listener = listenBatchedUdp({ hostname: "127.0.0.1", port: 0, reactor });
+    const peer = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    try {
+      void listener.serve(() => false);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the wait is in a worker thread now
+      const socket = openReactorSocket(reactor); // not in that wait: the reactor must look again
+      await socket.send(Uint8Array.of(1), peer.addr);
+      const [, from] = await peer.receive();
+      const sentAt = performance.now();
+      await peer.send(Uint8Array.of(2), from);
+      deepEqual([...(await socket.receive())[0]], [2]);
+      // An idle wait lasts a second before it looks again: the wake-up came well before.
+      ok(performance.now() - sentAt < 500, `the reply took ${Math.round(performance.now() - sentAt)} ms`);
+      socket.close();
+    } finally {
+      listener.close();
+      peer.close();
+      await reactor.close();
+    }
+  },
+);
+
+Deno.test(
+  needsFfi("dnsd with udpIo batched answers local and forwarded names, repeats, and stops"),
+  async () => {
+    const upstream = startFakeUpstream({ "forward.dnsd.test": { kind: "answer", address: "192.0.2.1" } });
+    const server = startBatchedServer(upstream.address, 500);
+    const client = openUdpClient(server.address, 2000);
+    try {
+      const local = decodeMessage(await client.ask(queryBytes("example.com", RRType.A)));
+      equal(local.rcode, Rcode.NOERROR);
+      deepEqual(local.answers.map((r) => r.data), [{ type: "A", address: "8.8.8.8" }]);
+      // The same question again comes from the kept bytes: the same answer under the new ID.
+      const again = queryBytes("example.com", RRType.A);
+      const repeat = await client.ask(again);
+      equal((repeat[0]! << 8) | repeat[1]!, (again[0]! << 8) | again[1]!);
+      deepEqual(decodeMessage(repeat).answers, local.answers);
+      // Junk gets no reply and stops nothing: empty, short, a response, random bytes.
+      const random = new Uint8Array(600);
+      crypto.getRandomValues(random);
+      random[2] = random[2]! | 0x80; // QR: dropped silently, so no stray reply reaches the next ask()
+      const response = queryBytes("example.com", RRType.A);
+      response[2] = response[2]! | 0x80;
+      for (const junk of [new Uint8Array(0), Uint8Array.of(1, 2, 3, 4, 5), response, random]) {
+        await client.send(junk);
+      }
+      const forwarded = decodeMessage(await client.ask(queryBytes("forward.dnsd.test", RRType.A)));
+      deepEqual(forwarded.answers.map((r) => r.data), [{ type: "A", address: "192.0.2.1" }]);
+      // Bursts of 50 (so the client's own receive buffer never overflows), every query answered.
+      for (let round = 0; round < 10; round++) {
+        for (let i = 0; i < 50; i++) await client.send(queryBytes("test.com", RRType.A));
+        for (let i = 0; i < 50; i++) equal(decodeMessage(await client.receive()).answers.length, 1);
+      }
+    } finally {
+      client.close();
+      await server.stop(500);
+      await server.finished;
+      await upstream.close();
+    }
+    // The port is free again: the batched socket was closed.
+    Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: server.address.port }).close();
+  },
+);
+
+Deno.test(needsFfi("a batch handler that throws stops neither its socket nor the reactor"), async () => {
+  const socket = listenBatchedUdp({ hostname: "127.0.0.1", port: 0 });
+  const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  try {
+    let calls = 0;
+    const second = new Promise<number[]>((resolve) => {
+      void socket.serve((batch) => {
+        if (++calls === 1) throw new Error("a handler bug");
+        resolve([...batch.datagram(0)]);
+        return false;
+      });
+    });
+    await client.send(Uint8Array.of(1), socket.addr);
+    await new Promise((done) => setTimeout(done, 50)); // the first batch has failed by now
+    await client.send(Uint8Array.of(2), socket.addr);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("the second datagram was never served")), 2000);
+    });
+    try {
+      deepEqual(await Promise.race([second, late]), [2]);
+    } finally {
+      clearTimeout(timer);
+    }
+    equal(calls, 2);
+  } finally {
+    client.close();
+    socket.close();
+  }
+});
+
+Deno.test(needsFfi("listenBatchedUdp() on ::1 serves IPv6 senders and answers them"), async () => {
+  const socket = listenBatchedUdp({ hostname: "::1", port: 0 });
+  const client = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+  try {
+    equal(socket.addr.hostname, "::1");
+    await client.send(Uint8Array.of(6), socket.addr);
+    const [seen] = await collect(socket, 1, () => Uint8Array.of(66));
+    deepEqual([seen!.from.hostname, seen!.from.port], ["::1", (client.addr as Deno.NetAddr).port]);
+    deepEqual([...(await client.receive())[0]], [66]);
+  } finally {
+    client.close();
+    socket.close();
+  }
+});
+
+Deno.test(needsFfi("listenBatchedUdp() on :: takes IPv4 senders too, as Deno spells them"), async () => {
+  const socket = listenBatchedUdp({ hostname: "::", port: 0 });
+  const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  try {
+    await client.send(Uint8Array.of(4), { transport: "udp", hostname: "127.0.0.1", port: socket.addr.port });
+    const [seen] = await collect(socket, 1, () => Uint8Array.of(44));
+    deepEqual([seen!.from.hostname, seen!.from.port], [
+      "::ffff:127.0.0.1",
+      (client.addr as Deno.NetAddr).port,
+    ]);
+    deepEqual([...(await client.receive())[0]], [44]);
+  } finally {
+    client.close();
+    socket.close();
+  }
+});
+
+Deno.test(
+  needsFfi("listenBatchedUdp() fails to bind as Deno does: in use, not on this host, not an address"),
+  () => {
+    const taken = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+    try {
+      throws(
+        () => listenBatchedUdp({ hostname: "::1", port: (taken.addr as Deno.NetAddr).port }),
+        Deno.errors.AddrInUse,
+      );
+    } finally {
+      taken.close();
+    }
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine.
+    throws(() => listenBatchedUdp({ hostname: "192.0.2.1", port: 0 }), Deno.errors.AddrNotAvailable);
+    throws(() => listenBatchedUdp({ hostname: "localhost", port: 0 }), TypeError);
+  },
+);
+
+Deno.test(
+  needsFfi("an IPv6 upstream through the reactor: the pool's queries and replies over ::1"),
+  async () => {
+    const upstream = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+    const reactor = new UdpReactor();
+    const socket = openReactorSocket(reactor, "::");
+    try {
+      const got = new Promise<[Uint8Array, Deno.NetAddr]>((resolve) =>
+        socket.onDatagram((data, from) =>
+          resolve([data.slice(), { transport: "udp", hostname: from.hostname, port: from.port }])
+        )
+      );
+      await socket.send(Uint8Array.of(1, 2), upstream.addr);
+      const [asked, from] = await upstream.receive();
+      deepEqual([...asked], [1, 2]);
+      await upstream.send(Uint8Array.of(3, 4), from);
+      const [data, sender] = await got;
+      deepEqual([...data], [3, 4]);
+      deepEqual([sender.hostname, sender.port], ["::1", (upstream.addr as Deno.NetAddr).port]);
+    } finally {
+      socket.close();
+      upstream.close();
+      await reactor.close();
+    }
+  },
+);
+
+Deno.test(needsFfi("dnsd with udpIo batched on ::1 answers a local and a forwarded name"), async () => {
+  const upstream = startFakeUpstream({ "forward.dnsd.test": { kind: "answer", address: "192.0.2.9" } });
+  const server = startBatchedServer(upstream.address, 500, "::1");
+  const client = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+  try {
+    for (const [name, address] of [["example.com", "8.8.8.8"], ["forward.dnsd.test", "192.0.2.9"]]) {
+      await client.send(queryBytes(name!, RRType.A), server.address);
+      const answer = decodeMessage((await client.receive())[0]);
+      deepEqual(answer.answers.map((r) => r.data), [{ type: "A", address }]);
+    }
+  } finally {
+    client.close();
+    await server.stop(500);
+    await upstream.close();
+  }
+});

@@ -1,0 +1,495 @@
+/**
+ * The forwarding stage with fake {@link Exchange} functions, and udpExchange() with a fake
+ * {@link Datagram}: no sockets, no sleeps.
+ * @module
+ */
+import { deepEqual, equal, notEqual, ok, rejects } from "node:assert/strict";
+import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
+import { UpstreamError, UpstreamTimeout } from "../../lib/proto/errors.ts";
+import { createForwardCounters, forward, type UpstreamExchange } from "../../lib/upstream/forward.ts";
+import { query as baseQuery } from "../../lib/proto/message.ts";
+import { refuse } from "../../lib/resolve/resolver.ts";
+import { type Message, Rcode, type ResourceRecord, RRClass, RRType } from "../../lib/proto/types.ts";
+import { type Datagram, type DropReason, type Exchange, udpExchange } from "../../lib/upstream/udp_exchange.ts";
+import { hex } from "../_hex.ts";
+
+/** A recursive query for `name` with ID 0xabcd; fields override the defaults. */
+function query(name: string, fields: Partial<Message> = {}): Message {
+  return baseQuery({ name }, { id: 0xabcd, ...fields });
+}
+
+function record(name: string, data: ResourceRecord["data"], ttl = 60): ResourceRecord {
+  return { name, class: RRClass.IN, ttl, data };
+}
+
+const soa = record("example.net", {
+  type: "SOA",
+  mname: "ns.example.net",
+  rname: "hostmaster.example.net",
+  serial: 1,
+  refresh: 3600,
+  retry: 900,
+  expire: 604800,
+  minimum: 60,
+});
+
+/** An upstream reply to the query octets `bytes`, with the question lowercased (as some servers do). */
+function replyTo(bytes: Uint8Array, fields: Partial<Message> = {}): Uint8Array {
+  const sent = decodeMessage(bytes);
+  const questions = sent.questions.map((q) => ({ ...q, name: q.name.toLowerCase() }));
+  return encodeMessage({ ...sent, response: true, recursionAvailable: true, questions, ...fields });
+}
+
+/** An exchange that records what it was sent and answers with `answer(query)`. */
+function recording(answer: Exchange) {
+  const sent: Uint8Array[] = [];
+  const exchange: Exchange = (bytes, signal) => {
+    sent.push(bytes);
+    return answer(bytes, signal);
+  };
+  return { sent, exchange };
+}
+
+/** An exchange that never answers: it rejects with UpstreamTimeout once its signal aborts. */
+const silent: Exchange = (_query, signal) =>
+  new Promise((_resolve, reject) => {
+    signal.addEventListener("abort", () => reject(new UpstreamTimeout("no reply")), { once: true });
+  });
+
+function upstreams(...exchanges: Exchange[]): UpstreamExchange[] {
+  return exchanges.map((exchange, i) => ({ name: `upstream${i + 1}`, exchange }));
+}
+
+Deno.test("forward() sends a fresh ID from nextId and gives the client's ID back", async () => {
+  const upstream = recording((bytes) =>
+    Promise.resolve(
+      replyTo(bytes, { answers: [record("www.example.net", { type: "A", address: "192.0.2.1" })] }),
+    )
+  );
+  const ids = [0x1234];
+  const stage = forward(upstreams(upstream.exchange), { timeoutMs: 1000, nextId: () => ids.shift()! });
+
+  const response = await stage(query("WwW.ExAmPlE.NeT"), refuse);
+
+  equal(upstream.sent.length, 1);
+  const sent = decodeMessage(upstream.sent[0]!);
+  equal(sent.id, 0x1234);
+  notEqual(sent.id, 0xabcd);
+  equal(sent.recursionDesired, true);
+  deepEqual(sent.questions, [{ name: "WwW.ExAmPlE.NeT", type: RRType.A, class: RRClass.IN }]);
+  equal(response.id, 0xabcd);
+  equal(response.response, true);
+  deepEqual(response.questions, [{ name: "WwW.ExAmPlE.NeT", type: RRType.A, class: RRClass.IN }]);
+  // The owner is a pointer to the question, which is the client's again: so is its case.
+  deepEqual(response.answers, [record("WwW.ExAmPlE.NeT", { type: "A", address: "192.0.2.1" })]);
+});
+
+Deno.test("forward() takes a new ID from nextId for every query", async () => {
+  const upstream = recording((bytes) => Promise.resolve(replyTo(bytes)));
+  let next = 100;
+  const stage = forward(upstreams(upstream.exchange), { timeoutMs: 1000, nextId: () => next++ });
+  await stage(query("a.example.net"), refuse);
+  await stage(query("a.example.net"), refuse);
+  deepEqual(upstream.sent.map((bytes) => decodeMessage(bytes).id), [100, 101]);
+});
+
+Deno.test("forward() passes the upstream's rcode and sections through", async (t) => {
+  const passThrough = [
+    {
+      name: "NXDOMAIN with the SOA in the authority section",
+      fields: { rcode: Rcode.NXDOMAIN, authorities: [soa] },
+    },
+    {
+      name: "SERVFAIL with no sections",
+      fields: { rcode: Rcode.SERVFAIL },
+    },
+    {
+      name: "REFUSED",
+      fields: { rcode: Rcode.REFUSED },
+    },
+    {
+      name: "answer, authority and additional sections together",
+      fields: {
+        answers: [
+          record("www.example.net", { type: "CNAME", target: "web.example.net" }),
+          record("web.example.net", { type: "A", address: "192.0.2.7" }, 30),
+        ],
+        authorities: [record("example.net", { type: "NS", host: "ns.example.net" }, 3600)],
+        additionals: [record("ns.example.net", { type: "A", address: "192.0.2.53" }, 3600)],
+      },
+    },
+  ];
+  for (const { name, fields } of passThrough) {
+    await t.step(name, async () => {
+      const stage = forward(upstreams((bytes) => Promise.resolve(replyTo(bytes, fields))), {
+        timeoutMs: 1000,
+      });
+      const response = await stage(query("www.example.net"), refuse);
+      const expected = {
+        rcode: Rcode.NOERROR,
+        truncated: false,
+        answers: [],
+        authorities: [],
+        additionals: [],
+      };
+      deepEqual(
+        {
+          rcode: response.rcode,
+          truncated: response.truncated,
+          answers: response.answers,
+          authorities: response.authorities,
+          additionals: response.additionals,
+        },
+        { ...expected, ...fields },
+      );
+      equal(response.id, 0xabcd);
+    });
+  }
+});
+
+Deno.test("forward() answers SERVFAIL for an extended rcode a client without EDNS cannot get", async () => {
+  const edns = { udpPayloadSize: 1232, version: 0, dnssecOk: false, flags: 0, options: [] };
+  // the upstream sends an OPT record (and so an extended rcode) even to a query without one
+  const exchange: Exchange = (bytes) => Promise.resolve(replyTo(bytes, { rcode: Rcode.BADVERS, edns }));
+  const stage = forward(upstreams(exchange), { timeoutMs: 1000 });
+  equal((await stage(query("a.example.net"), refuse)).rcode, Rcode.SERVFAIL);
+  equal((await stage(query("a.example.net", { edns }), refuse)).rcode, Rcode.BADVERS);
+});
+
+Deno.test("forward() tries the next upstream when one fails", async () => {
+  const calls: string[] = [];
+  const first: Exchange = () => {
+    calls.push("first");
+    return Promise.reject(new UpstreamError("connection refused"));
+  };
+  const second: Exchange = (bytes) => {
+    calls.push("second");
+    return Promise.resolve(
+      replyTo(bytes, { answers: [record("a.example.net", { type: "A", address: "192.0.2.2" })] }),
+    );
+  };
+  const counters = createForwardCounters();
+  const stage = forward(upstreams(first, second), { timeoutMs: 1000, counters });
+
+  const response = await stage(query("a.example.net"), refuse);
+
+  deepEqual(calls, ["first", "second"]);
+  deepEqual(response.answers, [record("a.example.net", { type: "A", address: "192.0.2.2" })]);
+  deepEqual(counters, {
+    forwarded: 1,
+    answered: 1,
+    timeouts: 0,
+    failures: 1,
+    malformed: 0,
+    tcpFallbacks: 0,
+    failovers: 0,
+  });
+});
+
+Deno.test("forward() does not try the second upstream when the first answers", async () => {
+  const second = recording(() => Promise.reject(new Error("must not be called")));
+  const stage = forward(upstreams((bytes) => Promise.resolve(replyTo(bytes)), second.exchange), {
+    timeoutMs: 1000,
+  });
+  await stage(query("a.example.net"), refuse);
+  equal(second.sent.length, 0);
+});
+
+Deno.test("forward() throws UpstreamTimeout when no upstream answers in time", async () => {
+  const counters = createForwardCounters();
+  const stage = forward(upstreams(silent, silent), { timeoutMs: 40, counters });
+  await rejects(stage(query("a.example.net"), refuse), UpstreamTimeout);
+  deepEqual(counters, {
+    forwarded: 1,
+    answered: 0,
+    timeouts: 2,
+    failures: 0,
+    malformed: 0,
+    tcpFallbacks: 0,
+    failovers: 0,
+  });
+});
+
+Deno.test("forward() gives each upstream an equal share of the time left", async () => {
+  // A fake clock: each try "takes" its whole share, so the shares are 300/3, 200/2 and 100/1 ms.
+  // Without sharing, the first try alone would wait 300 ms.
+  let clock = 0;
+  const shares: number[] = [];
+  const timed: Exchange = (query, signal) => {
+    const started = performance.now();
+    return silent(query, signal).finally(() => {
+      shares.push(performance.now() - started);
+      clock += 100;
+    });
+  };
+  const stage = forward(upstreams(timed, timed, timed), { timeoutMs: 300, now: () => clock });
+  await rejects(stage(query("a.example.net"), refuse), UpstreamTimeout);
+  equal(shares.length, 3);
+  for (const share of shares) ok(share >= 95 && share < 250, `share of ${share} ms, not about 100 ms`);
+});
+
+Deno.test("forward() stops trying once the deadline has passed", async () => {
+  let clock = 0;
+  const calls: string[] = [];
+  const first: Exchange = () => {
+    calls.push("first");
+    clock = 1000; // this try used up all the time
+    return Promise.reject(new UpstreamError("connection refused"));
+  };
+  const second: Exchange = () => {
+    calls.push("second");
+    return Promise.reject(new Error("must not be called"));
+  };
+  const stage = forward(upstreams(first, second), { timeoutMs: 500, now: () => clock });
+  await rejects(stage(query("a.example.net"), refuse), UpstreamError);
+  deepEqual(calls, ["first"]);
+});
+
+Deno.test("forward() counts a malformed reply and fails with UpstreamError", async () => {
+  const counters = createForwardCounters();
+  const exchange: Exchange = (bytes) => {
+    const cut = replyTo(bytes, { answers: [record("a.example.net", { type: "A", address: "192.0.2.1" })] });
+    return Promise.resolve(cut.subarray(0, cut.length - 2));
+  };
+  const stage = forward(upstreams(exchange), { timeoutMs: 1000, counters });
+  await rejects(stage(query("a.example.net"), refuse), (error) => {
+    equal(error instanceof UpstreamError, true);
+    equal(error instanceof UpstreamTimeout, false);
+    equal((error as Error).message, "Malformed reply from upstream1");
+    return true;
+  });
+  deepEqual(counters, {
+    forwarded: 1,
+    answered: 0,
+    timeouts: 0,
+    failures: 0,
+    malformed: 1,
+    tcpFallbacks: 0,
+    failovers: 0,
+  });
+});
+
+Deno.test("forward() never passes a truncated reply on: no TCP to retry over is an UpstreamError", async () => {
+  const counters = createForwardCounters();
+  const stage = forward(upstreams((bytes) => Promise.resolve(replyTo(bytes, { truncated: true }))), {
+    timeoutMs: 1000,
+    counters,
+  });
+  await rejects(stage(query("a.example.net"), refuse), (error) => {
+    ok(error instanceof UpstreamError && !(error instanceof UpstreamTimeout));
+    return true;
+  });
+  equal(counters.answered, 0);
+});
+
+Deno.test("forward() lets an unexpected error through", async () => {
+  const bug = new TypeError("a bug");
+  const stage = forward(upstreams(() => Promise.reject(bug)), { timeoutMs: 1000 });
+  await rejects(stage(query("a.example.net"), refuse), (error) => error === bug);
+});
+
+// udpExchange() with a fake socket.
+
+const UPSTREAM = { hostname: "192.0.2.53", port: 53 };
+const FROM_UPSTREAM: Deno.NetAddr = { transport: "udp", ...UPSTREAM };
+
+/** A scripted Datagram: receive() hands out `inbox` in order, then waits until close(). */
+function fakeSocket(inbox: [Uint8Array, Deno.NetAddr][] = [], options: { sendFails?: boolean } = {}) {
+  const sent: [Uint8Array, Deno.Addr][] = [];
+  let closes = 0;
+  let waiting: ((error: Error) => void) | null = null;
+  let receiving: () => void = () => {};
+  const receives = new Promise<void>((resolve) => receiving = resolve);
+  const socket: Datagram = {
+    send(bytes, to) {
+      if (options.sendFails) return Promise.reject(new Deno.errors.ConnectionRefused("refused"));
+      sent.push([bytes, to]);
+      return Promise.resolve(bytes.length);
+    },
+    receive() {
+      if (closes > 0) return Promise.reject(new Deno.errors.BadResource("closed"));
+      const next = inbox.shift();
+      if (next) return Promise.resolve([new Uint8Array(next[0]), next[1]]); // a copy, as a socket gives
+      receiving();
+      return new Promise((_resolve, reject) => waiting = reject);
+    },
+    close() {
+      closes++;
+      if (closes > 1) throw new Deno.errors.BadResource("closed twice");
+      waiting?.(new Deno.errors.BadResource("closed"));
+    },
+  };
+  return {
+    socket,
+    sent,
+    get closes() {
+      return closes;
+    },
+    /** Settles once a receive() has found the inbox empty and is waiting. */
+    waitingForMore: receives,
+  };
+}
+
+const upstreamQuery = encodeMessage(query("www.example.net", { id: 0x1234 }));
+const rightReply = replyTo(upstreamQuery, {
+  answers: [record("www.example.net", { type: "A", address: "192.0.2.1" })],
+});
+
+Deno.test("udpExchange() opens no socket for an already-aborted signal", async () => {
+  let opens = 0;
+  const exchange = udpExchange(UPSTREAM, {
+    open: () => {
+      opens++;
+      return fakeSocket().socket;
+    },
+  });
+  await rejects(exchange(upstreamQuery, AbortSignal.abort()), UpstreamTimeout);
+  equal(opens, 0);
+});
+
+Deno.test("udpExchange() sends the query once to the upstream and returns the matching reply", async () => {
+  const fake = fakeSocket([[rightReply, FROM_UPSTREAM]]);
+  const opened: unknown[] = [];
+  const exchange = udpExchange(UPSTREAM, {
+    open: (upstream) => {
+      opened.push(upstream);
+      return fake.socket;
+    },
+  });
+  const reply = await exchange(upstreamQuery, new AbortController().signal);
+  deepEqual(reply, rightReply);
+  deepEqual(opened, [UPSTREAM]);
+  deepEqual(fake.sent, [[upstreamQuery, { transport: "udp", hostname: "192.0.2.53", port: 53 }]]);
+  equal(fake.closes, 1);
+});
+
+Deno.test("udpExchange() gives up with UpstreamTimeout and one close() when aborted while receiving", async () => {
+  const fake = fakeSocket();
+  const controller = new AbortController();
+  const exchange = udpExchange(UPSTREAM, { open: () => fake.socket });
+  const pending = exchange(upstreamQuery, controller.signal);
+  await fake.waitingForMore;
+  controller.abort();
+  await rejects(pending, UpstreamTimeout);
+  equal(fake.closes, 1);
+});
+
+Deno.test("udpExchange() fails with UpstreamError and one close() when the send fails", async () => {
+  const fake = fakeSocket([], { sendFails: true });
+  const exchange = udpExchange(UPSTREAM, { open: () => fake.socket });
+  await rejects(exchange(upstreamQuery, new AbortController().signal), (error) => {
+    equal(error instanceof UpstreamError, true);
+    equal(error instanceof UpstreamTimeout, false);
+    equal((error as Error).cause instanceof Deno.errors.ConnectionRefused, true);
+    return true;
+  });
+  equal(fake.closes, 1);
+});
+
+function withId(bytes: Uint8Array, id: number): Uint8Array {
+  const copy = bytes.slice();
+  new DataView(copy.buffer).setUint16(0, id);
+  return copy;
+}
+
+Deno.test("udpExchange() drops datagrams that do not answer the query and keeps waiting", async (t) => {
+  const strays: { name: string; datagram: [Uint8Array, Deno.NetAddr]; reason: DropReason; from: string }[] = [
+    {
+      name: "another source port",
+      datagram: [rightReply, { ...FROM_UPSTREAM, port: 5353 }],
+      reason: "wrong-source",
+      from: "192.0.2.53:5353",
+    },
+    {
+      name: "another source address",
+      datagram: [rightReply, { ...FROM_UPSTREAM, hostname: "192.0.2.54" }],
+      reason: "wrong-source",
+      from: "192.0.2.54:53",
+    },
+    {
+      name: "another ID",
+      datagram: [withId(rightReply, 0x1235), FROM_UPSTREAM],
+      reason: "wrong-id",
+      from: "192.0.2.53:53",
+    },
+    {
+      name: "another question name",
+      datagram: [replyTo(encodeMessage(query("www.example.org", { id: 0x1234 }))), FROM_UPSTREAM],
+      reason: "wrong-question",
+      from: "192.0.2.53:53",
+    },
+    {
+      name: "another question type",
+      datagram: [
+        replyTo(encodeMessage(query("www.example.net", { id: 0x1234 })), {
+          questions: [{ name: "www.example.net", type: RRType.AAAA, class: RRClass.IN }],
+        }),
+        FROM_UPSTREAM,
+      ],
+      reason: "wrong-question",
+      from: "192.0.2.53:53",
+    },
+    {
+      name: "no question",
+      datagram: [replyTo(upstreamQuery, { questions: [] }), FROM_UPSTREAM],
+      reason: "short",
+      from: "192.0.2.53:53",
+    },
+    {
+      name: "a query, not a response (QR=0)",
+      datagram: [upstreamQuery, FROM_UPSTREAM],
+      reason: "not-response",
+      from: "192.0.2.53:53",
+    },
+    {
+      name: "a 5-octet datagram",
+      datagram: [hex`1234 8180 00`, FROM_UPSTREAM],
+      reason: "short",
+      from: "192.0.2.53:53",
+    },
+  ];
+  for (const stray of strays) {
+    await t.step(stray.name, async () => {
+      const fake = fakeSocket([stray.datagram, [rightReply, FROM_UPSTREAM]]);
+      const drops: [DropReason, string][] = [];
+      const exchange = udpExchange(UPSTREAM, {
+        open: () => fake.socket,
+        onDrop: (reason, from) => drops.push([reason, from]),
+      });
+      deepEqual(await exchange(upstreamQuery, new AbortController().signal), rightReply);
+      deepEqual(drops, [[stray.reason, stray.from]]);
+      equal(fake.closes, 1);
+    });
+  }
+  await t.step("all of them before the right one", async () => {
+    const fake = fakeSocket([...strays.map((s) => s.datagram), [rightReply, FROM_UPSTREAM]]);
+    const drops: DropReason[] = [];
+    const exchange = udpExchange(UPSTREAM, {
+      open: () => fake.socket,
+      onDrop: (reason) => drops.push(reason),
+    });
+    deepEqual(await exchange(upstreamQuery, new AbortController().signal), rightReply);
+    deepEqual(drops, strays.map((s) => s.reason));
+    equal(fake.closes, 1);
+  });
+});
+
+Deno.test("udpExchange() accepts the question in another case", async () => {
+  // replyTo() lowercases the question; the query asks for "WWW.Example.NET"
+  const sent = encodeMessage(query("WWW.Example.NET", { id: 0x4321 }));
+  const fake = fakeSocket([[replyTo(sent), FROM_UPSTREAM]]);
+  const exchange = udpExchange(UPSTREAM, { open: () => fake.socket });
+  const reply = await exchange(sent, new AbortController().signal);
+  equal(decodeMessage(reply).questions[0]!.name, "www.example.net");
+});
+
+Deno.test("udpExchange() matches an IPv6 upstream written another way", async () => {
+  const fake = fakeSocket([[rightReply, { transport: "udp", hostname: "2001:db8:0:0:0:0:0:53", port: 53 }]]);
+  const drops: DropReason[] = [];
+  const exchange = udpExchange({ hostname: "2001:DB8::53", port: 53 }, {
+    open: () => fake.socket,
+    onDrop: (reason) => drops.push(reason),
+  });
+  deepEqual(await exchange(upstreamQuery, new AbortController().signal), rightReply);
+  deepEqual(drops, []);
+});
