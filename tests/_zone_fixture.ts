@@ -5,6 +5,7 @@
  * @module
  */
 import { deepEqual } from "node:assert/strict";
+import { test } from "./_limit.ts";
 import { authoritative, MAX_CNAME_CHAIN } from "../lib/resolve/authority.ts";
 import { decodeMessage, encodeMessage } from "../lib/proto/codec.ts";
 import { forward } from "../lib/upstream/forward.ts";
@@ -227,7 +228,7 @@ export interface Row {
 export function testRows(rows: readonly Row[]): void {
   let data: Promise<LocalData> | undefined;
   for (const row of rows) {
-    Deno.test(`respond() ${row.name}`, async () => {
+    test(`respond() ${row.name}`, async () => {
       data ??= fixtureData();
       const { response, upstream, reports } = await ask(await data, row.question, { rd: row.rd ?? true });
       const [name, type = "A", rrClass = String(RRClass.IN)] = row.question.split(" ");

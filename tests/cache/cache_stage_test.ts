@@ -5,6 +5,7 @@
  * (RFC 9520), the RD=0 rule, and the debug log lines. Nothing sleeps.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
 import { cacheKey, type CacheLimits, slotOf } from "../../lib/cache/cache.ts";
@@ -101,7 +102,7 @@ function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-Deno.test("the cache counts TTLs down as the clock advances, and goes upstream again at expiry", async () => {
+test("the cache counts TTLs down as the clock advances, and goes upstream again at expiry", async () => {
   const r = rig(answering(60), { prefetch: { minHits: 3, fraction: 0 } }); // no prefetch: tested below
   const steps = [
     { atMs: 0, calls: 1, ttl: 60 },
@@ -124,7 +125,7 @@ Deno.test("the cache counts TTLs down as the clock advances, and goes upstream a
   deepEqual(r.reported, []);
 });
 
-Deno.test("the cache answers with each client's ID, question case and EDNS", async () => {
+test("the cache answers with each client's ID, question case and EDNS", async () => {
   const r = rig(answering(60));
   await r.ask(query({ name: "WWW.example.TEST" }));
   const response = await r.ask(query({ id: 0x4321, name: "www.EXAMPLE.test", edns: EDNS }));
@@ -136,7 +137,7 @@ Deno.test("the cache answers with each client's ID, question case and EDNS", asy
   deepEqual(response.answers.map((record) => record.data), [{ type: "A", address: "192.0.2.1" }]);
 });
 
-Deno.test("the cache keeps negative answers for the SOA-derived TTL (RFC 2308)", async (t) => {
+test("the cache keeps negative answers for the SOA-derived TTL (RFC 2308)", async (t) => {
   const cases = [
     {
       name: "NXDOMAIN, SOA MINIMUM below its TTL",
@@ -182,7 +183,7 @@ Deno.test("the cache keeps negative answers for the SOA-derived TTL (RFC 2308)",
   });
 });
 
-Deno.test("the cache clamps TTLs to --min-ttl and --max-ttl", async (t) => {
+test("the cache clamps TTLs to --min-ttl and --max-ttl", async (t) => {
   await t.step(
     "--min-ttl 60 keeps a 5-second answer for 60 seconds, served counting down from 60",
     async () => {
@@ -211,7 +212,7 @@ Deno.test("the cache clamps TTLs to --min-ttl and --max-ttl", async (t) => {
   });
 });
 
-Deno.test("the cache shares one upstream exchange among identical questions in flight", async () => {
+test("the cache shares one upstream exchange among identical questions in flight", async () => {
   const r = rig(answering(60));
   const open = Promise.withResolvers<void>();
   r.upstream.gate = open.promise;
@@ -234,7 +235,7 @@ Deno.test("the cache shares one upstream exchange among identical questions in f
   equal(r.upstream.calls.length, 1, "and the answer is cached afterwards");
 });
 
-Deno.test("answerCache() never shares one exchange between questions whose keys hash alike", async () => {
+test("answerCache() never shares one exchange between questions whose keys hash alike", async () => {
   // Two names whose cache keys share a slot: found by trying names (the birthday bound).
   const slots = new Map<number, string>();
   let pair: [string, string] | undefined;
@@ -268,7 +269,7 @@ Deno.test("answerCache() never shares one exchange between questions whose keys 
   equal(r.cache.counters.coalesced, 0);
 });
 
-Deno.test("the cache shares a failure among identical questions in flight", async () => {
+test("the cache shares a failure among identical questions in flight", async () => {
   const r = rig(failing(new UpstreamTimeout("No reply")));
   const open = Promise.withResolvers<void>();
   r.upstream.gate = open.promise;
@@ -279,7 +280,7 @@ Deno.test("the cache shares a failure among identical questions in flight", asyn
   equal(r.upstream.calls.length, 1);
 });
 
-Deno.test("the cache keeps answers for different DO and CD bits apart", async () => {
+test("the cache keeps answers for different DO and CD bits apart", async () => {
   let serial = 0;
   const r = rig((request) => reply(request, { answers: [a(NAME, 60, `192.0.2.${++serial}`)] }));
   const variants = [
@@ -300,7 +301,7 @@ Deno.test("the cache keeps answers for different DO and CD bits apart", async ()
   equal(r.upstream.calls.length, 4);
 });
 
-Deno.test("the cache does not store truncated, REFUSED or uncachable answers", async (t) => {
+test("the cache does not store truncated, REFUSED or uncachable answers", async (t) => {
   const cases: readonly { name: string; behaviour: Behaviour }[] = [
     { name: "TC=1", behaviour: (request) => reply(request, { truncated: true }) },
     { name: "REFUSED", behaviour: (request) => reply(request, { rcode: Rcode.REFUSED }) },
@@ -317,14 +318,14 @@ Deno.test("the cache does not store truncated, REFUSED or uncachable answers", a
   }
 });
 
-Deno.test("the cache with --cache-size 0 always asks upstream", async () => {
+test("the cache with --cache-size 0 always asks upstream", async () => {
   const r = rig(answering(60), { limits: { ...LIMITS, maxEntries: 0 } });
   for (let i = 0; i < 3; i++) await r.ask();
   equal(r.upstream.calls.length, 3);
   deepEqual({ ...r.cache.counters }, { hits: 0, misses: 0, stale: 0, prefetches: 0, coalesced: 0 });
 });
 
-Deno.test("the cache prefetches a popular entry close to expiry", async (t) => {
+test("the cache prefetches a popular entry close to expiry", async (t) => {
   await t.step("hit 3 times, then with < 10% TTL left: one background refresh", async () => {
     let serial = 0;
     const r = rig((request) => reply(request, { answers: [a(NAME, 100, `192.0.2.${++serial}`)] }));
@@ -395,7 +396,7 @@ Deno.test("the cache prefetches a popular entry close to expiry", async (t) => {
   });
 });
 
-Deno.test("the cache serves stale answers when every upstream fails (RFC 8767)", async (t) => {
+test("the cache serves stale answers when every upstream fails (RFC 8767)", async (t) => {
   const stale = { limits: { ...LIMITS, staleMax: 86400, servfailTtl: 5 }, serveStale: true };
 
   await t.step(
@@ -480,7 +481,7 @@ Deno.test("the cache serves stale answers when every upstream fails (RFC 8767)",
   });
 });
 
-Deno.test("the cache remembers failures briefly (RFC 9520)", async (t) => {
+test("the cache remembers failures briefly (RFC 9520)", async (t) => {
   const cases: readonly { name: string; behaviour: Behaviour; ede?: number }[] = [
     {
       name: "an upstream timeout",
@@ -526,7 +527,7 @@ Deno.test("the cache remembers failures briefly (RFC 9520)", async (t) => {
   });
 });
 
-Deno.test("the cache keeps RD=0 queries out unless snooping is allowed", async (t) => {
+test("the cache keeps RD=0 queries out unless snooping is allowed", async (t) => {
   const rd0 = (name = NAME) => query({ name, recursionDesired: false });
 
   await t.step("RD=0 gets REFUSED even for a cached name", async () => {
@@ -574,7 +575,7 @@ Deno.test("the cache keeps RD=0 queries out unless snooping is allowed", async (
   });
 });
 
-Deno.test("the cache logs hits, misses, prefetches and stale answers at debug", async () => {
+test("the cache logs hits, misses, prefetches and stale answers at debug", async () => {
   const lines: string[] = [];
   configureSync({
     sinks: { memory: (record: LogRecord) => lines.push(formatLogRecord(record)) },

@@ -4,6 +4,7 @@
  * stale window (RFC 8767). Every time is passed in: nothing sleeps.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import {
   agedResponse,
@@ -36,7 +37,7 @@ function response(fields: Partial<Message>, name = "www.example.test"): Message 
 
 const ttlsOf = (records: readonly ResourceRecord[]) => records.map((record) => record.ttl);
 
-Deno.test("cacheKey()", async (t) => {
+test("cacheKey()", async (t) => {
   const q = (name: string, type: number = RRType.A, klass: number = RRClass.IN) => ({
     name,
     type,
@@ -70,7 +71,7 @@ Deno.test("cacheKey()", async (t) => {
   });
 });
 
-Deno.test("answerTtl()", async (t) => {
+test("answerTtl()", async (t) => {
   const name = "www.example.test";
   const cases: readonly { name: string; response: Message; want: number | null }[] = [
     {
@@ -152,7 +153,7 @@ function entry(response: Message, ttl: number): CacheEntry {
   return { kind: "answer", response, storedAt: 1000, ttl, hits: 0, refreshing: false };
 }
 
-Deno.test("agedResponse()", async (t) => {
+test("agedResponse()", async (t) => {
   const name = "www.example.test";
   const positive = entry(response({ answers: [a(name, 60), a(name, 60, "192.0.2.2")] }), 60);
   const countdown = [
@@ -232,7 +233,7 @@ Deno.test("agedResponse()", async (t) => {
   });
 });
 
-Deno.test("AnswerCache.putAnswer() clamps the TTL to --min-ttl and --max-ttl", async (t) => {
+test("AnswerCache.putAnswer() clamps the TTL to --min-ttl and --max-ttl", async (t) => {
   const cases = [
     { name: "within the clamps: as given", minTtl: 0, maxTtl: 86400, ttl: 300, want: 300 },
     { name: "below --min-ttl: raised", minTtl: 60, maxTtl: 86400, ttl: 10, want: 60 },
@@ -266,7 +267,7 @@ Deno.test("AnswerCache.putAnswer() clamps the TTL to --min-ttl and --max-ttl", a
   });
 });
 
-Deno.test("AnswerCache.get() expires an entry at its TTL and reports what is left", () => {
+test("AnswerCache.get() expires an entry at its TTL and reports what is left", () => {
   const cache = new AnswerCache(LIMITS);
   ok(cache.putAnswer("k", response({ answers: [a("www.example.test", 60)] }), 5000));
   deepEqual({ ...cache.get("k", 5000), entry: undefined }, { entry: undefined, stale: false, remaining: 60 });
@@ -275,7 +276,7 @@ Deno.test("AnswerCache.get() expires an entry at its TTL and reports what is lef
   equal(cache.size, 0, "an expired entry is dropped when looked up");
 });
 
-Deno.test("AnswerCache keeps apart keys that hash alike: the later one takes the place", () => {
+test("AnswerCache keeps apart keys that hash alike: the later one takes the place", () => {
   // Two keys with one 30-bit hash: found by trying names (a few tens of thousands, by the birthday bound).
   const seen = new Map<number, string>();
   let pair: [string, string] | undefined;
@@ -295,7 +296,7 @@ Deno.test("AnswerCache keeps apart keys that hash alike: the later one takes the
   equal(cache.size, 1);
 });
 
-Deno.test("AnswerCache evicts the least recently used entry first", async (t) => {
+test("AnswerCache evicts the least recently used entry first", async (t) => {
   const put = (cache: AnswerCache, key: string, now = 0) =>
     cache.putAnswer(key, response({ answers: [a(`${key}.test`, 300)] }), now);
   const has = (cache: AnswerCache, keys: string[]) => keys.filter((key) => cache.get(key, 0) !== undefined);
@@ -334,7 +335,7 @@ Deno.test("AnswerCache evicts the least recently used entry first", async (t) =>
   });
 });
 
-Deno.test("AnswerCache with maxEntries 0 stores nothing", () => {
+test("AnswerCache with maxEntries 0 stores nothing", () => {
   const cache = new AnswerCache({ ...LIMITS, maxEntries: 0 });
   cache.putAnswer("k", response({ answers: [a("www.example.test", 300)] }), 0);
   cache.putFailure("f", { response: response({ rcode: Rcode.SERVFAIL }) }, 0);
@@ -344,7 +345,7 @@ Deno.test("AnswerCache with maxEntries 0 stores nothing", () => {
   equal(cache.evictions, 0);
 });
 
-Deno.test("AnswerCache.putFailure()", async (t) => {
+test("AnswerCache.putFailure()", async (t) => {
   const servfail = response({ rcode: Rcode.SERVFAIL });
 
   await t.step("remembers a failure for servfailTtl seconds, never stale", () => {
@@ -384,7 +385,7 @@ Deno.test("AnswerCache.putFailure()", async (t) => {
   });
 });
 
-Deno.test("AnswerCache keeps an expired answer for staleMax seconds, marked stale", async (t) => {
+test("AnswerCache keeps an expired answer for staleMax seconds, marked stale", async (t) => {
   const put = (cache: AnswerCache) =>
     cache.putAnswer("k", response({ answers: [a("www.example.test", 60)] }), 0);
   const cases = [

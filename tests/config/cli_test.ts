@@ -3,6 +3,7 @@
  * codes, stderr, the log line format, a query, and a clean stop on SIGTERM and SIGINT).
  * @module
  */
+import { test } from "../_limit.ts";
 import assert from "node:assert/strict";
 import { type Command, parseCommand, UsageError } from "../../lib/config/cli.ts";
 import { decodeMessage } from "../../lib/proto/codec.ts";
@@ -109,7 +110,7 @@ const parsed: readonly { name: string; args: string[]; want: Command }[] = [
 ];
 
 for (const { name, args, want } of parsed) {
-  Deno.test(`parseCommand() ${name}`, () => {
+  test(`parseCommand() ${name}`, () => {
     assert.deepEqual(parseCommand(args), want);
   });
 }
@@ -131,7 +132,7 @@ const rejected: readonly { name: string; args: string[] }[] = [
 ];
 
 for (const { name, args } of rejected) {
-  Deno.test(`parseCommand() rejects ${name} with a one-line UsageError`, () => {
+  test(`parseCommand() rejects ${name} with a one-line UsageError`, () => {
     assert.throws(() => parseCommand(args), (error: unknown) => {
       assert.ok(error instanceof UsageError, `expected UsageError, got ${error}`);
       assert.ok(error.message.length > 0 && !error.message.includes("\n"), error.message);
@@ -160,7 +161,7 @@ const QUERY_EXAMPLE_COM = hex`
 // ---------------------------------------------------------------------------------------------
 // main.ts in a subprocess
 
-Deno.test(needsPermissions(["run", "read"], "dnsd --help prints the usage and exits 0"), async () => {
+test(needsPermissions(["run", "read"], "dnsd --help prints the usage and exits 0"), async () => {
   const { code, stdout, stderr } = await runDnsd(["--help"]);
   assert.equal(code, 0, stderr);
   assert.match(stdout, /^Usage: dnsd \[options\]/);
@@ -168,13 +169,13 @@ Deno.test(needsPermissions(["run", "read"], "dnsd --help prints the usage and ex
   assert.equal(stderr, "");
 });
 
-Deno.test(needsPermissions(["run", "read"], "dnsd --version prints the version and exits 0"), async () => {
+test(needsPermissions(["run", "read"], "dnsd --version prints the version and exits 0"), async () => {
   const { code, stdout, stderr } = await runDnsd(["--version"]);
   assert.equal(code, 0, stderr);
   assert.equal(stdout, "dnsd 0.1.0\n");
 });
 
-Deno.test(
+test(
   needsPermissions(["run", "read"], "dnsd exits 2 with exactly one line on stderr for an unknown flag"),
   async () => {
     const { code, stdout, stderr } = await runDnsd(["--bogus"]);
@@ -187,13 +188,13 @@ Deno.test(
   },
 );
 
-Deno.test(needsPermissions(["run", "read"], "dnsd exits 2 for a bad port, naming it"), async () => {
+test(needsPermissions(["run", "read"], "dnsd exits 2 for a bad port, naming it"), async () => {
   const { code, stderr } = await runDnsd(["--port", "70000"]);
   assert.equal(code, 2);
   assert.equal(stderr, 'dnsd: --port: "70000" is not a port number (0-65535) (see --help)\n');
 });
 
-Deno.test(
+test(
   needsPermissions(["run", "read"], "dnsd exits 1 with a clear message when the port is in use"),
   async () => {
     const holder = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
@@ -212,7 +213,7 @@ Deno.test(
 );
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  Deno.test(
+  test(
     needsPermissions(
       ["run", "read"],
       `dnsd serves a query, logs in the expected format and exits 0 on ${signal}`,
@@ -256,7 +257,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   );
 }
 
-Deno.test(
+test(
   needsPermissions(
     ["run", "read"],
     "dnsd --udp-io batched without --allow-ffi exits 2, saying what it needs",
@@ -274,7 +275,7 @@ Deno.test(
   },
 );
 
-Deno.test(
+test(
   needsPermissions(["run", "read"], "dnsd without --allow-ffi reads UDP one datagram per op, and answers"),
   async () => {
     const port = freeUdpPort();
@@ -301,7 +302,7 @@ Deno.test(
 
 const linux64 = Deno.build.os === "linux" && (Deno.build.arch === "x86_64" || Deno.build.arch === "aarch64");
 
-Deno.test(
+test(
   {
     ...needsPermissions(["run", "read"], "dnsd with --allow-ffi reads UDP in batches by default and answers"),
     ...(linux64 ? {} : { ignore: true }),

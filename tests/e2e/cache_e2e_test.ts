@@ -4,6 +4,7 @@
  * reach the cache. No traffic leaves 127.0.0.1.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { type RunningServer, startServer } from "../../lib/server/app.ts";
 import { cacheKey } from "../../lib/cache/cache.ts";
@@ -42,7 +43,7 @@ function serve(upstream: Deno.NetAddr): RunningServer {
 const addresses = (m: Message) =>
   m.answers.map((record) => record.data.type === "A" ? record.data.address : "");
 
-Deno.test("dnsd answers a repeated question from its cache, with no upstream packet", async () => {
+test("dnsd answers a repeated question from its cache, with no upstream packet", async () => {
   const name = "cached.dnsd.test";
   const upstream = startFakeUpstream({ [name]: { kind: "answer", address: "192.0.2.21" } });
   const server = serve(upstream.address);
@@ -117,7 +118,7 @@ function startSpoofedUpstream(real: string, forged: string) {
   };
 }
 
-Deno.test("dnsd never caches a spoofed reply", async () => {
+test("dnsd never caches a spoofed reply", async () => {
   const name = "spoofed.dnsd.test";
   const upstream = startSpoofedUpstream("192.0.2.31", "203.0.113.66");
   const server = serve(upstream.address);

@@ -3,6 +3,7 @@
  * its only upstream, and a raw client socket sending hand-built queries. No traffic leaves 127.0.0.1.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, match, notDeepEqual, notEqual, ok } from "node:assert/strict";
 import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
 import { type RunningServer, startServer } from "../../lib/server/app.ts";
@@ -135,7 +136,7 @@ function questionOf(query: Uint8Array): Uint8Array {
   return query.subarray(12, pos + 5);
 }
 
-Deno.test("dnsd answers a mapped name with this exact response", async () => {
+test("dnsd answers a mapped name with this exact response", async () => {
   await withDnsd(async ({ client }) => {
     const response = await client.ask(hex`
       4a4b 0100 0001 0000 0000 0000          # id=0x4a4b RD qd=1
@@ -152,7 +153,7 @@ Deno.test("dnsd answers a mapped name with this exact response", async () => {
   });
 });
 
-Deno.test("dnsd answers every mapped name with every header field and the answer octet for octet", async (t) => {
+test("dnsd answers every mapped name with every header field and the answer octet for octet", async (t) => {
   await withDnsd(async ({ client, upstream }) => {
     let id = 0x1000;
     for (const [name, address] of Object.entries(mappings)) {
@@ -182,7 +183,7 @@ Deno.test("dnsd answers every mapped name with every header field and the answer
   });
 });
 
-Deno.test("dnsd matches a mapped name without case and keeps the case asked", async (t) => {
+test("dnsd matches a mapped name without case and keeps the case asked", async (t) => {
   await withDnsd(async ({ client }) => {
     for (const name of ["EXAMPLE.COM", "ExAmPlE.cOm", "TeSt.CoM", "RANDOM.org"]) {
       await t.step(name, async () => {
@@ -199,7 +200,7 @@ Deno.test("dnsd matches a mapped name without case and keeps the case asked", as
   });
 });
 
-Deno.test("dnsd answers NODATA for another type of a mapped name", async () => {
+test("dnsd answers NODATA for another type of a mapped name", async () => {
   await withDnsd(async ({ client, upstream }) => {
     const response = await client.ask(buildQuery({ id: 0x2323, name: "example.com", type: 28 }));
     deepEqual(header(response), { ...answerHeader(0x2323, true, false), ancount: 0 });
@@ -207,7 +208,7 @@ Deno.test("dnsd answers NODATA for another type of a mapped name", async () => {
   });
 });
 
-Deno.test("dnsd forwards an unmapped name under a fresh ID and gives the client's ID back", async () => {
+test("dnsd forwards an unmapped name under a fresh ID and gives the client's ID back", async () => {
   await withDnsd(async ({ client, upstream, server }) => {
     const ids: number[] = [];
     for (let i = 0; i < 2; i++) {
@@ -235,7 +236,7 @@ Deno.test("dnsd forwards an unmapped name under a fresh ID and gives the client'
   });
 });
 
-Deno.test("dnsd refuses an unmapped name with RD=0 and sends nothing upstream", async () => {
+test("dnsd refuses an unmapped name with RD=0 and sends nothing upstream", async () => {
   await withDnsd(async ({ client, upstream }) => {
     const refused = await client.ask(buildQuery({ id: 0x0505, name: "forward.dnsd.test", rd: false }));
     deepEqual(header(refused), {
@@ -251,7 +252,7 @@ Deno.test("dnsd refuses an unmapped name with RD=0 and sends nothing upstream", 
   });
 });
 
-Deno.test("dnsd answers SERVFAIL when the upstream stays silent past the deadline", async () => {
+test("dnsd answers SERVFAIL when the upstream stays silent past the deadline", async () => {
   await withDnsd(async ({ client, upstream, server }) => {
     const started = performance.now();
     const response = await client.ask(buildQuery({ id: 0x0606, name: "silent.dnsd.test" }));
@@ -268,7 +269,7 @@ Deno.test("dnsd answers SERVFAIL when the upstream stays silent past the deadlin
   });
 });
 
-Deno.test("dnsd passes NXDOMAIN through with the SOA in the authority section", async () => {
+test("dnsd passes NXDOMAIN through with the SOA in the authority section", async () => {
   await withDnsd(async ({ client }) => {
     const response = await client.ask(buildQuery({ id: 0x0707, name: "nx.dnsd.test" }));
     deepEqual(header(response), {
@@ -282,7 +283,7 @@ Deno.test("dnsd passes NXDOMAIN through with the SOA in the authority section", 
   });
 });
 
-Deno.test("dnsd answers SERVFAIL to a malformed upstream reply", async () => {
+test("dnsd answers SERVFAIL to a malformed upstream reply", async () => {
   await withDnsd(async ({ client, server }) => {
     const response = await client.ask(buildQuery({ id: 0x0808, name: "malformed.dnsd.test" }));
     equal(header(response).rcode, Rcode.SERVFAIL);
@@ -291,7 +292,7 @@ Deno.test("dnsd answers SERVFAIL to a malformed upstream reply", async () => {
   });
 });
 
-Deno.test("dnsd ignores upstream datagrams that do not answer its query and takes the right one", async (t) => {
+test("dnsd ignores upstream datagrams that do not answer its query and takes the right one", async (t) => {
   await withDnsd(async ({ client, server }) => {
     const decoys = [
       { name: "wrong-id.dnsd.test", address: "192.0.2.11" },
@@ -313,7 +314,7 @@ Deno.test("dnsd ignores upstream datagrams that do not answer its query and take
   });
 });
 
-Deno.test("dnsd sends a local answer while a slow upstream query is still pending", async () => {
+test("dnsd sends a local answer while a slow upstream query is still pending", async () => {
   await withDnsd(async ({ client }) => {
     await client.send(buildQuery({ id: 0x0001, name: "slow.dnsd.test" }));
     await client.send(buildQuery({ id: 0x0002, name: "test.com" }));
@@ -326,7 +327,7 @@ Deno.test("dnsd sends a local answer while a slow upstream query is still pendin
   });
 });
 
-Deno.test("dnsd ignores junk and responses, then answers the next query", async () => {
+test("dnsd ignores junk and responses, then answers the next query", async () => {
   await withDnsd(async ({ client, upstream }) => {
     const noise = crypto.getRandomValues(new Uint8Array(64));
     noise[2] = noise[2]! | 0x80; // QR=1: random bytes that claim to be a response
@@ -349,7 +350,7 @@ Deno.test("dnsd ignores junk and responses, then answers the next query", async 
   });
 });
 
-Deno.test("dnsd answers an undecodable body with a header-only FORMERR", async () => {
+test("dnsd answers an undecodable body with a header-only FORMERR", async () => {
   await withDnsd(async ({ client, upstream }) => {
     const response = await client.ask(hex`
       5555 0100 0001 0000 0000 0000   # id=0x5555 RD qd=1
@@ -360,7 +361,7 @@ Deno.test("dnsd answers an undecodable body with a header-only FORMERR", async (
   });
 });
 
-Deno.test("dnsd answers NOTIMP to an opcode other than QUERY", async () => {
+test("dnsd answers NOTIMP to an opcode other than QUERY", async () => {
   await withDnsd(async ({ client }) => {
     const query = buildQuery({ id: 0x6666, name: "example.com" });
     query[2] = query[2]! | (4 << 3); // opcode 4 (NOTIFY)
@@ -377,7 +378,7 @@ Deno.test("dnsd answers NOTIMP to an opcode other than QUERY", async () => {
 
 const LOG_LINE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} - (DEBUG|INFO|WARNING|ERROR) - /;
 
-Deno.test("dnsd logs each query in the Python logging format", async () => {
+test("dnsd logs each query in the Python logging format", async () => {
   const lines: string[] = [];
   configureSync({
     sinks: { memory: (record: LogRecord) => lines.push(formatLogRecord(record)) },

@@ -3,6 +3,7 @@
  * startServer() on 127.0.0.1 with a fake upstream; dig where it shows what users see.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { decodeMessage } from "../../lib/proto/codec.ts";
 import { edeOf } from "../../lib/proto/ede.ts";
@@ -29,7 +30,7 @@ function ourOpt(dnssecOk: boolean): Edns {
   return { udpPayloadSize: 1232, version: 0, dnssecOk, flags: 0, options: [] };
 }
 
-Deno.test("dnsd answers with an OPT of payload 1232, version 0 and the client's DO bit", async (t) => {
+test("dnsd answers with an OPT of payload 1232, version 0 and the client's DO bit", async (t) => {
   await withDnsd(options, async ({ server }) => {
     for (const name of ["local.dnsd.test", "fwd.dnsd.test"]) {
       for (const dnssecOk of [false, true]) {
@@ -48,7 +49,7 @@ Deno.test("dnsd answers with an OPT of payload 1232, version 0 and the client's 
   });
 });
 
-Deno.test("dnsd caps a client's UDP size at 1232 and raises one under 512 to 512", async (t) => {
+test("dnsd caps a client's UDP size at 1232 and raises one under 512 to 512", async (t) => {
   await withDnsd(options, async ({ server, upstream }) => {
     const cases = [
       { size: 4096, name: "medium.dnsd.test", tc: 0 }, // ~770 octets: fits 1232
@@ -75,7 +76,7 @@ Deno.test("dnsd caps a client's UDP size at 1232 and raises one under 512 to 512
   });
 });
 
-Deno.test("dnsd answers BADVERS, with an OPT of version 0, to EDNS version 1", async () => {
+test("dnsd answers BADVERS, with an OPT of version 0, to EDNS version 1", async () => {
   await withDnsd(options, async ({ server, upstream }) => {
     const bytes = await udpAsk(
       server.address,
@@ -92,7 +93,7 @@ Deno.test("dnsd answers BADVERS, with an OPT of version 0, to EDNS version 1", a
   });
 });
 
-Deno.test(needsTool("dig", "dig +edns=1 shows status BADVERS"), async (t) => {
+test(needsTool("dig", "dig +edns=1 shows status BADVERS"), async (t) => {
   await withDnsd(options, async ({ server }) => {
     const { port } = server.address;
     await t.step("without negotiation", async () => {
@@ -106,7 +107,7 @@ Deno.test(needsTool("dig", "dig +edns=1 shows status BADVERS"), async (t) => {
   });
 });
 
-Deno.test("dnsd ignores an unknown EDNS option and does not echo it", async () => {
+test("dnsd ignores an unknown EDNS option and does not echo it", async () => {
   await withDnsd(options, async ({ server }) => {
     const unknown = { code: 65001, data: Uint8Array.from([1, 2, 3]) };
     const reply = decodeMessage(
@@ -118,7 +119,7 @@ Deno.test("dnsd ignores an unknown EDNS option and does not echo it", async () =
   });
 });
 
-Deno.test("dnsd answers FORMERR to a query with two OPT records", async () => {
+test("dnsd answers FORMERR to a query with two OPT records", async () => {
   await withDnsd(options, async ({ server }) => {
     const one = query("local.dnsd.test", { id: 0x0202, edns: {} });
     const two = new Uint8Array(one.length + 11);
@@ -146,7 +147,7 @@ Deno.test("dnsd answers FORMERR to a query with two OPT records", async () => {
   });
 });
 
-Deno.test("dnsd carries the DO bit to the upstream but not the client's cookie", async () => {
+test("dnsd carries the DO bit to the upstream but not the client's cookie", async () => {
   await withDnsd(options, async ({ server, upstream }) => {
     const cookie = { code: 10, data: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]) }; // RFC 7873 client cookie
     for (const dnssecOk of [true, false]) {
@@ -161,7 +162,7 @@ Deno.test("dnsd carries the DO bit to the upstream but not the client's cookie",
   });
 });
 
-Deno.test("dnsd truncates a UDP answer to the client's limit: TC=1 and the question only", async (t) => {
+test("dnsd truncates a UDP answer to the client's limit: TC=1 and the question only", async (t) => {
   await withDnsd(options, async ({ server }) => {
     const cases = [
       { label: "without EDNS", edns: undefined, limit: 512, arcount: 0 },
@@ -200,7 +201,7 @@ Deno.test("dnsd truncates a UDP answer to the client's limit: TC=1 and the quest
   });
 });
 
-Deno.test(
+test(
   needsTool("dig", "dig +bufsize=512 retries a truncated answer over TCP and gets it whole"),
   async () => {
     await withDnsd(options, async ({ server }) => {
@@ -214,7 +215,7 @@ Deno.test(
   },
 );
 
-Deno.test("dnsd explains failures with an Extended DNS Error when the client speaks EDNS", async (t) => {
+test("dnsd explains failures with an Extended DNS Error when the client speaks EDNS", async (t) => {
   await withDnsd(options, async ({ server, upstream }) => {
     // RFC 8914 section 4: 22 No Reachable Authority, 18 Prohibited, 21 Not Supported.
     const cases = [
@@ -249,7 +250,7 @@ Deno.test("dnsd explains failures with an Extended DNS Error when the client spe
   });
 });
 
-Deno.test(needsTool("dig", "dig shows the Extended DNS Error of an upstream timeout"), async () => {
+test(needsTool("dig", "dig shows the Extended DNS Error of an upstream timeout"), async () => {
   await withDnsd(options, async ({ server }) => {
     const { text: out } = await dig(server.address.port, "silent.dnsd.test");
     match(out, /status: SERVFAIL/);

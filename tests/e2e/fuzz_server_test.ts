@@ -7,6 +7,7 @@
  * connections, and use about as much memory as before.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import v8 from "node:v8";
 import vm from "node:vm";
@@ -358,7 +359,7 @@ function udpReceiveDrops(): number {
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
-Deno.test(
+test(
   needsPermissions(
     ["read"],
     `dnsd survives a flood of hostile UDP datagrams and TCP frames (100,000 datagrams, fast-check seed ${SEED})`,
@@ -477,7 +478,7 @@ Deno.test(
   },
 );
 
-Deno.test(`respond() keeps every UDP reply within the client's limit (fast-check seed ${SEED})`, async () => {
+test(`respond() keeps every UDP reply within the client's limit (fast-check seed ${SEED})`, async () => {
   // Queries with several (long) questions, any opcode and EDNS size, answered with many records.
   const questions = fc.oneof(
     query(["example.com"]).map((q) => q.questions),

@@ -4,6 +4,7 @@
  * ID), end with a reload, keep counting TTLs down, and step aside for debug logging and shutdown.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
 import { type RunningServer, startServer } from "../../lib/server/app.ts";
@@ -80,7 +81,7 @@ function ttlOf(bytes: Uint8Array): number {
   return decodeMessage(bytes).answers[0]!.ttl;
 }
 
-Deno.test("dnsd answers a repeated local question with the same octets, bar the ID", async () => {
+test("dnsd answers a repeated local question with the same octets, bar the ID", async () => {
   await withServer({}, async ({ ask }) => {
     for (const edns of [undefined, {}, { dnssecOk: true }]) {
       const options = edns ? { edns } : {};
@@ -99,7 +100,7 @@ Deno.test("dnsd answers a repeated local question with the same octets, bar the 
   });
 });
 
-Deno.test("dnsd answers from the new local data on the first query after a reload", async () => {
+test("dnsd answers from the new local data on the first query after a reload", async () => {
   await withServer({}, async ({ ask, swap }) => {
     const kept = query("memo.dnsd.test", { id: 0x0101, edns: {} });
     await ask(kept);
@@ -112,7 +113,7 @@ Deno.test("dnsd answers from the new local data on the first query after a reloa
   });
 });
 
-Deno.test("dnsd counts TTLs down in repeated cached answers, asking upstream once", async () => {
+test("dnsd counts TTLs down in repeated cached answers, asking upstream once", async () => {
   await withServer({ cache: true }, async ({ server, upstream, ask }) => {
     const bytes = query("forward.dnsd.test", { id: 0x0a01 });
     const first = await ask(bytes);
@@ -132,7 +133,7 @@ Deno.test("dnsd counts TTLs down in repeated cached answers, asking upstream onc
   });
 });
 
-Deno.test("dnsd logs every repeated query while debug logging is on", async (t) => {
+test("dnsd logs every repeated query while debug logging is on", async (t) => {
   const configs = [
     { name: "for all of dnsd", category: ["dnsd"] },
     { name: "for queries only", category: ["dnsd", "query"] },
@@ -160,7 +161,7 @@ Deno.test("dnsd logs every repeated query while debug logging is on", async (t) 
   }
 });
 
-Deno.test("dnsd refuses a repeated query as Not Ready while it stops, not from the kept bytes", async () => {
+test("dnsd refuses a repeated query as Not Ready while it stops, not from the kept bytes", async () => {
   await withServer({}, async ({ server, upstream, ask }) => {
     const kept = query("memo.dnsd.test", { id: 0x0001, edns: {} });
     await ask(kept);

@@ -4,6 +4,7 @@
  * arrives (polled every 50 ms, for at most 2 s), or that the old data stays after a broken edit.
  * @module
  */
+import { test } from "../_limit.ts";
 import assert from "node:assert/strict";
 import { decodeMessage } from "../../lib/proto/codec.ts";
 import { Rcode, RRType } from "../../lib/proto/types.ts";
@@ -127,7 +128,7 @@ function withAfter(text: string, address: string): string {
 // ---------------------------------------------------------------------------------------------
 // Edits picked up
 
-Deno.test(needsFiles("dnsd serves a zone file replaced by rename (as editors save) within 2 s"), async () => {
+test(needsFiles("dnsd serves a zone file replaced by rename (as editors save) within 2 s"), async () => {
   await withFiles(async ({ zone, hosts, text }) => {
     await withDnsd(zone, hosts, async ({ port }) => {
       assert.equal(await lookup(port, "after.example.org"), "192.0.2.88");
@@ -140,7 +141,7 @@ Deno.test(needsFiles("dnsd serves a zone file replaced by rename (as editors sav
   });
 });
 
-Deno.test(needsFiles("dnsd serves a zone file written in place within 2 s"), async () => {
+test(needsFiles("dnsd serves a zone file written in place within 2 s"), async () => {
   await withFiles(async ({ zone, hosts, text }) => {
     await withDnsd(zone, hosts, async ({ port }) => {
       assert.equal(await lookup(port, "after.example.org"), "192.0.2.88");
@@ -154,7 +155,7 @@ Deno.test(needsFiles("dnsd serves a zone file written in place within 2 s"), asy
   });
 });
 
-Deno.test(
+test(
   needsFiles("dnsd keeps the old zone on a broken edit, logs its file:line:column, then takes the fix"),
   async () => {
     await withFiles(async ({ zone, hosts, text }) => {
@@ -183,7 +184,7 @@ Deno.test(
   },
 );
 
-Deno.test(
+test(
   needsFiles("SIGHUP reloads a change the file watcher cannot see (a symlinked zone file's target)"),
   async () => {
     await withFiles(async ({ dir, hosts, text }) => {
@@ -210,7 +211,7 @@ Deno.test(
   },
 );
 
-Deno.test(needsFiles("dnsd serves an edited hosts file within 2 s"), async () => {
+test(needsFiles("dnsd serves an edited hosts file within 2 s"), async () => {
   await withFiles(async ({ zone, hosts }) => {
     await withDnsd(zone, hosts, async ({ port }) => {
       assert.equal(await lookup(port, "printer.lan"), "192.0.2.7");
@@ -227,7 +228,7 @@ Deno.test(needsFiles("dnsd serves an edited hosts file within 2 s"), async () =>
 // ---------------------------------------------------------------------------------------------
 // A broken file at startup
 
-Deno.test(
+test(
   needsFiles("dnsd exits 1 with file:line:column when the zone file is broken at startup"),
   async () => {
     await withFiles(async ({ zone, hosts, text }) => {
@@ -268,7 +269,7 @@ async function copySource(into: string): Promise<void> {
   await copy(new URL("lib/", ROOT), `${into}/lib`);
 }
 
-Deno.test(
+test(
   needsFiles("dnsd reloads an edited mappings.ts when run from source, and keeps it through a broken edit"),
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "dnsd_mappings_" });

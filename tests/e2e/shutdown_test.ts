@@ -3,6 +3,7 @@
  * upstream, and main.ts in a subprocess stopped by SIGTERM while a forwarded query is pending.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { decodeMessage } from "../../lib/proto/codec.ts";
 import { edeOf } from "../../lib/proto/ede.ts";
@@ -26,7 +27,7 @@ function addresses(bytes: Uint8Array): unknown[] {
   return decodeMessage(bytes).answers.map((record) => record.data);
 }
 
-Deno.test("stop() finishes queries in flight, refuses new ones as Not Ready, then closes", async (t) => {
+test("stop() finishes queries in flight, refuses new ones as Not Ready, then closes", async (t) => {
   await withDnsd({ behaviours }, async ({ server, upstream }) => {
     const { port } = server.address;
     const tcp = await connectTcp(server.address);
@@ -79,7 +80,7 @@ Deno.test("stop() finishes queries in flight, refuses new ones as Not Ready, the
   });
 });
 
-Deno.test(
+test(
   needsPermissions(["run", "read"], "dnsd answers a pending forwarded query on SIGTERM, then exits 0"),
   async () => {
     const upstream = startFakeUpstream(behaviours);

@@ -3,6 +3,7 @@
  * fake upstream, and raw clients that frame, pipeline, dribble, stall, half-close and crowd.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { decodeMessage } from "../../lib/proto/codec.ts";
 import { RRType } from "../../lib/proto/types.ts";
@@ -48,7 +49,7 @@ function nextMillisecond(since: number): Promise<void> {
   return waitUntil(() => Date.now() > since, "the clock to tick");
 }
 
-Deno.test("dnsd answers a framed query over TCP with every header field right", async () => {
+test("dnsd answers a framed query over TCP with every header field right", async () => {
   await withDnsd({}, async ({ server }) => {
     const client = await connectTcp(server.address);
     try {
@@ -82,7 +83,7 @@ Deno.test("dnsd answers a framed query over TCP with every header field right", 
   });
 });
 
-Deno.test(needsTool("dig", "dig +tcp gets a mapped name from dnsd over TCP"), async () => {
+test(needsTool("dig", "dig +tcp gets a mapped name from dnsd over TCP"), async () => {
   await withDnsd({}, async ({ server }) => {
     const { port } = server.address;
     const { text: out } = await dig(port, "+tcp", "local.dnsd.test");
@@ -92,7 +93,7 @@ Deno.test(needsTool("dig", "dig +tcp gets a mapped name from dnsd over TCP"), as
   });
 });
 
-Deno.test(needsTool("kdig", "kdig +tcp gets a mapped name from dnsd over TCP"), async () => {
+test(needsTool("kdig", "kdig +tcp gets a mapped name from dnsd over TCP"), async () => {
   await withDnsd({}, async ({ server }) => {
     const { port } = server.address;
     const { text: out } = await kdig(port, "+tcp", "local.dnsd.test");
@@ -102,7 +103,7 @@ Deno.test(needsTool("kdig", "kdig +tcp gets a mapped name from dnsd over TCP"), 
   });
 });
 
-Deno.test("dnsd answers pipelined queries on one connection as each completes", async (t) => {
+test("dnsd answers pipelined queries on one connection as each completes", async (t) => {
   await withDnsd({ behaviours }, async ({ server }) => {
     const client = await connectTcp(server.address);
     try {
@@ -137,7 +138,7 @@ Deno.test("dnsd answers pipelined queries on one connection as each completes", 
   });
 });
 
-Deno.test("dnsd answers four slow queries in two rounds with maxPipelined 2", async () => {
+test("dnsd answers four slow queries in two rounds with maxPipelined 2", async () => {
   await withDnsd({ behaviours, tcp: { maxPipelined: 2 } }, async ({ server, upstream }) => {
     const client = await connectTcp(server.address);
     try {
@@ -160,7 +161,7 @@ Deno.test("dnsd answers four slow queries in two rounds with maxPipelined 2", as
   });
 });
 
-Deno.test("dnsd answers a query whose octets arrive in several writes", async () => {
+test("dnsd answers a query whose octets arrive in several writes", async () => {
   await withDnsd({}, async ({ server }) => {
     const client = await connectTcp(server.address);
     try {
@@ -180,7 +181,7 @@ Deno.test("dnsd answers a query whose octets arrive in several writes", async ()
   });
 });
 
-Deno.test("dnsd closes idle TCP connections after the idle timeout", async (t) => {
+test("dnsd closes idle TCP connections after the idle timeout", async (t) => {
   await withDnsd({ behaviours, tcp: { idleTimeoutMs: IDLE_MS } }, async ({ server }) => {
     await t.step("an idle connection is closed", async () => {
       const client = await connectTcp(server.address);
@@ -223,7 +224,7 @@ Deno.test("dnsd closes idle TCP connections after the idle timeout", async (t) =
   });
 });
 
-Deno.test("dnsd closes a connection that sends a zero-length frame", async () => {
+test("dnsd closes a connection that sends a zero-length frame", async () => {
   await withDnsd({}, async ({ server }) => {
     const client = await connectTcp(server.address);
     try {
@@ -237,7 +238,7 @@ Deno.test("dnsd closes a connection that sends a zero-length frame", async () =>
   });
 });
 
-Deno.test("dnsd keeps to maxConnections", async (t) => {
+test("dnsd keeps to maxConnections", async (t) => {
   await t.step("a fourth connection closes the longest-idle one", async () => {
     await withDnsd({ tcp: { maxConnections: 3 } }, async ({ server }) => {
       const [a, b, c] = await connections(server.address, 3);
@@ -282,7 +283,7 @@ Deno.test("dnsd keeps to maxConnections", async (t) => {
   });
 });
 
-Deno.test("dnsd answers a client that half-closes after sending", async (t) => {
+test("dnsd answers a client that half-closes after sending", async (t) => {
   await withDnsd({ behaviours }, async ({ server }) => {
     for (
       const [name, address] of [["local.dnsd.test", "192.0.2.53"], ["slow.dnsd.test", "192.0.2.2"]] as const
@@ -304,7 +305,7 @@ Deno.test("dnsd answers a client that half-closes after sending", async (t) => {
   });
 });
 
-Deno.test("dnsd sends a response over 1232 octets whole over TCP with TC=0", async (t) => {
+test("dnsd sends a response over 1232 octets whole over TCP with TC=0", async (t) => {
   await withDnsd({}, async ({ server }) => {
     const client = await connectTcp(server.address);
     try {

@@ -5,6 +5,7 @@
  * backends' upstream is a socket that never answers: nothing here leaves the machine.
  * @module
  */
+import { test } from "../_limit.ts";
 import assert from "node:assert/strict";
 import { decodeMessage } from "../../lib/proto/codec.ts";
 import { Rcode } from "../../lib/proto/types.ts";
@@ -70,7 +71,7 @@ async function startBackends(dir: string, upstream: number, started: RunningDnsd
   if (failed) throw failed.reason;
 }
 
-Deno.test(
+test(
   needsTool("dnsdist", "dnsdist spreads queries over three dnsd processes and routes around a dead one"),
   async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "dnsd_dnsdist_" });

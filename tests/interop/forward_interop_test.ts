@@ -7,6 +7,7 @@
  * (lib/wire_response.ts); DNSSEC and newer types go through the decoder and encoder.
  * @module
  */
+import { test } from "../_limit.ts";
 import assert from "node:assert/strict";
 import { startServer } from "../../lib/server/app.ts";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
@@ -74,7 +75,7 @@ function assertSame(got: Message, direct: Message, what: string): void {
   }
 }
 
-Deno.test(
+test(
   needsTools(["nsd"], "dnsd forwards every record type of a zone as NSD answers it, then from its cache"),
   async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "dnsd_forward_interop_" });

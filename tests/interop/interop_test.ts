@@ -4,6 +4,7 @@
  * only, which is enough: dnsd forwards the question as it is.
  * @module
  */
+import { test } from "../_limit.ts";
 import assert from "node:assert/strict";
 import { type RunningServer, startServer } from "../../lib/server/app.ts";
 import { decodeMessage } from "../../lib/proto/codec.ts";
@@ -61,7 +62,7 @@ const SOA_FROM_NSD = [
   "example.test. 300 IN SOA ns1.example.test. hostmaster.example.test. 2026112601 7200 3600 1209600 300",
 ];
 
-Deno.test(needsTools(["nsd", "dig"], "dig gets a mapped name from dnsd, authoritatively"), async () => {
+test(needsTools(["nsd", "dig"], "dig gets a mapped name from dnsd, authoritatively"), async () => {
   await withStack(async ({ dnsd }) => {
     const got = await dig(dnsd, "example.com");
     assert.equal(got.status, "NOERROR", got.text);
@@ -71,7 +72,7 @@ Deno.test(needsTools(["nsd", "dig"], "dig gets a mapped name from dnsd, authorit
   });
 });
 
-Deno.test(needsTools(["nsd", "dig"], "dig +norecurse still gets a mapped name"), async () => {
+test(needsTools(["nsd", "dig"], "dig +norecurse still gets a mapped name"), async () => {
   await withStack(async ({ dnsd, server }) => {
     const got = await dig(dnsd, "+norecurse", "example.com");
     assert.equal(got.status, "NOERROR", got.text);
@@ -81,7 +82,7 @@ Deno.test(needsTools(["nsd", "dig"], "dig +norecurse still gets a mapped name"),
   });
 });
 
-Deno.test(needsTools(["nsd", "dig"], "dig gets a forwarded name: the CNAME and A from NSD"), async () => {
+test(needsTools(["nsd", "dig"], "dig gets a forwarded name: the CNAME and A from NSD"), async () => {
   await withStack(async ({ dnsd, server }) => {
     const got = await dig(dnsd, "www.example.test");
     assert.equal(got.status, "NOERROR", got.text);
@@ -92,7 +93,7 @@ Deno.test(needsTools(["nsd", "dig"], "dig gets a forwarded name: the CNAME and A
   });
 });
 
-Deno.test(needsTools(["nsd", "dig"], "dig gets NXDOMAIN passed through from NSD"), async () => {
+test(needsTools(["nsd", "dig"], "dig gets NXDOMAIN passed through from NSD"), async () => {
   await withStack(async ({ dnsd }) => {
     const got = await dig(dnsd, "nope.example.test");
     assert.equal(got.status, "NXDOMAIN", got.text);
@@ -101,7 +102,7 @@ Deno.test(needsTools(["nsd", "dig"], "dig gets NXDOMAIN passed through from NSD"
   });
 });
 
-Deno.test(
+test(
   needsTools(["nsd", "dig"], "dig +norecurse gets REFUSED for a name dnsd would forward"),
   async () => {
     await withStack(async ({ dnsd, server }) => {
@@ -113,7 +114,7 @@ Deno.test(
   },
 );
 
-Deno.test(needsTools(["nsd", "dig"], "dig gets NODATA for AAAA of a name mapped to IPv4"), async () => {
+test(needsTools(["nsd", "dig"], "dig gets NODATA for AAAA of a name mapped to IPv4"), async () => {
   await withStack(async ({ dnsd }) => {
     const got = await dig(dnsd, "example.com", "AAAA");
     assert.equal(got.status, "NOERROR", got.text);
@@ -123,7 +124,7 @@ Deno.test(needsTools(["nsd", "dig"], "dig gets NODATA for AAAA of a name mapped 
   });
 });
 
-Deno.test(needsTools(["nsd", "dig"], "dig +noedns gets mapped and forwarded names without OPT"), async () => {
+test(needsTools(["nsd", "dig"], "dig +noedns gets mapped and forwarded names without OPT"), async () => {
   await withStack(async ({ dnsd }) => {
     const mapped = await dig(dnsd, "+noedns", "example.com");
     assert.equal(mapped.status, "NOERROR", mapped.text);
@@ -136,7 +137,7 @@ Deno.test(needsTools(["nsd", "dig"], "dig +noedns gets mapped and forwarded name
   });
 });
 
-Deno.test(needsTools(["nsd", "kdig"], "kdig gets a mapped name and a forwarded name"), async () => {
+test(needsTools(["nsd", "kdig"], "kdig gets a mapped name and a forwarded name"), async () => {
   await withStack(async ({ dnsd }) => {
     const mapped = await kdig(dnsd, "example.com");
     assert.equal(mapped.status, "NOERROR", mapped.text);
@@ -163,7 +164,7 @@ const compared: readonly { name: string; type: number; edns: boolean }[] = [
   { name: "mail.example.test", type: RRType.TXT, edns: true },
 ];
 
-Deno.test(needsTool("nsd", "dnsd's forwarded answers carry NSD's rcode and RRsets"), async (t) => {
+test(needsTool("nsd", "dnsd's forwarded answers carry NSD's rcode and RRsets"), async (t) => {
   await withStack(async ({ nsd, dnsd }) => {
     for (const { name, type, edns } of compared) {
       await t.step(`${name} ${typeName(type)}${edns ? " with EDNS" : ""}`, async () => {

@@ -5,13 +5,21 @@
  * leaving the zone is completed through an upstream NSD.
  * @module
  */
+import { test } from "../_limit.ts";
 import assert from "node:assert/strict";
 import { type RunningServer, startServer } from "../../lib/server/app.ts";
 import { decodeMessage } from "../../lib/proto/codec.ts";
 import { nameKey } from "../../lib/proto/name.ts";
 import { formatRData, typeCode } from "../../lib/proto/rdata.ts";
 import { dataLoader } from "../../lib/zone/sources.ts";
-import { type Message, Rcode, type ResourceRecord, RRType, typeFromText, typeName } from "../../lib/proto/types.ts";
+import {
+  type Message,
+  Rcode,
+  type ResourceRecord,
+  RRType,
+  typeFromText,
+  typeName,
+} from "../../lib/proto/types.ts";
 import { dig, kdig, needsTools, type ToolAnswer, withNsd } from "../_nsd.ts";
 import { exchange, freeUdpPort, queryBytes } from "../_udp_client.ts";
 
@@ -291,7 +299,7 @@ function checkZoneRow(row: ZoneRow, got: ToolAnswer): void {
   }
 }
 
-Deno.test(
+test(
   needsTools(["dig"], "dig reads every RRset of example.org.zone from dnsd as the zone file writes it"),
   async (t) => {
     await withZoneServer({ extra: NSEC3_PROBE }, async (port) => {
@@ -304,7 +312,7 @@ Deno.test(
   },
 );
 
-Deno.test(
+test(
   needsTools(["kdig"], "kdig reads the RRsets with the richest presentation forms from dnsd"),
   async (t) => {
     await withZoneServer({ extra: NSEC3_PROBE }, async (port) => {
@@ -402,7 +410,7 @@ function compareWithNsd(got: Message, want: Message): void {
   // 2181 section 5.4.1 ranks them as optional data), so those sections are not compared there.
 }
 
-Deno.test(
+test(
   needsTools(["nsd"], "dnsd and NSD serving example.org.zone agree on rcode, flags and RRsets"),
   async (t) => {
     await withZoneServer({}, async (port, dir) => {
@@ -441,7 +449,7 @@ ns      A     192.0.2.150
 target  A     192.0.2.80
 `;
 
-Deno.test(
+test(
   needsTools(["nsd", "dig"], "dig gets a CNAME out of the zone and its target's A from the upstream"),
   async () => {
     const zone = { name: "example.net", file: "example.net.zone", text: EXAMPLE_NET_ZONE };

@@ -5,6 +5,7 @@
  * flood, which comes from a second process so that the test's own event loop stays out of it).
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { decodeMessage } from "../../lib/proto/codec.ts";
 import { listenBatchedUdp } from "../../lib/net/ffi_udp.ts";
@@ -16,7 +17,7 @@ import { needsFfi, startBatchedServer } from "../_batched.ts";
 import { startFakeUpstream } from "../_fake_upstream.ts";
 import { openUdpClient, queryBytes } from "../_udp_client.ts";
 
-Deno.test(
+test(
   needsFfi("a busy batched socket lets queries answered through promises finish before it waits"),
   async () => {
     // The wait on the main thread may last 10 s here: an answer left queued behind it would show.
@@ -66,7 +67,7 @@ async function flood(port: number, query: Uint8Array, ms: number): Promise<numbe
   return Number(new TextDecoder().decode(stdout).trim());
 }
 
-Deno.test(
+test(
   needsFfi("a flooded batched server still runs timers and answers forwarded names", ["run"]),
   async () => {
     const upstream = startFakeUpstream({ "forward.dnsd.test": { kind: "answer", address: "192.0.2.7" } });

@@ -3,6 +3,7 @@
  * Needs --allow-ffi (the README's test command has it); skipped with the reason without it.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { decodeMessage } from "../../lib/proto/codec.ts";
 import { type BatchedDatagram, listenBatchedUdp, openReactorSocket } from "../../lib/net/ffi_udp.ts";
@@ -34,7 +35,7 @@ function collect(
   });
 }
 
-Deno.test(
+test(
   needsFfi("listenBatchedUdp() serves a burst in batches, in order, with their senders"),
   async () => {
     const socket = listenBatchedUdp({ hostname: "127.0.0.1", port: 0 });
@@ -62,7 +63,7 @@ Deno.test(
   },
 );
 
-Deno.test(needsFfi("listenBatchedUdp() close() settles serve() and frees the port"), async () => {
+test(needsFfi("listenBatchedUdp() close() settles serve() and frees the port"), async () => {
   const socket = listenBatchedUdp({ hostname: "127.0.0.1", port: 0 });
   const serving = socket.serve(() => false);
   socket.close();
@@ -73,7 +74,7 @@ Deno.test(needsFfi("listenBatchedUdp() close() settles serve() and frees the por
   Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: socket.addr.port }).close();
 });
 
-Deno.test(needsFfi("listenBatchedUdp() on a taken port throws AddrInUse"), () => {
+test(needsFfi("listenBatchedUdp() on a taken port throws AddrInUse"), () => {
   const taken = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   try {
     throws(
@@ -85,7 +86,7 @@ Deno.test(needsFfi("listenBatchedUdp() on a taken port throws AddrInUse"), () =>
   }
 });
 
-Deno.test(needsFfi("openReactorSocket() sends, receives replies in order, and closes"), async () => {
+test(needsFfi("openReactorSocket() sends, receives replies in order, and closes"), async () => {
   const reactor = new UdpReactor();
   const peer = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   const sockets = [openReactorSocket(reactor), openReactorSocket(reactor)];
@@ -138,7 +139,7 @@ function canShare(port: number): boolean {
   }
 }
 
-Deno.test(
+test(
   needsFfi("batched sockets hold their ports alone: no SO_REUSEADDR socket may share one"),
   async () => {
     const reactor = new UdpReactor();
@@ -156,7 +157,7 @@ Deno.test(
   },
 );
 
-Deno.test(
+test(
   needsFfi("a reactor socket opened while the reactor waits idle still gets its reply at once"),
   async () => {
     const reactor = new UdpReactor();
@@ -182,7 +183,7 @@ Deno.test(
   },
 );
 
-Deno.test(
+test(
   needsFfi("dnsd with udpIo batched answers local and forwarded names, repeats, and stops"),
   async () => {
     const upstream = startFakeUpstream({ "forward.dnsd.test": { kind: "answer", address: "192.0.2.1" } });
@@ -224,7 +225,7 @@ Deno.test(
   },
 );
 
-Deno.test(needsFfi("a batch handler that throws stops neither its socket nor the reactor"), async () => {
+test(needsFfi("a batch handler that throws stops neither its socket nor the reactor"), async () => {
   const socket = listenBatchedUdp({ hostname: "127.0.0.1", port: 0 });
   const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   try {
@@ -255,7 +256,7 @@ Deno.test(needsFfi("a batch handler that throws stops neither its socket nor the
   }
 });
 
-Deno.test(needsFfi("listenBatchedUdp() on ::1 serves IPv6 senders and answers them"), async () => {
+test(needsFfi("listenBatchedUdp() on ::1 serves IPv6 senders and answers them"), async () => {
   const socket = listenBatchedUdp({ hostname: "::1", port: 0 });
   const client = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
   try {
@@ -270,7 +271,7 @@ Deno.test(needsFfi("listenBatchedUdp() on ::1 serves IPv6 senders and answers th
   }
 });
 
-Deno.test(needsFfi("listenBatchedUdp() on :: takes IPv4 senders too, as Deno spells them"), async () => {
+test(needsFfi("listenBatchedUdp() on :: takes IPv4 senders too, as Deno spells them"), async () => {
   const socket = listenBatchedUdp({ hostname: "::", port: 0 });
   const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   try {
@@ -287,7 +288,7 @@ Deno.test(needsFfi("listenBatchedUdp() on :: takes IPv4 senders too, as Deno spe
   }
 });
 
-Deno.test(
+test(
   needsFfi("listenBatchedUdp() fails to bind as Deno does: in use, not on this host, not an address"),
   () => {
     const taken = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
@@ -305,7 +306,7 @@ Deno.test(
   },
 );
 
-Deno.test(
+test(
   needsFfi("an IPv6 upstream through the reactor: the pool's queries and replies over ::1"),
   async () => {
     const upstream = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
@@ -332,7 +333,7 @@ Deno.test(
   },
 );
 
-Deno.test(needsFfi("dnsd with udpIo batched on ::1 answers a local and a forwarded name"), async () => {
+test(needsFfi("dnsd with udpIo batched on ::1 answers a local and a forwarded name"), async () => {
   const upstream = startFakeUpstream({ "forward.dnsd.test": { kind: "answer", address: "192.0.2.9" } });
   const server = startBatchedServer(upstream.address, 500, "::1");
   const client = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });

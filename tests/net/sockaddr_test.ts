@@ -2,11 +2,12 @@
  * struct sockaddr building and matching for the FFI sockets, and the forwarder's light abort signal.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal } from "node:assert/strict";
 import { sockaddr, SocketPeer } from "../../lib/net/sockaddr.ts";
 import { TimeoutSignal } from "../../lib/upstream/udp_exchange.ts";
 
-Deno.test("SocketPeer.is() compares family, port and address, and nothing else", async (t) => {
+test("SocketPeer.is() compares family, port and address, and nothing else", async (t) => {
   const upstream = sockaddr("127.0.0.1", 5300);
   const cases: { name: string; peer: Deno.NetAddr; same: boolean }[] = [
     { name: "the same address and port", peer: new SocketPeer(sockaddr("127.0.0.1", 5300)), same: true },
@@ -38,7 +39,7 @@ Deno.test("SocketPeer.is() compares family, port and address, and nothing else",
   });
 });
 
-Deno.test("TimeoutSignal runs each listener once, and none that was removed", () => {
+test("TimeoutSignal runs each listener once, and none that was removed", () => {
   const signal = new TimeoutSignal();
   const calls: string[] = [];
   const kept = () => calls.push("kept");

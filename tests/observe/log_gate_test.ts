@@ -2,11 +2,12 @@
  * The cheap log-level check of the query path.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal } from "node:assert/strict";
 import type { LogLevel } from "@logtape/logtape";
 import { levelGate } from "../../lib/observe/log_gate.ts";
 
-Deno.test("levelGate() asks the logger once per 1,024 calls and sees a change within them", () => {
+test("levelGate() asks the logger once per 1,024 calls and sees a change within them", () => {
   let on = false;
   const asked: LogLevel[] = [];
   const gate = levelGate({ isEnabledFor: (level) => (asked.push(level), on) }, "debug");

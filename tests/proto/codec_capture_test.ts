@@ -4,6 +4,7 @@
  * capture, pseudo-random packets, and every single-byte mutation of the captures.
  * @module
  */
+import { test } from "../_limit.ts";
 import assert from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
 import { DecodeError, type DecodeReason } from "../../lib/proto/errors.ts";
@@ -122,7 +123,7 @@ async function loadCaptures(): Promise<(typeof captures[number] & { wire: Uint8A
   return await Promise.all(captures.map(async (c) => ({ ...c, wire: await readVector(c.file) })));
 }
 
-Deno.test(needsPermissions(["read"], "decodeMessage() decodes real captures from dig and NSD"), async (t) => {
+test(needsPermissions(["read"], "decodeMessage() decodes real captures from dig and NSD"), async (t) => {
   for (const { file, wire, expected, identical } of await loadCaptures()) {
     await t.step(file, () => {
       const decoded = decodeMessage(wire);
@@ -135,7 +136,7 @@ Deno.test(needsPermissions(["read"], "decodeMessage() decodes real captures from
   }
 });
 
-Deno.test(
+test(
   needsPermissions(["read"], "decodeMessage() rejects every strict prefix of every capture"),
   async () => {
     const prefixes = rejectEveryPrefix(
@@ -202,7 +203,7 @@ function decodeOrReason(wire: Uint8Array): DecodeReason | null {
   return null;
 }
 
-Deno.test("decodeMessage() returns or throws DecodeError for pseudo-random packets", () => {
+test("decodeMessage() returns or throws DecodeError for pseudo-random packets", () => {
   const next = random(0x5eed);
   const outcomes = new Map<string, number>();
   for (let i = 0; i < 4000; i++) {
@@ -218,7 +219,7 @@ Deno.test("decodeMessage() returns or throws DecodeError for pseudo-random packe
   }
 });
 
-Deno.test(
+test(
   needsPermissions(
     ["read"],
     "decodeMessage() returns or throws DecodeError for every single-byte mutation of the captures",

@@ -3,6 +3,7 @@
  * reason and offset of each DecodeError, and the longest name that must still be accepted.
  * @module
  */
+import { test } from "../_limit.ts";
 import assert from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
 import type { DecodeReason } from "../../lib/proto/errors.ts";
@@ -218,14 +219,14 @@ const malformed: readonly { name: string; wire: Uint8Array; reason: DecodeReason
 ];
 
 for (const { name, wire, reason, offset } of malformed) {
-  Deno.test(`decodeMessage() rejects ${name}`, () => {
+  test(`decodeMessage() rejects ${name}`, () => {
     const error = decodeError(wire);
     assert.equal(error.reason, reason);
     assert.equal(error.offset, offset);
   });
 }
 
-Deno.test("decodeMessage() accepts a name of exactly 255 octets", () => {
+test("decodeMessage() accepts a name of exactly 255 octets", () => {
   const long = `${"a".repeat(63)}.`.repeat(3) + "a".repeat(61);
   const wire = hex`
     abcd 0100 0001 0000 0000 0000

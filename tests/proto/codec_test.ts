@@ -3,6 +3,7 @@
  * strict prefix of those vectors, messages the encoder must reject, and name compression.
  * @module
  */
+import { test } from "../_limit.ts";
 import assert from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
 import { EncodeError, type EncodeReason } from "../../lib/proto/errors.ts";
@@ -51,7 +52,7 @@ function flagWire(flags: number): Uint8Array {
   return hex`a55a ${flags.toString(16).padStart(4, "0")} 0000 0000 0000 0000 # id=0xa55a flags, no records`;
 }
 
-Deno.test("decodeMessage() and encodeMessage() agree with hand-written vectors", async (t) => {
+test("decodeMessage() and encodeMessage() agree with hand-written vectors", async (t) => {
   for (const { name, wire, message } of vectors) {
     await t.step(name, () => {
       assert.deepStrictEqual(decodeMessage(wire), message);
@@ -60,7 +61,7 @@ Deno.test("decodeMessage() and encodeMessage() agree with hand-written vectors",
   }
 });
 
-Deno.test("decodeMessage() and encodeMessage() map each header bit to its own field", async (t) => {
+test("decodeMessage() and encodeMessage() map each header bit to its own field", async (t) => {
   for (const { name, flags, fields } of flagVectors) {
     await t.step(name, () => {
       const wire = flagWire(flags);
@@ -71,7 +72,7 @@ Deno.test("decodeMessage() and encodeMessage() map each header bit to its own fi
   }
 });
 
-Deno.test("decodeMessage() rejects every strict prefix of every hand-written vector", () => {
+test("decodeMessage() rejects every strict prefix of every hand-written vector", () => {
   const prefixes = rejectEveryPrefix([
     ...vectors,
     ...flagVectors.map(({ name, flags }) => ({ name, wire: flagWire(flags) })),
@@ -157,7 +158,7 @@ const unencodable: readonly { name: string; message: Message; reason: EncodeReas
 ];
 
 for (const { name, message, reason } of unencodable) {
-  Deno.test(`encodeMessage() rejects ${name}`, () => {
+  test(`encodeMessage() rejects ${name}`, () => {
     assert.throws(() => encodeMessage(message), (error) => {
       assert.ok(error instanceof EncodeError, `expected EncodeError, got ${error}`);
       assert.equal(error.reason, reason);
@@ -166,7 +167,7 @@ for (const { name, message, reason } of unencodable) {
   });
 }
 
-Deno.test("encodeMessage() compresses names", async (t) => {
+test("encodeMessage() compresses names", async (t) => {
   await t.step("two records sharing a suffix: the second points into the first", () => {
     const wire = encodeMessage(message({
       response: true,

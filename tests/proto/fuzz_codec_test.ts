@@ -5,6 +5,7 @@
  * messages round-trip exactly and byte-stably.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import fc from "fast-check";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
@@ -53,7 +54,7 @@ function loadCaptures(): Promise<Uint8Array[]> {
   return Promise.all(CAPTURES.map(readVector));
 }
 
-Deno.test(`decodeMessage() returns or throws DecodeError for arbitrary bytes (fast-check seed ${SEED})`, () => {
+test(`decodeMessage() returns or throws DecodeError for arbitrary bytes (fast-check seed ${SEED})`, () => {
   const bytes = fc.oneof(
     fc.uint8Array({ maxLength: 600, size: "max" }),
     fc.uint8Array({ minLength: 12, maxLength: 40 }),
@@ -62,7 +63,7 @@ Deno.test(`decodeMessage() returns or throws DecodeError for arbitrary bytes (fa
   fc.assert(fc.property(bytes, decodesOrRejects), params(RUNS.junk));
 });
 
-Deno.test(
+test(
   needsPermissions(
     ["read"],
     `decodeMessage() returns or throws DecodeError for mutated real captures (fast-check seed ${SEED})`,
@@ -73,7 +74,7 @@ Deno.test(
   },
 );
 
-Deno.test(
+test(
   `decodeMessage() returns or throws DecodeError for generated messages, mutated (fast-check seed ${SEED})`,
   () => {
     const bytes = message({ maxSection: 2 }).chain((m) => mutated([encodeMessage(m).slice()]));
@@ -81,7 +82,7 @@ Deno.test(
   },
 );
 
-Deno.test(`encodeMessage() -> decodeMessage() gives back generated messages (fast-check seed ${SEED})`, () => {
+test(`encodeMessage() -> decodeMessage() gives back generated messages (fast-check seed ${SEED})`, () => {
   fc.assert(
     fc.property(message(), (original) => {
       const bytes = encodeMessage(original).slice();
@@ -93,7 +94,7 @@ Deno.test(`encodeMessage() -> decodeMessage() gives back generated messages (fas
   );
 });
 
-Deno.test(
+test(
   `encodeMessage() -> decodeMessage() keeps mixed-case names up to nameKey() (fast-check seed ${SEED})`,
   () => {
     fc.assert(
@@ -108,7 +109,7 @@ Deno.test(
   },
 );
 
-Deno.test(
+test(
   `encodeMessage() -> decodeMessage() gives back messages past 16 KiB, beyond compression pointers' reach (fast-check seed ${SEED})`,
   () => {
     // Hundreds of records sharing a few owner names: later names can only point below offset 0x3fff.
@@ -142,7 +143,7 @@ Deno.test(
   },
 );
 
-Deno.test(
+test(
   needsPermissions(["read"], "decodeMessage() of a decoded-then-encoded capture is stable"),
   async () => {
     for (const [i, capture] of (await loadCaptures()).entries()) {

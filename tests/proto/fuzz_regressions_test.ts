@@ -3,6 +3,7 @@
  * whatever seed the property tests use.
  * @module
  */
+import { test } from "../_limit.ts";
 import { equal, ok } from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
 import { query, reply } from "../../lib/proto/message.ts";
@@ -51,7 +52,7 @@ const oversized = [
 ] as const;
 
 for (const { name, wire, rcode, limit } of oversized) {
-  Deno.test(`respond() fits ${name} to the UDP limit`, async () => {
+  test(`respond() fits ${name} to the UDP limit`, async () => {
     ok(wire.length > limit, `the request (${wire.length} octets) is meant to be over ${limit}`);
     const response = await respond(wire, (r) => Promise.resolve(reply(r)), (error) => {
       throw error;

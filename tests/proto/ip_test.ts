@@ -2,6 +2,7 @@
  * IPv4 and IPv6 text <-> octets: strict parsing, and RFC 5952 canonical IPv6 text.
  * @module
  */
+import { test } from "../_limit.ts";
 import assert from "node:assert/strict";
 import { formatIPv4, formatIPv6, ipv4Number, parseIPv4, parseIPv6 } from "../../lib/proto/ip.ts";
 import { hex, toHex } from "../_hex.ts";
@@ -14,7 +15,7 @@ const ipv4: readonly { text: string; octets: Uint8Array }[] = [
   { text: "8.8.8.8", octets: hex`08080808` },
 ];
 
-Deno.test("parseIPv4() and formatIPv4() agree on dotted quads", async (t) => {
+test("parseIPv4() and formatIPv4() agree on dotted quads", async (t) => {
   for (const { text, octets } of ipv4) {
     await t.step(text, () => {
       assert.equal(toHex(parseIPv4(text) ?? new Uint8Array()), toHex(octets));
@@ -46,7 +47,7 @@ const badIPv4 = [
   "::1",
 ];
 
-Deno.test("parseIPv4() rejects what is not exactly a dotted quad", async (t) => {
+test("parseIPv4() rejects what is not exactly a dotted quad", async (t) => {
   for (const text of badIPv4) {
     await t.step(JSON.stringify(text), () => {
       assert.equal(parseIPv4(text), null);
@@ -90,7 +91,7 @@ const canonical: readonly { text: string; octets: Uint8Array; why: string }[] = 
   { text: "1:0:2:0:3:0:4:0", octets: hex`00010000 00020000 00030000 00040000`, why: "only single zeros" },
 ];
 
-Deno.test("parseIPv6() and formatIPv6() agree on RFC 5952 canonical text", async (t) => {
+test("parseIPv6() and formatIPv6() agree on RFC 5952 canonical text", async (t) => {
   for (const { text, octets, why } of canonical) {
     await t.step(`${text} (${why})`, () => {
       assert.equal(toHex(parseIPv6(text) ?? new Uint8Array()), toHex(octets));
@@ -115,7 +116,7 @@ const spellings: readonly { text: string; canonical: string }[] = [
   { text: "1:2:3:4:5:6:1.2.3.4", canonical: "1:2:3:4:5:6:102:304" },
 ];
 
-Deno.test("parseIPv6() accepts other spellings and formatIPv6() canonicalises them", async (t) => {
+test("parseIPv6() accepts other spellings and formatIPv6() canonicalises them", async (t) => {
   for (const { text, canonical } of spellings) {
     await t.step(text, () => {
       const octets = parseIPv6(text);
@@ -150,7 +151,7 @@ const badIPv6 = [
   "[::1]",
 ];
 
-Deno.test("parseIPv6() rejects malformed text", async (t) => {
+test("parseIPv6() rejects malformed text", async (t) => {
   for (const text of badIPv6) {
     await t.step(JSON.stringify(text), () => assert.equal(parseIPv6(text), null));
   }

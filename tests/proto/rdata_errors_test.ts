@@ -3,6 +3,7 @@
  * wire octets (a DecodeError) and typed values (an EncodeError).
  * @module
  */
+import { test } from "../_limit.ts";
 import assert from "node:assert/strict";
 import { DecodeError, type DecodeReason, EncodeError, type EncodeReason } from "../../lib/proto/errors.ts";
 import { type RData, RRType } from "../../lib/proto/types.ts";
@@ -110,7 +111,7 @@ const badText: readonly { name: string; code: number; text: string; column: numb
   { name: "a type without a text form", code: 65534, text: "abcdef", column: 1 },
 ];
 
-Deno.test("parseRData() reports a ParseError at the offending token", async (t) => {
+test("parseRData() reports a ParseError at the offending token", async (t) => {
   for (const { name, code, text, column } of badText) {
     await t.step(name, () => {
       const error = parseError(code, text);
@@ -195,7 +196,7 @@ const badWire: readonly {
   { name: "a DS without its key tag", code: RRType.DS, wire: hex`4f`, reason: "rdata-length", offset: 0 },
 ];
 
-Deno.test("decodeRData() refuses malformed RDATA of the registered types", async (t) => {
+test("decodeRData() refuses malformed RDATA of the registered types", async (t) => {
   for (const { name, code, wire, reason, offset } of badWire) {
     await t.step(name, () => {
       assert.throws(() => decodeWire(code, wire), (error: unknown) => {
@@ -243,7 +244,7 @@ const badData: readonly { name: string; data: RData; reason: EncodeReason }[] = 
   },
 ];
 
-Deno.test("encodeRData() refuses typed values the wire cannot hold", async (t) => {
+test("encodeRData() refuses typed values the wire cannot hold", async (t) => {
   for (const { name, data, reason } of badData) {
     await t.step(name, () => {
       assert.throws(() => encodeWire(data), (error: unknown) => {

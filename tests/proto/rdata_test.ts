@@ -4,18 +4,26 @@
  * of the same octets (RFC 3597 section 5).
  * @module
  */
+import { test } from "../_limit.ts";
 import assert from "node:assert/strict";
 import { formatRData, typeCode } from "../../lib/proto/rdata.ts";
 import { typeFromText } from "../../lib/proto/types.ts";
 import type { Known } from "../../lib/proto/rdata_codec.ts";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
 import { query } from "../../lib/proto/message.ts";
-import { type Message, type RData, type ResourceRecord, RRClass, RRType, typeName } from "../../lib/proto/types.ts";
+import {
+  type Message,
+  type RData,
+  type ResourceRecord,
+  RRClass,
+  RRType,
+  typeName,
+} from "../../lib/proto/types.ts";
 import { hex, toHex } from "../_hex.ts";
 import { decodeWire, encodeWire, parseText } from "../_rdata.ts";
 import { vectors } from "../_rdata_vectors.ts";
 
-Deno.test("the registry converts each vector both ways, as wire and as text", async (t) => {
+test("the registry converts each vector both ways, as wire and as text", async (t) => {
   for (const { source, data, wire, text, alsoParses = [] } of vectors) {
     const code = typeCode(data);
     await t.step(`${typeName(code)}: ${source}`, () => {
@@ -52,7 +60,7 @@ const registered: { readonly [T in Known]: true } = {
   NSEC3PARAM: true,
 };
 
-Deno.test("the table has a vector for every registered type, whose code is its RRType constant", () => {
+test("the table has a vector for every registered type, whose code is its RRType constant", () => {
   const covered = new Set(vectors.map(({ data }) => data.type));
   for (const name of Object.keys(registered) as Known[]) {
     assert.ok(covered.has(name), `no vector for ${name}`);
@@ -70,7 +78,7 @@ function message(questionType: number, answers: readonly ResourceRecord[]): Mess
   return query({ name: "example.com", type: questionType }, { recursionDesired: false, answers });
 }
 
-Deno.test("names in MX rdata are compressed, but SRV targets and RRSIG signers are not", () => {
+test("names in MX rdata are compressed, but SRV targets and RRSIG signers are not", () => {
   const sent = message(RRType.MX, [
     record("example.com", { type: "MX", preference: 10, exchange: "mail.example.com" }),
     record("_sip._udp.example.com", {
@@ -136,7 +144,7 @@ const nameTypes: readonly { data: RData; compressed: boolean }[] = [
   { data: { type: "HTTPS", priority: 0, target: "svc.example.com", params: [] }, compressed: false },
 ];
 
-Deno.test("encodeMessage() compresses names in RDATA only where RFC 3597 allows", async (t) => {
+test("encodeMessage() compresses names in RDATA only where RFC 3597 allows", async (t) => {
   const suffix = toHex(hex`07 6578616d706c65 03 636f6d 00`); // example.com, as in the question
   for (const { data, compressed } of nameTypes) {
     await t.step(`${data.type}: ${compressed ? "compressed" : "written in full"}`, () => {
@@ -150,7 +158,7 @@ Deno.test("encodeMessage() compresses names in RDATA only where RFC 3597 allows"
   }
 });
 
-Deno.test("a SvcParam value malformed for its key is written as keyNNNNN and parses back", async (t) => {
+test("a SvcParam value malformed for its key is written as keyNNNNN and parses back", async (t) => {
   const cases = [
     { wire: hex`0001 00 0003 0001 35`, text: "1 . key3=5" },
     { wire: hex`0001 00 0001 0004 02 6832 00`, text: "1 . key1=\\002h2\\000" },
@@ -169,7 +177,7 @@ Deno.test("a SvcParam value malformed for its key is written as keyNNNNN and par
   }
 });
 
-Deno.test("SvcParams out of order on the wire keep their order; their text parses sorted", () => {
+test("SvcParams out of order on the wire keep their order; their text parses sorted", () => {
   const wire = hex`0001 00 0004 0000 0003 0002 0035 # key4 (empty), then port=53`;
   const data = decodeWire(RRType.SVCB, wire);
   assert.equal(formatRData(data), "1 . key4 port=53");
@@ -180,7 +188,7 @@ Deno.test("SvcParams out of order on the wire keep their order; their text parse
   );
 });
 
-Deno.test("RRSIG times are read as dates or seconds and written as dates", async (t) => {
+test("RRSIG times are read as dates or seconds and written as dates", async (t) => {
   const cases = [
     { given: "4294967295 0", written: "21060207062815 19700101000000" },
     { given: "20380119031408 1767225600", written: "20380119031408 20260101000000" },
@@ -194,7 +202,7 @@ Deno.test("RRSIG times are read as dates or seconds and written as dates", async
   }
 });
 
-Deno.test("type bit maps are written canonically and read leniently", async (t) => {
+test("type bit maps are written canonically and read leniently", async (t) => {
   await t.step("types in any order, repeated, are written once in ascending windows", () => {
     const data: RData = { type: "NSEC", nextDomainName: "", types: [1234, 1, 47, 1, 46, 15] };
     assert.equal(toHex(encodeWire(data)), toHex(hex`00 00 06 400100000003 04 1b ${"00".repeat(26)} 20`));

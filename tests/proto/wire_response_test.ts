@@ -3,6 +3,7 @@
  * responses patched from them, which must say what decoding and encoding them again would.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { ByteArena } from "../../lib/proto/arena.ts";
 import { agedResponse, AnswerCache } from "../../lib/cache/cache.ts";
@@ -74,7 +75,7 @@ function expected(request: Message, upstream: Uint8Array, aging: Aging | null): 
   });
 }
 
-Deno.test("a response patched from a kept reply says what decoding and encoding it would", async (t) => {
+test("a response patched from a kept reply says what decoding and encoding it would", async (t) => {
   const replies: [string, Partial<Message>][] = [
     ["an address", { answers: [A("www.example.net", "192.0.2.1")] }],
     ["a CNAME chain with glue", {
@@ -125,7 +126,7 @@ Deno.test("a response patched from a kept reply says what decoding and encoding 
   }
 });
 
-Deno.test("a kept reply's owners get the client's case back after 0x20, pointers and spelled-out names alike", () => {
+test("a kept reply's owners get the client's case back after 0x20, pointers and spelled-out names alike", () => {
   // The query went out as "wWw.ExAmPlE.nEt"; the reply spells the answer's owner out (no pointer).
   const upstream = octets(
     "4242 8180 0001 0001 0000 0000",
@@ -144,7 +145,7 @@ Deno.test("a kept reply's owners get the client's case back after 0x20, pointers
   equal(kept.answers[0]!.name, "wWw.ExAmPlE.nEt");
 });
 
-Deno.test("a kept reply served to another client takes its ID, flags and case", () => {
+test("a kept reply served to another client takes its ID, flags and case", () => {
   const scanned = scanAnswer(upstreamReply({ rcode: Rcode.NXDOMAIN, authorities: [soa] }));
   ok(scanned);
   const first = new WireResponse(query({ name: "www.example.net" }, { id: 1 }), scanned, false, null);
@@ -157,7 +158,7 @@ Deno.test("a kept reply served to another client takes its ID, flags and case", 
   deepEqual(served.edns, { udpPayloadSize: 1232, version: 0, dnssecOk: true, flags: 0, options: [] });
 });
 
-Deno.test("the cache stores a kept reply and serves it aged and clamped", () => {
+test("the cache stores a kept reply and serves it aged and clamped", () => {
   const cache = new AnswerCache({ maxEntries: 10, minTtl: 0, maxTtl: 60, servfailTtl: 5, staleMax: 0 });
   const request = query({ name: "www.example.net" }, { id: 9 });
   const scanned = scanAnswer(upstreamReply({ answers: [A("www.example.net", "192.0.2.1", 300)] }));
@@ -174,7 +175,7 @@ Deno.test("the cache stores a kept reply and serves it aged and clamped", () => 
   deepEqual(served.answers.map((record) => record.ttl), [50]);
 });
 
-Deno.test("scanAnswer() finds the cache TTL as RFC 2308 has it", async (t) => {
+test("scanAnswer() finds the cache TTL as RFC 2308 has it", async (t) => {
   const cases: [string, Partial<Message>, number | null][] = [
     ["positive: the least answer or authority TTL", {
       answers: [cname, A("web.example.net", "192.0.2.2", 30)],
@@ -189,7 +190,7 @@ Deno.test("scanAnswer() finds the cache TTL as RFC 2308 has it", async (t) => {
   }
 });
 
-Deno.test("scanAnswer() hands the decoder what it does not fully check", async (t) => {
+test("scanAnswer() hands the decoder what it does not fully check", async (t) => {
   const good = upstreamReply({ answers: [A("www.example.net", "192.0.2.1")] });
   notEqual(scanAnswer(good), null);
   const cases: [string, Uint8Array][] = [
@@ -240,7 +241,7 @@ Deno.test("scanAnswer() hands the decoder what it does not fully check", async (
   for (const [name, bytes] of cases) await t.step(name, () => equal(scanAnswer(bytes), null));
 });
 
-Deno.test("a kept reply over the client's limit is left to the truncating encoder", () => {
+test("a kept reply over the client's limit is left to the truncating encoder", () => {
   const many = Array.from({ length: 40 }, (_, i) => A("www.example.net", `192.0.2.${i}`));
   const scanned = scanAnswer(upstreamReply({ answers: many }));
   ok(scanned);

@@ -2,6 +2,7 @@
  * The bounded Reader and the compressing Writer, below the message level.
  * @module
  */
+import { test } from "../_limit.ts";
 import assert from "node:assert/strict";
 import { DecodeError, type DecodeReason, EncodeError } from "../../lib/proto/errors.ts";
 import { CompressionTable, Reader, withoutRootDot, Writer } from "../../lib/proto/wire.ts";
@@ -30,7 +31,7 @@ function written(write: (writer: Writer) => void): string {
   return toHex(writer.finish());
 }
 
-Deno.test("Reader reads big-endian unsigned integers", () => {
+test("Reader reads big-endian unsigned integers", () => {
   const reader = new Reader(hex`ff 1234 89abcdef 01`);
   assert.equal(reader.u8(), 0xff);
   assert.equal(reader.u16(), 0x1234);
@@ -41,7 +42,7 @@ Deno.test("Reader reads big-endian unsigned integers", () => {
   assert.equal(reader.remaining, 0);
 });
 
-Deno.test("Reader reads a view that starts inside a larger buffer", () => {
+test("Reader reads a view that starts inside a larger buffer", () => {
   const reader = new Reader(hex`eeee eeee 1234 89abcdef`.subarray(4));
   assert.equal(reader.u16(), 0x1234);
   assert.equal(reader.u32(), 0x89abcdef);
@@ -64,7 +65,7 @@ const bounds: readonly { name: string; bytes: Uint8Array; read: (r: Reader) => u
   { name: "name() of a cut label", bytes: hex`03 6162`, read: (r) => r.name(), offset: 0 },
 ];
 
-Deno.test("Reader throws DecodeError 'truncated' at the end of the message", async (t) => {
+test("Reader throws DecodeError 'truncated' at the end of the message", async (t) => {
   for (const { name, bytes, read, offset } of bounds) {
     await t.step(name, () => {
       const reader = new Reader(bytes);
@@ -74,7 +75,7 @@ Deno.test("Reader throws DecodeError 'truncated' at the end of the message", asy
   }
 });
 
-Deno.test("Reader.within() limits reads to a window that must be consumed exactly", async (t) => {
+test("Reader.within() limits reads to a window that must be consumed exactly", async (t) => {
   await t.step("exact consumption returns the value and moves past the window", () => {
     const reader = new Reader(hex`0001 0002 ff`);
     assert.deepStrictEqual(reader.within(4, (r) => [r.u16(), r.u16()]), [1, 2]);
@@ -145,7 +146,7 @@ Deno.test("Reader.within() limits reads to a window that must be consumed exactl
   });
 });
 
-Deno.test("Reader.name() resumes after the first pointer", () => {
+test("Reader.name() resumes after the first pointer", () => {
   const reader = new Reader(hex`01 61 00  01 62 c000  01 63 c003  ff`);
   reader.take(3);
   assert.equal(reader.name(), "b.a");
@@ -170,7 +171,7 @@ const escapes: readonly { name: string; wire: Uint8Array; text: string }[] = [
   { name: "the root", wire: hex`00`, text: "" },
 ];
 
-Deno.test("Reader.name() and Writer.name() escape special octets like dig", async (t) => {
+test("Reader.name() and Writer.name() escape special octets like dig", async (t) => {
   for (const { name, wire, text } of escapes) {
     await t.step(name, () => {
       assert.equal(new Reader(wire).name(), text);
@@ -190,13 +191,13 @@ const spellings: readonly { text: string; wire: Uint8Array }[] = [
   { text: String.raw`a\\.`, wire: hex`02 615c 00` }, // an escaped backslash, then the root
 ];
 
-Deno.test("Writer.name() reads escapes and an optional root dot", async (t) => {
+test("Writer.name() reads escapes and an optional root dot", async (t) => {
   for (const { text, wire } of spellings) {
     await t.step(text, () => assert.equal(written((w) => w.name(text, false)), toHex(wire)));
   }
 });
 
-Deno.test("Writer.name() rejects a bad decimal escape", async (t) => {
+test("Writer.name() rejects a bad decimal escape", async (t) => {
   for (const text of [String.raw`\999`, String.raw`\256`, String.raw`\1`, String.raw`a\12b`, "a\\"]) {
     await t.step(text, () => {
       assert.throws(
@@ -207,7 +208,7 @@ Deno.test("Writer.name() rejects a bad decimal escape", async (t) => {
   }
 });
 
-Deno.test("withoutRootDot() drops one unescaped trailing dot", async (t) => {
+test("withoutRootDot() drops one unescaped trailing dot", async (t) => {
   const cases = [
     ["example.com.", "example.com"],
     ["example.com", "example.com"],
@@ -222,7 +223,7 @@ Deno.test("withoutRootDot() drops one unescaped trailing dot", async (t) => {
   }
 });
 
-Deno.test("Writer grows past 512 octets and keeps what it wrote", () => {
+test("Writer grows past 512 octets and keeps what it wrote", () => {
   const writer = new Writer();
   for (let i = 0; i < 511; i++) writer.u8(i & 0xff);
   writer.u16(0xabcd); // straddles the first 512 octets
@@ -237,7 +238,7 @@ Deno.test("Writer grows past 512 octets and keeps what it wrote", () => {
   assert.ok(bytes.subarray(517).every((octet) => octet === 0x5a));
 });
 
-Deno.test("Writer writes into a scratch buffer and grows out of it", () => {
+test("Writer writes into a scratch buffer and grows out of it", () => {
   const scratch = new Uint8Array(4);
   const writer = new Writer(scratch);
   writer.u32(0x01020304);
@@ -246,7 +247,7 @@ Deno.test("Writer writes into a scratch buffer and grows out of it", () => {
   assert.equal(toHex(writer.finish()), "0102030405");
 });
 
-Deno.test("Writer throws EncodeError 'message-too-long' past 65535 octets", async (t) => {
+test("Writer throws EncodeError 'message-too-long' past 65535 octets", async (t) => {
   const tooLong = (write: () => void) =>
     assert.throws(write, (error) => error instanceof EncodeError && error.reason === "message-too-long");
 
@@ -267,7 +268,7 @@ Deno.test("Writer throws EncodeError 'message-too-long' past 65535 octets", asyn
   });
 });
 
-Deno.test("Writer.name() compresses against earlier names", async (t) => {
+test("Writer.name() compresses against earlier names", async (t) => {
   await t.step("without compress, names are written in full but still become targets", () => {
     assert.equal(
       written((w) => {

@@ -3,6 +3,7 @@
  * one table of malformed text with the exact `file:line:column` of each failure.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, fail } from "node:assert/strict";
 import { ParseError } from "../../lib/proto/errors.ts";
 import { type Entry, zoneEntries } from "../../lib/proto/zone_lexer.ts";
@@ -184,7 +185,7 @@ const vectors: readonly { name: string; text: string; entries: readonly Shape[] 
   },
 ];
 
-Deno.test("zoneEntries() splits text into entries of located tokens", async (t) => {
+test("zoneEntries() splits text into entries of located tokens", async (t) => {
   for (const { name, text, entries } of vectors) {
     await t.step(name, () => {
       deepEqual([...zoneEntries(text, "f.zone")].map(shape), entries);
@@ -245,7 +246,7 @@ const malformed: readonly { name: string; text: string; at: string; reason: stri
   },
 ];
 
-Deno.test("zoneEntries() rejects malformed text at the exact file:line:column", async (t) => {
+test("zoneEntries() rejects malformed text at the exact file:line:column", async (t) => {
   for (const { name, text, at, reason } of malformed) {
     await t.step(name, () => {
       try {
@@ -265,7 +266,7 @@ Deno.test("zoneEntries() rejects malformed text at the exact file:line:column", 
   }
 });
 
-Deno.test("zoneEntries() yields entries lazily, before a later error", () => {
+test("zoneEntries() yields entries lazily, before a later error", () => {
   const entries = zoneEntries("a A 192.0.2.1\nb A 192.0.2.2 )\n", "f.zone");
   deepEqual(shape(entries.next().value as Entry).tokens, ["a@1:1", "A@1:3", "192.0.2.1@1:5"]);
   try {

@@ -3,6 +3,7 @@
  * long, and that hash collisions never cross answers.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, notDeepEqual, notEqual } from "node:assert/strict";
 import { ByteArena } from "../../lib/proto/arena.ts";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
@@ -54,7 +55,7 @@ function memoAt(options: { maxEntries?: number } = {}) {
   return { memo, state, keep, arena: new ByteArena() };
 }
 
-Deno.test("ResponseMemo keeps nothing a stage did not mark", () => {
+test("ResponseMemo keeps nothing a stage did not mark", () => {
   const { memo, arena } = memoAt();
   const { message, bytes } = responseTo(QUERY);
   memo.remember(QUERY, message, bytes);
@@ -62,7 +63,7 @@ Deno.test("ResponseMemo keeps nothing a stage did not mark", () => {
   equal(memo.answer(QUERY, arena), null);
 });
 
-Deno.test("ResponseMemo answers a marked response's query with the kept bytes and the new ID", () => {
+test("ResponseMemo answers a marked response's query with the kept bytes and the new ID", () => {
   const { memo, keep, arena } = memoAt();
   const bytes = keep(QUERY, Infinity);
   equal(memo.size, 1);
@@ -72,7 +73,7 @@ Deno.test("ResponseMemo answers a marked response's query with the kept bytes an
   equal(decodeMessage(again).id, 0x0102);
 });
 
-Deno.test("ResponseMemo misses a query that differs in anything but its ID", async (t) => {
+test("ResponseMemo misses a query that differs in anything but its ID", async (t) => {
   const variants = [
     { name: "RD clear", query: patched(QUERY, 2, 0x00) },
     { name: "CD set", query: patched(QUERY, 3, 0x30) },
@@ -97,7 +98,7 @@ Deno.test("ResponseMemo misses a query that differs in anything but its ID", asy
   }
 });
 
-Deno.test("ResponseMemo keeps a response only until `until` on its clock", async (t) => {
+test("ResponseMemo keeps a response only until `until` on its clock", async (t) => {
   await t.step("an `until` already past is not kept", () => {
     const { memo, state, keep, arena } = memoAt();
     keep(QUERY, state.clock - 1);
@@ -126,7 +127,7 @@ Deno.test("ResponseMemo keeps a response only until `until` on its clock", async
   });
 });
 
-Deno.test("ResponseMemo misses, and drops the entry, once the local data generation changes", () => {
+test("ResponseMemo misses, and drops the entry, once the local data generation changes", () => {
   const { memo, state, keep, arena } = memoAt();
   const bytes = keep(QUERY, Infinity);
   const before = state.generation;
@@ -141,7 +142,7 @@ Deno.test("ResponseMemo misses, and drops the entry, once the local data generat
   deepEqual(memo.answer(QUERY, arena), fresh);
 });
 
-Deno.test("ResponseMemo starts over when maxEntries is reached", () => {
+test("ResponseMemo starts over when maxEntries is reached", () => {
   const { memo, keep, arena } = memoAt({ maxEntries: 2 });
   const queries = [0x01, 0x1c, 0x0f].map((type) => patched(QUERY, 26, type)); // A, AAAA, MX
   const kept = queries.map((query) => keep(query, Infinity));
@@ -151,7 +152,7 @@ Deno.test("ResponseMemo starts over when maxEntries is reached", () => {
   deepEqual(memo.answer(queries[2]!, arena), kept[2]);
 });
 
-Deno.test("ResponseMemo starts over after copying in 8 MiB, so dropped entries pin no memory for long", () => {
+test("ResponseMemo starts over after copying in 8 MiB, so dropped entries pin no memory for long", () => {
   const { memo, arena } = memoAt({ maxEntries: 100_000 });
   // 60 KiB responses to 300 different questions: about 18 MiB copied in all.
   const big = new Uint8Array(60 * 1024);
@@ -167,7 +168,7 @@ Deno.test("ResponseMemo starts over after copying in 8 MiB, so dropped entries p
   deepEqual(memo.answer(queries[299]!, arena)?.subarray(2), big.subarray(2)); // all but the ID
 });
 
-Deno.test("ResponseMemo answers are copies: changing one, or the inputs, changes no later answer", () => {
+test("ResponseMemo answers are copies: changing one, or the inputs, changes no later answer", () => {
   const { memo, arena } = memoAt();
   const query = QUERY.slice();
   const { message, bytes } = responseTo(query);
@@ -181,7 +182,7 @@ Deno.test("ResponseMemo answers are copies: changing one, or the inputs, changes
   deepEqual(memo.answer(QUERY, arena), original);
 });
 
-Deno.test("ResponseMemo misses a query shorter than a header, even one it was asked to keep", () => {
+test("ResponseMemo misses a query shorter than a header, even one it was asked to keep", () => {
   const { memo, keep, arena } = memoAt();
   keep(QUERY, Infinity);
   const short = QUERY.subarray(0, 11);
@@ -230,7 +231,7 @@ function collidingQueries(): [Uint8Array, Uint8Array] {
   throw new Error("no FNV-1a collision within 2^21 tries");
 }
 
-Deno.test("ResponseMemo never gives one query the answer of another with the same hash", () => {
+test("ResponseMemo never gives one query the answer of another with the same hash", () => {
   const [one, two] = collidingQueries();
   equal(fnv1a(one), fnv1a(two));
   notEqual(decodeMessage(one).questions[0]!.name, decodeMessage(two).questions[0]!.name);

@@ -3,6 +3,7 @@
  * out, through `respond(encode(q), chain(stages), report)` with stub stages and exchanges.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
 import { DataError, UpstreamError, UpstreamTimeout } from "../../lib/proto/errors.ts";
@@ -309,7 +310,7 @@ const cases: readonly Case[] = [
 ];
 
 for (const c of cases) {
-  Deno.test(`respond() ${c.name}`, async () => {
+  test(`respond() ${c.name}`, async () => {
     let exchanges = 0;
     const exchange: Exchange = (bytes, signal) => {
       exchanges++;
@@ -328,7 +329,7 @@ for (const c of cases) {
   });
 }
 
-Deno.test("respond() writes a mapped answer's owner as a pointer to the question", async () => {
+test("respond() writes a mapped answer's owner as a pointer to the question", async () => {
   const response = await respond(
     encodeMessage(query({ id: 0x0001 })),
     chain(dnsdStages(() => {
@@ -346,14 +347,14 @@ Deno.test("respond() writes a mapped answer's owner as a pointer to the question
   );
 });
 
-Deno.test("mappingRecords() returns one A or AAAA record per entry", () => {
+test("mappingRecords() returns one A or AAAA record per entry", () => {
   deepEqual(mappingRecords({ "nas.lan": "192.168.1.5", "v6.lan": "2001:DB8:0:0::1" }), [
     { name: "nas.lan", class: RRClass.IN, ttl: 300, data: { type: "A", address: "192.168.1.5" } },
     { name: "v6.lan", class: RRClass.IN, ttl: 300, data: { type: "AAAA", address: "2001:db8::1" } },
   ]);
 });
 
-Deno.test("mappingRecords() rejects bad entries with a message naming the entry", async (t) => {
+test("mappingRecords() rejects bad entries with a message naming the entry", async (t) => {
   const bad = [
     {
       name: "an octet over 255",

@@ -3,6 +3,7 @@
  * order, how many timers it takes, and that cancelled ones never fire and are swept.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { Deadlines } from "../../lib/upstream/deadlines.ts";
 
@@ -39,7 +40,7 @@ function fakeTime() {
   };
 }
 
-Deno.test("Deadlines fire in deadline order, each once, whatever order they were set in", async (t) => {
+test("Deadlines fire in deadline order, each once, whatever order they were set in", async (t) => {
   const cases: { name: string; set: [string, number][]; cancel: string[]; steps: [number, string[]][] }[] = [
     {
       name: "set in order",
@@ -86,7 +87,7 @@ Deno.test("Deadlines fire in deadline order, each once, whatever order they were
   }
 });
 
-Deno.test("Deadlines take a timer only when the earliest deadline moves earlier", () => {
+test("Deadlines take a timer only when the earliest deadline moves earlier", () => {
   const time = fakeTime();
   const deadlines = new Deadlines(time);
   // A thousand equal timeouts set one after another: one timer, not a thousand.
@@ -101,7 +102,7 @@ Deno.test("Deadlines take a timer only when the earliest deadline moves earlier"
   equal(time.pending(), 0);
 });
 
-Deno.test("Deadlines sweep cancelled entries once they outnumber the rest", () => {
+test("Deadlines sweep cancelled entries once they outnumber the rest", () => {
   const time = fakeTime();
   const deadlines = new Deadlines(time);
   const fired: number[] = [];

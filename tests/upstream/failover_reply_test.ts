@@ -4,6 +4,7 @@
  * question's case is taken; a malformed reply never reaches the client. See _failover.ts.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { Rcode, RRType } from "../../lib/proto/types.ts";
 import { type Behaviour, fakeTxt } from "../_fake_upstream.ts";
@@ -15,7 +16,7 @@ const alive: Record<string, Behaviour> = {
   "bad.dnsd.test": { kind: "answer", address: "192.0.2.2" },
 };
 
-Deno.test("dnsd asks again over TCP when the UDP reply is truncated, and passes the whole answer on", async (t) => {
+test("dnsd asks again over TCP when the UDP reply is truncated, and passes the whole answer on", async (t) => {
   await t.step("to a UDP client with EDNS (about 900 octets)", async () => {
     const upstream = { "big.dnsd.test": { kind: "truncated", records: 4, over: "udp" } } as const;
     await withServer([upstream], {}, async ({ server, fakes, ask }) => {
@@ -39,7 +40,7 @@ Deno.test("dnsd asks again over TCP when the UDP reply is truncated, and passes 
   });
 });
 
-Deno.test("dnsd never passes on a reply truncated over both UDP and TCP", async (t) => {
+test("dnsd never passes on a reply truncated over both UDP and TCP", async (t) => {
   const cut = { "cut.dnsd.test": { kind: "truncated", records: 4, over: "both" } } as const;
   await t.step("the only upstream: SERVFAIL", async () => {
     await withServer([cut], {}, async ({ server, fakes, ask }) => {
@@ -62,7 +63,7 @@ Deno.test("dnsd never passes on a reply truncated over both UDP and TCP", async 
   });
 });
 
-Deno.test("dnsd never passes a malformed reply on", async (t) => {
+test("dnsd never passes a malformed reply on", async (t) => {
   const bad = { "bad.dnsd.test": { kind: "malformed" } } as const;
   await t.step("the only upstream: SERVFAIL", async () => {
     await withServer([bad], {}, async ({ server, ask }) => {
@@ -88,7 +89,7 @@ const lower: Record<string, Behaviour> = {
   [MIXED]: { kind: "answer", address: "192.0.2.21", questionCase: "lower" },
 };
 
-Deno.test("dnsd with --0x20 sends a mixed-case question and gives the client its own case back", async () => {
+test("dnsd with --0x20 sends a mixed-case question and gives the client its own case back", async () => {
   await withServer([echo], { caseRandomization: true }, async ({ server, fakes, ask }) => {
     for (let id = 1; id <= 8; id++) {
       const { message } = await ask(query(MIXED, { id }));
@@ -107,7 +108,7 @@ Deno.test("dnsd with --0x20 sends a mixed-case question and gives the client its
   });
 });
 
-Deno.test("dnsd with --0x20 ignores a reply that lowercases the question", async (t) => {
+test("dnsd with --0x20 ignores a reply that lowercases the question", async (t) => {
   await t.step("the only upstream: dropped, then SERVFAIL after the timeout", async () => {
     await withServer([lower], { caseRandomization: true, timeoutMs: 300 }, async ({ server, ask }) => {
       const { message, ms } = await ask(query(MIXED));

@@ -4,6 +4,7 @@
  * the back-off probe runs through forward() directly with an injected clock.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { createForwardCounters, forward } from "../../lib/upstream/forward.ts";
 import { refuse } from "../../lib/resolve/resolver.ts";
@@ -18,7 +19,7 @@ const silent: Record<string, Behaviour> = { [NAME]: { kind: "silent" } };
 const servfail: Record<string, Behaviour> = { [NAME]: { kind: "servfail" } };
 const refused: Record<string, Behaviour> = { [NAME]: { kind: "refused" } };
 
-Deno.test("dnsd answers from the live upstream and stops asking a dead one first after 3 failures", async (t) => {
+test("dnsd answers from the live upstream and stops asking a dead one first after 3 failures", async (t) => {
   const timeoutMs = 400;
   for (const dead of [silent, "closed-port"] as const) {
     await t.step(dead === "closed-port" ? "a closed port" : "a socket that never answers", async () => {
@@ -39,7 +40,7 @@ Deno.test("dnsd answers from the live upstream and stops asking a dead one first
   }
 });
 
-Deno.test("forward() probes a backed-off upstream again when its back-off ends, and doubles it", async () => {
+test("forward() probes a backed-off upstream again when its back-off ends, and doubles it", async () => {
   const dead = startFakeUpstream(silent);
   const live = startFakeUpstream(alive);
   try {
@@ -74,7 +75,7 @@ Deno.test("forward() probes a backed-off upstream again when its back-off ends, 
   }
 });
 
-Deno.test("dnsd takes the second upstream's answer when the first answers SERVFAIL or REFUSED", async (t) => {
+test("dnsd takes the second upstream's answer when the first answers SERVFAIL or REFUSED", async (t) => {
   for (const [rcode, first] of [["SERVFAIL", servfail], ["REFUSED", refused]] as const) {
     await t.step(rcode, async () => {
       await withServer([first, alive], {}, async ({ server, fakes, ask }) => {
@@ -89,7 +90,7 @@ Deno.test("dnsd takes the second upstream's answer when the first answers SERVFA
   }
 });
 
-Deno.test("dnsd passes on the last SERVFAIL or REFUSED when no upstream does better", async (t) => {
+test("dnsd passes on the last SERVFAIL or REFUSED when no upstream does better", async (t) => {
   const cases = [
     { name: "SERVFAIL, SERVFAIL", upstreams: [servfail, servfail], rcode: Rcode.SERVFAIL, failovers: 2 },
     { name: "REFUSED, SERVFAIL", upstreams: [refused, servfail], rcode: Rcode.SERVFAIL, failovers: 2 },
@@ -113,7 +114,7 @@ Deno.test("dnsd passes on the last SERVFAIL or REFUSED when no upstream does bet
   }
 });
 
-Deno.test("dnsd answers SERVFAIL within its timeout when every upstream is silent", async () => {
+test("dnsd answers SERVFAIL within its timeout when every upstream is silent", async () => {
   await withServer([silent, silent], { timeoutMs: 300 }, async ({ server, fakes, ask }) => {
     const { message, ms } = await ask(query(NAME));
     equal(message.rcode, Rcode.SERVFAIL);
@@ -123,7 +124,7 @@ Deno.test("dnsd answers SERVFAIL within its timeout when every upstream is silen
   });
 });
 
-Deno.test("dnsd with --upstream-strategy fastest prefers the quicker upstream after one query each", async (t) => {
+test("dnsd with --upstream-strategy fastest prefers the quicker upstream after one query each", async (t) => {
   const slow: Record<string, Behaviour> = { [NAME]: { kind: "answer", address: "192.0.2.1", delayMs: 80 } };
   const fast: Record<string, Behaviour> = { [NAME]: { kind: "answer", address: "192.0.2.2" } };
   const strategies = [
@@ -142,7 +143,7 @@ Deno.test("dnsd with --upstream-strategy fastest prefers the quicker upstream af
   }
 });
 
-Deno.test("dnsd with --upstream-strategy random spreads queries over both upstreams", async () => {
+test("dnsd with --upstream-strategy random spreads queries over both upstreams", async () => {
   const first: Record<string, Behaviour> = { [NAME]: { kind: "answer", address: "192.0.2.1" } };
   await withServer([first, alive], { strategy: "random" }, async ({ fakes, ask }) => {
     const seen = new Set<string>();

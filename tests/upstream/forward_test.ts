@@ -3,6 +3,7 @@
  * {@link Datagram}: no sockets, no sleeps.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, notEqual, ok, rejects } from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
 import { UpstreamError, UpstreamTimeout } from "../../lib/proto/errors.ts";
@@ -10,7 +11,12 @@ import { createForwardCounters, forward, type UpstreamExchange } from "../../lib
 import { query as baseQuery } from "../../lib/proto/message.ts";
 import { refuse } from "../../lib/resolve/resolver.ts";
 import { type Message, Rcode, type ResourceRecord, RRClass, RRType } from "../../lib/proto/types.ts";
-import { type Datagram, type DropReason, type Exchange, udpExchange } from "../../lib/upstream/udp_exchange.ts";
+import {
+  type Datagram,
+  type DropReason,
+  type Exchange,
+  udpExchange,
+} from "../../lib/upstream/udp_exchange.ts";
 import { hex } from "../_hex.ts";
 
 /** A recursive query for `name` with ID 0xabcd; fields override the defaults. */
@@ -60,7 +66,7 @@ function upstreams(...exchanges: Exchange[]): UpstreamExchange[] {
   return exchanges.map((exchange, i) => ({ name: `upstream${i + 1}`, exchange }));
 }
 
-Deno.test("forward() sends a fresh ID from nextId and gives the client's ID back", async () => {
+test("forward() sends a fresh ID from nextId and gives the client's ID back", async () => {
   const upstream = recording((bytes) =>
     Promise.resolve(
       replyTo(bytes, { answers: [record("www.example.net", { type: "A", address: "192.0.2.1" })] }),
@@ -84,7 +90,7 @@ Deno.test("forward() sends a fresh ID from nextId and gives the client's ID back
   deepEqual(response.answers, [record("WwW.ExAmPlE.NeT", { type: "A", address: "192.0.2.1" })]);
 });
 
-Deno.test("forward() takes a new ID from nextId for every query", async () => {
+test("forward() takes a new ID from nextId for every query", async () => {
   const upstream = recording((bytes) => Promise.resolve(replyTo(bytes)));
   let next = 100;
   const stage = forward(upstreams(upstream.exchange), { timeoutMs: 1000, nextId: () => next++ });
@@ -93,7 +99,7 @@ Deno.test("forward() takes a new ID from nextId for every query", async () => {
   deepEqual(upstream.sent.map((bytes) => decodeMessage(bytes).id), [100, 101]);
 });
 
-Deno.test("forward() passes the upstream's rcode and sections through", async (t) => {
+test("forward() passes the upstream's rcode and sections through", async (t) => {
   const passThrough = [
     {
       name: "NXDOMAIN with the SOA in the authority section",
@@ -147,7 +153,7 @@ Deno.test("forward() passes the upstream's rcode and sections through", async (t
   }
 });
 
-Deno.test("forward() answers SERVFAIL for an extended rcode a client without EDNS cannot get", async () => {
+test("forward() answers SERVFAIL for an extended rcode a client without EDNS cannot get", async () => {
   const edns = { udpPayloadSize: 1232, version: 0, dnssecOk: false, flags: 0, options: [] };
   // the upstream sends an OPT record (and so an extended rcode) even to a query without one
   const exchange: Exchange = (bytes) => Promise.resolve(replyTo(bytes, { rcode: Rcode.BADVERS, edns }));
@@ -156,7 +162,7 @@ Deno.test("forward() answers SERVFAIL for an extended rcode a client without EDN
   equal((await stage(query("a.example.net", { edns }), refuse)).rcode, Rcode.BADVERS);
 });
 
-Deno.test("forward() tries the next upstream when one fails", async () => {
+test("forward() tries the next upstream when one fails", async () => {
   const calls: string[] = [];
   const first: Exchange = () => {
     calls.push("first");
@@ -186,7 +192,7 @@ Deno.test("forward() tries the next upstream when one fails", async () => {
   });
 });
 
-Deno.test("forward() does not try the second upstream when the first answers", async () => {
+test("forward() does not try the second upstream when the first answers", async () => {
   const second = recording(() => Promise.reject(new Error("must not be called")));
   const stage = forward(upstreams((bytes) => Promise.resolve(replyTo(bytes)), second.exchange), {
     timeoutMs: 1000,
@@ -195,7 +201,7 @@ Deno.test("forward() does not try the second upstream when the first answers", a
   equal(second.sent.length, 0);
 });
 
-Deno.test("forward() throws UpstreamTimeout when no upstream answers in time", async () => {
+test("forward() throws UpstreamTimeout when no upstream answers in time", async () => {
   const counters = createForwardCounters();
   const stage = forward(upstreams(silent, silent), { timeoutMs: 40, counters });
   await rejects(stage(query("a.example.net"), refuse), UpstreamTimeout);
@@ -210,7 +216,7 @@ Deno.test("forward() throws UpstreamTimeout when no upstream answers in time", a
   });
 });
 
-Deno.test("forward() gives each upstream an equal share of the time left", async () => {
+test("forward() gives each upstream an equal share of the time left", async () => {
   // A fake clock: each try "takes" its whole share, so the shares are 300/3, 200/2 and 100/1 ms.
   // Without sharing, the first try alone would wait 300 ms.
   let clock = 0;
@@ -228,7 +234,7 @@ Deno.test("forward() gives each upstream an equal share of the time left", async
   for (const share of shares) ok(share >= 95 && share < 250, `share of ${share} ms, not about 100 ms`);
 });
 
-Deno.test("forward() stops trying once the deadline has passed", async () => {
+test("forward() stops trying once the deadline has passed", async () => {
   let clock = 0;
   const calls: string[] = [];
   const first: Exchange = () => {
@@ -245,7 +251,7 @@ Deno.test("forward() stops trying once the deadline has passed", async () => {
   deepEqual(calls, ["first"]);
 });
 
-Deno.test("forward() counts a malformed reply and fails with UpstreamError", async () => {
+test("forward() counts a malformed reply and fails with UpstreamError", async () => {
   const counters = createForwardCounters();
   const exchange: Exchange = (bytes) => {
     const cut = replyTo(bytes, { answers: [record("a.example.net", { type: "A", address: "192.0.2.1" })] });
@@ -269,7 +275,7 @@ Deno.test("forward() counts a malformed reply and fails with UpstreamError", asy
   });
 });
 
-Deno.test("forward() never passes a truncated reply on: no TCP to retry over is an UpstreamError", async () => {
+test("forward() never passes a truncated reply on: no TCP to retry over is an UpstreamError", async () => {
   const counters = createForwardCounters();
   const stage = forward(upstreams((bytes) => Promise.resolve(replyTo(bytes, { truncated: true }))), {
     timeoutMs: 1000,
@@ -282,7 +288,7 @@ Deno.test("forward() never passes a truncated reply on: no TCP to retry over is 
   equal(counters.answered, 0);
 });
 
-Deno.test("forward() lets an unexpected error through", async () => {
+test("forward() lets an unexpected error through", async () => {
   const bug = new TypeError("a bug");
   const stage = forward(upstreams(() => Promise.reject(bug)), { timeoutMs: 1000 });
   await rejects(stage(query("a.example.net"), refuse), (error) => error === bug);
@@ -335,7 +341,7 @@ const rightReply = replyTo(upstreamQuery, {
   answers: [record("www.example.net", { type: "A", address: "192.0.2.1" })],
 });
 
-Deno.test("udpExchange() opens no socket for an already-aborted signal", async () => {
+test("udpExchange() opens no socket for an already-aborted signal", async () => {
   let opens = 0;
   const exchange = udpExchange(UPSTREAM, {
     open: () => {
@@ -347,7 +353,7 @@ Deno.test("udpExchange() opens no socket for an already-aborted signal", async (
   equal(opens, 0);
 });
 
-Deno.test("udpExchange() sends the query once to the upstream and returns the matching reply", async () => {
+test("udpExchange() sends the query once to the upstream and returns the matching reply", async () => {
   const fake = fakeSocket([[rightReply, FROM_UPSTREAM]]);
   const opened: unknown[] = [];
   const exchange = udpExchange(UPSTREAM, {
@@ -363,7 +369,7 @@ Deno.test("udpExchange() sends the query once to the upstream and returns the ma
   equal(fake.closes, 1);
 });
 
-Deno.test("udpExchange() gives up with UpstreamTimeout and one close() when aborted while receiving", async () => {
+test("udpExchange() gives up with UpstreamTimeout and one close() when aborted while receiving", async () => {
   const fake = fakeSocket();
   const controller = new AbortController();
   const exchange = udpExchange(UPSTREAM, { open: () => fake.socket });
@@ -374,7 +380,7 @@ Deno.test("udpExchange() gives up with UpstreamTimeout and one close() when abor
   equal(fake.closes, 1);
 });
 
-Deno.test("udpExchange() fails with UpstreamError and one close() when the send fails", async () => {
+test("udpExchange() fails with UpstreamError and one close() when the send fails", async () => {
   const fake = fakeSocket([], { sendFails: true });
   const exchange = udpExchange(UPSTREAM, { open: () => fake.socket });
   await rejects(exchange(upstreamQuery, new AbortController().signal), (error) => {
@@ -392,7 +398,7 @@ function withId(bytes: Uint8Array, id: number): Uint8Array {
   return copy;
 }
 
-Deno.test("udpExchange() drops datagrams that do not answer the query and keeps waiting", async (t) => {
+test("udpExchange() drops datagrams that do not answer the query and keeps waiting", async (t) => {
   const strays: { name: string; datagram: [Uint8Array, Deno.NetAddr]; reason: DropReason; from: string }[] = [
     {
       name: "another source port",
@@ -474,7 +480,7 @@ Deno.test("udpExchange() drops datagrams that do not answer the query and keeps 
   });
 });
 
-Deno.test("udpExchange() accepts the question in another case", async () => {
+test("udpExchange() accepts the question in another case", async () => {
   // replyTo() lowercases the question; the query asks for "WWW.Example.NET"
   const sent = encodeMessage(query("WWW.Example.NET", { id: 0x4321 }));
   const fake = fakeSocket([[replyTo(sent), FROM_UPSTREAM]]);
@@ -483,7 +489,7 @@ Deno.test("udpExchange() accepts the question in another case", async () => {
   equal(decodeMessage(reply).questions[0]!.name, "www.example.net");
 });
 
-Deno.test("udpExchange() matches an IPv6 upstream written another way", async () => {
+test("udpExchange() matches an IPv6 upstream written another way", async () => {
   const fake = fakeSocket([[rightReply, { transport: "udp", hostname: "2001:db8:0:0:0:0:0:53", port: 53 }]]);
   const drops: DropReason[] = [];
   const exchange = udpExchange({ hostname: "2001:DB8::53", port: 53 }, {

@@ -3,6 +3,7 @@
  * over real TCP on 127.0.0.1: RFC 7766 framing, dropped mismatches, aborts and broken streams.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
 import { UpstreamError, UpstreamTimeout } from "../../lib/proto/errors.ts";
@@ -110,7 +111,7 @@ function abortSoon(ms = 20): AbortSignal {
   return AbortSignal.timeout(ms);
 }
 
-Deno.test("tcpExchange() writes one framed query and reads a framed reply arriving in several chunks", async () => {
+test("tcpExchange() writes one framed query and reads a framed reply arriving in several chunks", async () => {
   const bytes = encodeMessage(query("www.example.net"));
   const fake = fakeStream((written) => {
     const reply = frame(replyTo(written.subarray(2)));
@@ -124,7 +125,7 @@ Deno.test("tcpExchange() writes one framed query and reads a framed reply arrivi
   equal(fake.closes(), 1);
 });
 
-Deno.test("tcpExchange() reads a reply longer than one read buffer", async () => {
+test("tcpExchange() reads a reply longer than one read buffer", async () => {
   const bytes = encodeMessage(query("big.example.net", 0x4321, RRType.TXT));
   const answers = fakeTxt("big.example.net", 40); // about 8 KB
   const fake = fakeStream((written) => [frame(replyTo(written.subarray(2), { answers }))]);
@@ -136,7 +137,7 @@ Deno.test("tcpExchange() reads a reply longer than one read buffer", async () =>
   deepEqual(decodeMessage(reply).answers, answers);
 });
 
-Deno.test("tcpExchange() drops a reply with the wrong ID, tells onDrop, and returns the right one", async () => {
+test("tcpExchange() drops a reply with the wrong ID, tells onDrop, and returns the right one", async () => {
   const bytes = encodeMessage(query("www.example.net", 0x1234));
   const fake = fakeStream((written) => {
     const right = replyTo(written.subarray(2));
@@ -154,7 +155,7 @@ Deno.test("tcpExchange() drops a reply with the wrong ID, tells onDrop, and retu
   equal(fake.closes(), 1);
 });
 
-Deno.test("tcpExchange() requires the question's exact case only with exactCase (0x20)", async (t) => {
+test("tcpExchange() requires the question's exact case only with exactCase (0x20)", async (t) => {
   const bytes = encodeMessage(query("WwW.ExAmPlE.NeT"));
   const lowered = (written: Uint8Array) => {
     const sent = decodeMessage(written.subarray(2));
@@ -183,7 +184,7 @@ Deno.test("tcpExchange() requires the question's exact case only with exactCase 
   });
 });
 
-Deno.test("tcpExchange() gives up with UpstreamTimeout and closes the stream exactly once when aborted", async () => {
+test("tcpExchange() gives up with UpstreamTimeout and closes the stream exactly once when aborted", async () => {
   const fake = fakeStream(() => []); // never answers
   const exchange = tcpExchange(upstream, { connect: connecting(fake.stream).connect });
   const controller = new AbortController();
@@ -194,7 +195,7 @@ Deno.test("tcpExchange() gives up with UpstreamTimeout and closes the stream exa
   equal(fake.closes(), 1);
 });
 
-Deno.test("tcpExchange() opens no connection for an already-aborted signal", async () => {
+test("tcpExchange() opens no connection for an already-aborted signal", async () => {
   const fake = fakeStream(() => []);
   const dial = connecting(fake.stream);
   await rejects(
@@ -208,7 +209,7 @@ Deno.test("tcpExchange() opens no connection for an already-aborted signal", asy
   equal(fake.closes(), 0);
 });
 
-Deno.test("tcpExchange() gives up on a connect that never completes when aborted", async () => {
+test("tcpExchange() gives up on a connect that never completes when aborted", async () => {
   let late: ((stream: Stream) => void) | undefined;
   const fake = fakeStream(() => []);
   const exchange = tcpExchange(upstream, {
@@ -220,7 +221,7 @@ Deno.test("tcpExchange() gives up on a connect that never completes when aborted
   equal(fake.closes(), 1);
 });
 
-Deno.test("tcpExchange() fails with UpstreamError when the stream closes in the middle of a reply", async (t) => {
+test("tcpExchange() fails with UpstreamError when the stream closes in the middle of a reply", async (t) => {
   const cases = [
     { name: "inside the length octets", cut: 1 },
     { name: "inside the message", cut: 10 },
@@ -253,7 +254,7 @@ async function exchangeError(stream: Stream): Promise<unknown> {
   throw new Error("the exchange did not fail");
 }
 
-Deno.test("tcpExchange() fails with UpstreamError when the connection is refused", async () => {
+test("tcpExchange() fails with UpstreamError when the connection is refused", async () => {
   const connect = () => Promise.reject(new Deno.errors.ConnectionRefused("refused"));
   const error = await tcpExchange(upstream, { connect })(
     encodeMessage(query("a.example.net")),
@@ -264,7 +265,7 @@ Deno.test("tcpExchange() fails with UpstreamError when the connection is refused
   ok(error.cause instanceof Deno.errors.ConnectionRefused);
 });
 
-Deno.test("tcpExchange() gets a whole big answer from the fake upstream over real TCP", async () => {
+test("tcpExchange() gets a whole big answer from the fake upstream over real TCP", async () => {
   const fake = startFakeUpstream({ "big.dnsd.test": { kind: "truncated", records: 30, over: "udp" } });
   try {
     const bytes = encodeMessage(query("big.dnsd.test", 0x0bad, RRType.TXT));
@@ -279,7 +280,7 @@ Deno.test("tcpExchange() gets a whole big answer from the fake upstream over rea
   }
 });
 
-Deno.test("tcpExchange() skips the fake upstream's wrong-ID decoy over real TCP", async () => {
+test("tcpExchange() skips the fake upstream's wrong-ID decoy over real TCP", async () => {
   const fake = startFakeUpstream({
     "decoy.dnsd.test": { kind: "answer", address: "192.0.2.9", decoy: "wrong-id" },
   });
@@ -296,7 +297,7 @@ Deno.test("tcpExchange() skips the fake upstream's wrong-ID decoy over real TCP"
   }
 });
 
-Deno.test("tcpExchange() times out on a silent fake upstream over real TCP", async () => {
+test("tcpExchange() times out on a silent fake upstream over real TCP", async () => {
   const fake = startFakeUpstream({ "silent.dnsd.test": { kind: "silent" } });
   try {
     await rejects(
@@ -328,7 +329,7 @@ async function readFrames(conn: Deno.Conn, count: number): Promise<Uint8Array[]>
   return frames;
 }
 
-Deno.test("the fake upstream answers pipelined queries on one TCP connection as each completes", async () => {
+test("the fake upstream answers pipelined queries on one TCP connection as each completes", async () => {
   const fake = startFakeUpstream({
     "slow.dnsd.test": { kind: "answer", address: "192.0.2.1", delayMs: 50 },
     "fast.dnsd.test": { kind: "answer", address: "192.0.2.2" },

@@ -2,10 +2,11 @@
  * The clock the forwarding path reads once per turn.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal } from "node:assert/strict";
 import { turnClock } from "../../lib/upstream/turn_clock.ts";
 
-Deno.test("turnClock() reads once until the microtasks queued so far have run", async () => {
+test("turnClock() reads once until the microtasks queued so far have run", async () => {
   let time = 100;
   let reads = 0;
   const now = turnClock(() => (reads++, time));

@@ -4,6 +4,7 @@
  * against a real responder on 127.0.0.1 over Deno's sockets and over the FFI reactor's.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, notEqual, ok, rejects } from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
 import { UpstreamError, UpstreamTimeout } from "../../lib/proto/errors.ts";
@@ -130,7 +131,7 @@ function track<T>(promise: Promise<T>): { readonly settled: boolean; readonly pr
 
 const never = () => new AbortController().signal;
 
-Deno.test("pooledUdpExchange() routes replies to the waiting queries, out of order, on one socket", async () => {
+test("pooledUdpExchange() routes replies to the waiting queries, out of order, on one socket", async () => {
   const { pool, sockets } = fakePool({ sockets: 1 });
   try {
     const names = ["a.example", "b.example", "c.example"];
@@ -149,7 +150,7 @@ Deno.test("pooledUdpExchange() routes replies to the waiting queries, out of ord
   }
 });
 
-Deno.test("pooledUdpExchange() drops strangers' datagrams and keeps waiting", async (t) => {
+test("pooledUdpExchange() drops strangers' datagrams and keeps waiting", async (t) => {
   const decoys = [
     {
       name: "another port",
@@ -206,7 +207,7 @@ Deno.test("pooledUdpExchange() drops strangers' datagrams and keeps waiting", as
   }
 });
 
-Deno.test("pooledUdpExchange() takes an IPv6 upstream's reply whatever the address's spelling", async () => {
+test("pooledUdpExchange() takes an IPv6 upstream's reply whatever the address's spelling", async () => {
   const socket = new FakeSocket();
   const pool = pooledUdpExchange({ hostname: "2001:db8::53", port: 53 }, { open: () => socket });
   try {
@@ -222,7 +223,7 @@ Deno.test("pooledUdpExchange() takes an IPv6 upstream's reply whatever the addre
   }
 });
 
-Deno.test("pooledUdpExchange() gives up on abort with UpstreamTimeout and forgets the query", async () => {
+test("pooledUdpExchange() gives up on abort with UpstreamTimeout and forgets the query", async () => {
   const { pool, sockets, drops } = fakePool({ sockets: 1 });
   try {
     const controller = new AbortController();
@@ -239,7 +240,7 @@ Deno.test("pooledUdpExchange() gives up on abort with UpstreamTimeout and forget
   }
 });
 
-Deno.test("pooledUdpExchange() sends nothing for a signal that is already aborted", async () => {
+test("pooledUdpExchange() sends nothing for a signal that is already aborted", async () => {
   const { pool, sockets } = fakePool();
   try {
     await rejects(pool(query("www.example"), AbortSignal.abort()), UpstreamTimeout);
@@ -249,7 +250,7 @@ Deno.test("pooledUdpExchange() sends nothing for a signal that is already aborte
   }
 });
 
-Deno.test("pooledUdpExchange() gives a query a fresh ID when its ID already waits on the socket", async () => {
+test("pooledUdpExchange() gives a query a fresh ID when its ID already waits on the socket", async () => {
   const { pool, sockets } = fakePool({ sockets: 1 });
   try {
     const first = pool(query("one.example", { id: 0x7777 }), never());
@@ -268,7 +269,7 @@ Deno.test("pooledUdpExchange() gives a query a fresh ID when its ID already wait
   }
 });
 
-Deno.test("pooledUdpExchange() retires a socket after queriesPerSocket, closing it after its last reply", async () => {
+test("pooledUdpExchange() retires a socket after queriesPerSocket, closing it after its last reply", async () => {
   const { pool, sockets } = fakePool({ sockets: 1, queriesPerSocket: 2 });
   try {
     const one = pool(query("one.example", { id: 1 }), never());
@@ -298,7 +299,7 @@ Deno.test("pooledUdpExchange() retires a socket after queriesPerSocket, closing 
   deepEqual(sockets.map((socket) => socket.closes), [1, 1]);
 });
 
-Deno.test("pooledUdpExchange() closes a retired socket when its last query is aborted", async () => {
+test("pooledUdpExchange() closes a retired socket when its last query is aborted", async () => {
   const { pool, sockets } = fakePool({ sockets: 1, queriesPerSocket: 1 });
   try {
     const controller = new AbortController();
@@ -316,7 +317,7 @@ Deno.test("pooledUdpExchange() closes a retired socket when its last query is ab
   }
 });
 
-Deno.test("pooledUdpExchange() retires a socket once it is maxSocketAgeMs old", async () => {
+test("pooledUdpExchange() retires a socket once it is maxSocketAgeMs old", async () => {
   let clock = 5_000;
   const { pool, sockets } = fakePool({ sockets: 1, maxSocketAgeMs: 1_000, now: () => clock });
   try {
@@ -339,7 +340,7 @@ Deno.test("pooledUdpExchange() retires a socket once it is maxSocketAgeMs old", 
   }
 });
 
-Deno.test("pooledUdpExchange() spreads queries over `sockets` sockets", async () => {
+test("pooledUdpExchange() spreads queries over `sockets` sockets", async () => {
   const { pool, sockets } = fakePool({ sockets: 3 });
   try {
     const pending = Array.from({ length: 6 }, (_, i) => pool(query(`q${i}.example`, { id: i }), never()));
@@ -354,7 +355,7 @@ Deno.test("pooledUdpExchange() spreads queries over `sockets` sockets", async ()
   }
 });
 
-Deno.test("pooledUdpExchange() replaces a socket whose receive failed", async () => {
+test("pooledUdpExchange() replaces a socket whose receive failed", async () => {
   const { pool, sockets } = fakePool({ sockets: 1 });
   try {
     const lost = pool(query("one.example", { id: 1 }), never());
@@ -370,7 +371,7 @@ Deno.test("pooledUdpExchange() replaces a socket whose receive failed", async ()
   }
 });
 
-Deno.test("pooledUdpExchange().close() closes every socket, fails waiting queries, waits for the loops", async () => {
+test("pooledUdpExchange().close() closes every socket, fails waiting queries, waits for the loops", async () => {
   const { pool, sockets } = fakePool({ sockets: 2, queriesPerSocket: 1 });
   // Two retired sockets with a query still waiting on each, and one active.
   const waiting = [1, 2, 3].map((id) => track(pool(query(`q${id}.example`, { id }), never())));
@@ -451,7 +452,7 @@ async function twoHundredQueries(open: (upstream: Upstream) => Datagram): Promis
   }
 }
 
-Deno.test("pooledUdpExchange() answers 200 concurrent queries over real sockets, then closes cleanly", async () => {
+test("pooledUdpExchange() answers 200 concurrent queries over real sockets, then closes cleanly", async () => {
   const opened = await twoHundredQueries((upstream) =>
     Deno.listenDatagram({ transport: "udp", hostname: upstream.hostname, port: 0 })
   );
@@ -459,7 +460,7 @@ Deno.test("pooledUdpExchange() answers 200 concurrent queries over real sockets,
   ok(opened >= 8 && opened <= 11, `${opened} sockets opened`);
 });
 
-Deno.test(
+test(
   needsFfi("pooledUdpExchange() answers 200 concurrent queries over reactor sockets, then closes"),
   async () => {
     const reactor = new UdpReactor();
@@ -503,7 +504,7 @@ class PushFakeSocket extends FakeSocket implements PushDatagram {
   }
 }
 
-Deno.test("pooledUdpExchange() over a push socket fails a query the kernel would not send", async () => {
+test("pooledUdpExchange() over a push socket fails a query the kernel would not send", async () => {
   const socket = new PushFakeSocket();
   socket.accepts = false;
   const pool = pooledUdpExchange(UPSTREAM, { sockets: 1, open: () => socket });
@@ -522,7 +523,7 @@ Deno.test("pooledUdpExchange() over a push socket fails a query the kernel would
   }
 });
 
-Deno.test("pooledUdpExchange() over push sockets: routing, every drop, retiring and closing", async (t) => {
+test("pooledUdpExchange() over push sockets: routing, every drop, retiring and closing", async (t) => {
   const sockets: PushFakeSocket[] = [];
   const drops: DropReason[] = [];
   const pool = pooledUdpExchange(UPSTREAM, {

@@ -3,6 +3,7 @@
  * and the exponential back-off of failing upstreams. Pure: no sockets, no timers.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal } from "node:assert/strict";
 import { type PoolOptions, upstreamPool } from "../../lib/upstream/upstream_pool.ts";
 
@@ -37,7 +38,7 @@ function pool(options: PoolOptions = {}, upstreams: readonly string[] = names) {
   return { clock, pool: upstreamPool(upstreams, { now: clock.now, ...options }) };
 }
 
-Deno.test("upstreamPool() tries upstreams in the order given by default", () => {
+test("upstreamPool() tries upstreams in the order given by default", () => {
   const { pool: p } = pool();
   deepEqual(p.order(), ["a", "b", "c", "d"]);
   p.succeeded("c", 5);
@@ -45,7 +46,7 @@ Deno.test("upstreamPool() tries upstreams in the order given by default", () => 
   deepEqual(p.order(), ["a", "b", "c", "d"]); // one failure is not yet a reason to skip
 });
 
-Deno.test("upstreamPool() shuffles with the injected random source (Fisher-Yates)", async (t) => {
+test("upstreamPool() shuffles with the injected random source (Fisher-Yates)", async (t) => {
   const shuffles = [
     // i=3: j=floor(r*4), i=2: j=floor(r*3), i=1: j=floor(r*2)
     { values: [0.99], expected: ["a", "b", "c", "d"] }, // j=i every time: no swap
@@ -63,7 +64,7 @@ Deno.test("upstreamPool() shuffles with the injected random source (Fisher-Yates
   }
 });
 
-Deno.test("upstreamPool() draws a new shuffle for every order()", () => {
+test("upstreamPool() draws a new shuffle for every order()", () => {
   const source = playback([0.99, 0.99, 0.99, 0, 0, 0]);
   const { pool: p } = pool({ strategy: "random", random: source.random });
   deepEqual(p.order(), ["a", "b", "c", "d"]);
@@ -71,7 +72,7 @@ Deno.test("upstreamPool() draws a new shuffle for every order()", () => {
   equal(source.drawn(), 6);
 });
 
-Deno.test("upstreamPool() shuffles only the healthy upstreams and keeps those backing off last", () => {
+test("upstreamPool() shuffles only the healthy upstreams and keeps those backing off last", () => {
   const source = playback([0]);
   const { pool: p } = pool({ strategy: "random", random: source.random, failuresBeforeBackoff: 1 });
   p.failed("b");
@@ -79,7 +80,7 @@ Deno.test("upstreamPool() shuffles only the healthy upstreams and keeps those ba
   equal(source.drawn(), 2);
 });
 
-Deno.test("upstreamPool() orders by smoothed RTT with the fastest strategy, untimed upstreams first", () => {
+test("upstreamPool() orders by smoothed RTT with the fastest strategy, untimed upstreams first", () => {
   const { pool: p } = pool({ strategy: "fastest" });
   p.succeeded("a", 100);
   p.succeeded("b", 20);
@@ -89,7 +90,7 @@ Deno.test("upstreamPool() orders by smoothed RTT with the fastest strategy, unti
   deepEqual(p.order(), ["b", "d", "c", "a"]);
 });
 
-Deno.test("upstreamPool() smooths RTT with gain 1/8 (RFC 6298 section 2)", () => {
+test("upstreamPool() smooths RTT with gain 1/8 (RFC 6298 section 2)", () => {
   const { pool: p } = pool({ strategy: "fastest" }, ["a", "b"]);
   equal(p.health("a").srtt, undefined);
   p.succeeded("a", 100); // the first sample is taken as it is
@@ -105,7 +106,7 @@ Deno.test("upstreamPool() smooths RTT with gain 1/8 (RFC 6298 section 2)", () =>
   deepEqual(p.order(), ["b", "a"]);
 });
 
-Deno.test("upstreamPool() backs an upstream off after failuresBeforeBackoff failures in a row", () => {
+test("upstreamPool() backs an upstream off after failuresBeforeBackoff failures in a row", () => {
   const { clock, pool: p } = pool({ failuresBeforeBackoff: 3, backoffMs: 1000, maxBackoffMs: 60_000 });
   p.failed("a");
   p.failed("a");
@@ -120,7 +121,7 @@ Deno.test("upstreamPool() backs an upstream off after failuresBeforeBackoff fail
   deepEqual(p.order(), ["a", "b", "c", "d"]); // the back-off is over: probed first again
 });
 
-Deno.test("upstreamPool() doubles the back-off with each further failure and caps it at maxBackoffMs", () => {
+test("upstreamPool() doubles the back-off with each further failure and caps it at maxBackoffMs", () => {
   const { clock, pool: p } = pool({ failuresBeforeBackoff: 2, backoffMs: 100, maxBackoffMs: 700 });
   const backoffs: number[] = [];
   for (let i = 0; i < 7; i++) {
@@ -132,7 +133,7 @@ Deno.test("upstreamPool() doubles the back-off with each further failure and cap
   deepEqual(backoffs, [0, 100, 200, 400, 700, 700, 700]);
 });
 
-Deno.test("upstreamPool() forgets failures and back-off after one success, but keeps the RTT", () => {
+test("upstreamPool() forgets failures and back-off after one success, but keeps the RTT", () => {
   const { clock, pool: p } = pool({ failuresBeforeBackoff: 1, backoffMs: 100, maxBackoffMs: 1000 });
   p.succeeded("a", 40);
   p.failed("a");
@@ -145,7 +146,7 @@ Deno.test("upstreamPool() forgets failures and back-off after one success, but k
   equal(p.health("a").skipUntil, clock.now() + 100); // the back-off starts again from backoffMs
 });
 
-Deno.test("upstreamPool() still returns every upstream when all are backing off, soonest back first", () => {
+test("upstreamPool() still returns every upstream when all are backing off, soonest back first", () => {
   const { clock, pool: p } = pool({ failuresBeforeBackoff: 1, backoffMs: 100, maxBackoffMs: 10_000 });
   p.failed("c"); // back at +100
   clock.advance(10);
@@ -161,7 +162,7 @@ Deno.test("upstreamPool() still returns every upstream when all are backing off,
   deepEqual(p.order(), ["a", "c", "b", "d"]);
 });
 
-Deno.test("upstreamPool() puts a fast upstream that is backing off behind slower healthy ones", () => {
+test("upstreamPool() puts a fast upstream that is backing off behind slower healthy ones", () => {
   const { clock, pool: p } = pool({
     strategy: "fastest",
     failuresBeforeBackoff: 1,
@@ -177,7 +178,7 @@ Deno.test("upstreamPool() puts a fast upstream that is backing off behind slower
   deepEqual(p.order(), ["fast", "slow"]); // its RTT survived the failure
 });
 
-Deno.test("upstreamPool() answers health() for an upstream it does not know with a clean slate", () => {
+test("upstreamPool() answers health() for an upstream it does not know with a clean slate", () => {
   const { pool: p } = pool({}, ["a"]);
   deepEqual(p.health("z"), { failures: 0, skipUntil: 0, srtt: undefined });
 });

@@ -3,6 +3,7 @@
  * RFC 3596 section 2.5, and a table of malformed lines with the location each error points at.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { DataError, ParseError } from "../../lib/proto/errors.ts";
 import { HOSTS_TTL, parseHosts, reverseName } from "../../lib/zone/hosts.ts";
@@ -36,7 +37,7 @@ const hostsFile = [
   ":: ads6.example.com",
 ].join("\n");
 
-Deno.test("parseHosts() reads a realistic hosts file", () => {
+test("parseHosts() reads a realistic hosts file", () => {
   const { records, warnings } = parseHosts(hostsFile, "/etc/hosts");
   deepEqual(records, [
     a("localhost", "127.0.0.1"),
@@ -65,7 +66,7 @@ Deno.test("parseHosts() reads a realistic hosts file", () => {
   equal(warnings[0]!.message, '/etc/hosts:8:1: skipped: "fe80::1%eth0" has a zone index');
 });
 
-Deno.test("parseHosts() applies the ttl option to every record", async (t) => {
+test("parseHosts() applies the ttl option to every record", async (t) => {
   for (const ttl of [0, 60, 2147483647]) {
     await t.step(`ttl ${ttl}`, () => {
       const { records } = parseHosts("192.0.2.1 host\n", "hosts", { ttl });
@@ -82,7 +83,7 @@ Deno.test("parseHosts() applies the ttl option to every record", async (t) => {
   }
 });
 
-Deno.test("parseHosts() returns no records for empty and comment-only text", async (t) => {
+test("parseHosts() returns no records for empty and comment-only text", async (t) => {
   for (const text of ["", "\n\n", "# only a comment\n", "   \t  \r\n", "#127.0.0.1 commented-out\n"]) {
     await t.step(JSON.stringify(text), () => {
       deepEqual(parseHosts(text, "hosts"), { records: [], warnings: [] });
@@ -90,7 +91,7 @@ Deno.test("parseHosts() returns no records for empty and comment-only text", asy
   }
 });
 
-Deno.test("parseHosts() skips lines with an IPv6 zone index and warns at the address", async (t) => {
+test("parseHosts() skips lines with an IPv6 zone index and warns at the address", async (t) => {
   const cases = [
     { text: "fe80::1%eth0 router", at: "hosts:1:1" },
     { text: "# link-local\n  fe80::1%25 r1 r2 # comment", at: "hosts:2:3" },
@@ -120,7 +121,7 @@ const reverseNames = [
   { address: "::ffff:192.0.2.1", name: `1.0.2.0.0.0.0.c.f.f.f.f.${"0.".repeat(20)}ip6.arpa` },
 ];
 
-Deno.test("reverseName() maps addresses to in-addr.arpa and nibble ip6.arpa names", async (t) => {
+test("reverseName() maps addresses to in-addr.arpa and nibble ip6.arpa names", async (t) => {
   for (const { address, name } of reverseNames) {
     await t.step(address, () => equal(reverseName(address), name));
   }
@@ -174,7 +175,7 @@ const malformed = [
   { name: "a dot before the root dot", text: "::1 a..", at: "f:1:5", reason: /bad name "a\.\."/ },
 ];
 
-Deno.test("parseHosts() rejects malformed lines with file:line:column at the token", async (t) => {
+test("parseHosts() rejects malformed lines with file:line:column at the token", async (t) => {
   for (const { name, text, at, reason } of malformed) {
     await t.step(name, () => {
       throws(() => parseHosts(text, "f"), (error) => {

@@ -4,6 +4,7 @@
  * Loaders are gated by promises the test settles, so nothing sleeps.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, ok, strictEqual } from "node:assert/strict";
 import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
 import { resolveLocal } from "../../lib/resolve/authority.ts";
@@ -65,7 +66,7 @@ async function withLogs(body: (lines: readonly string[]) => Promise<void>): Prom
   }
 }
 
-Deno.test("createReloader() serves the old data until the new is loaded, then swaps it whole", async () => {
+test("createReloader() serves the old data until the new is loaded, then swaps it whole", async () => {
   const files: Record<string, string> = {
     "/zones/a.zone":
       "a.test. 60 SOA ns.a.test. h.a.test. 1 7200 900 1209600 60\nwww.a.test. 60 A 192.0.2.1\n",
@@ -96,7 +97,7 @@ Deno.test("createReloader() serves the old data until the new is loaded, then sw
   deepEqual([addresses(held, "www.a.test"), addresses(held, "h.lan")], [["192.0.2.1"], ["192.0.2.2"]]);
 });
 
-Deno.test("createReloader() runs overlapping reloads as one running and one queued", async () => {
+test("createReloader() runs overlapping reloads as one running and one queued", async () => {
   const gated = gatedLoader();
   const reloader = createReloader(loaded("192.0.2.1"), gated.load);
   const first = reloader.reload("first");
@@ -123,7 +124,7 @@ Deno.test("createReloader() runs overlapping reloads as one running and one queu
   deepEqual(addresses(reloader.current(), "x.lan"), ["192.0.2.4"]);
 });
 
-Deno.test("createReloader() keeps the old data and files when the loader throws", async () => {
+test("createReloader() keeps the old data and files when the loader throws", async () => {
   const told: (readonly string[])[] = [];
   const initial = loaded("192.0.2.1", ["/old"]);
   const reloader = createReloader(
@@ -142,7 +143,7 @@ Deno.test("createReloader() keeps the old data and files when the loader throws"
   });
 });
 
-Deno.test("createReloader() tells onFiles the files of the new data", async () => {
+test("createReloader() tells onFiles the files of the new data", async () => {
   const told: (readonly string[])[] = [];
   const reloader = createReloader(
     loaded("192.0.2.1", ["/old"]),
@@ -154,7 +155,7 @@ Deno.test("createReloader() tells onFiles the files of the new data", async () =
   deepEqual(reloader.files(), ["/zones/a.zone", "/zones/a.inc"]);
 });
 
-Deno.test("createReloader() logs a broken zone file's file:line:column at ERROR and keeps its zone", async () => {
+test("createReloader() logs a broken zone file's file:line:column at ERROR and keeps its zone", async () => {
   const good = "$ORIGIN a.test.\n$TTL 60\n@ SOA ns h 1 7200 900 1209600 60\nwww A 192.0.2.1\n";
   const files: Record<string, string> = { "/zones/a.zone": good };
   const load = dataLoader({

@@ -4,6 +4,7 @@
  * the others, and `files` names every file read.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { resolveLocal } from "../../lib/resolve/authority.ts";
 import { DataError, ParseError } from "../../lib/proto/errors.ts";
@@ -45,7 +46,7 @@ function setup() {
   return { files, source, load };
 }
 
-Deno.test("dataLoader() reads zones, hosts and mappings", async () => {
+test("dataLoader() reads zones, hosts and mappings", async () => {
   const { load } = setup();
   const { data, files, errors } = await load(true);
   deepEqual(errors, []);
@@ -57,7 +58,7 @@ Deno.test("dataLoader() reads zones, hosts and mappings", async () => {
   equal(data.size, 2 + 2 + 2 + 1); // SOA + A per zone, A + PTR from hosts, one mapping
 });
 
-Deno.test("dataLoader() throws a ParseError with file:line:column on a strict first load", async () => {
+test("dataLoader() throws a ParseError with file:line:column on a strict first load", async () => {
   const { files, load } = setup();
   files["/zones/b.zone"] += BROKEN_LINE;
   await rejects(load(true), (error: unknown) => {
@@ -68,7 +69,7 @@ Deno.test("dataLoader() throws a ParseError with file:line:column on a strict fi
   });
 });
 
-Deno.test("dataLoader() keeps a broken zone file's previous zone and picks up the other files", async () => {
+test("dataLoader() keeps a broken zone file's previous zone and picks up the other files", async () => {
   const { files, load } = setup();
   await load(true);
   files["/zones/a.zone"] = zone("a.test", "192.0.2.11", BROKEN_LINE);
@@ -90,7 +91,7 @@ Deno.test("dataLoader() keeps a broken zone file's previous zone and picks up th
   deepEqual(addresses(fixed.data, "www.a.test"), ["192.0.2.12"]);
 });
 
-Deno.test("dataLoader() keeps the previous zone of a zone file that disappears", async () => {
+test("dataLoader() keeps the previous zone of a zone file that disappears", async () => {
   const { files, load } = setup();
   await load(true);
   delete files["/zones/a.zone"];
@@ -100,7 +101,7 @@ Deno.test("dataLoader() keeps the previous zone of a zone file that disappears",
   deepEqual(addresses(data, "www.a.test"), ["192.0.2.10"]);
 });
 
-Deno.test("dataLoader() keeps a broken hosts file's previous records", async () => {
+test("dataLoader() keeps a broken hosts file's previous records", async () => {
   const { files, load } = setup();
   await load(true);
   files["/etc/hosts"] = "192.0.2.32 g.lan\n999.1.1.1 h.lan\n";
@@ -112,7 +113,7 @@ Deno.test("dataLoader() keeps a broken hosts file's previous records", async () 
   deepEqual(addresses(data, "www.b.test"), ["192.0.2.20"]);
 });
 
-Deno.test("dataLoader() keeps the previous mappings when the table is bad or cannot be read", async () => {
+test("dataLoader() keeps the previous mappings when the table is bad or cannot be read", async () => {
   const { source, load } = setup();
   await load(true);
   source.mappings = () => ({ "m.lan": "999.1.1.1", "n.lan": "192.0.2.41" });
@@ -138,7 +139,7 @@ Deno.test("dataLoader() keeps the previous mappings when the table is bad or can
   deepEqual(addresses(fixed.data, "n.lan"), ["192.0.2.41"]);
 });
 
-Deno.test("dataLoader() lists $INCLUDEd files among the files read", async () => {
+test("dataLoader() lists $INCLUDEd files among the files read", async () => {
   const { files, load } = setup();
   files["/zones/b.zone"] = zone("b.test", "192.0.2.20", "$INCLUDE more.inc\n");
   files["/zones/more.inc"] = "extra A 192.0.2.22\n$INCLUDE /shared/deep.inc\n";
@@ -149,7 +150,7 @@ Deno.test("dataLoader() lists $INCLUDEd files among the files read", async () =>
   deepEqual(addresses(data, "deep.b.test"), ["192.0.2.23"]);
 });
 
-Deno.test("dataLoader() rejects two zone files with the same apex with a DataError", async () => {
+test("dataLoader() rejects two zone files with the same apex with a DataError", async () => {
   const files = {
     "/zones/a.zone": zone("a.test", "192.0.2.10"),
     "/zones/copy.zone": zone("A.test", "192.0.2.20"),

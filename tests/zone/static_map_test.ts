@@ -3,6 +3,7 @@
  * one table of bad entries with the exact startup message each one gives.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { DataError } from "../../lib/proto/errors.ts";
 import { MAPPING_TTL, mappingRecords, type Mappings } from "../../lib/zone/static_map.ts";
@@ -15,7 +16,7 @@ function record(name: string, data: RData, ttl = MAPPING_TTL): ResourceRecord {
 }
 const text = (value: string) => new TextEncoder().encode(value);
 
-Deno.test("mappings.ts holds its four A records", () => {
+test("mappings.ts holds its four A records", () => {
   deepEqual(mappingRecords(mappings), [
     record("example.com", { type: "A", address: "8.8.8.8" }),
     record("test.com", { type: "A", address: "8.8.4.4" }),
@@ -63,13 +64,13 @@ const forms: readonly { name: string; table: Mappings; records: ResourceRecord[]
   },
 ];
 
-Deno.test("mappingRecords() reads every value form", async (t) => {
+test("mappingRecords() reads every value form", async (t) => {
   for (const { name, table, records } of forms) {
     await t.step(name, () => deepEqual(mappingRecords(table), records));
   }
 });
 
-Deno.test("mappingRecords() gives entries without a ttl the table's TTL", () => {
+test("mappingRecords() gives entries without a ttl the table's TTL", () => {
   deepEqual(mappingRecords({ a: "10.0.0.1", b: { A: "10.0.0.2", ttl: 5 }, c: ["::1"] }, 3600), [
     record("a", { type: "A", address: "10.0.0.1" }, 3600),
     record("b", { type: "A", address: "10.0.0.2" }, 5),
@@ -179,7 +180,7 @@ const types: readonly { type: string; value: Mappings[string]; data: RData[] }[]
   },
 ];
 
-Deno.test("mappingRecords() reads a record set of every type", async (t) => {
+test("mappingRecords() reads a record set of every type", async (t) => {
   for (const { type, value, data } of types) {
     await t.step(type, () => {
       deepEqual(mappingRecords({ "set.lan": value }), data.map((d) => record("set.lan", d)));
@@ -316,7 +317,7 @@ const bad: readonly { name: string; table: unknown; message: string | RegExp }[]
   })),
 ];
 
-Deno.test("mappingRecords() rejects bad entries with a message naming the entry", async (t) => {
+test("mappingRecords() rejects bad entries with a message naming the entry", async (t) => {
   for (const { name, table, message } of bad) {
     await t.step(name, () => {
       throws(() => mappingRecords(table as Mappings), (error) => {

@@ -3,6 +3,7 @@
  * `ParseError` at the exact `file:line:column`, with a reason people can act on.
  * @module
  */
+import { test } from "../_limit.ts";
 import { equal, fail, ok } from "node:assert/strict";
 import { ParseError } from "../../lib/proto/errors.ts";
 import { parseZoneFile } from "../../lib/zone/zone_parser.ts";
@@ -303,7 +304,7 @@ const malformed: readonly Malformed[] = [
   },
 ];
 
-Deno.test("parseZoneFile() rejects malformed files at the exact file:line:column", async (t) => {
+test("parseZoneFile() rejects malformed files at the exact file:line:column", async (t) => {
   for (const { name, files, origin = "example.org", at, reason } of malformed) {
     await t.step(name, async () => {
       const texts = typeof files === "string" ? { "z.zone": files } : files;
@@ -323,7 +324,7 @@ Deno.test("parseZoneFile() rejects malformed files at the exact file:line:column
   }
 });
 
-Deno.test("parseZoneFile() passes on a failure to read the zone file itself", async () => {
+test("parseZoneFile() passes on a failure to read the zone file itself", async () => {
   try {
     await parseZoneFile("absent.zone", { read: memoryRead({}) });
     fail("no error for a missing zone file");

@@ -3,6 +3,7 @@
  * 3597's `\#`), each read through an in-memory `read`, with the records and where each starts.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal } from "node:assert/strict";
 import { type RData, type ResourceRecord, RRClass } from "../../lib/proto/types.ts";
 import { parseZoneFile, PROGRESS_EVERY } from "../../lib/zone/zone_parser.ts";
@@ -296,7 +297,7 @@ const vectors: readonly Vector[] = [
   { name: "an empty file", files: { "z.zone": "" }, records: [] },
 ];
 
-Deno.test("parseZoneFile() reads every construct of RFC 1035 section 5", async (t) => {
+test("parseZoneFile() reads every construct of RFC 1035 section 5", async (t) => {
   for (const { name, files, origin, records, locations } of vectors) {
     await t.step(name, async () => {
       const file = Object.keys(files)[0]!;
@@ -311,7 +312,7 @@ Deno.test("parseZoneFile() reads every construct of RFC 1035 section 5", async (
   }
 });
 
-Deno.test("parseZoneFile() reports progress every PROGRESS_EVERY records", async () => {
+test("parseZoneFile() reports progress every PROGRESS_EVERY records", async () => {
   const count = PROGRESS_EVERY * 2 + 1;
   const text = "$ORIGIN example.org.\n$TTL 300\n" + "a A 192.0.2.1\n".repeat(count);
   const seen: number[] = [];

@@ -3,6 +3,7 @@
  * that breaks the rule, the nodes of a good zone, and the real tests/testdata/zones/example.org.zone.
  * @module
  */
+import { test } from "../_limit.ts";
 import { deepEqual, equal, fail, ok } from "node:assert/strict";
 import { ParseError } from "../../lib/proto/errors.ts";
 import { type RData, type ResourceRecord, RRClass, RRType } from "../../lib/proto/types.ts";
@@ -93,7 +94,7 @@ const broken: readonly { name: string; text: string; origin?: string; at: string
   },
 ];
 
-Deno.test("buildZone() rejects a broken zone at the record that breaks the rule", async (t) => {
+test("buildZone() rejects a broken zone at the record that breaks the rule", async (t) => {
   for (const { name, text, origin, at, reason } of broken) {
     await t.step(name, async () => {
       try {
@@ -122,7 +123,7 @@ signed CNAME ns
 signed RRSIG CNAME 13 3 300 20261231000000 20261101000000 1 example.org. AAAA
 `;
 
-Deno.test("buildZone() indexes every name, empty non-terminals included", async () => {
+test("buildZone() indexes every name, empty non-terminals included", async () => {
   const zone = await zoneOf(GOOD, "EXAMPLE.org.");
   equal(zone.apex, "example.org");
   equal(zone.key, "example.org");
@@ -166,7 +167,7 @@ Deno.test("buildZone() indexes every name, empty non-terminals included", async 
   ]);
 });
 
-Deno.test("buildZone() groups records of one name and type into one RRset, in file order", async () => {
+test("buildZone() groups records of one name and type into one RRset, in file order", async () => {
   const zone = await zoneOf(`${HEAD}${SOA}www A 192.0.2.1\nWWW TXT x\nwww A 192.0.2.2\n`);
   const www = zone.nodes.get("www.example.org")!;
   deepEqual(www.rrsets.map((set) => set.records.map((r) => r.data)), [
@@ -176,7 +177,7 @@ Deno.test("buildZone() groups records of one name and type into one RRset, in fi
   equal(zone.size, 4);
 });
 
-Deno.test("buildZone() sets hasDelegations only for NS below the apex", async (t) => {
+test("buildZone() sets hasDelegations only for NS below the apex", async (t) => {
   const cases = [
     { name: "NS at the apex only", text: `${HEAD}${SOA}@ NS ns\nns A 192.0.2.1\n`, expected: false },
     { name: "no NS at all", text: `${HEAD}${SOA}`, expected: false },
@@ -199,7 +200,7 @@ const rr = (name: string, ttl: number, data: RData): ResourceRecord => ({
 const octets = (text: string) => new TextEncoder().encode(text);
 const alpn = (...ids: string[]) => Uint8Array.from(ids.flatMap((id) => [id.length, ...octets(id)]));
 
-Deno.test(
+test(
   needsPermissions(["read"], "parseZoneFile() and buildZone() read testdata/zones/example.org.zone"),
   async () => {
     const parsed = await parseZoneFile(ZONE_FILE, { read: (path) => Deno.readTextFile(path) });
