@@ -4,18 +4,18 @@
  * @module
  */
 import { configureSync, getLogger, type LogRecord } from "@logtape/logtape";
-import { type Command, parseCommand, USAGE, UsageError, VERSION } from "./lib/config/cli.ts";
-import { startServer } from "./lib/server/app.ts";
-import { DataError } from "./lib/proto/errors.ts";
-import { formatLogRecord } from "./lib/observe/log_format.ts";
-import { formatAddress } from "./lib/upstream/udp_exchange.ts";
+import { type Command, parseCommand, USAGE, UsageError, VERSION } from "./lib/config/mod.ts";
+import { startServer } from "./lib/server/mod.ts";
+import { DataError } from "./lib/proto/mod.ts";
+import { formatLogRecord } from "./lib/observe/mod.ts";
+import { formatAddress } from "./lib/upstream/mod.ts";
 import mappings from "./mappings.ts";
 import { fileURLToPath } from "node:url";
-import type { Mappings } from "./lib/zone/static_map.ts";
-import { dataLoader, type LoadedData } from "./lib/zone/sources.ts";
-import { createReloader } from "./lib/zone/reloader.ts";
-import { watchFiles } from "./lib/zone/watch.ts";
-import { batchedUdpAvailable } from "./lib/net/ffi_udp.ts";
+import type { Mappings } from "./lib/zone/mod.ts";
+import { dataLoader, type LoadedData } from "./lib/zone/mod.ts";
+import { createReloader } from "./lib/zone/mod.ts";
+import { watchFiles } from "./lib/zone/mod.ts";
+import { batchedUdpAvailable } from "./lib/net/mod.ts";
 
 const MAPPINGS_URL = new URL("./mappings.ts", import.meta.url);
 

@@ -22,7 +22,7 @@
  * ```
  * @module
  */
-import type { Mappings } from "./lib/static_map.ts";
+import type { Mappings } from "./lib/zone/mod.ts";
 
 /** Name -> address. Matching is case-insensitive; a trailing dot is optional. */
 const mappings: Mappings = {

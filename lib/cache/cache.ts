@@ -3,10 +3,10 @@
  * from when they were stored, bounded by an LRU order. Pure: the clock is passed in.
  * @module
  */
-import { nameKey } from "../proto/name.ts";
-import { Rcode, type ResourceRecord } from "../proto/types.ts";
-import type { Message, Question } from "../proto/types.ts";
-import { type Aging, servedTtl, WireResponse } from "../proto/wire_response.ts";
+import { nameKey } from "../proto/mod.ts";
+import { Rcode, type ResourceRecord } from "../proto/mod.ts";
+import type { Message, Question } from "../proto/mod.ts";
+import { type Aging, servedTtl, WireResponse } from "../proto/mod.ts";
 
 /** What a cache entry holds: an answer, or a resolution failure (RFC 9520). */
 export type CachedKind = "answer" | "failure";

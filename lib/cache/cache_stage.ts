@@ -6,16 +6,16 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { levelGate } from "../observe/log_gate.ts";
+import { levelGate } from "../observe/mod.ts";
 import { agedResponse, AnswerCache, type CacheEntry, cacheKey, type CacheLimits, slotOf } from "./cache.ts";
-import { EdeCode, withEde } from "../proto/ede.ts";
-import { UpstreamError } from "../proto/errors.ts";
-import { reply, responseEdns } from "../proto/message.ts";
-import { displayName } from "../proto/name.ts";
-import type { Resolve, Stage } from "../resolve/resolver.ts";
-import type { ResponseMemo } from "../resolve/response_memo.ts";
-import { type Message, type Question, Rcode, typeName } from "../proto/types.ts";
-import { WireResponse } from "../proto/wire_response.ts";
+import { EdeCode, withEde } from "../proto/mod.ts";
+import { UpstreamError } from "../proto/mod.ts";
+import { reply, responseEdns } from "../proto/mod.ts";
+import { displayName } from "../proto/mod.ts";
+import type { Resolve, Stage } from "../resolve/mod.ts";
+import type { ResponseMemo } from "../resolve/mod.ts";
+import { type Message, type Question, Rcode, typeName } from "../proto/mod.ts";
+import { WireResponse } from "../proto/mod.ts";
 
 const log = getLogger(["dnsd", "cache"]);
 

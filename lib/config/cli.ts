@@ -3,11 +3,11 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { parseIPv4, parseIPv6 } from "../proto/ip.ts";
-import type { ZoneFileSource } from "../zone/sources.ts";
-import type { Upstream } from "../upstream/udp_exchange.ts";
-import { UPSTREAM_STRATEGIES, type UpstreamStrategy } from "../upstream/upstream_pool.ts";
-import type { CacheOptions } from "../cache/cache_stage.ts";
+import { parseIPv4, parseIPv6 } from "../proto/mod.ts";
+import type { ZoneFileSource } from "../zone/mod.ts";
+import type { Upstream } from "../upstream/mod.ts";
+import { UPSTREAM_STRATEGIES, type UpstreamStrategy } from "../upstream/mod.ts";
+import type { CacheOptions } from "../cache/mod.ts";
 
 /** dnsd's version. */
 export const VERSION = "0.1.0";

@@ -8,8 +8,8 @@
  * `--allow-ffi`: everywhere else dnsd uses `Deno.listenDatagram`.
  * @module
  */
-import { ByteArena } from "../proto/arena.ts";
-import type { PushDatagram } from "../upstream/udp_exchange.ts";
+import { ByteArena } from "../proto/mod.ts";
+import type { PushDatagram } from "../upstream/mod.ts";
 import { type Libc, UdpReactor, type Watcher } from "./udp_reactor.ts";
 import { familyOf, sockaddr, SOCKADDR_ROOM, sockaddrLength, SocketPeer, targetOf } from "./sockaddr.ts";
 

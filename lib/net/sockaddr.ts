@@ -4,7 +4,7 @@
  * order; an IPv4 address at offset 4, an IPv6 one at offset 8 after the flow label.
  * @module
  */
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../proto/ip.ts";
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../proto/mod.ts";
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;

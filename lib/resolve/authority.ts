@@ -3,13 +3,13 @@
  * wildcards (RFC 4592), referrals at zone cuts, NODATA and NXDOMAIN with the SOA (RFC 2308).
  * @module
  */
-import { findZone, type LocalData } from "../zone/local_data.ts";
-import { reply } from "../proto/message.ts";
-import { nameKey, parentName } from "../proto/name.ts";
+import { findZone, type LocalData } from "../zone/mod.ts";
+import { reply } from "../proto/mod.ts";
+import { nameKey, parentName } from "../proto/mod.ts";
 import type { Resolve, Stage } from "./resolver.ts";
 import type { ResponseMemo } from "./response_memo.ts";
-import { type Message, Rcode, type ResourceRecord, RRClass, RRType } from "../proto/types.ts";
-import { rrsetOf, type Zone, type ZoneNode } from "../zone/zone.ts";
+import { type Message, Rcode, type ResourceRecord, RRClass, RRType } from "../proto/mod.ts";
+import { rrsetOf, type Zone, type ZoneNode } from "../zone/mod.ts";
 
 /** How many CNAMEs a chain may follow inside local data before dnsd stops (as BIND does). */
 export const MAX_CNAME_CHAIN = 16;

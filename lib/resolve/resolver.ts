@@ -4,10 +4,10 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { levelGate } from "../observe/log_gate.ts";
-import { displayName } from "../proto/name.ts";
-import { Refused } from "../proto/errors.ts";
-import { type Message, typeName } from "../proto/types.ts";
+import { levelGate } from "../observe/mod.ts";
+import { displayName } from "../proto/mod.ts";
+import { Refused } from "../proto/mod.ts";
+import { type Message, typeName } from "../proto/mod.ts";
 
 /** Turns a request into a response. */
 export type Resolve = (request: Message) => Promise<Message>;

@@ -5,8 +5,8 @@
  * answers last until the data is swapped, cached upstream answers until their TTLs tick down.
  * @module
  */
-import { ByteArena } from "../proto/arena.ts";
-import type { Message } from "../proto/types.ts";
+import { ByteArena } from "../proto/mod.ts";
+import type { Message } from "../proto/mod.ts";
 
 /** Options for {@link ResponseMemo}. */
 export interface ResponseMemoOptions {

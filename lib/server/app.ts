@@ -5,22 +5,22 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { Deadlines } from "../upstream/deadlines.ts";
-import { turnClock } from "../upstream/turn_clock.ts";
-import { createForwardCounters, forward, type ForwardCounters } from "../upstream/forward.ts";
-import { authoritative } from "../resolve/authority.ts";
-import type { LocalData } from "../zone/local_data.ts";
-import { chain, logQueries, requireRecursion, type Resolve } from "../resolve/resolver.ts";
+import { Deadlines } from "../upstream/mod.ts";
+import { turnClock } from "../upstream/mod.ts";
+import { createForwardCounters, forward, type ForwardCounters } from "../upstream/mod.ts";
+import { authoritative } from "../resolve/mod.ts";
+import type { LocalData } from "../zone/mod.ts";
+import { chain, logQueries, requireRecursion, type Resolve } from "../resolve/mod.ts";
 import { type Listener, serveUdp } from "./udp_server.ts";
-import { type BatchedDatagram, listenBatchedUdp, openReactorSocket } from "../net/ffi_udp.ts";
-import { UdpReactor } from "../net/udp_reactor.ts";
-import { ResponseMemo } from "../resolve/response_memo.ts";
-import { answerCache, type Cache, type CacheOptions } from "../cache/cache_stage.ts";
+import { type BatchedDatagram, listenBatchedUdp, openReactorSocket } from "../net/mod.ts";
+import { UdpReactor } from "../net/mod.ts";
+import { ResponseMemo } from "../resolve/mod.ts";
+import { answerCache, type Cache, type CacheOptions } from "../cache/mod.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
-import { tcpExchange } from "../upstream/tcp_exchange.ts";
-import type { UpstreamStrategy } from "../upstream/upstream_pool.ts";
-import { type DropReason, formatAddress, type Upstream, wildcardFor } from "../upstream/udp_exchange.ts";
-import { pooledUdpExchange } from "../upstream/udp_pool.ts";
+import { tcpExchange } from "../upstream/mod.ts";
+import type { UpstreamStrategy } from "../upstream/mod.ts";
+import { type DropReason, formatAddress, type Upstream, wildcardFor } from "../upstream/mod.ts";
+import { pooledUdpExchange } from "../upstream/mod.ts";
 
 const log = getLogger(["dnsd", "forward"]);
 

@@ -3,9 +3,9 @@
  * becomes its RCODE here and nowhere else.
  * @module
  */
-import type { ByteArena } from "../proto/arena.ts";
-import type { ResponseMemo } from "../resolve/response_memo.ts";
-import { decodeMessage, encodeMessage, HEADER_SIZE } from "../proto/codec.ts";
+import type { ByteArena } from "../proto/mod.ts";
+import type { ResponseMemo } from "../resolve/mod.ts";
+import { decodeMessage, encodeMessage, HEADER_SIZE } from "../proto/mod.ts";
 import {
   BadVersion,
   DecodeError,
@@ -16,12 +16,12 @@ import {
   Refused,
   UpstreamError,
   UpstreamTimeout,
-} from "../proto/errors.ts";
-import { EdeCode, type ExtendedError, withEde } from "../proto/ede.ts";
-import { headerOnlyReply, reply, responseEdns, udpLimit } from "../proto/message.ts";
-import type { Resolve } from "../resolve/resolver.ts";
-import { type Message, Opcode, Rcode, RRType } from "../proto/types.ts";
-import { WireResponse } from "../proto/wire_response.ts";
+} from "../proto/mod.ts";
+import { EdeCode, type ExtendedError, withEde } from "../proto/mod.ts";
+import { headerOnlyReply, reply, responseEdns, udpLimit } from "../proto/mod.ts";
+import type { Resolve } from "../resolve/mod.ts";
+import { type Message, Opcode, Rcode, RRType } from "../proto/mod.ts";
+import { WireResponse } from "../proto/mod.ts";
 
 /** Receives errors that are not an expected part of DNS (bugs, broken invariants). */
 export type Report = (error: unknown) => void;

@@ -5,14 +5,14 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { HEADER_SIZE } from "../proto/codec.ts";
-import { NotReady } from "../proto/errors.ts";
+import { HEADER_SIZE } from "../proto/mod.ts";
+import { NotReady } from "../proto/mod.ts";
 import { InFlight } from "./in_flight.ts";
-import { headerOnlyReply } from "../proto/message.ts";
+import { headerOnlyReply } from "../proto/mod.ts";
 import { respond } from "./respond.ts";
-import type { Resolve } from "../resolve/resolver.ts";
-import { Rcode } from "../proto/types.ts";
-import { formatAddress } from "../upstream/udp_exchange.ts";
+import type { Resolve } from "../resolve/mod.ts";
+import { Rcode } from "../proto/mod.ts";
+import { formatAddress } from "../upstream/mod.ts";
 
 const log = getLogger(["dnsd", "tcp"]);
 

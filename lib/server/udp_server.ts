@@ -5,18 +5,18 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { levelGate } from "../observe/log_gate.ts";
-import { ByteArena } from "../proto/arena.ts";
-import { HEADER_SIZE } from "../proto/codec.ts";
-import { NotReady } from "../proto/errors.ts";
+import { levelGate } from "../observe/mod.ts";
+import { ByteArena } from "../proto/mod.ts";
+import { HEADER_SIZE } from "../proto/mod.ts";
+import { NotReady } from "../proto/mod.ts";
 import { InFlight } from "./in_flight.ts";
-import { headerOnlyReply } from "../proto/message.ts";
+import { headerOnlyReply } from "../proto/mod.ts";
 import { respond, type RespondOptions } from "./respond.ts";
-import type { ResponseMemo } from "../resolve/response_memo.ts";
-import type { Resolve } from "../resolve/resolver.ts";
-import { Rcode } from "../proto/types.ts";
-import { formatAddress } from "../upstream/udp_exchange.ts";
-import { type BatchedDatagram, isBatched } from "../net/ffi_udp.ts";
+import type { ResponseMemo } from "../resolve/mod.ts";
+import type { Resolve } from "../resolve/mod.ts";
+import { Rcode } from "../proto/mod.ts";
+import { formatAddress } from "../upstream/mod.ts";
+import { type BatchedDatagram, isBatched } from "../net/mod.ts";
 
 const log = getLogger(["dnsd", "server"]);
 /** Loggers of the stages that log each query: the memo path would skip them. */

@@ -4,19 +4,19 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { levelGate } from "../observe/log_gate.ts";
-import { ByteArena } from "../proto/arena.ts";
-import { decodeMessage, encodeMessage } from "../proto/codec.ts";
-import { DecodeError, UpstreamError, UpstreamTimeout } from "../proto/errors.ts";
-import { reply, udpLimit } from "../proto/message.ts";
-import { displayName, nameKey } from "../proto/name.ts";
-import type { Stage } from "../resolve/resolver.ts";
-import { type Message, Rcode, type ResourceRecord } from "../proto/types.ts";
+import { levelGate } from "../observe/mod.ts";
+import { ByteArena } from "../proto/mod.ts";
+import { decodeMessage, encodeMessage } from "../proto/mod.ts";
+import { DecodeError, UpstreamError, UpstreamTimeout } from "../proto/mod.ts";
+import { reply, udpLimit } from "../proto/mod.ts";
+import { displayName, nameKey } from "../proto/mod.ts";
+import type { Stage } from "../resolve/mod.ts";
+import { type Message, Rcode, type ResourceRecord } from "../proto/mod.ts";
 import { type PoolOptions, upstreamPool } from "./upstream_pool.ts";
 import { type Exchange, TimeoutSignal } from "./udp_exchange.ts";
 import { Deadlines } from "./deadlines.ts";
-import { scanAnswer } from "../proto/wire_answer.ts";
-import { WireResponse } from "../proto/wire_response.ts";
+import { scanAnswer } from "../proto/mod.ts";
+import { WireResponse } from "../proto/mod.ts";
 
 const log = getLogger(["dnsd", "forward"]);
 

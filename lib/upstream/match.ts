@@ -3,7 +3,7 @@
  * same ID, QR set, one question, and the question octet for octet (letters compared without case).
  * @module
  */
-import { HEADER_SIZE } from "../proto/codec.ts";
+import { HEADER_SIZE } from "../proto/mod.ts";
 
 /** Why a datagram was not accepted as the reply. */
 export type Mismatch = "short" | "not-response" | "wrong-id" | "wrong-question";

@@ -4,7 +4,7 @@
  * reading goes on, as over UDP.
  * @module
  */
-import { UpstreamError, UpstreamTimeout } from "../proto/errors.ts";
+import { UpstreamError, UpstreamTimeout } from "../proto/mod.ts";
 import { replyMismatch } from "./match.ts";
 import { type DropReason, type Exchange, formatAddress, type Upstream } from "./udp_exchange.ts";
 

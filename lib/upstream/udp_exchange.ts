@@ -4,8 +4,8 @@
  * the listening socket is never used for upstream traffic.
  * @module
  */
-import { UpstreamError, UpstreamTimeout } from "../proto/errors.ts";
-import { formatIPv6, parseIPv6 } from "../proto/ip.ts";
+import { UpstreamError, UpstreamTimeout } from "../proto/mod.ts";
+import { formatIPv6, parseIPv6 } from "../proto/mod.ts";
 import { type Mismatch, replyMismatch } from "./match.ts";
 
 /**

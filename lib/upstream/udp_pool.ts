@@ -6,10 +6,10 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { ByteArena } from "../proto/arena.ts";
-import { UpstreamError, UpstreamTimeout } from "../proto/errors.ts";
+import { ByteArena } from "../proto/mod.ts";
+import { UpstreamError, UpstreamTimeout } from "../proto/mod.ts";
 import { replyMismatch } from "./match.ts";
-import { sockaddr, SocketPeer } from "../net/sockaddr.ts";
+import { sockaddr, SocketPeer } from "../net/mod.ts";
 import {
   type AbortLike,
   canonicalHost,

@@ -4,11 +4,11 @@
  * dnsmasq answer reverse lookups.
  * @module
  */
-import { DataError, EncodeError, ParseError, type TextLocation } from "../proto/errors.ts";
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../proto/ip.ts";
-import { nameKey } from "../proto/name.ts";
-import { type RData, type ResourceRecord, RRClass } from "../proto/types.ts";
-import { checkName, withoutRootDot } from "../proto/wire.ts";
+import { DataError, EncodeError, ParseError, type TextLocation } from "../proto/mod.ts";
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../proto/mod.ts";
+import { nameKey } from "../proto/mod.ts";
+import { type RData, type ResourceRecord, RRClass } from "../proto/mod.ts";
+import { checkName, withoutRootDot } from "../proto/mod.ts";
 
 /** The TTL of records read from a hosts file. */
 export const HOSTS_TTL = 300;

@@ -3,10 +3,10 @@
  * `mappings.ts`. Built whole and never changed, so a reload swaps one value (see sources.ts).
  * @module
  */
-import { DataError } from "../proto/errors.ts";
-import { nameKey, parentName } from "../proto/name.ts";
-import { typeCode } from "../proto/rdata.ts";
-import type { ResourceRecord } from "../proto/types.ts";
+import { DataError } from "../proto/mod.ts";
+import { nameKey, parentName } from "../proto/mod.ts";
+import { typeCode } from "../proto/mod.ts";
+import type { ResourceRecord } from "../proto/mod.ts";
 import type { Zone, ZoneNode } from "./zone.ts";
 
 /** Local data, read-only. */

@@ -3,14 +3,14 @@
  * addresses, or a record set keyed by type mnemonic; every entry is checked once, at startup.
  * @module
  */
-import { DataError, EncodeError, ParseError } from "../proto/errors.ts";
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../proto/ip.ts";
-import { nameKey } from "../proto/name.ts";
-import { formatRData, parseRData } from "../proto/rdata.ts";
-import { RDataText } from "../proto/rdata_text.ts";
-import { type RData, type ResourceRecord, RRClass, RRType, typeFromText } from "../proto/types.ts";
-import { checkName, withoutRootDot } from "../proto/wire.ts";
-import { zoneEntries } from "../proto/zone_lexer.ts";
+import { DataError, EncodeError, ParseError } from "../proto/mod.ts";
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../proto/mod.ts";
+import { nameKey } from "../proto/mod.ts";
+import { formatRData, parseRData } from "../proto/mod.ts";
+import { RDataText } from "../proto/mod.ts";
+import { type RData, type ResourceRecord, RRClass, RRType, typeFromText } from "../proto/mod.ts";
+import { checkName, withoutRootDot } from "../proto/mod.ts";
+import { zoneEntries } from "../proto/mod.ts";
 
 /** One value or several of one type in a {@link RecordSet}. */
 export type OneOrMore = string | readonly string[];

@@ -1,0 +1,6 @@
+/**
+ * The answer cache (RFC 2308 negative caching, serve-stale per RFC 8767) and its stage.
+ * @module
+ */
+export { answerCache } from "./cache_stage.ts";
+export type { Cache, CacheOptions } from "./cache_stage.ts";

@@ -1,0 +1,9 @@
+/**
+ * Sockets: one datagram socket interface over Deno's sockets and the batched (recvmmsg through FFI)
+ * ones. FFI, the UDP reactor, libc symbols and struct sockaddr live here and nowhere else.
+ * @module
+ */
+export { batchedUdpAvailable, isBatched, listenBatchedUdp, openReactorSocket } from "./ffi_udp.ts";
+export type { BatchedDatagram } from "./ffi_udp.ts";
+export { sockaddr, SocketPeer } from "./sockaddr.ts";
+export { UdpReactor } from "./udp_reactor.ts";

@@ -1,0 +1,40 @@
+/**
+ * The wire protocol: the codec (bytes <-> typed messages), names, record types and RDATA, EDNS and
+ * Extended DNS Errors, the presentation-format lexer, and the scan of kept upstream reply bytes.
+ * Pure: no I/O and no `Deno.*`.
+ * @module
+ */
+export { ByteArena } from "./arena.ts";
+export { decodeMessage, encodeMessage, HEADER_SIZE } from "./codec.ts";
+export { EdeCode, withEde } from "./ede.ts";
+export type { ExtendedError } from "./ede.ts";
+export {
+  BadVersion,
+  DataError,
+  DecodeError,
+  EncodeError,
+  FormatError,
+  NotImplemented,
+  NotReady,
+  ParseError,
+  QueryFailure,
+  Refused,
+  UpstreamError,
+  UpstreamTimeout,
+} from "./errors.ts";
+export type { TextLocation } from "./errors.ts";
+export { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "./ip.ts";
+export { headerOnlyReply, reply, responseEdns, udpLimit } from "./message.ts";
+export { displayName, isAtOrBelow, nameKey, parentName } from "./name.ts";
+export { formatRData, parseRData, typeCode } from "./rdata.ts";
+export { absoluteName, parseDuration, RDataText } from "./rdata_text.ts";
+export { Opcode, Rcode, RRClass, RRType, typeFromText, typeName } from "./types.ts";
+export type { Message, Question, RData, ResourceRecord } from "./types.ts";
+export { checkName, withoutRootDot } from "./wire.ts";
+export { scanAnswer } from "./wire_answer.ts";
+export { servedTtl, WireResponse } from "./wire_response.ts";
+export type { Aging } from "./wire_response.ts";
+export { zoneEntries } from "./zone_lexer.ts";
+export type { Token } from "./zone_lexer.ts";
+export type { Edns, EdnsOption } from "./types.ts";
+export type { DecodeReason, EncodeReason } from "./errors.ts";

@@ -1,0 +1,9 @@
+/**
+ * The resolver's shape: the stage contract and chain, the request context every stage sees, the
+ * authoritative stage over local data, and the memo of encoded answers.
+ * @module
+ */
+export { authoritative } from "./authority.ts";
+export { chain, logQueries, requireRecursion } from "./resolver.ts";
+export type { Resolve, Stage } from "./resolver.ts";
+export { ResponseMemo } from "./response_memo.ts";

@@ -1,0 +1,15 @@
+/**
+ * Forwarding: the forward stage, upstream pools and health, UDP and TCP exchanges, deadlines and the
+ * turn clock.
+ * @module
+ */
+export { Deadlines } from "./deadlines.ts";
+export { createForwardCounters, forward } from "./forward.ts";
+export type { ForwardCounters } from "./forward.ts";
+export { tcpExchange } from "./tcp_exchange.ts";
+export { turnClock } from "./turn_clock.ts";
+export { formatAddress, wildcardFor } from "./udp_exchange.ts";
+export type { DropReason, PushDatagram, Upstream } from "./udp_exchange.ts";
+export { pooledUdpExchange } from "./udp_pool.ts";
+export { UPSTREAM_STRATEGIES } from "./upstream_pool.ts";
+export type { UpstreamStrategy } from "./upstream_pool.ts";

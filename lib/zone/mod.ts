@@ -1,0 +1,23 @@
+/**
+ * Local data: zone files, hosts files and mappings.ts, parsed into one store; file sources, reload and
+ * watching.
+ * @module
+ */
+export { findZone } from "./local_data.ts";
+export type { LocalData } from "./local_data.ts";
+export { createReloader } from "./reloader.ts";
+export { dataLoader } from "./sources.ts";
+export type { LoadedData, ZoneFileSource } from "./sources.ts";
+export type { Mappings } from "./static_map.ts";
+export { watchFiles } from "./watch.ts";
+export { rrsetOf } from "./zone.ts";
+export type { Zone, ZoneNode } from "./zone.ts";
+export { buildZone } from "./zone.ts";
+export { fixedData } from "./local_data.ts";
+export { mappingRecords } from "./static_map.ts";
+export { parseHosts } from "./hosts.ts";
+export { parseZoneFile } from "./zone_parser.ts";
+export type { HostsData } from "./hosts.ts";
+export type { LocalSources } from "./local_data.ts";
+export type { MappingValue } from "./static_map.ts";
+export type { ParsedRecords, ZoneParseOptions } from "./zone_parser.ts";
