@@ -45,7 +45,13 @@ export {
 } from "./lib/proto/mod.ts";
 export type { Edns, EdnsOption, Message, Question, RData, ResourceRecord } from "./lib/proto/mod.ts";
 export { DataError, DecodeError, EncodeError, ParseError } from "./lib/proto/mod.ts";
-export type { DecodeReason, EncodeReason, TextLocation } from "./lib/proto/mod.ts";
+export type {
+  ByteArena,
+  CompressionTable,
+  DecodeReason,
+  EncodeReason,
+  TextLocation,
+} from "./lib/proto/mod.ts";
 
 // Local data: zone files, hosts files and mappings.
 export { buildZone, fixedData, mappingRecords, parseHosts, parseZoneFile } from "./lib/zone/mod.ts";
@@ -55,11 +61,17 @@ export type {
   LocalSources,
   Mappings,
   MappingValue,
+  OneOrMore,
   ParsedRecords,
+  RecordSet,
+  RRset,
   Zone,
+  ZoneNode,
   ZoneParseOptions,
 } from "./lib/zone/mod.ts";
 
 // The server.
 export { startServer } from "./lib/server/mod.ts";
-export type { RunningServer, ServerCounters, ServerOptions } from "./lib/server/mod.ts";
+export type { RunningServer, ServerCounters, ServerOptions, TcpServerOptions } from "./lib/server/mod.ts";
+export type { ForwardCounters, Upstream, UpstreamStrategy } from "./lib/upstream/mod.ts";
+export type { CacheCounters, CacheLimits, CacheSettings, CacheView } from "./lib/cache/mod.ts";

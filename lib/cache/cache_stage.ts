@@ -36,20 +36,32 @@ export interface CacheCounters {
   coalesced: number;
 }
 
-/** Options for {@link answerCache}. */
-export interface CacheOptions {
+/** What an operator sets for the answer cache. */
+export interface CacheSettings {
   /** Sizes and TTL clamps. */
   readonly limits: CacheLimits;
-  /** Milliseconds on a monotonic clock; injected by tests. */
-  readonly now?: () => number;
   /** Serve expired answers (up to `limits.staleMax`) when every upstream fails (RFC 8767). */
   readonly serveStale?: boolean;
-  /** Let RD=0 queries read the cache (never fill it). Off by default: see the README. */
+  /** Let RD=0 queries read the cache (never fill it). Off by default: see docs/cache.md. */
   readonly allowSnooping?: boolean;
-  /** Keeps encoded copies of cache hits until their TTLs next tick down. */
-  readonly memo?: ResponseMemo;
   /** Refresh an entry served at least `minHits` times once less than `fraction` of its TTL is left. */
   readonly prefetch?: { readonly minHits: number; readonly fraction: number };
+}
+
+/** Options for {@link answerCache}: the settings, and what the server injects. */
+export interface CacheOptions extends CacheSettings {
+  /** Milliseconds on a monotonic clock; injected by tests. */
+  readonly now?: () => number;
+  /** Keeps encoded copies of cache hits until their TTLs next tick down. */
+  readonly memo?: ResponseMemo;
+}
+
+/** What a running server shows of its cache. */
+export interface CacheView {
+  /** Hit, miss, stale, prefetch and coalescing counts. */
+  readonly counters: Readonly<CacheCounters>;
+  /** Entries held now. */
+  readonly size: number;
 }
 
 /** A caching stage and what it holds. */

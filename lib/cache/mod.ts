@@ -4,3 +4,5 @@
  */
 export { answerCache } from "./cache_stage.ts";
 export type { Cache, CacheOptions } from "./cache_stage.ts";
+export type { CacheCounters, CacheSettings, CacheView } from "./cache_stage.ts";
+export type { CacheLimits } from "./cache.ts";

@@ -38,3 +38,4 @@ export { zoneEntries } from "./zone_lexer.ts";
 export type { Token } from "./zone_lexer.ts";
 export type { Edns, EdnsOption } from "./types.ts";
 export type { DecodeReason, EncodeReason } from "./errors.ts";
+export type { CompressionTable } from "./wire.ts";

@@ -15,7 +15,7 @@ import { type Listener, serveUdp } from "./udp_server.ts";
 import { type BatchedDatagram, listenBatchedUdp, openReactorSocket } from "../net/mod.ts";
 import { UdpReactor } from "../net/mod.ts";
 import { ResponseMemo } from "../resolve/mod.ts";
-import { answerCache, type Cache, type CacheOptions } from "../cache/mod.ts";
+import { answerCache, type Cache, type CacheSettings, type CacheView } from "../cache/mod.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
 import { tcpExchange } from "../upstream/mod.ts";
 import type { UpstreamStrategy } from "../upstream/mod.ts";
@@ -48,7 +48,7 @@ export interface ServerOptions {
    */
   readonly udpIo?: "deno" | "batched";
   /** The answer cache; none when absent (the CLI always gives one: `--cache-size 0` turns it off). */
-  readonly cache?: Omit<CacheOptions, "now">;
+  readonly cache?: CacheSettings;
 }
 
 /** Counters a running server keeps. */
@@ -73,7 +73,7 @@ export interface RunningServer {
   /** How many TCP connections are open. */
   tcpConnections(): number;
   /** The answer cache, with its counters and entries, when there is one. */
-  readonly cache?: Cache;
+  readonly cache?: CacheView;
   /** Settles once the receive loop has ended. */
   readonly finished: Promise<void>;
 }
@@ -144,6 +144,16 @@ type UdpSocket = (Listener | BatchedDatagram) & Pick<Deno.DatagramConn, "close">
   readonly addr: Deno.Addr;
 };
 
+/** The counters and size of `cache`, live. */
+function viewOf(cache: Cache): CacheView {
+  return {
+    counters: cache.counters,
+    get size() {
+      return cache.store.size;
+    },
+  };
+}
+
 /** Binds UDP and TCP on one port; with port 0, tries a few ports until both are free. */
 function bind(
   host: string,
@@ -200,7 +210,7 @@ export function startServer(options: ServerOptions): RunningServer {
   return {
     address: udp.addr as Deno.NetAddr,
     counters,
-    ...(cache ? { cache } : {}),
+    ...(cache ? { cache: viewOf(cache) } : {}),
     tcpConnections: () => tcpServer.connections,
     stop,
     close() {

@@ -5,3 +5,4 @@
  */
 export { startServer } from "./app.ts";
 export type { RunningServer, ServerCounters, ServerOptions } from "./app.ts";
+export type { TcpServerOptions } from "./tcp_server.ts";

@@ -21,3 +21,6 @@ export type { HostsData } from "./hosts.ts";
 export type { LocalSources } from "./local_data.ts";
 export type { MappingValue } from "./static_map.ts";
 export type { ParsedRecords, ZoneParseOptions } from "./zone_parser.ts";
+export type { RecordSet } from "./static_map.ts";
+export type { OneOrMore } from "./static_map.ts";
+export type { RRset } from "./zone.ts";

@@ -7,7 +7,6 @@
 import { test } from "../_limit.ts";
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { type RunningServer, startServer } from "../../lib/server/app.ts";
-import { cacheKey } from "../../lib/cache/cache.ts";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
 import { fixedData } from "../../lib/zone/local_data.ts";
 import { query, reply } from "../../lib/proto/message.ts";
@@ -131,12 +130,7 @@ test("dnsd never caches a spoofed reply", async () => {
     deepEqual(addresses(second), ["192.0.2.31"]);
     equal(upstream.received.length, 1, "served from the cache");
 
-    const stored = server.cache?.store.get(
-      cacheKey(query({ name }).questions[0]!, false, false),
-      performance.now(),
-    );
-    deepEqual(stored && addresses(stored.entry.response), ["192.0.2.31"]);
-    equal(server.cache?.store.size, 1);
+    equal(server.cache?.size, 1, "one entry: the genuine reply");
   } finally {
     server.close();
     await server.finished;
