@@ -11,10 +11,7 @@ import { formatLogRecord } from "./lib/observe/mod.ts";
 import { formatAddress } from "./lib/upstream/mod.ts";
 import mappings from "./mappings.ts";
 import { fileURLToPath } from "node:url";
-import type { Mappings } from "./lib/zone/mod.ts";
-import { dataLoader, type LoadedData } from "./lib/zone/mod.ts";
-import { createReloader } from "./lib/zone/mod.ts";
-import { watchFiles } from "./lib/zone/mod.ts";
+import { createReloader, dataLoader, type LoadedData, type Mappings, watchFiles } from "./lib/zone/mod.ts";
 import { batchedUdpAvailable } from "./lib/net/mod.ts";
 
 const MAPPINGS_URL = new URL("./mappings.ts", import.meta.url);

@@ -4,6 +4,7 @@
  * forwarded query (the cost the load benchmark's uncached scenario adds socket work to).
  * @module
  */
+import type { QueryContext } from "../lib/resolve/mod.ts";
 import { ByteArena } from "../lib/proto/arena.ts";
 import { answerCache } from "../lib/cache/cache_stage.ts";
 import { forward } from "../lib/upstream/forward.ts";
@@ -19,6 +20,14 @@ import { UpstreamError } from "../lib/proto/errors.ts";
 import mappings from "../mappings.ts";
 import { readVector } from "../tests/_hex.ts";
 
+/** A UDP client on loopback, as the server would describe it. */
+const context: QueryContext = {
+  client: { transport: "udp", hostname: "127.0.0.1", port: 53000 },
+  transport: "udp",
+  receivedAt: 0,
+  size: 0,
+};
+
 // dig @127.0.0.1 -p 35353 example.com (DiG 9.18), the capture in tests/testdata/
 const digQuery = await readVector("dig_query_example_com.hex");
 const arena = new ByteArena();
@@ -26,7 +35,9 @@ const localData = fixedData({ mappings: mappingRecords(mappings) });
 const resolve = chain([logQueries(), authoritative(localData), requireRecursion()], () => {
   throw new UpstreamError("no upstream in the benchmark");
 });
-const response = decodeMessage(await respond(digQuery, resolve, () => {}) ?? new Uint8Array());
+const response = decodeMessage(
+  await respond(digQuery, context, { resolve: resolve, report: () => {} }) ?? new Uint8Array(),
+);
 const request = decodeMessage(digQuery);
 
 Deno.bench("decodeMessage() of a dig query", { group: "codec" }, () => {
@@ -38,11 +49,11 @@ Deno.bench("encodeMessage() of a local answer", { group: "codec" }, () => {
 });
 
 Deno.bench("respond(): query -> response for a mapped name", { group: "path", baseline: true }, async () => {
-  await respond(digQuery, resolve, () => {}, { arena });
+  await respond(digQuery, context, { resolve: resolve, report: () => {}, arena });
 });
 
 Deno.bench("resolve() alone for a mapped name", { group: "path" }, async () => {
-  await resolve(request);
+  await resolve({ ...context, message: request });
 });
 
 /** Where the upstream pool keeps replies: small slabs (lib/udp_pool.ts). */
@@ -85,5 +96,5 @@ Deno.bench("respond(): an uncached name, through the cache, forwarded (upstream 
     query({ name, type: 1 }, { id: unique & 0xffff, recursionDesired: true, edns }),
     arena,
   );
-  await respond(bytes, forwarding, () => {}, { arena, memo });
+  await respond(bytes, context, { resolve: forwarding, report: () => {}, arena, memo });
 });

@@ -84,13 +84,20 @@ export function checkFile(file: string, source: string): Violation[] {
       const folder = folderOf(target);
       if (folder === null || folder === own) continue;
       if (!target.endsWith("/mod.ts")) {
-        violations.push({ file, line, message: `imports ${target}: another folder is imported through its mod.ts` });
+        violations.push({
+          file,
+          line,
+          message: `imports ${target}: another folder is imported through its mod.ts`,
+        });
       }
       if (own !== null && (LAYERS[folder] ?? Infinity) >= (LAYERS[own] ?? -Infinity)) {
         violations.push({
           file,
           line,
-          message: `lib/${own}/ (layer ${LAYERS[own]}) imports lib/${folder}/ (layer ${LAYERS[folder] ?? "none"}): ` +
+          message:
+            `lib/${own}/ (layer ${LAYERS[own]}) imports lib/${folder}/ (layer ${
+              LAYERS[folder] ?? "none"
+            }): ` +
             "a folder imports only lower layers",
         });
       }
@@ -116,7 +123,11 @@ export async function checkTree(root: URL): Promise<Violation[]> {
   const violations: Violation[] = [];
   for await (const entry of Deno.readDir(new URL("lib/", root))) {
     if (entry.isFile) {
-      violations.push({ file: `lib/${entry.name}`, line: 1, message: "a file directly in lib/: put it in a folder" });
+      violations.push({
+        file: `lib/${entry.name}`,
+        line: 1,
+        message: "a file directly in lib/: put it in a folder",
+      });
     }
   }
   for await (const [file, source] of sources(root)) violations.push(...checkFile(file, source));

@@ -4,6 +4,7 @@
  * question through `respond()` with dnsd's own stages.
  * @module
  */
+import { contextOf } from "./_request.ts";
 import { deepEqual } from "node:assert/strict";
 import { test } from "./_limit.ts";
 import { authoritative, MAX_CNAME_CHAIN } from "../lib/resolve/authority.ts";
@@ -199,7 +200,10 @@ export async function ask(data: LocalData, question: string, options: { rd?: boo
     recursionDesired: options.rd ?? true,
     edns: { udpPayloadSize: 4096, version: 0, dnssecOk: false, flags: 0, options: [] },
   });
-  const bytes = await respond(encodeMessage(request), resolve, (error) => reports.push(error));
+  const bytes = await respond(encodeMessage(request), contextOf(), {
+    resolve,
+    report: (error) => reports.push(error),
+  });
   if (!bytes) throw new Error(`no response to ${question}`);
   return { response: decodeMessage(bytes), upstream: asked, reports };
 }

@@ -3,10 +3,16 @@
  * from when they were stored, bounded by an LRU order. Pure: the clock is passed in.
  * @module
  */
-import { nameKey } from "../proto/mod.ts";
-import { Rcode, type ResourceRecord } from "../proto/mod.ts";
-import type { Message, Question } from "../proto/mod.ts";
-import { type Aging, servedTtl, WireResponse } from "../proto/mod.ts";
+import {
+  type Aging,
+  type Message,
+  nameKey,
+  type Question,
+  Rcode,
+  type ResourceRecord,
+  servedTtl,
+  WireResponse,
+} from "../proto/mod.ts";
 
 /** What a cache entry holds: an answer, or a resolution failure (RFC 9520). */
 export type CachedKind = "answer" | "failure";

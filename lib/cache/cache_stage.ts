@@ -8,14 +8,20 @@
 import { getLogger } from "@logtape/logtape";
 import { levelGate } from "../observe/mod.ts";
 import { agedResponse, AnswerCache, type CacheEntry, cacheKey, type CacheLimits, slotOf } from "./cache.ts";
-import { EdeCode, withEde } from "../proto/mod.ts";
-import { UpstreamError } from "../proto/mod.ts";
-import { reply, responseEdns } from "../proto/mod.ts";
-import { displayName } from "../proto/mod.ts";
-import type { Resolve, Stage } from "../resolve/mod.ts";
-import type { ResponseMemo } from "../resolve/mod.ts";
-import { type Message, type Question, Rcode, typeName } from "../proto/mod.ts";
-import { WireResponse } from "../proto/mod.ts";
+import {
+  displayName,
+  EdeCode,
+  type Message,
+  type Question,
+  Rcode,
+  reply,
+  responseEdns,
+  typeName,
+  UpstreamError,
+  WireResponse,
+  withEde,
+} from "../proto/mod.ts";
+import type { Request, Resolve, ResponseMemo, Stage } from "../resolve/mod.ts";
 
 const log = getLogger(["dnsd", "cache"]);
 
@@ -111,7 +117,7 @@ export function answerCache(options: CacheOptions): Cache {
   const inFlight = new Map<number, Flight>();
 
   /** Asks `next` once per key at a time, storing what comes back. */
-  function fetch(key: string, slot: number, request: Message, next: Resolve): Promise<Message> {
+  function fetch(key: string, slot: number, request: Request, next: Resolve): Promise<Message> {
     const pending = inFlight.get(slot);
     if (pending !== undefined && pending.key === key) {
       counters.coalesced++;
@@ -133,7 +139,7 @@ export function answerCache(options: CacheOptions): Cache {
       (error) => {
         if (inFlight.get(slot) === flight) inFlight.delete(slot);
         if (error instanceof UpstreamError) {
-          const response = reply(request, { rcode: Rcode.SERVFAIL });
+          const response = reply(request.message, { rcode: Rcode.SERVFAIL });
           store.putFailure(key, { response, error }, now(), slot);
         }
         throw error;
@@ -145,19 +151,20 @@ export function answerCache(options: CacheOptions): Cache {
     return work;
   }
 
-  function stage(request: Message, next: Resolve): Promise<Message> {
-    const question = request.questions[0];
+  function stage(request: Request, next: Resolve): Promise<Message> {
+    const query = request.message;
+    const question = query.questions[0];
     if (!question || limits.maxEntries <= 0) return next(request);
-    const key = cacheKey(question, request.edns?.dnssecOk ?? false, request.checkingDisabled);
+    const key = cacheKey(question, query.edns?.dnssecOk ?? false, query.checkingDisabled);
     const slot = slotOf(key);
     const time = now();
     const found = store.get(key, time, slot);
 
-    if (!request.recursionDesired) {
+    if (!query.recursionDesired) {
       // RD=0 may read a fresh answer when snooping is allowed; it never fills the cache.
       if (allowSnooping && found && !found.stale && found.entry.kind === "answer") {
         counters.hits++;
-        return Promise.resolve(forClient(request, agedResponse(found.entry, time)));
+        return Promise.resolve(forClient(query, agedResponse(found.entry, time)));
       }
       return next(request);
     }
@@ -169,7 +176,7 @@ export function answerCache(options: CacheOptions): Cache {
       if (debug()) log.debug("Cache hit for {name} {type}", what(question));
       if (entry.kind === "failure") {
         if (entry.error !== undefined) return Promise.reject(entry.error);
-        return Promise.resolve(forClient(request, entry.response));
+        return Promise.resolve(forClient(query, entry.response));
       }
       if (entry.hits >= minHits && found.remaining < entry.ttl * fraction && !entry.refreshing) {
         entry.refreshing = true;
@@ -177,7 +184,7 @@ export function answerCache(options: CacheOptions): Cache {
         if (debug()) log.debug("Cache prefetch for {name} {type}", what(question));
         fetch(key, slot, request, next).catch(() => {}).finally(() => entry.refreshing = false);
       }
-      const response = forClient(request, agedResponse(entry, time));
+      const response = forClient(query, agedResponse(entry, time));
       // The served TTLs change at the next whole second since the entry was stored.
       const elapsed = time - entry.storedAt;
       return Promise.resolve(
@@ -190,23 +197,23 @@ export function answerCache(options: CacheOptions): Cache {
     const stale = serveStale && found?.stale && found.entry.kind === "answer" ? found.entry : undefined;
     // Upstreams failed for this name moments ago: answer stale at once instead of waiting again.
     if (stale?.retryAfter !== undefined && stale.retryAfter > time) {
-      return Promise.resolve(serveFromStale(request, stale, "the upstreams failed recently"));
+      return Promise.resolve(serveFromStale(query, stale, "the upstreams failed recently"));
     }
     counters.misses++;
     if (debug()) log.debug("Cache miss for {name} {type}", what(question));
     // The common case, with nothing stale to fall back on, allocates one callback.
-    if (!stale) return fetch(key, slot, request, next).then((response) => forClient(request, response));
+    if (!stale) return fetch(key, slot, request, next).then((response) => forClient(query, response));
     return fetch(key, slot, request, next).then(
       (response) => {
         // Every upstream answered SERVFAIL (the forwarder passes the last one on): a failure too.
         if (response.rcode === Rcode.SERVFAIL) {
-          return failedOver(request, stale, "the upstreams answered SERVFAIL");
+          return failedOver(query, stale, "the upstreams answered SERVFAIL");
         }
-        return forClient(request, response);
+        return forClient(query, response);
       },
       (error) => {
         if (!(error instanceof UpstreamError)) throw error;
-        return failedOver(request, stale, error.message);
+        return failedOver(query, stale, error.message);
       },
     );
   }

@@ -5,8 +5,7 @@
 import { parseArgs } from "node:util";
 import { parseIPv4, parseIPv6 } from "../proto/mod.ts";
 import type { ZoneFileSource } from "../zone/mod.ts";
-import type { Upstream } from "../upstream/mod.ts";
-import { UPSTREAM_STRATEGIES, type UpstreamStrategy } from "../upstream/mod.ts";
+import { type Upstream, UPSTREAM_STRATEGIES, type UpstreamStrategy } from "../upstream/mod.ts";
 import type { CacheOptions } from "../cache/mod.ts";
 
 /** dnsd's version. */

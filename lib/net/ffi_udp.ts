@@ -9,7 +9,7 @@
  * @module
  */
 import { ByteArena } from "../proto/mod.ts";
-import type { PushDatagram } from "../upstream/mod.ts";
+import type { BatchHandler, DatagramBatch, DatagramSocket } from "./datagram.ts";
 import { type Libc, UdpReactor, type Watcher } from "./udp_reactor.ts";
 import { familyOf, sockaddr, SOCKADDR_ROOM, sockaddrLength, SocketPeer, targetOf } from "./sockaddr.ts";
 
@@ -152,44 +152,21 @@ function bindSocket(libc: Libc, hostname: string, port: number): { fd: number; a
   return { fd, addr: { transport: "udp", hostname, port: new DataView(bound.buffer).getUint16(2, false) } };
 }
 
-/** The datagrams of one wake-up, readable until the handler returns. */
-export interface DatagramBatch {
-  /** How many datagrams it holds (1 to 64). */
-  readonly count: number;
-  /** Datagram `i`: a view of the socket's own memory, overwritten by the next batch. */
-  datagram(i: number): Uint8Array;
-  /** The sender of datagram `i` (its own copy: it may be kept). */
-  sender(i: number): Deno.NetAddr;
-  /** Sends `data` to the sender of datagram `i` now; false when the kernel refused it. */
-  replyTo(i: number, data: Uint8Array): boolean;
-}
-
-/**
- * Called with each batch as it comes, on the reactor's turn. Returns true when it started
- * asynchronous work (so the reactor lets microtasks run before it blocks the thread).
- */
-export type BatchHandler = (batch: DatagramBatch) => boolean;
-
-/** A listening socket read in batches. */
-export interface BatchedDatagram {
-  /** The bound address. */
-  readonly addr: Deno.NetAddr;
-  /** Hands every batch to `handler` until the socket closes; settles then. Once per socket. */
-  serve(handler: BatchHandler): Promise<void>;
-  /** Sends one datagram (at once; the promise is for `Deno.DatagramConn`'s shape). */
-  send(data: Uint8Array, addr: Deno.Addr): Promise<number>;
-  /**
-   * Sends one datagram now, with no promise; false when the kernel refused it.
-   * @throws {Deno.errors.BadResource} when the socket is closed
-   */
-  sendNow(data: Uint8Array, addr: Deno.Addr): boolean;
-  /** Closes the socket; `serve()` settles. */
-  close(): void;
-}
-
-/** Whether `conn` reads in batches (so the server takes a batch at a time). */
-export function isBatched(conn: object): conn is BatchedDatagram {
-  return "serve" in conn;
+/** What a handler sees of `batch`; senders it keeps are copied into `senders`' slabs. */
+function viewOf(
+  batch: Batch,
+  senders: ByteArena,
+  replyTo: (i: number, data: Uint8Array) => boolean,
+): DatagramBatch {
+  return {
+    get count() {
+      return batch.count;
+    },
+    datagram: (i) => batch.datagram(i),
+    sender: (i) => new SocketPeer(senders.copy(batch.name(i))),
+    senderNow: (i) => batch.peer(i),
+    replyTo,
+  };
 }
 
 /**
@@ -199,7 +176,7 @@ export function isBatched(conn: object): conn is BatchedDatagram {
  */
 export function listenBatchedUdp(
   options: { readonly hostname: string; readonly port: number; readonly reactor?: UdpReactor },
-): BatchedDatagram {
+): DatagramSocket {
   const reactor = options.reactor ?? new UdpReactor();
   const libc = reactor.libc;
   let bound: { fd: number; addr: Deno.NetAddr };
@@ -218,14 +195,7 @@ export function listenBatchedUdp(
   let ended = () => {};
   const finished = new Promise<void>((resolve) => ended = resolve);
 
-  const view: DatagramBatch = {
-    get count() {
-      return batch.count;
-    },
-    datagram: (i) => batch.datagram(i),
-    sender: (i) => new SocketPeer(senders.copy(batch.name(i))),
-    replyTo: (i, data) => !closed && sendTo(libc, fd, data, batch.name(i)) >= 0,
-  };
+  const view = viewOf(batch, senders, (i, data) => !closed && sendTo(libc, fd, data, batch.name(i)) >= 0);
   const watcher: Watcher = {
     fd,
     wanted: () => handler !== null,
@@ -252,10 +222,6 @@ export function listenBatchedUdp(
       return finished;
     },
     send(data, to) {
-      if (closed) return Promise.reject(new Deno.errors.BadResource("the socket is closed"));
-      return Promise.resolve(sendTo(libc, fd, data, targetOf(to)));
-    },
-    sendNow(data, to) {
       if (closed) throw new Deno.errors.BadResource("the socket is closed");
       return sendTo(libc, fd, data, targetOf(to)) >= 0;
     },
@@ -272,25 +238,20 @@ export function listenBatchedUdp(
 
 /**
  * Opens an upstream socket on an ephemeral port of `hostname` (0.0.0.0, or :: for IPv6 upstreams),
- * waited on by `reactor`: the upstream pool's `open`. Replies larger than 4,096 octets arrive cut
- * short (dnsd asks for 1,232 at most). Datagrams go to `receive()`, or once `onDatagram()` is
- * called, straight to its handler.
+ * waited on by `reactor`. Replies larger than 4,096 octets arrive cut short (dnsd asks for 1,232 at
+ * most). Datagrams go to the handler given to `serve()` as they are read, with no promise each.
  */
-export function openReactorSocket(
-  reactor: UdpReactor,
-  hostname = "0.0.0.0",
-): PushDatagram & { readonly addr: Deno.NetAddr } {
+export function openReactorSocket(reactor: UdpReactor, hostname = "0.0.0.0"): DatagramSocket {
   const libc = reactor.libc;
   const { fd, addr } = bindSocket(libc, hostname, 0);
   const batch = new Batch(16, 4096);
   const senders = new ByteArena();
-  let next = 0; // the next datagram of the batch receive() hands out
   let closed = false;
-  let waiting: { resolve(taken: [Uint8Array, Deno.Addr]): void; reject(error: Error): void } | null = null;
-  let waitingBuffer: Uint8Array | undefined;
+  let handler: BatchHandler | null = null;
   let lastTarget: Deno.Addr | null = null;
   let lastRaw: Uint8Array = new Uint8Array(16);
-  let handler: ((data: Uint8Array, from: Deno.NetAddr) => void) | null = null;
+  let ended = () => {};
+  const finished = new Promise<void>((resolve) => ended = resolve);
 
   /** The pool sends every query to one address: its struct sockaddr is made once. */
   function rawOf(to: Deno.Addr): Uint8Array {
@@ -301,65 +262,35 @@ export function openReactorSocket(
     return lastRaw;
   }
 
-  function take(buffer: Uint8Array | undefined): [Uint8Array, Deno.Addr] {
-    const i = next++;
-    const data = batch.datagram(i);
-    const copy = buffer ? buffer.subarray(0, data.length) : new Uint8Array(data.length);
-    copy.set(data);
-    if (next >= batch.count) reactor.changed(); // room again: the wait looks at this socket
-    return [copy, new SocketPeer(senders.copy(batch.name(i)))];
-  }
-
-  /** Hands every datagram that has come to `handler`; says whether any had. */
-  function push(handler: (data: Uint8Array, from: Deno.NetAddr) => void): boolean {
-    let any = false;
-    for (let round = 0; round < ROUNDS && !closed; round++) {
-      const got = batch.read(libc, fd);
-      for (let i = 0; i < got && !closed; i++) handler(batch.datagram(i), batch.peer(i));
-      any ||= got > 0;
-      if (got < batch.slots) break;
-    }
-    batch.count = 0;
-    return any;
-  }
-
+  const view = viewOf(batch, senders, (i, data) => !closed && sendTo(libc, fd, data, batch.name(i)) >= 0);
   const watcher: Watcher = {
     fd,
-    wanted: () => handler !== null || next >= batch.count,
+    wanted: () => handler !== null,
     readable() {
-      if (closed) return false;
-      if (handler) return push(handler);
-      if (batch.read(libc, fd) === 0) return false;
-      next = 0;
-      if (!waiting) return false;
-      const { resolve } = waiting;
-      waiting = null;
-      resolve(take(waitingBuffer));
-      return true;
+      let any = false;
+      for (let round = 0; round < ROUNDS && !closed; round++) {
+        const got = batch.read(libc, fd);
+        if (got === 0) break;
+        handler!(view); // replies it started resolve promises: microtasks to run before the next wait
+        any = true;
+        if (got < batch.slots) break;
+      }
+      batch.count = 0;
+      return any;
     },
   };
   reactor.watch(watcher);
 
-  const socket = {
+  return {
     addr,
-    onDatagram(handling: (data: Uint8Array, from: Deno.NetAddr) => void) {
-      handler = handling;
+    serve(serving) {
+      if (handler) throw new Error("the socket is served already");
+      if (closed) return Promise.resolve();
+      handler = serving;
+      reactor.changed(); // the wait now looks at this socket
+      return finished;
     },
-    receive(buffer?: Uint8Array) {
-      if (closed) return Promise.reject(new Deno.errors.BadResource("the socket is closed"));
-      if (next < batch.count) return Promise.resolve(take(buffer));
-      if (waiting) return Promise.reject(new Deno.errors.Busy("a receive is already waiting"));
-      waitingBuffer = buffer;
-      return new Promise<[Uint8Array, Deno.Addr]>((resolve, reject) => waiting = { resolve, reject });
-    },
-    send(data: Uint8Array, to: Deno.Addr) {
-      if (closed) return Promise.reject(new Deno.errors.BadResource("the socket is closed"));
-      const sent = sendTo(libc, fd, data, rawOf(to));
-      return sent < 0
-        ? Promise.reject(new Deno.errors.ConnectionRefused("sendto(2) failed"))
-        : Promise.resolve(sent);
-    },
-    sendNow(data: Uint8Array, to: Deno.Addr) {
+    send(data, to) {
       if (closed) throw new Deno.errors.BadResource("the socket is closed");
       return sendTo(libc, fd, data, rawOf(to)) >= 0;
     },
@@ -367,10 +298,7 @@ export function openReactorSocket(
       if (closed) return;
       closed = true;
       reactor.unwatch(watcher);
-      waiting?.reject(new Deno.errors.BadResource("the socket is closed"));
-      waiting = null;
+      ended();
     },
   };
-  // receive() fills any Uint8Array, where Deno's wants one on an ArrayBuffer.
-  return socket as unknown as PushDatagram & { readonly addr: Deno.NetAddr };
 }

@@ -3,7 +3,9 @@
  * ones. FFI, the UDP reactor, libc symbols and struct sockaddr live here and nowhere else.
  * @module
  */
-export { batchedUdpAvailable, isBatched, listenBatchedUdp, openReactorSocket } from "./ffi_udp.ts";
-export type { BatchedDatagram } from "./ffi_udp.ts";
+export { fromDenoSocket, isClosedSocket } from "./datagram.ts";
+export type { BatchHandler, DatagramBatch, DatagramSocket, DenoDatagram } from "./datagram.ts";
+export { batchedUdpAvailable, listenBatchedUdp, openReactorSocket } from "./ffi_udp.ts";
 export { sockaddr, SocketPeer } from "./sockaddr.ts";
 export { UdpReactor } from "./udp_reactor.ts";
+export { listenUdp, openUpstreamSocket } from "./open.ts";

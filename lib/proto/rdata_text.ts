@@ -4,7 +4,8 @@
  * @module
  */
 import { EncodeError, ParseError, type TextLocation } from "./errors.ts";
-import { checkName, withoutRootDot } from "./wire.ts";
+import { withoutRootDot } from "./name.ts";
+import { checkName } from "./wire.ts";
 import type { Token } from "./zone_lexer.ts";
 
 /** Makes a name absolute: `@` is the origin, a name without a final dot is relative to it. */

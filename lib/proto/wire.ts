@@ -4,6 +4,7 @@
  * @module
  */
 import { DecodeError, type DecodeReason, EncodeError } from "./errors.ts";
+import { foldCase, withoutRootDot } from "./name.ts";
 
 const MAX_LABEL = 63;
 const MAX_NAME = 255; // RFC 1035 section 3.1, counted in wire octets
@@ -256,14 +257,6 @@ export function checkName(name: string): void {
   if (text !== "") checkedLabels(text);
 }
 
-/** Drops one trailing unescaped dot, so "example.com." and "example.com" are one name. */
-export function withoutRootDot(name: string): string {
-  if (!name.endsWith(".")) return name;
-  let backslashes = 0;
-  for (let i = name.length - 2; i >= 0 && name[i] === "\\"; i--) backslashes++;
-  return backslashes % 2 === 0 ? name.slice(0, -1) : name;
-}
-
 /** Entries a compression table searches in order before it builds a Map. */
 const LINEAR_ENTRIES = 32;
 
@@ -381,13 +374,13 @@ export class Writer {
   name(name: string, compress: boolean): void {
     const text = withoutRootDot(name);
     if (text === "") return this.u8(0);
-    // Escapes, non-ASCII text (which toLowerCase() may fold into ASCII: U+212A KELVIN SIGN to "k")
-    // and over-long names take the careful path, which splits and checks every label first.
+    // Escapes, non-ASCII text (which it rejects) and over-long names take the careful path, which
+    // splits and checks every label first.
     if (text.length > MAX_NAME - 2 || text.includes("\\") || NON_ASCII.test(text)) {
       return this.#checkedName(text, compress);
     }
     // Plain ASCII: the labels are the text between dots, written and checked in one pass.
-    const lower = text.toLowerCase();
+    const lower = foldCase(text);
     for (let start = 0;;) {
       const suffix = start === 0 ? lower : lower.substring(start);
       const pointer = this.#names.get(suffix);
@@ -412,7 +405,7 @@ export class Writer {
   /** Writes a name after splitting it into checked labels (escapes, limits). */
   #checkedName(text: string, compress: boolean): void {
     const { labels, starts } = checkedLabels(text);
-    const lower = text.toLowerCase();
+    const lower = foldCase(text);
     for (let i = 0; i < labels.length; i++) {
       const suffix = i === 0 ? lower : lower.substring(starts[i]!);
       const pointer = this.#names.get(suffix);

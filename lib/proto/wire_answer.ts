@@ -8,6 +8,7 @@
  * @module
  */
 import { HEADER_SIZE } from "./codec.ts";
+import { foldOctet } from "./name.ts";
 import { RRType } from "./types.ts";
 
 const MAX_LABEL = 63;
@@ -107,7 +108,7 @@ function sameName(bytes: Uint8Array, pos: number, other: number): boolean {
     if (length !== bytes[other]) return false;
     if (length === 0) return true;
     for (let i = 1; i <= length; i++) {
-      if (foldCase(bytes[pos + i]!) !== foldCase(bytes[other + i]!)) return false;
+      if (foldOctet(bytes[pos + i]!) !== foldOctet(bytes[other + i]!)) return false;
     }
     pos += length + 1;
     other += length + 1;
@@ -142,10 +143,6 @@ function rdataOk(
 
 /** No owner spells the question (the usual case: owners are pointers to it). */
 const NO_OWNERS: readonly number[] = [];
-
-function foldCase(octet: number): number {
-  return octet >= 0x41 && octet <= 0x5a ? octet | 0x20 : octet;
-}
 
 function u16(bytes: Uint8Array, pos: number): number {
   return (bytes[pos]! << 8) | bytes[pos + 1]!;

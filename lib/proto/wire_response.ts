@@ -9,9 +9,8 @@
 import type { ByteArena } from "./arena.ts";
 import { decodeMessage, HEADER_SIZE } from "./codec.ts";
 import { reply, responseEdns, UDP_PAYLOAD_SIZE } from "./message.ts";
-import { nameKey } from "./name.ts";
-import type { Edns, Message, Question, ResourceRecord } from "./types.ts";
-import { RRType } from "./types.ts";
+import { foldOctet, nameKey, withoutRootDot } from "./name.ts";
+import { type Edns, type Message, type Question, type ResourceRecord, RRType } from "./types.ts";
 import type { WireAnswer } from "./wire_answer.ts";
 
 /** How a cached answer's TTLs are served: counted down from its entry's clamped TTL. */
@@ -228,7 +227,7 @@ export class WireResponse implements Message {
  * case; false when it does not spell it (nothing is then sent).
  */
 function spell(out: Uint8Array, pos: number, name: string): boolean {
-  const text = name.endsWith(".") ? name.slice(0, -1) : name;
+  const text = withoutRootDot(name);
   let at = 0; // in `text`
   while (true) {
     let length = out[pos]!;
@@ -241,14 +240,9 @@ function spell(out: Uint8Array, pos: number, name: string): boolean {
     for (let i = 1; i <= length; i++) {
       const char = text.charCodeAt(at++);
       const octet = out[pos + i]!;
-      if (char !== octet && (char | 0x20) !== (octet | 0x20)) return false;
-      if (char !== octet && !isLetter(char)) return false;
+      if (char !== octet && foldOctet(char) !== foldOctet(octet)) return false; // only letters' case may differ
       out[pos + i] = char;
     }
     pos += length + 1;
   }
-}
-
-function isLetter(code: number): boolean {
-  return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
 }

@@ -3,13 +3,10 @@
  * wildcards (RFC 4592), referrals at zone cuts, NODATA and NXDOMAIN with the SOA (RFC 2308).
  * @module
  */
-import { findZone, type LocalData } from "../zone/mod.ts";
-import { reply } from "../proto/mod.ts";
-import { nameKey, parentName } from "../proto/mod.ts";
-import type { Resolve, Stage } from "./resolver.ts";
+import { findZone, type LocalData, rrsetOf, type Zone, type ZoneNode } from "../zone/mod.ts";
+import { nameKey, parentName, Rcode, reply, type ResourceRecord, RRClass, RRType } from "../proto/mod.ts";
+import type { Request, Resolve, Stage } from "./request.ts";
 import type { ResponseMemo } from "./response_memo.ts";
-import { type Message, Rcode, type ResourceRecord, RRClass, RRType } from "../proto/mod.ts";
-import { rrsetOf, type Zone, type ZoneNode } from "../zone/mod.ts";
 
 /** How many CNAMEs a chain may follow inside local data before dnsd stops (as BIND does). */
 export const MAX_CNAME_CHAIN = 16;
@@ -230,10 +227,14 @@ function isLocalClass(rrClass: number): boolean {
 export function authoritative(data: () => LocalData, options: { readonly memo?: ResponseMemo } = {}): Stage {
   const { memo } = options;
   /** A CNAME chain that leaves local data: the rest is asked of `next`, and AA is cleared. */
-  async function completed(request: Message, next: Resolve, local: LocalAnswer, external: string) {
-    const question = request.questions[0]!;
-    const rest = await next({ ...request, questions: [{ ...question, name: external }] });
-    return reply(request, {
+  async function completed(request: Request, next: Resolve, local: LocalAnswer, external: string) {
+    const query = request.message;
+    const question = query.questions[0]!;
+    const rest = await next({
+      ...request,
+      message: { ...query, questions: [{ ...question, name: external }] },
+    });
+    return reply(query, {
       rcode: rest.rcode,
       truncated: rest.truncated,
       answers: [...local.answers, ...rest.answers],
@@ -243,7 +244,8 @@ export function authoritative(data: () => LocalData, options: { readonly memo?: 
   }
   // Not async: most queries pass through to `next`, and an async function would wrap its promise.
   return function authoritative(request, next) {
-    const question = request.questions[0];
+    const query = request.message;
+    const question = query.questions[0];
     if (!question || !isLocalClass(question.class)) return next(request);
     let local: LocalAnswer | null;
     try {
@@ -252,10 +254,10 @@ export function authoritative(data: () => LocalData, options: { readonly memo?: 
       return Promise.reject(error);
     }
     if (!local) return next(request);
-    if (local.external !== undefined && request.recursionDesired) {
+    if (local.external !== undefined && query.recursionDesired) {
       return completed(request, next, local, local.external);
     }
-    const response = reply(request, {
+    const response = reply(query, {
       rcode: local.rcode,
       authoritative: local.authoritative,
       answers: local.answers,

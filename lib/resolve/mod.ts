@@ -5,5 +5,6 @@
  */
 export { authoritative } from "./authority.ts";
 export { chain, logQueries, requireRecursion } from "./resolver.ts";
-export type { Resolve, Stage } from "./resolver.ts";
+export { admission } from "./request.ts";
+export type { QueryContext, QueryHook, Request, Resolve, Stage, Transport, Verdict } from "./request.ts";
 export { ResponseMemo } from "./response_memo.ts";

@@ -5,19 +5,12 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { levelGate } from "../observe/mod.ts";
-import { displayName } from "../proto/mod.ts";
-import { Refused } from "../proto/mod.ts";
-import { type Message, typeName } from "../proto/mod.ts";
-
-/** Turns a request into a response. */
-export type Resolve = (request: Message) => Promise<Message>;
-
-/** One step of the chain: answer, or pass the request on to `next`. */
-export type Stage = (request: Message, next: Resolve) => Promise<Message>;
+import { displayName, type Message, Refused, typeName } from "../proto/mod.ts";
+import type { Request, Resolve, Stage } from "./request.ts";
 
 /** The end of every chain: nothing answered, so REFUSED (RFC 1035 section 4.1.1). */
-export function refuse(request: Message): Promise<Message> {
-  const question = request.questions[0];
+export function refuse(request: Request): Promise<Message> {
+  const question = request.message.questions[0];
   return Promise.reject(new Refused(`nothing here answers '${displayName(question?.name ?? "")}'`));
 }
 
@@ -33,12 +26,12 @@ export function logQueries(): Stage {
   const debug = levelGate(queryLog, "debug");
   return function logQueries(request, next) {
     if (debug()) {
-      const question = request.questions[0];
+      const question = request.message.questions[0];
       if (question) {
         queryLog.debug("Received query for domain: {name} (type {type}, RD={rd})", {
           name: displayName(question.name),
           type: typeName(question.type),
-          rd: request.recursionDesired ? 1 : 0,
+          rd: request.message.recursionDesired ? 1 : 0,
         });
       }
     }
@@ -52,7 +45,7 @@ export function logQueries(): Stage {
  */
 export function requireRecursion(): Stage {
   return function requireRecursion(request, next) {
-    if (request.recursionDesired) return next(request);
+    if (request.message.recursionDesired) return next(request);
     return Promise.reject(new Refused("recursion was not desired (RD=0) for a name dnsd does not hold"));
   };
 }

@@ -5,8 +5,7 @@
  * answers last until the data is swapped, cached upstream answers until their TTLs tick down.
  * @module
  */
-import { ByteArena } from "../proto/mod.ts";
-import type { Message } from "../proto/mod.ts";
+import { ByteArena, type Message } from "../proto/mod.ts";
 
 /** Options for {@link ResponseMemo}. */
 export interface ResponseMemoOptions {

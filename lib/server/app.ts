@@ -5,22 +5,36 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { Deadlines } from "../upstream/mod.ts";
-import { turnClock } from "../upstream/mod.ts";
-import { createForwardCounters, forward, type ForwardCounters } from "../upstream/mod.ts";
-import { authoritative } from "../resolve/mod.ts";
+import {
+  createForwardCounters,
+  Deadlines,
+  type DropReason,
+  formatAddress,
+  forward,
+  type ForwardCounters,
+  pooledUdpExchange,
+  tcpExchange,
+  turnClock,
+  type Upstream,
+  type UpstreamStrategy,
+  wildcardFor,
+} from "../upstream/mod.ts";
+import {
+  admission,
+  authoritative,
+  chain,
+  logQueries,
+  type QueryHook,
+  requireRecursion,
+  type Resolve,
+  ResponseMemo,
+} from "../resolve/mod.ts";
 import type { LocalData } from "../zone/mod.ts";
-import { chain, logQueries, requireRecursion, type Resolve } from "../resolve/mod.ts";
-import { type Listener, serveUdp } from "./udp_server.ts";
-import { type BatchedDatagram, listenBatchedUdp, openReactorSocket } from "../net/mod.ts";
-import { UdpReactor } from "../net/mod.ts";
-import { ResponseMemo } from "../resolve/mod.ts";
+import { type DatagramSocket, listenUdp, openUpstreamSocket, UdpReactor } from "../net/mod.ts";
 import { answerCache, type Cache, type CacheSettings, type CacheView } from "../cache/mod.ts";
+import { serveUdp } from "./udp_server.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
-import { tcpExchange } from "../upstream/mod.ts";
-import type { UpstreamStrategy } from "../upstream/mod.ts";
-import { type DropReason, formatAddress, type Upstream, wildcardFor } from "../upstream/mod.ts";
-import { pooledUdpExchange } from "../upstream/mod.ts";
+import type { OpcodeHandlers } from "./dispatch.ts";
 
 const log = getLogger(["dnsd", "forward"]);
 
@@ -44,11 +58,18 @@ export interface ServerOptions {
   readonly caseRandomization?: boolean;
   /**
    * How UDP is read: `deno` (one op per datagram, everywhere) or `batched` (recvmmsg through FFI,
-   * Linux only, needs `--allow-ffi`; see lib/ffi_udp.ts). Default `deno`.
+   * Linux only, needs `--allow-ffi`; see lib/net/ffi_udp.ts). Default `deno`.
    */
   readonly udpIo?: "deno" | "batched";
   /** The answer cache; none when absent (the CLI always gives one: `--cache-size 0` turns it off). */
   readonly cache?: CacheSettings;
+  /**
+   * Run in order for every query as it arrives, over UDP and TCP, before any answer goes out (memo
+   * hits included): where access control, rate limiting, metrics and the query log sit.
+   */
+  readonly hooks?: readonly QueryHook[];
+  /** Handlers for NOTIFY, UPDATE and zone transfers; without them NOTIMP and REFUSED. */
+  readonly handlers?: OpcodeHandlers;
 }
 
 /** Counters a running server keeps. */
@@ -114,7 +135,7 @@ export function buildResolver(
       now,
       onDrop,
       exactCase,
-      ...(reactor ? { open: () => openReactorSocket(reactor, wildcardFor(upstream)) } : {}),
+      ...(reactor ? { open: () => openUpstreamSocket(wildcardFor(upstream), reactor) } : {}),
     })
   );
   const upstreams = options.upstreams.map((upstream, i) => ({
@@ -139,11 +160,6 @@ export function buildResolver(
   return { resolve, close: () => Promise.all(pools.map((pool) => pool.close())).then(() => {}) };
 }
 
-/** The UDP socket the server reads: Deno's, or the batched one (see lib/ffi_udp.ts). */
-type UdpSocket = (Listener | BatchedDatagram) & Pick<Deno.DatagramConn, "close"> & {
-  readonly addr: Deno.Addr;
-};
-
 /** The counters and size of `cache`, live. */
 function viewOf(cache: Cache): CacheView {
   return {
@@ -159,13 +175,11 @@ function bind(
   host: string,
   port: number,
   reactor: UdpReactor | undefined,
-): { udp: UdpSocket; tcp: Deno.Listener } {
+): { udp: DatagramSocket; tcp: Deno.Listener } {
   for (let attempt = 0;; attempt++) {
-    const udp: UdpSocket = reactor
-      ? listenBatchedUdp({ hostname: host, port, reactor })
-      : Deno.listenDatagram({ transport: "udp", hostname: host, port });
+    const udp = listenUdp({ hostname: host, port, reactor });
     try {
-      const tcp = Deno.listen({ transport: "tcp", hostname: host, port: (udp.addr as Deno.NetAddr).port });
+      const tcp = Deno.listen({ transport: "tcp", hostname: host, port: udp.addr.port });
       return { udp, tcp };
     } catch (error) {
       udp.close();
@@ -194,7 +208,7 @@ export function startServer(options: ServerOptions): RunningServer {
     ...(reactor ? { reactor } : {}),
   });
   const closeUpstreams = () => closeResolver().then(() => reactor?.close());
-  let bound: { udp: UdpSocket; tcp: Deno.Listener };
+  let bound: { udp: DatagramSocket; tcp: Deno.Listener };
   try {
     bound = bind(options.host, options.port, reactor);
   } catch (error) {
@@ -202,13 +216,16 @@ export function startServer(options: ServerOptions): RunningServer {
     throw error;
   }
   const { udp, tcp } = bound;
-  const udpServer = serveUdp(udp, resolve, { memo });
-  const tcpServer = serveTcp(tcp, resolve, options.tcp ?? {});
+  // Every query meets the hooks first, over either transport: memo hits too.
+  const hook = admission(options.hooks ?? []);
+  const serving = { hook, now, ...(options.handlers ? { handlers: options.handlers } : {}) };
+  const udpServer = serveUdp(udp, resolve, { ...serving, memo });
+  const tcpServer = serveTcp(tcp, resolve, { ...options.tcp, ...serving });
   let stopped: Promise<void> | undefined;
   const stop = (graceMs: number) =>
     stopped ??= Promise.all([udpServer.stop(graceMs), tcpServer.stop(graceMs)]).then(closeUpstreams);
   return {
-    address: udp.addr as Deno.NetAddr,
+    address: udp.addr,
     counters,
     ...(cache ? { cache: viewOf(cache) } : {}),
     tcpConnections: () => tcpServer.connections,

@@ -3,6 +3,13 @@
  * listeners, and `startServer`, which wires them.
  * @module
  */
-export { startServer } from "./app.ts";
-export type { RunningServer, ServerCounters, ServerOptions } from "./app.ts";
+export { buildResolver, startServer } from "./app.ts";
+export type { Resolver, RunningServer, ServerCounters, ServerOptions } from "./app.ts";
+export { dispatch } from "./dispatch.ts";
+export type { OpcodeHandlers, TransferHandler, WriteMessage } from "./dispatch.ts";
+export { failureCode, failureReply, respond } from "./respond.ts";
+export type { Report, RespondOptions } from "./respond.ts";
+export type { ServeOptions } from "./serving.ts";
+export { serveTcp } from "./tcp_server.ts";
 export type { TcpServerOptions } from "./tcp_server.ts";
+export { serveUdp } from "./udp_server.ts";

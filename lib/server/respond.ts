@@ -3,28 +3,36 @@
  * becomes its RCODE here and nowhere else.
  * @module
  */
-import type { ByteArena } from "../proto/mod.ts";
-import type { ResponseMemo } from "../resolve/mod.ts";
-import { decodeMessage, encodeMessage, HEADER_SIZE } from "../proto/mod.ts";
 import {
   BadVersion,
+  type ByteArena,
   DecodeError,
+  decodeMessage,
+  EdeCode,
+  encodeMessage,
+  type ExtendedError,
   FormatError,
+  HEADER_SIZE,
+  headerOnlyReply,
+  type Message,
   NotImplemented,
   NotReady,
   QueryFailure,
+  Rcode,
   Refused,
+  reply,
+  responseEdns,
+  udpLimit,
   UpstreamError,
   UpstreamTimeout,
+  WireResponse,
+  withEde,
 } from "../proto/mod.ts";
-import { EdeCode, type ExtendedError, withEde } from "../proto/mod.ts";
-import { headerOnlyReply, reply, responseEdns, udpLimit } from "../proto/mod.ts";
-import type { Resolve } from "../resolve/mod.ts";
-import { type Message, Opcode, Rcode, RRType } from "../proto/mod.ts";
-import { WireResponse } from "../proto/mod.ts";
+import type { QueryContext, Request, Resolve, ResponseMemo } from "../resolve/mod.ts";
+import { dispatch, handles, type OpcodeHandlers } from "./dispatch.ts";
 
-/** Receives errors that are not an expected part of DNS (bugs, broken invariants). */
-export type Report = (error: unknown) => void;
+/** Receives errors that are not an expected part of DNS (bugs, broken invariants), with the query's context. */
+export type Report = (error: unknown, context?: QueryContext) => void;
 
 /**
  * The RCODE, and the Extended DNS Error (RFC 8914) when one helps, for a failure. The single place
@@ -57,8 +65,16 @@ export function failureReply(request: Message, error: unknown): Message {
   return reply(request, { rcode, edns: withEde(responseEdns(request), ede) });
 }
 
-/** Options for {@link respond}. */
+/** How {@link respond} answers: the same for every query of a server (or of a TCP connection). */
 export interface RespondOptions {
+  /** The resolver chain, for QUERY. */
+  readonly resolve: Resolve;
+  /** Receives errors that are not an expected part of DNS. */
+  readonly report: Report;
+  /** The slots for NOTIFY, UPDATE and transfers (see {@link dispatch}); empty: NOTIMP and REFUSED. */
+  readonly handlers?: OpcodeHandlers;
+  /** Writes one message of a streamed answer: TCP only. */
+  readonly write?: (bytes: Uint8Array) => Promise<void>;
   /** Where response bytes are carved from (see {@link ByteArena}); a fresh buffer each when absent. */
   readonly arena?: ByteArena;
   /** The largest response to send; defaults to the client's UDP limit. Over TCP: 65,535. */
@@ -66,6 +82,8 @@ export interface RespondOptions {
   /** Keeps encoded responses that stages marked as reusable (see {@link ResponseMemo}). */
   readonly memo?: ResponseMemo;
 }
+
+const NO_HANDLERS: OpcodeHandlers = {};
 
 /** Fits a UDP response to the client's limit: TC=1 with the question only, never part of an RRset. */
 function fitUdp(response: Message, limit: number, arena: ByteArena | undefined): Uint8Array {
@@ -81,45 +99,55 @@ function fitUdp(response: Message, limit: number, arena: ByteArena | undefined):
 }
 
 /**
- * Answers one UDP query. Junk (under 12 octets) and responses (QR=1) get no reply, since any
- * reply could be used to amplify; an undecodable body gets FORMERR with the same ID; an opcode
- * other than QUERY gets NOTIMP; a QDCOUNT other than 1 gets FORMERR; an EDNS version above 0 gets
- * BADVERS.
- * @returns the response to send, or null to stay silent
+ * Answers one query. Junk (under 12 octets) and responses (QR=1) get no reply, since any reply
+ * could be used to amplify; an undecodable body gets FORMERR with the same ID; an opcode with no
+ * handler gets NOTIMP; a QDCOUNT other than 1 gets FORMERR; an EDNS version above 0 gets BADVERS.
+ * The rest goes to the handler its opcode calls for ({@link dispatch}).
+ * @param query the query as received
+ * @param context who sent it, how and when
+ * @returns the response to send, or null to stay silent (or when a transfer wrote its own)
  */
 export async function respond(
   query: Uint8Array,
-  resolve: Resolve,
-  report: Report,
-  options: RespondOptions = {},
+  context: QueryContext,
+  options: RespondOptions,
 ): Promise<Uint8Array | null> {
-  const { arena } = options;
+  const { arena, handlers = NO_HANDLERS } = options;
   if (query.length < HEADER_SIZE || (query[2]! & 0x80) !== 0) return null;
-  let request: Message;
+  let message: Message;
   try {
-    request = decodeMessage(query);
+    message = decodeMessage(query);
   } catch (error) {
     if (!(error instanceof DecodeError)) throw error;
     return headerOnlyReply(query, failureCode(error).rcode);
   }
   try {
-    if (request.opcode !== Opcode.QUERY) {
-      throw new NotImplemented(`opcode ${request.opcode} is not implemented`);
+    if (!handles(message.opcode, handlers)) {
+      throw new NotImplemented(`opcode ${message.opcode} is not implemented`);
     }
-    if (request.questions.length !== 1) throw new FormatError(`${request.questions.length} questions`);
+    if (message.questions.length !== 1) throw new FormatError(`${message.questions.length} questions`);
     // RFC 6891 section 6.1.3: a version we do not implement gets BADVERS, with our version (0) in the OPT.
-    if (request.edns && request.edns.version > 0) {
-      throw new BadVersion(`EDNS version ${request.edns.version}`);
+    if (message.edns && message.edns.version > 0) {
+      throw new BadVersion(`EDNS version ${message.edns.version}`);
     }
-    // Zone transfers (RFC 5936, RFC 1995) are not served: refuse them rather than answer as a query.
-    const type = request.questions[0]!.type;
-    if (type === RRType.AXFR || type === RRType.IXFR) throw new Refused("zone transfers are not served");
-    const response = await resolve(request);
-    const bytes = fitUdp(response, options.limit ?? udpLimit(request), arena);
+    const request: Request = {
+      message,
+      client: context.client,
+      transport: context.transport,
+      receivedAt: context.receivedAt,
+      size: context.size,
+    };
+    const { write } = options;
+    const response = await dispatch(request, options.resolve, {
+      handlers,
+      write: write ? (streamed) => write(encodeMessage(streamed, arena)) : null,
+    });
+    if (response === null) return null;
+    const bytes = fitUdp(response, options.limit ?? udpLimit(message), arena);
     options.memo?.remember(query, response, bytes);
     return bytes;
   } catch (error) {
-    if (!(error instanceof QueryFailure)) report(error); // expected failures are not noise
-    return fitUdp(failureReply(request, error), options.limit ?? udpLimit(request), arena);
+    if (!(error instanceof QueryFailure)) options.report(error, context); // expected failures are not noise
+    return fitUdp(failureReply(message, error), options.limit ?? udpLimit(message), arena);
   }
 }

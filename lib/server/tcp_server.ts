@@ -5,14 +5,19 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { HEADER_SIZE } from "../proto/mod.ts";
 import { NotReady } from "../proto/mod.ts";
+import type { QueryContext, Resolve } from "../resolve/mod.ts";
 import { InFlight } from "./in_flight.ts";
-import { headerOnlyReply } from "../proto/mod.ts";
-import { respond } from "./respond.ts";
-import type { Resolve } from "../resolve/mod.ts";
-import { Rcode } from "../proto/mod.ts";
-import { formatAddress } from "../upstream/mod.ts";
+import type { RespondOptions } from "./respond.ts";
+import {
+  type Answering,
+  answerOrFail,
+  isClosed,
+  peerName,
+  policyRefusal,
+  reportError,
+  type ServeOptions,
+} from "./serving.ts";
 
 const log = getLogger(["dnsd", "tcp"]);
 
@@ -44,6 +49,7 @@ const MAX_MESSAGE = 65_535;
 
 interface Session {
   readonly conn: Deno.Conn;
+  readonly client: Deno.NetAddr;
   readonly peer: string;
   /** When the last whole query arrived or the last answer went out, or the connection opened. */
   lastQuery: number;
@@ -51,12 +57,6 @@ interface Session {
   rearm: () => void;
   readonly work: InFlight;
   closed: boolean;
-}
-
-function isClosed(error: unknown): boolean {
-  return error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted ||
-    error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.NotConnected;
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
@@ -78,12 +78,24 @@ function close(session: Session): void {
 export function serveTcp(
   listener: Deno.Listener,
   resolve: Resolve,
-  options: TcpServerOptions = {},
+  options: TcpServerOptions & ServeOptions = {},
 ): TcpServer {
   const { idleTimeoutMs = 10_000, maxConnections = 150, maxPipelined = 32 } = options;
+  const { hook = null, now = () => performance.now() } = options;
   const sessions = new Set<Session>();
   let stopping = false;
-  const refuseAll: Resolve = () => Promise.reject(new NotReady("the server is shutting down"));
+  const debug = () => log.isEnabledFor("debug");
+  const responding: RespondOptions = {
+    resolve,
+    report: reportError,
+    limit: MAX_MESSAGE,
+    ...(options.handlers ? { handlers: options.handlers } : {}),
+  };
+  const refusing = policyRefusal(responding);
+  const shuttingDown: RespondOptions = {
+    ...responding,
+    resolve: () => Promise.reject(new NotReady("the server is shutting down")),
+  };
 
   /** Makes room for one more connection: closes the longest-idle one, or says no. */
   function admit(): boolean {
@@ -102,43 +114,50 @@ export function serveTcp(
     return true;
   }
 
-  async function answer(
+  /**
+   * How one connection's queries are answered under `respond`: answers, and each message of a
+   * streamed transfer, go out whole and one at a time, in the order they complete (RFC 7766 section 7).
+   */
+  function answeringOn(
     session: Session,
-    query: Uint8Array,
     writes: { chain: Promise<void> },
-    resolver: Resolve,
-  ): Promise<void> {
-    const report = (error: unknown) =>
-      log.error("Error handling query from {peer}: {error}", { peer: session.peer, error });
-    let response: Uint8Array | null;
-    try {
-      response = await respond(query, resolver, report, { limit: MAX_MESSAGE });
-    } catch (error) {
-      report(error);
-      response = query.length >= HEADER_SIZE && (query[2]! & 0x80) === 0
-        ? headerOnlyReply(query, Rcode.SERVFAIL)
-        : null;
+    respond: RespondOptions,
+  ): Answering {
+    function write(message: Uint8Array): Promise<void> {
+      if (session.closed) return Promise.resolve();
+      const framed = new Uint8Array(message.length + 2);
+      framed[0] = message.length >>> 8;
+      framed[1] = message.length & 0xff;
+      framed.set(message, 2);
+      writes.chain = writes.chain.then(() => session.closed ? undefined : writeAll(session.conn, framed))
+        .catch(
+          (error) => {
+            if (!isClosed(error)) {
+              log.warning("Cannot write to {peer}: {error}", { peer: session.peer, error });
+            }
+            close(session);
+          },
+        );
+      return writes.chain;
     }
-    if (!response || session.closed) return;
-    const framed = new Uint8Array(response.length + 2);
-    framed[0] = response.length >>> 8;
-    framed[1] = response.length & 0xff;
-    framed.set(response, 2);
-    // Answers go out whole and one at a time, in the order they complete (RFC 7766 section 7).
-    writes.chain = writes.chain.then(() => session.closed ? undefined : writeAll(session.conn, framed)).catch(
-      (error) => {
-        if (!isClosed(error)) log.warning("Cannot write to {peer}: {error}", { peer: session.peer, error });
-        close(session);
+    return {
+      respond: { ...respond, write },
+      async send(response) {
+        await write(response);
+        // The idle time counts from the last answer too, so a slow answer leaves the client its window.
+        session.lastQuery = Date.now();
+        session.rearm();
+        return true;
       },
-    );
-    await writes.chain;
-    // The idle time counts from the last answer too, so a slow answer leaves the client its window.
-    session.lastQuery = Date.now();
-    session.rearm();
+      debug,
+    };
   }
 
   async function serve(session: Session): Promise<void> {
     const writes = { chain: Promise.resolve() };
+    const answering = answeringOn(session, writes, responding);
+    const refused = answeringOn(session, writes, refusing);
+    const closing = answeringOn(session, writes, shuttingDown);
     const chunk = new Uint8Array(16 * 1024);
     let pending = new Uint8Array(0);
     let idle: ReturnType<typeof setTimeout> | undefined;
@@ -177,8 +196,20 @@ export function serveTcp(
           armIdle();
           // One read can hold many queries: the cap applies to each, not only between reads.
           if (session.work.size >= maxPipelined) await session.work.drained(idleTimeoutMs);
+          const context: QueryContext = {
+            client: session.client,
+            transport: "tcp",
+            receivedAt: now(),
+            size: length,
+          };
           // While shutting down, a query on an open connection is told so (SERVFAIL, EDE Not Ready).
-          void session.work.track(answer(session, query, writes, stopping ? refuseAll : resolve));
+          let answerWith = stopping ? closing : answering;
+          if (hook) {
+            const verdict = hook(query, context);
+            if (verdict === "drop") continue;
+            if (verdict === "refuse") answerWith = refused;
+          }
+          void session.work.track(answerOrFail(query, context, answerWith));
         }
         pending = joined.slice(offset);
       }
@@ -206,7 +237,8 @@ export function serveTcp(
         log.error("TCP accept failed: {error}", { error });
         continue;
       }
-      const peer = formatAddress(conn.remoteAddr as Deno.NetAddr);
+      const client = conn.remoteAddr as Deno.NetAddr;
+      const peer = peerName(client);
       if (stopping || !admit()) {
         log.warning("Refusing a TCP connection from {peer}: at the limit of {max}", {
           peer,
@@ -217,6 +249,7 @@ export function serveTcp(
       }
       const session: Session = {
         conn,
+        client,
         peer,
         lastQuery: Date.now(),
         rearm: () => {},

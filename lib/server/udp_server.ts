@@ -1,83 +1,31 @@
 /**
- * The UDP server loop: one receive loop per socket with one reused buffer; every query is
- * handled on its own, so a slow upstream never delays other answers and one failure never
- * stops the loop. Stopping lets queries in progress finish; closing the socket ends the loop.
+ * The UDP server loop over one {@link DatagramSocket}, whichever kind: datagrams come a batch at a
+ * time (a batch of one for Deno's sockets); every query is handled on its own, so a slow upstream
+ * never delays other answers and one failure never stops the loop. The admission hook sees every
+ * query first, memo hits included. Stopping lets queries in progress finish; closing the socket
+ * ends the loop.
  * @module
  */
 import { getLogger } from "@logtape/logtape";
 import { levelGate } from "../observe/mod.ts";
-import { ByteArena } from "../proto/mod.ts";
-import { HEADER_SIZE } from "../proto/mod.ts";
-import { NotReady } from "../proto/mod.ts";
+import { ByteArena, NotReady } from "../proto/mod.ts";
+import type { DatagramSocket } from "../net/mod.ts";
+import type { QueryContext, Resolve, ResponseMemo } from "../resolve/mod.ts";
 import { InFlight } from "./in_flight.ts";
-import { headerOnlyReply } from "../proto/mod.ts";
-import { respond, type RespondOptions } from "./respond.ts";
-import type { ResponseMemo } from "../resolve/mod.ts";
-import type { Resolve } from "../resolve/mod.ts";
-import { Rcode } from "../proto/mod.ts";
-import { formatAddress } from "../upstream/mod.ts";
-import { type BatchedDatagram, isBatched } from "../net/mod.ts";
+import type { RespondOptions } from "./respond.ts";
+import {
+  type Answering,
+  answerOrFail,
+  peerName,
+  policyRefusal,
+  reportError,
+  type ServeOptions,
+} from "./serving.ts";
 
 const log = getLogger(["dnsd", "server"]);
 /** Loggers of the stages that log each query: the memo path would skip them. */
 const queryLog = getLogger(["dnsd", "query"]);
 const cacheLog = getLogger(["dnsd", "cache"]);
-
-/** The part of a listening datagram socket the server uses (so tests can pass a fake). */
-export type Listener = Pick<Deno.DatagramConn, "send" | "receive">;
-
-/** The largest UDP payload (RFC 768 over IPv4), so no datagram is ever cut short on receive. */
-const RECEIVE_BUFFER = 65_535;
-
-function isClosed(error: unknown): boolean {
-  return error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted;
-}
-
-function peerName(addr: Deno.Addr): string {
-  return addr.transport === "udp" || addr.transport === "tcp" ? formatAddress(addr) : addr.transport;
-}
-
-/**
- * Sends a response: a batched socket sends at once (nothing to await), Deno's through its op. Either
- * way a datagram the kernel refuses is logged and dropped.
- */
-type SendReply = (response: Uint8Array, peer: Deno.Addr) => Promise<void> | void;
-
-/** How {@link handle} answers: the same for every query of a server. */
-interface Handling {
-  readonly send: SendReply;
-  readonly respond: RespondOptions;
-  readonly debug: () => boolean;
-}
-
-async function handle(
-  query: Uint8Array,
-  peer: Deno.Addr,
-  resolve: Resolve,
-  handling: Handling,
-): Promise<void> {
-  // The peer's text is built only when something is logged: most queries log nothing.
-  const report = (error: unknown) =>
-    log.error("Error handling query from {peer}: {error}", { peer: peerName(peer), error });
-  try {
-    const response = await respond(query, resolve, report, handling.respond);
-    if (!response) return;
-    const sending = handling.send(response, peer);
-    if (sending) await sending;
-    if (handling.debug()) log.debug("Sent response to {peer}", { peer: peerName(peer) });
-  } catch (error) {
-    if (isClosed(error)) return;
-    report(error);
-    // The query still gets an answer when its header allows one (never to junk or responses).
-    if (query.length >= HEADER_SIZE && (query[2]! & 0x80) === 0) {
-      try {
-        await handling.send(headerOnlyReply(query, Rcode.SERVFAIL), peer);
-      } catch {
-        // the socket closed meanwhile: nothing more to do
-      }
-    }
-  }
-}
 
 /** A UDP server that is receiving. */
 export interface UdpServer {
@@ -90,13 +38,15 @@ export interface UdpServer {
   readonly finished: Promise<void>;
 }
 
+/** Options for {@link serveUdp}. */
+export interface UdpServeOptions extends ServeOptions {
+  /** Encoded answers for repeated questions. */
+  readonly memo?: ResponseMemo;
+}
+
 /** Serves DNS over one datagram socket until it is stopped or closed. */
-export function serveUdp(
-  conn: (Listener | BatchedDatagram) & Pick<Deno.DatagramConn, "close">,
-  resolve: Resolve,
-  options: { readonly memo?: ResponseMemo } = {},
-): UdpServer {
-  const { memo } = options;
+export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpServeOptions = {}): UdpServer {
+  const { memo, hook = null, now = () => performance.now() } = options;
   const debug = levelGate(log, "debug");
   const queryDebug = levelGate(queryLog, "debug");
   const cacheDebug = levelGate(cacheLog, "debug");
@@ -104,71 +54,64 @@ export function serveUdp(
   const debugging = () => debug() || queryDebug() || cacheDebug();
   const work = new InFlight();
   let stopping = false;
-  const refuseAll: Resolve = () => Promise.reject(new NotReady("the server is shutting down"));
+  const arena = new ByteArena();
+  const responding: RespondOptions = {
+    resolve,
+    report: reportError,
+    arena,
+    ...(memo ? { memo } : {}),
+    ...(options.handlers ? { handlers: options.handlers } : {}),
+  };
+  const send = (response: Uint8Array, context: QueryContext) => socket.send(response, context.client);
+  const answering: Answering = { respond: responding, send, debug };
+  const refusing: Answering = { respond: policyRefusal(responding), send, debug };
+  const shuttingDown: Answering = {
+    respond: { ...responding, resolve: () => Promise.reject(new NotReady("the server is shutting down")) },
+    send,
+    debug,
+  };
 
-  /** How queries are answered, by the socket they came on and the arena their bytes come from. */
-  function handling(send: SendReply, arena: ByteArena): Handling {
-    return { send, respond: memo ? { arena, memo } : { arena }, debug };
-  }
-
-  async function receiveLoop(conn: Listener): Promise<void> {
-    const buffer = new Uint8Array(RECEIVE_BUFFER);
-    const arena = new ByteArena();
-    const answering = handling((response, peer) => conn.send(response, peer).then(() => {}), arena);
-    while (true) {
-      let received: [Uint8Array, Deno.Addr];
-      try {
-        received = await conn.receive(buffer);
-      } catch (error) {
-        if (isClosed(error)) return;
-        log.error("Receive failed: {error}", { error });
-        continue;
-      }
-      const [data, peer] = received;
-      // A question answered before: its kept bytes, with this query's ID, and nothing else to do.
-      // Debug logging wants every query to pass through the stages, so it turns this path off.
-      const kept = memo && !stopping && !debugging() ? memo.answer(data, arena) : null;
-      if (kept) {
-        // Awaited: the send completes at once, and one op at a time is cheaper than many in flight.
-        try {
-          await conn.send(kept, peer);
-        } catch (error) {
-          if (isClosed(error)) return;
-          log.error("Cannot send to {peer}: {error}", { peer: peerName(peer), error });
-        }
-        continue;
-      }
-      // Copied out: the next receive() overwrites the shared buffer while this query is in flight.
-      const query = arena.copy(data);
-      if (debug()) log.debug("Received packet from {peer}", { peer: peerName(peer) });
-      void work.track(handle(query, peer, stopping ? refuseAll : resolve, answering));
-    }
-  }
-
-  /** The same, a batch at a time as the socket hands them over: kept answers go out at once. */
-  function serveBatches(batched: BatchedDatagram): Promise<void> {
-    const arena = new ByteArena();
-    const answering = handling((response, peer) => {
-      if (!batched.sendNow(response, peer)) log.error("Cannot send to {peer}", { peer: peerName(peer) });
-    }, arena);
-    return batched.serve((batch) => {
+  function serveBatches(): Promise<void> {
+    return socket.serve((batch) => {
       let started = false; // a query left to answer asynchronously
       const useMemo = memo !== undefined && !stopping && !debugging();
+      const receivedAt = hook ? now() : 0;
       for (let i = 0; i < batch.count; i++) {
         try {
           const data = batch.datagram(i);
-          const kept = useMemo ? memo.answer(data, arena) : null;
+          let respondWith = stopping ? shuttingDown : answering;
+          if (hook) {
+            const seen: QueryContext = {
+              client: batch.senderNow(i),
+              transport: "udp",
+              receivedAt,
+              size: data.length,
+            };
+            const verdict = hook(data, seen);
+            if (verdict === "drop") continue;
+            if (verdict === "refuse") respondWith = refusing;
+          }
+          // A question answered before: its kept bytes, with this query's ID, and nothing else to do.
+          // Debug logging wants every query to pass through the stages, so it turns this path off.
+          const kept = useMemo && respondWith === answering ? memo.answer(data, arena) : null;
           if (kept) {
             if (!batch.replyTo(i, kept)) {
-              log.error("Cannot send to {peer}", { peer: peerName(batch.sender(i)) });
+              log.error("Cannot send to {peer}", { peer: peerName(batch.senderNow(i)) });
             }
             continue;
           }
-          const peer = batch.sender(i);
-          if (debug()) log.debug("Received packet from {peer}", { peer: peerName(peer) });
+          const client = batch.sender(i);
+          if (debug()) log.debug("Received packet from {peer}", { peer: peerName(client) });
           started = true;
+          // Copied out: the batch's memory is overwritten by the next read while this query is in flight.
           const query = arena.copy(data);
-          void work.track(handle(query, peer, stopping ? refuseAll : resolve, answering));
+          const context: QueryContext = {
+            client,
+            transport: "udp",
+            receivedAt: receivedAt || now(),
+            size: data.length,
+          };
+          void work.track(answerOrFail(query, context, respondWith));
         } catch (error) {
           log.error("Error handling a datagram: {error}", { error }); // the rest of the batch goes on
         }
@@ -177,15 +120,26 @@ export function serveUdp(
     });
   }
 
-  const finished = isBatched(conn) ? serveBatches(conn) : receiveLoop(conn);
+  /** Serves until the socket closes; a socket that fails otherwise is logged and served again. */
+  async function serveUntilClosed(): Promise<void> {
+    while (!closed) {
+      try {
+        return await serveBatches();
+      } catch (error) {
+        log.error("Receive failed: {error}", { error });
+      }
+    }
+  }
+
   let closed = false;
+  const finished = serveUntilClosed();
   return {
     async stop(graceMs) {
       stopping = true;
       await work.drained(graceMs);
       if (!closed) {
         closed = true;
-        conn.close();
+        socket.close();
       }
       await finished;
     },

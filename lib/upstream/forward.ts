@@ -5,18 +5,27 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { levelGate } from "../observe/mod.ts";
-import { ByteArena } from "../proto/mod.ts";
-import { decodeMessage, encodeMessage } from "../proto/mod.ts";
-import { DecodeError, UpstreamError, UpstreamTimeout } from "../proto/mod.ts";
-import { reply, udpLimit } from "../proto/mod.ts";
-import { displayName, nameKey } from "../proto/mod.ts";
+import {
+  ByteArena,
+  DecodeError,
+  decodeMessage,
+  displayName,
+  encodeMessage,
+  type Message,
+  nameKey,
+  Rcode,
+  reply,
+  type ResourceRecord,
+  scanAnswer,
+  udpLimit,
+  UpstreamError,
+  UpstreamTimeout,
+  WireResponse,
+} from "../proto/mod.ts";
 import type { Stage } from "../resolve/mod.ts";
-import { type Message, Rcode, type ResourceRecord } from "../proto/mod.ts";
 import { type PoolOptions, upstreamPool } from "./upstream_pool.ts";
 import { type Exchange, TimeoutSignal } from "./udp_exchange.ts";
 import { Deadlines } from "./deadlines.ts";
-import { scanAnswer } from "../proto/mod.ts";
-import { WireResponse } from "../proto/mod.ts";
 
 const log = getLogger(["dnsd", "forward"]);
 
@@ -255,7 +264,7 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
     return whole;
   }
 
-  return async function forward(request) {
+  return async function forward({ message: request }) {
     const question = request.questions[0]!;
     // The name is shown (displayName) only where something is logged: most queries log nothing.
     if (info()) {

@@ -3,7 +3,7 @@
  * same ID, QR set, one question, and the question octet for octet (letters compared without case).
  * @module
  */
-import { HEADER_SIZE } from "../proto/mod.ts";
+import { foldOctet, HEADER_SIZE } from "../proto/mod.ts";
 
 /** Why a datagram was not accepted as the reply. */
 export type Mismatch = "short" | "not-response" | "wrong-id" | "wrong-question";
@@ -13,10 +13,6 @@ function questionEnd(query: Uint8Array): number {
   let pos = HEADER_SIZE;
   while (pos < query.length && query[pos] !== 0) pos += query[pos]! + 1;
   return pos + 5; // root octet, TYPE, CLASS
-}
-
-function foldCase(octet: number): number {
-  return octet >= 0x41 && octet <= 0x5a ? octet | 0x20 : octet;
 }
 
 /**
@@ -35,7 +31,7 @@ export function replyMismatch(query: Uint8Array, reply: Uint8Array, exactCase = 
     const ours = query[i]!;
     const theirs = reply[i]!;
     if (ours === theirs) continue;
-    if (exactCase || i >= nameEnd || foldCase(ours) !== foldCase(theirs)) return "wrong-question";
+    if (exactCase || i >= nameEnd || foldOctet(ours) !== foldOctet(theirs)) return "wrong-question";
   }
   return null;
 }

@@ -4,8 +4,7 @@
  * the listening socket is never used for upstream traffic.
  * @module
  */
-import { UpstreamError, UpstreamTimeout } from "../proto/mod.ts";
-import { formatIPv6, parseIPv6 } from "../proto/mod.ts";
+import { formatIPv6, parseIPv6, UpstreamError, UpstreamTimeout } from "../proto/mod.ts";
 import { type Mismatch, replyMismatch } from "./match.ts";
 
 /**
@@ -53,27 +52,11 @@ export class TimeoutSignal implements AbortLike {
   }
 }
 
-/** The part of a datagram socket an exchange uses (so tests can pass a fake). */
-export type Datagram = Pick<Deno.DatagramConn, "send" | "receive" | "close">;
-
 /**
- * A socket that can also hand each datagram to a callback as it arrives, with no `receive()`
- * promise in between (lib/ffi_udp.ts). `data` and `from` are good only during the call.
+ * The part of Deno's socket a one-shot {@link udpExchange} uses (so tests can pass a fake). The
+ * server's own sockets, listening and upstream, are lib/net's `DatagramSocket`.
  */
-export interface PushDatagram extends Datagram {
-  /** From now on, every datagram goes to `handler` (and none to `receive()`). */
-  onDatagram(handler: (data: Uint8Array, from: Deno.NetAddr) => void): void;
-  /**
-   * Sends one datagram now, with no promise; false when the kernel refused it.
-   * @throws {Deno.errors.BadResource} when the socket is closed
-   */
-  sendNow(data: Uint8Array, to: Deno.Addr): boolean;
-}
-
-/** Whether `conn` hands datagrams to a callback. */
-export function isPushDatagram(conn: Datagram): conn is PushDatagram {
-  return "onDatagram" in conn;
-}
+export type Datagram = Pick<Deno.DatagramConn, "send" | "receive" | "close">;
 
 /** An upstream server's IP address and port. */
 export interface Upstream {

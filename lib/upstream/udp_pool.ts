@@ -6,20 +6,17 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { ByteArena } from "../proto/mod.ts";
-import { UpstreamError, UpstreamTimeout } from "../proto/mod.ts";
+import { ByteArena, UpstreamError, UpstreamTimeout } from "../proto/mod.ts";
 import { replyMismatch } from "./match.ts";
-import { sockaddr, SocketPeer } from "../net/mod.ts";
+import { type DatagramSocket, openUpstreamSocket, sockaddr, SocketPeer } from "../net/mod.ts";
 import {
   type AbortLike,
   canonicalHost,
-  type Datagram,
   type DropReason,
   type Exchange,
   formatAddress,
-  isPushDatagram,
-  openEphemeral,
   type Upstream,
+  wildcardFor,
 } from "./udp_exchange.ts";
 
 const log = getLogger(["dnsd", "forward"]);
@@ -44,8 +41,8 @@ export interface UdpPoolOptions {
   readonly queriesPerSocket?: number;
   /** Milliseconds a socket is used before it is retired. */
   readonly maxSocketAgeMs?: number;
-  /** Opens a socket; defaults to an ephemeral port on the wildcard address. */
-  readonly open?: (upstream: Upstream) => Datagram;
+  /** Opens a socket; defaults to a Deno socket on an ephemeral port of the wildcard address. */
+  readonly open?: (upstream: Upstream) => DatagramSocket;
   /** Told about every ignored datagram. */
   readonly onDrop?: (reason: DropReason, from: string) => void;
   /** Require the question's case exactly as sent (0x20). */
@@ -64,7 +61,7 @@ interface Waiting {
 }
 
 interface PooledSocket {
-  readonly conn: Datagram;
+  readonly conn: DatagramSocket;
   readonly waiting: Map<number, Waiting>;
   readonly openedAt: number;
   sent: number;
@@ -78,7 +75,7 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
     sockets: size = 4,
     queriesPerSocket = 1000,
     maxSocketAgeMs = 10_000,
-    open = openEphemeral,
+    open = (upstream: Upstream) => openUpstreamSocket(wildcardFor(upstream)),
     onDrop = () => {},
     exactCase = false,
     now = () => performance.now(),
@@ -142,19 +139,20 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
     if (socket.retired && socket.waiting.size === 0) closeSocket(socket);
   }
 
-  async function receiveLoop(socket: PooledSocket): Promise<void> {
-    const buffer = new Uint8Array(65_535);
-    while (!socket.closed) {
-      let received: [Uint8Array, Deno.Addr];
-      try {
-        received = await socket.conn.receive(buffer);
-      } catch (error) {
-        if (!socket.closed) log.warning("Upstream socket for {name} failed: {error}", { name, error });
-        closeSocket(socket);
-        return;
+  /** Hands every datagram the socket reads to deliver(); closes the socket when serving ends. */
+  function serve(socket: PooledSocket): void {
+    const loop = socket.conn.serve((batch) => {
+      for (let i = 0; i < batch.count && !socket.closed; i++) {
+        deliver(socket, batch.datagram(i), batch.senderNow(i));
       }
-      deliver(socket, received[0], received[1] as Deno.NetAddr);
-    }
+      return false;
+    }).catch((error) => {
+      if (!socket.closed) log.warning("Upstream socket for {name} failed: {error}", { name, error });
+    }).finally(() => {
+      closeSocket(socket);
+      loops.delete(loop);
+    });
+    loops.add(loop);
   }
 
   function pick(): PooledSocket {
@@ -175,14 +173,7 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
       };
       active.push(socket);
       all.add(socket);
-      if (isPushDatagram(socket.conn)) {
-        // Replies come to deliver() as the socket reads them: no receive() promise each.
-        socket.conn.onDatagram((data, from) => deliver(socket, data, from));
-      } else {
-        const loop = receiveLoop(socket);
-        loops.add(loop);
-        void loop.finally(() => loops.delete(loop));
-      }
+      serve(socket);
       return socket;
     }
     return active[next++ % active.length]!;
@@ -232,14 +223,12 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
         settle();
         reject(new UpstreamError(`Cannot query ${name}`, { cause: error }));
       };
-      const conn = socket.conn;
-      if (!isPushDatagram(conn)) {
-        conn.send(sent, target).catch(failed);
-        return;
-      }
-      // A push socket sends at once: no promise for the send.
+      const refused = () => failed(new Error("the kernel refused the datagram"));
+      // A batched socket sends at once (no promise); Deno's through an op.
       try {
-        if (!conn.sendNow(sent, target)) failed(new Error("the kernel refused the datagram"));
+        const sending = socket.conn.send(sent, target);
+        if (sending === false) refused();
+        else if (sending !== true) sending.then((ok) => ok || refused(), failed);
       } catch (error) {
         failed(error);
       }

@@ -4,11 +4,22 @@
  * dnsmasq answer reverse lookups.
  * @module
  */
-import { DataError, EncodeError, ParseError, type TextLocation } from "../proto/mod.ts";
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../proto/mod.ts";
-import { nameKey } from "../proto/mod.ts";
-import { type RData, type ResourceRecord, RRClass } from "../proto/mod.ts";
-import { checkName, withoutRootDot } from "../proto/mod.ts";
+import {
+  checkName,
+  DataError,
+  EncodeError,
+  formatIPv4,
+  formatIPv6,
+  nameKey,
+  ParseError,
+  parseIPv4,
+  parseIPv6,
+  type RData,
+  type ResourceRecord,
+  RRClass,
+  type TextLocation,
+  withoutRootDot,
+} from "../proto/mod.ts";
 
 /** The TTL of records read from a hosts file. */
 export const HOSTS_TTL = 300;

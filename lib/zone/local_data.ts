@@ -3,10 +3,7 @@
  * `mappings.ts`. Built whole and never changed, so a reload swaps one value (see sources.ts).
  * @module
  */
-import { DataError } from "../proto/mod.ts";
-import { nameKey, parentName } from "../proto/mod.ts";
-import { typeCode } from "../proto/mod.ts";
-import type { ResourceRecord } from "../proto/mod.ts";
+import { DataError, nameKey, parentName, type ResourceRecord, typeCode } from "../proto/mod.ts";
 import type { Zone, ZoneNode } from "./zone.ts";
 
 /** Local data, read-only. */

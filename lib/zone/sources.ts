@@ -5,11 +5,10 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { DataError } from "../proto/mod.ts";
+import { DataError, type ResourceRecord } from "../proto/mod.ts";
 import { parseHosts } from "./hosts.ts";
 import { buildLocalData, type LocalData } from "./local_data.ts";
 import { mappingRecords, type Mappings } from "./static_map.ts";
-import type { ResourceRecord } from "../proto/mod.ts";
 import { buildZone, type Zone } from "./zone.ts";
 import { parseZoneFile } from "./zone_parser.ts";
 

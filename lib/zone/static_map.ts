@@ -3,14 +3,27 @@
  * addresses, or a record set keyed by type mnemonic; every entry is checked once, at startup.
  * @module
  */
-import { DataError, EncodeError, ParseError } from "../proto/mod.ts";
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../proto/mod.ts";
-import { nameKey } from "../proto/mod.ts";
-import { formatRData, parseRData } from "../proto/mod.ts";
-import { RDataText } from "../proto/mod.ts";
-import { type RData, type ResourceRecord, RRClass, RRType, typeFromText } from "../proto/mod.ts";
-import { checkName, withoutRootDot } from "../proto/mod.ts";
-import { zoneEntries } from "../proto/mod.ts";
+import {
+  checkName,
+  DataError,
+  EncodeError,
+  formatIPv4,
+  formatIPv6,
+  formatRData,
+  nameKey,
+  ParseError,
+  parseIPv4,
+  parseIPv6,
+  parseRData,
+  type RData,
+  RDataText,
+  type ResourceRecord,
+  RRClass,
+  RRType,
+  typeFromText,
+  withoutRootDot,
+  zoneEntries,
+} from "../proto/mod.ts";
 
 /** One value or several of one type in a {@link RecordSet}. */
 export type OneOrMore = string | readonly string[];

@@ -3,10 +3,16 @@
  * explicit so "the name exists" is one map lookup (RFC 1034 section 4.3.2, RFC 8020).
  * @module
  */
-import { ParseError, type TextLocation } from "../proto/mod.ts";
-import { isAtOrBelow, nameKey, parentName } from "../proto/mod.ts";
-import { typeCode } from "../proto/mod.ts";
-import { type ResourceRecord, RRType } from "../proto/mod.ts";
+import {
+  isAtOrBelow,
+  nameKey,
+  parentName,
+  ParseError,
+  type ResourceRecord,
+  RRType,
+  type TextLocation,
+  typeCode,
+} from "../proto/mod.ts";
 import type { ParsedRecords } from "./zone_parser.ts";
 
 /** The records of one name and type. */

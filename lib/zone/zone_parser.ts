@@ -4,13 +4,23 @@
  * strings with escapes, and RFC 3597 `\#` RDATA. Pure but for the injected `read`.
  * @module
  */
-import { ParseError, type TextLocation } from "../proto/mod.ts";
-import { parseRData } from "../proto/mod.ts";
-import { absoluteName, parseDuration, RDataText } from "../proto/mod.ts";
-import { type ResourceRecord, RRClass, RRType, typeFromText } from "../proto/mod.ts";
-import { checkName, withoutRootDot } from "../proto/mod.ts";
-import { type Token, zoneEntries } from "../proto/mod.ts";
-import { EncodeError } from "../proto/mod.ts";
+import {
+  absoluteName,
+  checkName,
+  EncodeError,
+  parseDuration,
+  ParseError,
+  parseRData,
+  RDataText,
+  type ResourceRecord,
+  RRClass,
+  RRType,
+  type TextLocation,
+  type Token,
+  typeFromText,
+  withoutRootDot,
+  zoneEntries,
+} from "../proto/mod.ts";
 
 /** How to read a zone file. */
 export interface ZoneParseOptions {

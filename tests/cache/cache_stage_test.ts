@@ -5,6 +5,7 @@
  * (RFC 9520), the RD=0 rule, and the debug log lines. Nothing sleeps.
  * @module
  */
+import { contextOf } from "../_request.ts";
 import { test } from "../_limit.ts";
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
@@ -15,7 +16,8 @@ import { EdeCode, edeOf } from "../../lib/proto/ede.ts";
 import { UpstreamError, UpstreamTimeout } from "../../lib/proto/errors.ts";
 import { formatLogRecord } from "../../lib/observe/log_format.ts";
 import { query as baseQuery, reply } from "../../lib/proto/message.ts";
-import { chain, requireRecursion, type Resolve } from "../../lib/resolve/resolver.ts";
+import { chain, requireRecursion } from "../../lib/resolve/resolver.ts";
+import type { Resolve } from "../../lib/resolve/request.ts";
 import { respond } from "../../lib/server/respond.ts";
 import { type Edns, type Message, Rcode, RRClass, RRType } from "../../lib/proto/types.ts";
 import { a, soa } from "../_records.ts";
@@ -55,11 +57,11 @@ function stubUpstream(behaviour: Behaviour): Upstream {
   const upstream: Upstream = {
     calls: [],
     behaviour,
-    async resolve(request) {
-      upstream.calls.push(request);
+    async resolve({ message }) {
+      upstream.calls.push(message);
       const gate = upstream.gate;
       if (gate) await gate;
-      return upstream.behaviour(request);
+      return upstream.behaviour(message);
     },
   };
   return upstream;
@@ -87,7 +89,10 @@ function rig(behaviour: Behaviour, options: Partial<Omit<CacheOptions, "now">> =
     reported,
     async ask(q = query()) {
       const resolve = chain([r.cache.stage, requireRecursion()], upstream.resolve);
-      const bytes = await respond(encodeMessage(q), resolve, (error) => reported.push(error));
+      const bytes = await respond(encodeMessage(q), contextOf(), {
+        resolve,
+        report: (error) => reported.push(error),
+      });
       ok(bytes, "respond() stayed silent");
       return decodeMessage(bytes);
     },

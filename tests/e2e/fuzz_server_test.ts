@@ -7,6 +7,7 @@
  * connections, and use about as much memory as before.
  * @module
  */
+import { contextOf } from "../_request.ts";
 import { test } from "../_limit.ts";
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import v8 from "node:v8";
@@ -492,7 +493,10 @@ test(`respond() keeps every UDP reply within the client's limit (fast-check seed
       const report = (error: unknown) => {
         throw error;
       };
-      const response = await respond(bytes, (r) => Promise.resolve(reply(r, { answers })), report);
+      const response = await respond(bytes, contextOf(), {
+        resolve: (r) => Promise.resolve(reply(r.message, { answers })),
+        report,
+      });
       if (request.response) return equal(response, null);
       ok(response);
       // RFC 1035 section 4.2.1 and RFC 6891 section 6.2.5: 512 without EDNS, else its size (at least 512).

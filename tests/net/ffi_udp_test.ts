@@ -1,21 +1,62 @@
 /**
- * Batched UDP (lib/ffi_udp.ts): recvmmsg through FFI, and dnsd serving with `udpIo: "batched"`.
+ * Batched UDP (lib/net/ffi_udp.ts): recvmmsg through FFI, and dnsd serving with `udpIo: "batched"`.
  * Needs --allow-ffi (the README's test command has it); skipped with the reason without it.
  * @module
  */
 import { test } from "../_limit.ts";
-import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { decodeMessage } from "../../lib/proto/codec.ts";
-import { type BatchedDatagram, listenBatchedUdp, openReactorSocket } from "../../lib/net/ffi_udp.ts";
-import { UdpReactor } from "../../lib/net/udp_reactor.ts";
+import { type DatagramSocket, listenBatchedUdp, openReactorSocket, UdpReactor } from "../../lib/net/mod.ts";
 import { Rcode, RRType } from "../../lib/proto/types.ts";
 import { needsFfi, startBatchedServer } from "../_batched.ts";
 import { startFakeUpstream } from "../_fake_upstream.ts";
 import { openUdpClient, queryBytes } from "../_udp_client.ts";
 
+/** Settles as `promise` does, or fails after `ms` with "`what` within `ms` ms". */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A datagram a socket served: its bytes (copied), its sender, and the memory it was read into. */
+interface Served {
+  readonly data: number[];
+  readonly from: Deno.NetAddr;
+  readonly memory: ArrayBufferLike;
+}
+
+/**
+ * Serves `socket`, keeping a copy of every datagram (the batch's memory is reused); `received`
+ * settles once `count` have come, `serving` when serve() does.
+ */
+function receiveInto(socket: DatagramSocket, count: number): {
+  received: Promise<Served[]>;
+  serving: Promise<void>;
+} {
+  const seen: Served[] = [];
+  let done: (seen: Served[]) => void = () => {};
+  const received = new Promise<Served[]>((resolve) => done = resolve);
+  const serving = socket.serve((batch) => {
+    for (let i = 0; i < batch.count; i++) {
+      const data = batch.datagram(i);
+      seen.push({ data: [...data], from: batch.sender(i), memory: data.buffer });
+    }
+    if (seen.length >= count) done(seen);
+    return false;
+  });
+  return { received, serving };
+}
+
 /** Collects what `socket` serves until `count` datagrams came, answering each with `reply`. */
 function collect(
-  socket: BatchedDatagram,
+  socket: DatagramSocket,
   count: number,
   reply: (data: Uint8Array) => Uint8Array,
 ): Promise<{ data: number[]; from: Deno.NetAddr; batch: number }[]> {
@@ -50,11 +91,12 @@ test(
         deepEqual([from.hostname, from.port], ["127.0.0.1", (client.addr as Deno.NetAddr).port]);
       }
       for (let i = 0; i < 100; i++) deepEqual([...(await client.receive())[0]], [i, 0xbb]);
-      // A sender kept past its batch still answers: it holds its own copy of the address.
-      equal(await socket.send(Uint8Array.of(9), seen[0]!.from), 1);
+      // A sender kept past its batch still answers: it holds its own copy of the address. A batched
+      // socket sends at once and says so, with no promise.
+      equal(socket.send(Uint8Array.of(9), seen[0]!.from), true);
       deepEqual([...(await client.receive())[0]], [9]);
       // And so does an address given as text.
-      equal(await socket.send(Uint8Array.of(8), client.addr), 1);
+      equal(socket.send(Uint8Array.of(8), client.addr), true);
       deepEqual([...(await client.receive())[0]], [8]);
     } finally {
       client.close();
@@ -68,7 +110,7 @@ test(needsFfi("listenBatchedUdp() close() settles serve() and frees the port"), 
   const serving = socket.serve(() => false);
   socket.close();
   await serving;
-  await rejects(socket.send(Uint8Array.of(1), socket.addr), Deno.errors.BadResource);
+  throws(() => socket.send(Uint8Array.of(1), socket.addr), Deno.errors.BadResource);
   // The port is free again once the reactor's wait has let go of the descriptor.
   await new Promise((resolve) => setTimeout(resolve, 50));
   Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: socket.addr.port }).close();
@@ -86,31 +128,34 @@ test(needsFfi("listenBatchedUdp() on a taken port throws AddrInUse"), () => {
   }
 });
 
-test(needsFfi("openReactorSocket() sends, receives replies in order, and closes"), async () => {
+test(needsFfi("openReactorSocket() sends, serves replies in order, and closes"), async () => {
   const reactor = new UdpReactor();
   const peer = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   const sockets = [openReactorSocket(reactor), openReactorSocket(reactor)];
   try {
-    // Each socket asks; the peer answers three datagrams to each, and each socket reads its own.
-    for (const [n, socket] of sockets.entries()) await socket.send(Uint8Array.of(n), peer.addr);
+    const serving = sockets.map((socket) => receiveInto(socket, 3));
+    // Each socket asks, at once (no promise); the peer answers three datagrams to each, and each
+    // socket serves its own.
+    for (const [n, socket] of sockets.entries()) equal(socket.send(Uint8Array.of(n), peer.addr), true);
     for (let n = 0; n < 2; n++) {
       const [asked, from] = await peer.receive();
       for (let k = 0; k < 3; k++) await peer.send(Uint8Array.of(asked[0]!, k), from);
     }
-    for (const [n, socket] of sockets.entries()) {
-      for (let k = 0; k < 3; k++) {
-        const buffer = new Uint8Array(16);
-        const [data, from] = await socket.receive(buffer);
-        equal(data.buffer, buffer.buffer); // copied into the buffer given
-        deepEqual([...data], [n, k]);
-        equal((from as Deno.NetAddr).port, (peer.addr as Deno.NetAddr).port);
+    const memories: ArrayBufferLike[] = [];
+    for (const [n, { received }] of serving.entries()) {
+      const seen = await within(received, 5000, `three replies to socket ${n}`);
+      deepEqual(seen.map(({ data }) => data), [[n, 0], [n, 1], [n, 2]]);
+      for (const { from, memory } of seen) {
+        equal(from.port, (peer.addr as Deno.NetAddr).port);
+        equal(memory, seen[0]!.memory); // read into the socket's own memory, reused: no buffer each
       }
+      memories.push(seen[0]!.memory);
     }
-    // A receive waiting when the socket closes ends with BadResource.
-    const pending = sockets[0]!.receive();
+    ok(memories[0] !== memories[1], "each socket reads into memory of its own");
+    // serve() settles when the socket closes; a closed socket sends nothing.
     sockets[0]!.close();
-    await rejects(pending, Deno.errors.BadResource);
-    await rejects(sockets[0]!.receive(), Deno.errors.BadResource);
+    await within(serving[0]!.serving, 5000, "end of serve() after close()");
+    throws(() => sockets[0]!.send(Uint8Array.of(1), peer.addr), Deno.errors.BadResource);
   } finally {
     for (const socket of sockets) socket.close();
     peer.close();
@@ -167,14 +212,18 @@ test(
       void listener.serve(() => false);
       await new Promise((resolve) => setTimeout(resolve, 50)); // the wait is in a worker thread now
       const socket = openReactorSocket(reactor); // not in that wait: the reactor must look again
-      await socket.send(Uint8Array.of(1), peer.addr);
+      const { received, serving } = receiveInto(socket, 1);
+      equal(socket.send(Uint8Array.of(1), peer.addr), true);
       const [, from] = await peer.receive();
       const sentAt = performance.now();
       await peer.send(Uint8Array.of(2), from);
-      deepEqual([...(await socket.receive())[0]], [2]);
+      const [reply] = await within(received, 5000, "reply");
+      const took = performance.now() - sentAt;
+      deepEqual(reply!.data, [2]);
       // An idle wait lasts a second before it looks again: the wake-up came well before.
-      ok(performance.now() - sentAt < 500, `the reply took ${Math.round(performance.now() - sentAt)} ms`);
+      ok(took < 500, `the reply took ${Math.round(took)} ms`);
       socket.close();
+      await serving;
     } finally {
       listener.close();
       peer.close();
@@ -230,25 +279,22 @@ test(needsFfi("a batch handler that throws stops neither its socket nor the reac
   const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   try {
     let calls = 0;
+    let failing: () => void = () => {};
+    const first = new Promise<void>((resolve) => failing = resolve);
     const second = new Promise<number[]>((resolve) => {
       void socket.serve((batch) => {
-        if (++calls === 1) throw new Error("a handler bug");
+        if (++calls === 1) {
+          failing(); // what waits on this runs once the throw below has reached the reactor
+          throw new Error("a handler bug");
+        }
         resolve([...batch.datagram(0)]);
         return false;
       });
     });
     await client.send(Uint8Array.of(1), socket.addr);
-    await new Promise((done) => setTimeout(done, 50)); // the first batch has failed by now
+    await within(first, 5000, "first batch");
     await client.send(Uint8Array.of(2), socket.addr);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("the second datagram was never served")), 2000);
-    });
-    try {
-      deepEqual(await Promise.race([second, late]), [2]);
-    } finally {
-      clearTimeout(timer);
-    }
+    deepEqual(await within(second, 5000, "second datagram served"), [2]);
     equal(calls, 2);
   } finally {
     client.close();
@@ -313,18 +359,14 @@ test(
     const reactor = new UdpReactor();
     const socket = openReactorSocket(reactor, "::");
     try {
-      const got = new Promise<[Uint8Array, Deno.NetAddr]>((resolve) =>
-        socket.onDatagram((data, from) =>
-          resolve([data.slice(), { transport: "udp", hostname: from.hostname, port: from.port }])
-        )
-      );
-      await socket.send(Uint8Array.of(1, 2), upstream.addr);
+      const { received } = receiveInto(socket, 1);
+      equal(socket.send(Uint8Array.of(1, 2), upstream.addr), true);
       const [asked, from] = await upstream.receive();
       deepEqual([...asked], [1, 2]);
       await upstream.send(Uint8Array.of(3, 4), from);
-      const [data, sender] = await got;
-      deepEqual([...data], [3, 4]);
-      deepEqual([sender.hostname, sender.port], ["::1", (upstream.addr as Deno.NetAddr).port]);
+      const [reply] = await within(received, 5000, "reply from the IPv6 upstream");
+      deepEqual(reply!.data, [3, 4]);
+      deepEqual([reply!.from.hostname, reply!.from.port], ["::1", (upstream.addr as Deno.NetAddr).port]);
     } finally {
       socket.close();
       upstream.close();

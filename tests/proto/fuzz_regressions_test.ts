@@ -3,6 +3,7 @@
  * whatever seed the property tests use.
  * @module
  */
+import { contextOf } from "../_request.ts";
 import { test } from "../_limit.ts";
 import { equal, ok } from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
@@ -54,8 +55,11 @@ const oversized = [
 for (const { name, wire, rcode, limit } of oversized) {
   test(`respond() fits ${name} to the UDP limit`, async () => {
     ok(wire.length > limit, `the request (${wire.length} octets) is meant to be over ${limit}`);
-    const response = await respond(wire, (r) => Promise.resolve(reply(r)), (error) => {
-      throw error;
+    const response = await respond(wire, contextOf(), {
+      resolve: (r) => Promise.resolve(reply(r.message)),
+      report: (error) => {
+        throw error;
+      },
     });
     ok(response);
     ok(response.length <= limit, `${response.length} octets for a limit of ${limit}`);

@@ -5,7 +5,8 @@
 import { test } from "../_limit.ts";
 import assert from "node:assert/strict";
 import { DecodeError, type DecodeReason, EncodeError } from "../../lib/proto/errors.ts";
-import { CompressionTable, Reader, withoutRootDot, Writer } from "../../lib/proto/wire.ts";
+import { withoutRootDot } from "../../lib/proto/name.ts";
+import { CompressionTable, Reader, Writer } from "../../lib/proto/wire.ts";
 import { hex, toHex } from "../_hex.ts";
 
 /** Runs `read`, failing the test unless it throws a DecodeError; returns that error. */

@@ -3,6 +3,7 @@
  * out, through `respond(encode(q), chain(stages), report)` with stub stages and exchanges.
  * @module
  */
+import { contextOf } from "../_request.ts";
 import { test } from "../_limit.ts";
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
@@ -11,7 +12,8 @@ import { forward } from "../../lib/upstream/forward.ts";
 import { authoritative } from "../../lib/resolve/authority.ts";
 import { fixedData } from "../../lib/zone/local_data.ts";
 import { query as baseQuery, reply } from "../../lib/proto/message.ts";
-import { chain, requireRecursion, type Stage } from "../../lib/resolve/resolver.ts";
+import { chain, requireRecursion } from "../../lib/resolve/resolver.ts";
+import type { Stage } from "../../lib/resolve/request.ts";
 import { respond } from "../../lib/server/respond.ts";
 import { mappingRecords } from "../../lib/zone/static_map.ts";
 import { type Message, Opcode, Rcode, type ResourceRecord, RRClass, RRType } from "../../lib/proto/types.ts";
@@ -78,7 +80,7 @@ function pick(actual: Summary, expected: Partial<Summary>): Partial<Summary> {
 
 /** A stage that answers every request with `fields`. */
 function answering(fields: Partial<Message>): Stage {
-  return (request) => Promise.resolve(reply(request, fields));
+  return (request) => Promise.resolve(reply(request.message, fields));
 }
 
 /** A stage that fails with `error`. */
@@ -319,7 +321,10 @@ for (const c of cases) {
     };
     const reports: unknown[] = [];
     const stages = (c.stages ?? dnsdStages)(exchange);
-    const response = await respond(c.query, chain(stages), (error) => reports.push(error));
+    const response = await respond(c.query, contextOf(), {
+      resolve: chain(stages),
+      report: (error) => reports.push(error),
+    });
 
     if (c.expected === null) equal(response, null);
     else if (c.expected instanceof Uint8Array) equal(toHex(response!), toHex(c.expected));
@@ -330,13 +335,12 @@ for (const c of cases) {
 }
 
 test("respond() writes a mapped answer's owner as a pointer to the question", async () => {
-  const response = await respond(
-    encodeMessage(query({ id: 0x0001 })),
-    chain(dnsdStages(() => {
+  const response = await respond(encodeMessage(query({ id: 0x0001 })), contextOf(), {
+    resolve: chain(dnsdStages(() => {
       throw new Error("the upstream must not be asked");
     })),
-    () => {},
-  );
+    report: () => {},
+  });
   equal(
     toHex(response!),
     toHex(hex`

@@ -4,6 +4,7 @@
  * the back-off probe runs through forward() directly with an injected clock.
  * @module
  */
+import { requestOf } from "../_request.ts";
 import { test } from "../_limit.ts";
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { createForwardCounters, forward } from "../../lib/upstream/forward.ts";
@@ -58,7 +59,7 @@ test("forward() probes a backed-off upstream again when its back-off ends, and d
     const deadAsked: number[] = [];
     const askAt = async (at: number) => {
       time = at;
-      const response = await stage(query(NAME), refuse);
+      const response = await stage(requestOf(query(NAME)), refuse);
       deepEqual(addresses(response), ["192.0.2.2"]);
       deadAsked.push(dead.count("udp"));
     };

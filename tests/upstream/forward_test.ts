@@ -3,6 +3,7 @@
  * {@link Datagram}: no sockets, no sleeps.
  * @module
  */
+import { requestOf } from "../_request.ts";
 import { test } from "../_limit.ts";
 import { deepEqual, equal, notEqual, ok, rejects } from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
@@ -75,7 +76,7 @@ test("forward() sends a fresh ID from nextId and gives the client's ID back", as
   const ids = [0x1234];
   const stage = forward(upstreams(upstream.exchange), { timeoutMs: 1000, nextId: () => ids.shift()! });
 
-  const response = await stage(query("WwW.ExAmPlE.NeT"), refuse);
+  const response = await stage(requestOf(query("WwW.ExAmPlE.NeT")), refuse);
 
   equal(upstream.sent.length, 1);
   const sent = decodeMessage(upstream.sent[0]!);
@@ -94,8 +95,8 @@ test("forward() takes a new ID from nextId for every query", async () => {
   const upstream = recording((bytes) => Promise.resolve(replyTo(bytes)));
   let next = 100;
   const stage = forward(upstreams(upstream.exchange), { timeoutMs: 1000, nextId: () => next++ });
-  await stage(query("a.example.net"), refuse);
-  await stage(query("a.example.net"), refuse);
+  await stage(requestOf(query("a.example.net")), refuse);
+  await stage(requestOf(query("a.example.net")), refuse);
   deepEqual(upstream.sent.map((bytes) => decodeMessage(bytes).id), [100, 101]);
 });
 
@@ -130,7 +131,7 @@ test("forward() passes the upstream's rcode and sections through", async (t) => 
       const stage = forward(upstreams((bytes) => Promise.resolve(replyTo(bytes, fields))), {
         timeoutMs: 1000,
       });
-      const response = await stage(query("www.example.net"), refuse);
+      const response = await stage(requestOf(query("www.example.net")), refuse);
       const expected = {
         rcode: Rcode.NOERROR,
         truncated: false,
@@ -158,8 +159,8 @@ test("forward() answers SERVFAIL for an extended rcode a client without EDNS can
   // the upstream sends an OPT record (and so an extended rcode) even to a query without one
   const exchange: Exchange = (bytes) => Promise.resolve(replyTo(bytes, { rcode: Rcode.BADVERS, edns }));
   const stage = forward(upstreams(exchange), { timeoutMs: 1000 });
-  equal((await stage(query("a.example.net"), refuse)).rcode, Rcode.SERVFAIL);
-  equal((await stage(query("a.example.net", { edns }), refuse)).rcode, Rcode.BADVERS);
+  equal((await stage(requestOf(query("a.example.net")), refuse)).rcode, Rcode.SERVFAIL);
+  equal((await stage(requestOf(query("a.example.net", { edns })), refuse)).rcode, Rcode.BADVERS);
 });
 
 test("forward() tries the next upstream when one fails", async () => {
@@ -177,7 +178,7 @@ test("forward() tries the next upstream when one fails", async () => {
   const counters = createForwardCounters();
   const stage = forward(upstreams(first, second), { timeoutMs: 1000, counters });
 
-  const response = await stage(query("a.example.net"), refuse);
+  const response = await stage(requestOf(query("a.example.net")), refuse);
 
   deepEqual(calls, ["first", "second"]);
   deepEqual(response.answers, [record("a.example.net", { type: "A", address: "192.0.2.2" })]);
@@ -197,14 +198,14 @@ test("forward() does not try the second upstream when the first answers", async 
   const stage = forward(upstreams((bytes) => Promise.resolve(replyTo(bytes)), second.exchange), {
     timeoutMs: 1000,
   });
-  await stage(query("a.example.net"), refuse);
+  await stage(requestOf(query("a.example.net")), refuse);
   equal(second.sent.length, 0);
 });
 
 test("forward() throws UpstreamTimeout when no upstream answers in time", async () => {
   const counters = createForwardCounters();
   const stage = forward(upstreams(silent, silent), { timeoutMs: 40, counters });
-  await rejects(stage(query("a.example.net"), refuse), UpstreamTimeout);
+  await rejects(stage(requestOf(query("a.example.net")), refuse), UpstreamTimeout);
   deepEqual(counters, {
     forwarded: 1,
     answered: 0,
@@ -229,7 +230,7 @@ test("forward() gives each upstream an equal share of the time left", async () =
     });
   };
   const stage = forward(upstreams(timed, timed, timed), { timeoutMs: 300, now: () => clock });
-  await rejects(stage(query("a.example.net"), refuse), UpstreamTimeout);
+  await rejects(stage(requestOf(query("a.example.net")), refuse), UpstreamTimeout);
   equal(shares.length, 3);
   for (const share of shares) ok(share >= 95 && share < 250, `share of ${share} ms, not about 100 ms`);
 });
@@ -247,7 +248,7 @@ test("forward() stops trying once the deadline has passed", async () => {
     return Promise.reject(new Error("must not be called"));
   };
   const stage = forward(upstreams(first, second), { timeoutMs: 500, now: () => clock });
-  await rejects(stage(query("a.example.net"), refuse), UpstreamError);
+  await rejects(stage(requestOf(query("a.example.net")), refuse), UpstreamError);
   deepEqual(calls, ["first"]);
 });
 
@@ -258,7 +259,7 @@ test("forward() counts a malformed reply and fails with UpstreamError", async ()
     return Promise.resolve(cut.subarray(0, cut.length - 2));
   };
   const stage = forward(upstreams(exchange), { timeoutMs: 1000, counters });
-  await rejects(stage(query("a.example.net"), refuse), (error) => {
+  await rejects(stage(requestOf(query("a.example.net")), refuse), (error) => {
     equal(error instanceof UpstreamError, true);
     equal(error instanceof UpstreamTimeout, false);
     equal((error as Error).message, "Malformed reply from upstream1");
@@ -281,7 +282,7 @@ test("forward() never passes a truncated reply on: no TCP to retry over is an Up
     timeoutMs: 1000,
     counters,
   });
-  await rejects(stage(query("a.example.net"), refuse), (error) => {
+  await rejects(stage(requestOf(query("a.example.net")), refuse), (error) => {
     ok(error instanceof UpstreamError && !(error instanceof UpstreamTimeout));
     return true;
   });
@@ -291,7 +292,7 @@ test("forward() never passes a truncated reply on: no TCP to retry over is an Up
 test("forward() lets an unexpected error through", async () => {
   const bug = new TypeError("a bug");
   const stage = forward(upstreams(() => Promise.reject(bug)), { timeoutMs: 1000 });
-  await rejects(stage(query("a.example.net"), refuse), (error) => error === bug);
+  await rejects(stage(requestOf(query("a.example.net")), refuse), (error) => error === bug);
 });
 
 // udpExchange() with a fake socket.

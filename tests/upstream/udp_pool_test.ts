@@ -1,7 +1,8 @@
 /**
- * pooledUdpExchange() with fake {@link Datagram}s (routing by ID, drops, aborts, ID collisions,
- * socket rotation by count and age, close), with fake push sockets (as lib/ffi_udp.ts's), and
- * against a real responder on 127.0.0.1 over Deno's sockets and over the FFI reactor's.
+ * pooledUdpExchange() with fake Deno sockets behind `fromDenoSocket` (routing by ID, drops, aborts,
+ * ID collisions, socket rotation by count and age, a failed receive, close), with fake batched
+ * sockets (as lib/net/ffi_udp.ts's, sending at once), and against a real responder on 127.0.0.1
+ * over Deno's sockets and over the FFI reactor's.
  * @module
  */
 import { test } from "../_limit.ts";
@@ -9,9 +10,16 @@ import { deepEqual, equal, notEqual, ok, rejects } from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
 import { UpstreamError, UpstreamTimeout } from "../../lib/proto/errors.ts";
 import { reply } from "../../lib/proto/message.ts";
-import { openReactorSocket } from "../../lib/net/ffi_udp.ts";
-import type { Datagram, DropReason, PushDatagram, Upstream } from "../../lib/upstream/udp_exchange.ts";
-import { UdpReactor } from "../../lib/net/udp_reactor.ts";
+import {
+  type BatchHandler,
+  type DatagramBatch,
+  type DatagramSocket,
+  type DenoDatagram,
+  fromDenoSocket,
+  openReactorSocket,
+  UdpReactor,
+} from "../../lib/net/mod.ts";
+import type { DropReason, Upstream } from "../../lib/upstream/udp_exchange.ts";
 import { pooledUdpExchange, type UdpPoolOptions } from "../../lib/upstream/udp_pool.ts";
 import { RRClass } from "../../lib/proto/types.ts";
 import { needsFfi } from "../_batched.ts";
@@ -22,8 +30,15 @@ const FROM_UPSTREAM: Deno.NetAddr = { transport: "udp", ...UPSTREAM };
 
 type Received = [Uint8Array<ArrayBuffer>, Deno.Addr];
 
-/** A fake socket: records what is sent, and hands out datagrams the test delivers, one receive at a time. */
-class FakeSocket implements Datagram {
+/** Where the fake sockets say they are bound (the pool never looks). */
+const FAKE_ADDR: Deno.NetAddr = { transport: "udp", hostname: "0.0.0.0", port: 40_000 };
+
+/**
+ * A fake Deno socket, for `fromDenoSocket`: records what is sent, and hands out datagrams the test
+ * delivers, one receive at a time.
+ */
+class FakeSocket implements DenoDatagram {
+  readonly addr: Deno.NetAddr = FAKE_ADDR;
   readonly sent: { bytes: Uint8Array; to: Deno.NetAddr }[] = [];
   closes = 0;
   /** receive() calls not yet settled: 0 once the pool's loop has ended. */
@@ -84,7 +99,7 @@ class FakeSocket implements Datagram {
   }
 }
 
-/** A pool over fake sockets, with every socket it opened and every drop it reported. */
+/** A pool over fake Deno sockets, with every socket it opened and every drop it reported. */
 function fakePool(options: Omit<UdpPoolOptions, "open" | "onDrop"> = {}) {
   const sockets: FakeSocket[] = [];
   const drops: { reason: DropReason; from: string }[] = [];
@@ -94,7 +109,7 @@ function fakePool(options: Omit<UdpPoolOptions, "open" | "onDrop"> = {}) {
       deepEqual(upstream, UPSTREAM);
       const socket = new FakeSocket();
       sockets.push(socket);
-      return socket;
+      return fromDenoSocket(socket);
     },
     onDrop: (reason, from) => drops.push({ reason, from }),
   });
@@ -209,7 +224,9 @@ test("pooledUdpExchange() drops strangers' datagrams and keeps waiting", async (
 
 test("pooledUdpExchange() takes an IPv6 upstream's reply whatever the address's spelling", async () => {
   const socket = new FakeSocket();
-  const pool = pooledUdpExchange({ hostname: "2001:db8::53", port: 53 }, { open: () => socket });
+  const pool = pooledUdpExchange({ hostname: "2001:db8::53", port: 53 }, {
+    open: () => fromDenoSocket(socket),
+  });
   try {
     const pending = pool(query("www.example", { id: 7 }), never());
     socket.deliver(answer(socket.sent[0]!.bytes, "192.0.2.1"), {
@@ -422,7 +439,7 @@ function startEchoResponder() {
  * 200 concurrent queries to a real responder over sockets from `open`, 25 to a socket: every reply
  * reaches its query; says how many sockets were opened.
  */
-async function twoHundredQueries(open: (upstream: Upstream) => Datagram): Promise<number> {
+async function twoHundredQueries(open: (upstream: Upstream) => DatagramSocket): Promise<number> {
   const responder = startEchoResponder();
   let opened = 0;
   const pool = pooledUdpExchange(responder.address, {
@@ -454,7 +471,7 @@ async function twoHundredQueries(open: (upstream: Upstream) => Datagram): Promis
 
 test("pooledUdpExchange() answers 200 concurrent queries over real sockets, then closes cleanly", async () => {
   const opened = await twoHundredQueries((upstream) =>
-    Deno.listenDatagram({ transport: "udp", hostname: upstream.hostname, port: 0 })
+    fromDenoSocket(Deno.listenDatagram({ transport: "udp", hostname: upstream.hostname, port: 0 }))
   );
   // 25 queries a socket: 8 sockets at least, plus up to 3 more that round robin left part-used.
   ok(opened >= 8 && opened <= 11, `${opened} sockets opened`);
@@ -473,39 +490,67 @@ test(
   },
 );
 
-/** A fake socket that hands each datagram to the pool's callback at once (as lib/ffi_udp.ts does). */
-class PushFakeSocket extends FakeSocket implements PushDatagram {
-  #handler: ((data: Uint8Array, from: Deno.NetAddr) => void) | undefined;
-
-  onDatagram(handler: (data: Uint8Array, from: Deno.NetAddr) => void): void {
-    this.#handler = handler;
-  }
-
-  override receive(): Promise<Received> {
-    throw new Error("a push socket is never asked to receive()");
-  }
-
+/**
+ * A fake batched socket (as lib/net/ffi_udp.ts's): `serve()` keeps the handler, which gets each
+ * datagram the test delivers at once, as a batch of one; sends say at once whether the "kernel"
+ * took them.
+ */
+class BatchedFakeSocket implements DatagramSocket {
+  readonly addr: Deno.NetAddr = FAKE_ADDR;
+  readonly sent: { bytes: Uint8Array; to: Deno.NetAddr }[] = [];
+  /** close() calls, a second one included (which does nothing, as the interface says). */
+  closes = 0;
+  /** serve() calls: the pool serves each socket once. */
+  serves = 0;
   /** Whether the "kernel" takes the next datagram. */
   accepts = true;
+  #handler: BatchHandler | undefined;
+  #ended = () => {};
+  readonly #finished = new Promise<void>((resolve) => this.#ended = resolve);
 
-  sendNow(bytes: Uint8Array, to: Deno.Addr): boolean {
+  serve(handler: BatchHandler): Promise<void> {
+    if (this.serves++ > 0) throw new Error("the socket is served already");
+    if (this.closes > 0) return Promise.resolve();
+    this.#handler = handler;
+    return this.#finished;
+  }
+
+  send(bytes: Uint8Array, to: Deno.Addr): boolean {
     if (this.closes > 0) throw new Deno.errors.BadResource("closed");
     if (!this.accepts) return false;
     this.sent.push({ bytes: bytes.slice(), to: to as Deno.NetAddr });
     return true;
   }
 
-  override deliver(bytes: Uint8Array, from: Deno.NetAddr = FROM_UPSTREAM): void {
+  close(): void {
+    if (this.closes++ > 0) return;
+    this.#handler = undefined;
+    this.#ended();
+  }
+
+  /** Hands `bytes` from `from` to the serve() handler, as a batch of one. */
+  deliver(bytes: Uint8Array, from: Deno.NetAddr = FROM_UPSTREAM): void {
     if (this.closes > 0) return;
-    // Like the reactor: a view of the socket's own memory, overwritten right after the call.
+    // Like the reactor: a view of the socket's own memory, overwritten right after the call, and
+    // a sender good only during it.
     const scratch = bytes.slice();
-    this.#handler!(scratch, from);
+    const sender: Deno.NetAddr = { ...from };
+    const batch: DatagramBatch = {
+      count: 1,
+      datagram: () => scratch,
+      sender: () => ({ ...from }),
+      senderNow: () => sender,
+      replyTo: (_, data) => this.send(data, from),
+    };
+    this.#handler!(batch);
     scratch.fill(0xee);
+    sender.hostname = "203.0.113.99";
+    sender.port = 9;
   }
 }
 
-test("pooledUdpExchange() over a push socket fails a query the kernel would not send", async () => {
-  const socket = new PushFakeSocket();
+test("pooledUdpExchange() over a batched socket fails a query the kernel would not send", async () => {
+  const socket = new BatchedFakeSocket();
   socket.accepts = false;
   const pool = pooledUdpExchange(UPSTREAM, { sockets: 1, open: () => socket });
   try {
@@ -518,19 +563,21 @@ test("pooledUdpExchange() over a push socket fails a query the kernel would not 
     equal(socket.sent.length, 1, "the socket is still used");
     socket.deliver(answer(socket.sent[0]!.bytes, "192.0.2.6"));
     ok(await waiting.promise);
+    equal(socket.serves, 1);
   } finally {
     await pool.close();
   }
+  equal(socket.closes, 1);
 });
 
-test("pooledUdpExchange() over push sockets: routing, every drop, retiring and closing", async (t) => {
-  const sockets: PushFakeSocket[] = [];
+test("pooledUdpExchange() over batched sockets: routing, every drop, retiring and closing", async (t) => {
+  const sockets: BatchedFakeSocket[] = [];
   const drops: DropReason[] = [];
   const pool = pooledUdpExchange(UPSTREAM, {
     sockets: 1,
     queriesPerSocket: 3,
     open: () => {
-      const socket = new PushFakeSocket();
+      const socket = new BatchedFakeSocket();
       sockets.push(socket);
       return socket;
     },
@@ -574,4 +621,5 @@ test("pooledUdpExchange() over push sockets: routing, every drop, retiring and c
   } finally {
     await pool.close();
   }
+  deepEqual(sockets.map((socket) => [socket.serves, socket.closes]), [[1, 1], [1, 1]]);
 });

@@ -1,0 +1,29 @@
+/**
+ * Opening UDP sockets of the right kind: batched when a reactor is given (lib/net/ffi_udp.ts),
+ * Deno's otherwise. The caller gets a {@link DatagramSocket} either way.
+ * @module
+ */
+import { type DatagramSocket, fromDenoSocket } from "./datagram.ts";
+import { listenBatchedUdp, openReactorSocket } from "./ffi_udp.ts";
+import type { UdpReactor } from "./udp_reactor.ts";
+
+/**
+ * Binds a listening UDP socket on `hostname:port`: batched, waited on by `reactor`, when one is
+ * given; Deno's otherwise.
+ * @throws {Deno.errors.AddrInUse} when the port is taken
+ */
+export function listenUdp(
+  options: { readonly hostname: string; readonly port: number; readonly reactor?: UdpReactor | undefined },
+): DatagramSocket {
+  const { hostname, port, reactor } = options;
+  return reactor
+    ? listenBatchedUdp({ hostname, port, reactor })
+    : fromDenoSocket(Deno.listenDatagram({ transport: "udp", hostname, port }));
+}
+
+/** Opens a socket on an ephemeral port of the wildcard address `hostname`, for talking to an upstream. */
+export function openUpstreamSocket(hostname: string, reactor?: UdpReactor): DatagramSocket {
+  return reactor
+    ? openReactorSocket(reactor, hostname)
+    : fromDenoSocket(Deno.listenDatagram({ transport: "udp", hostname, port: 0 }));
+}
