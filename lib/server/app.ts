@@ -70,6 +70,8 @@ export interface ServerOptions {
   readonly hooks?: readonly QueryHook[];
   /** Handlers for NOTIFY, UPDATE and zone transfers; without them NOTIMP and REFUSED. */
   readonly handlers?: OpcodeHandlers;
+  /** Milliseconds on a monotonic clock (default `performance.now()`): injected by tests that move time. */
+  readonly clock?: () => number;
 }
 
 /** Counters a running server keeps. */
@@ -196,9 +198,10 @@ function bind(
 export function startServer(options: ServerOptions): RunningServer {
   const counters: ServerCounters = { ...createForwardCounters(), dropped: 0 };
   // Encoded answers for repeated questions: local ones last until the data is swapped.
-  const memo = new ResponseMemo({ generation: options.localData });
+  const clock = options.clock ?? (() => performance.now());
+  const memo = new ResponseMemo({ generation: options.localData, now: clock });
   // One clock read per turn for the cache, the forwarder and the upstream pool.
-  const now = turnClock();
+  const now = turnClock(clock);
   const cache = options.cache ? answerCache({ ...options.cache, memo, now }) : undefined;
   const reactor = options.udpIo === "batched" ? new UdpReactor() : undefined;
   const { resolve, close: closeResolver } = buildResolver(options, counters, {

@@ -38,6 +38,8 @@ interface Memoized {
   swap(mappings: Mappings): void;
   /** One UDP exchange with the server. */
   ask(bytes: Uint8Array): Promise<Uint8Array>;
+  /** Moves the server's clock forward by `ms`. */
+  advance(ms: number): void;
 }
 
 /** Runs `fn` against a fresh dnsd (with a cache when asked) and fake upstream, then closes both. */
@@ -48,8 +50,10 @@ async function withServer(
   const upstream = startFakeUpstream(behaviours);
   let data = localData({ "memo.dnsd.test": "192.0.2.53" });
   let server: RunningServer | undefined;
+  let offset = 0;
   try {
     server = startServer({
+      clock: () => performance.now() + offset,
       host: "127.0.0.1",
       port: 0,
       upstreams: [upstream.address],
@@ -63,6 +67,7 @@ async function withServer(
       upstream,
       swap: (mappings) => data = localData(mappings),
       ask: (bytes) => udpAsk(address, bytes),
+      advance: (ms) => offset += ms,
     });
   } finally {
     if (server) {
@@ -114,7 +119,7 @@ test("dnsd answers from the new local data on the first query after a reload", a
 });
 
 test("dnsd counts TTLs down in repeated cached answers, asking upstream once", async () => {
-  await withServer({ cache: true }, async ({ server, upstream, ask }) => {
+  await withServer({ cache: true }, async ({ server, upstream, ask, advance }) => {
     const bytes = query("forward.dnsd.test", { id: 0x0a01 });
     const first = await ask(bytes);
     equal(ttlOf(first), FAKE_TTL);
@@ -125,7 +130,7 @@ test("dnsd counts TTLs down in repeated cached answers, asking upstream once", a
     ok(server.cache!.counters.hits < 3, `${server.cache!.counters.hits} cache hits`);
     const before = ttlOf(repeats[0]!);
 
-    await new Promise((resolve) => setTimeout(resolve, 1_100)); // TTLs tick in whole seconds
+    advance(1_100); // TTLs tick in whole seconds: the server's clock moves, no sleep
     const later = await ask(query("forward.dnsd.test", { id: 0x0a02 }));
     ok(ttlOf(later) <= before - 1, `TTL ${ttlOf(later)} after ${before}, 1.1 s apart`);
     deepEqual(answersOf(later), [{ type: "A", address: "192.0.2.1" }]);

@@ -163,7 +163,7 @@ test(
       ok(forwarded, "no answer to the forwarded name in ten tries");
       deepEqual(decodeMessage(forwarded).answers.map((r) => r.data), [{ type: "A", address: "192.0.2.7" }]);
       const { answers, stoppedEarly } = await flooding.stop();
-      ok(answers >= FLOOD_ON, `the flood got ${answers} answers`);
+      ok(answers > FLOOD_ON, `the flood got ${answers} answers`);
       // Starved timers would wait for the flood to end on its own (after FLOOD_MAX_MS): they fired,
       // and the forwarded name was answered, while it was still on.
       ok(
