@@ -169,31 +169,45 @@ function viewOf(
   };
 }
 
+/** How a batched socket reads: its batch's size, and what closing it also closes. */
+interface BatchShape {
+  /** Datagrams per recvmmsg(2) call. */
+  readonly slots: number;
+  /** Octets per datagram; a longer one arrives cut short. */
+  readonly slotSize: number;
+  /** Called once the socket has closed (a reactor of its own, say). */
+  readonly onClose?: () => void;
+}
+
 /**
- * Binds a batched UDP socket on an IPv4 or IPv6 address. Without a `reactor`, it has one of its
- * own, closed with it.
- * @throws {Deno.errors.AddrInUse} when the port is taken
+ * A bound socket `fd` as a {@link DatagramSocket} read through `reactor`: the listening socket and
+ * the upstream sockets alike. Watched once served; the reactor closes the descriptor on unwatch.
  */
-export function listenBatchedUdp(
-  options: { readonly hostname: string; readonly port: number; readonly reactor?: UdpReactor },
+function batchedSocket(
+  reactor: UdpReactor,
+  bound: { readonly fd: number; readonly addr: Deno.NetAddr },
+  shape: BatchShape,
 ): DatagramSocket {
-  const reactor = options.reactor ?? new UdpReactor();
   const libc = reactor.libc;
-  let bound: { fd: number; addr: Deno.NetAddr };
-  try {
-    bound = bindSocket(libc, options.hostname, options.port);
-  } catch (error) {
-    if (!options.reactor) void reactor.close();
-    throw error;
-  }
   const { fd, addr } = bound;
-  const batch = new Batch(64, 65_535);
+  const batch = new Batch(shape.slots, shape.slotSize);
   // Senders outlive their batch (a forwarded query answers later): copied out of slabs, not allocated each.
   const senders = new ByteArena();
   let handler: BatchHandler | null = null;
   let closed = false;
+  let lastTarget: Deno.Addr | null = null;
+  let lastRaw: Uint8Array = new Uint8Array(16);
   let ended = () => {};
   const finished = new Promise<void>((resolve) => ended = resolve);
+
+  /** An upstream socket sends every query to one address: its struct sockaddr is made once. */
+  function rawOf(to: Deno.Addr): Uint8Array {
+    if (to !== lastTarget) {
+      lastRaw = targetOf(to);
+      lastTarget = to;
+    }
+    return lastRaw;
+  }
 
   const view = viewOf(batch, senders, (i, data) => !closed && sendTo(libc, fd, data, batch.name(i)) >= 0);
   const watcher: Watcher = {
@@ -208,6 +222,7 @@ export function listenBatchedUdp(
         if (handler!(view)) pending = true;
         if (got < batch.slots) break;
       }
+      batch.count = 0;
       return pending;
     },
   };
@@ -223,17 +238,37 @@ export function listenBatchedUdp(
     },
     send(data, to) {
       if (closed) throw new Deno.errors.BadResource("the socket is closed");
-      return sendTo(libc, fd, data, targetOf(to)) >= 0;
+      return sendTo(libc, fd, data, rawOf(to)) >= 0;
     },
     close() {
       if (closed) return;
       closed = true;
       if (handler) reactor.unwatch(watcher);
       else libc.symbols.close(fd);
-      if (!options.reactor) void reactor.close();
+      shape.onClose?.();
       ended();
     },
   };
+}
+
+/**
+ * Binds a batched UDP socket on an IPv4 or IPv6 address. Without a `reactor`, it has one of its
+ * own, closed with it.
+ * @throws {Deno.errors.AddrInUse} when the port is taken
+ */
+export function listenBatchedUdp(
+  options: { readonly hostname: string; readonly port: number; readonly reactor?: UdpReactor },
+): DatagramSocket {
+  const reactor = options.reactor ?? new UdpReactor();
+  const onClose = options.reactor ? undefined : () => void reactor.close();
+  let bound: { fd: number; addr: Deno.NetAddr };
+  try {
+    bound = bindSocket(reactor.libc, options.hostname, options.port);
+  } catch (error) {
+    onClose?.();
+    throw error;
+  }
+  return batchedSocket(reactor, bound, { slots: 64, slotSize: 65_535, ...(onClose ? { onClose } : {}) });
 }
 
 /**
@@ -242,63 +277,5 @@ export function listenBatchedUdp(
  * most). Datagrams go to the handler given to `serve()` as they are read, with no promise each.
  */
 export function openReactorSocket(reactor: UdpReactor, hostname = "0.0.0.0"): DatagramSocket {
-  const libc = reactor.libc;
-  const { fd, addr } = bindSocket(libc, hostname, 0);
-  const batch = new Batch(16, 4096);
-  const senders = new ByteArena();
-  let closed = false;
-  let handler: BatchHandler | null = null;
-  let lastTarget: Deno.Addr | null = null;
-  let lastRaw: Uint8Array = new Uint8Array(16);
-  let ended = () => {};
-  const finished = new Promise<void>((resolve) => ended = resolve);
-
-  /** The pool sends every query to one address: its struct sockaddr is made once. */
-  function rawOf(to: Deno.Addr): Uint8Array {
-    if (to !== lastTarget) {
-      lastRaw = targetOf(to);
-      lastTarget = to;
-    }
-    return lastRaw;
-  }
-
-  const view = viewOf(batch, senders, (i, data) => !closed && sendTo(libc, fd, data, batch.name(i)) >= 0);
-  const watcher: Watcher = {
-    fd,
-    wanted: () => handler !== null,
-    readable() {
-      let any = false;
-      for (let round = 0; round < ROUNDS && !closed; round++) {
-        const got = batch.read(libc, fd);
-        if (got === 0) break;
-        handler!(view); // replies it started resolve promises: microtasks to run before the next wait
-        any = true;
-        if (got < batch.slots) break;
-      }
-      batch.count = 0;
-      return any;
-    },
-  };
-  reactor.watch(watcher);
-
-  return {
-    addr,
-    serve(serving) {
-      if (handler) throw new Error("the socket is served already");
-      if (closed) return Promise.resolve();
-      handler = serving;
-      reactor.changed(); // the wait now looks at this socket
-      return finished;
-    },
-    send(data, to) {
-      if (closed) throw new Deno.errors.BadResource("the socket is closed");
-      return sendTo(libc, fd, data, rawOf(to)) >= 0;
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      reactor.unwatch(watcher);
-      ended();
-    },
-  };
+  return batchedSocket(reactor, bindSocket(reactor.libc, hostname, 0), { slots: 16, slotSize: 4096 });
 }

@@ -145,7 +145,7 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
       for (let i = 0; i < batch.count && !socket.closed; i++) {
         deliver(socket, batch.datagram(i), batch.senderNow(i));
       }
-      return false;
+      return batch.count > 0; // replies resolve the queries' promises: microtasks to run before a wait
     }).catch((error) => {
       if (!socket.closed) log.warning("Upstream socket for {name} failed: {error}", { name, error });
     }).finally(() => {
