@@ -41,10 +41,11 @@ export interface DatagramSocket {
   serve(handler: BatchHandler): Promise<void>;
   /**
    * Sends one datagram. A batched socket sends at once and says whether the kernel took it; Deno's
-   * goes through an op, and the promise says the same when it completes (it rejects on failure).
+   * goes through an op: its promise settles when the datagram is sent, and rejects when it is not.
+   * (The op's own promise is handed back as it is: a `.then` would cost every answer a promise.)
    * @throws {Deno.errors.BadResource} when the socket is closed
    */
-  send(data: Uint8Array, to: Deno.Addr): boolean | Promise<boolean>;
+  send(data: Uint8Array, to: Deno.Addr): boolean | Promise<unknown>;
   /** Closes the socket; `serve()` settles. A second close does nothing. */
   close(): void;
 }
@@ -106,7 +107,7 @@ export function fromDenoSocket(conn: DenoDatagram): DatagramSocket {
       }
     },
     send(data, to) {
-      return conn.send(data, to).then(() => true);
+      return conn.send(data, to);
     },
     close() {
       if (closed) return;

@@ -62,7 +62,7 @@ export interface Answering {
   /** How responses are made. */
   readonly respond: RespondOptions;
   /** Sends a response to the query's client: at once (true or false: taken or not), or through a promise. */
-  send(response: Uint8Array, context: QueryContext): boolean | Promise<boolean>;
+  send(response: Uint8Array, context: QueryContext): boolean | Promise<unknown>;
   /** Whether debug logging is on (a cheap gate: see lib/observe). */
   debug(): boolean;
 }
@@ -80,11 +80,13 @@ export async function answerOrFail(
     const response = await respond(query, context, answering.respond);
     if (!response) return;
     const sending = answering.send(response, context);
-    if (!(typeof sending === "boolean" ? sending : await sending)) {
+    // A promise settles once sent (and rejects when not): only `false` says the kernel refused.
+    if (sending === false) {
       log.error("Cannot send to {peer}", { peer: peerName(context.client) });
-    } else if (answering.debug()) {
-      log.debug("Sent response to {peer}", { peer: peerName(context.client) });
+      return;
     }
+    if (sending !== true) await sending;
+    if (answering.debug()) log.debug("Sent response to {peer}", { peer: peerName(context.client) });
   } catch (error) {
     if (isClosed(error)) return;
     answering.respond.report(error, context);

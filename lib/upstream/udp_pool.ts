@@ -228,7 +228,7 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
       try {
         const sending = socket.conn.send(sent, target);
         if (sending === false) refused();
-        else if (sending !== true) sending.then((ok) => ok || refused(), failed);
+        else if (sending !== true) sending.catch(failed);
       } catch (error) {
         failed(error);
       }
