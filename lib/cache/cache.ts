@@ -5,8 +5,10 @@
  */
 import {
   type Aging,
+  fnv1aText,
   type Message,
   nameKey,
+  negativeTtl,
   type Question,
   Rcode,
   type ResourceRecord,
@@ -81,7 +83,7 @@ export function answerTtl(response: Message): number | null {
   if (negative) {
     const soa = response.authorities.find((record) => record.data.type === "SOA");
     if (!soa || soa.data.type !== "SOA") return null;
-    return Math.min(soa.ttl, soa.data.minimum, minTtlOf(response.answers));
+    return Math.min(negativeTtl(soa.ttl, soa.data.minimum), minTtlOf(response.answers));
   }
   if (response.rcode !== Rcode.NOERROR) return null;
   return Math.min(minTtlOf(response.answers), minTtlOf(response.authorities));
@@ -137,9 +139,7 @@ type Slot = CacheEntry & { readonly key: string };
  * lies in memory, and a full cache makes those reads the largest cost of a miss.
  */
 export function slotOf(key: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
-  return hash & 0x3fffffff;
+  return fnv1aText(key) & 0x3fffffff;
 }
 
 /**

@@ -2,7 +2,7 @@
  * Building queries, and responses from requests: the header rules every message shares live here once.
  * @module
  */
-import { HEADER_SIZE } from "./codec.ts";
+import { flagWord, HEADER_SIZE, headerFlags } from "./codec.ts";
 import { type Edns, type Message, Opcode, type Question, Rcode, RRClass, RRType } from "./types.ts";
 
 /** The UDP payload size dnsd advertises and will send (DNS Flag Day 2020). */
@@ -99,13 +99,34 @@ export function reply(request: Message, fields: Partial<Message> = {}): Message 
  * read from the raw header, which the caller has checked is at least 12 octets long.
  */
 export function headerOnlyReply(query: Uint8Array, rcode: number): Uint8Array {
+  const asked = headerFlags((query[2]! << 8) | query[3]!);
+  // QR=1, OPCODE and RD copied; RA=1; everything else zero, counts zero.
+  const flags = flagWord({
+    response: true,
+    opcode: asked.opcode,
+    authoritative: false,
+    truncated: false,
+    recursionDesired: asked.recursionDesired,
+    recursionAvailable: true,
+    z: false,
+    authenticData: false,
+    checkingDisabled: false,
+    rcode,
+  });
   const response = new Uint8Array(HEADER_SIZE);
   response[0] = query[0]!;
   response[1] = query[1]!;
-  // QR=1, OPCODE and RD copied; RA=1; everything else zero, counts zero.
-  response[2] = 0x80 | (query[2]! & 0x79);
-  response[3] = 0x80 | (rcode & 0xf);
+  response[2] = flags >>> 8;
+  response[3] = flags & 0xff;
   return response;
+}
+
+/**
+ * The TTL of a negative answer (NXDOMAIN, NODATA): the lesser of its SOA record's TTL and the SOA's
+ * MINIMUM field (RFC 2308 sections 3 and 5), both for the SOA dnsd sends and for how long it caches one.
+ */
+export function negativeTtl(soaTtl: number, soaMinimum: number): number {
+  return Math.min(soaTtl, soaMinimum);
 }
 
 /** The largest UDP response the client will take: its EDNS size, at least 512, at most ours. */

@@ -5,7 +5,8 @@
  * @module
  */
 export { ByteArena } from "./arena.ts";
-export { decodeMessage, encodeMessage, HEADER_SIZE } from "./codec.ts";
+export { decodeMessage, encodeMessage, flagWord, HEADER_SIZE, headerFlags } from "./codec.ts";
+export type { HeaderFlags } from "./codec.ts";
 export { EdeCode, withEde } from "./ede.ts";
 export type { ExtendedError } from "./ede.ts";
 export {
@@ -23,8 +24,9 @@ export {
   UpstreamTimeout,
 } from "./errors.ts";
 export type { TextLocation } from "./errors.ts";
+export { fnv1a, fnv1aText } from "./hash.ts";
 export { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "./ip.ts";
-export { headerOnlyReply, reply, responseEdns, udpLimit } from "./message.ts";
+export { headerOnlyReply, negativeTtl, reply, responseEdns, udpLimit } from "./message.ts";
 export { displayName, foldOctet, isAtOrBelow, nameKey, parentName, withoutRootDot } from "./name.ts";
 export { formatRData, parseRData, typeCode } from "./rdata.ts";
 export { absoluteName, parseDuration, RDataText } from "./rdata_text.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 const CAPITALS = /[A-Z]+/g;
 
 /** The key two names share exactly when they are the same DNS name. */
@@ -19,7 +19,9 @@ export function nameKey(name: string): string {
  */
 export function foldCase(text: string): string {
   // On ASCII text (every name read off the wire) the native fold is the ASCII fold, and faster.
-  return NON_ASCII.test(text) ? text.replace(CAPITALS, (capitals) => capitals.toLowerCase()) : text.toLowerCase();
+  return NON_ASCII.test(text)
+    ? text.replace(CAPITALS, (capitals) => capitals.toLowerCase())
+    : text.toLowerCase();
 }
 
 /** An octet of a wire name with an ASCII capital in lower case: {@link foldCase} for bytes. */

@@ -6,11 +6,12 @@
 import { DecodeError, type DecodeReason, EncodeError } from "./errors.ts";
 import { foldCase, withoutRootDot } from "./name.ts";
 
-const MAX_LABEL = 63;
-const MAX_NAME = 255; // RFC 1035 section 3.1, counted in wire octets
+/** The longest label, in octets: a length octet above it is a pointer or not a label (RFC 1035 section 3.1). */
+export const MAX_LABEL = 63;
+/** The longest name, counted in wire octets (RFC 1035 section 3.1). */
+export const MAX_NAME = 255;
 const MAX_POINTER_TARGET = 0x3fff;
 const MAX_MESSAGE = 0xffff;
-const NON_ASCII = /[\u0080-\uffff]/;
 
 /** Octets dig writes with a backslash in presentation form (RFC 1035 section 5.1). */
 const SPECIAL = [0x22, 0x24, 0x28, 0x29, 0x2e, 0x3b, 0x40, 0x5c];
@@ -34,6 +35,32 @@ function labelText(bytes: Uint8Array, start: number, length: number): string {
     else text += "\\" + String(octet).padStart(3, "0");
   }
   return text;
+}
+
+/*
+ * Names are walked in three places: Reader.name() decodes them into text; nameEnd() in
+ * wire_answer.ts only checks and skips them, and adds a rule of its own (no pointer into the header);
+ * labelsAt() follows the pointers of a name already checked. One loop serving all three would cost
+ * the decoder a callback or a second pass per name, so they share the rules instead: the limits
+ * above, and the pointer rule below.
+ */
+
+/**
+ * Where the compression pointer at `pos` leads, or -1 when it does not point strictly before
+ * `lowest` (the previous pointer's target, or the name's own start). That rule, dnspython's, makes
+ * loops impossible without a counter (RFC 1035 section 4.1.4: a pointer is to a prior occurrence).
+ * The caller has checked that both of the pointer's octets are there.
+ */
+export function pointerTarget(bytes: Uint8Array, pos: number, lowest: number): number {
+  const target = ((bytes[pos]! & 0x3f) << 8) | bytes[pos + 1]!;
+  return target < lowest ? target : -1;
+}
+
+/** Where the labels of the name at `pos` continue, past any pointers; the name must have been checked. */
+export function labelsAt(bytes: Uint8Array, pos: number): number {
+  // In a checked name every pointer points before itself, so none is refused and none loops.
+  while ((bytes[pos]! & 0xc0) === 0xc0) pos = pointerTarget(bytes, pos, pos);
+  return pos;
 }
 
 /** A cursor over a message that refuses to read past its current limit. */
@@ -142,11 +169,10 @@ export class Reader {
         pos += 1;
         break;
       }
-      const kind = length & 0xc0;
-      if (kind === 0xc0) {
+      if ((length & 0xc0) === 0xc0) {
         if (pos + 1 >= limit) throw new DecodeError(overrun, pos);
-        const target = ((length & 0x3f) << 8) | bytes[pos + 1]!;
-        if (target >= lowest) throw new DecodeError("bad-pointer", pos);
+        const target = pointerTarget(bytes, pos, lowest);
+        if (target < 0) throw new DecodeError("bad-pointer", pos);
         if (resume < 0) resume = pos + 2;
         pos = lowest = target;
         limit = bytes.length;
@@ -154,7 +180,7 @@ export class Reader {
         continue;
       }
       // 0x40 and 0x80 are not DNS labels (RFC 6891 section 5).
-      if (kind !== 0) throw new DecodeError("bad-label", pos);
+      if (length > MAX_LABEL) throw new DecodeError("bad-label", pos);
       wireLength += length + 1;
       if (wireLength > MAX_NAME) throw new DecodeError("name-too-long", pos);
       if (pos + 1 + length > limit) throw new DecodeError(overrun, pos);
@@ -374,12 +400,10 @@ export class Writer {
   name(name: string, compress: boolean): void {
     const text = withoutRootDot(name);
     if (text === "") return this.u8(0);
-    // Escapes, non-ASCII text (which it rejects) and over-long names take the careful path, which
-    // splits and checks every label first.
-    if (text.length > MAX_NAME - 2 || text.includes("\\") || NON_ASCII.test(text)) {
-      return this.#checkedName(text, compress);
-    }
-    // Plain ASCII: the labels are the text between dots, written and checked in one pass.
+    // Escapes and over-long names take the careful path, which splits and checks every label first.
+    if (text.length > MAX_NAME - 2 || text.includes("\\")) return this.#checkedName(text, compress);
+    // Plain text: the labels are the text between dots, written and checked in one pass, in the
+    // order splitPlain() checks them (so a name fails with the same error on either path).
     const lower = foldCase(text);
     for (let start = 0;;) {
       const suffix = start === 0 ? lower : lower.substring(start);
@@ -395,7 +419,13 @@ export class Writer {
       this.#room(length + 1); // may swap the buffer: read it after
       const out = this.#bytes;
       out[this.#pos++] = length;
-      for (let i = start; i < dot; i++) out[this.#pos++] = text.charCodeAt(i);
+      for (let i = start; i < dot; i++) {
+        const octet = text.charCodeAt(i);
+        if (octet > 0x7f) {
+          throw new EncodeError("bad-name", `non-ASCII character in "${text}" (use punycode)`);
+        }
+        out[this.#pos++] = octet;
+      }
       if (dot === text.length) break;
       start = dot + 1;
     }

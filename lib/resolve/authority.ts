@@ -4,7 +4,16 @@
  * @module
  */
 import { findZone, type LocalData, rrsetOf, type Zone, type ZoneNode } from "../zone/mod.ts";
-import { nameKey, parentName, Rcode, reply, type ResourceRecord, RRClass, RRType } from "../proto/mod.ts";
+import {
+  nameKey,
+  negativeTtl,
+  parentName,
+  Rcode,
+  reply,
+  type ResourceRecord,
+  RRClass,
+  RRType,
+} from "../proto/mod.ts";
 import type { Request, Resolve, Stage } from "./request.ts";
 import type { ResponseMemo } from "./response_memo.ts";
 
@@ -133,7 +142,7 @@ function lookupOne(data: LocalData, name: string, type: number): Step {
 
 /** The SOA for a negative answer, with TTL min(SOA TTL, MINIMUM) (RFC 2308 section 3). */
 function negativeSoa(zone: Zone): ResourceRecord {
-  return { ...zone.soa, ttl: Math.min(zone.soa.ttl, zone.soa.data.minimum) };
+  return { ...zone.soa, ttl: negativeTtl(zone.soa.ttl, zone.soa.data.minimum) };
 }
 
 function additionalsFor(data: LocalData, records: readonly ResourceRecord[]): readonly ResourceRecord[] {

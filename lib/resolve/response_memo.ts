@@ -5,7 +5,7 @@
  * answers last until the data is swapped, cached upstream answers until their TTLs tick down.
  * @module
  */
-import { ByteArena, type Message } from "../proto/mod.ts";
+import { ByteArena, fnv1a, type Message } from "../proto/mod.ts";
 
 /** Options for {@link ResponseMemo}. */
 export interface ResponseMemoOptions {
@@ -30,11 +30,9 @@ const MAX_COPIED = 8 * 1024 * 1024;
 /** The memo's own slabs: an ArrayBuffer per entry would cost a microsecond each. */
 const SLAB = 16 * 1024;
 
-/** FNV-1a over the query after its ID: cheaper than building a string key for every packet. */
-function hashOf(query: Uint8Array): number {
-  let hash = 0x811c9dc5;
-  for (let i = 2; i < query.length; i++) hash = Math.imul(hash ^ query[i]!, 0x01000193);
-  return hash >>> 0;
+/** The key of a query's entry: FNV-1a over it after its ID, cheaper than a string key for every packet. */
+function keyOf(query: Uint8Array): number {
+  return fnv1a(query, 2);
 }
 
 function sameQuery(kept: Uint8Array, query: Uint8Array): boolean {
@@ -85,7 +83,7 @@ export class ResponseMemo {
     }
     // Copies into the memo's own slabs: `bytes` may live in a server's slab that the memo must not pin.
     this.#copied += query.length + bytes.length;
-    this.#entries.set(hashOf(query), {
+    this.#entries.set(keyOf(query), {
       query: this.#arena.copy(query.subarray(2)),
       bytes: this.#arena.copy(bytes),
       until,
@@ -96,7 +94,7 @@ export class ResponseMemo {
   /** The response to `query`, with its ID, when one is kept and still good; else null. */
   answer(query: Uint8Array, arena: ByteArena): Uint8Array | null {
     if (this.#entries.size === 0 || query.length < 12) return null;
-    const key = hashOf(query);
+    const key = keyOf(query);
     const entry = this.#entries.get(key);
     if (!entry || !sameQuery(entry.query, query)) return null;
     // Local answers (until: Infinity) skip the clock; they end with the data generation.

@@ -3,7 +3,7 @@
  * same ID, QR set, one question, and the question octet for octet (letters compared without case).
  * @module
  */
-import { foldOctet, HEADER_SIZE } from "../proto/mod.ts";
+import { foldOctet, HEADER_SIZE, headerFlags } from "../proto/mod.ts";
 
 /** Why a datagram was not accepted as the reply. */
 export type Mismatch = "short" | "not-response" | "wrong-id" | "wrong-question";
@@ -23,7 +23,7 @@ function questionEnd(query: Uint8Array): number {
 export function replyMismatch(query: Uint8Array, reply: Uint8Array, exactCase = false): Mismatch | null {
   const end = questionEnd(query);
   if (reply.length < end) return "short";
-  if ((reply[2]! & 0x80) === 0) return "not-response";
+  if (!headerFlags((reply[2]! << 8) | reply[3]!).response) return "not-response";
   if (reply[0] !== query[0] || reply[1] !== query[1]) return "wrong-id";
   if (reply[4] !== 0 || reply[5] !== 1) return "wrong-question";
   const nameEnd = end - 4; // TYPE and CLASS are numbers: compared exactly

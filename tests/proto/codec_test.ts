@@ -5,7 +5,7 @@
  */
 import { test } from "../_limit.ts";
 import assert from "node:assert/strict";
-import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
+import { decodeMessage, encodeMessage, flagWord, headerFlags } from "../../lib/proto/codec.ts";
 import { EncodeError, type EncodeReason } from "../../lib/proto/errors.ts";
 import type { Message, RData } from "../../lib/proto/types.ts";
 import { Rcode, RRType } from "../../lib/proto/types.ts";
@@ -217,4 +217,10 @@ test("encodeMessage() compresses names", async (t) => {
     const dotted = { ...query, questions: [question("example.com.", RRType.A)] };
     assert.equal(toHex(encodeMessage(dotted)), toHex(encodeMessage(query)));
   });
+});
+
+test("flagWord() and headerFlags() are inverses over every 16-bit flag word", () => {
+  for (let word = 0; word <= 0xffff; word++) {
+    if (flagWord(headerFlags(word)) !== word) assert.fail(`flag word ${word.toString(16)}`);
+  }
 });
