@@ -5,6 +5,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { levelGate } from "../observe/mod.ts";
 import { NotReady } from "../proto/mod.ts";
 import type { QueryContext, Resolve } from "../resolve/mod.ts";
 import { InFlight } from "./in_flight.ts";
@@ -84,7 +85,7 @@ export function serveTcp(
   const { hook = null, now = () => performance.now() } = options;
   const sessions = new Set<Session>();
   let stopping = false;
-  const debug = () => log.isEnabledFor("debug");
+  const debug = levelGate(log, "debug");
   const responding: RespondOptions = {
     resolve,
     report: reportError,
