@@ -7,6 +7,8 @@
 import { getLogger } from "@logtape/logtape";
 import { HEADER_SIZE, headerOnlyReply, type Message, Rcode, Refused } from "../proto/mod.ts";
 import type { QueryContext, QueryHook, Request } from "../resolve/mod.ts";
+import { isClosedSocket } from "../net/mod.ts";
+import { formatAddress } from "../upstream/mod.ts";
 import type { OpcodeHandlers } from "./dispatch.ts";
 import { respond, type RespondOptions } from "./respond.ts";
 
@@ -24,15 +26,13 @@ export interface ServeOptions {
 
 /** Whether `error` means the socket or connection is gone: nothing to report, nothing to send. */
 export function isClosed(error: unknown): boolean {
-  return error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted ||
-    error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.NotConnected;
+  return isClosedSocket(error) || error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.NotConnected;
 }
 
-/** HOST:PORT of a peer, with brackets for IPv6. */
+/** HOST:PORT of a peer, with brackets for IPv6 (a Unix socket by its transport). */
 export function peerName(addr: Deno.Addr): string {
-  if (addr.transport !== "udp" && addr.transport !== "tcp") return addr.transport;
-  return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
+  return addr.transport === "udp" || addr.transport === "tcp" ? formatAddress(addr) : addr.transport;
 }
 
 /** Logs an unexpected error in answering a query, with the client it came from. */
