@@ -1,14 +1,17 @@
 /**
  * DNS over TCP (RFC 7766, RFC 1035 section 4.2.2): two-octet length framing, several queries per
- * connection answered as each completes (pipelined, possibly out of order), an idle timeout, and
- * a cap on connections that closes the longest-idle one first.
+ * connection answered as each completes (pipelined, possibly out of order), and bounds that a
+ * client cannot escape by never reading (as NSD's `tcp-query-count` and `tcp-timeout`, Knot's
+ * `tcp-io-timeout` and `tcp-idle-timeout`): an idle timeout, a cap on queries in progress per
+ * connection (reading pauses at it), a write timeout and a cap on octets queued per connection
+ * (past either the connection is closed), and a cap on connections that makes room by closing
+ * the most harmful one. What a client can cause goes through {@link RemoteEvents}.
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { levelGate } from "../observe/mod.ts";
+import { levelGate, RemoteEvents } from "../observe/mod.ts";
 import { NotReady } from "../proto/mod.ts";
 import type { QueryContext, Resolve } from "../resolve/mod.ts";
-import { InFlight } from "./in_flight.ts";
 import type { RespondOptions } from "./respond.ts";
 import {
   type Answering,
@@ -16,9 +19,12 @@ import {
   isClosed,
   peerName,
   policyRefusal,
-  reportError,
+  reporter,
   type ServeOptions,
 } from "./serving.ts";
+import { mostHarmful } from "./tcp_eviction.ts";
+import { Pipeline } from "./tcp_pipeline.ts";
+import { FrameWriter, type QueueTally, type WriteFailure } from "./tcp_writer.ts";
 
 const log = getLogger(["dnsd", "tcp"]);
 
@@ -29,16 +35,27 @@ export interface TcpServerOptions {
    * answer (RFC 7766 section 6.2.3).
    */
   readonly idleTimeoutMs?: number;
-  /** The most connections open at once; past it the longest-idle one is closed (RFC 7766 section 6.2.2). */
+  /** The most connections open at once; past it the most harmful one is closed (RFC 7766 section 6.2.2). */
   readonly maxConnections?: number;
-  /** The most queries in progress on one connection; reading pauses past it. */
+  /** The most queries in progress on one connection; reading pauses past it until answers drain. */
   readonly maxPipelined?: number;
+  /** Close a connection when one answer cannot be written within this long (default 5,000 ms). */
+  readonly writeTimeoutMs?: number;
+  /**
+   * Close a connection whose answers queued and not yet written pass this many octets while one of
+   * them has waited 200 ms to be written (default 256 KiB).
+   */
+  readonly maxQueuedBytes?: number;
 }
 
 /** A TCP server that is accepting. */
 export interface TcpServer {
   /** Open connections now. */
   readonly connections: number;
+  /** Octets of answers queued over all connections and not yet written. */
+  readonly queuedBytes: number;
+  /** The most octets of answers ever queued at once over all connections. */
+  readonly peakQueuedBytes: number;
   /** Stops accepting, lets queries in progress finish (up to `graceMs`), then closes every connection. */
   stop(graceMs: number): Promise<void>;
   /** Settles when the accept loop has ended. */
@@ -48,26 +65,37 @@ export interface TcpServer {
 /** The largest DNS message; TCP answers are never truncated below it. */
 const MAX_MESSAGE = 65_535;
 
+/**
+ * A write pending this long marks a connection as stuck, for eviction and for the bound on queued
+ * octets; a shorter one is a client being served (a burst of big answers to a reader is not cut off).
+ */
+const STUCK_MS = 200;
+
 interface Session {
   readonly conn: Deno.Conn;
   readonly client: Deno.NetAddr;
   readonly peer: string;
   /** When the last whole query arrived or the last answer went out, or the connection opened. */
-  lastQuery: number;
+  lastActive: number;
   /** Restarts the idle timer (after a query in, or an answer out). */
   rearm: () => void;
-  readonly work: InFlight;
+  readonly work: Pipeline;
+  readonly writer: FrameWriter;
+  /** Whether part of a frame has arrived and the rest not yet (a cut frame if the connection ends). */
+  partial: boolean;
   closed: boolean;
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let rest = bytes;
-  while (rest.length > 0) rest = rest.subarray(await conn.write(rest));
+/** The message of `error`, without its stack: a client's doing is not dnsd's bug. */
+function reason(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 function close(session: Session): void {
   if (session.closed) return;
   session.closed = true;
+  session.writer.close();
+  session.work.close();
   try {
     session.conn.close();
   } catch {
@@ -82,13 +110,17 @@ export function serveTcp(
   options: TcpServerOptions & ServeOptions = {},
 ): TcpServer {
   const { idleTimeoutMs = 10_000, maxConnections = 150, maxPipelined = 32 } = options;
+  const { writeTimeoutMs = 5_000, maxQueuedBytes = 256 * 1024 } = options;
   const { hook = null, now = () => performance.now() } = options;
+  // Evictions, refusals, bad frames and stuck clients: counted, and logged at most once per 10 s per kind.
+  const events = options.events ?? new RemoteEvents(log);
   const sessions = new Set<Session>();
+  const tally: QueueTally = { queuedBytes: 0, peakBytes: 0 };
   let stopping = false;
   const debug = levelGate(log, "debug");
   const responding: RespondOptions = {
     resolve,
-    report: reportError,
+    report: reporter(events),
     limit: MAX_MESSAGE,
     ...(options.handlers ? { handlers: options.handlers } : {}),
   };
@@ -98,79 +130,110 @@ export function serveTcp(
     resolve: () => Promise.reject(new NotReady("the server is shutting down")),
   };
 
-  /** Makes room for one more connection: closes the longest-idle one, or says no. */
+  /** Makes room for one more connection by closing the most harmful one, or says no. */
   function admit(): boolean {
     if (sessions.size < maxConnections) return true;
-    let oldest: Session | undefined;
-    for (const session of sessions) {
-      if (session.work.size === 0 && (!oldest || session.lastQuery < oldest.lastQuery)) oldest = session;
-    }
-    if (!oldest) return false;
-    log.warning("Too many TCP connections ({max}): closing the longest idle, from {peer}", {
-      max: maxConnections,
-      peer: oldest.peer,
-    });
-    close(oldest);
-    sessions.delete(oldest);
+    const victim = mostHarmful(
+      [...sessions].map((session) => ({
+        session,
+        writingSince: session.writer.writingSince,
+        queuedBytes: session.writer.queuedBytes,
+        inProgress: session.work.size,
+        lastActive: session.lastActive,
+      })),
+      { now: now(), stuckMs: STUCK_MS },
+    );
+    if (!victim) return false;
+    const { session } = victim;
+    events.report(
+      "tcp-evicted",
+      "warning",
+      "Too many TCP connections ({max}): closed the one from {peer} ({why})",
+      {
+        max: maxConnections,
+        peer: session.peer,
+        why: victim.writingSince === null ? "idle longest" : "stuck writing",
+      },
+    );
+    close(session);
+    sessions.delete(session);
     return true;
+  }
+
+  function writerFailed(session: Session, failure: WriteFailure, error: unknown): void {
+    if (failure === "write-error") {
+      if (!isClosed(error) && !session.closed) {
+        events.report("tcp-write-error", "warning", "Cannot write to {peer}: {error}", {
+          peer: session.peer,
+          error: reason(error),
+        });
+      }
+    } else if (failure === "write-timeout") {
+      events.report(
+        "tcp-write-timeout",
+        "info",
+        "Closing TCP connection from {peer}: no answer written in {ms} ms",
+        {
+          peer: session.peer,
+          ms: writeTimeoutMs,
+        },
+      );
+    } else {
+      events.report(
+        "tcp-queue-full",
+        "info",
+        "Closing TCP connection from {peer}: answers queued past {bytes} octets",
+        { peer: session.peer, bytes: maxQueuedBytes },
+      );
+    }
+    close(session);
   }
 
   /**
    * How one connection's queries are answered under `respond`: answers, and each message of a
    * streamed transfer, go out whole and one at a time, in the order they complete (RFC 7766 section 7).
    */
-  function answeringOn(
-    session: Session,
-    writes: { chain: Promise<void> },
-    respond: RespondOptions,
-  ): Answering {
-    function write(message: Uint8Array): Promise<void> {
-      if (session.closed) return Promise.resolve();
-      const framed = new Uint8Array(message.length + 2);
-      framed[0] = message.length >>> 8;
-      framed[1] = message.length & 0xff;
-      framed.set(message, 2);
-      writes.chain = writes.chain.then(() => session.closed ? undefined : writeAll(session.conn, framed))
-        .catch(
-          (error) => {
-            if (!isClosed(error)) {
-              log.warning("Cannot write to {peer}: {error}", { peer: session.peer, error });
-            }
-            close(session);
-          },
-        );
-      return writes.chain;
-    }
+  function answeringOn(session: Session, respond: RespondOptions): Answering {
+    const write = (message: Uint8Array) => session.writer.write(message);
     return {
       respond: { ...respond, write },
       async send(response) {
         await write(response);
+        if (session.closed) return true;
         // The idle time counts from the last answer too, so a slow answer leaves the client its window.
-        session.lastQuery = Date.now();
+        session.lastActive = now();
         session.rearm();
         return true;
       },
       debug,
+      events,
     };
   }
 
   async function serve(session: Session): Promise<void> {
-    const writes = { chain: Promise.resolve() };
-    const answering = answeringOn(session, writes, responding);
-    const refused = answeringOn(session, writes, refusing);
-    const closing = answeringOn(session, writes, shuttingDown);
+    const answering = answeringOn(session, responding);
+    const refused = answeringOn(session, refusing);
+    const closing = answeringOn(session, shuttingDown);
     const chunk = new Uint8Array(16 * 1024);
     let pending = new Uint8Array(0);
     let idle: ReturnType<typeof setTimeout> | undefined;
     const armIdle = () => {
       clearTimeout(idle);
+      if (session.closed) return;
       idle = setTimeout(function checkIdle() {
-        // Busy connections are not idle; look again when their answers are out.
-        if (session.work.size > 0) {
+        // Busy connections are not idle; look again when their answers are out. A connection
+        // whose answer is not being taken is not busy: the write timeout closes it, and this
+        // stops a write timeout set above the idle timeout from keeping it forever.
+        const since = session.writer.writingSince;
+        if (session.work.size > 0 && (since === null || now() - since < idleTimeoutMs)) {
           idle = setTimeout(checkIdle, idleTimeoutMs);
           return;
         }
-        if (log.isEnabledFor("debug")) {
+        if (session.partial) {
+          events.report("tcp-cut-frame", "info", "Closing TCP connection from {peer}: a frame cut short", {
+            peer: session.peer,
+          });
+        } else if (log.isEnabledFor("debug")) {
           log.debug("Closing idle TCP connection from {peer}", { peer: session.peer });
         }
         close(session);
@@ -180,23 +243,36 @@ export function serveTcp(
     armIdle();
     try {
       while (!session.closed) {
-        if (session.work.size >= maxPipelined) await session.work.drained(idleTimeoutMs);
+        await session.work.room(maxPipelined);
+        if (session.closed) break;
         const count = await session.conn.read(chunk);
         if (count === null) break; // the client closed its side
         const joined = new Uint8Array(pending.length + count);
         joined.set(pending);
         joined.set(chunk.subarray(0, count), pending.length);
         let offset = 0;
-        while (joined.length - offset >= 2) {
+        while (joined.length - offset >= 2 && !session.closed) {
           const length = (joined[offset]! << 8) | joined[offset + 1]!;
-          if (length === 0) throw new RangeError("a zero-length frame");
+          if (length === 0) {
+            events.report(
+              "tcp-zero-frame",
+              "info",
+              "Closing TCP connection from {peer}: a zero-length frame",
+              {
+                peer: session.peer,
+              },
+            );
+            close(session);
+            break;
+          }
           if (joined.length - offset - 2 < length) break;
           const query = joined.slice(offset + 2, offset + 2 + length);
           offset += 2 + length;
-          session.lastQuery = Date.now();
+          session.lastActive = now();
           armIdle();
           // One read can hold many queries: the cap applies to each, not only between reads.
-          if (session.work.size >= maxPipelined) await session.work.drained(idleTimeoutMs);
+          await session.work.room(maxPipelined);
+          if (session.closed) break;
           const context: QueryContext = {
             client: session.client,
             transport: "tcp",
@@ -210,16 +286,24 @@ export function serveTcp(
             if (verdict === "drop") continue;
             if (verdict === "refuse") answerWith = refused;
           }
-          void session.work.track(answerOrFail(query, context, answerWith));
+          session.work.track(answerOrFail(query, context, answerWith));
         }
         pending = joined.slice(offset);
+        session.partial = pending.length > 0;
       }
-      // The client is done sending: finish what it asked, then close.
+      if (session.partial && !session.closed) {
+        events.report("tcp-cut-frame", "info", "TCP connection from {peer} ended inside a frame", {
+          peer: session.peer,
+        });
+      }
+      // The client is done sending: finish what it asked (each answer under the write timeout), then close.
       await session.work.drained(idleTimeoutMs);
-      await writes.chain;
     } catch (error) {
       if (!isClosed(error) && !session.closed) {
-        log.warning("Closing TCP connection from {peer}: {error}", { peer: session.peer, error });
+        events.report("tcp-read-error", "warning", "Closing TCP connection from {peer}: {error}", {
+          peer: session.peer,
+          error: reason(error),
+        });
       }
     } finally {
       clearTimeout(idle);
@@ -241,10 +325,15 @@ export function serveTcp(
       const client = conn.remoteAddr as Deno.NetAddr;
       const peer = peerName(client);
       if (stopping || !admit()) {
-        log.warning("Refusing a TCP connection from {peer}: at the limit of {max}", {
-          peer,
-          max: maxConnections,
-        });
+        events.report(
+          "tcp-refused",
+          "warning",
+          "Refusing a TCP connection from {peer}: at the limit of {max}",
+          {
+            peer,
+            max: maxConnections,
+          },
+        );
         conn.close();
         continue;
       }
@@ -252,9 +341,18 @@ export function serveTcp(
         conn,
         client,
         peer,
-        lastQuery: Date.now(),
+        lastActive: now(),
         rearm: () => {},
-        work: new InFlight(),
+        work: new Pipeline(),
+        writer: new FrameWriter(conn, {
+          writeTimeoutMs,
+          maxQueuedBytes,
+          stuckMs: STUCK_MS,
+          now,
+          tally,
+          onFailure: (failure, error) => writerFailed(session, failure, error),
+        }),
+        partial: false,
         closed: false,
       };
       sessions.add(session);
@@ -266,6 +364,12 @@ export function serveTcp(
   return {
     get connections() {
       return sessions.size;
+    },
+    get queuedBytes() {
+      return tally.queuedBytes;
+    },
+    get peakQueuedBytes() {
+      return tally.peakBytes;
     },
     async stop(graceMs) {
       stopping = true;
