@@ -11,7 +11,15 @@ import { formatLogRecord } from "./lib/observe/mod.ts";
 import { formatAddress } from "./lib/upstream/mod.ts";
 import mappings from "./mappings.ts";
 import { fileURLToPath } from "node:url";
-import { createReloader, dataLoader, type LoadedData, type Mappings, watchFiles } from "./lib/zone/mod.ts";
+import {
+  createReloader,
+  dataLoader,
+  type LoadedData,
+  type Mappings,
+  mappingsModule,
+  type ReloadOptions,
+  watchFiles,
+} from "./lib/zone/mod.ts";
 import { batchedUdpAvailable } from "./lib/net/mod.ts";
 
 const MAPPINGS_URL = new URL("./mappings.ts", import.meta.url);
@@ -52,7 +60,7 @@ function main(args: readonly string[]): Promise<void> | void {
   log.info("DNS server is starting...");
   const load = dataLoader({ zones: command.zones, hosts: command.hosts, mappings: mappingsSource() });
   return load(true).then(
-    (loaded) => serve(command, loaded, () => load(false)),
+    (loaded) => serve(command, loaded, (options) => load(false, options)),
     (error) => {
       if (error instanceof DataError) fail(error.message, 1);
       throw error;
@@ -61,31 +69,29 @@ function main(args: readonly string[]): Promise<void> | void {
 }
 
 /**
- * mappings.ts: compiled in (a static import) in the single binary; re-imported on each reload when
- * running from source, so an edit takes effect without a restart.
+ * mappings.ts: compiled in (a static import) in the single binary; when running from source,
+ * imported again on a reload once its text changed, so an edit takes effect without a restart
+ * and a reload of other files costs no module (Deno never frees one).
  */
 function mappingsSource(): () => Promise<Mappings> | Mappings {
   if (Deno.build.standalone) return () => mappings;
-  let version = 0;
-  return async () => {
-    if (version++ === 0) return mappings;
-    const module = await import(`${MAPPINGS_URL.href}?reload=${version}`);
-    return module.default as Mappings;
-  };
+  return mappingsModule({ url: MAPPINGS_URL, initial: mappings, importer: (specifier) => import(specifier) });
 }
 
 function serve(
   command: ServeCommand,
   loaded: LoadedData,
-  reloadAll: () => Promise<LoadedData>,
+  reloadAll: (options: ReloadOptions) => Promise<LoadedData>,
 ): Promise<void> {
   const log = getLogger(["dnsd"]);
   log.info("Loaded local data: {records} records", { records: loaded.data.size });
   const mappingsFile = Deno.build.standalone ? [] : [fileURLToPath(MAPPINGS_URL)];
-  // The callback runs only after a change has settled, by which time `reloader` exists.
+  // The callback runs only after a change has settled, by which time `reloader` exists. A zone
+  // changed without a new serial waits for SIGHUP: it may be an edit still in progress.
   const watch = watchFiles(
     [...loaded.files, ...mappingsFile],
-    () => void reloader.reload("a data file changed"),
+    () => void reloader.reload("a data file changed", { requireNewSerial: true }),
+    command.reloadSettleMs,
   );
   const reloader = createReloader(loaded, reloadAll, (files) => watch.update([...files, ...mappingsFile]));
   if (command.udpIo === "batched" && !batchedUdpAvailable()) {

@@ -1,11 +1,15 @@
 /**
  * Loading local data from its sources (zone files, hosts files, mappings.ts) and reloading it.
  * A reload parses everything first and then swaps one value; a source that fails keeps the data
- * it had, so one broken save never empties the server.
+ * it had, so one broken save never empties the server. A zone whose text changed while its SOA
+ * serial did not is kept as it was on the file watcher's reloads: an edit still in progress, or a
+ * file cut short, rarely changes the serial, and an operator who means it bumps the serial or
+ * sends SIGHUP (CoreDNS's file plugin, NSD and Knot also go by the serial).
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { DataError, type ResourceRecord } from "../proto/mod.ts";
+import { DataError, type ResourceRecord, type TextLocation } from "../proto/mod.ts";
+import { digestOf } from "./digest.ts";
 import { parseHosts } from "./hosts.ts";
 import { buildLocalData, type LocalData } from "./local_data.ts";
 import { mappingRecords, type Mappings } from "./static_map.ts";
@@ -44,8 +48,31 @@ export interface LoadedData {
   readonly errors: readonly Error[];
 }
 
-/** The last good result of each source, by key. */
-type LastGood = Map<string, { readonly zone?: Zone; readonly records?: readonly ResourceRecord[] }>;
+/** How one reload treats the zones. */
+export interface ReloadOptions {
+  /**
+   * Keep a zone whose files changed while its SOA serial did not (the file watcher's reloads),
+   * logging why once per such text. Off, every zone that parses is loaded (SIGHUP, the default).
+   */
+  readonly requireNewSerial?: boolean;
+}
+
+/** The last good result of each source, by key; for a zone, a digest of its text and what was held back. */
+type LastGood = Map<string, {
+  readonly zone?: Zone;
+  readonly records?: readonly ResourceRecord[];
+  /** A digest of the zone's files (its own and its `$INCLUDE`s), as loaded. */
+  readonly digest?: string;
+  /** The digest of the last text not loaded for want of a new serial (so that is logged once). */
+  readonly heldBack?: string;
+}>;
+
+/** A parsed zone with the digest of its text and where its SOA was written. */
+interface ReadZone {
+  readonly zone: Zone;
+  readonly digest: string;
+  readonly soaAt: TextLocation;
+}
 
 function errorOf(error: unknown): Error {
   if (error instanceof DataError) return error;
@@ -56,13 +83,35 @@ function errorOf(error: unknown): Error {
 /**
  * Makes a loader. Each call of the returned function reads every source again; with `strict`
  * (the first load) the first failure is thrown, otherwise failures are returned in `errors` and
- * the failed sources keep what they had.
+ * the failed sources keep what they had. With `requireNewSerial`, a zone whose text changed but
+ * whose SOA serial did not keeps what it had too, and one WARNING says so.
  */
-export function dataLoader(config: DataSourcesConfig): (strict: boolean) => Promise<LoadedData> {
+export function dataLoader(
+  config: DataSourcesConfig,
+): (strict: boolean, options?: ReloadOptions) => Promise<LoadedData> {
   const read = config.read ?? ((path: string) => Deno.readTextFile(path));
   const lastGood: LastGood = new Map();
 
-  return async function load(strict) {
+  /** Whether `fresh` is a changed text under the serial already served: then it is held back. */
+  function holdBack(key: string, fresh: ReadZone): boolean {
+    const before = lastGood.get(key);
+    if (!before?.zone || before.digest === fresh.digest) return false;
+    if (before.zone.key !== fresh.zone.key) return false; // another zone altogether
+    const serial = fresh.zone.soa.data.serial;
+    if (before.zone.soa.data.serial !== serial) return false;
+    if (before.heldBack !== fresh.digest) {
+      const { file, line } = fresh.soaAt;
+      log.warning(
+        "{file}:{line}: zone {zone} changed but its serial {serial} did not: not loaded " +
+          "(send SIGHUP to load it anyway)",
+        { file, line, zone: fresh.zone.apex.endsWith(".") ? fresh.zone.apex : `${fresh.zone.apex}.`, serial },
+      );
+      lastGood.set(key, { ...before, heldBack: fresh.digest });
+    }
+    return true;
+  }
+
+  return async function load(strict, options = {}) {
     const errors: Error[] = [];
     const files = new Set<string>();
     const tracked = (path: string) => {
@@ -80,15 +129,26 @@ export function dataLoader(config: DataSourcesConfig): (strict: boolean) => Prom
     const zones: Zone[] = [];
     for (const source of config.zones) {
       const key = `zone:${source.file}`;
-      await attempt(async () => {
+      await attempt(async (): Promise<ReadZone> => {
+        const digests: string[] = []; // each file's path and digest, in the order read
         const parsed = await parseZoneFile(source.file, {
-          read: tracked,
+          read: async (path) => {
+            const text = await tracked(path);
+            digests.push(`${path} ${await digestOf(text)}`);
+            return text;
+          },
           ...(source.origin !== undefined ? { origin: source.origin } : {}),
           onProgress: (count) =>
             log.info("Loading {file}: {count} records so far", { file: source.file, count }),
         });
-        return buildZone(parsed, source.file, source.origin);
-      }, (zone) => lastGood.set(key, { zone }));
+        const zone = buildZone(parsed, source.file, source.origin);
+        const soaAt = parsed.locations[parsed.records.indexOf(zone.soa)] ??
+          { file: source.file, line: 1, column: 1 };
+        return { zone, digest: digests.join("\n"), soaAt };
+      }, (fresh) => {
+        if (options.requireNewSerial && holdBack(key, fresh)) return;
+        lastGood.set(key, { zone: fresh.zone, digest: fresh.digest });
+      });
       const zone = lastGood.get(key)?.zone;
       if (zone) zones.push(zone);
     }

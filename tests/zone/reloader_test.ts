@@ -11,7 +11,7 @@ import { resolveLocal } from "../../lib/resolve/authority.ts";
 import { buildLocalData, type LocalData } from "../../lib/zone/local_data.ts";
 import { formatLogRecord } from "../../lib/observe/log_format.ts";
 import { createReloader } from "../../lib/zone/reloader.ts";
-import { dataLoader, type LoadedData } from "../../lib/zone/sources.ts";
+import { dataLoader, type LoadedData, type ReloadOptions } from "../../lib/zone/sources.ts";
 import { mappingRecords } from "../../lib/zone/static_map.ts";
 import { RRType } from "../../lib/proto/types.ts";
 import { memoryRead } from "../_zone_fixture.ts";
@@ -122,6 +122,39 @@ test("createReloader() runs overlapping reloads as one running and one queued", 
   await later;
   equal(gated.gates.length, 3);
   deepEqual(addresses(reloader.current(), "x.lan"), ["192.0.2.4"]);
+});
+
+test("createReloader() gives the loader its options, and a SIGHUP queued behind watcher reloads is kept", async () => {
+  const gated = gatedLoader();
+  const seen: (ReloadOptions | undefined)[] = [];
+  const reloader = createReloader(loaded("192.0.2.1"), (options) => {
+    seen.push(options);
+    return gated.load();
+  });
+  const watched = { requireNewSerial: true } as const;
+  const first = reloader.reload("a data file changed", watched);
+  void reloader.reload("a data file changed", watched);
+  void reloader.reload("SIGHUP");
+  void reloader.reload("a data file changed", watched); // does not turn the queued SIGHUP into a watched one
+  await withLogs(async (lines) => {
+    await gated.called(1);
+    gated.gates[0]!.resolve(loaded("192.0.2.2"));
+    await gated.called(2);
+    gated.gates[1]!.resolve(loaded("192.0.2.3"));
+    await first;
+    ok(lines.some((line) => line.includes(" - INFO - Reloading local data (SIGHUP)\n")), lines.join(""));
+  });
+  deepEqual(seen, [watched, {}]);
+
+  // Watcher reloads queued together stay watched ones.
+  const again = reloader.reload("a data file changed", watched);
+  void reloader.reload("a data file changed", watched);
+  await gated.called(3);
+  gated.gates[2]!.resolve(loaded("192.0.2.4"));
+  await gated.called(4);
+  gated.gates[3]!.resolve(loaded("192.0.2.5"));
+  await again;
+  deepEqual(seen, [watched, {}, watched, watched]);
 });
 
 test("createReloader() keeps the old data and files when the loader throws", async () => {
