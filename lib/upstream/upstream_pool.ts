@@ -1,9 +1,11 @@
 /**
  * Which upstream to ask first, and which to leave alone for a while: health with exponential
- * back-off for upstreams that keep failing, and three orders (sequential, random, fastest by
- * smoothed RTT). State lives in the pool a forwarder owns; time and chance are injected.
+ * back-off for upstreams that keep failing, three orders (sequential, random, fastest by
+ * smoothed RTT), each upstream's retransmission timeout, and whether it takes EDNS. State lives in
+ * the pool a forwarder owns, one record per configured upstream; time and chance are injected.
  * @module
  */
+import { addLoss, addSample, INITIAL_RTO_MS, type RttState } from "./rtt.ts";
 
 /** How the next upstream is chosen. */
 export type UpstreamStrategy = "sequential" | "random" | "fastest";
@@ -19,6 +21,12 @@ export interface UpstreamHealth {
   readonly skipUntil: number;
   /** Smoothed round-trip time in ms (RFC 6298 style, gain 1/8); undefined before the first answer. */
   readonly srtt: number | undefined;
+  /** The mean deviation of the round-trip time in ms (gain 1/4). */
+  readonly rttvar: number;
+  /** How long a try waits before the query is asked again (RFC 6298 RTO, backed off on timeouts). */
+  readonly rto: number;
+  /** Queries go to it without EDNS until this time (ms, the injected clock); 0 when it takes EDNS. */
+  readonly noEdnsUntil: number;
 }
 
 /** Options for {@link upstreamPool}. */
@@ -49,8 +57,27 @@ export interface UpstreamPool<T> {
   succeeded(upstream: T, rttMs: number): void;
   /** Records a failure (timeout, network error, SERVFAIL, REFUSED, bad reply). */
   failed(upstream: T): void;
+  /** Records that a try which waited `triedMs` got no reply: the timeout backs off. */
+  timedOut(upstream: T, triedMs: number): void;
+  /** How long a try at `upstream` should wait before the query is asked again, in ms. */
+  rto(upstream: T): number;
+  /** Sends `upstream` queries without EDNS until `until` (ms, the pool's clock). */
+  avoidEdns(upstream: T, until: number): void;
+  /** Whether queries to `upstream` go without EDNS at `time`. */
+  avoidsEdns(upstream: T, time: number): boolean;
   /** The health of an upstream. */
   health(upstream: T): UpstreamHealth;
+}
+
+/** What the pool keeps per upstream, changed in place (no new object per answer). */
+interface State extends RttState {
+  failures: number;
+  skipUntil: number;
+  noEdnsUntil: number;
+}
+
+function fresh(): State {
+  return { failures: 0, skipUntil: 0, srtt: undefined, rttvar: 0, rto: INITIAL_RTO_MS, noEdnsUntil: 0 };
 }
 
 /** Makes a pool over `upstreams`. */
@@ -63,11 +90,17 @@ export function upstreamPool<T>(upstreams: readonly T[], options: PoolOptions = 
     now = () => performance.now(),
     random = Math.random,
   } = options;
-  // Mutable inside: a healthy upstream's round-trip time is updated in place on every answer.
-  const states = new Map<T, { -readonly [K in keyof UpstreamHealth]: UpstreamHealth[K] }>(
-    upstreams.map((upstream) => [upstream, { failures: 0, skipUntil: 0, srtt: undefined }]),
-  );
-  const state = (upstream: T) => states.get(upstream) ?? { failures: 0, skipUntil: 0, srtt: undefined };
+  // One record per upstream, made up front: the set of upstreams is fixed, so this stays bounded.
+  const states = new Map<T, State>(upstreams.map((upstream) => [upstream, fresh()]));
+  const UNKNOWN: Readonly<State> = fresh();
+  /** To read: an upstream the pool was not made with reads as a clean slate, and is not kept. */
+  const state = (upstream: T): Readonly<State> => states.get(upstream) ?? UNKNOWN;
+  /** To change: kept from then on (only a caller's stray value is not there already). */
+  const mutable = (upstream: T): State => {
+    let found = states.get(upstream);
+    if (found === undefined) states.set(upstream, found = fresh());
+    return found;
+  };
 
   function ordered(healthy: T[]): T[] {
     if (strategy === "random") {
@@ -94,22 +127,22 @@ export function upstreamPool<T>(upstreams: readonly T[], options: PoolOptions = 
       return [...ordered(healthy), ...resting];
     },
     succeeded(upstream, rttMs) {
-      const previous = state(upstream);
-      const srtt = previous.srtt === undefined ? rttMs : previous.srtt + (rttMs - previous.srtt) / 8;
-      // A healthy upstream stays healthy: its state changes in place, with no new object per answer.
-      if (previous.failures === 0 && previous.skipUntil === 0 && states.get(upstream) === previous) {
-        previous.srtt = srtt;
-        return;
-      }
-      states.set(upstream, { failures: 0, skipUntil: 0, srtt });
+      const current = mutable(upstream);
+      current.failures = 0;
+      current.skipUntil = 0;
+      addSample(current, rttMs);
     },
     failed(upstream) {
-      const previous = state(upstream);
-      const failures = previous.failures + 1;
-      const over = failures - failuresBeforeBackoff;
-      const skipUntil = over < 0 ? 0 : now() + Math.min(maxBackoffMs, backoffMs * 2 ** over);
-      states.set(upstream, { ...previous, failures, skipUntil });
+      const current = mutable(upstream);
+      const over = ++current.failures - failuresBeforeBackoff;
+      current.skipUntil = over < 0 ? 0 : now() + Math.min(maxBackoffMs, backoffMs * 2 ** over);
     },
+    timedOut: (upstream, triedMs) => addLoss(mutable(upstream), triedMs),
+    rto: (upstream) => state(upstream).rto,
+    avoidEdns(upstream, until) {
+      mutable(upstream).noEdnsUntil = until;
+    },
+    avoidsEdns: (upstream, time) => state(upstream).noEdnsUntil > time,
     health: (upstream) => ({ ...state(upstream) }), // a snapshot: later answers do not change it
   };
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { test } from "../_limit.ts";
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import { type PoolOptions, upstreamPool } from "../../lib/upstream/upstream_pool.ts";
 
 /** A clock tests move by hand. */
@@ -32,6 +32,9 @@ function playback(values: readonly number[]) {
 }
 
 const names = ["a", "b", "c", "d"] as const;
+
+/** The health of an upstream never heard from. */
+const CLEAN = { failures: 0, skipUntil: 0, srtt: undefined, rttvar: 0, rto: 376, noEdnsUntil: 0 };
 
 function pool(options: PoolOptions = {}, upstreams: readonly string[] = names) {
   const clock = manualClock();
@@ -111,9 +114,9 @@ test("upstreamPool() backs an upstream off after failuresBeforeBackoff failures 
   p.failed("a");
   p.failed("a");
   deepEqual(p.order(), ["a", "b", "c", "d"]);
-  deepEqual(p.health("a"), { failures: 2, skipUntil: 0, srtt: undefined });
+  deepEqual(p.health("a"), { ...CLEAN, failures: 2 });
   p.failed("a");
-  deepEqual(p.health("a"), { failures: 3, skipUntil: clock.now() + 1000, srtt: undefined });
+  deepEqual(p.health("a"), { ...CLEAN, failures: 3, skipUntil: clock.now() + 1000 });
   deepEqual(p.order(), ["b", "c", "d", "a"]);
   clock.advance(999);
   deepEqual(p.order(), ["b", "c", "d", "a"]);
@@ -141,7 +144,8 @@ test("upstreamPool() forgets failures and back-off after one success, but keeps 
   equal(p.health("a").skipUntil, clock.now() + 200);
   clock.advance(200);
   p.succeeded("a", 40);
-  deepEqual(p.health("a"), { failures: 0, skipUntil: 0, srtt: 40 });
+  // Two samples of 40 ms: the deviation falls from 20 to 15, and the timeout is 40 + 4 * 15.
+  deepEqual(p.health("a"), { ...CLEAN, srtt: 40, rttvar: 15, rto: 100 });
   p.failed("a");
   equal(p.health("a").skipUntil, clock.now() + 100); // the back-off starts again from backoffMs
 });
@@ -180,5 +184,33 @@ test("upstreamPool() puts a fast upstream that is backing off behind slower heal
 
 test("upstreamPool() answers health() for an upstream it does not know with a clean slate", () => {
   const { pool: p } = pool({}, ["a"]);
-  deepEqual(p.health("z"), { failures: 0, skipUntil: 0, srtt: undefined });
+  deepEqual(p.health("z"), CLEAN);
+});
+
+test("upstreamPool() times tries from replies (RFC 6298) and backs the timeout off on a loss", () => {
+  const { pool: p } = pool({}, ["a"]);
+  equal(p.rto("a"), 376); // unbound's first guess
+  p.succeeded("a", 0.2);
+  equal(p.rto("a"), 50); // a loopback reply: the floor
+  p.timedOut("a", 50);
+  equal(p.rto("a"), 100);
+  p.timedOut("a", 50); // another query sent with the old timeout: not doubled again
+  equal(p.rto("a"), 100);
+  p.timedOut("a", 100);
+  equal(p.rto("a"), 200);
+  p.succeeded("a", 0.2); // a reply ends the back-off
+  equal(p.rto("a"), 50);
+  p.timedOut("a", 100_000);
+  equal(p.rto("a"), 50); // a try sent before the timeout came down says nothing about it now
+  p.succeeded("a", 1000);
+  ok(p.rto("a") > 1000);
+});
+
+test("upstreamPool() remembers an upstream that fails EDNS until the given time", () => {
+  const { clock, pool: p } = pool({}, ["a", "b"]);
+  equal(p.avoidsEdns("a", clock.now()), false);
+  p.avoidEdns("a", clock.now() + 900_000);
+  equal(p.avoidsEdns("a", clock.now() + 899_999), true);
+  equal(p.avoidsEdns("a", clock.now() + 900_000), false);
+  equal(p.avoidsEdns("b", clock.now()), false);
 });
