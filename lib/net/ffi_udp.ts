@@ -2,23 +2,21 @@
  * UDP sockets read in batches through FFI: recvmmsg(2) takes up to 64 datagrams in one call,
  * where `Deno.DatagramConn` costs one async op per datagram, which caps a Deno server well below
  * a native one (see the README's Benchmarks). Datagrams go out with sendto(2), with no op in
- * between. The listening socket hands each batch to the server as it comes (`serve`); upstream
- * sockets offer `Deno.DatagramConn`'s `send`/`receive`/`close`, so the upstream pool is the same.
- * A {@link UdpReactor} waits for all of them. IPv4 and IPv6; Linux with glibc on 64-bit CPUs and
- * `--allow-ffi`: everywhere else dnsd uses `Deno.listenDatagram`.
+ * between. Every socket hands each batch to its handler as it comes (`serve`): the listening one
+ * to the server, the upstream ones (one per query in flight, each query on a new port) to the
+ * upstream pool, reading into buffers they share. A {@link UdpReactor} waits for all of them. IPv4
+ * and IPv6; Linux with glibc on 64-bit CPUs and `--allow-ffi`: elsewhere `Deno.listenDatagram`.
  * @module
  */
 import { ByteArena } from "../proto/mod.ts";
 import type { BatchHandler, DatagramBatch, DatagramSocket } from "./datagram.ts";
+import { RecvBatch } from "./recv_batch.ts";
 import { type Libc, UdpReactor, type Watcher } from "./udp_reactor.ts";
-import { familyOf, sockaddr, SOCKADDR_ROOM, sockaddrLength, SocketPeer, targetOf } from "./sockaddr.ts";
+import { familyOf, sockaddr, SOCKADDR_ROOM, SocketPeer, targetOf } from "./sockaddr.ts";
 
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0x80000;
 const SOCK_NONBLOCK = 0x800;
-const MSG_DONTWAIT = 0x40;
-const MMSGHDR = 64; // struct msghdr (56) + msg_len (4) + padding (4) on LP64
-const NAME_SLOT = 32; // a struct sockaddr_in6 (28), aligned
 /** Batches read for one wake-up before other sockets get their turn. */
 const ROUNDS = 4;
 
@@ -33,76 +31,6 @@ export function batchedUdpAvailable(): boolean {
     return true;
   } catch {
     return false; // not glibc (musl, say): no libc.so.6 to load
-  }
-}
-
-function pointerOf(bytes: ArrayBufferView): bigint {
-  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
-}
-
-/** recvmmsg(2)'s arrays for `slots` datagrams of up to `slotSize` octets, in memory that never moves. */
-class Batch {
-  readonly #headers: Uint8Array;
-  readonly #view: DataView;
-  readonly #names: Uint8Array;
-  readonly #slots: Uint8Array;
-  readonly #slotSize: number;
-  #peers: SocketPeer[] | undefined;
-  count = 0;
-
-  constructor(readonly slots: number, slotSize: number) {
-    // One ArrayBuffer for everything the kernel reads pointers to: a small typed array may live
-    // on V8's heap and move in a garbage collection, which would leave the kernel a stale pointer.
-    const memory = new ArrayBuffer(slots * (MMSGHDR + 16 + NAME_SLOT + slotSize));
-    this.#headers = new Uint8Array(memory, 0, slots * MMSGHDR);
-    this.#view = new DataView(memory, 0, slots * MMSGHDR);
-    const iovecs = new BigUint64Array(memory, slots * MMSGHDR, slots * 2);
-    this.#names = new Uint8Array(memory, slots * (MMSGHDR + 16), slots * NAME_SLOT);
-    this.#slots = new Uint8Array(memory, slots * (MMSGHDR + 16 + NAME_SLOT), slots * slotSize);
-    this.#slotSize = slotSize;
-    const [slotBase, nameBase, iovecBase] = [
-      pointerOf(this.#slots),
-      pointerOf(this.#names),
-      pointerOf(iovecs),
-    ];
-    for (let i = 0; i < slots; i++) {
-      this.#view.setBigUint64(i * MMSGHDR, nameBase + BigInt(i * NAME_SLOT), true); // msg_name
-      this.#view.setBigUint64(i * MMSGHDR + 16, iovecBase + BigInt(i * 16), true); // msg_iov
-      this.#view.setBigUint64(i * MMSGHDR + 24, 1n, true); // msg_iovlen
-      iovecs[2 * i] = slotBase + BigInt(i * slotSize);
-      iovecs[2 * i + 1] = BigInt(slotSize);
-    }
-  }
-
-  /** Reads what has arrived on `fd` without waiting; the count (0 when nothing). */
-  read(libc: Libc, fd: number): number {
-    for (let i = 0; i < this.slots; i++) this.#view.setUint32(i * MMSGHDR + 8, SOCKADDR_ROOM, true); // msg_namelen
-    const got = libc.symbols.recvmmsg(fd, this.#headers, this.slots, MSG_DONTWAIT, null);
-    this.count = got > 0 ? got : 0;
-    return this.count;
-  }
-
-  datagram(i: number): Uint8Array {
-    const start = i * this.#slotSize;
-    return this.#slots.subarray(start, start + this.#view.getUint32(i * MMSGHDR + 56, true));
-  }
-
-  /** The sender's struct sockaddr, in place (overwritten by the next read). */
-  name(i: number): Uint8Array {
-    const start = i * NAME_SLOT;
-    return this.#names.subarray(start, start + sockaddrLength(this.#names, start));
-  }
-
-  /**
-   * The sender of datagram `i` as a peer good until the next read: one object per slot, made once,
-   * over the slot's own memory (for handlers that only look at it during the call).
-   */
-  peer(i: number): SocketPeer {
-    const peers = this.#peers ??= Array.from(
-      { length: this.slots },
-      (_, slot) => new SocketPeer(this.#names.subarray(slot * NAME_SLOT, slot * NAME_SLOT + SOCKADDR_ROOM)),
-    );
-    return peers[i]!;
   }
 }
 
@@ -130,6 +58,22 @@ function bindError(code: number): Error {
   }
 }
 
+/** A new non-blocking UDP socket of `hostname`'s family, not yet bound. */
+function newSocket(libc: Libc, hostname: string): number {
+  // Non-blocking, as Deno's own sockets are: a full send buffer drops a datagram (as a busy network
+  // would) rather than stall the thread every other answer waits on. Reads never wait either.
+  const fd = libc.symbols.socket(familyOf(hostname), SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) throw new Error(`socket(2) failed (os error ${errno(libc)})`);
+  return fd;
+}
+
+/** The address `fd` is bound to: its port is 0 until it is bound or has sent. */
+function boundAddress(libc: Libc, fd: number, hostname: string): Deno.NetAddr {
+  const bound = new Uint8Array(SOCKADDR_ROOM);
+  libc.symbols.getsockname(fd, bound, new Uint32Array([SOCKADDR_ROOM]));
+  return { transport: "udp", hostname, port: new DataView(bound.buffer).getUint16(2, false) };
+}
+
 /**
  * Opens a UDP socket bound to `hostname:port` (IPv4 or IPv6, by the address); its bound address
  * too. No SO_REUSEADDR (nor does `Deno.listenDatagram` set it): no other socket may share the port
@@ -138,24 +82,19 @@ function bindError(code: number): Error {
  */
 function bindSocket(libc: Libc, hostname: string, port: number): { fd: number; addr: Deno.NetAddr } {
   const address = sockaddr(hostname, port);
-  // Non-blocking, as Deno's own sockets are: a full send buffer drops a datagram (as a busy network
-  // would) rather than stall the thread every other answer waits on. Reads never wait either.
-  const fd = libc.symbols.socket(familyOf(hostname), SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) throw new Error(`socket(2) failed with errno ${errno(libc)}`);
+  const fd = newSocket(libc, hostname);
   if (libc.symbols.bind(fd, address, address.length) !== 0) {
     const code = errno(libc);
     libc.symbols.close(fd);
     throw bindError(code);
   }
-  const bound = new Uint8Array(SOCKADDR_ROOM);
-  libc.symbols.getsockname(fd, bound, new Uint32Array([SOCKADDR_ROOM]));
-  return { fd, addr: { transport: "udp", hostname, port: new DataView(bound.buffer).getUint16(2, false) } };
+  return { fd, addr: boundAddress(libc, fd, hostname) };
 }
 
-/** What a handler sees of `batch`; senders it keeps are copied into `senders`' slabs. */
+/** What a handler sees of `batch`; a sender it keeps is copied by `keep`. */
 function viewOf(
-  batch: Batch,
-  senders: ByteArena,
+  batch: RecvBatch,
+  keep: (name: Uint8Array) => Uint8Array,
   replyTo: (i: number, data: Uint8Array) => boolean,
 ): DatagramBatch {
   return {
@@ -163,38 +102,44 @@ function viewOf(
       return batch.count;
     },
     datagram: (i) => batch.datagram(i),
-    sender: (i) => new SocketPeer(senders.copy(batch.name(i))),
+    cut: (i) => batch.cut(i),
+    sender: (i) => new SocketPeer(keep(batch.name(i))),
     senderNow: (i) => batch.peer(i),
     replyTo,
   };
 }
 
-/** How a batched socket reads: its batch's size, and what closing it also closes. */
+/** How a batched socket reads: into which batch, and what closing it also closes. */
 interface BatchShape {
-  /** Datagrams per recvmmsg(2) call. */
-  readonly slots: number;
-  /** Octets per datagram; a longer one arrives cut short. */
-  readonly slotSize: number;
+  /** Where it reads: its own, or one it shares with sockets whose handlers copy what they keep. */
+  readonly batch: RecvBatch;
+  /** Copies a sender's struct sockaddr that a handler keeps. */
+  readonly keep: (name: Uint8Array) => Uint8Array;
   /** Called once the socket has closed (a reactor of its own, say). */
   readonly onClose?: () => void;
+  /** Whether it may let go of its port for a new one (see `DatagramSocket.renew`): upstream sockets. */
+  readonly renewable?: boolean;
 }
 
+/** struct sockaddr with family AF_UNSPEC: connect(2) to it undoes a UDP socket's association. */
+const UNSPECIFIED = new Uint8Array(16);
+
 /**
- * A bound socket `fd` as a {@link DatagramSocket} read through `reactor`: the listening socket and
- * the upstream sockets alike. Watched once served; the reactor closes the descriptor on unwatch.
+ * A socket `fd` as a {@link DatagramSocket} read through `reactor`: the listening socket and the
+ * upstream sockets alike. Watched once served; the reactor closes the descriptor on unwatch.
  */
 function batchedSocket(
   reactor: UdpReactor,
-  bound: { readonly fd: number; readonly addr: Deno.NetAddr },
+  fd: number,
+  address: (closed: boolean) => Deno.NetAddr,
   shape: BatchShape,
 ): DatagramSocket {
   const libc = reactor.libc;
-  const { fd, addr } = bound;
-  const batch = new Batch(shape.slots, shape.slotSize);
-  // Senders outlive their batch (a forwarded query answers later): copied out of slabs, not allocated each.
-  const senders = new ByteArena();
+  const batch = shape.batch;
   let handler: BatchHandler | null = null;
   let closed = false;
+  let parked = false; // renewed and not sent from since: no port, nothing to wait for
+  let addr: Deno.NetAddr | undefined;
   let lastTarget: Deno.Addr | null = null;
   let lastRaw: Uint8Array = new Uint8Array(16);
   let ended = () => {};
@@ -209,10 +154,10 @@ function batchedSocket(
     return lastRaw;
   }
 
-  const view = viewOf(batch, senders, (i, data) => !closed && sendTo(libc, fd, data, batch.name(i)) >= 0);
+  const view = viewOf(batch, shape.keep, (i, data) => !closed && sendTo(libc, fd, data, batch.name(i)) >= 0);
   const watcher: Watcher = {
     fd,
-    wanted: () => handler !== null,
+    wanted: () => handler !== null && !parked,
     readable() {
       let pending = false;
       // A few batches while they come full, then the other sockets' turn.
@@ -228,7 +173,10 @@ function batchedSocket(
   };
 
   return {
-    addr,
+    get addr() {
+      // Read when first asked: an upstream socket's port is the kernel's pick at its first send.
+      return addr ??= address(closed);
+    },
     serve(serving) {
       if (handler) throw new Error("the socket is served already");
       if (closed) return Promise.resolve();
@@ -238,8 +186,28 @@ function batchedSocket(
     },
     send(data, to) {
       if (closed) throw new Deno.errors.BadResource("the socket is closed");
-      return sendTo(libc, fd, data, rawOf(to)) >= 0;
+      const sent = sendTo(libc, fd, data, rawOf(to)) >= 0;
+      if (parked) {
+        parked = false;
+        addr = undefined;
+        reactor.changed(); // a wait that left it out must look again
+      }
+      return sent;
     },
+    ...(shape.renewable
+      ? {
+        renew() {
+          if (closed) return false;
+          // Linux unhashes a UDP socket whose port it picked (not one bind(2) chose) when the
+          // socket is disconnected, and binds it anew, at random, on its next send: what a new
+          // socket would get, for one system call instead of socket(2) and close(2).
+          if (libc.symbols.connect(fd, UNSPECIFIED, UNSPECIFIED.length) !== 0) return false;
+          parked = true;
+          addr = undefined;
+          return true;
+        },
+      }
+      : {}),
     close() {
       if (closed) return;
       closed = true;
@@ -268,14 +236,33 @@ export function listenBatchedUdp(
     onClose?.();
     throw error;
   }
-  return batchedSocket(reactor, bound, { slots: 64, slotSize: 65_535, ...(onClose ? { onClose } : {}) });
+  // Senders outlive their batch (a forwarded query answers later): copied out of slabs, not allocated each.
+  const senders = new ByteArena();
+  return batchedSocket(reactor, bound.fd, () => bound.addr, {
+    batch: new RecvBatch(64, 65_535),
+    keep: (name) => senders.copy(name),
+    ...(onClose ? { onClose } : {}),
+  });
 }
 
 /**
- * Opens an upstream socket on an ephemeral port of `hostname` (0.0.0.0, or :: for IPv6 upstreams),
- * waited on by `reactor`. Replies larger than 4,096 octets arrive cut short (dnsd asks for 1,232 at
- * most). Datagrams go to the handler given to `serve()` as they are read, with no promise each.
+ * Opens an upstream socket of `hostname`'s family (0.0.0.0, or :: for IPv6 upstreams), waited on
+ * by `reactor`; meant for one query. It is not bound: its first send binds it to the wildcard
+ * address on a port the kernel draws at random from the ephemeral range, as bind(2) to port 0
+ * would, with one system call fewer. It reads into the reactor's shared upstream batch, so it
+ * costs a descriptor and no buffer of its own; datagrams go to the handler given to `serve()` as
+ * they are read, with no promise each.
+ * @throws {Error} when no socket can be made (too many open files, say)
  */
 export function openReactorSocket(reactor: UdpReactor, hostname = "0.0.0.0"): DatagramSocket {
-  return batchedSocket(reactor, bindSocket(reactor.libc, hostname, 0), { slots: 16, slotSize: 4096 });
+  const libc = reactor.libc;
+  const fd = newSocket(libc, hostname);
+  // Once closed, the descriptor may be another socket's: no port to tell.
+  const address = (closed: boolean) =>
+    closed ? { transport: "udp" as const, hostname, port: 0 } : boundAddress(libc, fd, hostname);
+  return batchedSocket(reactor, fd, address, {
+    batch: reactor.upstreamBatch,
+    keep: (name) => name.slice(), // rare: the upstream pool looks at senders in place
+    renewable: true,
+  });
 }

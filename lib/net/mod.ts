@@ -3,8 +3,8 @@
  * ones. FFI, the UDP reactor, libc symbols and struct sockaddr live here and nowhere else.
  * @module
  */
-export { fromDenoSocket, isClosedSocket } from "./datagram.ts";
-export type { BatchHandler, DatagramBatch, DatagramSocket, DenoDatagram } from "./datagram.ts";
+export { fromDenoSocket, isClosedSocket, ReceiveBuffers } from "./datagram.ts";
+export type { BatchHandler, DatagramBatch, DatagramSocket, DenoDatagram, ReplyFailed } from "./datagram.ts";
 export { batchedUdpAvailable, listenBatchedUdp, openReactorSocket } from "./ffi_udp.ts";
 export { sockaddr, SocketPeer } from "./sockaddr.ts";
 export { UdpReactor } from "./udp_reactor.ts";

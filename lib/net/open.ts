@@ -3,7 +3,7 @@
  * Deno's otherwise. The caller gets a {@link DatagramSocket} either way.
  * @module
  */
-import { type DatagramSocket, fromDenoSocket } from "./datagram.ts";
+import { type DatagramSocket, fromDenoSocket, type ReceiveBuffers } from "./datagram.ts";
 import { listenBatchedUdp, openReactorSocket } from "./ffi_udp.ts";
 import type { UdpReactor } from "./udp_reactor.ts";
 
@@ -21,9 +21,17 @@ export function listenUdp(
     : fromDenoSocket(Deno.listenDatagram({ transport: "udp", hostname, port }));
 }
 
-/** Opens a socket on an ephemeral port of the wildcard address `hostname`, for talking to an upstream. */
-export function openUpstreamSocket(hostname: string, reactor?: UdpReactor): DatagramSocket {
+/**
+ * Opens a socket on an ephemeral port of the wildcard address `hostname`, for talking to an
+ * upstream: batched, on the port its first send binds, when a reactor is given; Deno's otherwise,
+ * receiving into a buffer from `buffers` when given.
+ */
+export function openUpstreamSocket(
+  hostname: string,
+  reactor?: UdpReactor,
+  buffers?: ReceiveBuffers,
+): DatagramSocket {
   return reactor
     ? openReactorSocket(reactor, hostname)
-    : fromDenoSocket(Deno.listenDatagram({ transport: "udp", hostname, port: 0 }));
+    : fromDenoSocket(Deno.listenDatagram({ transport: "udp", hostname, port: 0 }), buffers);
 }

@@ -11,6 +11,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { afterMicrotasks, eventLoopDescriptors } from "./event_loop_fds.ts";
+import { RecvBatch } from "./recv_batch.ts";
 
 const log = getLogger(["dnsd", "server"]);
 
@@ -24,12 +25,17 @@ const IDLE_WAIT_MS = 1000;
 const LOOP_TURN_MS = 2;
 /** Room in the struct pollfd array before it grows. */
 const INITIAL_FDS = 32;
+/** Datagrams per read of the upstream sockets' shared batch. */
+const UPSTREAM_SLOTS = 16;
+/** The largest UDP payload (RFC 768 over IPv4): no upstream reply is ever cut short. */
+const MAX_DATAGRAM = 65_535;
 
 /** The C functions the FFI sockets use. */
 export const LIBC_SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
   sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
@@ -61,6 +67,8 @@ export interface Watcher {
 export interface UdpReactorOptions {
   /** The longest the main thread goes without an event loop turn while busy (ms); for tests. */
   readonly loopTurnMs?: number;
+  /** Octets per slot of the upstream sockets' shared batch (default 65,535); smaller for tests. */
+  readonly upstreamSlotSize?: number;
 }
 
 /** Waits for many FFI sockets at once; see the module documentation. */
@@ -72,6 +80,8 @@ export class UdpReactor {
   readonly #wakeBuffer = new BigUint64Array(new ArrayBuffer(8));
   readonly #watchers = new Set<Watcher>();
   readonly #loopTurnMs: number;
+  readonly #upstreamSlotSize: number;
+  #upstreamBatch: RecvBatch | undefined;
   /** Descriptors closed once no wait in a worker thread can still be looking at them. */
   readonly #closing: number[] = [];
   readonly #polled: Watcher[] = [];
@@ -79,6 +89,7 @@ export class UdpReactor {
   #pollBytes = new Uint8Array(new ArrayBuffer(8 * INITIAL_FDS));
   #pollView = new DataView(this.#pollBytes.buffer);
   #running: Promise<void> | null = null;
+  #looping = false;
   #waitingInWorker = false;
   #busy = false; // datagrams came lately: wait on this thread
   #settled = true; // no microtask is queued by what the reactor handed out
@@ -93,6 +104,17 @@ export class UdpReactor {
       this.libc.symbols.readlink(path, target, size)
     );
     this.#loopTurnMs = options.loopTurnMs ?? LOOP_TURN_MS;
+    this.#upstreamSlotSize = options.upstreamSlotSize ?? MAX_DATAGRAM;
+  }
+
+  /**
+   * The buffers every upstream socket of this reactor reads into (1 MiB), made on first use. One
+   * set serves them all: a socket's read and its handler run to the end within one dispatch, one
+   * socket at a time, and the handler copies what it keeps. So a socket per upstream query costs
+   * a descriptor, not a megabyte.
+   */
+  get upstreamBatch(): RecvBatch {
+    return this.#upstreamBatch ??= new RecvBatch(UPSTREAM_SLOTS, this.#upstreamSlotSize);
   }
 
   /** Starts waiting on `watcher`. */
@@ -100,7 +122,12 @@ export class UdpReactor {
     if (this.#closed) throw new Deno.errors.BadResource("the UDP reactor is closed");
     this.#watchers.add(watcher);
     this.changed();
-    this.#running ??= this.#run().finally(() => this.#running = null);
+    // Not `#running ??=`: a loop that has just seen its last watcher go is over even though its
+    // promise has yet to settle, and a socket per upstream query makes that common.
+    if (!this.#looping) {
+      this.#looping = true;
+      this.#running = this.#run();
+    }
   }
 
   /** Stops waiting on `watcher` and closes its descriptor (once no wait uses it). */
@@ -170,15 +197,19 @@ export class UdpReactor {
   }
 
   async #run(): Promise<void> {
-    while (this.#watchers.size > 0) {
-      // Whatever was handed out runs before the next wait: consumers come back for more first.
-      if (!this.#settled) {
-        await afterMicrotasks();
-        this.#settled = true;
-        continue;
+    try {
+      while (this.#watchers.size > 0) {
+        // Whatever was handed out runs before the next wait: consumers come back for more first.
+        if (!this.#settled) {
+          await afterMicrotasks();
+          this.#settled = true;
+          continue;
+        }
+        if (this.#busy && this.#loopFds.length > 0) this.#waitHere();
+        else await this.#waitInWorker();
       }
-      if (this.#busy && this.#loopFds.length > 0) this.#waitHere();
-      else await this.#waitInWorker();
+    } finally {
+      this.#looping = false; // at once, so the next watch() starts a loop
     }
   }
 

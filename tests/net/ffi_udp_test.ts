@@ -147,11 +147,12 @@ test(needsFfi("openReactorSocket() sends, serves replies in order, and closes"),
       deepEqual(seen.map(({ data }) => data), [[n, 0], [n, 1], [n, 2]]);
       for (const { from, memory } of seen) {
         equal(from.port, (peer.addr as Deno.NetAddr).port);
-        equal(memory, seen[0]!.memory); // read into the socket's own memory, reused: no buffer each
+        equal(memory, seen[0]!.memory); // read into memory that is reused: no buffer each
       }
       memories.push(seen[0]!.memory);
     }
-    ok(memories[0] !== memories[1], "each socket reads into memory of its own");
+    // A socket per upstream query costs no buffer: the reactor's upstream sockets share one set.
+    equal(memories[0], memories[1]);
     // serve() settles when the socket closes; a closed socket sends nothing.
     sockets[0]!.close();
     await within(serving[0]!.serving, 5000, "end of serve() after close()");
@@ -190,11 +191,15 @@ test(
     const reactor = new UdpReactor();
     const upstream = openReactorSocket(reactor);
     const listener = listenBatchedUdp({ hostname: "0.0.0.0", port: 0, reactor });
+    const peer = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
     try {
+      // An upstream socket is bound by its first send, to a port the kernel draws.
+      equal(upstream.send(Uint8Array.of(1), peer.addr), true);
       ok(upstream.addr.port > 0);
       equal(canShare(upstream.addr.port), false);
       equal(canShare(listener.addr.port), false);
     } finally {
+      peer.close();
       upstream.close();
       listener.close();
       await reactor.close();
@@ -391,3 +396,36 @@ test(needsFfi("dnsd with udpIo batched on ::1 answers a local and a forwarded na
     await upstream.close();
   }
 });
+
+test(
+  needsFfi("renew() gives an upstream socket a new random port for its next send, and refuses the old one"),
+  async () => {
+    const reactor = new UdpReactor();
+    const peer = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    const socket = openReactorSocket(reactor);
+    try {
+      const { received, serving } = receiveInto(socket, 2);
+      const ports: number[] = [];
+      for (let n = 0; n < 3; n++) {
+        equal(socket.send(Uint8Array.of(n), peer.addr), true);
+        const [, from] = await peer.receive();
+        ports.push((from as Deno.NetAddr).port);
+        if (n < 2) equal(socket.renew?.(), true);
+      }
+      equal(new Set(ports).size, 3, `ports ${ports.join(", ")}`);
+      // The first two ports are let go: only the third reaches the socket.
+      const at = (port: number): Deno.NetAddr => ({ transport: "udp", hostname: "127.0.0.1", port });
+      for (const port of ports) await peer.send(Uint8Array.of(port >> 8, port & 0xff), at(port));
+      await peer.send(Uint8Array.of(0xff), at(ports[2]!));
+      const seen = await within(received, 5000, "two datagrams on the newest port");
+      deepEqual(seen.map(({ data }) => data), [[ports[2]! >> 8, ports[2]! & 0xff], [0xff]]);
+      socket.close();
+      await serving;
+      equal(socket.renew?.(), false, "a closed socket cannot renew");
+    } finally {
+      socket.close();
+      peer.close();
+      await reactor.close();
+    }
+  },
+);

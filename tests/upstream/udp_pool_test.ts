@@ -147,14 +147,15 @@ function track<T>(promise: Promise<T>): { readonly settled: boolean; readonly pr
 const never = () => new AbortController().signal;
 
 test("pooledUdpExchange() routes replies to the waiting queries, out of order, on one socket", async () => {
-  const { pool, sockets } = fakePool({ sockets: 1 });
+  const { pool, sockets } = fakePool({ sockets: 1, queriesPerSocket: 1000 });
   try {
     const names = ["a.example", "b.example", "c.example"];
     const pending = names.map((name, i) => pool(query(name, { id: 0x100 + i }), never()));
     equal(sockets.length, 1);
     const socket = sockets[0]!;
     deepEqual(socket.sent.map(({ bytes }) => idOf(bytes)), [0x100, 0x101, 0x102]);
-    deepEqual(socket.sent[0]!.to, { transport: "udp", hostname: "192.0.2.53", port: 53 });
+    const { transport, hostname, port } = socket.sent[0]!.to; // a struct sockaddr made once, as a SocketPeer
+    deepEqual({ transport, hostname, port }, { transport: "udp", hostname: "192.0.2.53", port: 53 });
     for (const i of [2, 0, 1]) socket.deliver(answer(socket.sent[i]!.bytes, `192.0.2.${i + 1}`));
     const replies = await Promise.all(pending);
     deepEqual(replies.map(addressOf), [1, 2, 3].map((n) => ({ type: "A", address: `192.0.2.${n}` })));
@@ -200,7 +201,7 @@ test("pooledUdpExchange() drops strangers' datagrams and keeps waiting", async (
   ] as const;
   for (const decoy of decoys) {
     await t.step(`from ${decoy.name}: ${decoy.reason}`, async () => {
-      const { pool, sockets, drops } = fakePool({ sockets: 1 });
+      const { pool, sockets, drops } = fakePool({ sockets: 1, queriesPerSocket: 1000 });
       try {
         const pending = track(pool(query("www.example", { id: 0x4242 }), never()));
         const socket = sockets[0]!;
@@ -241,7 +242,7 @@ test("pooledUdpExchange() takes an IPv6 upstream's reply whatever the address's 
 });
 
 test("pooledUdpExchange() gives up on abort with UpstreamTimeout and forgets the query", async () => {
-  const { pool, sockets, drops } = fakePool({ sockets: 1 });
+  const { pool, sockets, drops } = fakePool({ sockets: 1, queriesPerSocket: 1000 });
   try {
     const controller = new AbortController();
     const pending = pool(query("www.example", { id: 0x0a0a }), controller.signal);
@@ -252,6 +253,56 @@ test("pooledUdpExchange() gives up on abort with UpstreamTimeout and forgets the
     await flush();
     deepEqual(drops.map(({ reason }) => reason), ["wrong-id"]);
     equal(socket.closes, 0); // an active socket outlives the queries on it
+  } finally {
+    await pool.close();
+  }
+});
+
+test("pooledUdpExchange() by default opens a socket per query and closes it after its reply or abort", async () => {
+  const { pool, sockets } = fakePool();
+  try {
+    const controller = new AbortController();
+    const one = pool(query("one.example", { id: 1 }), never());
+    const two = track(pool(query("two.example", { id: 2 }), controller.signal));
+    equal(sockets.length, 2);
+    deepEqual(sockets.map((socket) => socket.sent.length), [1, 1]);
+    deepEqual(sockets.map((socket) => socket.closes), [0, 0]); // both still wait
+    sockets[0]!.deliver(answer(sockets[0]!.sent[0]!.bytes, "192.0.2.1"));
+    deepEqual(addressOf(await one), { type: "A", address: "192.0.2.1" });
+    equal(sockets[0]!.closes, 1);
+    controller.abort();
+    await rejects(two.promise, UpstreamTimeout);
+    equal(sockets[1]!.closes, 1);
+  } finally {
+    await pool.close();
+  }
+});
+
+test("pooledUdpExchange() shares the newest open socket when no new one can be opened", async () => {
+  const sockets: FakeSocket[] = [];
+  let refuse = false;
+  const pool = pooledUdpExchange(UPSTREAM, {
+    open: () => {
+      if (refuse) throw new Error("socket(2) failed (os error 24)");
+      const socket = new FakeSocket();
+      sockets.push(socket);
+      return fromDenoSocket(socket);
+    },
+  });
+  try {
+    const one = pool(query("one.example", { id: 1 }), never());
+    refuse = true;
+    const two = pool(query("two.example", { id: 2 }), never());
+    equal(sockets.length, 1);
+    equal(sockets[0]!.sent.length, 2, "the second query went out on the first socket");
+    for (const sent of sockets[0]!.sent) sockets[0]!.deliver(answer(sent.bytes, "192.0.2.9"));
+    ok(await one);
+    ok(await two);
+    equal(sockets[0]!.closes, 1, "closed once both replies were in");
+    await rejects(pool(query("three.example", { id: 3 }), never()), {
+      name: "UpstreamError",
+      message: /Cannot open a socket/,
+    });
   } finally {
     await pool.close();
   }
@@ -268,7 +319,7 @@ test("pooledUdpExchange() sends nothing for a signal that is already aborted", a
 });
 
 test("pooledUdpExchange() gives a query a fresh ID when its ID already waits on the socket", async () => {
-  const { pool, sockets } = fakePool({ sockets: 1 });
+  const { pool, sockets } = fakePool({ sockets: 1, queriesPerSocket: 1000 });
   try {
     const first = pool(query("one.example", { id: 0x7777 }), never());
     const second = pool(query("two.example", { id: 0x7777 }), never());
@@ -336,7 +387,12 @@ test("pooledUdpExchange() closes a retired socket when its last query is aborted
 
 test("pooledUdpExchange() retires a socket once it is maxSocketAgeMs old", async () => {
   let clock = 5_000;
-  const { pool, sockets } = fakePool({ sockets: 1, maxSocketAgeMs: 1_000, now: () => clock });
+  const { pool, sockets } = fakePool({
+    sockets: 1,
+    queriesPerSocket: 1000,
+    maxSocketAgeMs: 1_000,
+    now: () => clock,
+  });
   try {
     const ask = async (name: string, id: number) => {
       const pending = pool(query(name, { id }), never());
@@ -358,7 +414,7 @@ test("pooledUdpExchange() retires a socket once it is maxSocketAgeMs old", async
 });
 
 test("pooledUdpExchange() spreads queries over `sockets` sockets", async () => {
-  const { pool, sockets } = fakePool({ sockets: 3 });
+  const { pool, sockets } = fakePool({ sockets: 3, queriesPerSocket: 1000 });
   try {
     const pending = Array.from({ length: 6 }, (_, i) => pool(query(`q${i}.example`, { id: i }), never()));
     equal(sockets.length, 3);
@@ -373,7 +429,7 @@ test("pooledUdpExchange() spreads queries over `sockets` sockets", async () => {
 });
 
 test("pooledUdpExchange() replaces a socket whose receive failed", async () => {
-  const { pool, sockets } = fakePool({ sockets: 1 });
+  const { pool, sockets } = fakePool({ sockets: 1, queriesPerSocket: 1000 });
   try {
     const lost = pool(query("one.example", { id: 1 }), never());
     sockets[0]!.fail(new Error("connection reset (an ICMP error, as Windows reports it)"));
@@ -538,6 +594,7 @@ class BatchedFakeSocket implements DatagramSocket {
     const batch: DatagramBatch = {
       count: 1,
       datagram: () => scratch,
+      cut: () => false,
       sender: () => ({ ...from }),
       senderNow: () => sender,
       replyTo: (_, data) => this.send(data, from),
@@ -552,7 +609,7 @@ class BatchedFakeSocket implements DatagramSocket {
 test("pooledUdpExchange() over a batched socket fails a query the kernel would not send", async () => {
   const socket = new BatchedFakeSocket();
   socket.accepts = false;
-  const pool = pooledUdpExchange(UPSTREAM, { sockets: 1, open: () => socket });
+  const pool = pooledUdpExchange(UPSTREAM, { sockets: 1, queriesPerSocket: 1000, open: () => socket });
   try {
     await rejects(pool(query("refused.example", { id: 5 }), never()), {
       name: "UpstreamError",
@@ -622,4 +679,52 @@ test("pooledUdpExchange() over batched sockets: routing, every drop, retiring an
     await pool.close();
   }
   deepEqual(sockets.map((socket) => [socket.serves, socket.closes]), [[1, 1], [1, 1]]);
+});
+
+/** A fake batched socket that can take a new port, as an upstream socket of lib/net/ffi_udp.ts can. */
+class RenewableFakeSocket extends BatchedFakeSocket {
+  renews = 0;
+  renewable = true;
+
+  renew(): boolean {
+    if (this.closes > 0 || !this.renewable) return false;
+    this.renews++;
+    return true;
+  }
+}
+
+test("pooledUdpExchange() keeps a socket that can renew its port, and uses it again on a new one", async () => {
+  const sockets: RenewableFakeSocket[] = [];
+  const pool = pooledUdpExchange(UPSTREAM, {
+    open: () => {
+      const socket = new RenewableFakeSocket();
+      sockets.push(socket);
+      return socket;
+    },
+  });
+  try {
+    for (const id of [1, 2, 3]) {
+      const pending = pool(query(`q${id}.example`, { id }), never());
+      const socket = sockets[0]!;
+      socket.deliver(answer(socket.sent.at(-1)!.bytes, "192.0.2.1"));
+      ok(await pending);
+      equal(socket.renews, id, "a new port after each query");
+    }
+    equal(sockets.length, 1);
+    equal(sockets[0]!.serves, 1);
+    // Two at once need two sockets; one that cannot renew is closed instead of kept.
+    const [a, b] = [
+      pool(query("a.example", { id: 4 }), never()),
+      pool(query("b.example", { id: 5 }), never()),
+    ];
+    equal(sockets.length, 2);
+    sockets[1]!.renewable = false;
+    for (const socket of sockets) socket.deliver(answer(socket.sent.at(-1)!.bytes, "192.0.2.2"));
+    ok(await a);
+    ok(await b);
+    deepEqual(sockets.map((socket) => socket.closes), [0, 1]);
+  } finally {
+    await pool.close();
+  }
+  equal(sockets[0]!.closes, 1, "close() closes the kept socket too");
 });
