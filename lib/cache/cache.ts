@@ -11,6 +11,7 @@ import {
   negativeTtl,
   type Question,
   Rcode,
+  receivedTtl,
   type ResourceRecord,
   servedTtl,
   WireResponse,
@@ -65,7 +66,7 @@ export function cacheKey(question: Question, dnssecOk: boolean, checkingDisabled
 
 function minTtlOf(records: readonly ResourceRecord[]): number {
   let least = Infinity;
-  for (const record of records) least = Math.min(least, record.ttl);
+  for (const record of records) least = Math.min(least, receivedTtl(record.ttl));
   return least;
 }
 
@@ -73,6 +74,7 @@ function minTtlOf(records: readonly ResourceRecord[]): number {
  * How long an upstream answer may be cached, in seconds, before clamps; null when it must not be.
  * Positive: the least TTL of the answer and authority records. Negative (NXDOMAIN, NODATA):
  * min(SOA TTL, SOA MINIMUM) from the authority SOA, and not at all without one (RFC 2308 section 5).
+ * A TTL with the top bit set counts as 0 (RFC 2181 section 8), so such an answer is not kept.
  */
 export function answerTtl(response: Message): number | null {
   const wire = WireResponse.of(response);
@@ -83,7 +85,10 @@ export function answerTtl(response: Message): number | null {
   if (negative) {
     const soa = response.authorities.find((record) => record.data.type === "SOA");
     if (!soa || soa.data.type !== "SOA") return null;
-    return Math.min(negativeTtl(soa.ttl, soa.data.minimum), minTtlOf(response.answers));
+    return Math.min(
+      negativeTtl(receivedTtl(soa.ttl), receivedTtl(soa.data.minimum)),
+      minTtlOf(response.answers),
+    );
   }
   if (response.rcode !== Rcode.NOERROR) return null;
   return Math.min(minTtlOf(response.answers), minTtlOf(response.authorities));

@@ -3,8 +3,8 @@
  * again for the client is most of what a forwarded query costs; a forwarder only has to put back
  * the client's ID, flags, question case and OPT record, and count the TTLs down. One walk over the
  * reply checks it and notes where those fields are; {@link scanAnswer} hands anything it does not
- * fully check (an unusual type, an extended RCODE, an OPT record that is not last) back to the
- * decoder. Pure: no I/O, no clock.
+ * fully check (an unusual type, an extended RCODE, an OPT record that is not last, a record that
+ * scrubbing would remove, a TTL with the top bit set) back to the decoder. Pure: no I/O, no clock.
  * @module
  */
 import { HEADER_SIZE, headerFlags } from "./codec.ts";
@@ -139,6 +139,42 @@ function rdataOk(
   }
 }
 
+/** Where the labels of the (checked) name at `pos` go on after its first label. */
+function nextLabel(bytes: Uint8Array, pos: number): number {
+  pos = labelsAt(bytes, pos);
+  return pos + 1 + bytes[pos]!;
+}
+
+/** How many labels the (checked) name at `pos` has. */
+function labelCount(bytes: Uint8Array, pos: number): number {
+  let count = 0;
+  for (pos = labelsAt(bytes, pos); bytes[pos] !== 0; pos = labelsAt(bytes, pos + 1 + bytes[pos]!)) count++;
+  return count;
+}
+
+/** Whether the (checked) name at `pos` is the one at `ancestor` or below it. */
+function atOrBelow(bytes: Uint8Array, pos: number, ancestor: number): boolean {
+  let extra = labelCount(bytes, pos) - labelCount(bytes, ancestor);
+  if (extra < 0) return false;
+  for (; extra > 0; extra--) pos = nextLabel(bytes, pos);
+  return sameName(bytes, pos, ancestor);
+}
+
+/** Whether the name at `pos` is one of the names at `targets`. */
+function isTarget(bytes: Uint8Array, pos: number, targets: readonly number[] | null): boolean {
+  if (targets === null) return false;
+  for (const target of targets) if (sameName(bytes, pos, target)) return true;
+  return false;
+}
+
+/**
+ * A TTL as a receiver reads it: RFC 2181 section 8 says a value with the top bit set (over
+ * 2^31 - 1) is treated as 0, not clamped.
+ */
+export function receivedTtl(ttl: number): number {
+  return ttl > 0x7fffffff ? 0 : ttl;
+}
+
 /** No owner spells the question (the usual case: owners are pointers to it). */
 const NO_OWNERS: readonly number[] = [];
 
@@ -162,6 +198,11 @@ export function scanAnswer(bytes: Uint8Array): WireAnswer | null {
   const answers = u16(bytes, 6);
   const authorities = u16(bytes, 8);
   const additionals = u16(bytes, 10);
+  const qtype = u16(bytes, questionEnd);
+  // Scrubbing (scrub.ts), checked in place: the name the CNAME chain has reached, and the names
+  // kept NS and MX records point to (the only addresses the additional section may hold).
+  let current = HEADER_SIZE;
+  let targets: number[] | null = null;
   const ttlAt: number[] = [];
   let questionOwners: number[] | null = null;
   let ttlsBeforeAdditional = 0;
@@ -190,13 +231,27 @@ export function scanAnswer(bytes: Uint8Array): WireAnswer | null {
       }
       const checked = CHECKED.get(type);
       if (!checked || !rdataOk(bytes, checked.kind, checked.length, pos + 10, rdataEnd)) return null;
+      if (ttl > 0x7fffffff) return null; // read as 0 (receivedTtl): the decoder's path rewrites it
+      // A record that scrubbing would remove: the decoder's path removes it.
+      if (section === 0) {
+        if (!sameName(bytes, owner, current)) return null;
+        if (type === RRType.CNAME) current = pos + 10;
+        else if (type !== qtype && qtype !== RRType.ANY) return null;
+      } else if (section === 1) {
+        if ((type !== RRType.SOA && type !== RRType.NS) || !atOrBelow(bytes, current, owner)) return null;
+      } else if ((type !== RRType.A && type !== RRType.AAAA) || !isTarget(bytes, owner, targets)) {
+        return null;
+      }
+      if (type === RRType.NS) (targets ??= []).push(pos + 10);
+      else if (type === RRType.MX) (targets ??= []).push(pos + 12);
       ttlAt.push(pos + 4);
       if (section < 2) {
         ttlsBeforeAdditional++;
         least = Math.min(least, ttl);
         if (section === 0) leastAnswer = Math.min(leastAnswer, ttl);
         if (section === 1 && type === RRType.SOA && soaTtl < 0) {
-          soaTtl = negativeTtl(ttl, u32(bytes, rdataEnd - 4)); // MINIMUM: the SOA RDATA's last field
+          // MINIMUM, the SOA RDATA's last field, read as a TTL
+          soaTtl = negativeTtl(ttl, receivedTtl(u32(bytes, rdataEnd - 4)));
         }
       }
       // An owner that is just a pointer to the question changes with it.

@@ -12,7 +12,7 @@ import { reply, responseEdns, UDP_PAYLOAD_SIZE } from "./message.ts";
 import { foldOctet, nameKey, withoutRootDot } from "./name.ts";
 import { type Edns, type Message, type Question, type ResourceRecord, RRType } from "./types.ts";
 import { labelsAt } from "./wire.ts";
-import type { WireAnswer } from "./wire_answer.ts";
+import { receivedTtl, type WireAnswer } from "./wire_answer.ts";
 
 /** How a cached answer's TTLs are served: counted down from its entry's clamped TTL. */
 export interface Aging {
@@ -28,10 +28,12 @@ export interface Aging {
  * The TTL a cached record is served with. Records may have TTLs above the clamped entry TTL: none
  * may outlive the entry. The answer and authority records (`raise`) set the entry's TTL, so they
  * carry exactly what is left of it, also when --min-ttl raised it above their own (else they would
- * reach 0 while still cached). RFC 1035 section 6.1.3: a cached TTL is what is left.
+ * reach 0 while still cached). RFC 1035 section 6.1.3: a cached TTL is what is left. A TTL with the
+ * top bit set is 0 (RFC 2181 section 8), never the entry's.
  */
 export function servedTtl(ttl: number, aging: Aging, raise: boolean): number {
   if (aging.staleTtl !== undefined) return aging.staleTtl;
+  ttl = receivedTtl(ttl);
   const clamped = ttl > aging.entryTtl || (raise && ttl < aging.entryTtl) ? aging.entryTtl : ttl;
   return Math.max(0, clamped - aging.elapsed);
 }

@@ -78,8 +78,14 @@ function expected(request: Message, upstream: Uint8Array, aging: Aging | null): 
 test("a response patched from a kept reply says what decoding and encoding it would", async (t) => {
   const replies: [string, Partial<Message>][] = [
     ["an address", { answers: [A("www.example.net", "192.0.2.1")] }],
-    ["a CNAME chain with glue", {
+    ["a CNAME chain, the zone's NS and its glue", {
       answers: [cname, A("web.example.net", "192.0.2.2", 30)],
+      authorities: [{
+        name: "example.net",
+        class: RRClass.IN,
+        ttl: 3600,
+        data: { type: "NS", host: "ns.example.net" },
+      }],
       additionals: [A("ns.example.net", "192.0.2.53", 86400)],
     }],
     ["NXDOMAIN with a SOA", { rcode: Rcode.NXDOMAIN, authorities: [soa] }],
