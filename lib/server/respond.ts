@@ -17,6 +17,7 @@ import {
   type Message,
   NotImplemented,
   NotReady,
+  Opcode,
   QueryFailure,
   Rcode,
   Refused,
@@ -29,6 +30,7 @@ import {
   withEde,
 } from "../proto/mod.ts";
 import type { QueryContext, Request, Resolve, ResponseMemo } from "../resolve/mod.ts";
+import { UpstreamsBusy } from "../upstream/mod.ts";
 import { dispatch, handles, type OpcodeHandlers } from "./dispatch.ts";
 
 /** Receives errors that are not an expected part of DNS (bugs, broken invariants), with the query's context. */
@@ -50,6 +52,9 @@ export function failureCode(error: unknown): { readonly rcode: number; readonly 
   if (error instanceof NotReady) {
     return { rcode: Rcode.SERVFAIL, ede: { code: EdeCode.NOT_READY, text: error.message } };
   }
+  if (error instanceof UpstreamsBusy) { // RFC 8914 has no code for "overloaded": Other, with the reason
+    return { rcode: Rcode.SERVFAIL, ede: { code: EdeCode.OTHER, text: error.message } };
+  }
   if (error instanceof UpstreamTimeout) {
     return { rcode: Rcode.SERVFAIL, ede: { code: EdeCode.NO_REACHABLE_AUTHORITY, text: error.message } };
   }
@@ -59,10 +64,23 @@ export function failureCode(error: unknown): { readonly rcode: number; readonly 
   return { rcode: Rcode.SERVFAIL }; // a bug: reported, and never explained to the client
 }
 
+/**
+ * The EDE a failure answer carries, with or without its EXTRA-TEXT. Anyone can ask for a REFUSED
+ * or a NOTIMP, from a spoofed source too, so those carry the INFO-CODE alone (six octets, as BIND
+ * and unbound send them): an error answer stays about the size of its query. The text is kept only
+ * for a client that asked for recursion with a QUERY (why its upstream failed, say).
+ */
+function edeFor(request: Message, rcode: number, ede: ExtendedError | undefined): ExtendedError | undefined {
+  if (!ede || ede.text === "") return ede;
+  const explained = request.recursionDesired && request.opcode === Opcode.QUERY &&
+    rcode !== Rcode.REFUSED && rcode !== Rcode.NOTIMP;
+  return explained ? ede : { code: ede.code, text: "" };
+}
+
 /** The response to `request` for a failure, with its EDE when the client speaks EDNS. */
 export function failureReply(request: Message, error: unknown): Message {
   const { rcode, ede } = failureCode(error);
-  return reply(request, { rcode, edns: withEde(responseEdns(request), ede) });
+  return reply(request, { rcode, edns: withEde(responseEdns(request), edeFor(request, rcode, ede)) });
 }
 
 /** How {@link respond} answers: the same for every query of a server (or of a TCP connection). */

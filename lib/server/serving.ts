@@ -5,12 +5,13 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { RemoteEvents } from "../observe/mod.ts";
 import { HEADER_SIZE, headerOnlyReply, type Message, Rcode, Refused } from "../proto/mod.ts";
 import type { QueryContext, QueryHook, Request } from "../resolve/mod.ts";
 import { isClosedSocket } from "../net/mod.ts";
 import { formatAddress } from "../upstream/mod.ts";
 import type { OpcodeHandlers } from "./dispatch.ts";
-import { respond, type RespondOptions } from "./respond.ts";
+import { type Report, respond, type RespondOptions } from "./respond.ts";
 
 const log = getLogger(["dnsd", "server"]);
 
@@ -22,6 +23,28 @@ export interface ServeOptions {
   readonly handlers?: OpcodeHandlers;
   /** Milliseconds on a monotonic clock, for each query's arrival time. */
   readonly now?: () => number;
+  /** Where events a client can cause are counted and logged (rate-limited); one of the server's own if absent. */
+  readonly events?: RemoteEvents;
+}
+
+/**
+ * The kinds of remote events the servers count (see {@link RemoteEvents}): each logs at most one
+ * line per interval, however many packets cause it.
+ */
+export const ServerEvent = {
+  /** An unexpected error answering a query: a bug a packet can reach, so still rate-limited. */
+  QUERY_ERROR: "query-error",
+  /** An answer the kernel would not send (a full send buffer, a source address it cannot reach). */
+  SEND_FAILED: "send-failed",
+  /** An unexpected error handling a datagram before its query was started. */
+  DATAGRAM_ERROR: "datagram-error",
+  /** The listening socket failed to read; it is served again. */
+  RECEIVE_FAILED: "receive-failed",
+} as const;
+
+/** The server's own {@link RemoteEvents}, logging under `dnsd.server`. */
+export function serverEvents(): RemoteEvents {
+  return new RemoteEvents(log);
 }
 
 /** Whether `error` means the socket or connection is gone: nothing to report, nothing to send. */
@@ -35,11 +58,26 @@ export function peerName(addr: Deno.Addr): string {
   return addr.transport === "udp" || addr.transport === "tcp" ? formatAddress(addr) : addr.transport;
 }
 
-/** Logs an unexpected error in answering a query, with the client it came from. */
-export function reportError(error: unknown, context?: QueryContext): void {
-  log.error("Error handling query from {peer}: {error}", {
-    peer: context ? peerName(context.client) : "?",
-    error,
+/**
+ * A {@link Report} that counts unexpected errors in `events` and logs one, stack and all (it is a
+ * bug, not bad input: bad input is a typed failure and never reported), at most once per interval.
+ */
+export function reporter(events: RemoteEvents): Report {
+  return function reportQueryError(error, context) {
+    events.report(ServerEvent.QUERY_ERROR, "error", "Error handling query from {peer}: {error}", {
+      peer: context ? peerName(context.client) : "?",
+      error,
+    });
+  };
+}
+
+/** Counts an answer that could not be sent, and logs it (no stack: the client's address caused it). */
+export function sendFailed(events: RemoteEvents, peer: Deno.Addr, error?: unknown): void {
+  let reason = "refused by the kernel";
+  if (error !== undefined) reason = error instanceof Error ? error.message : String(error);
+  events.report(ServerEvent.SEND_FAILED, "warning", "Cannot send to {peer}: {reason}", {
+    peer: peerName(peer),
+    reason,
   });
 }
 
@@ -65,36 +103,42 @@ export interface Answering {
   send(response: Uint8Array, context: QueryContext): boolean | Promise<unknown>;
   /** Whether debug logging is on (a cheap gate: see lib/observe). */
   debug(): boolean;
+  /** Counts answers that could not be sent (rate-limited lines); without it, each is logged. */
+  readonly events?: RemoteEvents;
 }
 
 /**
  * Answers `query` and sends the answer. When something unexpected fails, the failure is reported
- * and the query still gets SERVFAIL when its header allows one (never junk or responses).
+ * and the query still gets SERVFAIL when its header allows one (never junk or responses). An
+ * answer that cannot be sent is counted, not reported: the client's address, not a bug, caused it.
  */
 export async function answerOrFail(
   query: Uint8Array,
   context: QueryContext,
   answering: Answering,
 ): Promise<void> {
+  let response: Uint8Array | null;
   try {
-    const response = await respond(query, context, answering.respond);
-    if (!response) return;
+    response = await respond(query, context, answering.respond);
+  } catch (error) {
+    if (isClosed(error)) return; // a transfer's connection went away while it was written
+    answering.respond.report(error, context);
+    if (query.length < HEADER_SIZE || (query[2]! & 0x80) !== 0) return;
+    response = headerOnlyReply(query, Rcode.SERVFAIL);
+  }
+  if (!response) return;
+  try {
     const sending = answering.send(response, context);
     // A promise settles once sent (and rejects when not): only `false` says the kernel refused.
-    if (sending === false) {
-      log.error("Cannot send to {peer}", { peer: peerName(context.client) });
-      return;
-    }
+    if (sending === false) return notSent(answering, context);
     if (sending !== true) await sending;
     if (answering.debug()) log.debug("Sent response to {peer}", { peer: peerName(context.client) });
   } catch (error) {
-    if (isClosed(error)) return;
-    answering.respond.report(error, context);
-    if (query.length < HEADER_SIZE || (query[2]! & 0x80) !== 0) return;
-    try {
-      await answering.send(headerOnlyReply(query, Rcode.SERVFAIL), context);
-    } catch {
-      // the socket closed meanwhile: nothing more to do
-    }
+    if (!isClosed(error)) notSent(answering, context, error);
   }
+}
+
+function notSent(answering: Answering, context: QueryContext, error?: unknown): void {
+  if (answering.events) return sendFailed(answering.events, context.client, error);
+  log.error("Cannot send to {peer}: {error}", { peer: peerName(context.client), error: error ?? "refused" });
 }

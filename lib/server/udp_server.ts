@@ -7,7 +7,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { levelGate } from "../observe/mod.ts";
+import { levelGate, type RemoteEvents } from "../observe/mod.ts";
 import { ByteArena, NotReady } from "../proto/mod.ts";
 import type { DatagramSocket } from "../net/mod.ts";
 import type { QueryContext, Resolve, ResponseMemo } from "../resolve/mod.ts";
@@ -18,8 +18,11 @@ import {
   answerOrFail,
   peerName,
   policyRefusal,
-  reportError,
+  reporter,
+  sendFailed,
   type ServeOptions,
+  ServerEvent,
+  serverEvents,
 } from "./serving.ts";
 
 const log = getLogger(["dnsd", "server"]);
@@ -36,6 +39,8 @@ export interface UdpServer {
   stop(graceMs: number): Promise<void>;
   /** Settles when the receive loop has ended. */
   readonly finished: Promise<void>;
+  /** The events clients caused (answers not sent, errors), counted by kind. */
+  readonly events: RemoteEvents;
 }
 
 /** Options for {@link serveUdp}. */
@@ -46,7 +51,7 @@ export interface UdpServeOptions extends ServeOptions {
 
 /** Serves DNS over one datagram socket until it is stopped or closed. */
 export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpServeOptions = {}): UdpServer {
-  const { memo, hook = null, now = () => performance.now() } = options;
+  const { memo, hook = null, now = () => performance.now(), events = serverEvents() } = options;
   const debug = levelGate(log, "debug");
   const queryDebug = levelGate(queryLog, "debug");
   const cacheDebug = levelGate(cacheLog, "debug");
@@ -57,18 +62,19 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
   const arena = new ByteArena();
   const responding: RespondOptions = {
     resolve,
-    report: reportError,
+    report: reporter(events),
     arena,
     ...(memo ? { memo } : {}),
     ...(options.handlers ? { handlers: options.handlers } : {}),
   };
   const send = (response: Uint8Array, context: QueryContext) => socket.send(response, context.client);
-  const answering: Answering = { respond: responding, send, debug };
-  const refusing: Answering = { respond: policyRefusal(responding), send, debug };
+  const answering: Answering = { respond: responding, send, debug, events };
+  const refusing: Answering = { respond: policyRefusal(responding), send, debug, events };
   const shuttingDown: Answering = {
     respond: { ...responding, resolve: () => Promise.reject(new NotReady("the server is shutting down")) },
     send,
     debug,
+    events,
   };
 
   function serveBatches(): Promise<void> {
@@ -95,9 +101,7 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
           // Debug logging wants every query to pass through the stages, so it turns this path off.
           const kept = useMemo && respondWith === answering ? memo.answer(data, arena) : null;
           if (kept) {
-            if (!batch.replyTo(i, kept)) {
-              log.error("Cannot send to {peer}", { peer: peerName(batch.senderNow(i)) });
-            }
+            if (!batch.replyTo(i, kept)) sendFailed(events, batch.senderNow(i));
             continue;
           }
           const client = batch.sender(i);
@@ -113,11 +117,12 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
           };
           void work.track(answerOrFail(query, context, respondWith));
         } catch (error) {
-          log.error("Error handling a datagram: {error}", { error }); // the rest of the batch goes on
+          // The rest of the batch goes on; a bug a packet can reach logs once per interval, not per packet.
+          events.report(ServerEvent.DATAGRAM_ERROR, "error", "Error handling a datagram: {error}", { error });
         }
       }
       return started;
-    });
+    }, (peer, error) => sendFailed(events, peer, error));
   }
 
   /** Serves until the socket closes; a socket that fails otherwise is logged and served again. */
@@ -126,7 +131,7 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
       try {
         return await serveBatches();
       } catch (error) {
-        log.error("Receive failed: {error}", { error });
+        events.report(ServerEvent.RECEIVE_FAILED, "error", "Receive failed: {error}", { error });
       }
     }
   }
@@ -144,5 +149,6 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
       await finished;
     },
     finished,
+    events,
   };
 }
