@@ -32,9 +32,17 @@ export type Command =
     readonly hosts: readonly string[];
     readonly strategy: UpstreamStrategy;
     readonly caseRandomization: boolean;
-    readonly tcp: { readonly idleTimeoutMs: number; readonly maxConnections: number };
+    /** The most queries waiting for upstreams at once. */
+    readonly maxOutstanding: number;
+    readonly tcp: {
+      readonly idleTimeoutMs: number;
+      readonly maxConnections: number;
+      readonly writeTimeoutMs: number;
+    };
     readonly cache: CacheOptions;
     readonly udpIo: "auto" | "deno" | "batched";
+    /** How long a changed data file must stay unchanged before it is reloaded, in ms. */
+    readonly reloadSettleMs: number;
   };
 
 /** A bad command line; the message is one line for the user. */
@@ -54,6 +62,8 @@ Options:
                        upstream resolver, tried in the order given; repeatable;
                        IPv6 as [addr]:port or a bare addr (default 8.8.8.8:53)
   --timeout MS         deadline for the whole upstream exchange, in ms (default 2000)
+  --max-outstanding N  most queries waiting for upstreams at once; more get
+                       SERVFAIL at once (default 10000)
   --upstream-strategy sequential|random|fastest
                        order to try healthy upstreams in (default sequential;
                        fastest = lowest smoothed round-trip time)
@@ -61,6 +71,8 @@ Options:
                        replies to echo it exactly (spoofing resistance)
   --tcp-idle-timeout MS  close an idle TCP connection after MS (default 10000)
   --tcp-max-connections N  most TCP connections at once (default 150)
+  --tcp-write-timeout MS  close a TCP connection whose answer is not taken
+                       within MS (default 5000)
   --cache-size N       most cached answers (default 100000; 0 turns the cache off)
   --min-ttl S          least TTL a cached answer is kept for (default 0)
   --max-ttl S          most TTL a cached answer is kept for (default 86400)
@@ -73,6 +85,8 @@ Options:
                        ORIGIN is the origin before any $ORIGIN in the file
   --hosts FILE         answer the names in a hosts(5) file, with PTR for their
                        addresses; repeatable
+  --reload-settle MS   reload a changed data file once it has stayed unchanged
+                       for MS (default 2000)
   --udp-io auto|deno|batched
                        how UDP is read: batched (recvmmsg through FFI: Linux,
                        needs --allow-ffi; much faster), deno (one op per datagram,
@@ -80,7 +94,8 @@ Options:
   --log-level LEVEL    debug, info, warning or error (default info)
 
 Zone files, hosts files and mappings.ts (when run from source) are reloaded
-when they change on disk, and on SIGHUP.
+when they change on disk, and on SIGHUP. A zone file changed without a new
+SOA serial is reloaded only on SIGHUP.
   --help               show this help and exit
   --version            show the version and exit
 `;
@@ -148,12 +163,14 @@ export function parseCommand(args: readonly string[]): Command {
         port: { type: "string", default: "2053" },
         upstream: { type: "string", multiple: true },
         timeout: { type: "string", default: "2000" },
+        "max-outstanding": { type: "string", default: "10000" },
         "log-level": { type: "string", default: "info" },
         zone: { type: "string", multiple: true },
         "upstream-strategy": { type: "string", default: "sequential" },
         "0x20": { type: "boolean", default: false },
         "tcp-idle-timeout": { type: "string", default: "10000" },
         "tcp-max-connections": { type: "string", default: "150" },
+        "tcp-write-timeout": { type: "string", default: "5000" },
         "cache-size": { type: "string", default: "100000" },
         "min-ttl": { type: "string", default: "0" },
         "max-ttl": { type: "string", default: "86400" },
@@ -162,6 +179,7 @@ export function parseCommand(args: readonly string[]): Command {
         "stale-max": { type: "string", default: "86400" },
         "allow-cache-snooping": { type: "boolean", default: false },
         "udp-io": { type: "string", default: "auto" },
+        "reload-settle": { type: "string", default: "2000" },
         hosts: { type: "string", multiple: true },
         help: { type: "boolean", default: false },
         version: { type: "boolean", default: false },
@@ -211,12 +229,15 @@ export function parseCommand(args: readonly string[]): Command {
   return {
     kind: "serve",
     udpIo,
+    reloadSettleMs: wholeNumber(values["reload-settle"], "--reload-settle", 0, 600_000),
     cache,
     strategy,
     caseRandomization: values["0x20"],
+    maxOutstanding: wholeNumber(values["max-outstanding"], "--max-outstanding", 1, 1_000_000),
     tcp: {
       idleTimeoutMs: wholeNumber(values["tcp-idle-timeout"], "--tcp-idle-timeout", 1, 3_600_000),
       maxConnections: wholeNumber(values["tcp-max-connections"], "--tcp-max-connections", 1, 65_535),
+      writeTimeoutMs: wholeNumber(values["tcp-write-timeout"], "--tcp-write-timeout", 1, 600_000),
     },
     host: values.host,
     port: parsePort(values.port, "--port"),

@@ -31,6 +31,7 @@ import {
 } from "../resolve/mod.ts";
 import type { LocalData } from "../zone/mod.ts";
 import { type DatagramSocket, listenUdp, openUpstreamSocket, UdpReactor } from "../net/mod.ts";
+import { RemoteEvents } from "../observe/mod.ts";
 import { answerCache, type Cache, type CacheSettings, type CacheView } from "../cache/mod.ts";
 import { serveUdp } from "./udp_server.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
@@ -56,6 +57,8 @@ export interface ServerOptions {
   readonly strategy?: UpstreamStrategy;
   /** Randomise the case of upstream questions and require replies to echo it (0x20). */
   readonly caseRandomization?: boolean;
+  /** The most queries waiting for upstreams at once; past it SERVFAIL at once (default 10,000). */
+  readonly maxOutstanding?: number;
   /**
    * How UDP is read: `deno` (one op per datagram, everywhere) or `batched` (recvmmsg through FFI,
    * Linux only, needs `--allow-ffi`; see lib/net/ffi_udp.ts). Default `deno`.
@@ -126,9 +129,14 @@ export function buildResolver(
 ): Resolver {
   const { cache, memo, reactor } = extras;
   const now = extras.now ?? turnClock();
+  // Anyone can send datagrams to an upstream socket: counted, and logged once per 10 s per reason.
+  const drops = new RemoteEvents(log);
   const onDrop = (reason: DropReason, from: string) => {
     counters.dropped++;
-    log.warning("Dropped upstream reply from {from}: {reason}", { from, reason });
+    drops.report(`upstream-${reason}`, "warning", "Dropped upstream reply from {from}: {reason}", {
+      from,
+      reason,
+    });
   };
   const exactCase = options.caseRandomization ?? false;
   // With batched UDP, the upstream sockets are read through FFI too, in the listener's wait.
@@ -157,6 +165,7 @@ export function buildResolver(
       counters,
       caseRandomization: exactCase,
       pool: { strategy: options.strategy ?? "sequential" },
+      ...(options.maxOutstanding !== undefined ? { maxOutstanding: options.maxOutstanding } : {}),
     }),
   ]);
   return { resolve, close: () => Promise.all(pools.map((pool) => pool.close())).then(() => {}) };

@@ -4,7 +4,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { levelGate } from "../observe/mod.ts";
+import { levelGate, RemoteEvents } from "../observe/mod.ts";
 import {
   ByteArena,
   DecodeError,
@@ -17,15 +17,17 @@ import {
   reply,
   type ResourceRecord,
   scanAnswer,
+  scrubReply,
   udpLimit,
   UpstreamError,
-  UpstreamTimeout,
   WireResponse,
 } from "../proto/mod.ts";
 import type { Stage } from "../resolve/mod.ts";
 import { type PoolOptions, upstreamPool } from "./upstream_pool.ts";
 import { type Exchange, TimeoutSignal } from "./udp_exchange.ts";
 import { Deadlines } from "./deadlines.ts";
+import { DEFAULT_MAX_OUTSTANDING, UpstreamsBusy } from "./busy.ts";
+import { QueryTries, type TryContext } from "./tries.ts";
 
 const log = getLogger(["dnsd", "forward"]);
 
@@ -55,11 +57,28 @@ export interface ForwardCounters {
   tcpFallbacks: number;
   /** Upstream SERVFAIL or REFUSED answers that sent the query on to the next upstream. */
   failovers: number;
+  /** Tries sent because an earlier one got no reply within its upstream's retransmission timeout. */
+  retries: number;
+  /** Queries asked again without EDNS after an upstream answered FORMERR, NOTIMP or BADVERS to EDNS. */
+  ednsFallbacks: number;
+  /** Queries answered SERVFAIL at once because too many were waiting for upstreams. */
+  busy: number;
 }
 
 /** Fresh zeroed counters. */
 export function createForwardCounters(): ForwardCounters {
-  return { forwarded: 0, answered: 0, timeouts: 0, failures: 0, malformed: 0, tcpFallbacks: 0, failovers: 0 };
+  return {
+    forwarded: 0,
+    answered: 0,
+    timeouts: 0,
+    failures: 0,
+    malformed: 0,
+    tcpFallbacks: 0,
+    failovers: 0,
+    retries: 0,
+    ednsFallbacks: 0,
+    busy: 0,
+  };
 }
 
 /** Options for {@link forward}. */
@@ -81,6 +100,15 @@ export interface ForwardOptions {
   readonly caseRandomization?: boolean;
   /** Where each try's timeout waits; defaults to a private set on the real clock and timers. */
   readonly deadlines?: Deadlines;
+  /**
+   * The most queries waiting for upstreams at once (`--max-outstanding`, default 10,000); past it
+   * a query fails at once with {@link UpstreamsBusy}.
+   */
+  readonly maxOutstanding?: number;
+  /** How long an upstream that failed EDNS is asked without it, in ms (default 15 minutes, as unbound). */
+  readonly noEdnsMs?: number;
+  /** Where upstream failures are counted and logged; defaults to a private set on the forward logger. */
+  readonly events?: RemoteEvents;
 }
 
 /** A random 16-bit query ID from the platform's CSPRNG. */
@@ -118,8 +146,11 @@ export function randomizeCase(name: string): string {
 /** The sections of a query: none (shared, frozen). */
 const NO_RECORDS: readonly ResourceRecord[] = Object.freeze([]);
 
-/** The query sent upstream: a fresh ID, RD=1, the client's question, DO and CD; no client options. */
-function upstreamQuery(request: Message, id: number, name: string): Message {
+/**
+ * The query sent upstream: a fresh ID, RD=1, the client's question, DO and CD; no client options.
+ * `edns`: send an OPT record if the client did (off for an upstream that fails EDNS).
+ */
+function upstreamQuery(request: Message, id: number, name: string, edns: boolean): Message {
   const question = request.questions[0]!;
   return {
     id,
@@ -141,25 +172,27 @@ function upstreamQuery(request: Message, id: number, name: string): Message {
     authorities: NO_RECORDS,
     additionals: NO_RECORDS,
     // Ask for no more than the client can take, so the answer fits without truncation here.
-    edns: request.edns && {
-      udpPayloadSize: udpLimit(request),
-      version: 0,
-      dnssecOk: request.edns.dnssecOk,
-      flags: 0,
-      options: [],
-    },
+    edns: edns && request.edns
+      ? {
+        udpPayloadSize: udpLimit(request),
+        version: 0,
+        dnssecOk: request.edns.dnssecOk,
+        flags: 0,
+        options: [],
+      }
+      : null,
   };
 }
 
-/** One exchange within `ms`; not async, since each await of a forwarded query costs a little. */
+/** One exchange within `ms` (or until `signal` fires); not async: each await of a query costs a little. */
 function attempt(
   exchange: Exchange,
   query: Uint8Array,
   ms: number,
   deadlines: Deadlines,
   began: number | undefined,
+  signal: TimeoutSignal = new TimeoutSignal(),
 ): Promise<Uint8Array> {
-  const signal = new TimeoutSignal();
   const cancel = deadlines.after(ms, () => signal.abort(), began);
   let pending: Promise<Uint8Array>;
   try {
@@ -179,14 +212,15 @@ function attempt(
 
 /**
  * An upstream reply, for the client `request`: kept as its bytes when one walk can check it (see
- * lib/wire_answer.ts), else decoded.
+ * lib/wire_answer.ts), else decoded and scrubbed of records that do not answer the question
+ * (lib/proto/scrub.ts; the walk accepts only replies with none), so they are never cached nor served.
  */
 function decodeReply(bytes: Uint8Array, upstream: string, request: Message, restoreCase: boolean): Message {
   // A truncated reply is decoded: it is asked again over TCP, never served.
   const scanned = (bytes[2]! & 0x02) === 0 ? scanAnswer(bytes) : null;
   if (scanned) return new WireResponse(request, scanned, restoreCase, null);
   try {
-    return decodeMessage(bytes);
+    return scrubReply(decodeMessage(bytes), request.questions[0]!);
   } catch (error) {
     if (error instanceof DecodeError) {
       throw new UpstreamError(`Malformed reply from ${upstream}`, { cause: error });
@@ -214,11 +248,15 @@ function toClient(request: Message, answer: Message, restoreCase: boolean): Mess
 }
 
 /**
- * Forwards a request to the upstreams, in the pool's order, within one overall deadline. Each try
- * gets an equal share of the time left, so a silent upstream still leaves time for the next. A
- * truncated reply is asked again over TCP; a timeout, an error, SERVFAIL or REFUSED moves on to
- * the next upstream. The answer's rcode and all three sections pass through, with the client's ID
- * and question (case as asked) put back; a malformed, mismatched or truncated reply never does.
+ * Forwards a request to the upstreams, in the pool's order, within one overall deadline. A try
+ * with no reply within the upstream's retransmission timeout is followed by another to the next
+ * upstream (the same one when there is one), and a late reply to any try is still taken; an
+ * upstream not yet asked is always left its share of the time (see tries.ts). A truncated reply is
+ * asked again over TCP; an error, SERVFAIL or REFUSED moves on to the next upstream; FORMERR,
+ * NOTIMP or BADVERS to a query with EDNS is asked again without it. At most `maxOutstanding`
+ * queries wait at once: past that, {@link UpstreamsBusy} at once. The answer's rcode and all three
+ * sections (scrubbed) pass through, with the client's ID and question (case as asked) put back; a
+ * malformed, mismatched or truncated reply never does.
  * @throws {UpstreamTimeout} when no upstream answered in time
  * @throws {UpstreamError} when the last try failed another way
  */
@@ -247,8 +285,10 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
     query: Uint8Array,
     ms: number,
     began: number,
+    signal?: TimeoutSignal,
   ): Promise<Message> {
-    return attempt(upstream.exchange, query, ms, deadlines, sharedClock ? began : undefined).then((bytes) => {
+    const from = sharedClock ? began : undefined;
+    return attempt(upstream.exchange, query, ms, deadlines, from, signal).then((bytes) => {
       const answer = decodeReply(bytes, upstream.name, request, caseRandomization);
       return answer.truncated ? overTcp(request, upstream, query, ms - (now() - began)) : answer;
     });
@@ -264,63 +304,58 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
     return whole;
   }
 
-  return async function forward({ message: request }) {
+  const events = options.events ?? new RemoteEvents(log, { now });
+  const maxOutstanding = options.maxOutstanding ?? DEFAULT_MAX_OUTSTANDING;
+  let outstanding = 0; // queries whose tries are under way
+  const context: TryContext = {
+    timeoutMs,
+    pool,
+    deadlines,
+    now,
+    sharedClock,
+    counters,
+    events,
+    noEdnsMs: options.noEdnsMs ?? 15 * 60_000,
+    ask,
+    encode: (request, sentName, edns) =>
+      encodeMessage(upstreamQuery(request, nextId(), sentName, edns), arena),
+    deliver(request, answer) {
+      if (debug()) {
+        log.debug("Received response from upstream server for domain '{name}'.", {
+          name: displayName(request.questions[0]!.name),
+        });
+      }
+      return toClient(request, answer, caseRandomization);
+    },
+    ended() {
+      outstanding--;
+    },
+  };
+  let busy: UpstreamsBusy | undefined; // one for all: an Error's stack trace costs more than an answer
+
+  return function forward({ message: request }) {
     const question = request.questions[0]!;
+    if (outstanding >= maxOutstanding) {
+      // Coalesced cache misses reach here once, so the cap counts distinct questions in flight.
+      counters.busy++;
+      events.report(
+        "forward.busy",
+        "warning",
+        "{count} queries are waiting for upstreams: answering SERVFAIL",
+        {
+          count: outstanding,
+        },
+      );
+      return Promise.reject(busy ??= new UpstreamsBusy("Too many queries waiting for upstreams"));
+    }
     // The name is shown (displayName) only where something is logged: most queries log nothing.
     if (info()) {
       log.info("Domain '{name}' not found locally. Forwarding query.", { name: displayName(question.name) });
     }
     counters.forwarded++;
     const sentName = caseRandomization ? randomizeCase(question.name) : question.name;
-    const query = encodeMessage(upstreamQuery(request, nextId(), sentName), arena);
-    const start = now();
-    // Built only when needed: an Error captures a stack trace, which costs more than a whole answer.
-    let failure: UpstreamError | undefined;
-    let refusal: Message | undefined; // an upstream's SERVFAIL or REFUSED, passed on if no one does better
-    const order = pool.order(start);
-    for (let i = 0; i < order.length; i++) {
-      // The clock is read once per try (an op each in Deno): the first try begins at the start.
-      const began = i === 0 ? start : now();
-      const left = timeoutMs - (began - start);
-      if (left <= 0) break;
-      const upstream = order[i]!;
-      try {
-        const answer = await ask(request, upstream, query, left / (order.length - i), began);
-        if (answer.rcode === Rcode.SERVFAIL || answer.rcode === Rcode.REFUSED) {
-          pool.failed(upstream);
-          counters.failovers++;
-          refusal = answer;
-          log.warning("Upstream {upstream} answered {rcode} for domain '{name}': trying the next", {
-            upstream: upstream.name,
-            rcode: answer.rcode === Rcode.SERVFAIL ? "SERVFAIL" : "REFUSED",
-            name: displayName(question.name),
-          });
-          continue;
-        }
-        pool.succeeded(upstream, now() - began);
-        if (debug()) {
-          log.debug("Received response from upstream server for domain '{name}'.", {
-            name: displayName(question.name),
-          });
-        }
-        counters.answered++;
-        return toClient(request, answer, caseRandomization);
-      } catch (error) {
-        if (!(error instanceof UpstreamError)) throw error;
-        pool.failed(upstream);
-        failure = error;
-        if (error instanceof UpstreamTimeout) counters.timeouts++;
-        else if (error.cause instanceof DecodeError) counters.malformed++;
-        else counters.failures++;
-        log.warning("Upstream {upstream} failed for domain '{name}': {reason}", {
-          upstream: upstream.name,
-          name: displayName(question.name),
-          reason: error.message,
-        });
-      }
-    }
-    if (refusal) return toClient(request, refusal, caseRandomization);
-    throw failure ??
-      new UpstreamTimeout(`No upstream answered '${displayName(question.name)}' within ${timeoutMs} ms`);
+    const query = encodeMessage(upstreamQuery(request, nextId(), sentName, true), arena);
+    outstanding++; // QueryTries calls ended() once, however the query ends
+    return new QueryTries(context, request, sentName, query, now()).promise;
   };
 }

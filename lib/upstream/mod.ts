@@ -1,8 +1,9 @@
 /**
- * Forwarding: the forward stage, upstream pools and health, UDP and TCP exchanges, deadlines and the
- * turn clock.
+ * Forwarding: the forward stage and its tries (retransmission, EDNS fallback, the cap on queries
+ * waiting), upstream pools and health, UDP and TCP exchanges, deadlines and the turn clock.
  * @module
  */
+export { DEFAULT_MAX_OUTSTANDING, UpstreamsBusy } from "./busy.ts";
 export { Deadlines } from "./deadlines.ts";
 export { createForwardCounters, forward } from "./forward.ts";
 export type { ForwardCounters } from "./forward.ts";

