@@ -7,9 +7,8 @@
  */
 import { test } from "../_limit.ts";
 import { equal, ok } from "node:assert/strict";
-import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
+import { captureLogs } from "../_log_capture.ts";
 import { startServer } from "../../lib/server/app.ts";
-import { formatLogRecord } from "../../lib/observe/log_format.ts";
 import { Opcode, Rcode } from "../../lib/proto/types.ts";
 import { fixedData } from "../../lib/zone/local_data.ts";
 import { header, idOf, query } from "../_tcp_client.ts";
@@ -29,14 +28,8 @@ const junk = [
 ];
 
 test(`${BUGGY} queries that reach a bug and ${JUNK} junk datagrams write at most two lines`, async () => {
-  const lines: string[] = [];
-  configureSync({
-    sinks: { memory: (record: LogRecord) => lines.push(formatLogRecord(record)) },
-    loggers: [
-      { category: ["dnsd"], lowestLevel: "info", sinks: ["memory"] },
-      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["memory"] },
-    ],
-  });
+  const capture = captureLogs();
+  const lines = capture.lines;
   const server = startServer({
     host: "127.0.0.1",
     port: 0,
@@ -74,6 +67,6 @@ test(`${BUGGY} queries that reach a bug and ${JUNK} junk datagrams write at most
     client.close();
     server.close();
     await server.finished;
-    resetSync();
+    capture.stop();
   }
 });

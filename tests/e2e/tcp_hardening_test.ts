@@ -7,8 +7,7 @@
  */
 import { test } from "../_limit.ts";
 import { equal, ok } from "node:assert/strict";
-import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
-import { formatLogRecord } from "../../lib/observe/log_format.ts";
+import { logged } from "../_log_capture.ts";
 import { RRType } from "../../lib/proto/types.ts";
 import { type RunningServer, startServer } from "../../lib/server/app.ts";
 import type { TcpServerOptions } from "../../lib/server/tcp_server.ts";
@@ -63,24 +62,6 @@ function hugeQueries(count: number): Uint8Array {
   const all = new Uint8Array(one.length * count);
   for (let i = 0; i < count; i++) all.set(one, i * one.length);
   return all;
-}
-
-/** Captures every line dnsd logs while `fn` runs, formatted as dnsd writes them. */
-async function logged(fn: () => Promise<void>): Promise<string[]> {
-  const lines: string[] = [];
-  configureSync({
-    sinks: { memory: (record: LogRecord) => lines.push(formatLogRecord(record)) },
-    loggers: [
-      { category: ["dnsd"], lowestLevel: "info", sinks: ["memory"] },
-      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["memory"] },
-    ],
-  });
-  try {
-    await fn();
-  } finally {
-    resetSync();
-  }
-  return lines;
 }
 
 /**

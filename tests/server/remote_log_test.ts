@@ -7,34 +7,15 @@
  */
 import { test } from "../_limit.ts";
 import { equal, ok } from "node:assert/strict";
-import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
+import { logged } from "../_log_capture.ts";
 import { encodeMessage } from "../../lib/proto/codec.ts";
 import { query, reply } from "../../lib/proto/message.ts";
 import type { DatagramBatch, DatagramSocket } from "../../lib/net/datagram.ts";
 import type { Resolve } from "../../lib/resolve/request.ts";
 import { serveUdp } from "../../lib/server/udp_server.ts";
-import { formatLogRecord } from "../../lib/observe/log_format.ts";
 
 const PACKETS = 5_000;
 const BATCH = 64;
-
-/** Captures every line dnsd logs while `fn` runs. */
-async function logged(fn: () => Promise<void>): Promise<string[]> {
-  const lines: string[] = [];
-  configureSync({
-    sinks: { memory: (record: LogRecord) => lines.push(formatLogRecord(record)) },
-    loggers: [
-      { category: ["dnsd"], lowestLevel: "info", sinks: ["memory"] },
-      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["memory"] },
-    ],
-  });
-  try {
-    await fn();
-  } finally {
-    resetSync();
-  }
-  return lines;
-}
 
 /**
  * A socket that delivers `count` copies of `datagram` from 192.0.2.7:53000, `BATCH` at a time,

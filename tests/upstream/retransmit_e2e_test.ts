@@ -6,7 +6,7 @@
  * @module
  */
 import { test } from "../_limit.ts";
-import { equal, notEqual, ok } from "node:assert/strict";
+import { equal, ok } from "node:assert/strict";
 import { startServer } from "../../lib/server/app.ts";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
 import { fixedData } from "../../lib/zone/local_data.ts";
@@ -51,10 +51,13 @@ test({
     // Every query after the first lost its first reply (the alternation lines up so).
     equal(server.counters.retries, N - 1);
     equal(upstream.received.length, 2 * N - 1);
-    // Each retry carries a fresh ID: never the one of the try it follows.
+    // Each retry carries a fresh random ID. A fresh draw equals the last one by chance once in 65,536
+    // (about 0.3% of runs for 199 retries), so two repeats are allowed; a reused ID repeats 199 times.
+    let repeated = 0;
     for (let i = 1; i + 1 < upstream.received.length; i += 2) {
-      notEqual(upstream.received[i]!.id, upstream.received[i + 1]!.id);
+      if (upstream.received[i]!.id === upstream.received[i + 1]!.id) repeated++;
     }
+    ok(repeated <= 2, `${repeated} of ${N - 1} retries kept the ID of the try before`);
   } finally {
     server.close();
     await server.finished;
