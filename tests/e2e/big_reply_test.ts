@@ -15,7 +15,7 @@ import { needsFfi } from "../_batched.ts";
 import { fakeTxt } from "../_fake_upstream.ts";
 import { connectTcp } from "../_tcp_client.ts";
 import { openUdpClient, queryBytes } from "../_udp_client.ts";
-import { replyTo, startScriptedUpstream } from "./_scripted_upstream.ts";
+import { replyTo, startScriptedUpstream } from "../_scripted_upstream.ts";
 
 /** TXT records of 200 octets: 24 make a reply of about 5,150 octets. */
 const RECORDS = 24;

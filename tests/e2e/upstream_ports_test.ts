@@ -14,7 +14,7 @@ import { type RunningServer, startServer } from "../../lib/server/app.ts";
 import { fixedData } from "../../lib/zone/local_data.ts";
 import { needsFfi } from "../_batched.ts";
 import { openUdpClient, queryBytes } from "../_udp_client.ts";
-import { replyTo, type ScriptedUpstream, startScriptedUpstream } from "./_scripted_upstream.ts";
+import { replyTo, type ScriptedUpstream, startScriptedUpstream } from "../_scripted_upstream.ts";
 
 const QUERIES = 600;
 const ENOUGH_PORTS = 550;

@@ -1,11 +1,11 @@
 /**
- * A scripted UDP upstream on 127.0.0.1 for the retransmission, EDNS fallback and outstanding-cap
- * tests: a function decides, per query, the reply octets or silence. Unlike tests/_fake_upstream.ts
- * it can see every query in order (to drop every other reply) and answer by whether the query has
- * EDNS. `close()` ends its loop and leaves no socket behind.
+ * The scripted upstream of tests/_scripted_upstream.ts as the retransmission, EDNS fallback and
+ * outstanding-cap tests use it: a function decides, per UDP query and by its place in the order,
+ * the reply message or silence (to drop every other reply, say), and the queries come back decoded.
  * @module
  */
-import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
+import { encodeMessage } from "../../lib/proto/codec.ts";
+import { startScriptedUpstream } from "../_scripted_upstream.ts";
 import { type Message, Rcode, RRClass } from "../../lib/proto/types.ts";
 
 /** Decides the reply to the `index`th query received (from 0); null: no reply. */
@@ -48,45 +48,14 @@ export function badVersion(query: Message): Message {
   };
 }
 
-/** Starts the upstream: `script` answers each query. */
+/** Starts the upstream: `script` answers each UDP query (TCP ones get nothing). */
 export function startScripted(script: Script): ScriptedUpstream {
-  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const received: Message[] = [];
-  const loop = (async () => {
-    while (true) {
-      let datagram: [Uint8Array, Deno.Addr];
-      try {
-        datagram = await conn.receive();
-      } catch {
-        return; // closed
-      }
-      const [bytes, from] = datagram;
-      let query: Message;
-      try {
-        query = decodeMessage(bytes);
-      } catch {
-        continue;
-      }
-      const reply = script(query, received.length);
-      received.push(query);
-      if (reply === null) continue;
-      try {
-        await conn.send(encodeMessage(reply), from);
-      } catch {
-        return; // closed while sending
-      }
-    }
-  })();
-  return {
-    address: conn.addr as Deno.NetAddr,
-    received,
-    async close() {
-      try {
-        conn.close();
-      } catch {
-        // closed already
-      }
-      await loop;
-    },
-  };
+  const received: Message[] = []; // live: tests hold on to it while queries come
+  const upstream = startScriptedUpstream((query, transport) => {
+    if (transport !== "udp") return [];
+    const reply = script(query, received.length);
+    received.push(query);
+    return reply === null ? [] : [encodeMessage(reply)];
+  });
+  return { address: upstream.address, received, close: () => upstream.close() };
 }

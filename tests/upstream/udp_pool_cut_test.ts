@@ -14,7 +14,7 @@ import { createForwardCounters, forward, pooledUdpExchange, tcpExchange } from "
 import { needsFfi } from "../_batched.ts";
 import { fakeTxt } from "../_fake_upstream.ts";
 import { requestOf } from "../_request.ts";
-import { replyTo, startScriptedUpstream } from "../e2e/_scripted_upstream.ts";
+import { replyTo, startScriptedUpstream } from "../_scripted_upstream.ts";
 
 const RECORDS = 8; // about 1,750 octets: more than the 512-octet slots below
 

@@ -1,11 +1,12 @@
 /**
  * An upstream on 127.0.0.1 (UDP and TCP on one port) that answers each query with a reply the
  * test builds from it, per transport, and may first send datagrams of its own to the query's source
- * port. For the upstream hardening tests: replies larger than asked for, cut replies, spoofing.
+ * port. For the upstream hardening tests: replies larger than asked for, cut replies, spoofing,
+ * replies dropped by turns. It records every query it could decode, in the order they came.
  * @module
  */
-import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
-import type { Message } from "../../lib/proto/types.ts";
+import { decodeMessage, encodeMessage } from "../lib/proto/codec.ts";
+import type { Message } from "../lib/proto/types.ts";
 
 /** What the upstream sends for one query over `transport`: replies, in order (none for silence). */
 export type Script = (query: Message, transport: "udp" | "tcp", from: Deno.NetAddr) => Uint8Array[];
@@ -13,11 +14,18 @@ export type Script = (query: Message, transport: "udp" | "tcp", from: Deno.NetAd
 /** Called before the UDP replies go out, with the query's sender: for a spoofing flood, say. */
 export type Before = (query: Message, from: Deno.NetAddr, socket: Deno.DatagramConn) => Promise<void>;
 
+/** One query the upstream received. */
+export interface ReceivedQuery {
+  readonly transport: "udp" | "tcp";
+  readonly from: Deno.NetAddr;
+  readonly query: Message;
+}
+
 /** A running scripted upstream. */
 export interface ScriptedUpstream {
   readonly address: Deno.NetAddr;
-  /** Each query's transport and source, in order. */
-  readonly received: readonly { readonly transport: "udp" | "tcp"; readonly from: Deno.NetAddr }[];
+  /** Each decodable query, with its transport and source, in the order they came. */
+  readonly received: readonly ReceivedQuery[];
   /** Stops everything it started; settles when done, rejecting if a handler failed. */
   close(): Promise<void>;
 }
@@ -56,7 +64,7 @@ export function startScriptedUpstream(script: Script, before?: Before): Scripted
   }
   const socket = udp!;
   const listener = tcp;
-  const received: { transport: "udp" | "tcp"; from: Deno.NetAddr }[] = [];
+  const received: ReceivedQuery[] = [];
   const conns = new Set<Deno.Conn>();
   const work = new Set<Promise<void>>();
   const failures: unknown[] = [];
@@ -68,8 +76,7 @@ export function startScriptedUpstream(script: Script, before?: Before): Scripted
     }).finally(() => work.delete(promise));
   };
 
-  async function answerUdp(bytes: Uint8Array, from: Deno.NetAddr): Promise<void> {
-    const query = decodeMessage(bytes);
+  async function answerUdp(query: Message, from: Deno.NetAddr): Promise<void> {
     if (before) await before(query, from, socket);
     for (const reply of script(query, "udp", from)) if (!stopped) await socket.send(reply, from);
   }
@@ -84,8 +91,14 @@ export function startScriptedUpstream(script: Script, before?: Before): Scripted
         throw error;
       }
       const from = datagram[1] as Deno.NetAddr;
-      received.push({ transport: "udp", from });
-      track(answerUdp(datagram[0].slice(), from));
+      let query: Message;
+      try {
+        query = decodeMessage(datagram[0]);
+      } catch {
+        continue; // not a query: no answer, as a server would
+      }
+      received.push({ transport: "udp", from, query });
+      track(answerUdp(query, from));
     }
   }
 
@@ -104,7 +117,7 @@ export function startScriptedUpstream(script: Script, before?: Before): Scripted
           const end = 2 + ((buffered[0]! << 8) | buffered[1]!);
           const query = decodeMessage(buffered.slice(2, end));
           buffered = buffered.slice(end);
-          received.push({ transport: "tcp", from: conn.remoteAddr as Deno.NetAddr });
+          received.push({ transport: "tcp", from: conn.remoteAddr as Deno.NetAddr, query });
           for (const reply of script(query, "tcp", conn.remoteAddr as Deno.NetAddr)) {
             const framed = new Uint8Array(reply.length + 2);
             framed.set([reply.length >> 8, reply.length & 0xff]);
