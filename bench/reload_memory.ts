@@ -12,25 +12,16 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { say } from "./_harness.ts";
+import { memoryOf, say } from "./_harness.ts";
+import { freePort } from "./_proc.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const START_TIMEOUT_MS = 30_000;
 const RELOAD_TIMEOUT_MS = 10_000;
 
-/** VmRSS of `pid` in MiB, from /proc. */
-async function rssMiB(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const kib = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]);
-  return kib / 1024;
-}
-
-/** A free UDP port on 127.0.0.1 (picked by the kernel, then released). */
-function freePort(): number {
-  const socket = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const { port } = socket.addr as Deno.NetAddr;
-  socket.close();
-  return port;
+/** VmRSS of `pid` in MiB. */
+function rssMiB(pid: number): number {
+  return memoryOf(pid).rss / (1024 * 1024);
 }
 
 /** Counts stderr lines matching each pattern as they arrive; `until` waits for a count. */
@@ -102,16 +93,16 @@ async function main(): Promise<void> {
       reloaded: / - INFO - Local data reloaded/,
     });
     await lines.until("running", 1, START_TIMEOUT_MS);
-    const samples: [number, number][] = [[0, await rssMiB(child.pid)]];
+    const samples: [number, number][] = [[0, rssMiB(child.pid)]];
     const started = performance.now();
     let done = 0;
     for (let i = 1; i <= reloads && Date.now() < deadline; i++) {
       child.kill("SIGHUP");
       await lines.until("reloaded", i, RELOAD_TIMEOUT_MS);
       done = i;
-      if (i % Math.max(1, Math.floor(reloads / 4)) === 0) samples.push([i, await rssMiB(child.pid)]);
+      if (i % Math.max(1, Math.floor(reloads / 4)) === 0) samples.push([i, rssMiB(child.pid)]);
     }
-    if (samples.at(-1)![0] !== done) samples.push([done, await rssMiB(child.pid)]);
+    if (samples.at(-1)![0] !== done) samples.push([done, rssMiB(child.pid)]);
     const seconds = (performance.now() - started) / 1000;
     say(
       `dnsd at ${new URL("main.ts", ROOT).pathname}: ${done} of ${reloads} reloads by SIGHUP in ${

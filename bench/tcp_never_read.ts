@@ -11,6 +11,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { memoryOf } from "./_harness.ts";
+import { queryA } from "./_proc.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -47,14 +49,13 @@ void (async () => {
   }
 })();
 function rssMiB(): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${dnsd.pid}/status`));
-  return Math.round(Number(match?.[1] ?? 0) / 1024);
+  return Math.round(memoryOf(dnsd.pid).rss / (1024 * 1024));
 }
 
-/** A query for `name` with its two-octet length prefix (RFC 1035 section 4.2.2). */
+/** A query for `name` and `type` with its two-octet length prefix (RFC 1035 section 4.2.2). */
 function framed(name: string, type: number, id: number): Uint8Array {
-  const labels = name.split(".").flatMap((label) => [label.length, ...encoder.encode(label)]);
-  const message = [id >> 8, id & 255, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...labels, 0, 0, type, 0, 1];
+  const message = queryA(name, id);
+  message.set([type >> 8, type & 255], message.length - 4); // QTYPE, before QCLASS
   return Uint8Array.from([message.length >> 8, message.length & 255, ...message]);
 }
 

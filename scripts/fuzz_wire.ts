@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { decodeMessage, encodeMessage } from "../lib/proto/codec.ts";
 import { query } from "../lib/proto/message.ts";
 import { readVector } from "../tests/_hex.ts";
+import { concat, framed } from "../tests/_tcp_client.ts";
 import { asResponse, fuzzPacket, Random, seedQueries } from "./fuzz_packets.ts";
 
 // deno-lint-ignore no-console
@@ -120,24 +121,6 @@ function goodAnswer(reply: Uint8Array | null): boolean {
 
 function probeQuery(id: number): Uint8Array {
   return encodeMessage(query({ name: "example.com" }, { id })).slice();
-}
-
-function framed(bytes: Uint8Array, length = bytes.length): Uint8Array {
-  const out = new Uint8Array(bytes.length + 2);
-  out[0] = (length >>> 8) & 0xff;
-  out[1] = length & 0xff;
-  out.set(bytes, 2);
-  return out;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 /**

@@ -92,6 +92,17 @@ export function framed(bytes: Uint8Array, length: number = bytes.length): Uint8A
   return out;
 }
 
+/** `parts` one after another in one array. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
 /** Resolves once `condition()` holds, checking every few milliseconds; fails after `ms`. */
 export async function waitUntil(condition: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
   const deadline = performance.now() + ms;

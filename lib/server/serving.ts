@@ -103,8 +103,8 @@ export interface Answering {
   send(response: Uint8Array, context: QueryContext): boolean | Promise<unknown>;
   /** Whether debug logging is on (a cheap gate: see lib/observe). */
   debug(): boolean;
-  /** Counts answers that could not be sent (rate-limited lines); without it, each is logged. */
-  readonly events?: RemoteEvents;
+  /** Counts answers that could not be sent (rate-limited lines). */
+  readonly events: RemoteEvents;
 }
 
 /**
@@ -130,15 +130,10 @@ export async function answerOrFail(
   try {
     const sending = answering.send(response, context);
     // A promise settles once sent (and rejects when not): only `false` says the kernel refused.
-    if (sending === false) return notSent(answering, context);
+    if (sending === false) return sendFailed(answering.events, context.client);
     if (sending !== true) await sending;
     if (answering.debug()) log.debug("Sent response to {peer}", { peer: peerName(context.client) });
   } catch (error) {
-    if (!isClosed(error)) notSent(answering, context, error);
+    if (!isClosed(error)) sendFailed(answering.events, context.client, error);
   }
-}
-
-function notSent(answering: Answering, context: QueryContext, error?: unknown): void {
-  if (answering.events) return sendFailed(answering.events, context.client, error);
-  log.error("Cannot send to {peer}: {error}", { peer: peerName(context.client), error: error ?? "refused" });
 }

@@ -25,7 +25,7 @@ import { Rcode } from "../../lib/proto/types.ts";
 import mappings from "../../mappings.ts";
 import { mutated, query, question, resourceRecord } from "../_arbitraries.ts";
 import { hex, readVector, toHex } from "../_hex.ts";
-import { connectTcp, framed } from "../_tcp_client.ts";
+import { concat, connectTcp, framed } from "../_tcp_client.ts";
 import { granted, needsPermissions } from "../_tools.ts";
 
 const SEED = 20261126;
@@ -82,16 +82,6 @@ async function eventually(condition: () => boolean, ms: number): Promise<boolean
     await sleep(10);
   }
   return true;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 /** A query as a stub resolver sends it. */
