@@ -54,10 +54,10 @@ export class RecvBatch {
     }
   }
 
-  /** Reads what has arrived on `fd` without waiting; the count (0 when nothing). */
-  read(libc: Libc, fd: number): number {
-    for (let i = 0; i < this.slots; i++) this.#view.setUint32(i * MMSGHDR + 8, SOCKADDR_ROOM, true); // msg_namelen
-    const got = libc.symbols.recvmmsg(fd, this.#headers, this.slots, MSG_DONTWAIT, null);
+  /** Reads up to `max` datagrams that have arrived on `fd`, without waiting; the count (0 when nothing). */
+  read(libc: Libc, fd: number, max: number = this.slots): number {
+    for (let i = 0; i < max; i++) this.#view.setUint32(i * MMSGHDR + 8, SOCKADDR_ROOM, true); // msg_namelen
+    const got = libc.symbols.recvmmsg(fd, this.#headers, max, MSG_DONTWAIT, null);
     this.count = got > 0 ? got : 0;
     return this.count;
   }

@@ -25,8 +25,8 @@ const IDLE_WAIT_MS = 1000;
 const LOOP_TURN_MS = 2;
 /** Room in the struct pollfd array before it grows. */
 const INITIAL_FDS = 32;
-/** Datagrams per read of the upstream sockets' shared batch. */
-const UPSTREAM_SLOTS = 16;
+/** Datagrams per read of the upstream sockets' shared batch: one (see `BatchShape.perWake`). */
+const UPSTREAM_SLOTS = 1;
 /** The largest UDP payload (RFC 768 over IPv4): no upstream reply is ever cut short. */
 const MAX_DATAGRAM = 65_535;
 
@@ -108,8 +108,8 @@ export class UdpReactor {
   }
 
   /**
-   * The buffers every upstream socket of this reactor reads into (1 MiB), made on first use. One
-   * set serves them all: a socket's read and its handler run to the end within one dispatch, one
+   * The buffer every upstream socket of this reactor reads into (64 KiB), made on first use. One
+   * serves them all: a socket's read and its handler run to the end within one dispatch, one
    * socket at a time, and the handler copies what it keeps. So a socket per upstream query costs
    * a descriptor, not a megabyte.
    */
