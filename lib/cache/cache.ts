@@ -5,6 +5,7 @@
  */
 import {
   type Aging,
+  type ClientQuery,
   fnv1aText,
   type Message,
   nameKey,
@@ -14,6 +15,7 @@ import {
   receivedTtl,
   type ResourceRecord,
   servedTtl,
+  type WireAnswer,
   WireResponse,
 } from "../proto/mod.ts";
 
@@ -26,6 +28,13 @@ export interface CacheEntry {
   readonly kind: CachedKind;
   /** The response as the upstream gave it (ID and question are the client's on the way out). */
   readonly response: Message;
+  /**
+   * For an answer kept as the upstream's bytes: those (and `restoreCase`), which is all the entry
+   * holds of it; `response` is then made from them when read. Null for a decoded answer.
+   */
+  readonly kept: WireAnswer | null;
+  /** With `kept`: put the question's case back on owners spelling it. */
+  readonly restoreCase: boolean;
   /** For a failure that was an error rather than an upstream SERVFAIL: the error, to fail the same way. */
   readonly error?: unknown;
   /** When it was stored, in ms on the injected clock. */
@@ -114,17 +123,26 @@ function withTtls(
 
 /**
  * The cached response with every TTL counted down by the whole seconds since it was stored (RFC
- * 1035 section 6.1.3: a cached TTL is what is left), or set to `staleTtl` for a stale answer.
+ * 1035 section 6.1.3: a cached TTL is what is left), or set to `staleTtl` for a stale answer. An
+ * answer kept as bytes is made for `request` when given (its ID, flags, question and OPT record),
+ * as `forRequest` would, in one step.
  */
-export function agedResponse(entry: CacheEntry, now: number, staleTtl?: number): Message {
+export function agedResponse(
+  entry: CacheEntry,
+  now: number,
+  staleTtl?: number,
+  request?: ClientQuery,
+): Message {
   const elapsed = Math.floor((now - entry.storedAt) / 1000);
-  const response = entry.response;
   const aging: Aging = staleTtl === undefined
     ? { entryTtl: entry.ttl, elapsed }
     : { entryTtl: entry.ttl, elapsed, staleTtl };
   // Kept as bytes: aged as they are written.
-  const wire = WireResponse.of(response);
-  if (wire) return wire.aged(aging);
+  if (entry.kept) {
+    const template = request ?? WireResponse.alone(entry.kept, entry.restoreCase);
+    return new WireResponse(template, entry.kept, entry.restoreCase, aging);
+  }
+  const response = entry.response;
   const clampTo = (records: readonly ResourceRecord[], raise: boolean) =>
     withTtls(records, (record) => servedTtl(record.ttl, aging, raise));
   return {
@@ -135,8 +153,48 @@ export function agedResponse(entry: CacheEntry, now: number, staleTtl?: number):
   };
 }
 
-/** An entry as the store holds it: with its key, to tell apart keys that hash alike. */
-type Slot = CacheEntry & { readonly key: string };
+/**
+ * An entry as the store holds it: with its key, to tell apart keys that hash alike. An upstream
+ * answer kept as bytes is held as those and two numbers' worth of fields, not as the response made
+ * for the first client: a full cache is 100,000 of these, and every object one holds is copied by
+ * the young-generation collector as it ages and walked by every full collection after.
+ */
+class Slot implements CacheEntry {
+  readonly key: string;
+  readonly kind: CachedKind;
+  readonly kept: WireAnswer | null;
+  readonly restoreCase: boolean;
+  readonly error?: unknown;
+  readonly storedAt: number;
+  readonly ttl: number;
+  hits = 0;
+  refreshing = false;
+  retryAfter?: number;
+  readonly #response: Message | null;
+
+  constructor(
+    key: string,
+    kind: CachedKind,
+    failure: { readonly response: Message; readonly error?: unknown },
+    storedAt: number,
+    ttl: number,
+  ) {
+    this.key = key;
+    this.kind = kind;
+    // A failure keeps its response as it is: few are held, and only briefly.
+    const wire = kind === "answer" ? WireResponse.of(failure.response) : null;
+    this.kept = wire ? wire.kept : null;
+    this.restoreCase = wire ? wire.restoresCase : false;
+    this.#response = wire ? null : failure.response;
+    if (failure.error !== undefined) this.error = failure.error;
+    this.storedAt = storedAt;
+    this.ttl = ttl;
+  }
+
+  get response(): Message {
+    return this.#response ?? WireResponse.alone(this.kept!, this.restoreCase);
+  }
+}
 
 /**
  * FNV-1a over a key, cut to 30 bits so it stays a small integer. A Map keyed by it compares
@@ -206,15 +264,7 @@ export class AnswerCache {
     if (ttl === null || this.#limits.maxEntries <= 0) return null;
     const clamped = Math.min(this.#limits.maxTtl, Math.max(this.#limits.minTtl, ttl));
     if (clamped <= 0) return null;
-    const entry: Slot = {
-      key,
-      kind: "answer",
-      response,
-      storedAt: now,
-      ttl: clamped,
-      hits: 0,
-      refreshing: false,
-    };
+    const entry = new Slot(key, "answer", { response }, now, clamped);
     this.#put(entry, slot);
     return entry;
   }
@@ -232,15 +282,7 @@ export class AnswerCache {
     // An answer, even one only good for serving stale, is worth more than a failure: keep it.
     const existing = this.#entries.get(slot);
     if (existing?.key === key && existing.kind === "answer") return;
-    this.#put({
-      key,
-      kind: "failure",
-      ...failure,
-      storedAt: now,
-      ttl: this.#limits.servfailTtl,
-      hits: 0,
-      refreshing: false,
-    }, slot);
+    this.#put(new Slot(key, "failure", failure, now, this.#limits.servfailTtl), slot);
   }
 
   #put(entry: Slot, hash: number): void {

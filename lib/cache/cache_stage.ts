@@ -95,6 +95,13 @@ function forClient(request: Message, stored: Message, fields?: Partial<Message>)
   });
 }
 
+/** The cached answer for `query`, aged: made for it in one step when kept as bytes. */
+function servedTo(query: Message, entry: CacheEntry, time: number): Message {
+  return entry.kept
+    ? agedResponse(entry, time, undefined, query)
+    : forClient(query, agedResponse(entry, time));
+}
+
 /** An exchange in progress that identical questions share. */
 interface Flight {
   readonly key: string;
@@ -134,7 +141,7 @@ export function answerCache(options: CacheOptions): Cache {
         }
         // Serve the first answer with the clamped TTLs too, as every later hit will be.
         const stored = store.putAnswer(key, response, time, slot);
-        return stored ? agedResponse(stored, time) : response;
+        return stored ? agedResponse(stored, time, undefined, request.message) : response;
       },
       (error) => {
         if (inFlight.get(slot) === flight) inFlight.delete(slot);
@@ -164,7 +171,7 @@ export function answerCache(options: CacheOptions): Cache {
       // RD=0 may read a fresh answer when snooping is allowed; it never fills the cache.
       if (allowSnooping && found && !found.stale && found.entry.kind === "answer") {
         counters.hits++;
-        return Promise.resolve(forClient(query, agedResponse(found.entry, time)));
+        return Promise.resolve(servedTo(query, found.entry, time));
       }
       return next(request);
     }
@@ -184,7 +191,7 @@ export function answerCache(options: CacheOptions): Cache {
         if (debug()) log.debug("Cache prefetch for {name} {type}", what(question));
         fetch(key, slot, request, next).catch(() => {}).finally(() => entry.refreshing = false);
       }
-      const response = forClient(query, agedResponse(entry, time));
+      const response = servedTo(query, entry, time);
       // The served TTLs change at the next whole second since the entry was stored.
       const elapsed = time - entry.storedAt;
       return Promise.resolve(
@@ -223,7 +230,7 @@ export function answerCache(options: CacheOptions): Cache {
     counters.stale++;
     if (debug()) log.debug("Cache stale answer for {name} {type}", what(request.questions[0]!));
     const edns = withEde(responseEdns(request), { code: EdeCode.STALE_ANSWER, text: reason });
-    return forClient(request, agedResponse(stale, now(), STALE_TTL), { edns });
+    return forClient(request, agedResponse(stale, now(), STALE_TTL, request), { edns });
   }
 
   /** Every upstream failed: `stale` is served, and not asked for again until the failure recheck. */

@@ -14,14 +14,18 @@ export const MIN_UDP_PAYLOAD = 512;
 /** The OPT record dnsd sends back to an EDNS client (RFC 6891 section 7; RFC 3225 copies DO). */
 export function responseEdns(request: Pick<Message, "edns">): Edns | null {
   if (!request.edns) return null;
-  return {
-    udpPayloadSize: UDP_PAYLOAD_SIZE,
-    version: 0,
-    dnssecOk: request.edns.dnssecOk,
-    flags: 0,
-    options: [],
-  };
+  return request.edns.dnssecOk ? OPT_DO : OPT_PLAIN;
 }
+
+/** The two OPT records of {@link responseEdns}, shared: every response (and cache entry) holds one. */
+const OPT_PLAIN: Edns = Object.freeze({
+  udpPayloadSize: UDP_PAYLOAD_SIZE,
+  version: 0,
+  dnssecOk: false,
+  flags: 0,
+  options: Object.freeze([]),
+});
+const OPT_DO: Edns = Object.freeze({ ...OPT_PLAIN, dnssecOk: true });
 
 /**
  * A query as stub resolvers such as dig send it: ID 0, QR=0, OPCODE QUERY, RD=1 (recursion

@@ -34,9 +34,10 @@ export { Opcode, Rcode, RRClass, RRType, typeFromText, typeName } from "./types.
 export type { Message, Question, RData, ResourceRecord } from "./types.ts";
 export { checkName } from "./wire.ts";
 export { receivedTtl, scanAnswer } from "./wire_answer.ts";
+export type { WireAnswer } from "./wire_answer.ts";
 export { scrubReply } from "./scrub.ts";
 export { servedTtl, WireResponse } from "./wire_response.ts";
-export type { Aging } from "./wire_response.ts";
+export type { Aging, ClientQuery } from "./wire_response.ts";
 export { zoneEntries } from "./zone_lexer.ts";
 export type { Token } from "./zone_lexer.ts";
 export type { Edns, EdnsOption } from "./types.ts";

@@ -51,9 +51,16 @@ export interface WireAnswer {
   readonly rcode: number;
   /** Where the records end: the OPT record, when there is one, starts here (and is dropped). */
   readonly end: number;
-  /** ANCOUNT, NSCOUNT, and ARCOUNT without the OPT record. */
-  readonly counts: readonly [number, number, number];
-  /** The offset of each record's TTL, in order (the OPT record's not among them). */
+  /** ANCOUNT. */
+  readonly answerCount: number;
+  /** NSCOUNT. */
+  readonly authorityCount: number;
+  /** ARCOUNT without the OPT record. */
+  readonly additionalCount: number;
+  /**
+   * The offset of each record's TTL, in order (the OPT record's not among them). Exactly as long as
+   * it needs to be: a cache holds one per entry (three count fields instead of an array, too).
+   */
   readonly ttlAt: readonly number[];
   /** How many of `ttlAt` belong to the answer and authority sections. */
   readonly ttlsBeforeAdditional: number;
@@ -203,7 +210,9 @@ export function scanAnswer(bytes: Uint8Array): WireAnswer | null {
   // kept NS and MX records point to (the only addresses the additional section may hold).
   let current = HEADER_SIZE;
   let targets: number[] | null = null;
-  const ttlAt: number[] = [];
+  // Sized for every record up front: an array grown by push() keeps room for 16 more.
+  const ttlAt = new Array<number>(answers + authorities + additionals);
+  let ttls = 0;
   let questionOwners: number[] | null = null;
   let ttlsBeforeAdditional = 0;
   let pos = questionEnd + 4;
@@ -244,7 +253,7 @@ export function scanAnswer(bytes: Uint8Array): WireAnswer | null {
       }
       if (type === RRType.NS) (targets ??= []).push(pos + 10);
       else if (type === RRType.MX) (targets ??= []).push(pos + 12);
-      ttlAt.push(pos + 4);
+      ttlAt[ttls++] = pos + 4;
       if (section < 2) {
         ttlsBeforeAdditional++;
         least = Math.min(least, ttl);
@@ -267,11 +276,14 @@ export function scanAnswer(bytes: Uint8Array): WireAnswer | null {
   let ttl: number | null = null;
   if (!truncated && negative) ttl = soaTtl < 0 ? null : Math.min(soaTtl, leastAnswer);
   else if (!truncated && rcode === 0) ttl = least;
+  if (ttls < ttlAt.length) ttlAt.length = ttls; // the OPT record's slot
   return {
     bytes,
     rcode,
     end: end < 0 ? bytes.length : end,
-    counts: [answers, authorities, additionals - (end < 0 ? 0 : 1)],
+    answerCount: answers,
+    authorityCount: authorities,
+    additionalCount: additionals - (end < 0 ? 0 : 1),
     ttlAt,
     ttlsBeforeAdditional,
     questionOwners: questionOwners ?? NO_OWNERS,

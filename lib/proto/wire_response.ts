@@ -100,6 +100,26 @@ export class WireResponse implements Message {
     return message instanceof WireResponse ? message : null;
   }
 
+  /**
+   * The response `answer` makes with no client to answer: the reply's own ID, OPCODE, RD and CD,
+   * question (in its case) and OPT record, for reading its sections. A cache keeps the answer and
+   * not a response, which would hold on to the first client's question and flags.
+   */
+  static alone(answer: WireAnswer, restoreCase: boolean): WireResponse {
+    const own = decodeMessage(answer.bytes); // checked by scanAnswer(): it decodes
+    return new WireResponse({ ...own, edns: responseEdns(own) }, answer, restoreCase, null);
+  }
+
+  /** The upstream reply it is made from (what a cache keeps). */
+  get kept(): WireAnswer {
+    return this.#answer;
+  }
+
+  /** Whether it puts the question's case back on owners spelling it (after 0x20 randomisation). */
+  get restoresCase(): boolean {
+    return this.#restoreCase;
+  }
+
   /** The reply's cache TTL, before clamps (see {@link WireAnswer.ttl}). */
   get cacheTtl(): number | null {
     return this.#answer.ttl;
@@ -189,8 +209,9 @@ export class WireResponse implements Message {
     const flags = flagWord(this);
     out[2] = flags >>> 8;
     out[3] = flags & 0xff;
-    const [answers, authorities, additionals] = answer.counts;
-    const arcount = additionals + (this.edns ? 1 : 0);
+    const answers = answer.answerCount;
+    const authorities = answer.authorityCount;
+    const arcount = answer.additionalCount + (this.edns ? 1 : 0);
     out[4] = 0;
     out[5] = 1;
     out[6] = answers >>> 8;

@@ -150,7 +150,16 @@ test("answerTtl()", async (t) => {
 
 /** An entry stored at t=1000 ms with a TTL of `ttl` seconds. */
 function entry(response: Message, ttl: number): CacheEntry {
-  return { kind: "answer", response, storedAt: 1000, ttl, hits: 0, refreshing: false };
+  return {
+    kind: "answer",
+    response,
+    kept: null,
+    restoreCase: false,
+    storedAt: 1000,
+    ttl,
+    hits: 0,
+    refreshing: false,
+  };
 }
 
 test("agedResponse()", async (t) => {
