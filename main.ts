@@ -4,22 +4,23 @@
  * @module
  */
 import { configureSync, getLogger, type LogRecord } from "@logtape/logtape";
-import { type Command, parseCommand, USAGE, UsageError, VERSION } from "./lib/config/mod.ts";
+import {
+  type CliLogLevel,
+  ConfigFileError,
+  type LiveConfig,
+  liveConfigs,
+  parseCommand,
+  type ServeCommand,
+  USAGE,
+  UsageError,
+  VERSION,
+} from "./lib/config/mod.ts";
 import { startServer } from "./lib/server/mod.ts";
-import { DataError } from "./lib/proto/mod.ts";
 import { formatLogRecord } from "./lib/observe/mod.ts";
 import { formatAddress } from "./lib/upstream/mod.ts";
 import mappings from "./mappings.ts";
 import { fileURLToPath } from "node:url";
-import {
-  createReloader,
-  dataLoader,
-  type LoadedData,
-  type Mappings,
-  mappingsModule,
-  type ReloadOptions,
-  watchFiles,
-} from "./lib/zone/mod.ts";
+import { createReloader, type Mappings, mappingsModule, type Reloader, watchFiles } from "./lib/zone/mod.ts";
 import { batchedUdpAvailable } from "./lib/net/mod.ts";
 
 const MAPPINGS_URL = new URL("./mappings.ts", import.meta.url);
@@ -36,36 +37,51 @@ function fail(message: string, status: number): never {
   Deno.exit(status);
 }
 
-type ServeCommand = Extract<Command, { kind: "serve" }>;
+type Configs = ReturnType<typeof liveConfigs>;
+
+/** Sends dnsd's log lines to stderr, from `level` up; called again when a reload changes the level. */
+function configureLogging(level: CliLogLevel): void {
+  configureSync({
+    reset: true,
+    sinks: { stderr: (record: LogRecord) => writeAll(Deno.stderr, formatLogRecord(record)) },
+    loggers: [
+      { category: ["dnsd"], lowestLevel: level, sinks: ["stderr"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
+    ],
+  });
+}
 
 function main(args: readonly string[]): Promise<void> | void {
   let command;
   try {
     command = parseCommand(args);
   } catch (error) {
+    // With --check, a config file that does not parse is a failed check (1), not a usage error (2).
+    if (error instanceof ConfigFileError && args.includes("--check")) fail(error.message, 1);
     if (error instanceof UsageError) fail(`${error.message} (see --help)`, 2);
     throw error;
   }
   if (command.kind === "help") return writeAll(Deno.stdout, USAGE);
   if (command.kind === "version") return writeAll(Deno.stdout, `dnsd ${VERSION}\n`);
 
-  configureSync({
-    sinks: { stderr: (record: LogRecord) => writeAll(Deno.stderr, formatLogRecord(record)) },
-    loggers: [
-      { category: ["dnsd"], lowestLevel: command.logLevel, sinks: ["stderr"] },
-      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
-    ],
-  });
+  configureLogging(command.logLevel);
+  const configs = liveConfigs({ args, builtinMappings: mappingsSource() });
+  if (command.check) return check(command, configs);
   const log = getLogger(["dnsd"]);
   log.info("DNS server is starting...");
-  const load = dataLoader({ zones: command.zones, hosts: command.hosts, mappings: mappingsSource() });
-  return load(true).then(
-    (loaded) => serve(command, loaded, (options) => load(false, options)),
-    (error) => {
-      if (error instanceof DataError) fail(error.message, 1);
-      throw error;
-    },
-  );
+  return configs.load(command).then((live) => {
+    // At start-up a broken file or a failed assertion is fatal: one line each, exit status 1.
+    if (live.errors.length > 0) fail(live.errors.map((error) => error.message).join("\ndnsd: "), 1);
+    return serve(live, configs);
+  });
+}
+
+/** `--check`: loads everything the configuration names, runs its assertions, says what fails. */
+async function check(command: ServeCommand, configs: Configs): Promise<void> {
+  const live = await configs.load(command);
+  if (live.errors.length > 0) fail(live.errors.map((error) => error.message).join("\ndnsd: "), 1);
+  const assertions = command.config?.assertions.length ?? 0;
+  writeAll(Deno.stdout, `dnsd: configuration OK: ${live.data.size} records, ${assertions} assertions hold\n`);
 }
 
 /**
@@ -78,22 +94,30 @@ function mappingsSource(): () => Promise<Mappings> | Mappings {
   return mappingsModule({ url: MAPPINGS_URL, initial: mappings, importer: (specifier) => import(specifier) });
 }
 
-function serve(
-  command: ServeCommand,
-  loaded: LoadedData,
-  reloadAll: (options: ReloadOptions) => Promise<LoadedData>,
-): Promise<void> {
+function serve(initial: LiveConfig, configs: Configs): Promise<void> {
+  const command = initial.command;
   const log = getLogger(["dnsd"]);
-  log.info("Loaded local data: {records} records", { records: loaded.data.size });
-  const mappingsFile = Deno.build.standalone ? [] : [fileURLToPath(MAPPINGS_URL)];
+  log.info("Loaded local data: {records} records", { records: initial.data.size });
+  const usesMappingsFile = command.mappings === "builtin" && !Deno.build.standalone;
+  const mappingsFile = usesMappingsFile ? [fileURLToPath(MAPPINGS_URL)] : [];
   // The callback runs only after a change has settled, by which time `reloader` exists. A zone
   // changed without a new serial waits for SIGHUP: it may be an edit still in progress.
   const watch = watchFiles(
-    [...loaded.files, ...mappingsFile],
-    () => void reloader.reload("a data file changed", { requireNewSerial: true }),
+    [...initial.files, ...mappingsFile],
+    () => void reloader.reload("a file changed", { requireNewSerial: true }),
     command.reloadSettleMs,
   );
-  const reloader = createReloader(loaded, reloadAll, (files) => watch.update([...files, ...mappingsFile]));
+  let logLevel = command.logLevel;
+  const reloader: Reloader<LiveConfig> = createReloader(
+    initial,
+    (options): Promise<LiveConfig> => configs.reload(reloader.state().command, options),
+    (files) => watch.update([...files, ...mappingsFile]),
+    (next) => {
+      if (next.command.logLevel === logLevel) return;
+      logLevel = next.command.logLevel;
+      configureLogging(logLevel);
+    },
+  );
   if (command.udpIo === "batched" && !batchedUdpAvailable()) {
     fail(
       "--udp-io batched needs Linux (glibc) on a 64-bit CPU and --allow-ffi (deno run --allow-ffi ...)",

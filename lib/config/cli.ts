@@ -7,6 +7,11 @@ import { parseIPv4, parseIPv6 } from "../proto/mod.ts";
 import type { ZoneFileSource } from "../zone/mod.ts";
 import { type Upstream, UPSTREAM_STRATEGIES, type UpstreamStrategy } from "../upstream/mod.ts";
 import type { CacheOptions } from "../cache/mod.ts";
+import { ConfigFileError, UsageError } from "./errors.ts";
+import { type ConfigFileSettings, type LocatedAssertion, readConfigText } from "./file.ts";
+import { optionByFlag, OPTIONS } from "./options.ts";
+
+export { ConfigFileError, UsageError };
 
 /** dnsd's version. */
 export const VERSION = "0.1.0";
@@ -43,11 +48,22 @@ export type Command =
     readonly udpIo: "auto" | "deno" | "batched";
     /** How long a changed data file must stay unchanged before it is reloaded, in ms. */
     readonly reloadSettleMs: number;
+    /** The config file's own parts (`[mappings]`, `[[assert]]`); null without `--config`. */
+    readonly config: ConfigParts | null;
+    /** `--check`: check the config, data and assertions, and exit. */
+    readonly check: boolean;
+    /** Where the built-in names come from: mappings.ts, the file's `[mappings]`, or nowhere. */
+    readonly mappings: "builtin" | "file" | "none";
   };
 
-/** A bad command line; the message is one line for the user. */
-export class UsageError extends Error {
-  override name = "UsageError";
+/** What a config file holds besides settings. */
+export interface ConfigParts {
+  /** The file's path, as given. */
+  readonly path: string;
+  /** Its `[mappings]` table, unchecked (the local data loader checks it as it checks mappings.ts). */
+  readonly mappings: Readonly<Record<string, unknown>> | null;
+  /** Its `[[assert]]` tables. */
+  readonly assertions: readonly LocatedAssertion[];
 }
 
 /** The text of `--help`. */
@@ -56,6 +72,10 @@ export const USAGE = `Usage: dnsd [options]
 A DNS server: answers local names, forwards the rest to upstream resolvers.
 
 Options:
+  --config FILE        read settings from a TOML file (keys are the long flags
+                       with - written _); a flag given here replaces the file's
+  --check              check the config, data and [[assert]]s, print each
+                       failure, and exit 0 or 1 without serving
   --host HOST          address to listen on (default 127.0.0.1)
   --port PORT          UDP port to listen on, 0-65535 (default 2053)
   --upstream HOST[:PORT]
@@ -85,6 +105,7 @@ Options:
                        ORIGIN is the origin before any $ORIGIN in the file
   --hosts FILE         answer the names in a hosts(5) file, with PTR for their
                        addresses; repeatable
+  --no-mappings        start without the names of mappings.ts
   --reload-settle MS   reload a changed data file once it has stayed unchanged
                        for MS (default 2000)
   --udp-io auto|deno|batched
@@ -147,107 +168,184 @@ export function parseZoneSource(text: string): ZoneFileSource {
   return { file: text };
 }
 
+/** A value as the command line gives it: text, on/off, or the texts of a repeated flag. */
+type CliValue = string | boolean | string[];
+
+/** Options for {@link parseCommand}. */
+export interface ParseOptions {
+  /** Reads the file `--config` names (default `Deno.readTextFileSync`); injected by tests. */
+  readonly readFile?: (path: string) => string;
+}
+
 /**
- * Parses the command line.
- * @throws {UsageError} for an unknown flag or a bad value
+ * The settings of one start or reload: each from the command line when given there (a repeatable
+ * flag's whole list too), else from the config file, else its default. A value from the file that
+ * the parsing below rejects is reported at its line, under its key.
  */
-export function parseCommand(args: readonly string[]): Command {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        host: { type: "string", default: "127.0.0.1" },
-        port: { type: "string", default: "2053" },
-        upstream: { type: "string", multiple: true },
-        timeout: { type: "string", default: "2000" },
-        "max-outstanding": { type: "string", default: "10000" },
-        "log-level": { type: "string", default: "info" },
-        zone: { type: "string", multiple: true },
-        "upstream-strategy": { type: "string", default: "sequential" },
-        "0x20": { type: "boolean", default: false },
-        "tcp-idle-timeout": { type: "string", default: "10000" },
-        "tcp-max-connections": { type: "string", default: "150" },
-        "tcp-write-timeout": { type: "string", default: "5000" },
-        "cache-size": { type: "string", default: "100000" },
-        "min-ttl": { type: "string", default: "0" },
-        "max-ttl": { type: "string", default: "86400" },
-        "servfail-ttl": { type: "string", default: "5" },
-        "serve-stale": { type: "boolean", default: false },
-        "stale-max": { type: "string", default: "86400" },
-        "allow-cache-snooping": { type: "boolean", default: false },
-        "udp-io": { type: "string", default: "auto" },
-        "reload-settle": { type: "string", default: "2000" },
-        hosts: { type: "string", multiple: true },
-        help: { type: "boolean", default: false },
-        version: { type: "boolean", default: false },
-      },
+class Settings {
+  readonly #cli: ReadonlyMap<string, CliValue>;
+  readonly #file: ConfigFileSettings | null;
+
+  constructor(cli: ReadonlyMap<string, CliValue>, file: ConfigFileSettings | null) {
+    this.#cli = cli;
+    this.#file = file;
+  }
+
+  /** The value of `flag`, as the command line writes it (numbers from the file as text). */
+  #raw(flag: string): CliValue | undefined {
+    const given = this.#cli.get(flag) ?? this.#file?.settings.get(flag)?.value;
+    const value = given ?? optionByFlag(flag)?.default;
+    if (value === undefined) return undefined;
+    if (typeof value === "number") return String(value);
+    return Array.isArray(value) ? [...value] : value as string | boolean;
+  }
+
+  /** Runs `parse` on `flag`'s text; an error about a file value is told at the file's line. */
+  #at<T>(flag: string, parse: () => T): T {
+    try {
+      return parse();
+    } catch (error) {
+      const fromFile = this.#cli.has(flag) ? undefined : this.#file?.settings.get(flag);
+      if (!(error instanceof UsageError) || !fromFile || !this.#file) throw error;
+      // "--upstream 1.2.3: ..." becomes "dnsd.toml:4: upstream: ..."
+      const what = error.message.replace(/^--[\w-]+(?: [^:]*)?: /, "");
+      throw new ConfigFileError(`${this.#file.path}:${fromFile.line}: ${flag.replaceAll("-", "_")}: ${what}`);
+    }
+  }
+
+  text(flag: string, parse: (text: string) => string = (text) => text): string {
+    return this.#at(flag, () => parse(String(this.#raw(flag) ?? "")));
+  }
+
+  flag(flag: string): boolean {
+    return this.#raw(flag) === true;
+  }
+
+  list<T>(flag: string, parse: (text: string) => T): T[] {
+    const value = this.#raw(flag);
+    return this.#at(flag, () => (Array.isArray(value) ? value : []).map(parse));
+  }
+
+  /** A whole number within the option's range; the message says the range. */
+  integer(flag: string, parse?: (text: string) => number): number {
+    const type = optionByFlag(flag)?.type;
+    const [min, max] = type?.kind === "integer" ? [type.min, type.max] : [0, Number.MAX_SAFE_INTEGER];
+    return this.#at(
+      flag,
+      () => (parse ?? ((text) => wholeNumber(text, `--${flag}`, min, max)))(this.text(flag)),
+    );
+  }
+
+  /** One of the option's choices. */
+  choice<T extends string>(flag: string, choices: readonly T[]): T {
+    return this.#at(flag, () => {
+      const text = this.text(flag);
+      const found = choices.find((choice) => choice === text);
+      if (!found) throw new UsageError(`--${flag}: "${text}" is not one of ${choices.join(", ")}`);
+      return found;
     });
+  }
+}
+
+/** The command line's own flags, with only what was given (defaults come later, after the file). */
+function readArgs(args: readonly string[]): Map<string, CliValue> {
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {};
+  for (const spec of OPTIONS) {
+    options[spec.flag] = spec.type.kind === "flag"
+      ? { type: "boolean" }
+      : { type: "string", ...(spec.type.kind === "list" ? { multiple: true } : {}) };
+  }
+  try {
+    const { values } = parseArgs({ args: [...args], strict: true, allowPositionals: false, options });
+    return new Map(Object.entries(values).filter(([, value]) => value !== undefined) as [string, CliValue][]);
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message.split("\n")[0]! : String(error));
   }
-  const { values } = parsed;
-  if (values.help) return { kind: "help" };
-  if (values.version) return { kind: "version" };
-  if (values.host === "") throw new UsageError(`--host: an address is needed`);
-  const timeout = values.timeout;
-  if (!/^[0-9]+$/.test(timeout) || Number(timeout) < 1 || Number(timeout) > 600_000) {
-    throw new UsageError(`--timeout: "${timeout}" is not a whole number of milliseconds (1-600000)`);
+}
+
+/** The text of a file that could not be read, as one line. */
+function unreadable(path: string, error: unknown): ConfigFileError {
+  if (error instanceof Deno.errors.NotFound) return new ConfigFileError(`--config ${path}: no such file`);
+  const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+  return new ConfigFileError(`--config ${path}: cannot read it: ${reason}`);
+}
+
+/**
+ * Parses the command line, and the config file it names (`--config`): a flag given on the command
+ * line replaces the file's value for that key (for a repeatable flag, the file's whole list).
+ * @throws {UsageError} for an unknown flag or key, or a bad value (at the file's line for the file's)
+ */
+export function parseCommand(args: readonly string[], options: ParseOptions = {}): Command {
+  const cli = readArgs(args);
+  if (cli.get("help") === true) return { kind: "help" };
+  if (cli.get("version") === true) return { kind: "version" };
+  const configPath = cli.get("config");
+  let file: ConfigFileSettings | null = null;
+  if (typeof configPath === "string") {
+    if (configPath === "") throw new UsageError("--config: a file name is needed");
+    let text: string;
+    try {
+      text = (options.readFile ?? Deno.readTextFileSync)(configPath);
+    } catch (error) {
+      throw unreadable(configPath, error);
+    }
+    file = readConfigText(configPath, text);
   }
-  const logLevel = LOG_LEVELS.find((level) => level === values["log-level"]);
-  if (!logLevel) {
-    throw new UsageError(`--log-level: "${values["log-level"]}" is not one of ${LOG_LEVELS.join(", ")}`);
-  }
-  const strategy = UPSTREAM_STRATEGIES.find((name) => name === values["upstream-strategy"]);
-  if (!strategy) {
-    throw new UsageError(
-      `--upstream-strategy: "${values["upstream-strategy"]}" is not one of ${UPSTREAM_STRATEGIES.join(", ")}`,
-    );
-  }
-  const minTtl = wholeNumber(values["min-ttl"], "--min-ttl", 0, 2_147_483_647);
-  const maxTtl = wholeNumber(values["max-ttl"], "--max-ttl", 0, 2_147_483_647);
+  const values = new Settings(cli, file);
+  const host = values.text("host", (text) => {
+    if (text === "") throw new UsageError(`--host: an address is needed`);
+    return text;
+  });
+  const timeoutMs = values.integer("timeout", (text) => {
+    if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > 600_000) {
+      throw new UsageError(`--timeout: "${text}" is not a whole number of milliseconds (1-600000)`);
+    }
+    return Number(text);
+  });
+  const logLevel = values.choice("log-level", LOG_LEVELS);
+  const strategy = values.choice("upstream-strategy", UPSTREAM_STRATEGIES);
+  const minTtl = values.integer("min-ttl");
+  const maxTtl = values.integer("max-ttl");
   if (minTtl > maxTtl) throw new UsageError(`--min-ttl ${minTtl} is above --max-ttl ${maxTtl}`);
-  const serveStale = values["serve-stale"];
+  const serveStale = values.flag("serve-stale");
   const cache: CacheOptions = {
     limits: {
-      maxEntries: wholeNumber(values["cache-size"], "--cache-size", 0, 100_000_000),
+      maxEntries: values.integer("cache-size"),
       minTtl,
       maxTtl,
-      servfailTtl: wholeNumber(values["servfail-ttl"], "--servfail-ttl", 1, 300),
+      servfailTtl: values.integer("servfail-ttl"),
       // Expired answers are kept only when they may be served.
-      staleMax: serveStale ? wholeNumber(values["stale-max"], "--stale-max", 1, 604_800) : 0,
+      staleMax: serveStale ? values.integer("stale-max") : 0,
     },
     serveStale,
-    allowSnooping: values["allow-cache-snooping"],
+    allowSnooping: values.flag("allow-cache-snooping"),
   };
-  const udpIo = values["udp-io"];
-  if (udpIo !== "auto" && udpIo !== "deno" && udpIo !== "batched") {
-    throw new UsageError(`--udp-io: "${udpIo}" is not auto, deno or batched`);
-  }
+  const udpIo = values.choice("udp-io", ["auto", "deno", "batched"] as const);
   return {
     kind: "serve",
     udpIo,
-    reloadSettleMs: wholeNumber(values["reload-settle"], "--reload-settle", 0, 600_000),
+    reloadSettleMs: values.integer("reload-settle"),
     cache,
     strategy,
-    caseRandomization: values["0x20"],
-    maxOutstanding: wholeNumber(values["max-outstanding"], "--max-outstanding", 1, 1_000_000),
+    caseRandomization: values.flag("0x20"),
+    maxOutstanding: values.integer("max-outstanding"),
     tcp: {
-      idleTimeoutMs: wholeNumber(values["tcp-idle-timeout"], "--tcp-idle-timeout", 1, 3_600_000),
-      maxConnections: wholeNumber(values["tcp-max-connections"], "--tcp-max-connections", 1, 65_535),
-      writeTimeoutMs: wholeNumber(values["tcp-write-timeout"], "--tcp-write-timeout", 1, 600_000),
+      idleTimeoutMs: values.integer("tcp-idle-timeout"),
+      maxConnections: values.integer("tcp-max-connections"),
+      writeTimeoutMs: values.integer("tcp-write-timeout"),
     },
-    host: values.host,
-    port: parsePort(values.port, "--port"),
-    upstreams: (values.upstream ?? ["8.8.8.8:53"]).map(parseUpstream),
-    timeoutMs: Number(timeout),
+    host,
+    port: values.integer("port", (text) => parsePort(text, "--port")),
+    upstreams: values.list("upstream", parseUpstream),
+    timeoutMs,
     logLevel,
-    zones: (values.zone ?? []).map(parseZoneSource),
-    hosts: (values.hosts ?? []).map((file) => {
-      if (file === "") throw new UsageError("--hosts: a file name is needed");
-      return file;
+    zones: values.list("zone", parseZoneSource),
+    hosts: values.list("hosts", (name) => {
+      if (name === "") throw new UsageError("--hosts: a file name is needed");
+      return name;
     }),
+    config: file === null ? null : { path: file.path, mappings: file.mappings, assertions: file.assertions },
+    check: cli.get("check") === true,
+    mappings: values.flag("no-mappings") ? "none" : file?.mappings ? "file" : "builtin",
   };
 }

@@ -1,6 +1,12 @@
 /**
- * Configuration: the command line, parsed purely into a typed command.
+ * Configuration: the command line and the config file (TOML), parsed purely into a typed command;
+ * the table of every setting; and the configuration in force, loaded and checked as one.
  * @module
  */
-export { parseCommand, USAGE, UsageError, VERSION } from "./cli.ts";
-export type { Command } from "./cli.ts";
+export { ConfigFileError, parseCommand, USAGE, UsageError, VERSION } from "./cli.ts";
+export type { CliLogLevel, Command, ConfigParts, ParseOptions } from "./cli.ts";
+export { keepRestartSettings, liveConfigs } from "./live.ts";
+export type { LiveConfig, LiveConfigOptions, ServeCommand } from "./live.ts";
+export { fileKey, OPTIONS } from "./options.ts";
+export type { OptionSpec, OptionType } from "./options.ts";
+export { configJsonSchema, configSchema } from "./schema.ts";

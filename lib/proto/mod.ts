@@ -7,7 +7,7 @@
 export { ByteArena } from "./arena.ts";
 export { decodeMessage, encodeMessage, flagWord, HEADER_SIZE, headerFlags } from "./codec.ts";
 export type { HeaderFlags } from "./codec.ts";
-export { EdeCode, withEde } from "./ede.ts";
+export { EdeCode, edeOf, withEde } from "./ede.ts";
 export type { ExtendedError } from "./ede.ts";
 export {
   BadVersion,

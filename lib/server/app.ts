@@ -28,6 +28,7 @@ import {
   requireRecursion,
   type Resolve,
   ResponseMemo,
+  type Stage,
 } from "../resolve/mod.ts";
 import type { LocalData } from "../zone/mod.ts";
 import { type DatagramSocket, listenUdp, openUpstreamSocket, UdpReactor } from "../net/mod.ts";
@@ -125,9 +126,20 @@ export function buildResolver(
     readonly reactor?: UdpReactor;
     /** The forwarding path's clock (see {@link turnClock}), shared with the cache. */
     readonly now?: () => number;
+    /**
+     * A stage in place of forwarding: no upstream sockets are opened. The config check's
+     * assertions use one that only says where a question would go (lib/server/assertions.ts).
+     */
+    readonly forwarder?: Stage;
   } = {},
 ): Resolver {
   const { cache, memo, reactor } = extras;
+  if (extras.forwarder) {
+    return {
+      resolve: chain(localStages(options, memo).concat(extras.forwarder)),
+      close: () => Promise.resolve(),
+    };
+  }
   const now = extras.now ?? turnClock();
   // Anyone can send datagrams to an upstream socket: counted, and logged once per 10 s per reason.
   const drops = new RemoteEvents(log);
@@ -154,8 +166,7 @@ export function buildResolver(
     tcp: tcpExchange(upstream, { onDrop, exactCase }),
   }));
   const resolve = chain([
-    logQueries(),
-    authoritative(options.localData, memo ? { memo } : {}),
+    ...localStages(options, memo),
     ...(cache ? [cache.stage] : []),
     requireRecursion(),
     forward(upstreams, {
@@ -169,6 +180,14 @@ export function buildResolver(
     }),
   ]);
   return { resolve, close: () => Promise.all(pools.map((pool) => pool.close())).then(() => {}) };
+}
+
+/**
+ * The stages that answer without an upstream, in order: what a config's assertions see too. Each
+ * reads its data through a getter, so a reload swaps it between two queries.
+ */
+function localStages(options: ServerOptions, memo: ResponseMemo | undefined): Stage[] {
+  return [logQueries(), authoritative(options.localData, memo ? { memo } : {})];
 }
 
 /** The counters and size of `cache`, live. */

@@ -13,3 +13,5 @@ export type { ServeOptions } from "./serving.ts";
 export { serveTcp } from "./tcp_server.ts";
 export type { TcpServerOptions } from "./tcp_server.ts";
 export { serveUdp } from "./udp_server.ts";
+export { checkAssertions, wouldForward } from "./assertions.ts";
+export type { AssertedOutcome, Assertion } from "./assertions.ts";

@@ -1,7 +1,9 @@
 /**
- * Holds the current local data and replaces it on reload. Reloads never overlap: one asked for
- * while another runs is done once, after it (and forced when any of those asking forced it).
- * Queries read `current()` and so see the old data or the new, never a mix and never an error.
+ * Holds the current local data (and what came with it: a config, lists) and replaces it on reload,
+ * as a transaction: the new state is used only when every part of it loaded and checked, else the
+ * running one stays whole and each error is logged with its file:line. Reloads never overlap: one
+ * asked for while another runs is done once, after it (and forced when any of those asking forced
+ * it). Queries read `current()` and so see the old data or the new, never a mix and never an error.
  * @module
  */
 import { getLogger } from "@logtape/logtape";
@@ -11,9 +13,11 @@ import type { LoadedData, ReloadOptions } from "./sources.ts";
 const log = getLogger(["dnsd", "data"]);
 
 /** The live local data and the way to reload it. */
-export interface Reloader {
+export interface Reloader<T extends LoadedData = LoadedData> {
   /** The data queries should use now. */
   current(): LocalData;
+  /** The whole state in use now: the data and what was loaded with it. */
+  state(): T;
   /** The files the current data was read from. */
   files(): readonly string[];
   /**
@@ -40,12 +44,14 @@ function merge(queued: Queued | null, why: string, options: ReloadOptions): Queu
  * Starts from an already loaded state.
  * @param load reads every source (non-strict: failures come back in `errors`)
  * @param onFiles told the files after each reload (to watch them)
+ * @param onSwapped told each new state once it is in use (to apply what it changes beyond the data)
  */
-export function createReloader(
-  initial: LoadedData,
-  load: (options: ReloadOptions) => Promise<LoadedData>,
+export function createReloader<T extends LoadedData>(
+  initial: T,
+  load: (options: ReloadOptions) => Promise<T>,
   onFiles: (files: readonly string[]) => void = () => {},
-): Reloader {
+  onSwapped: (state: T) => void = () => {},
+): Reloader<T> {
   let state = initial;
   let running: Promise<void> | null = null;
   let queued: Queued | null = null;
@@ -54,21 +60,29 @@ export function createReloader(
     log.info("Reloading local data ({why})", { why });
     try {
       const next = await load(options);
-      for (const error of next.errors) {
-        log.error("Reload failed, keeping the previous data of that source: {error}", {
-          error: error.message,
+      if (next.errors.length > 0) {
+        for (const error of next.errors) log.error("{error}", { error: error.message });
+        log.error("Reload failed, keeping the running configuration and data ({count} errors)", {
+          count: next.errors.length,
         });
+        // Still watch what the failed load read: a file it needs may appear, or be fixed.
+        onFiles([...new Set([...state.files, ...next.files])]);
+        return;
       }
       state = next;
       log.info("Local data reloaded: {records} records", { records: next.data.size });
       onFiles(next.files);
+      onSwapped(next);
     } catch (error) {
-      log.error("Reload failed, keeping the previous data: {error}", { error });
+      // One line: a config file's error says its file:line already (a stack trace would not help).
+      const reason = error instanceof Error ? error.message : String(error);
+      log.error("Reload failed, keeping the running configuration and data: {reason}", { reason });
     }
   }
 
   return {
     current: () => state.data,
+    state: () => state,
     files: () => state.files,
     reload(why, options = {}) {
       if (running) {

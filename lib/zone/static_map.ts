@@ -98,8 +98,12 @@ function presentationData(code: number, text: string): RData | string {
   }
 }
 
-/** The RDATA of one value of a record set entry `type`. */
-function typedData(code: number, value: string): RData | string {
+/**
+ * The RDATA of one value of a record set entry `type`, as mappings.ts and a config file's
+ * `[mappings]` and `[[assert]]` write it: an address for A and AAAA, literal text for TXT, zone-file
+ * RDATA (absolute names) for the rest. A string says why it is not one.
+ */
+export function typedData(code: number, value: string): RData | string {
   if (code === RRType.A || code === RRType.AAAA) {
     const data = addressData(value);
     const [type, family] = code === RRType.A ? ["A", "IPv4"] : ["AAAA", "IPv6"];

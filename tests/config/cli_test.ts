@@ -41,6 +41,9 @@ const DEFAULTS = {
   },
   udpIo: "auto",
   reloadSettleMs: 2000,
+  config: null,
+  check: false,
+  mappings: "builtin",
 } as const satisfies Command;
 
 const parsed: readonly { name: string; args: string[]; want: Command }[] = [

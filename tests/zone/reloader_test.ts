@@ -171,7 +171,9 @@ test("createReloader() keeps the old data and files when the loader throws", asy
     deepEqual(reloader.files(), ["/old"]);
     deepEqual(told, []);
     ok(
-      lines.some((line) => / - ERROR - Reload failed, keeping the previous data: .*disk on fire/.test(line)),
+      lines.some((line) =>
+        / - ERROR - Reload failed, keeping the running configuration and data: disk on fire/.test(line)
+      ),
     );
   });
 });
@@ -188,7 +190,7 @@ test("createReloader() tells onFiles the files of the new data", async () => {
   deepEqual(reloader.files(), ["/zones/a.zone", "/zones/a.inc"]);
 });
 
-test("createReloader() logs a broken zone file's file:line:column at ERROR and keeps its zone", async () => {
+test("createReloader() logs a broken zone file's file:line:column at ERROR and keeps all the data", async () => {
   const good = "$ORIGIN a.test.\n$TTL 60\n@ SOA ns h 1 7200 900 1209600 60\nwww A 192.0.2.1\n";
   const files: Record<string, string> = { "/zones/a.zone": good };
   const load = dataLoader({
@@ -202,9 +204,14 @@ test("createReloader() logs a broken zone file's file:line:column at ERROR and k
   await withLogs(async (lines) => {
     await reloader.reload("file changed");
     const errors = lines.filter((line) => line.includes(" - ERROR - "));
-    equal(errors.length, 1, lines.join(""));
+    equal(errors.length, 2, lines.join(""));
     ok(errors[0]!.includes("/zones/a.zone:6:9: "), errors[0]);
-    ok(lines.some((line) => line.includes(" - INFO - Local data reloaded")), lines.join(""));
+    ok(
+      errors[1]!.includes("Reload failed, keeping the running configuration and data (1 errors)"),
+      errors[1],
+    );
+    // A reload is a transaction: nothing of it is used, and the log does not say it reloaded.
+    ok(!lines.some((line) => line.includes("Local data reloaded")), lines.join(""));
   });
   deepEqual(addresses(reloader.current(), "www.a.test"), ["192.0.2.1"]);
   equal(resolveLocal(reloader.current(), "www.a.test", RRType.AAAA)?.answers.length, 0);

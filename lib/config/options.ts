@@ -1,0 +1,203 @@
+/**
+ * Every setting dnsd has, once: its flag, the config file key made from it, its type and range, its
+ * default, and whether a running server can take a new value. The command line (`parseArgs`), the
+ * config file's schema (zod, and from it `docs/dnsd.schema.json`) and the key reference in
+ * `docs/configuration.md` are all made from this table. Pure data.
+ * @module
+ */
+
+/** How a setting is written, and what it may be. */
+export type OptionType =
+  | { readonly kind: "flag" }
+  | { readonly kind: "integer"; readonly min: number; readonly max: number }
+  | { readonly kind: "choice"; readonly choices: readonly string[] }
+  | { readonly kind: "text" }
+  | { readonly kind: "list" };
+
+/** One setting. */
+export interface OptionSpec {
+  /** The long flag without its dashes: `cache-size`. */
+  readonly flag: string;
+  /** Its type and allowed values. */
+  readonly type: OptionType;
+  /** The value when neither the command line nor the file gives one; none for lists that start empty. */
+  readonly default?: string | number | boolean | readonly string[];
+  /** One line for the schema's description and the key reference. */
+  readonly summary: string;
+  /** Only on the command line (`--help`, `--config`, ...): no key in the file. */
+  readonly cliOnly?: boolean;
+  /** A running server keeps its value until it restarts (sockets, sizes fixed at start-up). */
+  readonly restart?: boolean;
+}
+
+const UINT31 = 2_147_483_647;
+
+/** The settings, in the order `--help` lists them. */
+export const OPTIONS: readonly OptionSpec[] = [
+  { flag: "config", type: { kind: "text" }, summary: "read settings from this TOML file", cliOnly: true },
+  {
+    flag: "check",
+    type: { kind: "flag" },
+    summary: "check the config, data and assertions, print each failure, exit 0 or 1",
+    cliOnly: true,
+  },
+  {
+    flag: "host",
+    type: { kind: "text" },
+    default: "127.0.0.1",
+    summary: "the address to listen on, UDP and TCP",
+    restart: true,
+  },
+  {
+    flag: "port",
+    type: { kind: "integer", min: 0, max: 65_535 },
+    default: 2053,
+    summary: "the UDP and TCP port to listen on",
+    restart: true,
+  },
+  {
+    flag: "upstream",
+    type: { kind: "list" },
+    default: ["8.8.8.8:53"],
+    summary: "upstream resolvers, HOST[:PORT]",
+    restart: true,
+  },
+  {
+    flag: "timeout",
+    type: { kind: "integer", min: 1, max: 600_000 },
+    default: 2000,
+    summary: "deadline for a forwarded query over every upstream, in ms",
+    restart: true,
+  },
+  {
+    flag: "max-outstanding",
+    type: { kind: "integer", min: 1, max: 1_000_000 },
+    default: 10_000,
+    summary: "most queries waiting for upstreams at once",
+    restart: true,
+  },
+  {
+    flag: "upstream-strategy",
+    type: { kind: "choice", choices: ["sequential", "random", "fastest"] },
+    default: "sequential",
+    summary: "the order healthy upstreams are tried in",
+    restart: true,
+  },
+  {
+    flag: "0x20",
+    type: { kind: "flag" },
+    default: false,
+    summary: "randomise the case of upstream questions and require replies to echo it",
+    restart: true,
+  },
+  {
+    flag: "tcp-idle-timeout",
+    type: { kind: "integer", min: 1, max: 3_600_000 },
+    default: 10_000,
+    summary: "close an idle TCP connection after this many ms",
+    restart: true,
+  },
+  {
+    flag: "tcp-max-connections",
+    type: { kind: "integer", min: 1, max: 65_535 },
+    default: 150,
+    summary: "most TCP connections at once",
+    restart: true,
+  },
+  {
+    flag: "tcp-write-timeout",
+    type: { kind: "integer", min: 1, max: 600_000 },
+    default: 5000,
+    summary: "close a TCP connection whose answer is not taken within this many ms",
+    restart: true,
+  },
+  {
+    flag: "cache-size",
+    type: { kind: "integer", min: 0, max: 100_000_000 },
+    default: 100_000,
+    summary: "most cached answers (0 turns the cache off)",
+    restart: true,
+  },
+  {
+    flag: "min-ttl",
+    type: { kind: "integer", min: 0, max: UINT31 },
+    default: 0,
+    summary: "least TTL a cached answer is kept for, in seconds",
+    restart: true,
+  },
+  {
+    flag: "max-ttl",
+    type: { kind: "integer", min: 0, max: UINT31 },
+    default: 86_400,
+    summary: "most TTL a cached answer is kept for, in seconds",
+    restart: true,
+  },
+  {
+    flag: "servfail-ttl",
+    type: { kind: "integer", min: 1, max: 300 },
+    default: 5,
+    summary: "how long a failure is remembered, in seconds",
+    restart: true,
+  },
+  {
+    flag: "serve-stale",
+    type: { kind: "flag" },
+    default: false,
+    summary: "when every upstream fails, serve an expired answer (RFC 8767)",
+    restart: true,
+  },
+  {
+    flag: "stale-max",
+    type: { kind: "integer", min: 1, max: 604_800 },
+    default: 86_400,
+    summary: "how long past expiry an answer may be served stale, in seconds",
+    restart: true,
+  },
+  {
+    flag: "allow-cache-snooping",
+    type: { kind: "flag" },
+    default: false,
+    summary: "let RD=0 queries read (never fill) the cache",
+    restart: true,
+  },
+  { flag: "zone", type: { kind: "list" }, summary: "zone files to serve, [ORIGIN=]FILE" },
+  { flag: "hosts", type: { kind: "list" }, summary: "hosts(5) files to answer from" },
+  {
+    flag: "no-mappings",
+    type: { kind: "flag" },
+    default: false,
+    summary: "start without the names of mappings.ts",
+  },
+  {
+    flag: "reload-settle",
+    type: { kind: "integer", min: 0, max: 600_000 },
+    default: 2000,
+    summary: "reload a changed file once it has stayed unchanged this many ms",
+    restart: true,
+  },
+  {
+    flag: "udp-io",
+    type: { kind: "choice", choices: ["auto", "deno", "batched"] },
+    default: "auto",
+    summary: "how UDP is read: batched (recvmmsg through FFI), deno, or auto",
+    restart: true,
+  },
+  {
+    flag: "log-level",
+    type: { kind: "choice", choices: ["debug", "info", "warning", "error"] },
+    default: "info",
+    summary: "the least level logged",
+  },
+  { flag: "help", type: { kind: "flag" }, summary: "show the help and exit", cliOnly: true },
+  { flag: "version", type: { kind: "flag" }, summary: "show the version and exit", cliOnly: true },
+];
+
+/** The config file key of a setting: its flag with `-` written `_`. */
+export function fileKey(spec: OptionSpec): string {
+  return spec.flag.replaceAll("-", "_");
+}
+
+/** The setting with this flag. */
+export function optionByFlag(flag: string): OptionSpec | undefined {
+  return OPTIONS.find((spec) => spec.flag === flag);
+}
