@@ -140,6 +140,14 @@ zone:
   throw failure;
 }
 
+/**
+ * Extra dnsd arguments for a sitting, from the environment (`DNSD_ARGS="--blocklist big.txt"`,
+ * split at spaces): the same benchmark with and without a setting.
+ */
+function extraArgs(): string[] {
+  return (Deno.env.get("DNSD_ARGS") ?? "").split(" ").filter((arg) => arg !== "");
+}
+
 /** dnsd from this checkout, as the issue runs it. */
 export const dnsd: Contender = {
   name: "dnsd",
@@ -158,6 +166,7 @@ export const dnsd: Contender = {
       `127.0.0.1:${setting.upstream}`,
       "--log-level",
       "warning",
+      ...extraArgs(),
     ]),
 };
 
@@ -183,6 +192,7 @@ export const dnsdBatched: Contender = {
       "batched",
       "--log-level",
       "warning",
+      ...extraArgs(),
     ]),
 };
 
