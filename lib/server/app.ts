@@ -203,6 +203,28 @@ function localStages(options: ServerOptions, memo: ResponseMemo | undefined): St
   ];
 }
 
+/**
+ * What the memo's entries depend on: local data and, with blocklists, the lists too. A kept
+ * (cached) answer for a name that a new list blocks must not be served once the lists change.
+ */
+function generationOf(options: ServerOptions): () => unknown {
+  const { localData, blockPolicy } = options;
+  if (!blockPolicy) return localData;
+  let data: LocalData | undefined;
+  let policy: BlockPolicy | undefined;
+  let generation = {};
+  return function currentGeneration() {
+    const nowData = localData();
+    const nowPolicy = blockPolicy();
+    if (nowData !== data || nowPolicy !== policy) {
+      data = nowData;
+      policy = nowPolicy;
+      generation = {};
+    }
+    return generation;
+  };
+}
+
 /** The counters and size of `cache`, live. */
 function viewOf(cache: Cache): CacheView {
   return {
@@ -240,7 +262,7 @@ export function startServer(options: ServerOptions): RunningServer {
   const counters: ServerCounters = { ...createForwardCounters(), dropped: 0 };
   // Encoded answers for repeated questions: local ones last until the data is swapped.
   const clock = options.clock ?? (() => performance.now());
-  const memo = new ResponseMemo({ generation: options.localData, now: clock });
+  const memo = new ResponseMemo({ generation: generationOf(options), now: clock });
   // One clock read per turn for the cache, the forwarder and the upstream pool.
   const now = turnClock(clock);
   const cache = options.cache ? answerCache({ ...options.cache, memo, now }) : undefined;
