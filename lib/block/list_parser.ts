@@ -24,10 +24,10 @@ export interface UnreadableLine {
   readonly reason: string;
 }
 
-/** What a whole list file holds. */
+/** What reading a whole list file found. */
 export interface ParsedList {
-  /** Every listed name, folded, in file order (duplicates included: the set drops them). */
-  readonly names: string[];
+  /** How many names were listed (duplicates included: the set drops them). */
+  readonly listed: number;
   /** How many lines could not be read. */
   readonly unreadable: number;
   /** The first few of those, for the log. */
@@ -155,12 +155,14 @@ export function readListLine(line: string): ListLine {
 }
 
 /**
- * Reads a whole list file.
+ * Reads a whole list file, handing each name to `add` as it is read (so a million names never sit
+ * in an array as strings while the set is built).
  * @param text the file's text
- * @returns the names listed and the lines that could not be read
+ * @param add told each listed name, folded, in file order
+ * @returns how many names were listed, and the lines that could not be read
  */
-export function parseList(text: string): ParsedList {
-  const names: string[] = [];
+export function parseList(text: string, add: (name: string) => void): ParsedList {
+  let listed = 0;
   const firstUnreadable: UnreadableLine[] = [];
   let unreadable = 0;
   let line = 0;
@@ -170,8 +172,8 @@ export function parseList(text: string): ParsedList {
     const read = readListLine(text.slice(start, end));
     start = end + 1;
     if (read.kind === "names") {
-      // One at a time: a spread of a long array into push() overflows the call stack.
-      for (const name of read.names) names.push(name);
+      for (const name of read.names) add(name);
+      listed += read.names.length;
     } else if (read.kind === "unreadable") {
       unreadable++;
       if (firstUnreadable.length < UNREADABLE_SHOWN) {
@@ -179,5 +181,5 @@ export function parseList(text: string): ParsedList {
       }
     }
   }
-  return { names, unreadable, firstUnreadable };
+  return { listed, unreadable, firstUnreadable };
 }

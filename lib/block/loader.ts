@@ -47,10 +47,34 @@ function unreadableFile(flag: string, path: string, error: unknown): DataError {
   return new DataError(`--${flag} ${path}: cannot read it: ${reason}`, { cause: error });
 }
 
+/**
+ * The length and two 32-bit hashes of `text` (FNV-1a and a multiplicative one): a file that
+ * changed yet matches all three is about one in 2^64, and comparing them keeps no text.
+ */
+function fingerprint(text: string): string {
+  let fnv = 0x811c9dc5;
+  let other = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    fnv = Math.imul(fnv ^ code, 0x01000193);
+    other = (Math.imul(other, 31) + code) | 0;
+  }
+  return `${text.length}:${fnv >>> 0}:${other >>> 0}`;
+}
+
+/** How many lines `text` has: a bound on the names it lists, one a line, that costs no allocation. */
+function lineCount(text: string): number {
+  let count = 1;
+  for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) count++;
+  return count;
+}
+
 /** Parses `text` into `into`, logging its unreadable lines once. */
 function addList(into: DomainSet, path: string, text: string): void {
-  const parsed = parseList(text);
-  for (const name of parsed.names) into.add(name);
+  // Room for a name a line, and for every character (each name is a part of the text): a few
+  // MiB more than needed at most, and no growing copies (a hosts line naming several names grows).
+  into.reserve(lineCount(text), text.length);
+  const parsed = parseList(text, (name) => into.add(name));
   if (parsed.unreadable === 0) return;
   log.warning("{file}: {count} lines could not be read and were skipped, first {first}", {
     file: path,
@@ -84,18 +108,21 @@ export function listLoader(options: ListLoaderOptions = {}): (sources: ListSourc
       }
     }
     if (errors.length > 0) return { policy: { lists: NO_LISTS, mode: sources.mode }, files, errors };
-    const key = [sources.mode, ...files, ...texts];
+    // Fingerprints, not the texts: keeping a 30 MiB text only to compare it costs 30 MiB of RSS.
+    const key = [sources.mode, ...files, ...texts.map(fingerprint)];
     if (last && same(last.key, key)) {
       return { policy: last.policy, files, errors };
     }
+    const started = performance.now();
     const blocked = new DomainSet();
     const allowed = new DomainSet();
     texts.forEach((text, i) => addList(i < sources.blocklists.length ? blocked : allowed, files[i]!, text));
     const policy: BlockPolicy = { lists: { blocked, allowed }, mode: sources.mode };
     last = { key, policy };
-    log.info("Loaded blocklists: {blocked} domains blocked, {allowed} allowed", {
+    log.info("Loaded blocklists: {blocked} domains blocked, {allowed} allowed, in {ms} ms", {
       blocked: blocked.size,
       allowed: allowed.size,
+      ms: Math.round(performance.now() - started),
     });
     return { policy, files, errors };
   };

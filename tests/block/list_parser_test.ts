@@ -89,13 +89,18 @@ test("parseList() reads a mixed file, counting bad lines with their line numbers
     "||x.example^$popup", // 10: bad
     "0.0.0.0 ads.example", // 11: a duplicate, kept for the set to drop
   ].join("\n");
-  const parsed = parseList(text);
-  assert.deepEqual(parsed.names, ["ads.example", "tracker.example", "plain.example", "ads.example"]);
+  const names: string[] = [];
+  const parsed = parseList(text, (name) => names.push(name));
+  assert.deepEqual(names, ["ads.example", "tracker.example", "plain.example", "ads.example"]);
+  assert.equal(parsed.listed, 4);
   assert.equal(parsed.unreadable, 4);
   assert.deepEqual(parsed.firstUnreadable.map((bad) => bad.line), [4, 7, 9]);
 });
 
 test("parseList() reads CRLF files and a last line without a newline", () => {
-  assert.deepEqual(parseList("a.example\r\nb.example\r\n").names, ["a.example", "b.example"]);
-  assert.deepEqual(parseList("a.example\nb.example").names, ["a.example", "b.example"]);
+  for (const text of ["a.example\r\nb.example\r\n", "a.example\nb.example"]) {
+    const names: string[] = [];
+    parseList(text, (name) => names.push(name));
+    assert.deepEqual(names, ["a.example", "b.example"]);
+  }
 });
