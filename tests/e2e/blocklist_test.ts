@@ -166,7 +166,6 @@ test("blocklist: new lists apply from the next query, and a blocked answer is ne
 // ---------------------------------------------------------------------------------------------
 // The real main.ts: lists from files, reloaded as part of the configuration
 
-const QUERY_MS = 2_000;
 const RELOAD_WITHIN_MS = 5_000;
 
 function needsFiles(name: string): { name: string; ignore: boolean } {
