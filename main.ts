@@ -131,7 +131,12 @@ function serve(initial: LiveConfig, configs: Configs): Promise<void> {
   });
   let server;
   try {
-    server = startServer({ ...command, udpIo, localData: reloader.current });
+    server = startServer({
+      ...command,
+      udpIo,
+      localData: reloader.current,
+      blockPolicy: () => reloader.state().blocking,
+    });
   } catch (error) {
     watch.close();
     const where = formatAddress({ hostname: command.host, port: command.port });

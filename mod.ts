@@ -70,6 +70,10 @@ export type {
   ZoneParseOptions,
 } from "./lib/zone/mod.ts";
 
+// Blocklists: the list file parser and the set a server's `blockPolicy` reads.
+export { DomainSet, isBlocked, parseList } from "./lib/block/mod.ts";
+export type { Blocklist, BlockMode, BlockPolicy, ParsedList, UnreadableLine } from "./lib/block/mod.ts";
+
 // The server.
 export { startServer } from "./lib/server/mod.ts";
 export type { RunningServer, ServerCounters, ServerOptions, TcpServerOptions } from "./lib/server/mod.ts";

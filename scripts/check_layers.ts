@@ -17,6 +17,7 @@ export const LAYERS: Readonly<Record<string, number>> = {
   net: 1,
   zone: 2,
   resolve: 3,
+  block: 3,
   cache: 4,
   upstream: 4,
   server: 5,

@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { parseIPv4, parseIPv6 } from "../proto/mod.ts";
 import type { ZoneFileSource } from "../zone/mod.ts";
+import { BLOCK_MODES, type BlockMode } from "../block/mod.ts";
 import { type Upstream, UPSTREAM_STRATEGIES, type UpstreamStrategy } from "../upstream/mod.ts";
 import type { CacheOptions } from "../cache/mod.ts";
 import { ConfigFileError, UsageError } from "./errors.ts";
@@ -35,6 +36,12 @@ export type Command =
     readonly logLevel: CliLogLevel;
     readonly zones: readonly ZoneFileSource[];
     readonly hosts: readonly string[];
+    /** `--blocklist` files: their domains, and the names below them, are blocked. */
+    readonly blocklists: readonly string[];
+    /** `--allowlist` files: their domains, and the names below them, are not blocked. */
+    readonly allowlists: readonly string[];
+    /** How a blocked name is answered. */
+    readonly blockMode: BlockMode;
     readonly strategy: UpstreamStrategy;
     readonly caseRandomization: boolean;
     /** The most queries waiting for upstreams at once. */
@@ -105,6 +112,13 @@ Options:
                        ORIGIN is the origin before any $ORIGIN in the file
   --hosts FILE         answer the names in a hosts(5) file, with PTR for their
                        addresses; repeatable
+  --blocklist FILE     block the domains a list names, and every name below them;
+                       hosts lines, plain domains and ||domain^ rules; repeatable
+  --allowlist FILE     unblock the domains a list names (same formats); the most
+                       specific entry wins, the allowlist a tie; repeatable
+  --block-mode null|nxdomain|refused
+                       answer a blocked name with 0.0.0.0 and :: (TTL 60),
+                       NXDOMAIN or REFUSED (default null); with EDNS, EDE 15
   --no-mappings        start without the names of mappings.ts
   --reload-settle MS   reload a changed data file once it has stayed unchanged
                        for MS (default 2000)
@@ -166,6 +180,12 @@ export function parseZoneSource(text: string): ZoneFileSource {
   }
   if (text === "") throw new UsageError("--zone: a file name is needed");
   return { file: text };
+}
+
+/** A list file's name, which must not be empty. */
+function listFile(flag: string, name: string): string {
+  if (name === "") throw new UsageError(`--${flag}: a file name is needed`);
+  return name;
 }
 
 /** A value as the command line gives it: text, on/off, or the texts of a repeated flag. */
@@ -344,6 +364,9 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
       if (name === "") throw new UsageError("--hosts: a file name is needed");
       return name;
     }),
+    blocklists: values.list("blocklist", (name) => listFile("blocklist", name)),
+    allowlists: values.list("allowlist", (name) => listFile("allowlist", name)),
+    blockMode: values.choice("block-mode", BLOCK_MODES),
     config: file === null ? null : { path: file.path, mappings: file.mappings, assertions: file.assertions },
     check: cli.get("check") === true,
     mappings: values.flag("no-mappings") ? "none" : file?.mappings ? "file" : "builtin",

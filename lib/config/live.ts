@@ -7,6 +7,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { DataError } from "../proto/mod.ts";
+import { type BlockPolicy, listLoader } from "../block/mod.ts";
 import { buildResolver, checkAssertions, type ServerCounters, wouldForward } from "../server/mod.ts";
 import { formatAddress, type Upstream } from "../upstream/mod.ts";
 import { dataLoader, type LoadedData, type Mappings, type ReloadOptions } from "../zone/mod.ts";
@@ -21,6 +22,8 @@ export type ServeCommand = Extract<Command, { kind: "serve" }>;
 export interface LiveConfig extends LoadedData {
   /** The settings. */
   readonly command: ServeCommand;
+  /** The blocklists and allowlists, and how blocked names are answered. */
+  readonly blocking: BlockPolicy;
 }
 
 /** Where a configuration's parts come from. */
@@ -77,7 +80,11 @@ function routeOf(upstreams: readonly Upstream[]): (name: string) => readonly str
 }
 
 /** The file's `[[assert]]`s, each asked of a resolver over `data` that forwards nothing. */
-async function assertionErrors(command: ServeCommand, data: LoadedData): Promise<Error[]> {
+async function assertionErrors(
+  command: ServeCommand,
+  data: LoadedData,
+  blocking: BlockPolicy,
+): Promise<Error[]> {
   const assertions = command.config?.assertions ?? [];
   if (assertions.length === 0) return [];
   const counters = {} as ServerCounters; // never read: nothing is forwarded
@@ -88,6 +95,7 @@ async function assertionErrors(command: ServeCommand, data: LoadedData): Promise
       upstreams: command.upstreams,
       timeoutMs: 1,
       localData: () => data.data,
+      blockPolicy: () => blocking,
     },
     counters,
     { forwarder: wouldForward(routeOf(command.upstreams)) },
@@ -123,6 +131,8 @@ export function liveConfigs(options: LiveConfigOptions): {
   // serial, which the file watcher's reloads go by.
   let loaderKey = "";
   let loader: ReturnType<typeof dataLoader> | null = null;
+  // Keeps the last lists it parsed: a reload that finds their files unchanged parses nothing.
+  const loadLists = listLoader(options.readData ? { read: options.readData } : {});
 
   function loaderFor(command: ServeCommand): ReturnType<typeof dataLoader> {
     const mappingsKey = command.mappings === "file"
@@ -147,9 +157,15 @@ export function liveConfigs(options: LiveConfigOptions): {
 
   async function load(command: ServeCommand, reloadOptions: ReloadOptions = {}): Promise<LiveConfig> {
     const data = await loaderFor(command)(false, reloadOptions);
+    const lists = await loadLists({
+      blocklists: command.blocklists,
+      allowlists: command.allowlists,
+      mode: command.blockMode,
+    });
+    const blocking = lists.policy;
     const configFile = command.config ? [command.config.path] : [];
-    const files = [...data.files, ...configFile];
-    if (data.errors.length > 0) {
+    const files = [...data.files, ...lists.files, ...configFile];
+    if (data.errors.length > 0 || lists.errors.length > 0) {
       // A [mappings] entry's error names the entry; say which file it is in.
       const where = command.mappings === "file" ? `${command.config?.path}: [mappings]: ` : "";
       const errors = data.errors.map((error) =>
@@ -157,9 +173,9 @@ export function liveConfigs(options: LiveConfigOptions): {
           ? new DataError(where + error.message)
           : error
       );
-      return { ...data, files, errors, command };
+      return { ...data, files, errors: [...errors, ...lists.errors], command, blocking };
     }
-    return { ...data, files, errors: await assertionErrors(command, data), command };
+    return { ...data, files, errors: await assertionErrors(command, data, blocking), command, blocking };
   }
 
   return {

@@ -163,6 +163,22 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: "zone", type: { kind: "list" }, summary: "zone files to serve, [ORIGIN=]FILE" },
   { flag: "hosts", type: { kind: "list" }, summary: "hosts(5) files to answer from" },
   {
+    flag: "blocklist",
+    type: { kind: "list" },
+    summary: "block the domains listed in these files, and the names below them",
+  },
+  {
+    flag: "allowlist",
+    type: { kind: "list" },
+    summary: "unblock the domains listed in these files, and the names below them",
+  },
+  {
+    flag: "block-mode",
+    type: { kind: "choice", choices: ["null", "nxdomain", "refused"] },
+    default: "null",
+    summary: "how a blocked name is answered: 0.0.0.0 and ::, NXDOMAIN, or REFUSED",
+  },
+  {
     flag: "no-mappings",
     type: { kind: "flag" },
     default: false,

@@ -25,12 +25,14 @@ import {
   chain,
   logQueries,
   type QueryHook,
+  type Request,
   requireRecursion,
   type Resolve,
   ResponseMemo,
   type Stage,
 } from "../resolve/mod.ts";
 import type { LocalData } from "../zone/mod.ts";
+import { blocking, type BlockPolicy } from "../block/mod.ts";
 import { type DatagramSocket, listenUdp, openUpstreamSocket, UdpReactor } from "../net/mod.ts";
 import { RemoteEvents } from "../observe/mod.ts";
 import { answerCache, type Cache, type CacheSettings, type CacheView } from "../cache/mod.ts";
@@ -52,6 +54,11 @@ export interface ServerOptions {
   readonly timeoutMs: number;
   /** The local data to answer from, read again for every query (so a reload can swap it). */
   readonly localData: () => LocalData;
+  /**
+   * The blocklists in force and how blocked names are answered, read for every query (so a reload
+   * can swap them); none blocks nothing.
+   */
+  readonly blockPolicy?: () => BlockPolicy;
   /** TCP limits; the defaults suit most. */
   readonly tcp?: TcpServerOptions;
   /** The order healthy upstreams are tried in (default sequential). */
@@ -187,7 +194,35 @@ export function buildResolver(
  * reads its data through a getter, so a reload swaps it between two queries.
  */
 function localStages(options: ServerOptions, memo: ResponseMemo | undefined): Stage[] {
-  return [logQueries(), authoritative(options.localData, memo ? { memo } : {})];
+  return [
+    logQueries(),
+    authoritative(options.localData, memo ? { memo } : {}),
+    // After local data, which wins over the lists; before the cache, so a newly blocked name is
+    // never answered from it. Its answers are not kept in the memo (see lib/block/block_stage.ts).
+    ...(options.blockPolicy ? [blocking<Request>(options.blockPolicy)] : []),
+  ];
+}
+
+/**
+ * What the memo's entries depend on: local data and, with blocklists, the lists too. A kept
+ * (cached) answer for a name that a new list blocks must not be served once the lists change.
+ */
+function generationOf(options: ServerOptions): () => unknown {
+  const { localData, blockPolicy } = options;
+  if (!blockPolicy) return localData;
+  let data: LocalData | undefined;
+  let policy: BlockPolicy | undefined;
+  let generation = {};
+  return function currentGeneration() {
+    const nowData = localData();
+    const nowPolicy = blockPolicy();
+    if (nowData !== data || nowPolicy !== policy) {
+      data = nowData;
+      policy = nowPolicy;
+      generation = {};
+    }
+    return generation;
+  };
 }
 
 /** The counters and size of `cache`, live. */
@@ -227,7 +262,7 @@ export function startServer(options: ServerOptions): RunningServer {
   const counters: ServerCounters = { ...createForwardCounters(), dropped: 0 };
   // Encoded answers for repeated questions: local ones last until the data is swapped.
   const clock = options.clock ?? (() => performance.now());
-  const memo = new ResponseMemo({ generation: options.localData, now: clock });
+  const memo = new ResponseMemo({ generation: generationOf(options), now: clock });
   // One clock read per turn for the cache, the forwarder and the upstream pool.
   const now = turnClock(clock);
   const cache = options.cache ? answerCache({ ...options.cache, memo, now }) : undefined;

@@ -160,7 +160,9 @@ export function dataLoader(
         for (const warning of parsed.warnings) log.warning("{warning}", { warning: warning.message });
         return parsed.records;
       }, (records) => lastGood.set(key, { records }));
-      hosts.push(...(lastGood.get(key)?.records ?? []));
+      // One at a time: spreading a long array into push() passes each record as an argument, and
+      // about 130,000 of them overflow the call stack (RangeError) on a blocklist-sized hosts file.
+      for (const record of lastGood.get(key)?.records ?? []) hosts.push(record);
     }
     await attempt(async () => mappingRecords(await config.mappings()), (records) => {
       lastGood.set("mappings", { records });
