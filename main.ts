@@ -131,7 +131,14 @@ function serve(initial: LiveConfig, configs: Configs): Promise<void> {
   });
   let server;
   try {
-    server = startServer({ ...command, udpIo, localData: reloader.current });
+    // The local stages read the settings in force now, so a reload changes them between two queries.
+    server = startServer({
+      ...command,
+      udpIo,
+      localData: reloader.current,
+      version: VERSION,
+      local: () => reloader.state().command,
+    });
   } catch (error) {
     watch.close();
     const where = formatAddress({ hostname: command.host, port: command.port });

@@ -72,7 +72,9 @@ const PTR_NAMES: ReadonlyMap<string, string> = new Map([
 ]);
 
 /** The last label of every default zone: most names end in none of them, and pass at once. */
-const TAILS: ReadonlySet<string> = new Set(DEFAULT_ZONES.map((zone) => zone.slice(zone.lastIndexOf(".") + 1)));
+const TAILS: ReadonlySet<string> = new Set(
+  DEFAULT_ZONES.map((zone) => zone.slice(zone.lastIndexOf(".") + 1)),
+);
 
 /** What a default zone answers: always authoritative (AA=1), as unbound's local zones are. */
 export interface DefaultAnswer {
@@ -130,7 +132,10 @@ function soaOf(zone: string): ResourceRecord {
 function recordsAt(zone: string, key: string, owner: string): ResourceRecord[] {
   const records: ResourceRecord[] = [];
   if (zone === LOCALHOST) {
-    records.push(record(owner, { type: "A", address: "127.0.0.1" }), record(owner, { type: "AAAA", address: "::1" }));
+    records.push(
+      record(owner, { type: "A", address: "127.0.0.1" }),
+      record(owner, { type: "AAAA", address: "::1" }),
+    );
   }
   const ptr = PTR_NAMES.get(key);
   if (ptr !== undefined) records.push(record(owner, { type: "PTR", target: ptr }));

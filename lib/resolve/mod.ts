@@ -8,7 +8,7 @@ export { chain, logQueries, requireRecursion } from "./resolver.ts";
 export { admission } from "./request.ts";
 export type { QueryContext, QueryHook, Request, Resolve, Stage, Transport, Verdict } from "./request.ts";
 export { ResponseMemo } from "./response_memo.ts";
-export { chaos, characterStrings, chaosText } from "./chaos.ts";
+export { chaos, chaosText, characterStrings } from "./chaos.ts";
 export type { ChaosSettings } from "./chaos.ts";
 export {
   compileDefaultZones,

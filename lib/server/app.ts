@@ -202,7 +202,11 @@ export function buildResolver(
         ...(reactor ? { open: () => openUpstreamSocket(wildcardFor(upstream), reactor) } : {}),
       });
       pools.push(pool);
-      return { name: formatAddress(upstream), exchange: pool, tcp: tcpExchange(upstream, { onDrop, exactCase }) };
+      return {
+        name: formatAddress(upstream),
+        exchange: pool,
+        tcp: tcpExchange(upstream, { onDrop, exactCase }),
+      };
     });
     return forward(upstreams, {
       now,
