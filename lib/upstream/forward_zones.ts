@@ -55,8 +55,10 @@ export function forwardRouter(defaults: readonly Upstream[], zones: readonly For
     domains,
     route(name) {
       if (routes.size === 0) return fallback;
+      // A prefilter on the last label as written (an escaped dot is settled by the walk below).
+      const end = name.endsWith(".") ? name.length - 1 : name.length;
+      if (!tails.has(name.slice(name.lastIndexOf(".", end - 1) + 1, end).toLowerCase())) return fallback;
       const key = nameKey(name);
-      if (!tails.has(key.slice(key.lastIndexOf(".") + 1))) return fallback;
       // Longest match first: from the name itself up towards the root.
       for (let at = key; at !== ""; at = parentName(at)) {
         const route = routes.get(at);
