@@ -131,11 +131,14 @@ function serve(initial: LiveConfig, configs: Configs): Promise<void> {
   });
   let server;
   try {
+    // The local stages read the settings in force now, so a reload changes them between two queries.
     server = startServer({
       ...command,
       udpIo,
       localData: reloader.current,
       blockPolicy: () => reloader.state().blocking,
+      version: VERSION,
+      local: () => reloader.state().command,
     });
   } catch (error) {
     watch.close();

@@ -75,9 +75,15 @@ export { DomainSet, isBlocked, parseList } from "./lib/block/mod.ts";
 export type { Blocklist, BlockMode, BlockPolicy, ParsedList, UnreadableLine } from "./lib/block/mod.ts";
 
 // The server.
-export { startServer } from "./lib/server/mod.ts";
-export type { RunningServer, ServerCounters, ServerOptions, TcpServerOptions } from "./lib/server/mod.ts";
-export type { ForwardCounters, Upstream, UpstreamStrategy } from "./lib/upstream/mod.ts";
+export { DEFAULT_LOCAL_SETTINGS, startServer } from "./lib/server/mod.ts";
+export type {
+  LocalSettings,
+  RunningServer,
+  ServerCounters,
+  ServerOptions,
+  TcpServerOptions,
+} from "./lib/server/mod.ts";
+export type { ForwardCounters, ForwardZone, Upstream, UpstreamStrategy } from "./lib/upstream/mod.ts";
 export type { CacheCounters, CacheLimits, CacheSettings, CacheView } from "./lib/cache/mod.ts";
 export type { QueryContext, QueryHook, Request, Resolve, Transport, Verdict } from "./lib/resolve/mod.ts";
 export type { OpcodeHandlers, TransferHandler, WriteMessage } from "./lib/server/mod.ts";

@@ -3,10 +3,15 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { parseIPv4, parseIPv6 } from "../proto/mod.ts";
+import { checkName, nameKey, parseIPv4, parseIPv6 } from "../proto/mod.ts";
 import type { ZoneFileSource } from "../zone/mod.ts";
 import { BLOCK_MODES, type BlockMode } from "../block/mod.ts";
-import { type Upstream, UPSTREAM_STRATEGIES, type UpstreamStrategy } from "../upstream/mod.ts";
+import {
+  type ForwardZone,
+  type Upstream,
+  UPSTREAM_STRATEGIES,
+  type UpstreamStrategy,
+} from "../upstream/mod.ts";
 import type { CacheOptions } from "../cache/mod.ts";
 import { ConfigFileError, UsageError } from "./errors.ts";
 import { type ConfigFileSettings, type LocatedAssertion, readConfigText } from "./file.ts";
@@ -61,6 +66,16 @@ export type Command =
     readonly check: boolean;
     /** Where the built-in names come from: mappings.ts, the file's `[mappings]`, or nowhere. */
     readonly mappings: "builtin" | "file" | "none";
+    /** `--forward-zone`: names at or below each domain go to its upstreams. */
+    readonly forwardZones: readonly ForwardZone[];
+    /** Answer the RFC 6761, 6303 and 8375 zones locally (off with `--no-default-zones`). */
+    readonly defaultZones: boolean;
+    /** `--forward-single-label`: forward A and AAAA queries for single-label names. */
+    readonly forwardSingleLabel: boolean;
+    /** `--hide-version`: refuse CHAOS version.bind and version.server. */
+    readonly hideVersion: boolean;
+    /** `--identity`: the CHAOS hostname.bind and id.server answer; null when unset. */
+    readonly identity: string | null;
   };
 
 /** What a config file holds besides settings. */
@@ -96,6 +111,10 @@ Options:
                        fastest = lowest smoothed round-trip time)
   --0x20               randomise the case of upstream questions and require
                        replies to echo it exactly (spoofing resistance)
+  --forward-zone DOMAIN=HOST[:PORT][,HOST[:PORT]...]
+                       forward names at or below DOMAIN to these upstreams
+                       instead (the longest matching DOMAIN wins; reverse
+                       zones too: 168.192.in-addr.arpa=192.168.1.1); repeatable
   --tcp-idle-timeout MS  close an idle TCP connection after MS (default 10000)
   --tcp-max-connections N  most TCP connections at once (default 150)
   --tcp-write-timeout MS  close a TCP connection whose answer is not taken
@@ -120,6 +139,15 @@ Options:
                        answer a blocked name with 0.0.0.0 and :: (TTL 60),
                        NXDOMAIN or REFUSED (default null); with EDNS, EDE 15
   --no-mappings        start without the names of mappings.ts
+  --no-default-zones   forward localhost, invalid, onion, local, home.arpa and
+                       the private and special reverse zones instead of
+                       answering them here (NXDOMAIN; localhost is 127.0.0.1)
+  --forward-single-label
+                       forward A and AAAA queries for names without a dot
+                       (nas) instead of answering NXDOMAIN
+  --hide-version       refuse the CHAOS version.bind and version.server queries
+  --identity TEXT      answer the CHAOS hostname.bind and id.server queries with
+                       TEXT (refused when unset)
   --reload-settle MS   reload a changed data file once it has stayed unchanged
                        for MS (default 2000)
   --udp-io auto|deno|batched
@@ -161,6 +189,53 @@ export function parseUpstream(text: string): Upstream {
   }
   if (!parseIPv4(host)) throw new UsageError(`--upstream ${text}: "${host}" is not an IP address`);
   return { hostname: host, port };
+}
+
+/** The most forward zones: each holds its own upstream sockets. */
+export const MAX_FORWARD_ZONES = 1000;
+
+/** Parses `DOMAIN=HOST[:PORT][,HOST[:PORT]...]`: a forward zone and its upstreams, in order. */
+export function parseForwardZone(text: string): ForwardZone {
+  const equals = text.indexOf("=");
+  const domain = equals < 0 ? "" : text.slice(0, equals).trim();
+  if (equals < 0 || domain === "") {
+    throw new UsageError(`--forward-zone ${text}: expected DOMAIN=HOST[:PORT][,HOST[:PORT]...]`);
+  }
+  if (nameKey(domain) === "") {
+    throw new UsageError(`--forward-zone ${text}: the root is every name: use --upstream for it`);
+  }
+  try {
+    checkName(domain);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`--forward-zone ${text}: "${domain}" is not a domain name (${reason})`);
+  }
+  const hosts = text.slice(equals + 1).split(",").map((host) => host.trim());
+  if (hosts.some((host) => host === "")) {
+    throw new UsageError(`--forward-zone ${text}: an upstream HOST[:PORT] is needed after "=" and each ","`);
+  }
+  const upstreams = hosts.map((host) => {
+    try {
+      return parseUpstream(host);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      throw new UsageError(`--forward-zone ${text}: ${error.message.replace(/^--upstream \S+: /, "")}`);
+    }
+  });
+  return { domain: nameKey(domain), upstreams };
+}
+
+/** Each domain once: a second forward zone for one domain is a mistake, not a merge. */
+function distinctZones(zones: readonly ForwardZone[]): readonly ForwardZone[] {
+  if (zones.length > MAX_FORWARD_ZONES) {
+    throw new UsageError(`--forward-zone: at most ${MAX_FORWARD_ZONES} forward zones, not ${zones.length}`);
+  }
+  const seen = new Set<string>();
+  for (const zone of zones) {
+    if (seen.has(zone.domain)) throw new UsageError(`--forward-zone: "${zone.domain}" is given twice`);
+    seen.add(zone.domain);
+  }
+  return zones;
 }
 
 function wholeNumber(text: string, flag: string, min: number, max: number): number {
@@ -370,5 +445,16 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
     config: file === null ? null : { path: file.path, mappings: file.mappings, assertions: file.assertions },
     check: cli.get("check") === true,
     mappings: values.flag("no-mappings") ? "none" : file?.mappings ? "file" : "builtin",
+    forwardZones: distinctZones(values.list("forward-zone", parseForwardZone)),
+    defaultZones: !values.flag("no-default-zones"),
+    forwardSingleLabel: values.flag("forward-single-label"),
+    hideVersion: values.flag("hide-version"),
+    identity: values.text("identity", (text) => {
+      // One TXT character-string, as unbound caps it: the answer stays small.
+      if (new TextEncoder().encode(text).length > 255) {
+        throw new UsageError("--identity: more than 255 octets");
+      }
+      return text;
+    }) || null,
   };
 }

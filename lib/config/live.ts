@@ -9,9 +9,9 @@ import { getLogger } from "@logtape/logtape";
 import { DataError } from "../proto/mod.ts";
 import { type BlockPolicy, listLoader } from "../block/mod.ts";
 import { buildResolver, checkAssertions, type ServerCounters, wouldForward } from "../server/mod.ts";
-import { formatAddress, type Upstream } from "../upstream/mod.ts";
+import { formatAddress, forwardRouter } from "../upstream/mod.ts";
 import { dataLoader, type LoadedData, type Mappings, type ReloadOptions } from "../zone/mod.ts";
-import { type Command, parseCommand } from "./cli.ts";
+import { type Command, parseCommand, VERSION } from "./cli.ts";
 
 const log = getLogger(["dnsd", "config"]);
 
@@ -50,6 +50,7 @@ const RESTART_FIELDS = [
   ["tcp", "tcp-*"],
   ["cache", "cache settings"],
   ["udpIo", "udp-io"],
+  ["forwardZones", "forward-zone"],
   ["reloadSettleMs", "reload-settle"],
 ] as const satisfies readonly (readonly [keyof ServeCommand, string])[];
 
@@ -73,10 +74,10 @@ export function keepRestartSettings(running: ServeCommand, next: ServeCommand): 
   return kept as ServeCommand;
 }
 
-/** The upstreams a question goes to, as `HOST:PORT`, in the order tried. */
-function routeOf(upstreams: readonly Upstream[]): (name: string) => readonly string[] {
-  const names = upstreams.map(formatAddress);
-  return () => names;
+/** The upstreams a question goes to, as `HOST:PORT`, in the order tried: its forward zone's, or the defaults. */
+function routeOf(command: ServeCommand): (name: string) => readonly string[] {
+  const router = forwardRouter(command.upstreams, command.forwardZones);
+  return (name) => router.route(name).upstreams.map(formatAddress);
 }
 
 /** The file's `[[assert]]`s, each asked of a resolver over `data` that forwards nothing. */
@@ -96,9 +97,12 @@ async function assertionErrors(
       timeoutMs: 1,
       localData: () => data.data,
       blockPolicy: () => blocking,
+      forwardZones: command.forwardZones,
+      version: VERSION,
+      local: () => command,
     },
     counters,
-    { forwarder: wouldForward(routeOf(command.upstreams)) },
+    { forwarder: wouldForward(routeOf(command)) },
   );
   const failures = await checkAssertions(
     assertions.map((assertion) => ({

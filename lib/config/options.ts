@@ -84,6 +84,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     restart: true,
   },
   {
+    flag: "forward-zone",
+    type: { kind: "list" },
+    summary: "forward names at or below DOMAIN to their own upstreams, DOMAIN=HOST[:PORT][,HOST[:PORT]...]",
+    restart: true,
+  },
+  {
     flag: "0x20",
     type: { kind: "flag" },
     default: false,
@@ -183,6 +189,29 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: { kind: "flag" },
     default: false,
     summary: "start without the names of mappings.ts",
+  },
+  {
+    flag: "no-default-zones",
+    type: { kind: "flag" },
+    default: false,
+    summary: "forward localhost, home.arpa, private reverse zones and the like instead of answering them",
+  },
+  {
+    flag: "forward-single-label",
+    type: { kind: "flag" },
+    default: false,
+    summary: "forward A and AAAA queries for single-label names (nas) instead of answering NXDOMAIN",
+  },
+  {
+    flag: "hide-version",
+    type: { kind: "flag" },
+    default: false,
+    summary: "refuse the CHAOS version.bind and version.server queries",
+  },
+  {
+    flag: "identity",
+    type: { kind: "text" },
+    summary: "the answer to the CHAOS hostname.bind and id.server queries (refused when unset)",
   },
   {
     flag: "reload-settle",

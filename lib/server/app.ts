@@ -12,7 +12,10 @@ import {
   formatAddress,
   forward,
   type ForwardCounters,
+  forwardRouter,
+  type ForwardZone,
   pooledUdpExchange,
+  routedForward,
   tcpExchange,
   turnClock,
   type Upstream,
@@ -23,12 +26,15 @@ import {
   admission,
   authoritative,
   chain,
+  chaos,
+  defaultZones,
   logQueries,
   type QueryHook,
   type Request,
   requireRecursion,
   type Resolve,
   ResponseMemo,
+  singleLabel,
   type Stage,
 } from "../resolve/mod.ts";
 import type { LocalData } from "../zone/mod.ts";
@@ -83,7 +89,36 @@ export interface ServerOptions {
   readonly handlers?: OpcodeHandlers;
   /** Milliseconds on a monotonic clock (default `performance.now()`): injected by tests that move time. */
   readonly clock?: () => number;
+  /**
+   * Forward zones: names at or below each domain go to its upstreams instead of `upstreams`, the
+   * longest matching domain winning (see lib/upstream/forward_zones.ts). Fixed while running.
+   */
+  readonly forwardZones?: readonly ForwardZone[];
+  /** dnsd's version, the CHAOS `version.bind` answer ("dnsd VERSION"); passed in from the CLI. */
+  readonly version?: string;
+  /** The local stages' settings, read as queries come so a reload can change them (default {@link DEFAULT_LOCAL_SETTINGS}). */
+  readonly local?: () => LocalSettings;
 }
+
+/** Settings of the stages that answer without an upstream: each may change on a reload. */
+export interface LocalSettings {
+  /** Answer the RFC 6761, RFC 6303 and RFC 8375 zones locally (`--no-default-zones` turns it off). */
+  readonly defaultZones: boolean;
+  /** Forward A and AAAA queries for single-label names (`--forward-single-label`). */
+  readonly forwardSingleLabel: boolean;
+  /** REFUSED for CHAOS `version.bind` and `version.server` (`--hide-version`). */
+  readonly hideVersion: boolean;
+  /** The CHAOS `hostname.bind` and `id.server` answer (`--identity`); REFUSED when null. */
+  readonly identity: string | null;
+}
+
+/** The local stages' settings when none are given: what dnsd does without flags. */
+export const DEFAULT_LOCAL_SETTINGS: LocalSettings = {
+  defaultZones: true,
+  forwardSingleLabel: false,
+  hideVersion: false,
+  identity: null,
+};
 
 /** Counters a running server keeps. */
 export interface ServerCounters extends ForwardCounters {
@@ -121,8 +156,9 @@ export interface Resolver {
 }
 
 /**
- * Builds the resolver chain: local data first, then the cache (when there is one), then
- * forwarding for RD=1 queries only.
+ * Builds the resolver chain: the local stages first (CHAOS, local data, the default zones, the
+ * single-label rule), then the cache (when there is one), then forwarding for RD=1 queries only,
+ * each name to its forward zone's upstreams or the default ones.
  */
 export function buildResolver(
   options: ServerOptions,
@@ -158,33 +194,45 @@ export function buildResolver(
     });
   };
   const exactCase = options.caseRandomization ?? false;
-  // With batched UDP, the upstream sockets are read through FFI too, in the listener's wait.
-  const pools = options.upstreams.map((upstream) =>
-    pooledUdpExchange(upstream, {
+  const pools: { close(): Promise<void> }[] = [];
+  const deadlines = new Deadlines({ now });
+  // One set for every forward zone's forwarder: upstream failures are logged once per 10 s overall.
+  const events = new RemoteEvents(log, { now });
+  /** One forwarder over its own pools (one per upstream), sharing the clock, deadlines and counters. */
+  function forwarderOf(list: readonly Upstream[]): Stage {
+    const upstreams = list.map((upstream) => {
+      // With batched UDP, the upstream sockets are read through FFI too, in the listener's wait.
+      const pool = pooledUdpExchange(upstream, {
+        now,
+        onDrop,
+        exactCase,
+        ...(reactor ? { open: () => openUpstreamSocket(wildcardFor(upstream), reactor) } : {}),
+      });
+      pools.push(pool);
+      return {
+        name: formatAddress(upstream),
+        exchange: pool,
+        tcp: tcpExchange(upstream, { onDrop, exactCase }),
+      };
+    });
+    return forward(upstreams, {
       now,
-      onDrop,
-      exactCase,
-      ...(reactor ? { open: () => openUpstreamSocket(wildcardFor(upstream), reactor) } : {}),
-    })
-  );
-  const upstreams = options.upstreams.map((upstream, i) => ({
-    name: formatAddress(upstream),
-    exchange: pools[i]!,
-    tcp: tcpExchange(upstream, { onDrop, exactCase }),
-  }));
-  const resolve = chain([
-    ...localStages(options, memo),
-    ...(cache ? [cache.stage] : []),
-    requireRecursion(),
-    forward(upstreams, {
-      now,
-      deadlines: new Deadlines({ now }),
+      deadlines,
+      events,
       timeoutMs: options.timeoutMs,
       counters,
       caseRandomization: exactCase,
       pool: { strategy: options.strategy ?? "sequential" },
       ...(options.maxOutstanding !== undefined ? { maxOutstanding: options.maxOutstanding } : {}),
-    }),
+    });
+  }
+  const zones = options.forwardZones ?? [];
+  const router = forwardRouter(options.upstreams, zones);
+  const resolve = chain([
+    ...localStages(options, memo),
+    ...(cache ? [cache.stage] : []),
+    requireRecursion(),
+    routedForward(router, forwarderOf(options.upstreams), zones.map((zone) => forwarderOf(zone.upstreams))),
   ]);
   return { resolve, close: () => Promise.all(pools.map((pool) => pool.close())).then(() => {}) };
 }
@@ -194,9 +242,19 @@ export function buildResolver(
  * reads its data through a getter, so a reload swaps it between two queries.
  */
 function localStages(options: ServerOptions, memo: ResponseMemo | undefined): Stage[] {
+  const local = options.local ?? (() => DEFAULT_LOCAL_SETTINGS);
+  const forwardDomains = (options.forwardZones ?? []).map((zone) => zone.domain);
+  const version = options.version === undefined ? "dnsd" : `dnsd ${options.version}`;
   return [
     logQueries(),
+    // CH first: its names are no local data's, and must never reach an upstream.
+    chaos(() => {
+      const settings = local();
+      return { version: settings.hideVersion ? null : version, identity: settings.identity };
+    }),
     authoritative(options.localData, memo ? { memo } : {}),
+    defaultZones({ enabled: () => local().defaultZones, forwardDomains, localData: options.localData }),
+    singleLabel({ forward: () => local().forwardSingleLabel, forwardDomains }),
     // After local data, which wins over the lists; before the cache, so a newly blocked name is
     // never answered from it. Its answers are not kept in the memo (see lib/block/block_stage.ts).
     ...(options.blockPolicy ? [blocking<Request>(options.blockPolicy)] : []),

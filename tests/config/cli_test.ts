@@ -47,6 +47,11 @@ const DEFAULTS = {
   config: null,
   check: false,
   mappings: "builtin",
+  forwardZones: [],
+  defaultZones: true,
+  forwardSingleLabel: false,
+  hideVersion: false,
+  identity: null,
 } as const satisfies Command;
 
 const parsed: readonly { name: string; args: string[]; want: Command }[] = [
@@ -149,6 +154,40 @@ const parsed: readonly { name: string; args: string[]; want: Command }[] = [
     args: ["--upstream", "127.0.0.1"],
     want: { ...DEFAULTS, upstreams: [{ hostname: "127.0.0.1", port: 53 }] },
   },
+  {
+    name: "reads --forward-zone, forward and reverse, one or more upstreams each",
+    args: [
+      "--forward-zone",
+      "LAN.=192.168.1.1",
+      "--forward-zone",
+      "168.192.in-addr.arpa=192.168.1.1:5300,[fd00::1]:53,fd00::2",
+    ],
+    want: {
+      ...DEFAULTS,
+      forwardZones: [
+        { domain: "lan", upstreams: [{ hostname: "192.168.1.1", port: 53 }] },
+        {
+          domain: "168.192.in-addr.arpa",
+          upstreams: [
+            { hostname: "192.168.1.1", port: 5300 },
+            { hostname: "fd00::1", port: 53 },
+            { hostname: "fd00::2", port: 53 },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    name: "reads --no-default-zones, --forward-single-label, --hide-version and --identity",
+    args: ["--no-default-zones", "--forward-single-label", "--hide-version", "--identity", "ns1.lan"],
+    want: {
+      ...DEFAULTS,
+      defaultZones: false,
+      forwardSingleLabel: true,
+      hideVersion: true,
+      identity: "ns1.lan",
+    },
+  },
 ];
 
 for (const { name, args, want } of parsed) {
@@ -178,6 +217,19 @@ const rejected: readonly { name: string; args: string[] }[] = [
   { name: "an unknown flag", args: ["--bogus"] },
   { name: "a positional argument", args: ["example.com"] },
   { name: "a flag without its value", args: ["--port"] },
+  { name: "a --forward-zone without =", args: ["--forward-zone", "lan"] },
+  { name: "a --forward-zone without a domain", args: ["--forward-zone", "=192.168.1.1"] },
+  { name: "a --forward-zone for the root", args: ["--forward-zone", ".=192.168.1.1"] },
+  { name: "a --forward-zone without upstreams", args: ["--forward-zone", "lan="] },
+  { name: "a --forward-zone with an empty upstream", args: ["--forward-zone", "lan=192.168.1.1,"] },
+  { name: "a --forward-zone with a host name", args: ["--forward-zone", "lan=router.lan"] },
+  { name: "a --forward-zone with a bad port", args: ["--forward-zone", "lan=192.168.1.1:99999"] },
+  { name: "a --forward-zone with an empty label", args: ["--forward-zone", "a..lan=192.168.1.1"] },
+  {
+    name: "a --forward-zone given twice",
+    args: ["--forward-zone", "lan=10.0.0.1", "--forward-zone", "LAN=10.0.0.2"],
+  },
+  { name: "an --identity over 255 octets", args: ["--identity", "x".repeat(256)] },
 ];
 
 for (const { name, args } of rejected) {

@@ -48,7 +48,11 @@ function sample(spec: OptionSpec): { toml: string; args: string[] } {
     case "text":
       return { toml: `${key} = "192.0.2.53"`, args: [`--${spec.flag}`, "192.0.2.53"] };
     case "list": {
-      const values = spec.flag === "upstream" ? ["192.0.2.1:5300", "[::1]:53"] : ["a.file", "b.file"];
+      const values = spec.flag === "upstream"
+        ? ["192.0.2.1:5300", "[::1]:53"]
+        : spec.flag === "forward-zone"
+        ? ["lan=192.0.2.1:5300", "168.192.in-addr.arpa=192.0.2.2,[::1]:53"]
+        : ["a.file", "b.file"];
       return {
         toml: `${key} = [${values.map((value) => `"${value}"`).join(", ")}]`,
         args: values.flatMap((value) => [`--${spec.flag}`, value]),
