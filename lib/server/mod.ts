@@ -3,7 +3,8 @@
  * listeners, and `startServer`, which wires them.
  * @module
  */
-export { buildResolver, startServer } from "./app.ts";
+export { buildResolver, ListenError, startServer } from "./app.ts";
+export { formatStatistics } from "./statistics.ts";
 export type { Resolver, RunningServer, ServerCounters, ServerOptions } from "./app.ts";
 export { dispatch } from "./dispatch.ts";
 export type { OpcodeHandlers, TransferHandler, WriteMessage } from "./dispatch.ts";
