@@ -82,15 +82,20 @@ function main(args: readonly string[]): Promise<void> | void {
   log.info("DNS server is starting...");
   return configs.load(command).then((live) => {
     // At start-up a broken file or a failed assertion is fatal: one line each, exit status 1.
-    if (live.errors.length > 0) fail(live.errors.map((error) => error.message).join("\ndnsd: "), 1);
+    if (live.errors.length > 0) fail(startErrors(live.errors), 1);
     return serve(live, configs, usr1);
   });
+}
+
+/** Start-up errors, one line each: a missing permission says which `--allow-*` flag. */
+function startErrors(errors: readonly Error[]): string {
+  return errors.map((error) => missingPermission(error.cause) ?? error.message).join("\ndnsd: ");
 }
 
 /** `--check`: loads everything the configuration names, runs its assertions, says what fails. */
 async function check(command: ServeCommand, configs: Configs): Promise<void> {
   const live = await configs.load(command);
-  if (live.errors.length > 0) fail(live.errors.map((error) => error.message).join("\ndnsd: "), 1);
+  if (live.errors.length > 0) fail(startErrors(live.errors), 1);
   const assertions = command.config?.assertions.length ?? 0;
   writeAll(Deno.stdout, `dnsd: configuration OK: ${live.data.size} records, ${assertions} assertions hold\n`);
 }
