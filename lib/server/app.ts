@@ -57,7 +57,7 @@ export interface ServerOptions {
    * `host` and `port`: a UDP socket and a TCP listener each. All those with port 0 get one free
    * port, the same for all.
    */
-  readonly listen?: readonly BindAddress[];
+  readonly listen?: readonly { readonly hostname: string; readonly port: number }[];
   /** The recursive resolvers to forward to, tried in order. */
   readonly upstreams: readonly Upstream[];
   /** The deadline for a forwarded query, over every upstream, in milliseconds. */

@@ -114,7 +114,7 @@ for (const udpIo of ["deno", "batched"] as const) {
   });
 }
 
-test("startServer() fails naming the address it cannot bind, and leaves none of the others bound", async () => {
+test("startServer() fails naming the address it cannot bind, and leaves none of the others bound", () => {
   // ::1 on a port whose UDP socket is held: 127.0.0.1 binds first, and must be let go.
   const holder = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
   const port = (holder.addr as Deno.NetAddr).port;
