@@ -71,7 +71,7 @@ export type {
 } from "./lib/zone/mod.ts";
 
 // The server.
-export { startServer } from "./lib/server/mod.ts";
+export { ListenError, startServer } from "./lib/server/mod.ts";
 export type { RunningServer, ServerCounters, ServerOptions, TcpServerOptions } from "./lib/server/mod.ts";
 export type { ForwardCounters, Upstream, UpstreamStrategy } from "./lib/upstream/mod.ts";
 export type { CacheCounters, CacheLimits, CacheSettings, CacheView } from "./lib/cache/mod.ts";

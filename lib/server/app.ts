@@ -216,9 +216,17 @@ function viewOf(cache: Cache): CacheView {
 
 /** An address that could not be bound, and why (the error Deno or bind(2) gave is the cause). */
 export class ListenError extends Error {
+  /** The error's name. */
   override name = "ListenError";
-  /** @param address the address that failed */
-  constructor(readonly address: BindAddress, override readonly cause: unknown) {
+  /**
+   * Says which address failed, and why: "address already in use" for AddrInUse, else the cause's message.
+   * @param address the address that failed
+   * @param cause the error binding it threw
+   */
+  constructor(
+    readonly address: { readonly hostname: string; readonly port: number },
+    override readonly cause: unknown,
+  ) {
     const reason = cause instanceof Deno.errors.AddrInUse
       ? "address already in use"
       : cause instanceof Error
