@@ -9,19 +9,28 @@ import {
   ConfigFileError,
   type LiveConfig,
   liveConfigs,
+  missingPermission,
   parseCommand,
   type ServeCommand,
   USAGE,
   UsageError,
   VERSION,
 } from "./lib/config/mod.ts";
-import { startServer } from "./lib/server/mod.ts";
+import { formatStatistics, ListenError, type RunningServer, startServer } from "./lib/server/mod.ts";
 import { formatLogRecord } from "./lib/observe/mod.ts";
 import { formatAddress } from "./lib/upstream/mod.ts";
 import mappings from "./mappings.ts";
 import { fileURLToPath } from "node:url";
 import { createReloader, type Mappings, mappingsModule, type Reloader, watchFiles } from "./lib/zone/mod.ts";
-import { batchedUdpAvailable } from "./lib/net/mod.ts";
+import {
+  batchedUdpAvailable,
+  type BindAddress,
+  disarmInspectorSignal,
+  type InspectorSignal,
+  ListenAddressError,
+  openResolverWarning,
+  resolveListen,
+} from "./lib/net/mod.ts";
 
 const MAPPINGS_URL = new URL("./mappings.ts", import.meta.url);
 
@@ -67,19 +76,26 @@ function main(args: readonly string[]): Promise<void> | void {
   configureLogging(command.logLevel);
   const configs = liveConfigs({ args, builtinMappings: mappingsSource() });
   if (command.check) return check(command, configs);
+  // First, before anything slow: Deno's debugger would start on SIGUSR1 from 500 ms on.
+  const usr1 = disarmInspectorSignal();
   const log = getLogger(["dnsd"]);
   log.info("DNS server is starting...");
   return configs.load(command).then((live) => {
     // At start-up a broken file or a failed assertion is fatal: one line each, exit status 1.
-    if (live.errors.length > 0) fail(live.errors.map((error) => error.message).join("\ndnsd: "), 1);
-    return serve(live, configs);
+    if (live.errors.length > 0) fail(startErrors(live.errors), 1);
+    return serve(live, configs, usr1);
   });
+}
+
+/** Start-up errors, one line each: a missing permission says which `--allow-*` flag. */
+function startErrors(errors: readonly Error[]): string {
+  return errors.map((error) => missingPermission(error.cause) ?? error.message).join("\ndnsd: ");
 }
 
 /** `--check`: loads everything the configuration names, runs its assertions, says what fails. */
 async function check(command: ServeCommand, configs: Configs): Promise<void> {
   const live = await configs.load(command);
-  if (live.errors.length > 0) fail(live.errors.map((error) => error.message).join("\ndnsd: "), 1);
+  if (live.errors.length > 0) fail(startErrors(live.errors), 1);
   const assertions = command.config?.assertions.length ?? 0;
   writeAll(Deno.stdout, `dnsd: configuration OK: ${live.data.size} records, ${assertions} assertions hold\n`);
 }
@@ -94,7 +110,46 @@ function mappingsSource(): () => Promise<Mappings> | Mappings {
   return mappingsModule({ url: MAPPINGS_URL, initial: mappings, importer: (specifier) => import(specifier) });
 }
 
-function serve(initial: LiveConfig, configs: Configs): Promise<void> {
+/** The addresses to bind: names looked up in /etc/hosts, read only when a name needs it. */
+function bindAddresses(listen: readonly BindAddress[]): BindAddress[] {
+  const needsFile = listen.some((item) => /[a-z]/i.test(item.hostname) && !item.hostname.includes(":"));
+  let hostsText: string | null = null;
+  if (needsFile) {
+    try {
+      hostsText = Deno.readTextFileSync("/etc/hosts");
+    } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) throw error;
+      // No /etc/hosts: localhost still means loopback; any other name fails with one line.
+    }
+  }
+  try {
+    return resolveListen(listen, hostsText);
+  } catch (error) {
+    if (error instanceof ListenAddressError) fail(error.message, 1);
+    throw error;
+  }
+}
+
+/**
+ * SIGUSR1 logs the statistics line, as dnsmasq's does. Where dnsd could take SIGUSR1 from Deno,
+ * it arrives as SIGALRM (lib/net/inspector_signal.ts); where it could not, Deno's debugger still
+ * starts on it, and the log says so at start-up.
+ */
+function statisticsOnSignal(server: RunningServer, usr1: InspectorSignal): void {
+  const log = getLogger(["dnsd"]);
+  const statistics = () => log.info("{line}", { line: formatStatistics(server) });
+  if (usr1 === "relayed") Deno.addSignalListener("SIGALRM", statistics);
+  if (usr1 === "unavailable") {
+    Deno.addSignalListener("SIGUSR1", statistics);
+    log.warning(
+      "SIGUSR1 would also start Deno's debugger on 127.0.0.1:9229, open to every local user: run " +
+        "with --allow-ffi on Linux (glibc) so dnsd can turn that off, and do not send SIGUSR1 until then",
+    );
+  }
+  if (usr1 === "ignored") log.info("SIGUSR1 is ignored here (no debugger, no statistics)");
+}
+
+function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Promise<void> {
   const command = initial.command;
   const log = getLogger(["dnsd"]);
   log.info("Loaded local data: {records} records", { records: initial.data.size });
@@ -129,11 +184,12 @@ function serve(initial: LiveConfig, configs: Configs): Promise<void> {
   log.info("Reading UDP {how}", {
     how: udpIo === "batched" ? "in batches (recvmmsg)" : "one datagram per op (Deno.DatagramConn)",
   });
-  let server;
+  let server: RunningServer;
   try {
     // The local stages read the settings in force now, so a reload changes them between two queries.
     server = startServer({
       ...command,
+      listen: bindAddresses(command.listen),
       udpIo,
       localData: reloader.current,
       blockPolicy: () => reloader.state().blocking,
@@ -142,12 +198,10 @@ function serve(initial: LiveConfig, configs: Configs): Promise<void> {
     });
   } catch (error) {
     watch.close();
-    const where = formatAddress({ hostname: command.host, port: command.port });
-    if (error instanceof Deno.errors.AddrInUse) fail(`cannot listen on ${where}: address already in use`, 1);
-    if (error instanceof Deno.errors.AddrNotAvailable || error instanceof Deno.errors.PermissionDenied) {
-      fail(`cannot listen on ${where}: ${error.message}`, 1);
+    if (error instanceof ListenError && !(error.cause instanceof Deno.errors.NotCapable)) {
+      fail(error.message, 1);
     }
-    throw error;
+    throw error instanceof ListenError ? error.cause : error;
   }
   const reload = () => void reloader.reload("SIGHUP");
   // Graceful: stop accepting, let queries in progress finish (bounded by the upstream timeout), close.
@@ -158,12 +212,26 @@ function serve(initial: LiveConfig, configs: Configs): Promise<void> {
   Deno.addSignalListener("SIGHUP", reload);
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
-  // Logged only once a signal would stop the server cleanly: supervisors act on this line.
-  log.info("DNS server is running on {address}", { address: formatAddress(server.address) });
+  statisticsOnSignal(server, usr1);
+  // Logged only once a signal would stop the server cleanly: supervisors act on this line (the first).
+  for (const address of server.addresses) {
+    log.info("DNS server is running on {address}", { address: formatAddress(address) });
+  }
+  const exposed = openResolverWarning(server.addresses);
+  if (exposed) log.warning("{warning}", { warning: exposed });
   return server.finished.then(() => {
     log.info("DNS server stopped.");
     Deno.exit(0);
   });
 }
 
-if (import.meta.main) await main(Deno.args);
+if (import.meta.main) {
+  try {
+    await main(Deno.args);
+  } catch (error) {
+    // A run without a permission it needs: one line saying which flag, not a stack trace.
+    const missing = missingPermission(error);
+    if (missing) fail(missing, 1);
+    throw error;
+  }
+}

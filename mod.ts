@@ -75,7 +75,7 @@ export { DomainSet, isBlocked, parseList } from "./lib/block/mod.ts";
 export type { Blocklist, BlockMode, BlockPolicy, ParsedList, UnreadableLine } from "./lib/block/mod.ts";
 
 // The server.
-export { DEFAULT_LOCAL_SETTINGS, startServer } from "./lib/server/mod.ts";
+export { DEFAULT_LOCAL_SETTINGS, ListenError, startServer } from "./lib/server/mod.ts";
 export type {
   LocalSettings,
   RunningServer,

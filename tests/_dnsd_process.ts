@@ -138,6 +138,8 @@ export function spawnDnsd(
     stdin: "null",
     stdout: "null",
     stderr: "piped",
+    // dnsd never phones home: no update check by the deno that runs it.
+    env: { DENO_NO_UPDATE_CHECK: "1" },
   }).spawn();
   const stderr = new Lines(child.stderr);
   let exited = false;

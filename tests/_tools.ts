@@ -78,6 +78,8 @@ export async function runCommand(
       stdout: "piped",
       stderr: "piped",
       signal: controller.signal,
+      // A deno child must never look up Deno's servers for a newer release.
+      env: { DENO_NO_UPDATE_CHECK: "1" },
     }).output();
     const decoder = new TextDecoder();
     return {

@@ -34,8 +34,12 @@ export type Command =
   | { readonly kind: "version" }
   | {
     readonly kind: "serve";
+    /** The first address of `listen` (as given: a name is looked up at start-up). */
     readonly host: string;
+    /** The port `--host` items without one listen on. */
     readonly port: number;
+    /** Every address to listen on, UDP and TCP, each with its port (`--host`, repeatable). */
+    readonly listen: readonly ListenAddress[];
     readonly upstreams: readonly Upstream[];
     readonly timeoutMs: number;
     readonly logLevel: CliLogLevel;
@@ -78,6 +82,14 @@ export type Command =
     readonly identity: string | null;
   };
 
+/** One address to listen on: an IP address or a host name (looked up at start-up), and a port. */
+export interface ListenAddress {
+  /** An IPv4 or IPv6 address (no brackets), or a host name such as `localhost`. */
+  readonly hostname: string;
+  /** The UDP and TCP port (0 picks a free one). */
+  readonly port: number;
+}
+
 /** What a config file holds besides settings. */
 export interface ConfigParts {
   /** The file's path, as given. */
@@ -98,11 +110,15 @@ Options:
                        with - written _); a flag given here replaces the file's
   --check              check the config, data and [[assert]]s, print each
                        failure, and exit 0 or 1 without serving
-  --host HOST          address to listen on (default 127.0.0.1)
-  --port PORT          UDP port to listen on, 0-65535 (default 2053)
+  --host HOST[:PORT]   address to listen on, UDP and TCP; repeatable; IPv6 as
+                       [addr]:port or a bare addr; a name (localhost) is looked
+                       up in /etc/hosts at start-up (default 127.0.0.1)
+  --port PORT          UDP and TCP port to listen on where --host gives none,
+                       0-65535 (default 2053)
   --upstream HOST[:PORT]
-                       upstream resolver, tried in the order given; repeatable;
-                       IPv6 as [addr]:port or a bare addr (default 8.8.8.8:53)
+                       upstream resolver; repeatable; tried in the order that
+                       --upstream-strategy sets (sequential: as given); IPv6 as
+                       [addr]:port or a bare addr (default 8.8.8.8:53)
   --timeout MS         deadline for the whole upstream exchange, in ms (default 2000)
   --max-outstanding N  most queries waiting for upstreams at once; more get
                        SERVFAIL at once (default 10000)
@@ -159,7 +175,7 @@ Options:
 Zone files, hosts files and mappings.ts (when run from source) are reloaded
 when they change on disk, and on SIGHUP. A zone file changed without a new
 SOA serial is reloaded only on SIGHUP.
-  --help               show this help and exit
+  -h, --help           show this help and exit
   --version            show the version and exit
 `;
 
@@ -168,6 +184,36 @@ function parsePort(text: string, what: string): number {
     throw new UsageError(`${what}: "${text}" is not a port number (0-65535)`);
   }
   return Number(text);
+}
+
+/** A host name as RFC 1123 writes one: letters, digits and hyphens in dot-separated labels. */
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/**
+ * Parses one listen item: `HOST`, `HOST:PORT`, `[V6]`, `[V6]:PORT` or a bare IPv6 address, where
+ * HOST is an IP address or a host name (looked up at start-up, not here). Pure.
+ * @param defaultPort the port of an item that gives none (`--port`)
+ * @param what how an error names the item (default `--host TEXT`)
+ * @throws {UsageError} for a bad address or port
+ * @example parseListen("[::1]:5300", 2053) // { hostname: "::1", port: 5300 }
+ */
+export function parseListen(text: string, defaultPort: number, what = `--host ${text}`): ListenAddress {
+  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
+  if (bracketed) {
+    const host = bracketed[1]!;
+    if (!parseIPv6(host)) throw new UsageError(`${what}: "${host}" is not an IPv6 address`);
+    return { hostname: host, port: bracketed[2] !== undefined ? parsePort(bracketed[2], what) : defaultPort };
+  }
+  if (parseIPv6(text)) return { hostname: text, port: defaultPort };
+  const colon = text.lastIndexOf(":");
+  const host = colon >= 0 ? text.slice(0, colon) : text;
+  const port = colon >= 0 ? parsePort(text.slice(colon + 1), what) : defaultPort;
+  if (host === "") throw new UsageError(`${what}: an address is needed`);
+  if (!parseIPv4(host) && (/^[0-9.]+$/.test(host) || !HOST_NAME.test(host))) {
+    throw new UsageError(`${what}: "${host}" is not an IP address or a host name`);
+  }
+  return { hostname: host, port };
 }
 
 /** Parses `HOST[:PORT]`, `[V6]:PORT` or a bare IPv6 address; the host must be an IP address. */
@@ -342,16 +388,41 @@ class Settings {
   }
 }
 
+/**
+ * `--port -1` as `--port=-1`: parseArgs takes a value that starts with "-" for a flag ("argument is
+ * ambiguous"), so a negative number would never reach the check that says what is allowed.
+ */
+function joinDashValues(args: readonly string[], options: Record<string, { type: string }>): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    const flag = arg.startsWith("--") ? arg.slice(2) : "";
+    if (options[flag]?.type === "string" && next !== undefined && /^-[0-9.]/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
 /** The command line's own flags, with only what was given (defaults come later, after the file). */
 function readArgs(args: readonly string[]): Map<string, CliValue> {
-  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {};
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }> = {};
   for (const spec of OPTIONS) {
     options[spec.flag] = spec.type.kind === "flag"
-      ? { type: "boolean" }
+      ? { type: "boolean", ...(spec.flag === "help" ? { short: "h" } : {}) }
       : { type: "string", ...(spec.type.kind === "list" ? { multiple: true } : {}) };
   }
   try {
-    const { values } = parseArgs({ args: [...args], strict: true, allowPositionals: false, options });
+    const { values } = parseArgs({
+      args: joinDashValues(args, options),
+      strict: true,
+      allowPositionals: false,
+      options,
+    });
     return new Map(Object.entries(values).filter(([, value]) => value !== undefined) as [string, CliValue][]);
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message.split("\n")[0]! : String(error));
@@ -387,10 +458,9 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
     file = readConfigText(configPath, text);
   }
   const values = new Settings(cli, file);
-  const host = values.text("host", (text) => {
-    if (text === "") throw new UsageError(`--host: an address is needed`);
-    return text;
-  });
+  const port = values.integer("port", (text) => parsePort(text, "--port"));
+  const listen = values.list("host", (text) => parseListen(text, port));
+  if (listen.length === 0) throw new UsageError("--host: an address is needed");
   const timeoutMs = values.integer("timeout", (text) => {
     if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > 600_000) {
       throw new UsageError(`--timeout: "${text}" is not a whole number of milliseconds (1-600000)`);
@@ -429,8 +499,9 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
       maxConnections: values.integer("tcp-max-connections"),
       writeTimeoutMs: values.integer("tcp-write-timeout"),
     },
-    host,
-    port: values.integer("port", (text) => parsePort(text, "--port")),
+    host: listen[0]!.hostname,
+    port,
+    listen,
     upstreams: values.list("upstream", parseUpstream),
     timeoutMs,
     logLevel,

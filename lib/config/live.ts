@@ -42,6 +42,7 @@ export interface LiveConfigOptions {
 const RESTART_FIELDS = [
   ["host", "host"],
   ["port", "port"],
+  ["listen", "host"],
   ["upstreams", "upstream"],
   ["timeoutMs", "timeout"],
   ["maxOutstanding", "max-outstanding"],
@@ -68,7 +69,7 @@ export function keepRestartSettings(running: ServeCommand, next: ServeCommand): 
   }
   if (changed.length > 0) {
     log.warning("Changed settings take effect after a restart, not on reload: {names}", {
-      names: changed.join(", "),
+      names: [...new Set(changed)].join(", "),
     });
   }
   return kept as ServeCommand;

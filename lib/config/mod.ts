@@ -3,9 +3,10 @@
  * the table of every setting; and the configuration in force, loaded and checked as one.
  * @module
  */
-export { ConfigFileError, parseCommand, USAGE, UsageError, VERSION } from "./cli.ts";
-export type { CliLogLevel, Command, ConfigParts, ParseOptions } from "./cli.ts";
+export { ConfigFileError, parseCommand, parseListen, USAGE, UsageError, VERSION } from "./cli.ts";
+export type { CliLogLevel, Command, ConfigParts, ListenAddress, ParseOptions } from "./cli.ts";
 export { keepRestartSettings, liveConfigs } from "./live.ts";
+export { missingPermission } from "./permissions.ts";
 export type { LiveConfig, LiveConfigOptions, ServeCommand } from "./live.ts";
 export { fileKey, OPTIONS } from "./options.ts";
 export type { OptionSpec, OptionType } from "./options.ts";

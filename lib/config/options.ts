@@ -43,9 +43,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     flag: "host",
-    type: { kind: "text" },
-    default: "127.0.0.1",
-    summary: "the address to listen on, UDP and TCP",
+    type: { kind: "list" },
+    default: ["127.0.0.1"],
+    summary: "addresses to listen on, UDP and TCP, HOST[:PORT] (a name is looked up in /etc/hosts)",
     restart: true,
   },
   {
@@ -233,7 +233,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: "info",
     summary: "the least level logged",
   },
-  { flag: "help", type: { kind: "flag" }, summary: "show the help and exit", cliOnly: true },
+  { flag: "help", type: { kind: "flag" }, summary: "show the help and exit (also -h)", cliOnly: true },
   { flag: "version", type: { kind: "flag" }, summary: "show the version and exit", cliOnly: true },
 ];
 

@@ -9,3 +9,13 @@ export { batchedUdpAvailable, listenBatchedUdp, openReactorSocket } from "./ffi_
 export { sockaddr, SocketPeer } from "./sockaddr.ts";
 export { UdpReactor } from "./udp_reactor.ts";
 export { listenUdp, openUpstreamSocket } from "./open.ts";
+export {
+  hostsAddresses,
+  isLoopback,
+  ListenAddressError,
+  openResolverWarning,
+  resolveListen,
+} from "./listen_addresses.ts";
+export type { BindAddress } from "./listen_addresses.ts";
+export { disarmInspectorSignal, inspectorSignalHandler } from "./inspector_signal.ts";
+export type { InspectorSignal } from "./inspector_signal.ts";

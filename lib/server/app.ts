@@ -39,7 +39,13 @@ import {
 } from "../resolve/mod.ts";
 import type { LocalData } from "../zone/mod.ts";
 import { blocking, type BlockPolicy } from "../block/mod.ts";
-import { type DatagramSocket, listenUdp, openUpstreamSocket, UdpReactor } from "../net/mod.ts";
+import {
+  type BindAddress,
+  type DatagramSocket,
+  listenUdp,
+  openUpstreamSocket,
+  UdpReactor,
+} from "../net/mod.ts";
 import { RemoteEvents } from "../observe/mod.ts";
 import { answerCache, type Cache, type CacheSettings, type CacheView } from "../cache/mod.ts";
 import { serveUdp } from "./udp_server.ts";
@@ -50,10 +56,16 @@ const log = getLogger(["dnsd", "forward"]);
 
 /** Everything needed to start a server. */
 export interface ServerOptions {
-  /** The address to listen on for DNS queries over UDP and TCP. */
+  /** The address to listen on for DNS queries over UDP and TCP (when `listen` is not given). */
   readonly host: string;
   /** The port to listen on, UDP and TCP (53 for DNS; 0 picks a free one). */
   readonly port: number;
+  /**
+   * Every address to listen on, each an IP address (IPv4 or IPv6) with its port, in place of
+   * `host` and `port`: a UDP socket and a TCP listener each. All those with port 0 get one free
+   * port, the same for all.
+   */
+  readonly listen?: readonly { readonly hostname: string; readonly port: number }[];
   /** The recursive resolvers to forward to, tried in order. */
   readonly upstreams: readonly Upstream[];
   /** The deadline for a forwarded query, over every upstream, in milliseconds. */
@@ -128,8 +140,10 @@ export interface ServerCounters extends ForwardCounters {
 
 /** A server that is listening. */
 export interface RunningServer {
-  /** The bound address (the real port when 0 was asked for). */
+  /** The first bound address (the real port when 0 was asked for). */
   readonly address: Deno.NetAddr;
+  /** Every bound address, in the order given, each served over UDP and TCP. */
+  readonly addresses: readonly Deno.NetAddr[];
   /** Live counts of forwarded queries, their outcomes and dropped upstream datagrams. */
   readonly counters: Readonly<ServerCounters>;
   /** Closes the sockets at once; `finished` settles once the loops have ended. */
@@ -293,12 +307,36 @@ function viewOf(cache: Cache): CacheView {
   };
 }
 
+/** An address that could not be bound, and why (the error Deno or bind(2) gave is the cause). */
+export class ListenError extends Error {
+  /** The error's name. */
+  override name = "ListenError";
+  /**
+   * Says which address failed, and why: "address already in use" for AddrInUse, else the cause's message.
+   * @param address the address that failed
+   * @param cause the error binding it threw
+   */
+  constructor(
+    readonly address: { readonly hostname: string; readonly port: number },
+    override readonly cause: unknown,
+  ) {
+    const reason = cause instanceof Deno.errors.AddrInUse
+      ? "address already in use"
+      : cause instanceof Error
+      ? cause.message
+      : String(cause);
+    super(`cannot listen on ${formatAddress(address)}: ${reason}`, { cause });
+  }
+}
+
+/** A UDP socket and a TCP listener on one address and port. */
+interface Bound {
+  readonly udp: DatagramSocket;
+  readonly tcp: Deno.Listener;
+}
+
 /** Binds UDP and TCP on one port; with port 0, tries a few ports until both are free. */
-function bind(
-  host: string,
-  port: number,
-  reactor: UdpReactor | undefined,
-): { udp: DatagramSocket; tcp: Deno.Listener } {
+function bindPair(host: string, port: number, reactor: UdpReactor | undefined): Bound {
   for (let attempt = 0;; attempt++) {
     const udp = listenUdp({ hostname: host, port, reactor });
     try {
@@ -313,8 +351,39 @@ function bind(
 }
 
 /**
- * Binds the UDP socket and the TCP listener on the same port and starts serving both.
- * @throws {Deno.errors.AddrInUse} when the address is taken
+ * Binds a pair on every address. Those asking for port 0 share the port the kernel gives the
+ * first of them; when it is taken on another address, everything is closed and tried again.
+ * @throws {ListenError} naming the address that failed
+ */
+function bindAll(addresses: readonly BindAddress[], reactor: UdpReactor | undefined): Bound[] {
+  const anyFree = addresses.some((address) => address.port === 0);
+  for (let attempt = 0;; attempt++) {
+    const bound: Bound[] = [];
+    let shared: number | undefined;
+    let current: BindAddress | undefined;
+    try {
+      for (const address of addresses) {
+        current = address;
+        const pair = bindPair(address.hostname, address.port === 0 ? shared ?? 0 : address.port, reactor);
+        bound.push(pair);
+        if (address.port === 0) shared ??= pair.udp.addr.port;
+      }
+      return bound;
+    } catch (error) {
+      for (const pair of bound) {
+        pair.udp.close();
+        pair.tcp.close();
+      }
+      if (anyFree && attempt < 10 && error instanceof Deno.errors.AddrInUse) continue;
+      throw new ListenError(current!, error);
+    }
+  }
+}
+
+/**
+ * Binds a UDP socket and a TCP listener on each address (one port per address) and starts
+ * serving them all.
+ * @throws {ListenError} when an address cannot be bound (taken, not available, not permitted)
  */
 export function startServer(options: ServerOptions): RunningServer {
   const counters: ServerCounters = { ...createForwardCounters(), dropped: 0 };
@@ -332,32 +401,34 @@ export function startServer(options: ServerOptions): RunningServer {
     ...(reactor ? { reactor } : {}),
   });
   const closeUpstreams = () => closeResolver().then(() => reactor?.close());
-  let bound: { udp: DatagramSocket; tcp: Deno.Listener };
+  let bound: Bound[];
   try {
-    bound = bind(options.host, options.port, reactor);
+    bound = bindAll(options.listen ?? [{ hostname: options.host, port: options.port }], reactor);
   } catch (error) {
     void closeUpstreams();
     throw error;
   }
-  const { udp, tcp } = bound;
   // Every query meets the hooks first, over either transport: memo hits too.
   const hook = admission(options.hooks ?? []);
   const serving = { hook, now, ...(options.handlers ? { handlers: options.handlers } : {}) };
-  const udpServer = serveUdp(udp, resolve, { ...serving, memo });
-  const tcpServer = serveTcp(tcp, resolve, { ...options.tcp, ...serving });
+  // One chain, cache and memo behind every address; each socket has its own loop.
+  const udpServers = bound.map(({ udp }) => serveUdp(udp, resolve, { ...serving, memo }));
+  const tcpServers = bound.map(({ tcp }) => serveTcp(tcp, resolve, { ...options.tcp, ...serving }));
+  const servers = [...udpServers, ...tcpServers];
   let stopped: Promise<void> | undefined;
   const stop = (graceMs: number) =>
-    stopped ??= Promise.all([udpServer.stop(graceMs), tcpServer.stop(graceMs)]).then(closeUpstreams);
+    stopped ??= Promise.all(servers.map((server) => server.stop(graceMs))).then(closeUpstreams);
   return {
-    address: udp.addr,
+    address: bound[0]!.udp.addr,
+    addresses: bound.map(({ udp }) => udp.addr),
     counters,
     ...(cache ? { cache: viewOf(cache) } : {}),
-    tcpConnections: () => tcpServer.connections,
+    tcpConnections: () => tcpServers.reduce((sum, server) => sum + server.connections, 0),
     stop,
     close() {
       void stop(0);
     },
     // The upstream sockets close once nothing can ask them anything more.
-    finished: Promise.all([udpServer.finished, tcpServer.finished]).then(closeUpstreams),
+    finished: Promise.all(servers.map((server) => server.finished)).then(closeUpstreams),
   };
 }

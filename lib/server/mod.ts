@@ -3,7 +3,8 @@
  * listeners, and `startServer`, which wires them.
  * @module
  */
-export { buildResolver, DEFAULT_LOCAL_SETTINGS, startServer } from "./app.ts";
+export { buildResolver, DEFAULT_LOCAL_SETTINGS, ListenError, startServer } from "./app.ts";
+export { formatStatistics } from "./statistics.ts";
 export type { LocalSettings, Resolver, RunningServer, ServerCounters, ServerOptions } from "./app.ts";
 export { dispatch } from "./dispatch.ts";
 export type { OpcodeHandlers, TransferHandler, WriteMessage } from "./dispatch.ts";

@@ -269,7 +269,6 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
     caseRandomization = false,
   } = options;
   const pool = upstreamPool(upstreams, { ...options.pool, now });
-  const info = levelGate(log, "info");
   const debug = levelGate(log, "debug");
   // Upstream queries are carved from slabs: a fresh ArrayBuffer each costs about a microsecond.
   const arena = new ByteArena();
@@ -349,8 +348,8 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
       return Promise.reject(busy ??= new UpstreamsBusy("Too many queries waiting for upstreams"));
     }
     // The name is shown (displayName) only where something is logged: most queries log nothing.
-    if (info()) {
-      log.info("Domain '{name}' not found locally. Forwarding query.", { name: displayName(question.name) });
+    if (debug()) {
+      log.debug("Domain '{name}' not found locally. Forwarding query.", { name: displayName(question.name) });
     }
     counters.forwarded++;
     const sentName = caseRandomization ? randomizeCase(question.name) : question.name;

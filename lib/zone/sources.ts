@@ -81,6 +81,19 @@ function errorOf(error: unknown): Error {
 }
 
 /**
+ * A file that does not exist, said under the flag that names it: `--zone a.zone: not found`, or
+ * `--zone a.zone: b.inc: not found` for a file it includes; null for any other error.
+ */
+function missingFile(error: unknown, flag: string): DataError | null {
+  const cause = error instanceof Error && !(error instanceof Deno.errors.NotFound) ? error.cause : error;
+  if (flag === "" || !(cause instanceof Deno.errors.NotFound)) return null;
+  const file = flag.slice(flag.indexOf(" ") + 1);
+  const path = /'([^']*)'\s*$/.exec(cause.message)?.[1];
+  const which = path === undefined || path === file ? "" : `${path}: `;
+  return new DataError(`${flag}: ${which}not found (no such file)`, { cause });
+}
+
+/**
  * Makes a loader. Each call of the returned function reads every source again; with `strict`
  * (the first load) the first failure is thrown, otherwise failures are returned in `errors` and
  * the failed sources keep what they had. With `requireNewSerial`, a zone whose text changed but
@@ -118,12 +131,13 @@ export function dataLoader(
       files.add(path);
       return read(path);
     };
-    const attempt = async <T>(work: () => Promise<T> | T, keep: (value: T) => void) => {
+    const attempt = async <T>(work: () => Promise<T> | T, keep: (value: T) => void, flag = "") => {
       try {
         keep(await work());
       } catch (error) {
-        if (strict) throw errorOf(error);
-        errors.push(errorOf(error));
+        const failure = missingFile(error, flag) ?? errorOf(error);
+        if (strict) throw failure;
+        errors.push(failure);
       }
     };
     const zones: Zone[] = [];
@@ -148,18 +162,22 @@ export function dataLoader(
       }, (fresh) => {
         if (options.requireNewSerial && holdBack(key, fresh)) return;
         lastGood.set(key, { zone: fresh.zone, digest: fresh.digest });
-      });
+      }, `--zone ${source.file}`);
       const zone = lastGood.get(key)?.zone;
       if (zone) zones.push(zone);
     }
     const hosts: ResourceRecord[] = [];
     for (const file of config.hosts) {
       const key = `hosts:${file}`;
-      await attempt(async () => {
-        const parsed = parseHosts(await tracked(file), file);
-        for (const warning of parsed.warnings) log.warning("{warning}", { warning: warning.message });
-        return parsed.records;
-      }, (records) => lastGood.set(key, { records }));
+      await attempt(
+        async () => {
+          const parsed = parseHosts(await tracked(file), file);
+          for (const warning of parsed.warnings) log.warning("{warning}", { warning: warning.message });
+          return parsed.records;
+        },
+        (records) => lastGood.set(key, { records }),
+        `--hosts ${file}`,
+      );
       // One at a time: spreading a long array into push() passes each record as an argument, and
       // about 130,000 of them overflow the call stack (RangeError) on a blocklist-sized hosts file.
       for (const record of lastGood.get(key)?.records ?? []) hosts.push(record);

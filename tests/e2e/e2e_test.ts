@@ -414,7 +414,7 @@ test("dnsd logs each query in the Python logging format", async () => {
         `no line starts with ${JSON.stringify(text)} in\n${lines.join("")}`,
       );
     }
-    match(lines.find((l) => l.includes("not found locally"))!, / - INFO - /);
+    match(lines.find((l) => l.includes("not found locally"))!, / - DEBUG - /);
     match(lines.find((l) => l.includes("Received packet from"))!, / - DEBUG - /);
     equal(messages.filter((m) => m.startsWith(`Received packet from 127.0.0.1:${port}`)).length, 2);
     equal(messages.some((m) => m.includes("'example.com' not found locally")), false);
