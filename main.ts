@@ -7,6 +7,7 @@ import { configureSync, getLogger, type LogRecord } from "@logtape/logtape";
 import {
   type CliLogLevel,
   ConfigFileError,
+  forwardingChanges,
   type LiveConfig,
   liveConfigs,
   missingPermission,
@@ -163,14 +164,23 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
     command.reloadSettleMs,
   );
   let logLevel = command.logLevel;
+  let running = command;
   const reloader: Reloader<LiveConfig> = createReloader(
     initial,
     (options): Promise<LiveConfig> => configs.reload(reloader.state().command, options),
     (files) => watch.update([...files, ...mappingsFile]),
     (next) => {
-      if (next.command.logLevel === logLevel) return;
-      logLevel = next.command.logLevel;
-      configureLogging(logLevel);
+      if (next.command.logLevel !== logLevel) {
+        logLevel = next.command.logLevel;
+        configureLogging(logLevel);
+      }
+      const forwarding = forwardingChanges(running, next.command);
+      running = next.command;
+      if (!forwarding) return;
+      server.reconfigure(forwarding.settings);
+      log.info("Forwarding changed ({changed}): new upstream sockets, the cache emptied", {
+        changed: forwarding.changed.join(", "),
+      });
     },
   );
   if (command.udpIo === "batched" && !batchedUdpAvailable()) {

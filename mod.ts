@@ -77,6 +77,7 @@ export type { Blocklist, BlockMode, BlockPolicy, ParsedList, UnreadableLine } fr
 // The server.
 export { DEFAULT_LOCAL_SETTINGS, ListenError, startServer } from "./lib/server/mod.ts";
 export type {
+  ForwardingSettings,
   LocalSettings,
   RunningServer,
   ServerCounters,

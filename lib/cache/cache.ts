@@ -235,6 +235,12 @@ export class AnswerCache {
     return this.#entries.size;
   }
 
+  /** Drops every entry (the upstreams changed). */
+  clear(): void {
+    this.#entries.clear();
+    this.#oldest = this.#entries.keys();
+  }
+
   /**
    * The entry for `key`: fresh (`stale` false), or expired but within `staleMax` (`stale` true),
    * marked most recently used; undefined when absent or too old (then it is dropped). `slot` is

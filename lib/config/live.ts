@@ -8,7 +8,13 @@
 import { getLogger } from "@logtape/logtape";
 import { DataError } from "../proto/mod.ts";
 import { type BlockPolicy, listLoader } from "../block/mod.ts";
-import { buildResolver, checkAssertions, type ServerCounters, wouldForward } from "../server/mod.ts";
+import {
+  buildResolver,
+  checkAssertions,
+  type ForwardingSettings,
+  type ServerCounters,
+  wouldForward,
+} from "../server/mod.ts";
 import { formatAddress, forwardRouter } from "../upstream/mod.ts";
 import { dataLoader, type LoadedData, type Mappings, type ReloadOptions } from "../zone/mod.ts";
 import { type Command, parseCommand, VERSION } from "./cli.ts";
@@ -43,17 +49,48 @@ const RESTART_FIELDS = [
   ["host", "host"],
   ["port", "port"],
   ["listen", "host"],
+  ["tcp", "tcp-*"],
+  ["cache", "cache settings"],
+  ["udpIo", "udp-io"],
+  ["reloadSettleMs", "reload-settle"],
+] as const satisfies readonly (readonly [keyof ServeCommand, string])[];
+
+/** The settings that say where and how queries are forwarded, by the Command field that holds each. */
+const FORWARDING_FIELDS = [
   ["upstreams", "upstream"],
+  ["forwardZones", "forward-zone"],
   ["timeoutMs", "timeout"],
   ["maxOutstanding", "max-outstanding"],
   ["strategy", "upstream-strategy"],
   ["caseRandomization", "0x20"],
-  ["tcp", "tcp-*"],
-  ["cache", "cache settings"],
-  ["udpIo", "udp-io"],
-  ["forwardZones", "forward-zone"],
-  ["reloadSettleMs", "reload-settle"],
 ] as const satisfies readonly (readonly [keyof ServeCommand, string])[];
+
+/**
+ * The forwarding settings of `next` when any differs from `running`'s, with the names of those
+ * that do (for the log); null when forwarding stays as it is. A running server takes them with
+ * `RunningServer.reconfigure()`.
+ */
+export function forwardingChanges(
+  running: ServeCommand,
+  next: ServeCommand,
+): { readonly settings: ForwardingSettings; readonly changed: readonly string[] } | null {
+  const changed = FORWARDING_FIELDS.filter(([field]) =>
+    JSON.stringify(running[field]) !== JSON.stringify(next[field])
+  )
+    .map(([, name]) => name);
+  if (changed.length === 0) return null;
+  return {
+    settings: {
+      upstreams: next.upstreams,
+      forwardZones: next.forwardZones,
+      timeoutMs: next.timeoutMs,
+      maxOutstanding: next.maxOutstanding,
+      strategy: next.strategy,
+      caseRandomization: next.caseRandomization,
+    },
+    changed,
+  };
+}
 
 /**
  * `next` with the settings a running server cannot change put back to `running`'s, each change

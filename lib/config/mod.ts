@@ -5,7 +5,7 @@
  */
 export { ConfigFileError, parseCommand, parseListen, USAGE, UsageError, VERSION } from "./cli.ts";
 export type { CliLogLevel, Command, ConfigParts, ListenAddress, ParseOptions } from "./cli.ts";
-export { keepRestartSettings, liveConfigs } from "./live.ts";
+export { forwardingChanges, keepRestartSettings, liveConfigs } from "./live.ts";
 export { missingPermission } from "./permissions.ts";
 export type { LiveConfig, LiveConfigOptions, ServeCommand } from "./live.ts";
 export { fileKey, OPTIONS } from "./options.ts";

@@ -138,6 +138,18 @@ export interface ServerCounters extends ForwardCounters {
   dropped: number;
 }
 
+/**
+ * The forwarding settings a running server takes anew (on a reload): the upstreams, the forward
+ * zones, and how they are asked. Sockets to upstreams are opened as needed, so nothing here needs
+ * a restart; the listening addresses, the cache's size and the TCP limits do.
+ */
+export type ForwardingSettings = Required<
+  Pick<
+    ServerOptions,
+    "upstreams" | "forwardZones" | "timeoutMs" | "strategy" | "caseRandomization" | "maxOutstanding"
+  >
+>;
+
 /** A server that is listening. */
 export interface RunningServer {
   /** The first bound address (the real port when 0 was asked for). */
@@ -155,6 +167,13 @@ export interface RunningServer {
   stop(graceMs: number): Promise<void>;
   /** How many TCP connections are open. */
   tcpConnections(): number;
+  /**
+   * Forwards with new settings from the next query on: a new chain over new upstream pools; the
+   * old pools close once their queries in flight are past the old deadline. The cache is emptied
+   * (its answers came from the old upstreams); local data and the lists are read through their
+   * getters as before.
+   */
+  reconfigure(settings: ForwardingSettings): void;
   /** The answer cache, with its counters and entries, when there is one. */
   readonly cache?: CacheView;
   /** Settles once the receive loop has ended. */
@@ -394,13 +413,37 @@ export function startServer(options: ServerOptions): RunningServer {
   const now = turnClock(clock);
   const cache = options.cache ? answerCache({ ...options.cache, memo, now }) : undefined;
   const reactor = options.udpIo === "batched" ? new UdpReactor() : undefined;
-  const { resolve, close: closeResolver } = buildResolver(options, counters, {
-    ...(cache ? { cache } : {}),
-    memo,
-    now,
-    ...(reactor ? { reactor } : {}),
-  });
-  const closeUpstreams = () => closeResolver().then(() => reactor?.close());
+  const extras = { ...(cache ? { cache } : {}), memo, now, ...(reactor ? { reactor } : {}) };
+  // The chain in force; a reconfigure() swaps it between two queries. The listeners call through it.
+  let current = buildResolver(options, counters, extras);
+  const resolve: Resolve = (request) => current.resolve(request);
+  // Chains swapped out, each closed once its queries in flight are past their deadline.
+  const retired = new Map<Resolver, ReturnType<typeof setTimeout>>();
+  const closeUpstreams = () => {
+    for (const [old, timer] of retired) {
+      clearTimeout(timer);
+      void old.close();
+    }
+    retired.clear();
+    return current.close().then(() => reactor?.close());
+  };
+  let forwarding = options;
+  function reconfigure(settings: ForwardingSettings): void {
+    const previous = current;
+    // Its queries in flight end by their deadline, set with the old timeout.
+    const graceMs = forwarding.timeoutMs + 1_000;
+    forwarding = { ...forwarding, ...settings };
+    current = buildResolver(forwarding, counters, extras);
+    // Answers from the old upstreams go: a changed forward zone must not be answered from them.
+    cache?.store.clear();
+    retired.set(
+      previous,
+      setTimeout(() => {
+        retired.delete(previous);
+        void previous.close();
+      }, graceMs),
+    );
+  }
   let bound: Bound[];
   try {
     bound = bindAll(options.listen ?? [{ hostname: options.host, port: options.port }], reactor);
@@ -424,6 +467,7 @@ export function startServer(options: ServerOptions): RunningServer {
     counters,
     ...(cache ? { cache: viewOf(cache) } : {}),
     tcpConnections: () => tcpServers.reduce((sum, server) => sum + server.connections, 0),
+    reconfigure,
     stop,
     close() {
       void stop(0);

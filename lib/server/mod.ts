@@ -5,7 +5,14 @@
  */
 export { buildResolver, DEFAULT_LOCAL_SETTINGS, ListenError, startServer } from "./app.ts";
 export { formatStatistics } from "./statistics.ts";
-export type { LocalSettings, Resolver, RunningServer, ServerCounters, ServerOptions } from "./app.ts";
+export type {
+  ForwardingSettings,
+  LocalSettings,
+  Resolver,
+  RunningServer,
+  ServerCounters,
+  ServerOptions,
+} from "./app.ts";
 export { dispatch } from "./dispatch.ts";
 export type { OpcodeHandlers, TransferHandler, WriteMessage } from "./dispatch.ts";
 export { failureCode, failureReply, respond } from "./respond.ts";

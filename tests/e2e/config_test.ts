@@ -12,6 +12,7 @@ import { runDnsd, type RunningDnsd, startDnsd } from "../_dnsd_process.ts";
 import { exchange, queryBytes } from "../_udp_client.ts";
 import { connectTcp, query } from "../_tcp_client.ts";
 import { needsPermissions } from "../_tools.ts";
+import { startFakeUpstream } from "../_fake_upstream.ts";
 
 const QUERY_TIMEOUT_MS = 2_000;
 const RELOAD_WITHIN_MS = 5_000;
@@ -155,3 +156,38 @@ test(needsFiles("dnsd --check exits 0 for a good config, 1 with FILE:LINE lines 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+test(
+  {
+    ...needsFiles("a reload that changes the upstreams forwards to the new ones at once, over UDP and TCP"),
+    timeoutMs: 60_000,
+  },
+  async () => {
+    const first = startFakeUpstream({ "www.example.net": { kind: "answer", address: "192.0.2.1" } });
+    const second = startFakeUpstream({ "www.example.net": { kind: "answer", address: "192.0.2.2" } });
+    const dir = await Deno.makeTempDir({ prefix: "dnsd-config-upstream-" });
+    const path = `${dir}/dnsd.toml`;
+    const config = (upstream: Deno.NetAddr) =>
+      `upstream = ["127.0.0.1:${upstream.port}"]\nreload_settle = 100\n`;
+    await Deno.writeTextFile(path, config(first.address));
+    const dnsd = await startDnsd((port) => ["--config", path, "--port", String(port)]);
+    try {
+      assert.deepEqual(await udpAddress(dnsd, "www.example.net"), ["192.0.2.1"]);
+      const from = dnsd.stderr.seen.length;
+      await Deno.writeTextFile(path, config(second.address));
+      await dnsd.stderr.waitFor(/ - INFO - Forwarding changed \(upstream\)/, RELOAD_WITHIN_MS, from);
+      // The cached answer from the first upstream is gone with it.
+      assert.deepEqual(await udpAddress(dnsd, "www.example.net"), ["192.0.2.2"]);
+      assert.deepEqual(await tcpAddress(dnsd, "www.example.net"), ["192.0.2.2"]);
+      assert.equal(second.count("udp", "www.example.net"), 1);
+      assert.ok(
+        !dnsd.stderr.seen.slice(from).some((line) => line.includes("after a restart")),
+        "upstreams need no restart",
+      );
+    } finally {
+      await dnsd.stop();
+      await Promise.all([first.close(), second.close()]);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
