@@ -113,6 +113,8 @@ Options:
   --host HOST[:PORT]   address to listen on, UDP and TCP; repeatable; IPv6 as
                        [addr]:port or a bare addr; a name (localhost) is looked
                        up in /etc/hosts at start-up (default 127.0.0.1)
+  --listen HOST[:PORT] the same as --host, in its place when given (the config
+                       file's listen = [...])
   --port PORT          UDP and TCP port to listen on where --host gives none,
                        0-65535 (default 2053)
   --upstream HOST[:PORT]
@@ -459,7 +461,11 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
   }
   const values = new Settings(cli, file);
   const port = values.integer("port", (text) => parsePort(text, "--port"));
-  const listen = values.list("host", (text) => parseListen(text, port));
+  // `listen` (the config file's usual name for it) in place of `host` when given.
+  const listenItems = values.list("listen", (text) => parseListen(text, port));
+  const listen = listenItems.length > 0
+    ? listenItems
+    : values.list("host", (text) => parseListen(text, port));
   if (listen.length === 0) throw new UsageError("--host: an address is needed");
   const timeoutMs = values.integer("timeout", (text) => {
     if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > 600_000) {

@@ -49,6 +49,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     restart: true,
   },
   {
+    flag: "listen",
+    type: { kind: "list" },
+    summary: "the same as host, in its place when given: HOST[:PORT] items",
+    restart: true,
+  },
+  {
     flag: "port",
     type: { kind: "integer", min: 0, max: 65_535 },
     default: 2053,

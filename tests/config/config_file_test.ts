@@ -221,3 +221,16 @@ test("docs/configuration.md's key table is what the schema makes (run deno task 
   const start = docs.indexOf(TABLE_START) + TABLE_START.length;
   assert.equal(docs.slice(start, docs.indexOf(TABLE_END)).trim(), keyTable());
 });
+
+test("config file: the example in docs/configuration.md parses", async () => {
+  const docs = await Deno.readTextFile(new URL("../../docs/configuration.md", import.meta.url));
+  const example = /```toml\n([\s\S]*?)```/.exec(docs)?.[1];
+  assert.ok(example, "docs/configuration.md has a toml example");
+  const command = serve(withFile(example));
+  assert.deepEqual(command.listen.map(({ hostname, port }) => `${hostname} ${port}`), [
+    "192.168.1.2 53",
+    "fd00::2 53",
+  ]);
+  assert.equal(command.config?.assertions.length, 2);
+  assert.equal(command.mappings, "file");
+});

@@ -191,3 +191,22 @@ test(
     }
   },
 );
+
+test(
+  needsFiles("the example of docs/configuration.md passes --check (its hosts file left out)"),
+  async () => {
+    const docs = await Deno.readTextFile(new URL("../../docs/configuration.md", import.meta.url));
+    const example = /```toml\n([\s\S]*?)```/.exec(docs)?.[1];
+    assert.ok(example);
+    const dir = await Deno.makeTempDir({ prefix: "dnsd-config-docs-" });
+    try {
+      const path = `${dir}/dnsd.toml`;
+      await Deno.writeTextFile(path, example.replace(/^hosts = .*$/m, ""));
+      const { code, stdout, stderr } = await runDnsd(["--config", path, "--check"]);
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /configuration OK: \d+ records, 2 assertions hold/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
