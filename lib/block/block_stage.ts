@@ -8,8 +8,8 @@
  * unbound's `always_nxdomain` and blocky: there is no zone to take one from, and without a SOA a
  * client does not cache the negative answer past the query (RFC 2308 section 5), so an edit of the
  * lists shows at once. With EDNS, every blocked answer carries Extended DNS Error 15, Blocked (RFC
- * 8914 section 4.16). These answers are never kept in the response memo: the memo is renewed only
- * when local data changes, and the lists can change without it.
+ * 8914 section 4.16). These answers are not kept in the response memo: they are cheap to make, and
+ * a blocked name is asked for again seldom enough that keeping them would only take the memo's room.
  * @module
  */
 import {
