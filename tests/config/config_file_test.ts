@@ -52,6 +52,8 @@ function sample(spec: OptionSpec): { toml: string; args: string[] } {
         ? ["192.0.2.1:5300", "[::1]:53"]
         : spec.flag === "forward-zone"
         ? ["lan=192.0.2.1:5300", "168.192.in-addr.arpa=192.0.2.2,[::1]:53"]
+        : ["allow", "deny", "allow-recursion"].includes(spec.flag)
+        ? ["192.0.2.0/24", "2001:db8::/32"]
         : ["a.file", "b.file"];
       return {
         toml: `${key} = [${values.map((value) => `"${value}"`).join(", ")}]`,
