@@ -48,16 +48,13 @@ export function accessCheck(rules: AccessRules): ((address: string) => boolean) 
 }
 
 /**
- * The access rules as an admission hook (`QueryHook` of lib/resolve): "refuse" for a denied
- * client, which the server answers REFUSED with EDE 18 (Prohibited) when the query has EDNS, over
- * UDP and TCP, memo hits included. Null when there are no rules (nothing to run per query).
- * @throws {PrefixError} when a CIDR cannot be read
+ * An access check (see {@link accessCheck}) as an admission hook (`QueryHook` of lib/resolve):
+ * "refuse" for a denied client, which the server answers REFUSED with EDE 18 (Prohibited) when
+ * the query has EDNS, over UDP and TCP, memo hits included.
  */
 export function accessControl(
-  rules: AccessRules,
-): ((wire: Uint8Array, context: ClientContext) => "answer" | "refuse") | null {
-  const allowed = accessCheck(rules);
-  if (!allowed) return null;
+  allowed: (address: string) => boolean,
+): (wire: Uint8Array, context: ClientContext) => "answer" | "refuse" {
   return function accessControl(_wire, context) {
     return allowed(context.client.hostname) ? "answer" : "refuse";
   };

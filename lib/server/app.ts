@@ -49,6 +49,7 @@ import {
 } from "../net/mod.ts";
 import { RemoteEvents } from "../observe/mod.ts";
 import {
+  accessCheck,
   accessControl,
   type AccessRules,
   DEFAULT_RECURSION_PREFIXES,
@@ -485,12 +486,14 @@ export function startServer(options: ServerOptions): RunningServer {
     throw error;
   }
   // Every query meets the hooks first, over either transport: memo hits too; access control first of all.
-  const access = options.access ? accessControl(options.access) : null;
+  const allowed = options.access ? accessCheck(options.access) : null;
+  const access = allowed && accessControl(allowed);
   const hook = admission([...(access ? [access] : []), ...(options.hooks ?? [])]);
   // RA=1 only for a client that may recurse, and only while there is somewhere to forward to.
   const mayRecurse = recursionCheck(recursion);
   const recursionAvailable = (address: string) =>
-    (forwarding.upstreams.length > 0 || (forwarding.forwardZones ?? []).length > 0) && mayRecurse(address);
+    (forwarding.upstreams.length > 0 || (forwarding.forwardZones ?? []).length > 0) && mayRecurse(address) &&
+    (allowed === null || allowed(address));
   const serving = {
     hook,
     now,
