@@ -245,3 +245,36 @@ test("an unknown opcode gets NOTIMP as a bare header over UDP and TCP", async ()
     await up.close();
   }
 });
+
+test("ANY for local data: one RRset over UDP (RFC 8482), memo hits included; every RRset over TCP", async () => {
+  const up = upstream();
+  const server = await serve(up, {});
+  try {
+    // The apex of dnsd.test holds SOA, NS and MX; mail.dnsd.test holds A and AAAA.
+    for (const name of ["dnsd.test", "mail.dnsd.test"]) {
+      const bytes = query(name, { id: 0x0a0b, type: RRType.ANY, edns: {} });
+      const typesOf = (reply: Message) => new Set(reply.answers.map((record) => record.data.type));
+      const overTcp = await twice("tcp4", server, bytes);
+      for (const reply of overTcp) ok(typesOf(reply).size >= 2, `${name} over TCP: ${[...typesOf(reply)]}`);
+      for (const client of ["127.0.0.1", "::1"]) {
+        for (const reply of await twice(client, server, bytes)) {
+          equal(reply.rcode, Rcode.NOERROR);
+          equal(typesOf(reply).size, 1, `${name} over UDP from ${client}: ${[...typesOf(reply)]}`);
+          ok(reply.answers.length >= 1);
+        }
+      }
+    }
+    // Forwarded ANY passes the upstream's answer through.
+    const forwarded = await udpFrom(
+      "127.0.0.1",
+      server,
+      query("any.upstream.net", { type: RRType.ANY, edns: {} }),
+    );
+    equal(forwarded.answers.length, 1);
+    equal(up.received.at(-1)?.query.questions[0]?.type, RRType.ANY);
+  } finally {
+    server.close();
+    await server.finished;
+    await up.close();
+  }
+});
