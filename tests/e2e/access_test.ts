@@ -15,6 +15,7 @@ import { type Message, Rcode, RRType } from "../../lib/proto/types.ts";
 import { type RunningServer, type ServerOptions, startServer } from "../../lib/server/mod.ts";
 import { connectTcp, query, WAIT_MS } from "../_tcp_client.ts";
 import { fixtureData } from "../_zone_fixture.ts";
+import { needsFfi } from "../_batched.ts";
 import { replyTo, type ScriptedUpstream, startScriptedUpstream } from "../_scripted_upstream.ts";
 
 /** Every upstream query gets one A record: 192.0.2.99. */
@@ -96,90 +97,105 @@ function isRefused(reply: Message, label: string): void {
   deepEqual(edeOf(reply.edns).map((ede) => ede.code), [18], `${label}: EDE 18`);
 }
 
-test("--deny: a denied client gets REFUSED with EDE 18 over UDP and TCP, memo hits included", async () => {
-  const up = upstream();
-  // 127.0.0.3 over UDP, and 127.0.0.1 itself so that a TCP client is denied too; ::1 stays allowed.
-  const server = await serve(up, { access: { allow: [], deny: ["127.0.0.3", "127.0.0.1/32"] } });
-  try {
-    for (const name of ["mail.dnsd.test", "forwarded.upstream.net"]) {
-      const bytes = query(name, { id: 0x0a01, edns: {} });
-      // An allowed client first, so the denied one's question is in the memo.
-      for (const client of ["127.0.0.2", "::1", "tcp6"]) {
-        for (const reply of await twice(client, server, bytes)) {
-          equal(reply.rcode, Rcode.NOERROR, `${client} ${name}`);
+for (const udpIo of ["deno", "batched"] as const) {
+  const kind = `(${udpIo} UDP sockets)`;
+  const definition = (name: string) => udpIo === "batched" ? needsFfi(name) : { name, ignore: false };
+
+  test(
+    definition(
+      `--deny: a denied client gets REFUSED with EDE 18 over UDP and TCP, memo hits included ${kind}`,
+    ),
+    async () => {
+      const up = upstream();
+      // 127.0.0.3 over UDP, and 127.0.0.1 itself so that a TCP client is denied too; ::1 stays allowed.
+      const server = await serve(up, { udpIo, access: { allow: [], deny: ["127.0.0.3", "127.0.0.1/32"] } });
+      try {
+        for (const name of ["mail.dnsd.test", "forwarded.upstream.net"]) {
+          const bytes = query(name, { id: 0x0a01, edns: {} });
+          // An allowed client first, so the denied one's question is in the memo.
+          for (const client of ["127.0.0.2", "::1", "tcp6"]) {
+            for (const reply of await twice(client, server, bytes)) {
+              equal(reply.rcode, Rcode.NOERROR, `${client} ${name}`);
+            }
+          }
+          for (const client of ["127.0.0.3", "127.0.0.1", "tcp4"]) {
+            for (const reply of await twice(client, server, bytes)) isRefused(reply, `${client} ${name}`);
+          }
         }
+        // Without EDNS: REFUSED with no OPT record, so no EDE.
+        const plain = await udpFrom("127.0.0.3", server, query("mail.dnsd.test", { id: 0x0a02 }));
+        equal(plain.rcode, Rcode.REFUSED);
+        equal(plain.edns, null);
+      } finally {
+        server.close();
+        await server.finished;
+        await up.close();
       }
-      for (const client of ["127.0.0.3", "127.0.0.1", "tcp4"]) {
-        for (const reply of await twice(client, server, bytes)) isRefused(reply, `${client} ${name}`);
-      }
-    }
-    // Without EDNS: REFUSED with no OPT record, so no EDE.
-    const plain = await udpFrom("127.0.0.3", server, query("mail.dnsd.test", { id: 0x0a02 }));
-    equal(plain.rcode, Rcode.REFUSED);
-    equal(plain.edns, null);
-  } finally {
-    server.close();
-    await server.finished;
-    await up.close();
-  }
-});
+    },
+  );
 
-test("--allow: only clients inside an allowed prefix are answered", async () => {
-  const up = upstream();
-  const server = await serve(up, { access: { allow: ["127.0.0.2/32", "::1/128"], deny: [] } });
-  try {
-    const bytes = query("mail.dnsd.test", { id: 0x0a03, edns: {} });
-    for (const client of ["127.0.0.2", "::1", "tcp6"]) {
-      for (const reply of await twice(client, server, bytes)) equal(reply.rcode, Rcode.NOERROR, client);
+  test(definition(`--allow: only clients inside an allowed prefix are answered ${kind}`), async () => {
+    const up = upstream();
+    const server = await serve(up, { udpIo, access: { allow: ["127.0.0.2/32", "::1/128"], deny: [] } });
+    try {
+      const bytes = query("mail.dnsd.test", { id: 0x0a03, edns: {} });
+      for (const client of ["127.0.0.2", "::1", "tcp6"]) {
+        for (const reply of await twice(client, server, bytes)) equal(reply.rcode, Rcode.NOERROR, client);
+      }
+      for (const client of ["127.0.0.3", "tcp4"]) {
+        for (const reply of await twice(client, server, bytes)) isRefused(reply, client);
+      }
+    } finally {
+      server.close();
+      await server.finished;
+      await up.close();
     }
-    for (const client of ["127.0.0.3", "tcp4"]) {
-      for (const reply of await twice(client, server, bytes)) isRefused(reply, client);
-    }
-  } finally {
-    server.close();
-    await server.finished;
-    await up.close();
-  }
-});
+  });
 
-test("--allow-recursion: others get local data only (RA=0), never the cache or upstreams", async () => {
-  const up = upstream();
-  const server = await serve(up, { recursion: { disabled: false, allow: ["127.0.0.1/32"] } });
-  try {
-    const forwarded = query("cached.upstream.net", { id: 0x0a04, edns: {} });
-    const local = query("mail.dnsd.test", { id: 0x0a05, edns: {} });
-    // 127.0.0.1 may recurse: forwarded, then cached and in the memo; RA=1.
-    for (const client of ["127.0.0.1", "tcp4"]) {
-      for (const reply of await twice(client, server, forwarded)) {
-        equal(reply.rcode, Rcode.NOERROR, client);
-        equal(reply.answers.length, 1, client);
-        equal(reply.recursionAvailable, true, `${client}: RA`);
+  test(
+    definition(`--allow-recursion: others get local data only (RA=0), never the cache or upstreams ${kind}`),
+    async () => {
+      const up = upstream();
+      const server = await serve(up, { udpIo, recursion: { disabled: false, allow: ["127.0.0.1/32"] } });
+      try {
+        const forwarded = query("cached.upstream.net", { id: 0x0a04, edns: {} });
+        const local = query("mail.dnsd.test", { id: 0x0a05, edns: {} });
+        // 127.0.0.1 may recurse: forwarded, then cached and in the memo; RA=1.
+        for (const client of ["127.0.0.1", "tcp4"]) {
+          for (const reply of await twice(client, server, forwarded)) {
+            equal(reply.rcode, Rcode.NOERROR, client);
+            equal(reply.answers.length, 1, client);
+            equal(reply.recursionAvailable, true, `${client}: RA`);
+          }
+        }
+        const asked = up.received.length;
+        equal(asked, 1, "one upstream query: the rest came from the cache and the memo");
+        // The others: the same bytes, which the memo and the cache hold, are REFUSED with EDE 18.
+        for (const client of ["127.0.0.2", "::1", "tcp6"]) {
+          for (const reply of await twice(client, server, forwarded)) isRefused(reply, client);
+          for (const reply of await twice(client, server, local)) {
+            equal(reply.rcode, Rcode.NOERROR, `${client} local`);
+            equal(reply.authoritative, true, `${client} local: AA`);
+            equal(reply.recursionAvailable, false, `${client} local: RA`);
+          }
+        }
+        // A new name from them reaches no upstream either.
+        await twice("127.0.0.2", server, query("new.upstream.net", { id: 0x0a06 }));
+        equal(up.received.length, asked);
+        // Local data for the client that may recurse: RA=1, memo hit included.
+        for (const client of ["127.0.0.1", "tcp4"]) {
+          for (const reply of await twice(client, server, local)) {
+            equal(reply.recursionAvailable, true, client);
+          }
+        }
+      } finally {
+        server.close();
+        await server.finished;
+        await up.close();
       }
-    }
-    const asked = up.received.length;
-    equal(asked, 1, "one upstream query: the rest came from the cache and the memo");
-    // The others: the same bytes, which the memo and the cache hold, are REFUSED with EDE 18.
-    for (const client of ["127.0.0.2", "::1", "tcp6"]) {
-      for (const reply of await twice(client, server, forwarded)) isRefused(reply, client);
-      for (const reply of await twice(client, server, local)) {
-        equal(reply.rcode, Rcode.NOERROR, `${client} local`);
-        equal(reply.authoritative, true, `${client} local: AA`);
-        equal(reply.recursionAvailable, false, `${client} local: RA`);
-      }
-    }
-    // A new name from them reaches no upstream either.
-    await twice("127.0.0.2", server, query("new.upstream.net", { id: 0x0a06 }));
-    equal(up.received.length, asked);
-    // Local data for the client that may recurse: RA=1, memo hit included.
-    for (const client of ["127.0.0.1", "tcp4"]) {
-      for (const reply of await twice(client, server, local)) equal(reply.recursionAvailable, true, client);
-    }
-  } finally {
-    server.close();
-    await server.finished;
-    await up.close();
-  }
-});
+    },
+  );
+}
 
 test("--no-recursion: authoritative only, RA=0 for everyone, no upstream asked", async () => {
   const up = upstream();
