@@ -513,7 +513,7 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
       parsePrefix(text);
     } catch (error) {
       if (!(error instanceof PrefixError)) throw error;
-      throw new UsageError(`--${flag} ${text}: ${error.reason}`);
+      throw new UsageError(`--${flag} ${text}: "${text}": ${error.reason}`);
     }
     return text;
   };

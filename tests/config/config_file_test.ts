@@ -144,6 +144,11 @@ const mistakes: readonly { name: string; text: string; message: string }[] = [
     message: `${PATH}:3: cache_size: must be a whole number from 0 to 100000000`,
   },
   {
+    name: "a deny prefix longer than 32",
+    text: '\ndeny = ["10.0.0.0/8", "10.0.0.0/33"]\n',
+    message: `${PATH}:2: deny: "10.0.0.0/33": the length must be 0 to 32`,
+  },
+  {
     name: "a list given as one string",
     text: 'upstream = "192.0.2.1"\n',
     message: `${PATH}:1: upstream: must be a list of strings, ["..."]`,
