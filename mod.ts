@@ -73,6 +73,7 @@ export type {
 // Blocklists: the list file parser and the set a server's `blockPolicy` reads.
 export { DomainSet, isBlocked, parseList } from "./lib/block/mod.ts";
 export type { Blocklist, BlockMode, BlockPolicy, ParsedList, UnreadableLine } from "./lib/block/mod.ts";
+export type { AccessRules, RecursionRules } from "./lib/policy/mod.ts";
 
 // The server.
 export { DEFAULT_LOCAL_SETTINGS, ListenError, startServer } from "./lib/server/mod.ts";

@@ -186,7 +186,11 @@ export interface Asked {
  * Asks `question` (`name TYPE [CLASS code]`) through respond() and dnsd's stages: authoritative
  * local data, then RD=1 only, then forwarding to the stub.
  */
-export async function ask(data: LocalData, question: string, options: { rd?: boolean } = {}): Promise<Asked> {
+export async function ask(
+  data: LocalData,
+  question: string,
+  options: { rd?: boolean; transport?: "udp" | "tcp" } = {},
+): Promise<Asked> {
   const [name = "", type = "A", rrClass = String(RRClass.IN)] = question.split(" ");
   const { exchange, asked } = stubUpstream();
   const reports: unknown[] = [];
@@ -200,7 +204,7 @@ export async function ask(data: LocalData, question: string, options: { rd?: boo
     recursionDesired: options.rd ?? true,
     edns: { udpPayloadSize: 4096, version: 0, dnssecOk: false, flags: 0, options: [] },
   });
-  const bytes = await respond(encodeMessage(request), contextOf(), {
+  const bytes = await respond(encodeMessage(request), contextOf({ transport: options.transport ?? "udp" }), {
     resolve,
     report: (error) => reports.push(error),
   });
@@ -216,6 +220,8 @@ export interface Row {
   readonly question: string;
   /** RD; true unless given. */
   readonly rd?: boolean;
+  /** The transport the question comes over; UDP unless given. */
+  readonly transport?: "udp" | "tcp";
   /** The response code expected. */
   readonly rcode: number;
   /** AA expected. */
@@ -234,7 +240,10 @@ export function testRows(rows: readonly Row[]): void {
   for (const row of rows) {
     test(`respond() ${row.name}`, async () => {
       data ??= fixtureData();
-      const { response, upstream, reports } = await ask(await data, row.question, { rd: row.rd ?? true });
+      const { response, upstream, reports } = await ask(await data, row.question, {
+        rd: row.rd ?? true,
+        transport: row.transport ?? "udp",
+      });
       const [name, type = "A", rrClass = String(RRClass.IN)] = row.question.split(" ");
       deepEqual({
         question: response.questions.map((q) => `${q.name} ${typeName(q.type)} ${q.class}`),

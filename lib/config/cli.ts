@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { checkName, nameKey, parseIPv4, parseIPv6 } from "../proto/mod.ts";
 import type { ZoneFileSource } from "../zone/mod.ts";
 import { BLOCK_MODES, type BlockMode } from "../block/mod.ts";
+import { type AccessRules, parsePrefix, PrefixError, type RecursionRules } from "../policy/mod.ts";
 import {
   type ForwardZone,
   type Upstream,
@@ -80,6 +81,10 @@ export type Command =
     readonly hideVersion: boolean;
     /** `--identity`: the CHAOS hostname.bind and id.server answer; null when unset. */
     readonly identity: string | null;
+    /** `--allow` and `--deny`: who may ask at all (CIDRs, checked here). */
+    readonly access: AccessRules;
+    /** `--allow-recursion` and `--no-recursion`: who may have cached and forwarded answers. */
+    readonly recursion: RecursionRules;
   };
 
 /** One address to listen on: an IP address or a host name (looked up at start-up), and a port. */
@@ -166,6 +171,17 @@ Options:
   --hide-version       refuse the CHAOS version.bind and version.server queries
   --identity TEXT      answer the CHAOS hostname.bind and id.server queries with
                        TEXT (refused when unset)
+  --allow CIDR         answer only clients inside this prefix (IPv4 or IPv6, a
+                       bare address is one host); repeatable (default: everyone)
+  --deny CIDR          refuse clients inside this prefix (REFUSED, EDE 18), even
+                       where an --allow is more specific; repeatable
+  --allow-recursion CIDR
+                       clients that may have cached and forwarded answers;
+                       others get local data only; repeatable (default
+                       127.0.0.0/8, ::1, 10.0.0.0/8, 172.16.0.0/12,
+                       192.168.0.0/16, fc00::/7)
+  --no-recursion       authoritative only: no upstreams, RA=0, names outside
+                       local data REFUSED
   --reload-settle MS   reload a changed data file once it has stayed unchanged
                        for MS (default 2000)
   --udp-io auto|deno|batched
@@ -492,9 +508,28 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
     allowSnooping: values.flag("allow-cache-snooping"),
   };
   const udpIo = values.choice("udp-io", ["auto", "deno", "batched"] as const);
+  const cidr = (flag: string) => (text: string) => {
+    try {
+      parsePrefix(text);
+    } catch (error) {
+      if (!(error instanceof PrefixError)) throw error;
+      throw new UsageError(`--${flag} ${text}: "${text}": ${error.reason}`);
+    }
+    return text;
+  };
+  const access: AccessRules = {
+    allow: values.list("allow", cidr("allow")),
+    deny: values.list("deny", cidr("deny")),
+  };
+  const recursion: RecursionRules = {
+    disabled: values.flag("no-recursion"),
+    allow: values.list("allow-recursion", cidr("allow-recursion")),
+  };
   return {
     kind: "serve",
     udpIo,
+    access,
+    recursion,
     reloadSettleMs: values.integer("reload-settle"),
     cache,
     strategy,

@@ -5,6 +5,7 @@
  * `docs/configuration.md` are all made from this table. Pure data.
  * @module
  */
+import { DEFAULT_RECURSION_PREFIXES } from "../policy/mod.ts";
 
 /** How a setting is written, and what it may be. */
 export type OptionType =
@@ -212,6 +213,32 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: "identity",
     type: { kind: "text" },
     summary: "the answer to the CHAOS hostname.bind and id.server queries (refused when unset)",
+  },
+  {
+    flag: "allow",
+    type: { kind: "list" },
+    summary: "answer only clients inside these prefixes (CIDR, IPv4 or IPv6); all when none",
+    restart: true,
+  },
+  {
+    flag: "deny",
+    type: { kind: "list" },
+    summary: "refuse clients inside these prefixes (CIDR), even where an allow is more specific",
+    restart: true,
+  },
+  {
+    flag: "allow-recursion",
+    type: { kind: "list" },
+    default: DEFAULT_RECURSION_PREFIXES,
+    summary: "clients that may have cached and forwarded answers (CIDR); others get local data only",
+    restart: true,
+  },
+  {
+    flag: "no-recursion",
+    type: { kind: "flag" },
+    default: false,
+    summary: "authoritative only: no upstreams, RA=0, names outside local data REFUSED",
+    restart: true,
   },
   {
     flag: "reload-settle",

@@ -126,6 +126,20 @@ export function headerOnlyReply(query: Uint8Array, rcode: number): Uint8Array {
 }
 
 /**
+ * The NOTIMP answer to an opcode dnsd does not know: the header alone, with QR set, the query's ID
+ * and OPCODE, and every other flag clear (no RD, RA, AA, AD, CD, TC or Z), as BIND answers and
+ * ISC's EDNS compliance tester expects. The caller has checked the query is at least 12 octets.
+ */
+export function unknownOpcodeReply(query: Uint8Array): Uint8Array {
+  const response = new Uint8Array(HEADER_SIZE);
+  response[0] = query[0]!;
+  response[1] = query[1]!;
+  response[2] = 0x80 | (query[2]! & 0x78); // QR, and the OPCODE's four bits
+  response[3] = Rcode.NOTIMP;
+  return response;
+}
+
+/**
  * The TTL of a negative answer (NXDOMAIN, NODATA): the lesser of its SOA record's TTL and the SOA's
  * MINIMUM field (RFC 2308 sections 3 and 5), both for the SOA dnsd sends and for how long it caches one.
  */

@@ -25,8 +25,15 @@ export {
 } from "./errors.ts";
 export type { TextLocation } from "./errors.ts";
 export { fnv1a, fnv1aText } from "./hash.ts";
-export { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "./ip.ts";
-export { headerOnlyReply, negativeTtl, reply, responseEdns, udpLimit } from "./message.ts";
+export { formatIPv4, formatIPv6, ipv4Number, parseIPv4, parseIPv6 } from "./ip.ts";
+export {
+  headerOnlyReply,
+  negativeTtl,
+  reply,
+  responseEdns,
+  udpLimit,
+  unknownOpcodeReply,
+} from "./message.ts";
 export { displayName, foldOctet, isAtOrBelow, nameKey, parentName, withoutRootDot } from "./name.ts";
 export { formatRData, parseRData, typeCode } from "./rdata.ts";
 export { absoluteName, parseDuration, RDataText } from "./rdata_text.ts";

@@ -13,6 +13,7 @@ import {
   type ResourceRecord,
   RRClass,
   RRType,
+  typeCode,
 } from "../proto/mod.ts";
 import type { Request, Resolve, Stage } from "./request.ts";
 import type { ResponseMemo } from "./response_memo.ts";
@@ -223,6 +224,19 @@ function finish(
   }
 }
 
+/**
+ * An ANY answer cut to the name's first RRset (RFC 8482 section 4.1): what a UDP client gets, so
+ * that ANY over UDP does not amplify; its additional records go too. The whole set is for TCP.
+ */
+export function minimalAny(local: LocalAnswer): LocalAnswer {
+  const first = local.answers[0];
+  if (!first) return local;
+  const type = typeCode(first.data);
+  const answers = local.answers.filter((record) => typeCode(record.data) === type);
+  if (answers.length === local.answers.length) return local;
+  return { ...local, answers, additionals: [] };
+}
+
 /** Whether a question's class is one local data answers (IN, and ANY, which matches it). */
 function isLocalClass(rrClass: number): boolean {
   return rrClass === RRClass.IN || rrClass === RRClass.ANY;
@@ -263,6 +277,7 @@ export function authoritative(data: () => LocalData, options: { readonly memo?: 
       return Promise.reject(error);
     }
     if (!local) return next(request);
+    if (question.type === RRType.ANY && request.transport === "udp") local = minimalAny(local);
     if (local.external !== undefined && query.recursionDesired) {
       return completed(request, next, local, local.external);
     }

@@ -37,6 +37,7 @@ import {
   singleLabel,
   type Stage,
 } from "../resolve/mod.ts";
+import type { Message } from "../proto/mod.ts";
 import type { LocalData } from "../zone/mod.ts";
 import { blocking, type BlockPolicy } from "../block/mod.ts";
 import {
@@ -47,6 +48,15 @@ import {
   UdpReactor,
 } from "../net/mod.ts";
 import { RemoteEvents } from "../observe/mod.ts";
+import {
+  accessCheck,
+  accessControl,
+  type AccessRules,
+  DEFAULT_RECURSION_PREFIXES,
+  recursionCheck,
+  recursionGate,
+  type RecursionRules,
+} from "../policy/mod.ts";
 import { answerCache, type Cache, type CacheSettings, type CacheView } from "../cache/mod.ts";
 import { serveUdp } from "./udp_server.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
@@ -110,7 +120,17 @@ export interface ServerOptions {
   readonly version?: string;
   /** The local stages' settings, read as queries come so a reload can change them (default {@link DEFAULT_LOCAL_SETTINGS}). */
   readonly local?: () => LocalSettings;
+  /** `--allow` and `--deny`: a denied client gets REFUSED (EDE 18 with EDNS) for everything; none by default. */
+  readonly access?: AccessRules;
+  /**
+   * Who may have answers from the cache and upstreams, and whether anyone may (`--no-recursion`):
+   * the others get local data only, and RA=0. Default: loopback and the private networks.
+   */
+  readonly recursion?: RecursionRules;
 }
+
+/** The recursion rules when none are given: the private networks may recurse. */
+const DEFAULT_RECURSION: RecursionRules = { disabled: false, allow: DEFAULT_RECURSION_PREFIXES };
 
 /** Settings of the stages that answer without an upstream: each may change on a reload. */
 export interface LocalSettings {
@@ -210,9 +230,19 @@ export function buildResolver(
   } = {},
 ): Resolver {
   const { cache, memo, reactor } = extras;
+  const recursion = options.recursion ?? DEFAULT_RECURSION;
+  // After local data, before the cache: a client that may not recurse gets REFUSED for the rest.
+  const gate = recursionGate<Request, Message>(recursionCheck(recursion));
   if (extras.forwarder) {
     return {
-      resolve: chain(localStages(options, memo).concat(extras.forwarder)),
+      resolve: chain([...localStages(options, memo), gate, extras.forwarder]),
+      close: () => Promise.resolve(),
+    };
+  }
+  // Authoritative only: no cache, no upstream sockets; the gate refuses every client.
+  if (recursion.disabled) {
+    return {
+      resolve: chain([...localStages(options, memo), gate]),
       close: () => Promise.resolve(),
     };
   }
@@ -263,6 +293,7 @@ export function buildResolver(
   const router = forwardRouter(options.upstreams, zones);
   const resolve = chain([
     ...localStages(options, memo),
+    gate,
     ...(cache ? [cache.stage] : []),
     requireRecursion(),
     routedForward(router, forwarderOf(options.upstreams), zones.map((zone) => forwarderOf(zone.upstreams))),
@@ -411,7 +442,10 @@ export function startServer(options: ServerOptions): RunningServer {
   const memo = new ResponseMemo({ generation: generationOf(options), now: clock });
   // One clock read per turn for the cache, the forwarder and the upstream pool.
   const now = turnClock(clock);
-  const cache = options.cache ? answerCache({ ...options.cache, memo, now }) : undefined;
+  const recursion = options.recursion ?? DEFAULT_RECURSION;
+  const cache = options.cache && !recursion.disabled
+    ? answerCache({ ...options.cache, memo, now })
+    : undefined;
   const reactor = options.udpIo === "batched" ? new UdpReactor() : undefined;
   const extras = { ...(cache ? { cache } : {}), memo, now, ...(reactor ? { reactor } : {}) };
   // The chain in force; a reconfigure() swaps it between two queries. The listeners call through it.
@@ -451,9 +485,22 @@ export function startServer(options: ServerOptions): RunningServer {
     void closeUpstreams();
     throw error;
   }
-  // Every query meets the hooks first, over either transport: memo hits too.
-  const hook = admission(options.hooks ?? []);
-  const serving = { hook, now, ...(options.handlers ? { handlers: options.handlers } : {}) };
+  // Every query meets the hooks first, over either transport: memo hits too; access control first of all.
+  const allowed = options.access ? accessCheck(options.access) : null;
+  const access = allowed && accessControl(allowed);
+  const hook = admission([...(access ? [access] : []), ...(options.hooks ?? [])]);
+  // RA=1 only for a client that may recurse, and only while there is somewhere to forward to.
+  const mayRecurse = recursionCheck(recursion);
+  const recursionAvailable = (address: string) =>
+    (forwarding.upstreams.length > 0 || (forwarding.forwardZones ?? []).length > 0) && mayRecurse(address) &&
+    (allowed === null || allowed(address));
+  const serving = {
+    hook,
+    now,
+    mayRecurse,
+    recursionAvailable,
+    ...(options.handlers ? { handlers: options.handlers } : {}),
+  };
   // One chain, cache and memo behind every address; each socket has its own loop.
   const udpServers = bound.map(({ udp }) => serveUdp(udp, resolve, { ...serving, memo }));
   const tcpServers = bound.map(({ tcp }) => serveTcp(tcp, resolve, { ...options.tcp, ...serving }));

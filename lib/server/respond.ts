@@ -24,6 +24,7 @@ import {
   reply,
   responseEdns,
   udpLimit,
+  unknownOpcodeReply,
   UpstreamError,
   UpstreamTimeout,
   WireResponse,
@@ -103,6 +104,9 @@ export interface RespondOptions {
 
 const NO_HANDLERS: OpcodeHandlers = {};
 
+/** The opcodes dnsd knows (NOTIFY and UPDATE get NOTIMP with their question while their slot is empty). */
+const KNOWN_OPCODES: ReadonlySet<number> = new Set([Opcode.QUERY, Opcode.NOTIFY, Opcode.UPDATE]);
+
 /** Fits a UDP response to the client's limit: TC=1 with the question only, never part of an RRset. */
 function fitUdp(response: Message, limit: number, arena: ByteArena | undefined): Uint8Array {
   // An upstream answer kept as bytes is written by patching them; when it does not fit, as any other.
@@ -132,6 +136,8 @@ export async function respond(
 ): Promise<Uint8Array | null> {
   const { arena, handlers = NO_HANDLERS } = options;
   if (query.length < HEADER_SIZE || (query[2]! & 0x80) !== 0) return null;
+  // An opcode dnsd does not know: NOTIMP, header only, before the body is even read.
+  if (!KNOWN_OPCODES.has((query[2]! >> 3) & 0x0f)) return unknownOpcodeReply(query);
   let message: Message;
   try {
     message = decodeMessage(query);

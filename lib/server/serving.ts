@@ -25,6 +25,21 @@ export interface ServeOptions {
   readonly now?: () => number;
   /** Where events a client can cause are counted and logged (rate-limited); one of the server's own if absent. */
   readonly events?: RemoteEvents;
+  /** Whether a client may have cached answers: the memo is skipped for those who may not. All when absent. */
+  readonly mayRecurse?: (address: string) => boolean;
+  /** Whether a response to this client may say RA=1; RA is cleared for the others. All when absent. */
+  readonly recursionAvailable?: (address: string) => boolean;
+}
+
+/** Clears RA (the high bit of the fourth octet) in `response` unless `client` is offered recursion. */
+export function patchRecursionAvailable(
+  response: Uint8Array,
+  client: Deno.NetAddr,
+  recursionAvailable: ((address: string) => boolean) | undefined,
+): void {
+  if (recursionAvailable && response.length >= HEADER_SIZE && !recursionAvailable(client.hostname)) {
+    response[3] = response[3]! & 0x7f;
+  }
 }
 
 /**
@@ -105,6 +120,8 @@ export interface Answering {
   debug(): boolean;
   /** Counts answers that could not be sent (rate-limited lines). */
   readonly events: RemoteEvents;
+  /** Whether a response to this client may say RA=1 (see {@link ServeOptions}). */
+  readonly recursionAvailable?: ((address: string) => boolean) | undefined;
 }
 
 /**
@@ -127,6 +144,8 @@ export async function answerOrFail(
     response = headerOnlyReply(query, Rcode.SERVFAIL);
   }
   if (!response) return;
+  // Stages write RA=1; it stays only for a client that is offered recursion.
+  patchRecursionAvailable(response, context.client, answering.recursionAvailable);
   try {
     const sending = answering.send(response, context);
     // A promise settles once sent (and rejects when not): only `false` says the kernel refused.

@@ -207,6 +207,7 @@ export function serveTcp(
       },
       debug,
       events,
+      recursionAvailable: options.recursionAvailable,
     };
   }
 

@@ -16,6 +16,7 @@ import type { RespondOptions } from "./respond.ts";
 import {
   type Answering,
   answerOrFail,
+  patchRecursionAvailable,
   peerName,
   policyRefusal,
   reporter,
@@ -52,6 +53,7 @@ export interface UdpServeOptions extends ServeOptions {
 /** Serves DNS over one datagram socket until it is stopped or closed. */
 export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpServeOptions = {}): UdpServer {
   const { memo, hook = null, now = () => performance.now(), events = serverEvents() } = options;
+  const { mayRecurse, recursionAvailable } = options;
   const debug = levelGate(log, "debug");
   const queryDebug = levelGate(queryLog, "debug");
   const cacheDebug = levelGate(cacheLog, "debug");
@@ -68,13 +70,14 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
     ...(options.handlers ? { handlers: options.handlers } : {}),
   };
   const send = (response: Uint8Array, context: QueryContext) => socket.send(response, context.client);
-  const answering: Answering = { respond: responding, send, debug, events };
-  const refusing: Answering = { respond: policyRefusal(responding), send, debug, events };
+  const answering: Answering = { respond: responding, send, debug, events, recursionAvailable };
+  const refusing: Answering = { respond: policyRefusal(responding), send, debug, events, recursionAvailable };
   const shuttingDown: Answering = {
     respond: { ...responding, resolve: () => Promise.reject(new NotReady("the server is shutting down")) },
     send,
     debug,
     events,
+    recursionAvailable,
   };
 
   function serveBatches(): Promise<void> {
@@ -99,8 +102,13 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
           }
           // A question answered before: its kept bytes, with this query's ID, and nothing else to do.
           // Debug logging wants every query to pass through the stages, so it turns this path off.
-          const kept = useMemo && respondWith === answering ? memo.answer(data, arena) : null;
+          // A client that may not recurse never gets the memo's cached answers: its queries go to the stages.
+          const kept = useMemo && respondWith === answering &&
+              (!mayRecurse || mayRecurse(batch.senderNow(i).hostname))
+            ? memo.answer(data, arena)
+            : null;
           if (kept) {
+            if (recursionAvailable) patchRecursionAvailable(kept, batch.senderNow(i), recursionAvailable);
             if (!batch.replyTo(i, kept)) sendFailed(events, batch.senderNow(i));
             continue;
           }

@@ -53,6 +53,11 @@ const DEFAULTS = {
   forwardSingleLabel: false,
   hideVersion: false,
   identity: null,
+  access: { allow: [], deny: [] },
+  recursion: {
+    disabled: false,
+    allow: ["127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+  },
 } as const satisfies Command;
 
 const parsed: readonly { name: string; args: string[]; want: Command }[] = [
@@ -226,6 +231,25 @@ const parsed: readonly { name: string; args: string[]; want: Command }[] = [
       identity: "ns1.lan",
     },
   },
+  {
+    name: "reads --allow, --deny, --allow-recursion and --no-recursion, IPv4 and IPv6",
+    args: [
+      "--allow",
+      "10.0.0.0/8",
+      "--allow",
+      "2001:db8::/32",
+      "--deny",
+      "10.9.0.0/16",
+      "--allow-recursion",
+      "::1",
+      "--no-recursion",
+    ],
+    want: {
+      ...DEFAULTS,
+      access: { allow: ["10.0.0.0/8", "2001:db8::/32"], deny: ["10.9.0.0/16"] },
+      recursion: { disabled: true, allow: ["::1"] },
+    },
+  },
 ];
 
 for (const { name, args, want } of parsed) {
@@ -268,6 +292,9 @@ const rejected: readonly { name: string; args: string[] }[] = [
     args: ["--forward-zone", "lan=10.0.0.1", "--forward-zone", "LAN=10.0.0.2"],
   },
   { name: "an --identity over 255 octets", args: ["--identity", "x".repeat(256)] },
+  { name: "an --allow prefix longer than 32", args: ["--allow", "10.0.0.0/33"] },
+  { name: "a --deny that is not an address", args: ["--deny", "example.com"] },
+  { name: "an --allow-recursion IPv6 prefix longer than 128", args: ["--allow-recursion", "::/129"] },
 ];
 
 for (const { name, args } of rejected) {

@@ -52,6 +52,8 @@ function sample(spec: OptionSpec): { toml: string; args: string[] } {
         ? ["192.0.2.1:5300", "[::1]:53"]
         : spec.flag === "forward-zone"
         ? ["lan=192.0.2.1:5300", "168.192.in-addr.arpa=192.0.2.2,[::1]:53"]
+        : ["allow", "deny", "allow-recursion"].includes(spec.flag)
+        ? ["192.0.2.0/24", "2001:db8::/32"]
         : ["a.file", "b.file"];
       return {
         toml: `${key} = [${values.map((value) => `"${value}"`).join(", ")}]`,
@@ -140,6 +142,11 @@ const mistakes: readonly { name: string; text: string; message: string }[] = [
     name: "a number out of range",
     text: "\n\ncache_size = -1\n",
     message: `${PATH}:3: cache_size: must be a whole number from 0 to 100000000`,
+  },
+  {
+    name: "a deny prefix longer than 32",
+    text: '\ndeny = ["10.0.0.0/8", "10.0.0.0/33"]\n',
+    message: `${PATH}:2: deny: "10.0.0.0/33": the length must be 0 to 32`,
   },
   {
     name: "a list given as one string",

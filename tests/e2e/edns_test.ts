@@ -221,7 +221,7 @@ test("dnsd explains failures with an Extended DNS Error when the client speaks E
     const cases = [
       { label: "an upstream timeout", name: "silent.dnsd.test", rcode: Rcode.SERVFAIL, ede: 22 },
       { label: "RD=0 for a name not held", name: "fwd.dnsd.test", rd: false, rcode: Rcode.REFUSED, ede: 18 },
-      { label: "opcode 2 (STATUS)", name: "local.dnsd.test", opcode: 2, rcode: Rcode.NOTIMP, ede: 21 },
+      { label: "opcode 4 (NOTIFY)", name: "local.dnsd.test", opcode: 4, rcode: Rcode.NOTIMP, ede: 21 },
     ];
     for (const { label, name, rd = true, opcode = 0, rcode, ede } of cases) {
       await t.step(`${label}: rcode ${rcode}, EDE ${ede}`, async () => {

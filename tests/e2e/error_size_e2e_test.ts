@@ -22,8 +22,8 @@ const cases = [
     ede: 18,
   },
   {
-    label: "NOTIMP to opcode 2 (STATUS)",
-    bytes: query("www.example.test", { id: 0x0b02, opcode: 2, edns: {} }),
+    label: "NOTIMP to opcode 4 (NOTIFY, with no handler)",
+    bytes: query("www.example.test", { id: 0x0b02, opcode: 4, edns: {} }),
     rcode: Rcode.NOTIMP,
     ede: 21,
   },

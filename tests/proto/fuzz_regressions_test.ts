@@ -40,7 +40,7 @@ const oversized = [
   },
   {
     name: "a NOTIMP for three long questions without EDNS",
-    wire: request(Opcode.STATUS, [long("a"), long("b"), long("c")], null),
+    wire: request(Opcode.NOTIFY, [long("a"), long("b"), long("c")], null), // with no handler: NOTIMP, questions echoed
     rcode: Rcode.NOTIMP,
     limit: 512,
   },

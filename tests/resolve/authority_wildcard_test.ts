@@ -154,15 +154,17 @@ const rows: readonly Row[] = [
     additional: SUBDEL_GLUE,
   },
   {
-    name: "answers ANY with every RRset of the name",
+    name: "answers ANY over TCP with every RRset of the name",
     question: "mail.dnsd.test ANY",
+    transport: "tcp",
     rcode: Rcode.NOERROR,
     aa: true,
     answer: MAIL,
   },
   {
-    name: "answers ANY at the apex with every RRset and the NS and MX target addresses",
+    name: "answers ANY over TCP at the apex with every RRset and the NS and MX target addresses",
     question: "dnsd.test ANY",
+    transport: "tcp",
     rcode: Rcode.NOERROR,
     aa: true,
     answer: [
@@ -171,6 +173,20 @@ const rows: readonly Row[] = [
       "dnsd.test 3600 MX 10 mail.dnsd.test.",
     ],
     additional: ["ns1.dnsd.test 3600 A 192.0.2.53", ...MAIL],
+  },
+  {
+    name: "answers ANY over UDP with the name's first RRset only (RFC 8482)",
+    question: "mail.dnsd.test ANY",
+    rcode: Rcode.NOERROR,
+    aa: true,
+    answer: MAIL.slice(0, 1),
+  },
+  {
+    name: "answers ANY over UDP at the apex with its SOA only and no additional records (RFC 8482)",
+    question: "dnsd.test ANY",
+    rcode: Rcode.NOERROR,
+    aa: true,
+    answer: ["dnsd.test 3600 SOA ns1.dnsd.test. hostmaster.dnsd.test. 2024010101 7200 900 1209600 300"],
   },
   {
     name: "answers ANY for a CNAME with the CNAME, not chased",

@@ -46,10 +46,10 @@ const cases = [
     ede: 18,
   },
   {
-    // dig +opcode=2 +nocookie www.example.test: STATUS, which dnsd does not implement
-    name: "NOTIMP to opcode 2 (STATUS)",
+    // dig +opcode=4 +nocookie www.example.test: NOTIFY, with no handler (an unknown opcode gets a bare header)
+    name: "NOTIMP to opcode 4 (NOTIFY)",
     query: hex`
-      abce 1100 0001 0000 0000 0001              # opcode 2, RD=1
+      abce 2100 0001 0000 0000 0001              # opcode 4, RD=1
       03 777777 07 6578616d706c65 04 74657374 00
       0001 0001
       00 0029 04d0 00 00 0000 0000

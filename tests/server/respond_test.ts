@@ -146,12 +146,27 @@ const cases: readonly Case[] = [
     expected: hex`beef 8181 0000 0000 0000 0000 # QR RD RA FORMERR, no sections`,
   },
   {
-    name: "answers FORMERR with the opcode copied to an undecodable body",
+    name: "answers NOTIMP, header only, to an unknown opcode before reading its body",
     query: hex`
       0102 1000 0001 0000 0000 0000   # id=0x0102 opcode=2 RD=0 qd=1
       c00c 0001 0001                  # a pointer to itself
     `,
-    expected: hex`0102 9081 0000 0000 0000 0000 # QR opcode=2 RA FORMERR`,
+    expected: hex`0102 9004 0000 0000 0000 0000 # QR opcode=2 NOTIMP, nothing else`,
+  },
+  {
+    // dig +opcode=15 +cd +adflag example.com: ISC's EDNS compliance test "opcode"
+    name: "answers NOTIMP with every flag but QR clear and no sections to opcode 15",
+    query: hex`
+      2a2a 7930 0001 0000 0000 0001   # id=0x2a2a opcode=15 RD AD CD qd=1 ar=1
+      07 6578616d706c65 03 636f6d 00 0001 0001
+      00 0029 04d0 00 00 0000 0000    # OPT
+    `,
+    expected: hex`2a2a f804 0000 0000 0000 0000 # QR opcode=15 NOTIMP, no OPT`,
+  },
+  {
+    name: "answers NOTIMP, header only, to opcode 2 (STATUS)",
+    query: encodeMessage(query({ opcode: Opcode.STATUS })),
+    expected: hex`abcd 9004 0000 0000 0000 0000 # QR opcode=2 NOTIMP: RD not copied, RA clear`,
   },
   {
     name: "answers FORMERR to trailing bytes after the question",
@@ -162,7 +177,7 @@ const cases: readonly Case[] = [
     `,
     expected: hex`0303 8181 0000 0000 0000 0000`,
   },
-  ...[Opcode.STATUS, Opcode.NOTIFY, Opcode.UPDATE].map((opcode): Case => ({
+  ...[Opcode.NOTIFY, Opcode.UPDATE].map((opcode): Case => ({
     name: `answers NOTIMP to opcode ${opcode}`,
     query: encodeMessage(query({ opcode })),
     expected: {
