@@ -6,7 +6,7 @@
  * @module
  */
 import { Refused } from "../proto/mod.ts";
-import { PrefixSet } from "./acl_prefix.ts";
+import { type ClientAddress, PrefixSet } from "./acl_prefix.ts";
 
 /** Who may ask at all: `--allow` and `--deny`, each a list of CIDRs. */
 export interface AccessRules {
@@ -29,7 +29,7 @@ export const DEFAULT_RECURSION_PREFIXES: readonly string[] = Object.freeze([
 /** What a hook sees of a query's context (the shape of `QueryContext` in lib/resolve). */
 export interface ClientContext {
   /** The client's address. */
-  readonly client: { readonly hostname: string };
+  readonly client: ClientAddress;
 }
 
 /**
@@ -37,13 +37,13 @@ export interface ClientContext {
  * is given and the address lies in none of it. Each CIDR is parsed once, here.
  * @throws {PrefixError} when a CIDR cannot be read
  */
-export function accessCheck(rules: AccessRules): ((address: string) => boolean) | null {
+export function accessCheck(rules: AccessRules): ((client: ClientAddress) => boolean) | null {
   if (rules.allow.length === 0 && rules.deny.length === 0) return null;
   const allow = PrefixSet.parse(rules.allow);
   const deny = PrefixSet.parse(rules.deny);
   const open = rules.allow.length === 0;
-  return function allowed(address) {
-    return !deny.has(address) && (open || allow.has(address));
+  return function allowed(client) {
+    return !deny.hasClient(client) && (open || allow.hasClient(client));
   };
 }
 
@@ -53,10 +53,10 @@ export function accessCheck(rules: AccessRules): ((address: string) => boolean) 
  * the query has EDNS, over UDP and TCP, memo hits included.
  */
 export function accessControl(
-  allowed: (address: string) => boolean,
+  allowed: (client: ClientAddress) => boolean,
 ): (wire: Uint8Array, context: ClientContext) => "answer" | "refuse" {
   return function accessControl(_wire, context) {
-    return allowed(context.client.hostname) ? "answer" : "refuse";
+    return allowed(context.client) ? "answer" : "refuse";
   };
 }
 
@@ -72,11 +72,11 @@ export interface RecursionRules {
  * Whether a client may have answers from the cache and upstreams. With `disabled`, no one.
  * @throws {PrefixError} when a CIDR cannot be read
  */
-export function recursionCheck(rules: RecursionRules): (address: string) => boolean {
+export function recursionCheck(rules: RecursionRules): (client: ClientAddress) => boolean {
   if (rules.disabled) return () => false;
   const allow = PrefixSet.parse(rules.allow);
-  return function mayRecurse(address) {
-    return allow.has(address);
+  return function mayRecurse(client) {
+    return allow.hasClient(client);
   };
 }
 
@@ -86,10 +86,10 @@ export function recursionCheck(rules: RecursionRules): (address: string) => bool
  * an upstream ever answers it. Typed on its own request shape (it may not import lib/resolve).
  */
 export function recursionGate<R extends ClientContext, M>(
-  mayRecurse: (address: string) => boolean,
+  mayRecurse: (client: ClientAddress) => boolean,
 ): (request: R, next: (request: R) => Promise<M>) => Promise<M> {
   return function recursionGate(request, next) {
-    if (mayRecurse(request.client.hostname)) return next(request);
+    if (mayRecurse(request.client)) return next(request);
     return Promise.reject(new Refused("recursion is not allowed"));
   };
 }

@@ -6,6 +6,10 @@
  * @module
  */
 import { ipv4Number, parseIPv6 } from "../proto/mod.ts";
+import { SocketPeer } from "../net/mod.ts";
+
+/** A client as the servers know it: Deno's address, or the batched sockets' `SocketPeer`. */
+export type ClientAddress = { readonly hostname: string };
 
 /** A CIDR that cannot be read, with the text and why. */
 export class PrefixError extends Error {
@@ -118,6 +122,22 @@ export class PrefixSet {
       if (this.#v4.get(length)!.has((address & maskOf(length)) >>> 0)) return true;
     }
     return false;
+  }
+
+  /**
+   * Whether `client`'s address lies in one of the prefixes. A sender of the batched sockets is read
+   * from its struct sockaddr as it came: asked on every query (memo hits included), the check would
+   * otherwise write the address as text and read it back.
+   */
+  hasClient(client: ClientAddress): boolean {
+    if (this.size === 0) return false;
+    if (client instanceof SocketPeer) {
+      const raw = SocketPeer.raw(client);
+      if (raw.length === 16) {
+        return this.hasV4(((raw[4]! << 24) | (raw[5]! << 16) | (raw[6]! << 8) | raw[7]!) >>> 0);
+      }
+    }
+    return this.has(client.hostname);
   }
 
   /**

@@ -491,9 +491,9 @@ export function startServer(options: ServerOptions): RunningServer {
   const hook = admission([...(access ? [access] : []), ...(options.hooks ?? [])]);
   // RA=1 only for a client that may recurse, and only while there is somewhere to forward to.
   const mayRecurse = recursionCheck(recursion);
-  const recursionAvailable = (address: string) =>
-    (forwarding.upstreams.length > 0 || (forwarding.forwardZones ?? []).length > 0) && mayRecurse(address) &&
-    (allowed === null || allowed(address));
+  const recursionAvailable = (client: Deno.NetAddr) =>
+    (forwarding.upstreams.length > 0 || (forwarding.forwardZones ?? []).length > 0) && mayRecurse(client) &&
+    (allowed === null || allowed(client));
   const serving = {
     hook,
     now,

@@ -26,18 +26,18 @@ export interface ServeOptions {
   /** Where events a client can cause are counted and logged (rate-limited); one of the server's own if absent. */
   readonly events?: RemoteEvents;
   /** Whether a client may have cached answers: the memo is skipped for those who may not. All when absent. */
-  readonly mayRecurse?: (address: string) => boolean;
+  readonly mayRecurse?: (client: Deno.NetAddr) => boolean;
   /** Whether a response to this client may say RA=1; RA is cleared for the others. All when absent. */
-  readonly recursionAvailable?: (address: string) => boolean;
+  readonly recursionAvailable?: (client: Deno.NetAddr) => boolean;
 }
 
 /** Clears RA (the high bit of the fourth octet) in `response` unless `client` is offered recursion. */
 export function patchRecursionAvailable(
   response: Uint8Array,
   client: Deno.NetAddr,
-  recursionAvailable: ((address: string) => boolean) | undefined,
+  recursionAvailable: ((client: Deno.NetAddr) => boolean) | undefined,
 ): void {
-  if (recursionAvailable && response.length >= HEADER_SIZE && !recursionAvailable(client.hostname)) {
+  if (recursionAvailable && response.length >= HEADER_SIZE && !recursionAvailable(client)) {
     response[3] = response[3]! & 0x7f;
   }
 }
@@ -121,7 +121,7 @@ export interface Answering {
   /** Counts answers that could not be sent (rate-limited lines). */
   readonly events: RemoteEvents;
   /** Whether a response to this client may say RA=1 (see {@link ServeOptions}). */
-  readonly recursionAvailable?: ((address: string) => boolean) | undefined;
+  readonly recursionAvailable?: ((client: Deno.NetAddr) => boolean) | undefined;
 }
 
 /**

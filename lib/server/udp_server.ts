@@ -104,7 +104,7 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
           // Debug logging wants every query to pass through the stages, so it turns this path off.
           // A client that may not recurse never gets the memo's cached answers: its queries go to the stages.
           const kept = useMemo && respondWith === answering &&
-              (!mayRecurse || mayRecurse(batch.senderNow(i).hostname))
+              (!mayRecurse || mayRecurse(batch.senderNow(i)))
             ? memo.answer(data, arena)
             : null;
           if (kept) {

@@ -1,4 +1,5 @@
-import { deepEqual, throws } from "node:assert/strict";
+import { deepEqual, equal, throws } from "node:assert/strict";
+import { sockaddr, SocketPeer } from "../../lib/net/mod.ts";
 import { parsePrefix, PrefixError, PrefixSet } from "../../lib/policy/mod.ts";
 import { test } from "../_limit.ts";
 
@@ -74,4 +75,17 @@ test("PrefixSet.has() is false for every address when empty", () => {
   const empty = new PrefixSet([]);
   deepEqual(empty.has("127.0.0.1"), false);
   deepEqual(empty.has("::1"), false);
+});
+
+test("PrefixSet.hasClient() reads a batched socket's sender from its struct sockaddr, as has() reads the text", () => {
+  const set = PrefixSet.parse(["10.0.0.0/8", "192.168.1.0/24", "fd00::/8"]);
+  const cases = ["10.1.2.3", "11.0.0.1", "192.168.1.200", "192.168.2.1", "fd00::5", "2001:db8::1"];
+  for (const address of cases) {
+    const peer = new SocketPeer(sockaddr(address, 53));
+    equal(peer.hostname, address);
+    equal(set.hasClient(peer), set.has(address), address);
+    equal(set.hasClient({ hostname: address }), set.has(address), address);
+  }
+  equal(set.hasClient(new SocketPeer(sockaddr("10.9.9.9", 53))), true);
+  equal(PrefixSet.parse([]).hasClient(new SocketPeer(sockaddr("10.9.9.9", 53))), false);
 });

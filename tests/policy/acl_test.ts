@@ -48,17 +48,19 @@ for (const { name, allow, deny, verdicts } of cases) {
 test("recursionCheck() allows the private networks by default and no one with --no-recursion", () => {
   const may = recursionCheck({ disabled: false, allow: DEFAULT_RECURSION_PREFIXES });
   for (const address of ["127.0.0.1", "::1", "10.2.3.4", "172.31.0.1", "192.168.1.1", "fd00::1"]) {
-    deepEqual(may(address), true, address);
+    deepEqual(may({ hostname: address }), true, address);
   }
   for (const address of ["8.8.8.8", "172.32.0.1", "2001:db8::1", "::2"]) {
-    deepEqual(may(address), false, address);
+    deepEqual(may({ hostname: address }), false, address);
   }
   const none = recursionCheck({ disabled: true, allow: DEFAULT_RECURSION_PREFIXES });
-  deepEqual(none("127.0.0.1"), false);
+  deepEqual(none({ hostname: "127.0.0.1" }), false);
 });
 
 test("recursionGate() passes allowed clients on and refuses the others", async () => {
-  const gate = recursionGate<{ client: { hostname: string } }, string>((address) => address === "127.0.0.1");
+  const gate = recursionGate<{ client: { hostname: string } }, string>((client) =>
+    client.hostname === "127.0.0.1"
+  );
   deepEqual(await gate(from("127.0.0.1"), () => Promise.resolve("next")), "next");
   await rejects(() => gate(from("127.0.0.2"), () => Promise.resolve("next")), Refused);
 });
