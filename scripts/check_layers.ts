@@ -18,6 +18,7 @@ export const LAYERS: Readonly<Record<string, number>> = {
   zone: 2,
   resolve: 3,
   block: 3,
+  policy: 3,
   cache: 4,
   upstream: 4,
   server: 5,

@@ -13,6 +13,7 @@ import {
   type UpstreamStrategy,
 } from "../upstream/mod.ts";
 import type { CacheOptions } from "../cache/mod.ts";
+import type { RateLimitOptions } from "../policy/mod.ts";
 import { ConfigFileError, UsageError } from "./errors.ts";
 import { type ConfigFileSettings, type LocatedAssertion, readConfigText } from "./file.ts";
 import { optionByFlag, OPTIONS } from "./options.ts";
@@ -80,6 +81,8 @@ export type Command =
     readonly hideVersion: boolean;
     /** `--identity`: the CHAOS hostname.bind and id.server answer; null when unset. */
     readonly identity: string | null;
+    /** `--rate-limit` and its companions: UDP responses a second per client prefix (0: off). */
+    readonly rateLimit: RateLimitOptions;
   };
 
 /** One address to listen on: an IP address or a host name (looked up at start-up), and a port. */
@@ -166,6 +169,14 @@ Options:
   --hide-version       refuse the CHAOS version.bind and version.server queries
   --identity TEXT      answer the CHAOS hostname.bind and id.server queries with
                        TEXT (refused when unset)
+  --rate-limit N       UDP responses a second per client prefix, and the burst;
+                       over it a response is dropped or slipped (default 0: off;
+                       TCP is never limited)
+  --rate-limit-prefix P  IPv4 prefix length clients are limited by (default 24)
+  --rate-limit-prefix6 P  IPv6 prefix length clients are limited by (default 56)
+  --rate-limit-slip K  send every K-th response over the limit truncated (TC=1)
+                       so a real client retries over TCP; drop the rest (default
+                       2; 0 drops all, 1 slips all)
   --reload-settle MS   reload a changed data file once it has stayed unchanged
                        for MS (default 2000)
   --udp-io auto|deno|batched
@@ -492,7 +503,14 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
     allowSnooping: values.flag("allow-cache-snooping"),
   };
   const udpIo = values.choice("udp-io", ["auto", "deno", "batched"] as const);
+  const rateLimit: RateLimitOptions = {
+    perSecond: values.integer("rate-limit"),
+    prefix4: values.integer("rate-limit-prefix"),
+    prefix6: values.integer("rate-limit-prefix6"),
+    slip: values.integer("rate-limit-slip"),
+  };
   return {
+    rateLimit,
     kind: "serve",
     udpIo,
     reloadSettleMs: values.integer("reload-settle"),

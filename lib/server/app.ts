@@ -49,6 +49,7 @@ import {
 import { RemoteEvents } from "../observe/mod.ts";
 import { answerCache, type Cache, type CacheSettings, type CacheView } from "../cache/mod.ts";
 import { serveUdp } from "./udp_server.ts";
+import { RateLimiter, type RateLimitOptions } from "../policy/mod.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
 import type { OpcodeHandlers } from "./dispatch.ts";
 
@@ -110,6 +111,12 @@ export interface ServerOptions {
   readonly version?: string;
   /** The local stages' settings, read as queries come so a reload can change them (default {@link DEFAULT_LOCAL_SETTINGS}). */
   readonly local?: () => LocalSettings;
+  /**
+   * Response rate limiting of UDP answers per client prefix (`--rate-limit`); none when absent or
+   * when its rate is 0.
+   * One limiter is shared by every UDP socket; TCP is never limited.
+   */
+  readonly rateLimit?: RateLimitOptions | null;
 }
 
 /** Settings of the stages that answer without an upstream: each may change on a reload. */
@@ -455,7 +462,9 @@ export function startServer(options: ServerOptions): RunningServer {
   const hook = admission(options.hooks ?? []);
   const serving = { hook, now, ...(options.handlers ? { handlers: options.handlers } : {}) };
   // One chain, cache and memo behind every address; each socket has its own loop.
-  const udpServers = bound.map(({ udp }) => serveUdp(udp, resolve, { ...serving, memo }));
+  const limit = options.rateLimit;
+  const limiter = limit && limit.perSecond > 0 ? new RateLimiter(limit, clock) : null;
+  const udpServers = bound.map(({ udp }) => serveUdp(udp, resolve, { ...serving, memo, limiter }));
   const tcpServers = bound.map(({ tcp }) => serveTcp(tcp, resolve, { ...options.tcp, ...serving }));
   const servers = [...udpServers, ...tcpServers];
   let stopped: Promise<void> | undefined;

@@ -10,6 +10,7 @@ import { getLogger } from "@logtape/logtape";
 import { levelGate, type RemoteEvents } from "../observe/mod.ts";
 import { ByteArena, NotReady } from "../proto/mod.ts";
 import type { DatagramSocket } from "../net/mod.ts";
+import { RateDecision, type RateLimiter, slipResponse } from "../policy/mod.ts";
 import type { QueryContext, Resolve, ResponseMemo } from "../resolve/mod.ts";
 import { InFlight } from "./in_flight.ts";
 import type { RespondOptions } from "./respond.ts";
@@ -47,11 +48,14 @@ export interface UdpServer {
 export interface UdpServeOptions extends ServeOptions {
   /** Encoded answers for repeated questions. */
   readonly memo?: ResponseMemo;
+  /** Response rate limiting per client prefix (`--rate-limit`); none when absent. */
+  readonly limiter?: RateLimiter | null;
 }
 
 /** Serves DNS over one datagram socket until it is stopped or closed. */
 export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpServeOptions = {}): UdpServer {
-  const { memo, hook = null, now = () => performance.now(), events = serverEvents() } = options;
+  const { memo, hook = null, now = () => performance.now(), events = serverEvents(), limiter = null } =
+    options;
   const debug = levelGate(log, "debug");
   const queryDebug = levelGate(queryLog, "debug");
   const cacheDebug = levelGate(cacheLog, "debug");
@@ -67,7 +71,13 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
     ...(memo ? { memo } : {}),
     ...(options.handlers ? { handlers: options.handlers } : {}),
   };
-  const send = (response: Uint8Array, context: QueryContext) => socket.send(response, context.client);
+  const sendAll = (response: Uint8Array, context: QueryContext) => socket.send(response, context.client);
+  // With a limiter, each response takes a token first: over the limit it is dropped or slipped.
+  const send = limiter === null ? sendAll : (response: Uint8Array, context: QueryContext) => {
+    const decision = limiter.check(context.client);
+    if (decision === RateDecision.DROP) return true;
+    return socket.send(decision === RateDecision.SLIP ? slipResponse(response) : response, context.client);
+  };
   const answering: Answering = { respond: responding, send, debug, events };
   const refusing: Answering = { respond: policyRefusal(responding), send, debug, events };
   const shuttingDown: Answering = {
@@ -101,7 +111,13 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
           // Debug logging wants every query to pass through the stages, so it turns this path off.
           const kept = useMemo && respondWith === answering ? memo.answer(data, arena) : null;
           if (kept) {
-            if (!batch.replyTo(i, kept)) sendFailed(events, batch.senderNow(i));
+            let reply = kept;
+            if (limiter !== null) {
+              const decision = limiter.check(batch.senderNow(i));
+              if (decision === RateDecision.DROP) continue;
+              if (decision === RateDecision.SLIP) reply = slipResponse(kept);
+            }
+            if (!batch.replyTo(i, reply)) sendFailed(events, batch.senderNow(i));
             continue;
           }
           const client = batch.sender(i);
