@@ -53,12 +53,27 @@ const DEFAULTS = {
   forwardSingleLabel: false,
   hideVersion: false,
   identity: null,
+  rateLimit: { perSecond: 0, prefix4: 24, prefix6: 56, slip: 2 },
 } as const satisfies Command;
 
 const parsed: readonly { name: string; args: string[]; want: Command }[] = [
   { name: "uses the defaults with no arguments", args: [], want: DEFAULTS },
   { name: "reads --help", args: ["--help"], want: { kind: "help" } },
   { name: "reads --version", args: ["--version"], want: { kind: "version" } },
+  {
+    name: "reads --rate-limit and its prefixes and slip",
+    args: [
+      "--rate-limit",
+      "20",
+      "--rate-limit-prefix",
+      "32",
+      "--rate-limit-prefix6",
+      "64",
+      "--rate-limit-slip",
+      "0",
+    ],
+    want: { ...DEFAULTS, rateLimit: { perSecond: 20, prefix4: 32, prefix6: 64, slip: 0 } },
+  },
   {
     name: "reads --host, --port, --timeout and --log-level",
     args: ["--host", "0.0.0.0", "--port", "5353", "--timeout", "750", "--log-level", "debug"],
