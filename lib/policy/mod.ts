@@ -4,3 +4,4 @@
  */
 export { RateDecision, RateLimiter, slipResponse, WAYS } from "./rrl.ts";
 export type { RateLimitOptions } from "./rrl.ts";
+export { siphash24 } from "./siphash.ts";
