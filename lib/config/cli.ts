@@ -13,7 +13,7 @@ import {
   type UpstreamStrategy,
 } from "../upstream/mod.ts";
 import type { CacheOptions } from "../cache/mod.ts";
-import type { RateLimitOptions } from "../policy/mod.ts";
+import type { CookieOptions, RateLimitOptions } from "../policy/mod.ts";
 import { ConfigFileError, UsageError } from "./errors.ts";
 import { type ConfigFileSettings, type LocatedAssertion, readConfigText } from "./file.ts";
 import { optionByFlag, OPTIONS } from "./options.ts";
@@ -83,6 +83,8 @@ export type Command =
     readonly identity: string | null;
     /** `--rate-limit` and its companions: UDP responses a second per client prefix (0: off). */
     readonly rateLimit: RateLimitOptions;
+    /** `--cookie-secret` (first makes, all accepted; none: drawn at start) and `--require-cookies`. */
+    readonly cookies: CookieOptions;
   };
 
 /** One address to listen on: an IP address or a host name (looked up at start-up), and a port. */
@@ -177,6 +179,12 @@ Options:
   --rate-limit-slip K  send every K-th response over the limit truncated (TC=1)
                        so a real client retries over TCP; drop the rest (default
                        2; 0 drops all, 1 slips all)
+  --cookie-secret HEX  128-bit DNS cookie secret (32 hex digits), to share server
+                       cookies across instances; repeatable: the first makes
+                       cookies, all are accepted (list the old one second while
+                       rolling over; default: drawn at start, renewed daily)
+  --require-cookies    over UDP, answer BADCOOKIE to a client cookie without a
+                       valid server cookie, and TC=1 to a query with no cookie
   --reload-settle MS   reload a changed data file once it has stayed unchanged
                        for MS (default 2000)
   --udp-io auto|deno|batched
@@ -191,6 +199,14 @@ SOA serial is reloaded only on SIGHUP.
   -h, --help           show this help and exit
   --version            show the version and exit
 `;
+
+/** A `--cookie-secret`: 32 hex digits, 128 bits. */
+function parseSecret(text: string): Uint8Array {
+  if (!/^[0-9a-fA-F]{32}$/.test(text)) {
+    throw new UsageError(`--cookie-secret: "${text}" is not 32 hex digits (a 128-bit secret)`);
+  }
+  return Uint8Array.from(text.match(/../g)!, (pair) => parseInt(pair, 16));
+}
 
 function parsePort(text: string, what: string): number {
   if (!/^[0-9]{1,5}$/.test(text) || Number(text) > 65535) {
@@ -509,8 +525,13 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
     prefix6: values.integer("rate-limit-prefix6"),
     slip: values.integer("rate-limit-slip"),
   };
+  const cookies: CookieOptions = {
+    secrets: values.list("cookie-secret", parseSecret),
+    require: values.flag("require-cookies"),
+  };
   return {
     rateLimit,
+    cookies,
     kind: "serve",
     udpIo,
     reloadSettleMs: values.integer("reload-settle"),

@@ -242,6 +242,19 @@ export const OPTIONS: readonly OptionSpec[] = [
     restart: true,
   },
   {
+    flag: "cookie-secret",
+    type: { kind: "list" },
+    summary: "128-bit DNS cookie secrets, 32 hex digits: the first makes server cookies, all are accepted",
+    restart: true,
+  },
+  {
+    flag: "require-cookies",
+    type: { kind: "flag" },
+    default: false,
+    summary: "over UDP, answer BADCOOKIE or TC=1 to queries without a valid server cookie",
+    restart: true,
+  },
+  {
     flag: "reload-settle",
     type: { kind: "integer", min: 0, max: 600_000 },
     default: 2000,

@@ -61,7 +61,8 @@ export const SECRET_ROTATION_MS = 24 * 3600 * 1000;
 export function addressOctets(client: Deno.NetAddr): Uint8Array | null {
   if (client instanceof SocketPeer) {
     const raw = SocketPeer.raw(client);
-    return raw.length === 16 ? raw.subarray(4, 8) : raw.subarray(8, 24);
+    // A copy: a received peer's memory is reused by the next batch, and a check outlives it.
+    return raw.length === 16 ? raw.slice(4, 8) : raw.slice(8, 24);
   }
   return client.hostname.includes(":") ? parseIPv6(client.hostname) : parseIPv4(client.hostname);
 }

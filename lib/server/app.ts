@@ -49,7 +49,7 @@ import {
 import { RemoteEvents } from "../observe/mod.ts";
 import { answerCache, type Cache, type CacheSettings, type CacheView } from "../cache/mod.ts";
 import { serveUdp } from "./udp_server.ts";
-import { RateLimiter, type RateLimitOptions } from "../policy/mod.ts";
+import { type CookieOptions, RateLimiter, type RateLimitOptions, ServerCookies } from "../policy/mod.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
 import type { OpcodeHandlers } from "./dispatch.ts";
 
@@ -117,6 +117,13 @@ export interface ServerOptions {
    * One limiter is shared by every UDP socket; TCP is never limited.
    */
   readonly rateLimit?: RateLimitOptions | null;
+  /**
+   * DNS cookies (RFC 7873, RFC 9018 server cookies): the secrets and whether cookies are required
+   * over UDP. Default: on, with a secret drawn at start, not required.
+   */
+  readonly cookies?: CookieOptions;
+  /** Wall time in milliseconds since the epoch, for cookie timestamps (default `Date.now`). */
+  readonly wallClock?: () => number;
 }
 
 /** Settings of the stages that answer without an upstream: each may change on a reload. */
@@ -460,7 +467,8 @@ export function startServer(options: ServerOptions): RunningServer {
   }
   // Every query meets the hooks first, over either transport: memo hits too.
   const hook = admission(options.hooks ?? []);
-  const serving = { hook, now, ...(options.handlers ? { handlers: options.handlers } : {}) };
+  const cookies = new ServerCookies(options.cookies ?? { secrets: [], require: false }, options.wallClock);
+  const serving = { hook, now, cookies, ...(options.handlers ? { handlers: options.handlers } : {}) };
   // One chain, cache and memo behind every address; each socket has its own loop.
   const limit = options.rateLimit;
   const limiter = limit && limit.perSecond > 0 ? new RateLimiter(limit, clock) : null;

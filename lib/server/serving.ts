@@ -9,6 +9,7 @@ import { RemoteEvents } from "../observe/mod.ts";
 import { HEADER_SIZE, headerOnlyReply, type Message, Rcode, Refused } from "../proto/mod.ts";
 import type { QueryContext, QueryHook, Request } from "../resolve/mod.ts";
 import { isClosedSocket } from "../net/mod.ts";
+import type { ServerCookies } from "../policy/mod.ts";
 import { formatAddress } from "../upstream/mod.ts";
 import type { OpcodeHandlers } from "./dispatch.ts";
 import { type Report, respond, type RespondOptions } from "./respond.ts";
@@ -25,6 +26,8 @@ export interface ServeOptions {
   readonly now?: () => number;
   /** Where events a client can cause are counted and logged (rate-limited); one of the server's own if absent. */
   readonly events?: RemoteEvents;
+  /** DNS cookies: checked in queries, added to answers (none when absent). */
+  readonly cookies?: ServerCookies | null;
 }
 
 /**

@@ -54,6 +54,7 @@ const DEFAULTS = {
   hideVersion: false,
   identity: null,
   rateLimit: { perSecond: 0, prefix4: 24, prefix6: 56, slip: 2 },
+  cookies: { secrets: [], require: false },
 } as const satisfies Command;
 
 const parsed: readonly { name: string; args: string[]; want: Command }[] = [
@@ -73,6 +74,60 @@ const parsed: readonly { name: string; args: string[]; want: Command }[] = [
       "0",
     ],
     want: { ...DEFAULTS, rateLimit: { perSecond: 20, prefix4: 32, prefix6: 64, slip: 0 } },
+  },
+  {
+    name: "reads --cookie-secret (repeatable) and --require-cookies",
+    args: [
+      "--cookie-secret",
+      "e5e973e5a6b2a43f48e7dc849e37bfcf",
+      "--cookie-secret",
+      "DD3BDF9344B678B185A6F5CB60FCA715",
+      "--require-cookies",
+    ],
+    want: {
+      ...DEFAULTS,
+      cookies: {
+        secrets: [
+          Uint8Array.from([
+            0xe5,
+            0xe9,
+            0x73,
+            0xe5,
+            0xa6,
+            0xb2,
+            0xa4,
+            0x3f,
+            0x48,
+            0xe7,
+            0xdc,
+            0x84,
+            0x9e,
+            0x37,
+            0xbf,
+            0xcf,
+          ]),
+          Uint8Array.from([
+            0xdd,
+            0x3b,
+            0xdf,
+            0x93,
+            0x44,
+            0xb6,
+            0x78,
+            0xb1,
+            0x85,
+            0xa6,
+            0xf5,
+            0xcb,
+            0x60,
+            0xfc,
+            0xa7,
+            0x15,
+          ]),
+        ],
+        require: true,
+      },
+    },
   },
   {
     name: "reads --host, --port, --timeout and --log-level",
