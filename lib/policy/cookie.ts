@@ -26,6 +26,8 @@ export const COOKIE_FUTURE_S = 300;
 export interface CookieSpan {
   readonly at: number;
   readonly length: number;
+  /** Where the OPT record starts (its CLASS, the UDP size, is 3 octets further). */
+  readonly opt: number;
 }
 
 /** The offset just past the name at `at` of `message`, or -1 when it runs past the end. */
@@ -86,7 +88,7 @@ export function findCookie(query: Uint8Array): CookieSpan | null {
     const code = (query[at]! << 8) | query[at + 1]!;
     const length = (query[at + 2]! << 8) | query[at + 3]!;
     if (at + 4 + length > opt.end) return null;
-    if (code === COOKIE_OPTION) return { at: at + 4, length };
+    if (code === COOKIE_OPTION) return { at: at + 4, length, opt: opt.start };
     at += 4 + length;
   }
   return null;

@@ -19,6 +19,7 @@ import {
   serverCookieValid,
   withOption,
 } from "./cookie.ts";
+import { slipResponse } from "./rrl.ts";
 
 /** What a query's COOKIE option says. */
 export const CookieStatus = {
@@ -40,6 +41,8 @@ export interface CookieCheck {
   readonly client: Uint8Array;
   /** The client's address, 4 or 16 octets, that server cookies are bound to. */
   readonly address: Uint8Array;
+  /** The largest UDP answer the client takes: its EDNS size, 512 to 1232. */
+  readonly udpLimit: number;
 }
 
 /** Settings of {@link ServerCookies}. */
@@ -126,12 +129,15 @@ export class ServerCookies {
     const span = findCookie(query);
     if (span === null) return null;
     const address = addressOctets(client) ?? new Uint8Array(4);
+    const udpLimit = Math.min(1232, Math.max(512, (query[span.opt + 3]! << 8) | query[span.opt + 4]!));
     if (!cookieLengthValid(span.length)) {
-      return { status: CookieStatus.MALFORMED, client: new Uint8Array(CLIENT_COOKIE), address };
+      return { status: CookieStatus.MALFORMED, client: new Uint8Array(CLIENT_COOKIE), address, udpLimit };
     }
     const cookie = query.slice(span.at, span.at + span.length);
     const own = cookie.subarray(0, CLIENT_COOKIE);
-    if (span.length === CLIENT_COOKIE) return { status: CookieStatus.INVALID, client: own, address };
+    if (span.length === CLIENT_COOKIE) {
+      return { status: CookieStatus.INVALID, client: own, address, udpLimit };
+    }
     const now = this.#clock();
     const valid = serverCookieValid(
       own,
@@ -140,7 +146,7 @@ export class ServerCookies {
       now / 1000,
       this.#current(now),
     );
-    return { status: valid ? CookieStatus.VALID : CookieStatus.INVALID, client: own, address };
+    return { status: valid ? CookieStatus.VALID : CookieStatus.INVALID, client: own, address, udpLimit };
   }
 
   /**
@@ -155,10 +161,18 @@ export class ServerCookies {
     return withOption(headerReply(query, BADCOOKIE & 0xf, false), this.#option(check), BADCOOKIE >> 4);
   }
 
-  /** `response` with the COOKIE option of `check`'s client cookie and a fresh server cookie. */
-  stamp(response: Uint8Array, check: CookieCheck): Uint8Array {
+  /**
+   * `response` with the COOKIE option of `check`'s client cookie and a fresh server cookie. Over UDP
+   * an answer the option would push past the client's size goes truncated (TC=1, the question and
+   * the cookie), as any answer too large for it.
+   */
+  stamp(response: Uint8Array, check: CookieCheck, udp = false): Uint8Array {
     if (response.length < 12) return response;
-    return withOption(response, this.#option(check));
+    const option = this.#option(check);
+    if (udp && response.length + option.length > check.udpLimit) {
+      return withOption(slipResponse(response), option);
+    }
+    return withOption(response, option);
   }
 
   #option(check: CookieCheck): Uint8Array {

@@ -101,7 +101,7 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
   /** How an answer to a query with a cookie goes out: stamped with a fresh server cookie. */
   const sendStamped =
     (cookieJar: ServerCookies, check: CookieCheck) => (response: Uint8Array, context: QueryContext) => {
-      const out = limited(cookieJar.stamp(response, check), context.client, check);
+      const out = limited(cookieJar.stamp(response, check, true), context.client, check);
       return out === null || socket.send(out, context.client);
     };
   const answering: Answering = { respond: responding, send, debug, events };
@@ -149,7 +149,7 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
           const kept = useMemo && respondWith === answering ? memo.answer(data, arena) : null;
           if (kept) {
             const reply = limited(
-              check === null ? kept : cookies!.stamp(kept, check),
+              check === null ? kept : cookies!.stamp(kept, check, true),
               batch.senderNow(i),
               check,
             );

@@ -18,7 +18,15 @@ import {
   serverCookieValid,
   withOption,
 } from "../../lib/policy/mod.ts";
-import { decodeMessage, parseIPv4, parseIPv6, Rcode } from "../../lib/proto/mod.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  type Message,
+  parseIPv4,
+  parseIPv6,
+  Rcode,
+  RRType,
+} from "../../lib/proto/mod.ts";
 import { parseHex } from "../_hex.ts";
 import { query } from "../_tcp_client.ts";
 
@@ -290,3 +298,43 @@ test("a drawn secret is replaced after a day, and the one before it still accept
     "the previous secret",
   );
 });
+
+test("over UDP, an answer the cookie would push past the client's size goes truncated, with the cookie", () => {
+  const jar = cookies();
+  const asked = query("example.com", { id: 7, type: RRType.TXT, edns: { udpPayloadSize: 512, options: [] } });
+  const check = jar.inspect(cookieQuery(A1!.client), CLIENT)!;
+  equal(check.udpLimit, 1232);
+  const small = jar.inspect(
+    query("example.com", {
+      edns: { udpPayloadSize: 512, options: [{ code: 10, data: parseHex(A1!.client) }] },
+    }),
+    CLIENT,
+  )!;
+  equal(small.udpLimit, 512);
+  const request = decodeMessage(asked);
+  const response = encodeMessage({
+    ...request,
+    response: true,
+    // 490 octets or so: within 512 alone, past it with the 28-octet option.
+    answers: [{
+      name: "example.com",
+      class: 1,
+      ttl: 60,
+      data: { type: "TXT", strings: [new Uint8Array(200), new Uint8Array(235)] },
+    }],
+    edns: { udpPayloadSize: 1232, version: 0, dnssecOk: false, flags: 0, options: [] },
+  });
+  ok(response.length <= 512 && response.length + 28 > 512, `${response.length} octets`);
+  const udp = decodeMessage(jar.stamp(response, small, true));
+  equal(udp.truncated, true);
+  equal(udp.answers.length, 0);
+  equal(cookieOf(udp)?.length, 24);
+  const tcp = decodeMessage(jar.stamp(response, small));
+  equal(tcp.truncated, false);
+  equal(tcp.answers.length, 1);
+  equal(cookieOf(tcp)?.length, 24);
+});
+
+function cookieOf(message: Message): Uint8Array | undefined {
+  return message.edns?.options.find((option) => option.code === 10)?.data;
+}
