@@ -19,3 +19,5 @@ export {
 export type { CookieSpan, OptSpan } from "./cookie.ts";
 export { addressOctets, CookieStatus, SECRET_ROTATION_MS, ServerCookies } from "./cookie_server.ts";
 export type { CookieCheck, CookieOptions } from "./cookie_server.ts";
+export { UpstreamCookie } from "./cookie_client.ts";
+export type { CookieMismatch } from "./cookie_client.ts";

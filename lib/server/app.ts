@@ -253,6 +253,7 @@ export function buildResolver(
         now,
         onDrop,
         exactCase,
+        cookies: true,
         ...(reactor ? { open: () => openUpstreamSocket(wildcardFor(upstream), reactor) } : {}),
       });
       pools.push(pool);

@@ -4,7 +4,7 @@
  * @module
  */
 import { test } from "../_limit.ts";
-import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, notDeepEqual, match, ok } from "node:assert/strict";
 import { decodeMessage } from "../../lib/proto/codec.ts";
 import { edeOf } from "../../lib/proto/ede.ts";
 import { type Edns, Rcode, RRType } from "../../lib/proto/types.ts";
@@ -164,7 +164,12 @@ test("dnsd carries the DO bit to the upstream but not the client's cookie, and a
       equal(answered[0]!.data.length, 24);
     }
     deepEqual(upstream.received.map((r) => r.message?.edns?.dnssecOk), [true, false]);
-    deepEqual(upstream.received.map((r) => r.message?.edns?.options), [[], []]);
+    // The upstream gets dnsd's own client cookie (RFC 7873), the same both times, never the client's.
+    const sent = upstream.received.map((r) => r.message?.edns?.options ?? []);
+    deepEqual(sent.map((options) => options.map((option) => option.code)), [[10], [10]]);
+    equal(sent[0]![0]!.data.length, 8, "a client cookie alone: this upstream gave no server cookie");
+    deepEqual(sent[0]![0]!.data, sent[1]![0]!.data);
+    notDeepEqual(sent[0]![0]!.data, cookie.data);
   });
 });
 
