@@ -3,7 +3,9 @@
  * and TCP: a client cookie gets a server cookie back, memo hits included; the cookie sent back is
  * valid (with --require-cookies it gets an answer, not BADCOOKIE); a malformed option is FORMERR;
  * --require-cookies answers BADCOOKIE (rcode 23) or TC over UDP and never over TCP; a client with
- * a valid cookie is exempt from RRL. Then dig +cookie and kdig +cookie against it.
+ * a valid cookie is exempt from RRL. Then dig +cookie and kdig +cookie against it. Towards an
+ * upstream: dnsd's own client cookie, the server cookie learnt and sent back, a forged reply with
+ * the wrong echo dropped, and a reply without the echo dropped once the upstream spoke cookies.
  * @module
  */
 import { test } from "../_limit.ts";
@@ -16,6 +18,7 @@ import { needsFfi } from "../_batched.ts";
 import { connectTcp, LOCAL, query } from "../_tcp_client.ts";
 import { openUdpClient } from "../_udp_client.ts";
 import { needsTool, runTool } from "../_tools.ts";
+import { replyTo, startScriptedUpstream } from "../_scripted_upstream.ts";
 
 const SECRET = "e5e973e5a6b2a43f48e7dc849e37bfcf";
 const CLIENT_COOKIE = Uint8Array.from([0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57]);
@@ -229,3 +232,67 @@ for (const tool of ["dig", "kdig"] as const) {
     },
   );
 }
+
+test({
+  name: "towards an upstream: dnsd sends its cookie, drops a spoofed reply without the echo",
+  timeoutMs: 30_000,
+}, async () => {
+  const SERVER_COOKIE = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
+  const ours = (q: Message) =>
+    q.edns?.options.find((option) => option.code === 10)?.data ?? new Uint8Array(0);
+  const a = (q: Message, address: string, cookie: Uint8Array | null) =>
+    replyTo(q, {
+      answers: [{ name: q.questions[0]!.name, class: 1, ttl: 60, data: { type: "A", address } }],
+      edns: {
+        udpPayloadSize: 1232,
+        version: 0,
+        dnssecOk: false,
+        flags: 0,
+        options: cookie ? [{ code: 10, data: cookie }] : [],
+      },
+    });
+  const upstream = startScriptedUpstream((q, transport) => {
+    if (transport === "tcp") return [];
+    const client = ours(q).subarray(0, 8);
+    const name = q.questions[0]!.name;
+    if (name === "good.test") return [a(q, "192.0.2.1", new Uint8Array([...client, ...SERVER_COOKIE]))];
+    // A forged reply first: right ID and question, but the wrong client cookie; then the real one.
+    if (name === "spoof.test") {
+      return [
+        a(q, "192.0.2.66", new Uint8Array([...client.map((octet) => octet ^ 0xff), ...SERVER_COOKIE])),
+        a(q, "192.0.2.2", new Uint8Array([...client, ...SERVER_COOKIE])),
+      ];
+    }
+    return [a(q, "192.0.2.99", null)]; // no cookie from an upstream that spoke cookies before
+  });
+  const server = startServer({
+    host: "127.0.0.1",
+    port: 0,
+    upstreams: [upstream.address],
+    timeoutMs: 400,
+    localData: fixedData({ mappings: mappingRecords({}) }),
+    udpIo: "deno",
+  });
+  try {
+    await over("udp", server, async (ask) => {
+      const edns = { options: [] };
+      const good = await ask(query("good.test", { id: 1, edns }));
+      deepEqual(good.answers.map((record) => record.data), [{ type: "A", address: "192.0.2.1" }]);
+      const spoofed = await ask(query("spoof.test", { id: 2, edns }));
+      deepEqual(spoofed.answers.map((record) => record.data), [{ type: "A", address: "192.0.2.2" }]);
+      const bare = await ask(query("bare.test", { id: 3, edns }));
+      equal(bare.answers.length, 0, "a reply without the cookie is dropped");
+      equal(bare.rcode, Rcode.SERVFAIL);
+    });
+    const sent = upstream.received.filter((r) => r.transport === "udp").map((r) => ours(r.query));
+    equal(sent[0]!.length, 8, "a client cookie alone at first");
+    equal(sent[1]!.length, 24, "then with the server cookie learnt");
+    deepEqual(sent[1]!.subarray(8), SERVER_COOKIE);
+    deepEqual(sent[1]!.subarray(0, 8), sent[0]);
+    ok(server.counters.dropped >= 2, `${server.counters.dropped} replies dropped`);
+  } finally {
+    server.close();
+    await server.finished;
+    await upstream.close();
+  }
+});
