@@ -4,7 +4,7 @@
  * @module
  */
 import { test } from "../_limit.ts";
-import { deepEqual, equal, notDeepEqual, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, notDeepEqual, ok } from "node:assert/strict";
 import { decodeMessage } from "../../lib/proto/codec.ts";
 import { edeOf } from "../../lib/proto/ede.ts";
 import { type Edns, Rcode, RRType } from "../../lib/proto/types.ts";

@@ -11,7 +11,7 @@ import { RateDecision, RateLimiter, type RateLimitOptions, slipResponse } from "
 import { sockaddr, SocketPeer } from "../../lib/net/mod.ts";
 import { parseHex } from "../_hex.ts";
 
-const { SEND, DROP, SLIP } = RateDecision;
+const { SEND, DROP } = RateDecision;
 const BASE: RateLimitOptions = { perSecond: 5, prefix4: 24, prefix6: 56, slip: 2 };
 
 function udp(hostname: string): Deno.NetAddr {
