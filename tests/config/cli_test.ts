@@ -338,6 +338,17 @@ const rejected: readonly { name: string; args: string[] }[] = [
     args: ["--forward-zone", "lan=10.0.0.1", "--forward-zone", "LAN=10.0.0.2"],
   },
   { name: "an --identity over 255 octets", args: ["--identity", "x".repeat(256)] },
+  {
+    name: "a --cookie-secret of 31 hex digits",
+    args: ["--cookie-secret", "e5e973e5a6b2a43f48e7dc849e37bfc"],
+  },
+  {
+    name: "a --cookie-secret that is not hex",
+    args: ["--cookie-secret", "g5e973e5a6b2a43f48e7dc849e37bfcf"],
+  },
+  { name: "a --rate-limit below 0", args: ["--rate-limit", "-1"] },
+  { name: "a --rate-limit-prefix above 32", args: ["--rate-limit-prefix", "33"] },
+  { name: "a --rate-limit-prefix6 above 128", args: ["--rate-limit-prefix6", "129"] },
 ];
 
 for (const { name, args } of rejected) {
