@@ -14,6 +14,7 @@ import {
   type UpstreamStrategy,
 } from "../upstream/mod.ts";
 import type { CacheOptions } from "../cache/mod.ts";
+import type { CookieOptions, RateLimitOptions } from "../policy/mod.ts";
 import { ConfigFileError, UsageError } from "./errors.ts";
 import { type ConfigFileSettings, type LocatedAssertion, readConfigText } from "./file.ts";
 import { optionByFlag, OPTIONS } from "./options.ts";
@@ -85,6 +86,10 @@ export type Command =
     readonly access: AccessRules;
     /** `--allow-recursion` and `--no-recursion`: who may have cached and forwarded answers. */
     readonly recursion: RecursionRules;
+    /** `--rate-limit` and its companions: UDP responses a second per client prefix (0: off). */
+    readonly rateLimit: RateLimitOptions;
+    /** `--cookie-secret` (first makes, all accepted; none: drawn at start) and `--require-cookies`. */
+    readonly cookies: CookieOptions;
   };
 
 /** One address to listen on: an IP address or a host name (looked up at start-up), and a port. */
@@ -182,6 +187,20 @@ Options:
                        192.168.0.0/16, fc00::/7)
   --no-recursion       authoritative only: no upstreams, RA=0, names outside
                        local data REFUSED
+  --rate-limit N       UDP responses a second per client prefix, and the burst;
+                       over it a response is dropped or slipped (default 0: off;
+                       TCP is never limited)
+  --rate-limit-prefix P  IPv4 prefix length clients are limited by (default 24)
+  --rate-limit-prefix6 P  IPv6 prefix length clients are limited by (default 56)
+  --rate-limit-slip K  send every K-th response over the limit truncated (TC=1)
+                       so a real client retries over TCP; drop the rest (default
+                       2; 0 drops all, 1 slips all)
+  --cookie-secret HEX  128-bit DNS cookie secret (32 hex digits), to share server
+                       cookies across instances; repeatable: the first makes
+                       cookies, all are accepted (list the old one second while
+                       rolling over; default: drawn at start, renewed daily)
+  --require-cookies    over UDP, answer BADCOOKIE to a client cookie without a
+                       valid server cookie, and TC=1 to a query with no cookie
   --reload-settle MS   reload a changed data file once it has stayed unchanged
                        for MS (default 2000)
   --udp-io auto|deno|batched
@@ -196,6 +215,14 @@ SOA serial is reloaded only on SIGHUP.
   -h, --help           show this help and exit
   --version            show the version and exit
 `;
+
+/** A `--cookie-secret`: 32 hex digits, 128 bits. */
+function parseSecret(text: string): Uint8Array {
+  if (!/^[0-9a-fA-F]{32}$/.test(text)) {
+    throw new UsageError(`--cookie-secret: "${text}" is not 32 hex digits (a 128-bit secret)`);
+  }
+  return Uint8Array.from(text.match(/../g)!, (pair) => parseInt(pair, 16));
+}
 
 function parsePort(text: string, what: string): number {
   if (!/^[0-9]{1,5}$/.test(text) || Number(text) > 65535) {
@@ -525,7 +552,19 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
     disabled: values.flag("no-recursion"),
     allow: values.list("allow-recursion", cidr("allow-recursion")),
   };
+  const rateLimit: RateLimitOptions = {
+    perSecond: values.integer("rate-limit"),
+    prefix4: values.integer("rate-limit-prefix"),
+    prefix6: values.integer("rate-limit-prefix6"),
+    slip: values.integer("rate-limit-slip"),
+  };
+  const cookies: CookieOptions = {
+    secrets: values.list("cookie-secret", parseSecret),
+    require: values.flag("require-cookies"),
+  };
   return {
+    rateLimit,
+    cookies,
     kind: "serve",
     udpIo,
     access,

@@ -53,6 +53,8 @@ const RESTART_FIELDS = [
   ["cache", "cache settings"],
   ["udpIo", "udp-io"],
   ["reloadSettleMs", "reload-settle"],
+  ["rateLimit", "rate-limit-*"],
+  ["cookies", "cookie-secret, require-cookies"],
 ] as const satisfies readonly (readonly [keyof ServeCommand, string])[];
 
 /** The settings that say where and how queries are forwarded, by the Command field that holds each. */

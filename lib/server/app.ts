@@ -59,6 +59,7 @@ import {
 } from "../policy/mod.ts";
 import { answerCache, type Cache, type CacheSettings, type CacheView } from "../cache/mod.ts";
 import { serveUdp } from "./udp_server.ts";
+import { type CookieOptions, RateLimiter, type RateLimitOptions, ServerCookies } from "../policy/mod.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
 import type { OpcodeHandlers } from "./dispatch.ts";
 
@@ -127,6 +128,19 @@ export interface ServerOptions {
    * the others get local data only, and RA=0. Default: loopback and the private networks.
    */
   readonly recursion?: RecursionRules;
+  /**
+   * Response rate limiting of UDP answers per client prefix (`--rate-limit`); none when absent or
+   * when its rate is 0.
+   * One limiter is shared by every UDP socket; TCP is never limited.
+   */
+  readonly rateLimit?: RateLimitOptions | null;
+  /**
+   * DNS cookies (RFC 7873, RFC 9018 server cookies): the secrets and whether cookies are required
+   * over UDP. Default: on, with a secret drawn at start, not required.
+   */
+  readonly cookies?: CookieOptions;
+  /** Wall time in milliseconds since the epoch, for cookie timestamps (default `Date.now`). */
+  readonly wallClock?: () => number;
 }
 
 /** The recursion rules when none are given: the private networks may recurse. */
@@ -269,6 +283,7 @@ export function buildResolver(
         now,
         onDrop,
         exactCase,
+        cookies: true,
         ...(reactor ? { open: () => openUpstreamSocket(wildcardFor(upstream), reactor) } : {}),
       });
       pools.push(pool);
@@ -494,15 +509,19 @@ export function startServer(options: ServerOptions): RunningServer {
   const recursionAvailable = (client: Deno.NetAddr) =>
     (forwarding.upstreams.length > 0 || (forwarding.forwardZones ?? []).length > 0) && mayRecurse(client) &&
     (allowed === null || allowed(client));
+  const cookies = new ServerCookies(options.cookies ?? { secrets: [], require: false }, options.wallClock);
   const serving = {
     hook,
     now,
     mayRecurse,
     recursionAvailable,
+    cookies,
     ...(options.handlers ? { handlers: options.handlers } : {}),
   };
   // One chain, cache and memo behind every address; each socket has its own loop.
-  const udpServers = bound.map(({ udp }) => serveUdp(udp, resolve, { ...serving, memo }));
+  const limit = options.rateLimit;
+  const limiter = limit && limit.perSecond > 0 ? new RateLimiter(limit, clock) : null;
+  const udpServers = bound.map(({ udp }) => serveUdp(udp, resolve, { ...serving, memo, limiter }));
   const tcpServers = bound.map(({ tcp }) => serveTcp(tcp, resolve, { ...options.tcp, ...serving }));
   const servers = [...udpServers, ...tcpServers];
   let stopped: Promise<void> | undefined;

@@ -9,6 +9,7 @@ import { RemoteEvents } from "../observe/mod.ts";
 import { HEADER_SIZE, headerOnlyReply, type Message, Rcode, Refused } from "../proto/mod.ts";
 import type { QueryContext, QueryHook, Request } from "../resolve/mod.ts";
 import { isClosedSocket } from "../net/mod.ts";
+import type { ServerCookies } from "../policy/mod.ts";
 import { formatAddress } from "../upstream/mod.ts";
 import type { OpcodeHandlers } from "./dispatch.ts";
 import { type Report, respond, type RespondOptions } from "./respond.ts";
@@ -29,6 +30,8 @@ export interface ServeOptions {
   readonly mayRecurse?: (client: Deno.NetAddr) => boolean;
   /** Whether a response to this client may say RA=1; RA is cleared for the others. All when absent. */
   readonly recursionAvailable?: (client: Deno.NetAddr) => boolean;
+  /** DNS cookies: checked in queries, added to answers (none when absent). */
+  readonly cookies?: ServerCookies | null;
 }
 
 /** Clears RA (the high bit of the fourth octet) in `response` unless `client` is offered recursion. */

@@ -103,6 +103,15 @@ function close(session: Session): void {
   }
 }
 
+/** Sends an answer made at once (no resolving) on a connection; a failure to send is the writer's to report. */
+async function sendEarly(answering: Answering, response: Uint8Array, context: QueryContext): Promise<void> {
+  try {
+    await answering.send(response, context);
+  } catch {
+    // the connection is gone: nothing to send on
+  }
+}
+
 /** Serves DNS over TCP on `listener` until `stop()`. */
 export function serveTcp(
   listener: Deno.Listener,
@@ -111,7 +120,7 @@ export function serveTcp(
 ): TcpServer {
   const { idleTimeoutMs = 10_000, maxConnections = 150, maxPipelined = 32 } = options;
   const { writeTimeoutMs = 5_000, maxQueuedBytes = 256 * 1024 } = options;
-  const { hook = null, now = () => performance.now() } = options;
+  const { hook = null, now = () => performance.now(), cookies = null } = options;
   // Evictions, refusals, bad frames and stuck clients: counted, and logged at most once per 10 s per kind.
   const events = options.events ?? new RemoteEvents(log);
   const sessions = new Set<Session>();
@@ -286,6 +295,22 @@ export function serveTcp(
             const verdict = hook(query, context);
             if (verdict === "drop") continue;
             if (verdict === "refuse") answerWith = refused;
+          }
+          if (cookies !== null) {
+            // A malformed COOKIE option is FORMERR; any other answer carries a fresh server cookie.
+            const check = cookies.inspect(query, session.client);
+            const early = cookies.early(query, check, false);
+            if (early !== null) {
+              session.work.track(sendEarly(answerWith, early, context));
+              continue;
+            }
+            if (check !== null) {
+              const plain = answerWith;
+              answerWith = {
+                ...plain,
+                send: (response, at) => plain.send(cookies.stamp(response, check), at),
+              };
+            }
           }
           session.work.track(answerOrFail(query, context, answerWith));
         }

@@ -10,6 +10,14 @@ import { getLogger } from "@logtape/logtape";
 import { levelGate, type RemoteEvents } from "../observe/mod.ts";
 import { ByteArena, NotReady } from "../proto/mod.ts";
 import type { DatagramSocket } from "../net/mod.ts";
+import {
+  type CookieCheck,
+  CookieStatus,
+  RateDecision,
+  type RateLimiter,
+  type ServerCookies,
+  slipResponse,
+} from "../policy/mod.ts";
 import type { QueryContext, Resolve, ResponseMemo } from "../resolve/mod.ts";
 import { InFlight } from "./in_flight.ts";
 import type { RespondOptions } from "./respond.ts";
@@ -48,12 +56,15 @@ export interface UdpServer {
 export interface UdpServeOptions extends ServeOptions {
   /** Encoded answers for repeated questions. */
   readonly memo?: ResponseMemo;
+  /** Response rate limiting per client prefix (`--rate-limit`); none when absent. */
+  readonly limiter?: RateLimiter | null;
 }
 
 /** Serves DNS over one datagram socket until it is stopped or closed. */
 export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpServeOptions = {}): UdpServer {
   const { memo, hook = null, now = () => performance.now(), events = serverEvents() } = options;
   const { mayRecurse, recursionAvailable } = options;
+  const { limiter = null, cookies = null } = options;
   const debug = levelGate(log, "debug");
   const queryDebug = levelGate(queryLog, "debug");
   const cacheDebug = levelGate(cacheLog, "debug");
@@ -69,7 +80,32 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
     ...(memo ? { memo } : {}),
     ...(options.handlers ? { handlers: options.handlers } : {}),
   };
-  const send = (response: Uint8Array, context: QueryContext) => socket.send(response, context.client);
+  /**
+   * What goes out for `response` under the rate limit: itself, its truncated form, or nothing
+   * (null). A client that showed a valid server cookie is not limited.
+   */
+  const limited = (
+    response: Uint8Array,
+    client: Deno.NetAddr,
+    check: CookieCheck | null,
+  ): Uint8Array | null => {
+    if (limiter === null || check?.status === CookieStatus.VALID) return response;
+    const decision = limiter.check(client);
+    if (decision === RateDecision.SEND) return response;
+    return decision === RateDecision.SLIP ? slipResponse(response) : null;
+  };
+  const send = limiter === null
+    ? (response: Uint8Array, context: QueryContext) => socket.send(response, context.client)
+    : (response: Uint8Array, context: QueryContext) => {
+      const out = limited(response, context.client, null);
+      return out === null || socket.send(out, context.client);
+    };
+  /** How an answer to a query with a cookie goes out: stamped with a fresh server cookie. */
+  const sendStamped =
+    (cookieJar: ServerCookies, check: CookieCheck) => (response: Uint8Array, context: QueryContext) => {
+      const out = limited(cookieJar.stamp(response, check, true), context.client, check);
+      return out === null || socket.send(out, context.client);
+    };
   const answering: Answering = { respond: responding, send, debug, events, recursionAvailable };
   const refusing: Answering = { respond: policyRefusal(responding), send, debug, events, recursionAvailable };
   const shuttingDown: Answering = {
@@ -100,6 +136,18 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
             if (verdict === "drop") continue;
             if (verdict === "refuse") respondWith = refusing;
           }
+          // A cookie (RFC 7873): some queries are answered at once; the others' answers carry a fresh one.
+          let check: CookieCheck | null = null;
+          if (cookies !== null) {
+            check = cookies.inspect(data, batch.senderNow(i));
+            const early = cookies.early(data, check, true);
+            if (early !== null) {
+              if (recursionAvailable) patchRecursionAvailable(early, batch.senderNow(i), recursionAvailable);
+              const out = limited(early, batch.senderNow(i), check);
+              if (out !== null && !batch.replyTo(i, out)) sendFailed(events, batch.senderNow(i));
+              continue;
+            }
+          }
           // A question answered before: its kept bytes, with this query's ID, and nothing else to do.
           // Debug logging wants every query to pass through the stages, so it turns this path off.
           // A client that may not recurse never gets the memo's cached answers: its queries go to the stages.
@@ -108,8 +156,10 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
             ? memo.answer(data, arena)
             : null;
           if (kept) {
-            if (recursionAvailable) patchRecursionAvailable(kept, batch.senderNow(i), recursionAvailable);
-            if (!batch.replyTo(i, kept)) sendFailed(events, batch.senderNow(i));
+            const stamped = check === null ? kept : cookies!.stamp(kept, check, true);
+            if (recursionAvailable) patchRecursionAvailable(stamped, batch.senderNow(i), recursionAvailable);
+            const reply = limited(stamped, batch.senderNow(i), check);
+            if (reply !== null && !batch.replyTo(i, reply)) sendFailed(events, batch.senderNow(i));
             continue;
           }
           const client = batch.sender(i);
@@ -123,6 +173,7 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
             receivedAt: receivedAt || now(),
             size: data.length,
           };
+          if (check !== null) respondWith = { ...respondWith, send: sendStamped(cookies!, check) };
           void work.track(answerOrFail(query, context, respondWith));
         } catch (error) {
           // The rest of the batch goes on; a bug a packet can reach logs once per interval, not per packet.

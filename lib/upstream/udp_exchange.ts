@@ -4,6 +4,7 @@
  * the listening socket is never used for upstream traffic.
  * @module
  */
+import type { CookieMismatch } from "../policy/mod.ts";
 import { formatIPv6, parseIPv6, UpstreamError, UpstreamTimeout } from "../proto/mod.ts";
 import { type Mismatch, replyMismatch } from "./match.ts";
 
@@ -67,7 +68,7 @@ export interface Upstream {
 }
 
 /** Why a datagram was ignored while waiting: a {@link Mismatch} or a stranger's packet. */
-export type DropReason = Mismatch | "wrong-source";
+export type DropReason = Mismatch | "wrong-source" | CookieMismatch;
 
 /** Options for {@link udpExchange}. */
 export interface UdpExchangeOptions {

@@ -10,6 +10,7 @@
  * be opened (out of descriptors): then the newest open one is used rather than failing.
  * @module
  */
+import { UpstreamCookie } from "../policy/mod.ts";
 import { getLogger } from "@logtape/logtape";
 import { ByteArena, UpstreamError, UpstreamTimeout } from "../proto/mod.ts";
 import { replyMismatch } from "./match.ts";
@@ -65,6 +66,11 @@ export interface UdpPoolOptions {
   readonly exactCase?: boolean;
   /** Milliseconds on a monotonic clock. */
   readonly now?: () => number;
+  /**
+   * Send a client cookie (RFC 7873) with every query that has EDNS, and drop a reply that does not
+   * echo it (or lacks it, once the upstream has shown it speaks cookies). Default off.
+   */
+  readonly cookies?: boolean;
 }
 
 /** An exchange over pooled sockets; `close()` ends every receive loop and resolves once they have. */
@@ -96,6 +102,8 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
     exactCase = false,
     now = () => performance.now(),
   } = options;
+  // One client cookie per upstream, and the server cookie it last gave.
+  const cookie = options.cookies ? new UpstreamCookie() : null;
   const expectedHost = canonicalHost(upstream.hostname);
   // The upstream's struct sockaddr, to check a reply's source without formatting it as text.
   const expectedRaw = rawAddress(upstream);
@@ -172,7 +180,8 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
       onDrop("wrong-id", name);
       return;
     }
-    const mismatch = replyMismatch(waiting.query, data, exactCase);
+    const mismatch = replyMismatch(waiting.query, data, exactCase) ??
+      (cut ? null : cookie?.check(data) ?? null);
     if (mismatch !== null) {
       onDrop(mismatch, name);
       return;
@@ -270,6 +279,7 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
       sent[0] = id >>> 8;
       sent[1] = id & 0xff;
     }
+    if (cookie !== null) sent = cookie.addTo(sent);
     return new Promise<Uint8Array>((resolve, reject) => {
       const settle = () => {
         signal.removeEventListener("abort", onAbort);

@@ -58,12 +58,82 @@ const DEFAULTS = {
     disabled: false,
     allow: ["127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
   },
+  rateLimit: { perSecond: 0, prefix4: 24, prefix6: 56, slip: 2 },
+  cookies: { secrets: [], require: false },
 } as const satisfies Command;
 
 const parsed: readonly { name: string; args: string[]; want: Command }[] = [
   { name: "uses the defaults with no arguments", args: [], want: DEFAULTS },
   { name: "reads --help", args: ["--help"], want: { kind: "help" } },
   { name: "reads --version", args: ["--version"], want: { kind: "version" } },
+  {
+    name: "reads --rate-limit and its prefixes and slip",
+    args: [
+      "--rate-limit",
+      "20",
+      "--rate-limit-prefix",
+      "32",
+      "--rate-limit-prefix6",
+      "64",
+      "--rate-limit-slip",
+      "0",
+    ],
+    want: { ...DEFAULTS, rateLimit: { perSecond: 20, prefix4: 32, prefix6: 64, slip: 0 } },
+  },
+  {
+    name: "reads --cookie-secret (repeatable) and --require-cookies",
+    args: [
+      "--cookie-secret",
+      "e5e973e5a6b2a43f48e7dc849e37bfcf",
+      "--cookie-secret",
+      "DD3BDF9344B678B185A6F5CB60FCA715",
+      "--require-cookies",
+    ],
+    want: {
+      ...DEFAULTS,
+      cookies: {
+        secrets: [
+          Uint8Array.from([
+            0xe5,
+            0xe9,
+            0x73,
+            0xe5,
+            0xa6,
+            0xb2,
+            0xa4,
+            0x3f,
+            0x48,
+            0xe7,
+            0xdc,
+            0x84,
+            0x9e,
+            0x37,
+            0xbf,
+            0xcf,
+          ]),
+          Uint8Array.from([
+            0xdd,
+            0x3b,
+            0xdf,
+            0x93,
+            0x44,
+            0xb6,
+            0x78,
+            0xb1,
+            0x85,
+            0xa6,
+            0xf5,
+            0xcb,
+            0x60,
+            0xfc,
+            0xa7,
+            0x15,
+          ]),
+        ],
+        require: true,
+      },
+    },
+  },
   {
     name: "reads --host, --port, --timeout and --log-level",
     args: ["--host", "0.0.0.0", "--port", "5353", "--timeout", "750", "--log-level", "debug"],
@@ -295,6 +365,17 @@ const rejected: readonly { name: string; args: string[] }[] = [
   { name: "an --allow prefix longer than 32", args: ["--allow", "10.0.0.0/33"] },
   { name: "a --deny that is not an address", args: ["--deny", "example.com"] },
   { name: "an --allow-recursion IPv6 prefix longer than 128", args: ["--allow-recursion", "::/129"] },
+  {
+    name: "a --cookie-secret of 31 hex digits",
+    args: ["--cookie-secret", "e5e973e5a6b2a43f48e7dc849e37bfc"],
+  },
+  {
+    name: "a --cookie-secret that is not hex",
+    args: ["--cookie-secret", "g5e973e5a6b2a43f48e7dc849e37bfcf"],
+  },
+  { name: "a --rate-limit below 0", args: ["--rate-limit", "-1"] },
+  { name: "a --rate-limit-prefix above 32", args: ["--rate-limit-prefix", "33"] },
+  { name: "a --rate-limit-prefix6 above 128", args: ["--rate-limit-prefix6", "129"] },
 ];
 
 for (const { name, args } of rejected) {

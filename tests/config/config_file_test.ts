@@ -50,6 +50,8 @@ function sample(spec: OptionSpec): { toml: string; args: string[] } {
     case "list": {
       const values = spec.flag === "upstream"
         ? ["192.0.2.1:5300", "[::1]:53"]
+        : spec.flag === "cookie-secret"
+        ? ["e5e973e5a6b2a43f48e7dc849e37bfcf", "dd3bdf9344b678b185a6f5cb60fca715"]
         : spec.flag === "forward-zone"
         ? ["lan=192.0.2.1:5300", "168.192.in-addr.arpa=192.0.2.2,[::1]:53"]
         : ["allow", "deny", "allow-recursion"].includes(spec.flag)

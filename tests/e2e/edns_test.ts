@@ -4,7 +4,7 @@
  * @module
  */
 import { test } from "../_limit.ts";
-import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, notDeepEqual, ok } from "node:assert/strict";
 import { decodeMessage } from "../../lib/proto/codec.ts";
 import { edeOf } from "../../lib/proto/ede.ts";
 import { type Edns, Rcode, RRType } from "../../lib/proto/types.ts";
@@ -147,7 +147,7 @@ test("dnsd answers FORMERR to a query with two OPT records", async () => {
   });
 });
 
-test("dnsd carries the DO bit to the upstream but not the client's cookie", async () => {
+test("dnsd carries the DO bit to the upstream but not the client's cookie, and answers the cookie itself", async () => {
   await withDnsd(options, async ({ server, upstream }) => {
     const cookie = { code: 10, data: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]) }; // RFC 7873 client cookie
     for (const dnssecOk of [true, false]) {
@@ -155,10 +155,21 @@ test("dnsd carries the DO bit to the upstream but not the client's cookie", asyn
         await udpAsk(server.address, query("fwd.dnsd.test", { edns: { dnssecOk, options: [cookie] } })),
       );
       equal(reply.rcode, Rcode.NOERROR);
-      deepEqual(reply.edns, ourOpt(dnssecOk));
+      // Its own COOKIE option (RFC 7873): the client cookie and a 16-octet server cookie of dnsd's.
+      const { options: answered = [], ...rest } = reply.edns ?? {};
+      deepEqual(rest, { udpPayloadSize: 1232, version: 0, dnssecOk, flags: 0 });
+      equal(answered.length, 1);
+      equal(answered[0]!.code, 10);
+      deepEqual(answered[0]!.data.subarray(0, 8), cookie.data);
+      equal(answered[0]!.data.length, 24);
     }
     deepEqual(upstream.received.map((r) => r.message?.edns?.dnssecOk), [true, false]);
-    deepEqual(upstream.received.map((r) => r.message?.edns?.options), [[], []]);
+    // The upstream gets dnsd's own client cookie (RFC 7873), the same both times, never the client's.
+    const sent = upstream.received.map((r) => r.message?.edns?.options ?? []);
+    deepEqual(sent.map((options) => options.map((option) => option.code)), [[10], [10]]);
+    equal(sent[0]![0]!.data.length, 8, "a client cookie alone: this upstream gave no server cookie");
+    deepEqual(sent[0]![0]!.data, sent[1]![0]!.data);
+    notDeepEqual(sent[0]![0]!.data, cookie.data);
   });
 });
 
