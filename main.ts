@@ -19,6 +19,7 @@ import {
 } from "./lib/config/mod.ts";
 import { formatStatistics, ListenError, type RunningServer, startServer } from "./lib/server/mod.ts";
 import { formatLogRecord } from "./lib/observe/mod.ts";
+import { publicRecursion } from "./lib/policy/mod.ts";
 import { formatAddress } from "./lib/upstream/mod.ts";
 import mappings from "./mappings.ts";
 import { fileURLToPath } from "node:url";
@@ -227,7 +228,7 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
   for (const address of server.addresses) {
     log.info("DNS server is running on {address}", { address: formatAddress(address) });
   }
-  const exposed = openResolverWarning(server.addresses);
+  const exposed = openResolverWarning(server.addresses, publicRecursion(command.recursion));
   if (exposed) log.warning("{warning}", { warning: exposed });
   return server.finished.then(() => {
     log.info("DNS server stopped.");

@@ -101,14 +101,18 @@ export function isLoopback(hostname: string): boolean {
 }
 
 /**
- * The warning for listening beyond loopback while every client may recurse, naming the addresses
- * that do; null when every address is loopback. An open resolver answers anyone's recursive
- * queries: it is used to amplify denial-of-service attacks (RFC 5358).
+ * The warning for listening beyond loopback while clients beyond loopback and the private networks
+ * may recurse (`publicRecursion`: the `--allow-recursion` prefixes that reach them), naming both;
+ * null when every address is loopback or no such prefix is allowed. An open resolver answers
+ * anyone's recursive queries: it is used to amplify denial-of-service attacks (RFC 5358).
  */
-export function openResolverWarning(addresses: readonly BindAddress[]): string | null {
+export function openResolverWarning(
+  addresses: readonly BindAddress[],
+  publicRecursion: readonly string[],
+): string | null {
   const exposed = addresses.filter((address) => !isLoopback(address.hostname)).map((a) => a.hostname);
-  if (exposed.length === 0) return null;
-  return `Listening on ${exposed.join(", ")}, beyond loopback, and any client may ask for recursion: ` +
-    "this is an open resolver, which attackers use to amplify floods (RFC 5358). Keep the port " +
-    "closed to the Internet (firewall) or listen on private addresses only (see docs/deployment.md)";
+  if (exposed.length === 0 || publicRecursion.length === 0) return null;
+  return `Listening on ${exposed.join(", ")}, beyond loopback, and --allow-recursion lets ` +
+    `${publicRecursion.join(", ")} recurse: this is an open resolver for them, which attackers use to ` +
+    "amplify floods (RFC 5358). Keep --allow-recursion to your own networks (see docs/access-control.md)";
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { Refused } from "../proto/mod.ts";
-import { type ClientAddress, PrefixSet } from "./acl_prefix.ts";
+import { type ClientAddress, parsePrefix, PrefixSet, prefixWithin } from "./acl_prefix.ts";
 
 /** Who may ask at all: `--allow` and `--deny`, each a list of CIDRs. */
 export interface AccessRules {
@@ -92,4 +92,18 @@ export function recursionGate<R extends ClientContext, M>(
     if (mayRecurse(request.client)) return next(request);
     return Promise.reject(new Refused("recursion is not allowed"));
   };
+}
+
+/**
+ * The `--allow-recursion` prefixes that reach beyond loopback and the private networks of
+ * {@link DEFAULT_RECURSION_PREFIXES} (`0.0.0.0/0`, a public range): listening beyond loopback with
+ * any of them makes dnsd an open resolver for those clients. Empty with `--no-recursion`.
+ */
+export function publicRecursion(rules: RecursionRules): string[] {
+  if (rules.disabled) return [];
+  const privateRanges = DEFAULT_RECURSION_PREFIXES.map(parsePrefix);
+  return rules.allow.filter((text) => {
+    const prefix = parsePrefix(text);
+    return !privateRanges.some((range) => prefixWithin(prefix, range));
+  });
 }

@@ -38,6 +38,20 @@ function maskOf(length: number): number {
   return length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
 }
 
+/** Whether every address of `inner` lies in `outer` (same family, no shorter, same first bits). */
+export function prefixWithin(inner: Prefix, outer: Prefix): boolean {
+  if (inner.family !== outer.family || inner.length < outer.length) return false;
+  if (inner.family === 4 && outer.family === 4) {
+    return ((inner.network & maskOf(outer.length)) >>> 0) === outer.network;
+  }
+  if (inner.family !== 6 || outer.family !== 6) return false;
+  for (let w = 0; w < 4; w++) {
+    const mask = maskOf(Math.max(0, Math.min(32, outer.length - 32 * w)));
+    if (((inner.words[w]! & mask) >>> 0) !== outer.words[w]) return false;
+  }
+  return true;
+}
+
 /**
  * Parses `ADDRESS` or `ADDRESS/LENGTH`, IPv4 or IPv6 (an address alone is a /32 or a /128). Bits
  * past the length are cleared, as BIND and unbound read `10.1.2.3/8`.

@@ -3,12 +3,13 @@
  * Layer 3, beside `resolve/` and `block/`: its hooks and stages are typed on their own shapes.
  * @module
  */
-export { parsePrefix, PrefixError, PrefixSet } from "./acl_prefix.ts";
+export { parsePrefix, PrefixError, PrefixSet, prefixWithin } from "./acl_prefix.ts";
 export type { Prefix } from "./acl_prefix.ts";
 export {
   accessCheck,
   accessControl,
   DEFAULT_RECURSION_PREFIXES,
+  publicRecursion,
   recursionCheck,
   recursionGate,
 } from "./acl.ts";

@@ -15,6 +15,7 @@ import {
   resolveListen,
 } from "../../lib/net/listen_addresses.ts";
 import { formatStatistics } from "../../lib/server/statistics.ts";
+import { DEFAULT_RECURSION_PREFIXES, publicRecursion } from "../../lib/policy/mod.ts";
 import { createForwardCounters } from "../../lib/upstream/forward.ts";
 
 const parsed = [
@@ -149,18 +150,28 @@ for (const [address, want] of loopback) {
   test(`isLoopback(${address}) is ${want}`, () => assert.equal(isLoopback(address), want));
 }
 
-test("openResolverWarning() is silent on loopback and names every address beyond it", () => {
+test("openResolverWarning() speaks only when public clients may recurse through an address beyond loopback", () => {
+  const lan = [{ hostname: "127.0.0.1", port: 53 }, { hostname: "192.168.1.2", port: 53 }, {
+    hostname: "::",
+    port: 53,
+  }];
+  const loopback = [{ hostname: "127.0.0.1", port: 53 }, { hostname: "::1", port: 53 }];
+  assert.equal(openResolverWarning(loopback, ["0.0.0.0/0"]), null);
+  // The default --allow-recursion (loopback and private networks) keeps a LAN server closed.
+  assert.deepEqual(publicRecursion({ disabled: false, allow: DEFAULT_RECURSION_PREFIXES }), []);
   assert.equal(
-    openResolverWarning([{ hostname: "127.0.0.1", port: 53 }, { hostname: "::1", port: 53 }]),
+    openResolverWarning(lan, publicRecursion({ disabled: false, allow: DEFAULT_RECURSION_PREFIXES })),
     null,
   );
-  const warning = openResolverWarning([
-    { hostname: "127.0.0.1", port: 53 },
-    { hostname: "192.168.1.2", port: 53 },
-    { hostname: "::", port: 53 },
-  ]);
+  const open = publicRecursion({
+    disabled: false,
+    allow: ["192.168.0.0/16", "0.0.0.0/0", "10.1.0.0/16", "2001:db8::/32"],
+  });
+  assert.deepEqual(open, ["0.0.0.0/0", "2001:db8::/32"]);
+  assert.deepEqual(publicRecursion({ disabled: true, allow: ["0.0.0.0/0"] }), []);
+  const warning = openResolverWarning(lan, open);
   assert.ok(warning?.startsWith("Listening on 192.168.1.2, ::, beyond loopback"), warning ?? "null");
-  assert.match(warning!, /open resolver/);
+  assert.match(warning!, /lets 0\.0\.0\.0\/0, 2001:db8::\/32 recurse: this is an open resolver/);
 });
 
 test("formatStatistics() is one line of the running server's counters", () => {
