@@ -7,7 +7,7 @@
  * with a 128-bit secret; any server sharing the secret checks another's cookies (anycast).
  * @module
  */
-import { siphash24 } from "./siphash.ts";
+import { siphash24Into } from "./siphash.ts";
 
 /** The EDNS option code of COOKIE (RFC 7873 section 4). */
 export const COOKIE_OPTION = 10;
@@ -102,6 +102,49 @@ export function cookieLengthValid(length: number): boolean {
   return length === CLIENT_COOKIE || (length >= CLIENT_COOKIE + 8 && length <= CLIENT_COOKIE + 32);
 }
 
+/** Room a server cookie is made in, kept by its maker so that making one allocates nothing. */
+export interface CookieScratch {
+  /** The SipHash input: client cookie, version, reserved, timestamp, address (up to 16 octets). */
+  readonly input: Uint8Array;
+  /** SipHash's state. */
+  readonly state: Int32Array;
+  /** A server cookie made to compare with one received. */
+  readonly expected: Uint8Array;
+}
+
+/** Fresh scratch for {@link writeServerCookie}. */
+export function cookieScratch(): CookieScratch {
+  return { input: new Uint8Array(32), state: new Int32Array(8), expected: new Uint8Array(SERVER_COOKIE) };
+}
+
+/**
+ * Writes the RFC 9018 version 1 server cookie (16 octets) for a client cookie, a client address (4
+ * or 16 octets) and a time in seconds since the epoch, under `secret` (16 octets), at `out[at]`.
+ */
+export function writeServerCookie(
+  out: Uint8Array,
+  at: number,
+  client: Uint8Array,
+  address: Uint8Array,
+  timestamp: number,
+  secret: Uint8Array,
+  scratch: CookieScratch,
+): void {
+  const input = scratch.input;
+  for (let i = 0; i < CLIENT_COOKIE; i++) input[i] = client[i]!;
+  input[8] = 1; // version; the three reserved octets stay 0
+  input[9] = 0;
+  input[10] = 0;
+  input[11] = 0;
+  input[12] = timestamp >>> 24;
+  input[13] = timestamp >>> 16;
+  input[14] = timestamp >>> 8;
+  input[15] = timestamp;
+  input.set(address, 16);
+  for (let i = 0; i < 8; i++) out[at + i] = input[8 + i]!;
+  siphash24Into(secret, input, 16 + address.length, out, at + 8, scratch.state);
+}
+
 /**
  * The RFC 9018 version 1 server cookie for a client cookie, a client address (4 or 16 octets) and
  * a time in seconds since the epoch, under `secret` (16 octets).
@@ -112,14 +155,8 @@ export function serverCookie(
   timestamp: number,
   secret: Uint8Array,
 ): Uint8Array {
-  const input = new Uint8Array(CLIENT_COOKIE + 8 + address.length);
-  input.set(client.subarray(0, CLIENT_COOKIE));
-  input[8] = 1; // version; the three reserved octets stay 0
-  new DataView(input.buffer).setUint32(12, timestamp >>> 0);
-  input.set(address, 16);
   const cookie = new Uint8Array(SERVER_COOKIE);
-  cookie.set(input.subarray(8, 16));
-  cookie.set(siphash24(secret, input), 8);
+  writeServerCookie(cookie, 0, client, address, timestamp, secret, cookieScratch());
   return cookie;
 }
 
@@ -134,6 +171,7 @@ export function serverCookieValid(
   address: Uint8Array,
   now: number,
   secrets: readonly Uint8Array[],
+  scratch: CookieScratch = cookieScratch(),
 ): boolean {
   if (
     cookie.length !== SERVER_COOKIE || cookie[0] !== 1 || cookie[1] !== 0 || cookie[2] !== 0 ||
@@ -141,11 +179,12 @@ export function serverCookieValid(
   ) {
     return false;
   }
-  const timestamp = new DataView(cookie.buffer, cookie.byteOffset).getUint32(4);
+  const timestamp = ((cookie[4]! << 24) | (cookie[5]! << 16) | (cookie[6]! << 8) | cookie[7]!) >>> 0;
   const age = ((now >>> 0) - timestamp) | 0; // serial arithmetic (RFC 1982): the difference as int32
   if (age > COOKIE_LIFETIME_S || age < -COOKIE_FUTURE_S) return false;
+  const expected = scratch.expected;
   for (const secret of secrets) {
-    const expected = serverCookie(client, address, timestamp, secret);
+    writeServerCookie(expected, 0, client, address, timestamp, secret, scratch);
     let same = 0;
     for (let i = 8; i < SERVER_COOKIE; i++) same |= expected[i]! ^ cookie[i]!;
     if (same === 0) return true;

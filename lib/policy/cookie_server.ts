@@ -12,12 +12,14 @@ import { SocketPeer } from "../net/mod.ts";
 import {
   BADCOOKIE,
   CLIENT_COOKIE,
+  COOKIE_OPTION,
   cookieLengthValid,
-  cookieOption,
+  cookieScratch,
   findCookie,
-  serverCookie,
+  SERVER_COOKIE,
   serverCookieValid,
   withOption,
+  writeServerCookie,
 } from "./cookie.ts";
 import { slipResponse } from "./rrl.ts";
 
@@ -81,6 +83,9 @@ export class ServerCookies {
   readonly #fixed: boolean;
   #secrets: readonly Uint8Array[];
   #drawnAt: number;
+  /** Where server cookies are made and checked: nothing is allocated for them per query. */
+  readonly #scratch = cookieScratch();
+  readonly #optionBuffer = new Uint8Array(4 + CLIENT_COOKIE + SERVER_COOKIE);
 
   /**
    * @param options the secrets and whether cookies are required
@@ -145,6 +150,7 @@ export class ServerCookies {
       address,
       now / 1000,
       this.#current(now),
+      this.#scratch,
     );
     return { status: valid ? CookieStatus.VALID : CookieStatus.INVALID, client: own, address, udpLimit };
   }
@@ -175,10 +181,26 @@ export class ServerCookies {
     return withOption(response, option);
   }
 
+  /** The COOKIE option for `check`'s client, in this maker's own buffer (withOption copies it out). */
   #option(check: CookieCheck): Uint8Array {
     const now = this.#clock();
-    const server = serverCookie(check.client, check.address, Math.floor(now / 1000), this.#current(now)[0]!);
-    return cookieOption(check.client, server);
+    const option = this.#optionBuffer;
+    option[0] = 0;
+    option[1] = COOKIE_OPTION;
+    option[2] = 0;
+    option[3] = CLIENT_COOKIE + SERVER_COOKIE;
+    option.set(check.client.subarray(0, CLIENT_COOKIE), 4);
+    const secret = this.#current(now)[0]!;
+    writeServerCookie(
+      option,
+      4 + CLIENT_COOKIE,
+      check.client,
+      check.address,
+      Math.floor(now / 1000),
+      secret,
+      this.#scratch,
+    );
+    return option;
   }
 }
 

@@ -16,19 +16,21 @@ export {
 export type { AccessRules, ClientContext, RecursionRules } from "./acl.ts";
 export { RateDecision, RateLimiter, slipResponse, WAYS } from "./rrl.ts";
 export type { RateLimitOptions } from "./rrl.ts";
-export { siphash24 } from "./siphash.ts";
+export { siphash24, siphash24Into } from "./siphash.ts";
 export {
   BADCOOKIE,
   COOKIE_OPTION,
   cookieLengthValid,
   cookieOption,
+  cookieScratch,
   findCookie,
   findOpt,
   serverCookie,
   serverCookieValid,
   withOption,
+  writeServerCookie,
 } from "./cookie.ts";
-export type { CookieSpan, OptSpan } from "./cookie.ts";
+export type { CookieScratch, CookieSpan, OptSpan } from "./cookie.ts";
 export { addressOctets, CookieStatus, SECRET_ROTATION_MS, ServerCookies } from "./cookie_server.ts";
 export type { CookieCheck, CookieOptions } from "./cookie_server.ts";
 export { UpstreamCookie } from "./cookie_client.ts";

@@ -75,21 +75,40 @@ function rounds(v: Int32Array, count: number, mh: number, ml: number): void {
  * @throws {RangeError} when the key is not 16 octets
  */
 export function siphash24(key: Uint8Array, message: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8);
+  siphash24Into(key, message, message.length, out, 0, new Int32Array(8));
+  return out;
+}
+
+/**
+ * The SipHash-2-4 of the first `length` octets of `message` under `key`, written at `out[at]` (8
+ * octets): the same as {@link siphash24}, allocating nothing, for the server cookies made and
+ * checked on every query that carries one. `state` is the caller's scratch (8 words).
+ * @throws {RangeError} when the key is not 16 octets
+ */
+export function siphash24Into(
+  key: Uint8Array,
+  message: Uint8Array,
+  length: number,
+  out: Uint8Array,
+  at: number,
+  state: Int32Array,
+): void {
   if (key.length !== 16) throw new RangeError(`a SipHash key is 16 octets, not ${key.length}`);
   const k0l = le32(key, 0), k0h = le32(key, 4), k1l = le32(key, 8), k1h = le32(key, 12);
-  const v = new Int32Array([
-    k0h ^ 0x736f6d65,
-    k0l ^ 0x70736575,
-    k1h ^ 0x646f7261,
-    k1l ^ 0x6e646f6d,
-    k0h ^ 0x6c796765,
-    k0l ^ 0x6e657261,
-    k1h ^ 0x74656462,
-    k1l ^ 0x79746573,
-  ]);
-  const length = message.length;
+  const v = state;
+  v[0] = k0h ^ 0x736f6d65;
+  v[1] = k0l ^ 0x70736575;
+  v[2] = k1h ^ 0x646f7261;
+  v[3] = k1l ^ 0x6e646f6d;
+  v[4] = k0h ^ 0x6c796765;
+  v[5] = k0l ^ 0x6e657261;
+  v[6] = k1h ^ 0x74656462;
+  v[7] = k1l ^ 0x79746573;
   const whole = length - (length % 8);
-  for (let at = 0; at < whole; at += 8) rounds(v, 2, le32(message, at + 4) | 0, le32(message, at) | 0);
+  for (let from = 0; from < whole; from += 8) {
+    rounds(v, 2, le32(message, from + 4) | 0, le32(message, from) | 0);
+  }
   // The last block: the remaining octets, and the length's low octet in the top octet.
   let low = 0, high = (length & 0xff) << 24;
   for (let i = whole; i < length; i++) {
@@ -100,12 +119,10 @@ export function siphash24(key: Uint8Array, message: Uint8Array): Uint8Array {
   rounds(v, 2, high, low);
   v[5] = v[5]! ^ 0xff;
   rounds(v, 4, 0, 0);
-  const out = new Uint8Array(8);
   const resultLow = v[1]! ^ v[3]! ^ v[5]! ^ v[7]!;
   const resultHigh = v[0]! ^ v[2]! ^ v[4]! ^ v[6]!;
   for (let i = 0; i < 4; i++) {
-    out[i] = (resultLow >>> (8 * i)) & 0xff;
-    out[4 + i] = (resultHigh >>> (8 * i)) & 0xff;
+    out[at + i] = (resultLow >>> (8 * i)) & 0xff;
+    out[at + 4 + i] = (resultHigh >>> (8 * i)) & 0xff;
   }
-  return out;
 }
