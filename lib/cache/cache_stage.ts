@@ -6,7 +6,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { levelGate } from "../observe/mod.ts";
+import { levelGate, Source } from "../observe/mod.ts";
 import { agedResponse, AnswerCache, type CacheEntry, cacheKey, type CacheLimits, slotOf } from "./cache.ts";
 import {
   displayName,
@@ -204,6 +204,7 @@ export function answerCache(options: CacheOptions): Cache {
     const stale = serveStale && found?.stale && found.entry.kind === "answer" ? found.entry : undefined;
     // Upstreams failed for this name moments ago: answer stale at once instead of waiting again.
     if (stale?.retryAfter !== undefined && stale.retryAfter > time) {
+      if (request.trace) request.trace.source = Source.STALE;
       return Promise.resolve(serveFromStale(query, stale, "the upstreams failed recently"));
     }
     counters.misses++;
@@ -214,12 +215,14 @@ export function answerCache(options: CacheOptions): Cache {
       (response) => {
         // Every upstream answered SERVFAIL (the forwarder passes the last one on): a failure too.
         if (response.rcode === Rcode.SERVFAIL) {
+          if (request.trace) request.trace.source = Source.STALE;
           return failedOver(query, stale, "the upstreams answered SERVFAIL");
         }
         return forClient(query, response);
       },
       (error) => {
         if (!(error instanceof UpstreamError)) throw error;
+        if (request.trace) request.trace.source = Source.STALE;
         return failedOver(query, stale, error.message);
       },
     );

@@ -11,3 +11,33 @@ export {
   type RemoteEventOptions,
   RemoteEvents,
 } from "./remote_events.ts";
+export {
+  answerCount,
+  extendedError,
+  headerFlags,
+  newTrace,
+  observers,
+  type QueryObserver,
+  questionName,
+  questionType,
+  Source,
+  SOURCE_NAMES,
+  type Trace,
+} from "./observation.ts";
+export { DURATION_BUCKETS, type MetricGauges, Metrics, processFigures, UpstreamResult } from "./metrics.ts";
+export {
+  type HttpServer,
+  parseHttpAddress,
+  route,
+  type RouteHandler,
+  type Routes,
+  serveHttp,
+} from "./http.ts";
+export {
+  type LogSink,
+  openLogSink,
+  QueryLog,
+  type QueryLogEntry,
+  queryLogEntry,
+  type QueryLogOptions,
+} from "./query_log.ts";

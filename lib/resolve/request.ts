@@ -5,6 +5,7 @@
  * @module
  */
 import type { Message } from "../proto/mod.ts";
+import type { Trace } from "../observe/mod.ts";
 
 /** How a query came in. `tls` and `https` are named now so stages can be written for them. */
 export type Transport = "udp" | "tcp" | "tls" | "https";
@@ -19,6 +20,8 @@ export interface QueryContext {
   readonly receivedAt: number;
   /** The query's size in octets, as received (without the TCP length prefix). */
   readonly size: number;
+  /** Where the stages say the answer came from; only when an observer is configured (see lib/observe). */
+  readonly trace?: Trace;
 }
 
 /** A decoded query and its context: what a stage receives. */

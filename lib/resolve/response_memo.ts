@@ -6,6 +6,7 @@
  * @module
  */
 import { ByteArena, fnv1a, type Message } from "../proto/mod.ts";
+import { Source } from "../observe/mod.ts";
 
 /** Options for {@link ResponseMemo}. */
 export interface ResponseMemoOptions {
@@ -23,6 +24,8 @@ interface Entry {
   readonly bytes: Uint8Array;
   readonly until: number;
   readonly generation: unknown;
+  /** Where the kept answer came from (a Source of lib/observe): local, or cache. */
+  readonly source: number;
 }
 
 /** Octets copied in before the memo starts over, so expired entries cannot pin slabs without end. */
@@ -50,6 +53,8 @@ export class ResponseMemo {
   readonly #generation: () => unknown;
   #arena = new ByteArena(SLAB);
   #copied = 0;
+  /** Where the last answer {@link answer} gave came from (a Source of lib/observe), for the observer. */
+  lastSource = 0;
 
   /**
    * Makes an empty memo.
@@ -72,8 +77,8 @@ export class ResponseMemo {
     return response;
   }
 
-  /** Keeps the encoded `response` to `query` when a stage marked it. */
-  remember(query: Uint8Array, response: Message, bytes: Uint8Array): void {
+  /** Keeps the encoded `response` to `query` when a stage marked it; `source` says where it came from. */
+  remember(query: Uint8Array, response: Message, bytes: Uint8Array, source = 0): void {
     const until = this.#marks.get(response);
     if (until === undefined || until <= this.#now()) return;
     if (this.#entries.size >= this.#maxEntries || this.#copied > MAX_COPIED) {
@@ -88,6 +93,8 @@ export class ResponseMemo {
       bytes: this.#arena.copy(bytes),
       until,
       generation: this.#generation(),
+      // A kept upstream answer is answered again from the cache's copy.
+      source: source === Source.UPSTREAM ? Source.CACHE : source,
     });
   }
 
@@ -102,6 +109,7 @@ export class ResponseMemo {
       this.#entries.delete(key);
       return null;
     }
+    this.lastSource = entry.source;
     const response = arena.copy(entry.bytes);
     response[0] = query[0]!;
     response[1] = query[1]!;

@@ -9,6 +9,7 @@ import {
   createForwardCounters,
   Deadlines,
   type DropReason,
+  type Exchange,
   formatAddress,
   forward,
   type ForwardCounters,
@@ -37,7 +38,7 @@ import {
   singleLabel,
   type Stage,
 } from "../resolve/mod.ts";
-import type { Message } from "../proto/mod.ts";
+import { type Message, query, RRType } from "../proto/mod.ts";
 import type { LocalData } from "../zone/mod.ts";
 import { blocking, type BlockPolicy } from "../block/mod.ts";
 import {
@@ -47,7 +48,19 @@ import {
   openUpstreamSocket,
   UdpReactor,
 } from "../net/mod.ts";
-import { RemoteEvents } from "../observe/mod.ts";
+import {
+  type HttpServer,
+  Metrics,
+  observers,
+  openLogSink,
+  QueryLog,
+  type QueryObserver,
+  RemoteEvents,
+  type Routes,
+  serveHttp,
+  Source,
+  UpstreamResult,
+} from "../observe/mod.ts";
 import {
   accessCheck,
   accessControl,
@@ -141,6 +154,20 @@ export interface ServerOptions {
   readonly cookies?: CookieOptions;
   /** Wall time in milliseconds since the epoch, for cookie timestamps (default `Date.now`). */
   readonly wallClock?: () => number;
+  /**
+   * Told each query's outcome over UDP and TCP, memo hits included (metrics, the query log): the
+   * stages then fill a per-query trace. None: the hot path is as without observability.
+   */
+  readonly observers?: readonly QueryObserver[];
+  /**
+   * `--metrics`: where `/metrics`, `/health` and `/ready` are served over HTTP (and `routes`);
+   * none when absent.
+   */
+  readonly metrics?: { readonly hostname: string; readonly port: number } | null;
+  /** More handlers on the metrics port ("METHOD /path"): `/explain`, `/cache/flush`, `/reload`. */
+  readonly routes?: Routes;
+  /** `--query-log`: a file to write one JSON line per query to, or `-` for stdout; none when absent. */
+  readonly queryLog?: string | null;
 }
 
 /** The recursion rules when none are given: the private networks may recurse. */
@@ -212,6 +239,10 @@ export interface RunningServer {
   readonly cache?: CacheView;
   /** Settles once the receive loop has ended. */
   readonly finished: Promise<void>;
+  /** Where `/metrics` is served (the real port when 0 was asked for), with `--metrics`. */
+  readonly metricsAddress?: Deno.NetAddr;
+  /** Opens the query log's file again (SIGHUP, after logrotate moved it). */
+  reopenLogs(): Promise<void>;
 }
 
 /** A resolver chain and the upstream sockets it holds open. */
@@ -241,22 +272,33 @@ export function buildResolver(
      * assertions use one that only says where a question would go (lib/server/assertions.ts).
      */
     readonly forwarder?: Stage;
+    /** An observer is configured: the stages fill each query's trace. */
+    readonly observed?: boolean;
+    /** Where upstream tries are counted and timed. */
+    readonly metrics?: Metrics;
   } = {},
 ): Resolver {
   const { cache, memo, reactor } = extras;
+  // With an observer, each stage says it is the one answering (the deepest to run says it last).
+  const traced = extras.observed
+    ? (stage: Stage, source: number): Stage => (request, next) => {
+      if (request.trace) request.trace.source = source;
+      return stage(request, next);
+    }
+    : (stage: Stage) => stage;
   const recursion = options.recursion ?? DEFAULT_RECURSION;
   // After local data, before the cache: a client that may not recurse gets REFUSED for the rest.
   const gate = recursionGate<Request, Message>(recursionCheck(recursion));
   if (extras.forwarder) {
     return {
-      resolve: chain([...localStages(options, memo), gate, extras.forwarder]),
+      resolve: chain([...localStages(options, memo, traced), gate, extras.forwarder]),
       close: () => Promise.resolve(),
     };
   }
   // Authoritative only: no cache, no upstream sockets; the gate refuses every client.
   if (recursion.disabled) {
     return {
-      resolve: chain([...localStages(options, memo), gate]),
+      resolve: chain([...localStages(options, memo, traced), gate]),
       close: () => Promise.resolve(),
     };
   }
@@ -287,9 +329,10 @@ export function buildResolver(
         ...(reactor ? { open: () => openUpstreamSocket(wildcardFor(upstream), reactor) } : {}),
       });
       pools.push(pool);
+      const name = formatAddress(upstream);
       return {
-        name: formatAddress(upstream),
-        exchange: pool,
+        name,
+        exchange: extras.metrics ? timedExchange(pool, extras.metrics, name, now) : pool,
         tcp: tcpExchange(upstream, { onDrop, exactCase }),
       };
     });
@@ -307,11 +350,14 @@ export function buildResolver(
   const zones = options.forwardZones ?? [];
   const router = forwardRouter(options.upstreams, zones);
   const resolve = chain([
-    ...localStages(options, memo),
+    ...localStages(options, memo, traced),
     gate,
-    ...(cache ? [cache.stage] : []),
+    ...(cache ? [traced(cache.stage, Source.CACHE)] : []),
     requireRecursion(),
-    routedForward(router, forwarderOf(options.upstreams), zones.map((zone) => forwarderOf(zone.upstreams))),
+    traced(
+      routedForward(router, forwarderOf(options.upstreams), zones.map((zone) => forwarderOf(zone.upstreams))),
+      Source.UPSTREAM,
+    ),
   ]);
   return { resolve, close: () => Promise.all(pools.map((pool) => pool.close())).then(() => {}) };
 }
@@ -320,12 +366,16 @@ export function buildResolver(
  * The stages that answer without an upstream, in order: what a config's assertions see too. Each
  * reads its data through a getter, so a reload swaps it between two queries.
  */
-function localStages(options: ServerOptions, memo: ResponseMemo | undefined): Stage[] {
+function localStages(
+  options: ServerOptions,
+  memo: ResponseMemo | undefined,
+  traced: (stage: Stage, source: number) => Stage,
+): Stage[] {
   const local = options.local ?? (() => DEFAULT_LOCAL_SETTINGS);
   const forwardDomains = (options.forwardZones ?? []).map((zone) => zone.domain);
   const version = options.version === undefined ? "dnsd" : `dnsd ${options.version}`;
   return [
-    logQueries(),
+    traced(logQueries(), Source.LOCAL),
     // CH first: its names are no local data's, and must never reach an upstream.
     chaos(() => {
       const settings = local();
@@ -336,8 +386,31 @@ function localStages(options: ServerOptions, memo: ResponseMemo | undefined): St
     singleLabel({ forward: () => local().forwardSingleLabel, forwardDomains }),
     // After local data, which wins over the lists; before the cache, so a newly blocked name is
     // never answered from it. Its answers are not kept in the memo (see lib/block/block_stage.ts).
-    ...(options.blockPolicy ? [blocking<Request>(options.blockPolicy)] : []),
+    ...(options.blockPolicy ? [traced(blocking<Request>(options.blockPolicy), Source.BLOCKED)] : []),
   ];
+}
+
+/**
+ * An upstream exchange whose tries are counted and timed in `metrics` (by upstream: ok, timeout,
+ * error; the round trip of answered ones), for `/metrics` and `/ready`.
+ */
+function timedExchange(
+  exchange: (query: Uint8Array, signal: Parameters<Exchange>[1]) => Promise<Uint8Array>,
+  metrics: Metrics,
+  name: string,
+  now: () => number,
+): Exchange {
+  const index = metrics.upstreamIndex(name);
+  return (query, signal) => {
+    const began = now();
+    return exchange(query, signal).then((reply) => {
+      metrics.upstreamTry(index, UpstreamResult.OK, (now() - began) / 1000);
+      return reply;
+    }, (error) => {
+      metrics.upstreamTry(index, signal.aborted ? UpstreamResult.TIMEOUT : UpstreamResult.ERROR, 0);
+      throw error;
+    });
+  };
 }
 
 /**
@@ -462,7 +535,23 @@ export function startServer(options: ServerOptions): RunningServer {
     ? answerCache({ ...options.cache, memo, now })
     : undefined;
   const reactor = options.udpIo === "batched" ? new UdpReactor() : undefined;
-  const extras = { ...(cache ? { cache } : {}), memo, now, ...(reactor ? { reactor } : {}) };
+  const metrics = options.metrics ? new Metrics() : undefined;
+  const queryLog = options.queryLog
+    ? new QueryLog({ open: () => openLogSink(options.queryLog!), now: clock })
+    : undefined;
+  const observerList = [
+    ...(metrics ? [metrics] : []),
+    ...(queryLog ? [queryLog] : []),
+    ...(options.observers ?? []),
+  ];
+  const extras = {
+    ...(cache ? { cache } : {}),
+    memo,
+    now,
+    ...(reactor ? { reactor } : {}),
+    observed: observerList.length > 0,
+    ...(metrics ? { metrics } : {}),
+  };
   // The chain in force; a reconfigure() swaps it between two queries. The listeners call through it.
   let current = buildResolver(options, counters, extras);
   const resolve: Resolve = (request) => current.resolve(request);
@@ -512,6 +601,7 @@ export function startServer(options: ServerOptions): RunningServer {
   const cookies = new ServerCookies(options.cookies ?? { secrets: [], require: false }, options.wallClock);
   const serving = {
     hook,
+    observer: observers(observerList),
     now,
     mayRecurse,
     recursionAvailable,
@@ -524,15 +614,61 @@ export function startServer(options: ServerOptions): RunningServer {
   const udpServers = bound.map(({ udp }) => serveUdp(udp, resolve, { ...serving, memo, limiter }));
   const tcpServers = bound.map(({ tcp }) => serveTcp(tcp, resolve, { ...options.tcp, ...serving }));
   const servers = [...udpServers, ...tcpServers];
+  let http: HttpServer | undefined;
+  if (options.metrics && metrics) {
+    const upstreamsNeeded = options.upstreams.length > 0 || (options.forwardZones ?? []).length > 0;
+    const text = (body: string, status = 200) =>
+      new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+    const cacheFigures = cache
+      ? () => ({ hits: cache.counters.hits, misses: cache.counters.misses, entries: cache.store.size })
+      : undefined;
+    const routes: Routes = {
+      "GET /metrics": () =>
+        new Response(
+          metrics.render({
+            ...(cacheFigures ? { cache: cacheFigures } : {}),
+            version: options.version ?? "unknown",
+          }),
+          { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } },
+        ),
+      "GET /health": () => text("ok\n"),
+      // Local data is loaded before the server starts; with upstreams, one must have answered.
+      "GET /ready": () =>
+        !upstreamsNeeded || metrics.upstreamAnswered ? text("ready\n") : text("not ready\n", 503),
+      ...options.routes,
+    };
+    try {
+      http = serveHttp(options.metrics.hostname, options.metrics.port, routes);
+    } catch (error) {
+      for (const server of servers) void server.stop(0);
+      void closeUpstreams();
+      throw new ListenError(options.metrics, error);
+    }
+    // dnsd's own probe for ". NS", so /ready does not wait for a client to ask something.
+    if (upstreamsNeeded && !recursion.disabled) {
+      void resolve({
+        message: query({ name: "", type: RRType.NS }),
+        client: { transport: "udp", hostname: "127.0.0.1", port: 0 },
+        transport: "udp",
+        receivedAt: clock(),
+        size: 17,
+      }).catch(() => {});
+    }
+  }
   let stopped: Promise<void> | undefined;
   const stop = (graceMs: number) =>
-    stopped ??= Promise.all(servers.map((server) => server.stop(graceMs))).then(closeUpstreams);
+    stopped ??= Promise.all(servers.map((server) => server.stop(graceMs)))
+      .then(closeUpstreams)
+      .then(() => Promise.all([http?.shutdown(), queryLog?.close()]))
+      .then(() => {});
   return {
     address: bound[0]!.udp.addr,
     addresses: bound.map(({ udp }) => udp.addr),
     counters,
     ...(cache ? { cache: viewOf(cache) } : {}),
     tcpConnections: () => tcpServers.reduce((sum, server) => sum + server.connections, 0),
+    ...(http ? { metricsAddress: http.address } : {}),
+    reopenLogs: () => queryLog?.reopen() ?? Promise.resolve(),
     reconfigure,
     stop,
     close() {

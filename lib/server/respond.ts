@@ -31,6 +31,7 @@ import {
   withEde,
 } from "../proto/mod.ts";
 import type { QueryContext, Request, Resolve, ResponseMemo } from "../resolve/mod.ts";
+import { Source } from "../observe/mod.ts";
 import { UpstreamsBusy } from "../upstream/mod.ts";
 import { dispatch, handles, type OpcodeHandlers } from "./dispatch.ts";
 
@@ -154,13 +155,11 @@ export async function respond(
     if (message.edns && message.edns.version > 0) {
       throw new BadVersion(`EDNS version ${message.edns.version}`);
     }
-    const request: Request = {
-      message,
-      client: context.client,
-      transport: context.transport,
-      receivedAt: context.receivedAt,
-      size: context.size,
-    };
+    const { client, transport, receivedAt, size, trace } = context;
+    // With no observer there is no trace, and the request is the same shape as ever.
+    const request: Request = trace === undefined
+      ? { message, client, transport, receivedAt, size }
+      : { message, client, transport, receivedAt, size, trace };
     const { write } = options;
     const response = await dispatch(request, options.resolve, {
       handlers,
@@ -168,10 +167,14 @@ export async function respond(
     });
     if (response === null) return null;
     const bytes = fitUdp(response, options.limit ?? udpLimit(message), arena);
-    options.memo?.remember(query, response, bytes);
+    options.memo?.remember(query, response, bytes, context.trace?.source);
     return bytes;
   } catch (error) {
     if (!(error instanceof QueryFailure)) options.report(error, context); // expected failures are not noise
+    const trace = context.trace;
+    if (trace && trace.source !== Source.ADMISSION) {
+      trace.source = error instanceof Refused ? Source.REFUSED : Source.ERROR;
+    }
     return fitUdp(failureReply(message, error), options.limit ?? udpLimit(message), arena);
   }
 }

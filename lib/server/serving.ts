@@ -5,7 +5,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { RemoteEvents } from "../observe/mod.ts";
+import { type QueryObserver, RemoteEvents } from "../observe/mod.ts";
 import { HEADER_SIZE, headerOnlyReply, type Message, Rcode, Refused } from "../proto/mod.ts";
 import type { QueryContext, QueryHook, Request } from "../resolve/mod.ts";
 import { isClosedSocket } from "../net/mod.ts";
@@ -32,6 +32,8 @@ export interface ServeOptions {
   readonly recursionAvailable?: (client: Deno.NetAddr) => boolean;
   /** DNS cookies: checked in queries, added to answers (none when absent). */
   readonly cookies?: ServerCookies | null;
+  /** Told every query's outcome (metrics, the query log); none when absent. */
+  readonly observer?: QueryObserver | null;
 }
 
 /** Clears RA (the high bit of the fourth octet) in `response` unless `client` is offered recursion. */
@@ -125,6 +127,8 @@ export interface Answering {
   readonly events: RemoteEvents;
   /** Whether a response to this client may say RA=1 (see {@link ServeOptions}). */
   readonly recursionAvailable?: ((client: Deno.NetAddr) => boolean) | undefined;
+  /** Told each query's outcome; the query's context then carries a trace. None when absent. */
+  readonly observer?: QueryObserver | null | undefined;
 }
 
 /**
@@ -151,6 +155,22 @@ export async function answerOrFail(
   patchRecursionAvailable(response, context.client, answering.recursionAvailable);
   try {
     const sending = answering.send(response, context);
+    // Decided: the rate limit (UDP) has had its say, synchronously, in send().
+    const { observer } = answering;
+    const trace = context.trace;
+    if (observer && trace) {
+      const { client, transport, receivedAt } = context;
+      observer.observe(
+        query,
+        response,
+        client,
+        transport,
+        receivedAt,
+        trace.source,
+        trace.upstream,
+        trace.limited,
+      );
+    }
     // A promise settles once sent (and rejects when not): only `false` says the kernel refused.
     if (sending === false) return sendFailed(answering.events, context.client);
     if (sending !== true) await sending;

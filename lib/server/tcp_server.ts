@@ -9,7 +9,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { levelGate, RemoteEvents } from "../observe/mod.ts";
+import { levelGate, newTrace, RemoteEvents, Source } from "../observe/mod.ts";
 import { NotReady } from "../proto/mod.ts";
 import type { QueryContext, Resolve } from "../resolve/mod.ts";
 import type { RespondOptions } from "./respond.ts";
@@ -120,7 +120,7 @@ export function serveTcp(
 ): TcpServer {
   const { idleTimeoutMs = 10_000, maxConnections = 150, maxPipelined = 32 } = options;
   const { writeTimeoutMs = 5_000, maxQueuedBytes = 256 * 1024 } = options;
-  const { hook = null, now = () => performance.now(), cookies = null } = options;
+  const { hook = null, now = () => performance.now(), cookies = null, observer = null } = options;
   // Evictions, refusals, bad frames and stuck clients: counted, and logged at most once per 10 s per kind.
   const events = options.events ?? new RemoteEvents(log);
   const sessions = new Set<Session>();
@@ -217,6 +217,7 @@ export function serveTcp(
       debug,
       events,
       recursionAvailable: options.recursionAvailable,
+      observer,
     };
   }
 
@@ -283,24 +284,47 @@ export function serveTcp(
           // One read can hold many queries: the cap applies to each, not only between reads.
           await session.work.room(maxPipelined);
           if (session.closed) break;
-          const context: QueryContext = {
-            client: session.client,
-            transport: "tcp",
-            receivedAt: now(),
-            size: length,
-          };
+          const trace = observer === null ? undefined : newTrace();
+          const context: QueryContext = trace === undefined
+            ? { client: session.client, transport: "tcp", receivedAt: now(), size: length }
+            : { client: session.client, transport: "tcp", receivedAt: now(), size: length, trace };
           // While shutting down, a query on an open connection is told so (SERVFAIL, EDE Not Ready).
           let answerWith = stopping ? closing : answering;
           if (hook) {
             const verdict = hook(query, context);
-            if (verdict === "drop") continue;
-            if (verdict === "refuse") answerWith = refused;
+            if (verdict === "drop") {
+              observer?.observe(
+                query,
+                null,
+                session.client,
+                "tcp",
+                context.receivedAt,
+                Source.ADMISSION,
+                null,
+                false,
+              );
+              continue;
+            }
+            if (verdict === "refuse") {
+              answerWith = refused;
+              if (trace) trace.source = Source.ADMISSION;
+            }
           }
           if (cookies !== null) {
             // A malformed COOKIE option is FORMERR; any other answer carries a fresh server cookie.
             const check = cookies.inspect(query, session.client);
             const early = cookies.early(query, check, false);
             if (early !== null) {
+              observer?.observe(
+                query,
+                early,
+                session.client,
+                "tcp",
+                context.receivedAt,
+                Source.ERROR,
+                null,
+                false,
+              );
               session.work.track(sendEarly(answerWith, early, context));
               continue;
             }

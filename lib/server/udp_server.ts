@@ -7,7 +7,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { levelGate, type RemoteEvents } from "../observe/mod.ts";
+import { levelGate, newTrace, type RemoteEvents, Source } from "../observe/mod.ts";
 import { ByteArena, NotReady } from "../proto/mod.ts";
 import type { DatagramSocket } from "../net/mod.ts";
 import {
@@ -64,7 +64,7 @@ export interface UdpServeOptions extends ServeOptions {
 export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpServeOptions = {}): UdpServer {
   const { memo, hook = null, now = () => performance.now(), events = serverEvents() } = options;
   const { mayRecurse, recursionAvailable } = options;
-  const { limiter = null, cookies = null } = options;
+  const { limiter = null, cookies = null, observer = null } = options;
   const debug = levelGate(log, "debug");
   const queryDebug = levelGate(queryLog, "debug");
   const cacheDebug = levelGate(cacheLog, "debug");
@@ -98,29 +98,40 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
     ? (response: Uint8Array, context: QueryContext) => socket.send(response, context.client)
     : (response: Uint8Array, context: QueryContext) => {
       const out = limited(response, context.client, null);
+      if (out !== response && context.trace) context.trace.limited = true;
       return out === null || socket.send(out, context.client);
     };
   /** How an answer to a query with a cookie goes out: stamped with a fresh server cookie. */
   const sendStamped =
     (cookieJar: ServerCookies, check: CookieCheck) => (response: Uint8Array, context: QueryContext) => {
-      const out = limited(cookieJar.stamp(response, check, true), context.client, check);
+      const stamped = cookieJar.stamp(response, check, true);
+      const out = limited(stamped, context.client, check);
+      if (out !== stamped && context.trace) context.trace.limited = true;
       return out === null || socket.send(out, context.client);
     };
-  const answering: Answering = { respond: responding, send, debug, events, recursionAvailable };
-  const refusing: Answering = { respond: policyRefusal(responding), send, debug, events, recursionAvailable };
+  const answering: Answering = { respond: responding, send, debug, events, recursionAvailable, observer };
+  const refusing: Answering = {
+    respond: policyRefusal(responding),
+    send,
+    debug,
+    events,
+    recursionAvailable,
+    observer,
+  };
   const shuttingDown: Answering = {
     respond: { ...responding, resolve: () => Promise.reject(new NotReady("the server is shutting down")) },
     send,
     debug,
     events,
     recursionAvailable,
+    observer,
   };
 
   function serveBatches(): Promise<void> {
     return socket.serve((batch) => {
       let started = false; // a query left to answer asynchronously
       const useMemo = memo !== undefined && !stopping && !debugging();
-      const receivedAt = hook ? now() : 0;
+      const receivedAt = hook || observer ? now() : 0;
       for (let i = 0; i < batch.count; i++) {
         try {
           const data = batch.datagram(i);
@@ -133,7 +144,10 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
               size: data.length,
             };
             const verdict = hook(data, seen);
-            if (verdict === "drop") continue;
+            if (verdict === "drop") {
+              observer?.observe(data, null, seen.client, "udp", receivedAt, Source.ADMISSION, null, false);
+              continue;
+            }
             if (verdict === "refuse") respondWith = refusing;
           }
           // A cookie (RFC 7873): some queries are answered at once; the others' answers carry a fresh one.
@@ -144,6 +158,16 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
             if (early !== null) {
               if (recursionAvailable) patchRecursionAvailable(early, batch.senderNow(i), recursionAvailable);
               const out = limited(early, batch.senderNow(i), check);
+              observer?.observe(
+                data,
+                early,
+                batch.senderNow(i),
+                "udp",
+                receivedAt,
+                Source.ERROR,
+                null,
+                out !== early,
+              );
               if (out !== null && !batch.replyTo(i, out)) sendFailed(events, batch.senderNow(i));
               continue;
             }
@@ -159,6 +183,20 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
             const stamped = check === null ? kept : cookies!.stamp(kept, check, true);
             if (recursionAvailable) patchRecursionAvailable(stamped, batch.senderNow(i), recursionAvailable);
             const reply = limited(stamped, batch.senderNow(i), check);
+            // Counted from the memo's record of the answer's source: no string, no allocation.
+            if (observer !== null) {
+              const source = memo!.lastSource;
+              observer.observe(
+                data,
+                stamped,
+                batch.senderNow(i),
+                "udp",
+                receivedAt,
+                source,
+                null,
+                reply !== stamped,
+              );
+            }
             if (reply !== null && !batch.replyTo(i, reply)) sendFailed(events, batch.senderNow(i));
             continue;
           }
@@ -167,12 +205,15 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
           started = true;
           // Copied out: the batch's memory is overwritten by the next read while this query is in flight.
           const query = arena.copy(data);
-          const context: QueryContext = {
-            client,
-            transport: "udp",
-            receivedAt: receivedAt || now(),
-            size: data.length,
-          };
+          const context: QueryContext = observer === null
+            ? { client, transport: "udp", receivedAt: receivedAt || now(), size: data.length }
+            : {
+              client,
+              transport: "udp",
+              receivedAt,
+              size: data.length,
+              trace: newTrace(respondWith === refusing),
+            };
           if (check !== null) respondWith = { ...respondWith, send: sendStamped(cookies!, check) };
           void work.track(answerOrFail(query, context, respondWith));
         } catch (error) {

@@ -332,7 +332,7 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
   };
   let busy: UpstreamsBusy | undefined; // one for all: an Error's stack trace costs more than an answer
 
-  return function forward({ message: request }) {
+  return function forward({ message: request, trace }) {
     const question = request.questions[0]!;
     if (outstanding >= maxOutstanding) {
       // Coalesced cache misses reach here once, so the cap counts distinct questions in flight.
@@ -355,6 +355,12 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
     const sentName = caseRandomization ? randomizeCase(question.name) : question.name;
     const query = encodeMessage(upstreamQuery(request, nextId(), sentName, true), arena);
     outstanding++; // QueryTries calls ended() once, however the query ends
-    return new QueryTries(context, request, sentName, query, now()).promise;
+    const tries = new QueryTries(context, request, sentName, query, now());
+    if (trace === undefined) return tries.promise;
+    // Observed: the trace learns which upstream answered.
+    return tries.promise.then((answer) => {
+      trace.upstream = tries.answeredBy;
+      return answer;
+    });
   };
 }

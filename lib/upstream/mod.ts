@@ -10,6 +10,7 @@ export type { ForwardCounters } from "./forward.ts";
 export { tcpExchange } from "./tcp_exchange.ts";
 export { turnClock } from "./turn_clock.ts";
 export { formatAddress, wildcardFor } from "./udp_exchange.ts";
+export type { Exchange } from "./udp_exchange.ts";
 export type { DropReason, Upstream } from "./udp_exchange.ts";
 export { pooledUdpExchange } from "./udp_pool.ts";
 export { UPSTREAM_STRATEGIES } from "./upstream_pool.ts";

@@ -101,6 +101,8 @@ export class QueryTries {
   #done = false;
   #cancelTimer: (() => void) | null = null;
   #refusal: Message | undefined;
+  /** The upstream whose answer ended the query, by name; null until one did. */
+  answeredBy: string | null = null;
   #failure: UpstreamError | undefined;
   #resolve!: (answer: Message) => void;
   #reject!: (error: unknown) => void;
@@ -358,6 +360,7 @@ export class QueryTries {
     }
     ctx.ended();
     if (!answer) return this.#reject(error);
+    if (from >= 0) this.answeredBy = this.#order[from]?.name ?? null;
     try {
       this.#resolve(ctx.deliver(this.#request, answer));
     } catch (bug) {

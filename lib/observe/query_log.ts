@@ -1,0 +1,246 @@
+/**
+ * The query log (`--query-log FILE` or `-`): one JSON object per query, on one line, with the
+ * fields issue 15 lists. A line is made when the response is decided (the query's bytes are good
+ * only then) and kept in a buffer; the buffer is written in one call on a timer or when it fills,
+ * off the answer path. A full buffer drops lines and counts them, so a flood cannot grow memory;
+ * a reopen (SIGHUP, after logrotate moved the file) starts a new file at the same path.
+ * @module
+ */
+import {
+  answerCount,
+  extendedError,
+  headerFlags,
+  type QueryObserver,
+  questionName,
+  questionType,
+  SOURCE_NAMES,
+} from "./observation.ts";
+import { typeName } from "../proto/mod.ts";
+
+/** Where lines go: written whole, in order, one write at a time. */
+export interface LogSink {
+  /** Writes all of `bytes`. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Closes the sink (not stdout). */
+  close(): void;
+}
+
+/** Options for {@link QueryLog}. */
+export interface QueryLogOptions {
+  /** Opens the sink: at start and on each {@link QueryLog.reopen}. */
+  readonly open: () => Promise<LogSink>;
+  /** Milliseconds on the servers' monotonic clock, for `duration_ms` (default `performance.now`). */
+  readonly now?: () => number;
+  /** Wall time in ms since the epoch, for `ts` (default `Date.now`). */
+  readonly wallClock?: () => number;
+  /** How often the buffer is written, in ms (default 200). */
+  readonly flushMs?: number;
+  /** Lines written in one go as soon as this many wait (default 512). */
+  readonly batchLines?: number;
+  /** The most lines held; past it new ones are dropped and counted (default 20,000). */
+  readonly maxLines?: number;
+}
+
+const RCODES = [
+  "NOERROR",
+  "FORMERR",
+  "SERVFAIL",
+  "NXDOMAIN",
+  "NOTIMP",
+  "REFUSED",
+  "YXDOMAIN",
+  "YXRRSET",
+  "NXRRSET",
+  "NOTAUTH",
+  "NOTZONE",
+];
+
+/** "ip:port", with brackets around an IPv6 address. */
+function addressText(address: Deno.NetAddr): string {
+  return address.hostname.includes(":")
+    ? `[${address.hostname}]:${address.port}`
+    : `${address.hostname}:${address.port}`;
+}
+
+/** The fields of one line, in the order written. */
+export interface QueryLogEntry {
+  readonly ts: string;
+  readonly client: string;
+  readonly protocol: string;
+  readonly name: string | null;
+  readonly type: string | null;
+  readonly rcode: string | null;
+  readonly flags: readonly string[];
+  readonly answers: number;
+  readonly source: string;
+  readonly upstream: string | null;
+  readonly duration_ms: number;
+  readonly ede?: { readonly code: number; readonly text: string };
+}
+
+/**
+ * One query's line (without the newline). Pure: what {@link QueryLog} writes, and what a test
+ * checks. The rcode is null when no response was made (dropped).
+ */
+export function queryLogEntry(
+  query: Uint8Array,
+  response: Uint8Array | null,
+  client: Deno.NetAddr,
+  transport: string,
+  source: number,
+  upstream: string | null,
+  arrivedAtMs: number,
+  durationMs: number,
+): QueryLogEntry {
+  const type = questionType(query);
+  const ede = response === null ? null : extendedError(response);
+  const rcode = response === null || response.length < 12 ? null : response[3]! & 0x0f;
+  return {
+    ts: new Date(arrivedAtMs).toISOString(),
+    client: addressText(client),
+    protocol: transport,
+    name: questionName(query),
+    type: type < 0 ? null : typeName(type),
+    rcode: rcode === null ? null : RCODES[rcode] ?? `RCODE${rcode}`,
+    flags: response === null ? [] : headerFlags(response),
+    answers: response === null ? 0 : answerCount(response),
+    source: SOURCE_NAMES[source] ?? "error",
+    upstream,
+    duration_ms: Math.round(durationMs * 1000) / 1000,
+    ...(ede ? { ede } : {}),
+  };
+}
+
+/** The query log: a {@link QueryObserver} that buffers lines and writes them in batches. */
+export class QueryLog implements QueryObserver {
+  readonly #open: () => Promise<LogSink>;
+  readonly #now: () => number;
+  readonly #wallClock: () => number;
+  readonly #batchLines: number;
+  readonly #maxLines: number;
+  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #encoder = new TextEncoder();
+  #lines: string[] = [];
+  #sink: Promise<LogSink>;
+  #writing: Promise<void> = Promise.resolve();
+  #flushing = false;
+  #dropped = 0;
+  #closed = false;
+
+  /**
+   * Opens the sink and starts the flush timer (which does not keep the process alive).
+   * @param options where lines go, the clocks and the bounds
+   */
+  constructor(options: QueryLogOptions) {
+    this.#open = options.open;
+    this.#now = options.now ?? (() => performance.now());
+    this.#wallClock = options.wallClock ?? Date.now;
+    this.#batchLines = options.batchLines ?? 512;
+    this.#maxLines = options.maxLines ?? 20_000;
+    this.#sink = this.#open();
+    this.#sink.catch(() => {}); // reported by flush(), where it is awaited
+    this.#timer = setInterval(() => void this.flush(), options.flushMs ?? 200);
+    Deno.unrefTimer(this.#timer);
+  }
+
+  /** Lines dropped because the buffer was full (the sink was slower than the queries). */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Makes the query's line and buffers it (see {@link QueryObserver.observe}). */
+  observe(
+    query: Uint8Array,
+    response: Uint8Array | null,
+    client: Deno.NetAddr,
+    transport: string,
+    receivedAt: number,
+    source: number,
+    upstream: string | null,
+    _limited: boolean,
+  ): void {
+    if (this.#closed) return;
+    if (this.#lines.length >= this.#maxLines) {
+      this.#dropped++;
+      return;
+    }
+    const duration = Math.max(0, this.#now() - receivedAt);
+    const entry = queryLogEntry(
+      query,
+      response,
+      client,
+      transport,
+      source,
+      upstream,
+      this.#wallClock() - duration,
+      duration,
+    );
+    this.#lines.push(JSON.stringify(entry) + "\n");
+    if (this.#lines.length >= this.#batchLines && !this.#flushing) void this.flush();
+  }
+
+  /** Writes what is buffered, in one write; resolves once written. A failed write drops its lines. */
+  flush(): Promise<void> {
+    if (this.#lines.length === 0 || this.#flushing) return this.#writing;
+    this.#flushing = true;
+    const lines = this.#lines;
+    this.#lines = [];
+    this.#writing = this.#writing.then(async () => {
+      try {
+        const sink = await this.#sink;
+        await sink.write(this.#encoder.encode(lines.join("")));
+      } catch {
+        this.#dropped += lines.length;
+      } finally {
+        this.#flushing = false;
+      }
+    });
+    return this.#writing;
+  }
+
+  /** Writes what is buffered to the old file, then opens the path again (after logrotate moved it). */
+  async reopen(): Promise<void> {
+    await this.flush();
+    const old = this.#sink;
+    this.#sink = this.#open();
+    this.#sink.catch(() => {});
+    try {
+      (await old).close();
+    } catch {
+      // it never opened
+    }
+  }
+
+  /** Stops the timer, writes what is buffered and closes the sink. */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush();
+    this.#closed = true;
+    try {
+      (await this.#sink).close();
+    } catch {
+      // it never opened
+    }
+  }
+}
+
+/** A sink on a file (appended to, made if missing) or on stdout for `-`. */
+export async function openLogSink(path: string): Promise<LogSink> {
+  if (path === "-") {
+    return {
+      async write(bytes) {
+        for (let at = 0; at < bytes.length;) at += await Deno.stdout.write(bytes.subarray(at));
+      },
+      close() {},
+    };
+  }
+  const file = await Deno.open(path, { append: true, create: true, write: true });
+  return {
+    async write(bytes) {
+      for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
+    },
+    close() {
+      file.close();
+    },
+  };
+}
