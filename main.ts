@@ -214,7 +214,11 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
     }
     throw error instanceof ListenError ? error.cause : error;
   }
-  const reload = () => void reloader.reload("SIGHUP");
+  // SIGHUP also reopens the query log (logrotate moved the file).
+  const reload = () => {
+    void reloader.reload("SIGHUP");
+    void server.reopenLogs();
+  };
   // Graceful: stop accepting, let queries in progress finish (bounded by the upstream timeout), close.
   const stop = () => {
     watch.close();
@@ -227,6 +231,9 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
   // Logged only once a signal would stop the server cleanly: supervisors act on this line (the first).
   for (const address of server.addresses) {
     log.info("DNS server is running on {address}", { address: formatAddress(address) });
+  }
+  if (server.metricsAddress) {
+    log.info("Metrics on http://{address}/metrics", { address: formatAddress(server.metricsAddress) });
   }
   const exposed = openResolverWarning(server.addresses, publicRecursion(command.recursion));
   if (exposed) log.warning("{warning}", { warning: exposed });

@@ -18,6 +18,7 @@ import type { CookieOptions, RateLimitOptions } from "../policy/mod.ts";
 import { ConfigFileError, UsageError } from "./errors.ts";
 import { type ConfigFileSettings, type LocatedAssertion, readConfigText } from "./file.ts";
 import { optionByFlag, OPTIONS } from "./options.ts";
+import { parseHttpAddress } from "../observe/mod.ts";
 
 export { ConfigFileError, UsageError };
 
@@ -90,6 +91,10 @@ export type Command =
     readonly rateLimit: RateLimitOptions;
     /** `--cookie-secret` (first makes, all accepted; none: drawn at start) and `--require-cookies`. */
     readonly cookies: CookieOptions;
+    /** `--metrics`: where /metrics, /health and /ready are served; null when off. */
+    readonly metrics: { readonly hostname: string; readonly port: number } | null;
+    /** `--query-log`: the query log's file, or `-` for stdout; null when off. */
+    readonly queryLog: string | null;
   };
 
 /** One address to listen on: an IP address or a host name (looked up at start-up), and a port. */
@@ -207,6 +212,10 @@ Options:
                        how UDP is read: batched (recvmmsg through FFI: Linux,
                        needs --allow-ffi; much faster), deno (one op per datagram,
                        anywhere), or auto (default: batched where it can be)
+  --metrics HOST:PORT  serve /metrics (Prometheus), /health and /ready over HTTP;
+                       a bare PORT listens on 127.0.0.1 (default: off)
+  --query-log FILE     write one JSON line per query to FILE, or - for stdout;
+                       reopened on SIGHUP (default: off)
   --log-level LEVEL    debug, info, warning or error (default info)
 
 Zone files, hosts files and mappings.ts (when run from source) are reloaded
@@ -565,6 +574,13 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
   return {
     rateLimit,
     cookies,
+    metrics: parseHttpAddress(values.text("metrics", (text) => {
+      if (text !== "" && !parseHttpAddress(text)) {
+        throw new UsageError(`--metrics: "${text}" is not HOST:PORT or PORT`);
+      }
+      return text;
+    })),
+    queryLog: values.text("query-log") || null,
     kind: "serve",
     udpIo,
     access,

@@ -296,6 +296,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     restart: true,
   },
   {
+    flag: "metrics",
+    type: { kind: "text" },
+    summary: "serve /metrics, /health and /ready over HTTP on HOST:PORT (a bare PORT: loopback)",
+    restart: true,
+  },
+  {
+    flag: "query-log",
+    type: { kind: "text" },
+    summary: "write one JSON line per query to this file (- for stdout), reopened on SIGHUP",
+    restart: true,
+  },
+  {
     flag: "log-level",
     type: { kind: "choice", choices: ["debug", "info", "warning", "error"] },
     default: "info",

@@ -60,6 +60,8 @@ const DEFAULTS = {
   },
   rateLimit: { perSecond: 0, prefix4: 24, prefix6: 56, slip: 2 },
   cookies: { secrets: [], require: false },
+  metrics: null,
+  queryLog: null,
 } as const satisfies Command;
 
 const parsed: readonly { name: string; args: string[]; want: Command }[] = [

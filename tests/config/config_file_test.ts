@@ -45,8 +45,10 @@ function sample(spec: OptionSpec): { toml: string; args: string[] } {
       const value = type.choices.find((choice) => choice !== spec.default)!;
       return { toml: `${key} = "${value}"`, args: [`--${spec.flag}`, value] };
     }
-    case "text":
-      return { toml: `${key} = "192.0.2.53"`, args: [`--${spec.flag}`, "192.0.2.53"] };
+    case "text": {
+      const value = spec.flag === "metrics" ? "127.0.0.1:9153" : "192.0.2.53";
+      return { toml: `${key} = "${value}"`, args: [`--${spec.flag}`, value] };
+    }
     case "list": {
       const values = spec.flag === "upstream"
         ? ["192.0.2.1:5300", "[::1]:53"]
