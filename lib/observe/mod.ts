@@ -14,12 +14,12 @@ export {
 export {
   answerCount,
   extendedError,
-  headerFlags,
   newTrace,
   observers,
   type QueryObserver,
   questionName,
   questionType,
+  responseFlags,
   Source,
   SOURCE_NAMES,
   type Trace,

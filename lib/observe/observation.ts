@@ -145,7 +145,7 @@ const FLAGS: readonly (readonly [string, number, number])[] = [
 ];
 
 /** The set flags of a message's header, as dig names them: `["qr","aa","rd"]`. */
-export function headerFlags(message: Uint8Array): string[] {
+export function responseFlags(message: Uint8Array): string[] {
   const set: string[] = [];
   if (message.length < 12) return set;
   for (const [name, octet, mask] of FLAGS) if ((message[octet]! & mask) !== 0) set.push(name);

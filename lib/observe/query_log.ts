@@ -9,10 +9,10 @@
 import {
   answerCount,
   extendedError,
-  headerFlags,
   type QueryObserver,
   questionName,
   questionType,
+  responseFlags,
   SOURCE_NAMES,
 } from "./observation.ts";
 import { typeName } from "../proto/mod.ts";
@@ -102,7 +102,7 @@ export function queryLogEntry(
     name: questionName(query),
     type: type < 0 ? null : typeName(type),
     rcode: rcode === null ? null : RCODES[rcode] ?? `RCODE${rcode}`,
-    flags: response === null ? [] : headerFlags(response),
+    flags: response === null ? [] : responseFlags(response),
     answers: response === null ? 0 : answerCount(response),
     source: SOURCE_NAMES[source] ?? "error",
     upstream,
@@ -123,7 +123,7 @@ export class QueryLog implements QueryObserver {
   #lines: string[] = [];
   #sink: Promise<LogSink>;
   #writing: Promise<void> = Promise.resolve();
-  #flushing = false;
+  #queued = false;
   #dropped = 0;
   #closed = false;
 
@@ -176,23 +176,27 @@ export class QueryLog implements QueryObserver {
       duration,
     );
     this.#lines.push(JSON.stringify(entry) + "\n");
-    if (this.#lines.length >= this.#batchLines && !this.#flushing) void this.flush();
+    if (this.#lines.length >= this.#batchLines) void this.flush();
   }
 
-  /** Writes what is buffered, in one write; resolves once written. A failed write drops its lines. */
+  /**
+   * Writes what is buffered, in one write after the writes before it; resolves once written. At
+   * most one write waits at a time, and it takes every line buffered when its turn comes. A failed
+   * write drops its lines (counted).
+   */
   flush(): Promise<void> {
-    if (this.#lines.length === 0 || this.#flushing) return this.#writing;
-    this.#flushing = true;
-    const lines = this.#lines;
-    this.#lines = [];
+    if (this.#lines.length === 0 || this.#queued) return this.#writing;
+    this.#queued = true;
     this.#writing = this.#writing.then(async () => {
+      this.#queued = false;
+      const lines = this.#lines;
+      this.#lines = [];
+      if (lines.length === 0) return;
       try {
         const sink = await this.#sink;
         await sink.write(this.#encoder.encode(lines.join("")));
       } catch {
         this.#dropped += lines.length;
-      } finally {
-        this.#flushing = false;
       }
     });
     return this.#writing;
