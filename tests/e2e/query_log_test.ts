@@ -11,7 +11,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
 import { query as makeQuery } from "../../lib/proto/message.ts";
 import { RRClass, RRType } from "../../lib/proto/types.ts";
-import { DomainSet } from "../../lib/block/mod.ts";
+import { type BlockPolicy, DomainSet } from "../../lib/block/mod.ts";
 import { type RunningServer, startServer } from "../../lib/server/mod.ts";
 import { fixedData, mappingRecords } from "../../lib/zone/mod.ts";
 import { replyTo, startScriptedUpstream } from "../_scripted_upstream.ts";
@@ -97,6 +97,11 @@ for (const transport of ["udp", "tcp"] as const) {
     });
     let offset = 0;
     let server: RunningServer | undefined;
+    // One policy object: a new one would be a new generation, and the memo would keep nothing.
+    const policy: BlockPolicy = {
+      lists: { blocked: new DomainSet(["ads.example"]), allowed: new DomainSet([]) },
+      mode: "nxdomain",
+    };
     try {
       server = startServer({
         clock: () => performance.now() + offset,
@@ -106,10 +111,7 @@ for (const transport of ["udp", "tcp"] as const) {
         upstreams: [upstream.address],
         timeoutMs: 300,
         localData: fixedData({ mappings: mappingRecords({ "local.dnsd.test": "192.0.2.7" }) }),
-        blockPolicy: () => ({
-          lists: { blocked: new DomainSet(["ads.example"]), allowed: new DomainSet([]) },
-          mode: "nxdomain",
-        }),
+        blockPolicy: () => policy,
         cache: {
           limits: { maxEntries: 100, minTtl: 0, maxTtl: 86400, servfailTtl: 5, staleMax: 86400 },
           serveStale: true,
