@@ -39,5 +39,6 @@ export {
   QueryLog,
   type QueryLogEntry,
   queryLogEntry,
+  queryLogLine,
   type QueryLogOptions,
 } from "./query_log.ts";

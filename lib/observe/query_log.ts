@@ -111,6 +111,66 @@ export function queryLogEntry(
   };
 }
 
+/** The flags' JSON arrays by the header's third and fourth octets' flag bits: made once each, on first use. */
+const flagsJson = new Map<number, string>();
+
+/** Flag bits of octets 2 and 3 that {@link responseFlags} names (QR AA TC RD; RA AD CD). */
+function flagBits(response: Uint8Array): number {
+  return ((response[2]! & 0x87) << 8) | (response[3]! & 0xb0);
+}
+
+/** The ISO 8601 time of `ms`, kept for the last millisecond asked: a burst shares one string. */
+class IsoClock {
+  #ms = NaN;
+  #text = "";
+  /** `new Date(ms).toISOString()`, cached for the same whole millisecond. */
+  at(ms: number): string {
+    const whole = Math.floor(ms);
+    if (whole !== this.#ms) {
+      this.#ms = whole;
+      this.#text = new Date(whole).toISOString();
+    }
+    return this.#text;
+  }
+}
+
+/**
+ * One query's line, as JSON with the fields in {@link QueryLogEntry}'s order, made by
+ * concatenation: the same text as `JSON.stringify(queryLogEntry(...))` (a test checks it) at a
+ * third of the cost, since it runs on the answer path.
+ */
+export function queryLogLine(
+  query: Uint8Array,
+  response: Uint8Array | null,
+  client: Deno.NetAddr,
+  transport: string,
+  source: number,
+  upstream: string | null,
+  ts: string,
+  durationMs: number,
+): string {
+  const type = questionType(query);
+  const name = questionName(query);
+  const rcode = response === null || response.length < 12 ? null : response[3]! & 0x0f;
+  let flags = "[]";
+  if (response !== null && response.length >= 12) {
+    const bits = flagBits(response);
+    flags = flagsJson.get(bits) ?? JSON.stringify(responseFlags(response));
+    flagsJson.set(bits, flags);
+  }
+  const ede = response === null ? null : extendedError(response);
+  return `{"ts":"${ts}","client":${JSON.stringify(addressText(client))},"protocol":"${transport}",` +
+    `"name":${name === null ? "null" : JSON.stringify(name)},` +
+    `"type":${type < 0 ? "null" : `"${typeName(type)}"`},` +
+    `"rcode":${rcode === null ? "null" : `"${RCODES[rcode] ?? `RCODE${rcode}`}"`},"flags":${flags},` +
+    `"answers":${response === null ? 0 : answerCount(response)},"source":"${
+      SOURCE_NAMES[source] ?? "error"
+    }",` +
+    `"upstream":${upstream === null ? "null" : JSON.stringify(upstream)},` +
+    `"duration_ms":${Math.round(durationMs * 1000) / 1000}` +
+    (ede ? `,"ede":{"code":${ede.code},"text":${JSON.stringify(ede.text)}}}` : "}");
+}
+
 /** The query log: a {@link QueryObserver} that buffers lines and writes them in batches. */
 export class QueryLog implements QueryObserver {
   readonly #open: () => Promise<LogSink>;
@@ -120,6 +180,7 @@ export class QueryLog implements QueryObserver {
   readonly #maxLines: number;
   readonly #timer: ReturnType<typeof setInterval>;
   readonly #encoder = new TextEncoder();
+  readonly #iso = new IsoClock();
   #lines: string[] = [];
   #sink: Promise<LogSink>;
   #writing: Promise<void> = Promise.resolve();
@@ -165,17 +226,8 @@ export class QueryLog implements QueryObserver {
       return;
     }
     const duration = Math.max(0, this.#now() - receivedAt);
-    const entry = queryLogEntry(
-      query,
-      response,
-      client,
-      transport,
-      source,
-      upstream,
-      this.#wallClock() - duration,
-      duration,
-    );
-    this.#lines.push(JSON.stringify(entry) + "\n");
+    const ts = this.#iso.at(this.#wallClock() - duration);
+    this.#lines.push(queryLogLine(query, response, client, transport, source, upstream, ts, duration) + "\n");
     if (this.#lines.length >= this.#batchLines) void this.flush();
   }
 

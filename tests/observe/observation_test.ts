@@ -13,6 +13,7 @@ import {
   Metrics,
   parseHttpAddress,
   queryLogEntry,
+  queryLogLine,
   questionName,
   questionType,
   responseFlags,
@@ -210,6 +211,31 @@ test("query log: one entry's fields from the bytes, the source and the clocks", 
   });
   const dropped = queryLogEntry(QUERY_A, null, CLIENT, "udp", Source.ADMISSION, null, arrived, 0);
   deepEqual([dropped.rcode, dropped.flags, dropped.answers], [null, [], 0]);
+});
+
+test("query log: the line made by concatenation is the entry's JSON, for every kind of input", () => {
+  const arrived = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
+  const v6: Deno.NetAddr = { transport: "tcp", hostname: "2001:db8::1", port: 53 };
+  const cases: readonly [
+    Uint8Array,
+    Uint8Array | null,
+    Deno.NetAddr,
+    string,
+    number,
+    string | null,
+    number,
+  ][] = [
+    [QUERY_A, ANSWER_A, CLIENT, "udp", Source.LOCAL, null, 0.0123],
+    [QUERY_A, ANSWER_A, CLIENT, "udp", Source.UPSTREAM, "192.0.2.1:53", 12.5],
+    [QUERY_ODD, REFUSED_EDE, v6, "tcp", Source.ADMISSION, null, 2],
+    [QUERY_NONE, null, CLIENT, "udp", Source.ERROR, null, 0],
+    [QUERY_POINTER, REFUSED_EDE, CLIENT, "udp", Source.REFUSED, "[2001:db8::53]:53", 1 / 3],
+  ];
+  for (const [query, response, client, transport, source, upstream, ms] of cases) {
+    const entry = queryLogEntry(query, response, client, transport, source, upstream, arrived, ms);
+    const line = queryLogLine(query, response, client, transport, source, upstream, entry.ts, ms);
+    equal(line, JSON.stringify(entry));
+  }
 });
 
 test("http: --metrics addresses, and routes by method and path", async () => {
