@@ -91,3 +91,4 @@ export type { QueryContext, QueryHook, Request, Resolve, Transport, Verdict } fr
 // Policy: response rate limiting and DNS cookies (ServerOptions.rateLimit, ServerOptions.cookies).
 export type { CookieOptions, RateLimitOptions } from "./lib/policy/mod.ts";
 export type { OpcodeHandlers, TransferHandler, WriteMessage } from "./lib/server/mod.ts";
+export type { QueryObserver, RouteHandler, Routes, Trace } from "./lib/observe/mod.ts";

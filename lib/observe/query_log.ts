@@ -74,7 +74,7 @@ export interface QueryLogEntry {
   readonly answers: number;
   readonly source: string;
   readonly upstream: string | null;
-  readonly duration_ms: number;
+  readonly "duration_ms": number;
   readonly ede?: { readonly code: number; readonly text: string };
 }
 

@@ -68,7 +68,7 @@ interface Line {
   answers: number;
   source: string;
   upstream: string | null;
-  duration_ms: number;
+  "duration_ms": number;
   ede?: { code: number; text: string };
 }
 
