@@ -18,7 +18,7 @@ import {
   VERSION,
 } from "./lib/config/mod.ts";
 import { formatStatistics, ListenError, type RunningServer, startServer } from "./lib/server/mod.ts";
-import { formatLogRecord } from "./lib/observe/mod.ts";
+import { formatLogRecord, QueryLogError } from "./lib/observe/mod.ts";
 import { publicRecursion } from "./lib/policy/mod.ts";
 import { formatAddress } from "./lib/upstream/mod.ts";
 import mappings from "./mappings.ts";
@@ -209,10 +209,10 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
     });
   } catch (error) {
     watch.close();
-    if (error instanceof ListenError && !(error.cause instanceof Deno.errors.NotCapable)) {
-      fail(error.message, 1);
-    }
-    throw error instanceof ListenError ? error.cause : error;
+    // An address or a query log that cannot be had: one line (a missing permission: the line saying which).
+    const named = error instanceof ListenError || error instanceof QueryLogError;
+    if (named && !(error.cause instanceof Deno.errors.NotCapable)) fail(error.message, 1);
+    throw named ? error.cause : error;
   }
   // SIGHUP also reopens the query log (logrotate moved the file).
   const reload = () => {

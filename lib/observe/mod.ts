@@ -36,9 +36,11 @@ export {
 export {
   type LogSink,
   openLogSink,
+  openLogSinkSync,
   QueryLog,
   type QueryLogEntry,
   queryLogEntry,
+  QueryLogError,
   queryLogLine,
   type QueryLogOptions,
 } from "./query_log.ts";

@@ -27,8 +27,10 @@ export interface LogSink {
 
 /** Options for {@link QueryLog}. */
 export interface QueryLogOptions {
-  /** Opens the sink: at start and on each {@link QueryLog.reopen}. */
+  /** Opens the sink: at start (unless `first` is given) and on each {@link QueryLog.reopen}. */
   readonly open: () => Promise<LogSink>;
+  /** The sink opened already (so that a path that cannot be opened fails at start-up, not later). */
+  readonly first?: LogSink;
   /** Milliseconds on the servers' monotonic clock, for `duration_ms` (default `performance.now`). */
   readonly now?: () => number;
   /** Wall time in ms since the epoch, for `ts` (default `Date.now`). */
@@ -198,8 +200,8 @@ export class QueryLog implements QueryObserver {
     this.#wallClock = options.wallClock ?? Date.now;
     this.#batchLines = options.batchLines ?? 512;
     this.#maxLines = options.maxLines ?? 20_000;
-    this.#sink = this.#open();
-    this.#sink.catch(() => {}); // reported by flush(), where it is awaited
+    this.#sink = options.first ? Promise.resolve(options.first) : this.#open();
+    this.#sink.catch(() => {}); // counted by flush(), where it is awaited
     this.#timer = setInterval(() => void this.flush(), options.flushMs ?? 200);
     Deno.unrefTimer(this.#timer);
   }
@@ -282,15 +284,22 @@ export class QueryLog implements QueryObserver {
 
 /** A sink on a file (appended to, made if missing) or on stdout for `-`. */
 export async function openLogSink(path: string): Promise<LogSink> {
-  if (path === "-") {
-    return {
-      async write(bytes) {
-        for (let at = 0; at < bytes.length;) at += await Deno.stdout.write(bytes.subarray(at));
-      },
-      close() {},
-    };
-  }
-  const file = await Deno.open(path, { append: true, create: true, write: true });
+  if (path === "-") return stdoutSink();
+  return fileSink(await Deno.open(path, { append: true, create: true, write: true }));
+}
+
+/** Standard output as a sink; closing it does nothing. */
+function stdoutSink(): LogSink {
+  return {
+    async write(bytes) {
+      for (let at = 0; at < bytes.length;) at += await Deno.stdout.write(bytes.subarray(at));
+    },
+    close() {},
+  };
+}
+
+/** A file opened for appending, as a sink. */
+function fileSink(file: Deno.FsFile): LogSink {
   return {
     async write(bytes) {
       for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
@@ -299,4 +308,36 @@ export async function openLogSink(path: string): Promise<LogSink> {
       file.close();
     },
   };
+}
+
+/** A query log file that cannot be opened at start-up: the path and the reason (the cause). */
+export class QueryLogError extends Error {
+  /** The error's name. */
+  override name = "QueryLogError";
+  /**
+   * Says which file and why.
+   * @param path the `--query-log` path
+   * @param cause what opening it threw
+   */
+  constructor(readonly path: string, override readonly cause: unknown) {
+    super(`--query-log: cannot open ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+  }
+}
+
+/**
+ * The sink {@link openLogSink} makes, opened synchronously: a query log that cannot be written
+ * (no such directory, no permission) stops the start with one line instead of dropping every line.
+ * @throws {QueryLogError} when the file cannot be opened
+ */
+export function openLogSinkSync(path: string): LogSink {
+  if (path === "-") return stdoutSink();
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { append: true, create: true, write: true });
+  } catch (error) {
+    throw new QueryLogError(path, error);
+  }
+  return fileSink(file);
 }

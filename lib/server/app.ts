@@ -53,6 +53,7 @@ import {
   Metrics,
   observers,
   openLogSink,
+  openLogSinkSync,
   QueryLog,
   type QueryObserver,
   RemoteEvents,
@@ -536,8 +537,13 @@ export function startServer(options: ServerOptions): RunningServer {
     : undefined;
   const reactor = options.udpIo === "batched" ? new UdpReactor() : undefined;
   const metrics = options.metrics ? new Metrics() : undefined;
+  // Opened now: a path that cannot be written stops the start (QueryLogError) before any socket is bound.
   const queryLog = options.queryLog
-    ? new QueryLog({ open: () => openLogSink(options.queryLog!), now: clock })
+    ? new QueryLog({
+      open: () => openLogSink(options.queryLog!),
+      first: openLogSinkSync(options.queryLog),
+      now: clock,
+    })
     : undefined;
   const observerList = [
     ...(metrics ? [metrics] : []),
@@ -587,6 +593,7 @@ export function startServer(options: ServerOptions): RunningServer {
     bound = bindAll(options.listen ?? [{ hostname: options.host, port: options.port }], reactor);
   } catch (error) {
     void closeUpstreams();
+    void queryLog?.close();
     throw error;
   }
   // Every query meets the hooks first, over either transport: memo hits too; access control first of all.
@@ -642,6 +649,7 @@ export function startServer(options: ServerOptions): RunningServer {
     } catch (error) {
       for (const server of servers) void server.stop(0);
       void closeUpstreams();
+      void queryLog?.close();
       throw new ListenError(options.metrics, error);
     }
     // dnsd's own probe for ". NS", so /ready does not wait for a client to ask something.
