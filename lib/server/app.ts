@@ -623,7 +623,9 @@ export function startServer(options: ServerOptions): RunningServer {
   const servers = [...udpServers, ...tcpServers];
   let http: HttpServer | undefined;
   if (options.metrics && metrics) {
-    const upstreamsNeeded = options.upstreams.length > 0 || (options.forwardZones ?? []).length > 0;
+    // Authoritative only (--no-recursion), no upstream is ever asked: ready once the data is loaded.
+    const upstreamsNeeded = !recursion.disabled &&
+      (options.upstreams.length > 0 || (options.forwardZones ?? []).length > 0);
     const text = (body: string, status = 200) =>
       new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
     const cacheFigures = cache
@@ -653,7 +655,7 @@ export function startServer(options: ServerOptions): RunningServer {
       throw new ListenError(options.metrics, error);
     }
     // dnsd's own probe for ". NS", so /ready does not wait for a client to ask something.
-    if (upstreamsNeeded && !recursion.disabled) {
+    if (upstreamsNeeded) {
       void resolve({
         message: query({ name: "", type: RRType.NS }),
         client: { transport: "udp", hostname: "127.0.0.1", port: 0 },

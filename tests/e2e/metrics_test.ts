@@ -218,3 +218,11 @@ test("metrics: rate-limited answers and /ready before any upstream answered", as
     equal(m.get('dnsd_queries_total{protocol="udp",type="A"}'), 4);
   });
 });
+
+test("metrics: authoritative only (--no-recursion), ready at once though upstreams are configured", async () => {
+  await withServer({ recursion: { disabled: true, allow: [] } }, async (server) => {
+    const ready = await scrape(server, "/ready");
+    equal(ready.status, 200);
+    equal(await ready.text(), "ready\n");
+  });
+});
