@@ -19,6 +19,7 @@ import {
   tcpExchange,
   turnClock,
   type Upstream,
+  type UpstreamHealth,
   type UpstreamStrategy,
   wildcardFor,
 } from "../upstream/mod.ts";
@@ -37,7 +38,7 @@ import {
   singleLabel,
   type Stage,
 } from "../resolve/mod.ts";
-import type { Message } from "../proto/mod.ts";
+import { type Message, nameKey } from "../proto/mod.ts";
 import type { LocalData } from "../zone/mod.ts";
 import { blocking, type BlockPolicy } from "../block/mod.ts";
 import {
@@ -62,6 +63,8 @@ import { serveUdp } from "./udp_server.ts";
 import { type CookieOptions, RateLimiter, type RateLimitOptions, ServerCookies } from "../policy/mod.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
 import type { OpcodeHandlers } from "./dispatch.ts";
+import { explainer, type ExplainQuestion, type Explanation, type LocalTrace } from "./explain.ts";
+import type { ExplainFiles } from "./explain_sources.ts";
 
 const log = getLogger(["dnsd", "forward"]);
 
@@ -141,6 +144,11 @@ export interface ServerOptions {
   readonly cookies?: CookieOptions;
   /** Wall time in milliseconds since the epoch, for cookie timestamps (default `Date.now`). */
   readonly wallClock?: () => number;
+  /**
+   * The files local data and lists were read from, read again by the explain endpoint for the
+   * file:line of what matched (default: none known).
+   */
+  readonly explainFiles?: () => ExplainFiles;
 }
 
 /** The recursion rules when none are given: the private networks may recurse. */
@@ -210,6 +218,17 @@ export interface RunningServer {
   reconfigure(settings: ForwardingSettings): void;
   /** The answer cache, with its counters and entries, when there is one. */
   readonly cache?: CacheView;
+  /**
+   * How the server would answer a question now (`GET /explain`): sends nothing, fills nothing,
+   * takes no rate-limit token.
+   */
+  explain(question: ExplainQuestion): Promise<Explanation>;
+  /**
+   * Drops cached answers (`POST /cache/flush`): all of them, or those at or below `name`. Answers
+   * the memo keeps from the cache go within a second, when their TTLs would tick down.
+   * @returns how many entries were dropped
+   */
+  flushCache(name?: string): number;
   /** Settles once the receive loop has ended. */
   readonly finished: Promise<void>;
 }
@@ -220,6 +239,8 @@ export interface Resolver {
   readonly resolve: Resolve;
   /** Closes the upstream sockets; resolves once their receive loops have ended. */
   close(): Promise<void>;
+  /** The health of upstream `address` in the pool of forward zone `domain` ("" for the defaults). */
+  health?(domain: string, address: string): UpstreamHealth | undefined;
 }
 
 /**
@@ -275,8 +296,10 @@ export function buildResolver(
   const deadlines = new Deadlines({ now });
   // One set for every forward zone's forwarder: upstream failures are logged once per 10 s overall.
   const events = new RemoteEvents(log, { now });
+  // How to read each pool's health, by forward zone and upstream: for the explain endpoint.
+  const healths = new Map<string, () => UpstreamHealth>();
   /** One forwarder over its own pools (one per upstream), sharing the clock, deadlines and counters. */
-  function forwarderOf(list: readonly Upstream[]): Stage {
+  function forwarderOf(list: readonly Upstream[], domain: string): Stage {
     const upstreams = list.map((upstream) => {
       // With batched UDP, the upstream sockets are read through FFI too, in the listener's wait.
       const pool = pooledUdpExchange(upstream, {
@@ -300,6 +323,7 @@ export function buildResolver(
       timeoutMs: options.timeoutMs,
       counters,
       caseRandomization: exactCase,
+      onHealth: (name, health) => healths.set(`${domain} ${name}`, health),
       pool: { strategy: options.strategy ?? "sequential" },
       ...(options.maxOutstanding !== undefined ? { maxOutstanding: options.maxOutstanding } : {}),
     });
@@ -311,9 +335,17 @@ export function buildResolver(
     gate,
     ...(cache ? [cache.stage] : []),
     requireRecursion(),
-    routedForward(router, forwarderOf(options.upstreams), zones.map((zone) => forwarderOf(zone.upstreams))),
+    routedForward(
+      router,
+      forwarderOf(options.upstreams, ""),
+      zones.map((zone) => forwarderOf(zone.upstreams, nameKey(zone.domain))),
+    ),
   ]);
-  return { resolve, close: () => Promise.all(pools.map((pool) => pool.close())).then(() => {}) };
+  return {
+    resolve,
+    close: () => Promise.all(pools.map((pool) => pool.close())).then(() => {}),
+    health: (domain, address) => healths.get(`${domain} ${address}`)?.(),
+  };
 }
 
 /**
@@ -321,23 +353,67 @@ export function buildResolver(
  * reads its data through a getter, so a reload swaps it between two queries.
  */
 function localStages(options: ServerOptions, memo: ResponseMemo | undefined): Stage[] {
+  return namedLocalStages(options, memo).map(([, stage]) => stage);
+}
+
+/** {@link localStages}, each with the name the explain trace gives it. */
+function namedLocalStages(options: ServerOptions, memo: ResponseMemo | undefined): [string, Stage][] {
   const local = options.local ?? (() => DEFAULT_LOCAL_SETTINGS);
   const forwardDomains = (options.forwardZones ?? []).map((zone) => zone.domain);
   const version = options.version === undefined ? "dnsd" : `dnsd ${options.version}`;
   return [
-    logQueries(),
+    ["log", logQueries()],
     // CH first: its names are no local data's, and must never reach an upstream.
-    chaos(() => {
-      const settings = local();
-      return { version: settings.hideVersion ? null : version, identity: settings.identity };
-    }),
-    authoritative(options.localData, memo ? { memo } : {}),
-    defaultZones({ enabled: () => local().defaultZones, forwardDomains, localData: options.localData }),
-    singleLabel({ forward: () => local().forwardSingleLabel, forwardDomains }),
+    [
+      "chaos",
+      chaos(() => {
+        const settings = local();
+        return { version: settings.hideVersion ? null : version, identity: settings.identity };
+      }),
+    ],
+    ["local-data", authoritative(options.localData, memo ? { memo } : {})],
+    [
+      "default-zones",
+      defaultZones({ enabled: () => local().defaultZones, forwardDomains, localData: options.localData }),
+    ],
+    ["single-label", singleLabel({ forward: () => local().forwardSingleLabel, forwardDomains })],
     // After local data, which wins over the lists; before the cache, so a newly blocked name is
     // never answered from it. Its answers are not kept in the memo (see lib/block/block_stage.ts).
-    ...(options.blockPolicy ? [blocking<Request>(options.blockPolicy)] : []),
+    ...(options.blockPolicy
+      ? [["blocklist", blocking<Request>(options.blockPolicy)] as [string, Stage]]
+      : []),
   ];
+}
+
+/**
+ * The local stages and the recursion gate of `options`, then `forwarder`, each stage wrapped so
+ * `mark` learns which one answered (or threw): the explain endpoint's trace. Built for each call
+ * (an explain is rare), without the memo, so nothing is kept.
+ */
+function localTrace(options: () => ServerOptions): LocalTrace {
+  return function trace(request, mark, forwarder) {
+    const current = options();
+    const gate = recursionGate<Request, Message>(recursionCheck(current.recursion ?? DEFAULT_RECURSION));
+    const named: [string, Stage][] = [...namedLocalStages(current, undefined), ["recursion", gate]];
+    const traced = named.map(([name, stage]): Stage => (inner, next) => {
+      let passed = false;
+      const onward: Resolve = (onwardRequest) => {
+        passed = true;
+        return next(onwardRequest);
+      };
+      return stage(inner, onward).then(
+        (response) => {
+          if (!passed) mark(name);
+          return response;
+        },
+        (error) => {
+          if (!passed) mark(name);
+          throw error;
+        },
+      );
+    });
+    return chain([...traced, forwarder])(request);
+  };
 }
 
 /**
@@ -527,7 +603,32 @@ export function startServer(options: ServerOptions): RunningServer {
   let stopped: Promise<void> | undefined;
   const stop = (graceMs: number) =>
     stopped ??= Promise.all(servers.map((server) => server.stop(graceMs))).then(closeUpstreams);
+  const explain = explainer({
+    trace: localTrace(() => forwarding),
+    localData: options.localData,
+    ...(options.blockPolicy ? { blockPolicy: options.blockPolicy } : {}),
+    files: options.explainFiles ??
+      (() => ({ zones: [], hosts: [], mappings: null, blocklists: [], allowlists: [] })),
+    access: allowed,
+    mayRecurse,
+    ...(cache ? { cache: { store: cache.store, now } } : {}),
+    rateLimit: limiter && limit ? { limiter, perSecond: limit.perSecond } : null,
+    route: (name) => forwardRouter(forwarding.upstreams, forwarding.forwardZones ?? []).route(name),
+    health: (domain, address) => current.health?.(domain, address),
+    now,
+    forwardDomains: () => (forwarding.forwardZones ?? []).map((zone) => zone.domain),
+  });
   return {
+    explain,
+    flushCache(name) {
+      if (!cache) return 0;
+      if (name === undefined) {
+        const count = cache.store.size;
+        cache.store.clear();
+        return count;
+      }
+      return cache.store.dropAtOrBelow(name);
+    },
     address: bound[0]!.udp.addr,
     addresses: bound.map(({ udp }) => udp.addr),
     counters,
