@@ -18,6 +18,9 @@ import type { CookieOptions, RateLimitOptions } from "../policy/mod.ts";
 import { ConfigFileError, UsageError } from "./errors.ts";
 import { type ConfigFileSettings, type LocatedAssertion, readConfigText } from "./file.ts";
 import { optionByFlag, OPTIONS } from "./options.ts";
+import { type ExplainCommand, parseExplain } from "./explain_command.ts";
+
+export type { ExplainCommand };
 
 export { ConfigFileError, UsageError };
 
@@ -34,6 +37,7 @@ export type CliLogLevel = typeof LOG_LEVELS[number];
 export type Command =
   | { readonly kind: "help" }
   | { readonly kind: "version" }
+  | ExplainCommand
   | {
     readonly kind: "serve";
     /** The first address of `listen` (as given: a name is looked up at start-up). */
@@ -90,6 +94,8 @@ export type Command =
     readonly rateLimit: RateLimitOptions;
     /** `--cookie-secret` (first makes, all accepted; none: drawn at start) and `--require-cookies`. */
     readonly cookies: CookieOptions;
+    /** `--admin-token`: the bearer token of the admin API's POST endpoints; null: loopback only. */
+    readonly adminToken: string | null;
   };
 
 /** One address to listen on: an IP address or a host name (looked up at start-up), and a port. */
@@ -207,6 +213,9 @@ Options:
                        how UDP is read: batched (recvmmsg through FFI: Linux,
                        needs --allow-ffi; much faster), deno (one op per datagram,
                        anywhere), or auto (default: batched where it can be)
+  --admin-token TOKEN  the bearer token POST /cache/flush and POST /reload need
+                       (Authorization: Bearer TOKEN); unset, they are served to
+                       loopback clients only
   --log-level LEVEL    debug, info, warning or error (default info)
 
 Zone files, hosts files and mappings.ts (when run from source) are reloaded
@@ -214,6 +223,11 @@ when they change on disk, and on SIGHUP. A zone file changed without a new
 SOA serial is reloaded only on SIGHUP.
   -h, --help           show this help and exit
   --version            show the version and exit
+
+dnsd explain NAME [TYPE] [--metrics HOST:PORT] [--client IP] [--do]
+                       print how the running server would answer NAME (type A
+                       by default) now, as JSON, from its GET /explain (default
+                       --metrics 127.0.0.1:9153)
 `;
 
 /** A `--cookie-secret`: 32 hex digits, 128 bits. */
@@ -487,6 +501,7 @@ function unreadable(path: string, error: unknown): ConfigFileError {
  * @throws {UsageError} for an unknown flag or key, or a bad value (at the file's line for the file's)
  */
 export function parseCommand(args: readonly string[], options: ParseOptions = {}): Command {
+  if (args[0] === "explain") return parseExplain(args.slice(1));
   const cli = readArgs(args);
   if (cli.get("help") === true) return { kind: "help" };
   if (cli.get("version") === true) return { kind: "version" };
@@ -565,6 +580,13 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
   return {
     rateLimit,
     cookies,
+    adminToken: values.text("admin-token", (text) => {
+      // A header value: visible ASCII, no spaces (RFC 6750 section 2.1's b64token and more).
+      if (text !== "" && !/^[\x21-\x7e]+$/.test(text)) {
+        throw new UsageError("--admin-token: only visible ASCII characters, no spaces");
+      }
+      return text;
+    }) || null,
     kind: "serve",
     udpIo,
     access,

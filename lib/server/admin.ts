@@ -22,8 +22,8 @@ export type ReloadReport =
 
 /** What the handlers act on. */
 export interface AdminOptions {
-  /** `--admin-token`: the bearer token the POST endpoints need; null: loopback clients only. */
-  readonly token: string | null;
+  /** `--admin-token` in force: the bearer token the POST endpoints need; null: loopback clients only. */
+  readonly token: () => string | null;
   /** Explains a question (see lib/server/explain.ts). */
   readonly explain: (question: ExplainQuestion) => Promise<Explanation>;
   /** Drops cached answers, all or those at or below `name`; returns how many. */
@@ -90,7 +90,7 @@ export function explainQuestion(params: URLSearchParams): ExplainQuestion | stri
  * Makes the handlers.
  * @example
  * ```ts
- * const admin = adminHandlers({ token: null, explain, flush, reload });
+ * const admin = adminHandlers({ token: () => null, explain, flush, reload });
  * Deno.serve((request, info) => adminRoute(admin, request, info.remoteAddr) ?? new Response(null, { status: 404 }));
  * ```
  */
@@ -100,7 +100,8 @@ export function adminHandlers(options: AdminOptions): AdminHandlers {
   /** Null when the client may POST; else the refusal. */
   function refusal(request: Request, client: { readonly hostname: string }): Response | null {
     if (request.method !== "POST") return json(405, { error: "use POST" }, { allow: "POST" });
-    if (options.token === null) {
+    const token = options.token();
+    if (token === null) {
       if (isLoopback(client.hostname)) return null;
       events.report("admin-not-loopback", "warning", "Admin API refused to {client}: no --admin-token set", {
         client: client.hostname,
@@ -109,7 +110,7 @@ export function adminHandlers(options: AdminOptions): AdminHandlers {
     }
     const header = request.headers.get("authorization") ?? "";
     const given = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? "";
-    if (sameText(given, options.token)) return null;
+    if (sameText(given, token)) return null;
     events.report("admin-bad-token", "warning", "Admin API refused to {client}: wrong or missing token", {
       client: client.hostname,
     });

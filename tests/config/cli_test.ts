@@ -60,6 +60,7 @@ const DEFAULTS = {
   },
   rateLimit: { perSecond: 0, prefix4: 24, prefix6: 56, slip: 2 },
   cookies: { secrets: [], require: false },
+  adminToken: null,
 } as const satisfies Command;
 
 const parsed: readonly { name: string; args: string[]; want: Command }[] = [
