@@ -148,13 +148,17 @@ export function adminApiOf(server: RunningServer, reloader: Reloader<LiveConfig>
 /** What a reload changed: the settings (by Command field) whose values differ, and the data and lists. */
 function changesBetween(before: LiveConfig, after: LiveConfig): string[] {
   const changed: string[] = [];
-  const was = before.command as unknown as Record<string, unknown>;
-  const now = after.command as unknown as Record<string, unknown>;
-  for (const key of Object.keys(now)) {
-    if (JSON.stringify(was[key]) !== JSON.stringify(now[key])) changed.push(key);
+  const oldCommand = before.command as unknown as Record<string, unknown>;
+  const newCommand = after.command as unknown as Record<string, unknown>;
+  for (const key of Object.keys(newCommand)) {
+    if (JSON.stringify(oldCommand[key]) !== JSON.stringify(newCommand[key])) changed.push(key);
   }
   if (before.data !== after.data) changed.push("local data");
-  if (before.blocking !== after.blocking) changed.push("lists");
+  const [was, now] = [before.blocking, after.blocking];
+  // A reload that finds the list files unchanged keeps their sets (lib/block/loader.ts).
+  if (was.lists.blocked !== now.lists.blocked || was.lists.allowed !== now.lists.allowed) {
+    changed.push("lists");
+  }
   return changed;
 }
 
