@@ -137,7 +137,10 @@ export interface Explanation {
   };
   /** Where the answer would come from. */
   readonly source: ExplainSource;
-  /** Which stage decided (`access`, `chaos`, `local-data`, `default-zones`, `single-label`, `blocklist`, `recursion`, `forward`). */
+  /**
+   * Which stage decided: `access`, `chaos`, `local-data`, `default-zones`, `single-label`,
+   * `blocklist`, `recursion`, or `forward` (past them all).
+   */
   readonly stage: string;
   /** The local data that matched: a zone's records, a hosts line, a mapping. */
   readonly local: {
