@@ -7,6 +7,8 @@ import { configureSync, getLogger, type LogRecord } from "@logtape/logtape";
 import {
   type CliLogLevel,
   ConfigFileError,
+  type ExplainCommand,
+  explainUrl,
   forwardingChanges,
   type LiveConfig,
   liveConfigs,
@@ -17,7 +19,15 @@ import {
   UsageError,
   VERSION,
 } from "./lib/config/mod.ts";
-import { formatStatistics, ListenError, type RunningServer, startServer } from "./lib/server/mod.ts";
+import {
+  type AdminHandlers,
+  adminHandlers,
+  formatStatistics,
+  ListenError,
+  type ReloadReport,
+  type RunningServer,
+  startServer,
+} from "./lib/server/mod.ts";
 import { formatLogRecord, QueryLogError } from "./lib/observe/mod.ts";
 import { publicRecursion } from "./lib/policy/mod.ts";
 import { formatAddress } from "./lib/upstream/mod.ts";
@@ -74,6 +84,7 @@ function main(args: readonly string[]): Promise<void> | void {
   }
   if (command.kind === "help") return writeAll(Deno.stdout, USAGE);
   if (command.kind === "version") return writeAll(Deno.stdout, `dnsd ${VERSION}\n`);
+  if (command.kind === "explain") return explainRemote(command);
 
   configureLogging(command.logLevel);
   const configs = liveConfigs({ args, builtinMappings: mappingsSource() });
@@ -87,6 +98,87 @@ function main(args: readonly string[]): Promise<void> | void {
     if (live.errors.length > 0) fail(startErrors(live.errors), 1);
     return serve(live, configs, usr1);
   });
+}
+
+/**
+ * `dnsd explain`: asks the running server's `GET /explain` and prints its JSON. A server that
+ * cannot be reached, or an error it gives, is one line on stderr and exit status 1.
+ */
+async function explainRemote(command: ExplainCommand): Promise<void> {
+  const url = explainUrl(command);
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    fail(`explain: cannot reach ${url}: ${reason} (is dnsd running with --metrics there?)`, 1);
+  }
+  const text = await response.text();
+  if (!response.ok) {
+    let reason = text.trim();
+    try {
+      reason = (JSON.parse(text) as { error?: string }).error ?? reason;
+    } catch {
+      // Not JSON: say what came.
+    }
+    fail(`explain: ${response.status} from ${url}: ${reason}`, 1);
+  }
+  writeAll(Deno.stdout, text.endsWith("\n") ? text : `${text}\n`);
+}
+
+/**
+ * The explain and admin API handlers of a running server, to mount on its HTTP port (`--metrics`):
+ * flush drops cached answers, reload runs the SIGHUP transaction and says what it changed, and the
+ * token is read from the configuration in force (a reload can change it).
+ */
+export function adminApiOf(server: RunningServer, reloader: Reloader<LiveConfig>): AdminHandlers {
+  return adminHandlers({
+    token: () => reloader.state().command.adminToken,
+    explain: (question) => server.explain(question),
+    flush: (name) => server.flushCache(name),
+    reload: async (): Promise<ReloadReport> => {
+      const before = reloader.state();
+      const outcome = await reloader.reload("POST /reload");
+      if (!outcome.applied) return { reloaded: false, errors: outcome.errors };
+      return { reloaded: true, records: outcome.records, changed: changesBetween(before, reloader.state()) };
+    },
+  });
+}
+
+/** What a reload changed: the settings (by Command field) whose values differ, and the data and lists. */
+function changesBetween(before: LiveConfig, after: LiveConfig): string[] {
+  const changed: string[] = [];
+  const oldCommand = before.command as unknown as Record<string, unknown>;
+  const newCommand = after.command as unknown as Record<string, unknown>;
+  for (const key of Object.keys(newCommand)) {
+    if (JSON.stringify(oldCommand[key]) !== JSON.stringify(newCommand[key])) changed.push(key);
+  }
+  if (before.data !== after.data) changed.push("local data");
+  const [was, now] = [before.blocking, after.blocking];
+  // A reload that finds the list files unchanged keeps their sets (lib/block/loader.ts).
+  if (was.lists.blocked !== now.lists.blocked || was.lists.allowed !== now.lists.allowed) {
+    changed.push("lists");
+  }
+  return changed;
+}
+
+/** The files the explain endpoint reads again for file:line, from the configuration in force. */
+function explainFilesOf(state: () => LiveConfig) {
+  return () => {
+    const { command } = state();
+    const mappings = command.mappings === "file"
+      ? command.config?.path ?? null
+      : command.mappings === "builtin" && !Deno.build.standalone
+      ? fileURLToPath(MAPPINGS_URL)
+      : null;
+    return {
+      zones: command.zones,
+      hosts: command.hosts,
+      mappings,
+      blocklists: command.blocklists,
+      allowlists: command.allowlists,
+    };
+  };
 }
 
 /** Start-up errors, one line each: a missing permission says which `--allow-*` flag. */
@@ -196,9 +288,20 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
     how: udpIo === "batched" ? "in batches (recvmmsg)" : "one datagram per op (Deno.DatagramConn)",
   });
   let server: RunningServer;
+  // The explain and admin API handlers need the running server: mounted now, bound once it runs.
+  const admin: { handlers?: AdminHandlers } = {};
+  const mounted =
+    (pick: (handlers: AdminHandlers) => AdminHandlers["explain"]) =>
+    (request: Request, client: Deno.NetAddr) =>
+      admin.handlers ? pick(admin.handlers)(request, client) : new Response("starting\n", { status: 503 });
   try {
     // The local stages read the settings in force now, so a reload changes them between two queries.
     server = startServer({
+      routes: {
+        "GET /explain": mounted((handlers) => handlers.explain),
+        "POST /cache/flush": mounted((handlers) => handlers.flush),
+        "POST /reload": mounted((handlers) => handlers.reload),
+      },
       ...command,
       listen: bindAddresses(command.listen),
       udpIo,
@@ -206,6 +309,7 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
       blockPolicy: () => reloader.state().blocking,
       version: VERSION,
       local: () => reloader.state().command,
+      explainFiles: explainFilesOf(reloader.state),
     });
   } catch (error) {
     watch.close();
@@ -214,6 +318,7 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
     if (named && !(error.cause instanceof Deno.errors.NotCapable)) fail(error.message, 1);
     throw named ? error.cause : error;
   }
+  admin.handlers = adminApiOf(server, reloader);
   // SIGHUP also reopens the query log (logrotate moved the file).
   const reload = () => {
     void reloader.reload("SIGHUP");

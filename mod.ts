@@ -66,6 +66,7 @@ export type {
   RecordSet,
   RRset,
   Zone,
+  ZoneFileSource,
   ZoneNode,
   ZoneParseOptions,
 } from "./lib/zone/mod.ts";
@@ -92,3 +93,12 @@ export type { QueryContext, QueryHook, Request, Resolve, Transport, Verdict } fr
 export type { CookieOptions, RateLimitOptions } from "./lib/policy/mod.ts";
 export type { OpcodeHandlers, TransferHandler, WriteMessage } from "./lib/server/mod.ts";
 export type { QueryObserver, RouteHandler, Routes, Trace } from "./lib/observe/mod.ts";
+// Explain (RunningServer.explain) and the files it reads again (ServerOptions.explainFiles).
+export type {
+  ExplainedAnswer,
+  ExplainFiles,
+  ExplainQuestion,
+  ExplainSource,
+  Explanation,
+  LocatedRecord,
+} from "./lib/server/mod.ts";

@@ -242,6 +242,46 @@ export class AnswerCache {
   }
 
   /**
+   * The entry for `key` as {@link get} would find it, without changing anything: no LRU move, and
+   * an entry too old is left for `get` to drop (the explain endpoint reads the cache this way).
+   */
+  peek(key: string, now: number): { entry: CacheEntry; stale: boolean; remaining: number } | undefined {
+    const entry = this.#entries.get(slotOf(key));
+    if (!entry || entry.key !== key) return undefined;
+    const remaining = entry.ttl - (now - entry.storedAt) / 1000;
+    const keepFor = entry.kind === "answer" ? this.#limits.staleMax : 0;
+    if (remaining <= -keepFor || (remaining <= 0 && keepFor === 0)) return undefined;
+    return { entry, stale: remaining <= 0, remaining };
+  }
+
+  /**
+   * Drops every entry whose name is `name` or below it (the admin API's flush of one name): one
+   * pass over the entries, which is rare and bounded by the cache's size.
+   * @param name a name in any case, with or without the root dot; the root drops everything
+   * @returns how many entries were dropped
+   */
+  dropAtOrBelow(name: string): number {
+    const key = nameKey(name);
+    if (key === "") {
+      const count = this.#entries.size;
+      this.clear();
+      return count;
+    }
+    const suffix = `.${key}`;
+    let dropped = 0;
+    for (const [slot, entry] of this.#entries) {
+      // The key starts with the folded name, up to its first "|" (see cacheKey).
+      const owner = entry.key.slice(0, entry.key.indexOf("|"));
+      if (owner === key || owner.endsWith(suffix)) {
+        this.#entries.delete(slot);
+        dropped++;
+      }
+    }
+    if (dropped > 0) this.#oldest = this.#entries.keys();
+    return dropped;
+  }
+
+  /**
    * The entry for `key`: fresh (`stale` false), or expired but within `staleMax` (`stale` true),
    * marked most recently used; undefined when absent or too old (then it is dropped). `slot` is
    * {@link slotOf} the key, for a caller that has it already (as for the methods that store).

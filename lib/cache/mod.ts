@@ -6,3 +6,5 @@ export { answerCache } from "./cache_stage.ts";
 export type { Cache, CacheOptions } from "./cache_stage.ts";
 export type { CacheCounters, CacheSettings, CacheView } from "./cache_stage.ts";
 export type { CacheLimits } from "./cache.ts";
+export { agedResponse, cacheKey } from "./cache.ts";
+export type { AnswerCache, CacheEntry } from "./cache.ts";

@@ -19,6 +19,9 @@ import { ConfigFileError, UsageError } from "./errors.ts";
 import { type ConfigFileSettings, type LocatedAssertion, readConfigText } from "./file.ts";
 import { optionByFlag, OPTIONS } from "./options.ts";
 import { parseHttpAddress } from "../observe/mod.ts";
+import { type ExplainCommand, parseExplain } from "./explain_command.ts";
+
+export type { ExplainCommand };
 
 export { ConfigFileError, UsageError };
 
@@ -35,6 +38,7 @@ export type CliLogLevel = typeof LOG_LEVELS[number];
 export type Command =
   | { readonly kind: "help" }
   | { readonly kind: "version" }
+  | ExplainCommand
   | {
     readonly kind: "serve";
     /** The first address of `listen` (as given: a name is looked up at start-up). */
@@ -95,6 +99,8 @@ export type Command =
     readonly metrics: { readonly hostname: string; readonly port: number } | null;
     /** `--query-log`: the query log's file, or `-` for stdout; null when off. */
     readonly queryLog: string | null;
+    /** `--admin-token`: the bearer token of the admin API's POST endpoints; null: loopback only. */
+    readonly adminToken: string | null;
   };
 
 /** One address to listen on: an IP address or a host name (looked up at start-up), and a port. */
@@ -216,6 +222,9 @@ Options:
                        a bare PORT listens on 127.0.0.1 (default: off)
   --query-log FILE     write one JSON line per query to FILE, or - for stdout;
                        reopened on SIGHUP (default: off)
+  --admin-token TOKEN  the bearer token POST /cache/flush and POST /reload need
+                       (Authorization: Bearer TOKEN); unset, they are served to
+                       loopback clients only
   --log-level LEVEL    debug, info, warning or error (default info)
 
 Zone files, hosts files and mappings.ts (when run from source) are reloaded
@@ -223,6 +232,11 @@ when they change on disk, and on SIGHUP. A zone file changed without a new
 SOA serial is reloaded only on SIGHUP.
   -h, --help           show this help and exit
   --version            show the version and exit
+
+dnsd explain NAME [TYPE] [--metrics HOST:PORT] [--client IP] [--do]
+                       print how the running server would answer NAME (type A
+                       by default) now, as JSON, from its GET /explain (default
+                       --metrics 127.0.0.1:9153)
 `;
 
 /** A `--cookie-secret`: 32 hex digits, 128 bits. */
@@ -496,6 +510,7 @@ function unreadable(path: string, error: unknown): ConfigFileError {
  * @throws {UsageError} for an unknown flag or key, or a bad value (at the file's line for the file's)
  */
 export function parseCommand(args: readonly string[], options: ParseOptions = {}): Command {
+  if (args[0] === "explain") return parseExplain(args.slice(1));
   const cli = readArgs(args);
   if (cli.get("help") === true) return { kind: "help" };
   if (cli.get("version") === true) return { kind: "version" };
@@ -581,6 +596,13 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
       return text;
     })),
     queryLog: values.text("query-log") || null,
+    adminToken: values.text("admin-token", (text) => {
+      // A header value: visible ASCII, no spaces (RFC 6750 section 2.1's b64token and more).
+      if (text !== "" && !/^[\x21-\x7e]+$/.test(text)) {
+        throw new UsageError("--admin-token: only visible ASCII characters, no spaces");
+      }
+      return text;
+    }) || null,
     kind: "serve",
     udpIo,
     access,

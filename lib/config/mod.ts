@@ -5,6 +5,8 @@
  */
 export { ConfigFileError, parseCommand, parseListen, USAGE, UsageError, VERSION } from "./cli.ts";
 export type { CliLogLevel, Command, ConfigParts, ListenAddress, ParseOptions } from "./cli.ts";
+export { DEFAULT_METRICS, explainUrl, parseExplain } from "./explain_command.ts";
+export type { ExplainCommand } from "./explain_command.ts";
 export { forwardingChanges, keepRestartSettings, liveConfigs } from "./live.ts";
 export { missingPermission } from "./permissions.ts";
 export type { LiveConfig, LiveConfigOptions, ServeCommand } from "./live.ts";

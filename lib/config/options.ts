@@ -308,6 +308,11 @@ export const OPTIONS: readonly OptionSpec[] = [
     restart: true,
   },
   {
+    flag: "admin-token",
+    type: { kind: "text" },
+    summary: "the bearer token POST /cache/flush and POST /reload need; unset: loopback clients only",
+  },
+  {
     flag: "log-level",
     type: { kind: "choice", choices: ["debug", "info", "warning", "error"] },
     default: "info",

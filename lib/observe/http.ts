@@ -6,7 +6,7 @@
  */
 
 /** Answers one HTTP request. */
-export type RouteHandler = (request: Request) => Response | Promise<Response>;
+export type RouteHandler = (request: Request, client: Deno.NetAddr) => Response | Promise<Response>;
 
 /** Handlers by "METHOD /path" (the path without its query string), e.g. `"GET /metrics"`. */
 export type Routes = Record<string, RouteHandler>;
@@ -20,10 +20,10 @@ export interface HttpServer {
 }
 
 /** Finds the handler for `request` in `routes`: 404 for an unknown path, 405 for a known path and another method. */
-export function route(routes: Routes, request: Request): Response | Promise<Response> {
+export function route(routes: Routes, request: Request, client: Deno.NetAddr): Response | Promise<Response> {
   const path = new URL(request.url).pathname;
   const handler = routes[`${request.method} ${path}`];
-  if (handler) return handler(request);
+  if (handler) return handler(request, client);
   const known = Object.keys(routes).some((key) => key.slice(key.indexOf(" ") + 1) === path);
   return new Response(known ? "method not allowed\n" : "not found\n", { status: known ? 405 : 404 });
 }
@@ -33,7 +33,10 @@ export function route(routes: Routes, request: Request): Response | Promise<Resp
  * @throws {Deno.errors.AddrInUse} when the port is taken
  */
 export function serveHttp(hostname: string, port: number, routes: Routes): HttpServer {
-  const server = Deno.serve({ hostname, port, onListen: () => {} }, (request) => route(routes, request));
+  const server = Deno.serve(
+    { hostname, port, onListen: () => {} },
+    (request, info) => route(routes, request, info.remoteAddr),
+  );
   return { address: server.addr, shutdown: () => server.shutdown() };
 }
 

@@ -156,6 +156,36 @@ export class RateLimiter {
   }
 
   /**
+   * The tokens the bucket of `address`'s prefix holds now, refilled to this moment, without taking
+   * one or changing anything: the rate when no bucket holds the prefix (a new one starts full),
+   * null for text that is not an IP address. For the explain endpoint.
+   * @param address an IPv4 or IPv6 address as text
+   */
+  tokensLeft(address: string): number | null {
+    const octets = address.includes(":") ? parseIPv6(address) : parseIPv4(address);
+    if (!octets) return null;
+    let family: 4 | 6 = V6;
+    let high = word(octets, 0);
+    let low = octets.length === 16 ? word(octets, 4) : 0;
+    if (octets.length === 4) family = V4;
+    else if (high === 0 && low === 0 && word(octets, 8) === 0xffff) {
+      family = V4;
+      high = word(octets, 12);
+      low = 0;
+    }
+    const keyHigh = (family === V4 ? high & this.#mask4 : high & this.#mask6High) >>> 0;
+    const keyLow = (family === V4 ? 0 : low & this.#mask6Low) >>> 0;
+    const base = (mix(family, keyHigh, keyLow) % this.#sets) * WAYS;
+    for (let i = base; i < base + WAYS; i++) {
+      if (this.#family[i] === family && this.#high[i] === keyHigh && this.#low[i] === keyLow) {
+        const refill = ((this.#now() - this.#seen[i]!) * this.#rate) / 1000;
+        return Math.min(this.#rate, this.#tokens[i]! + Math.max(0, refill));
+      }
+    }
+    return this.#rate;
+  }
+
+  /**
    * Takes one token for a key: the address's first 32 bits (`high`) and, for IPv6, the next 32
    * (`low`), before masking. Public for tests and for callers that hold the address as numbers.
    */

@@ -20,6 +20,7 @@ import {
   tcpExchange,
   turnClock,
   type Upstream,
+  type UpstreamHealth,
   type UpstreamStrategy,
   wildcardFor,
 } from "../upstream/mod.ts";
@@ -38,7 +39,7 @@ import {
   singleLabel,
   type Stage,
 } from "../resolve/mod.ts";
-import { type Message, query, RRType } from "../proto/mod.ts";
+import { type Message, nameKey, query, RRType } from "../proto/mod.ts";
 import type { LocalData } from "../zone/mod.ts";
 import { blocking, type BlockPolicy } from "../block/mod.ts";
 import {
@@ -76,6 +77,8 @@ import { serveUdp } from "./udp_server.ts";
 import { type CookieOptions, RateLimiter, type RateLimitOptions, ServerCookies } from "../policy/mod.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
 import type { OpcodeHandlers } from "./dispatch.ts";
+import { explainer, type ExplainQuestion, type Explanation, type LocalTrace } from "./explain.ts";
+import type { ExplainFiles } from "./explain_sources.ts";
 
 const log = getLogger(["dnsd", "forward"]);
 
@@ -169,6 +172,11 @@ export interface ServerOptions {
   readonly routes?: Routes;
   /** `--query-log`: a file to write one JSON line per query to, or `-` for stdout; none when absent. */
   readonly queryLog?: string | null;
+  /**
+   * The files local data and lists were read from, read again by the explain endpoint for the
+   * file:line of what matched (default: none known).
+   */
+  readonly explainFiles?: () => ExplainFiles;
 }
 
 /** The recursion rules when none are given: the private networks may recurse. */
@@ -238,6 +246,17 @@ export interface RunningServer {
   reconfigure(settings: ForwardingSettings): void;
   /** The answer cache, with its counters and entries, when there is one. */
   readonly cache?: CacheView;
+  /**
+   * How the server would answer a question now (`GET /explain`): sends nothing, fills nothing,
+   * takes no rate-limit token.
+   */
+  explain(question: ExplainQuestion): Promise<Explanation>;
+  /**
+   * Drops cached answers (`POST /cache/flush`): all of them, or those at or below `name`. Answers
+   * the memo keeps from the cache go within a second, when their TTLs would tick down.
+   * @returns how many entries were dropped
+   */
+  flushCache(name?: string): number;
   /** Settles once the receive loop has ended. */
   readonly finished: Promise<void>;
   /** Where `/metrics` is served (the real port when 0 was asked for), with `--metrics`. */
@@ -252,6 +271,8 @@ export interface Resolver {
   readonly resolve: Resolve;
   /** Closes the upstream sockets; resolves once their receive loops have ended. */
   close(): Promise<void>;
+  /** The health of upstream `address` in the pool of forward zone `domain` ("" for the defaults). */
+  health?(domain: string, address: string): UpstreamHealth | undefined;
 }
 
 /**
@@ -318,8 +339,10 @@ export function buildResolver(
   const deadlines = new Deadlines({ now });
   // One set for every forward zone's forwarder: upstream failures are logged once per 10 s overall.
   const events = new RemoteEvents(log, { now });
+  // How to read each pool's health, by forward zone and upstream: for the explain endpoint.
+  const healths = new Map<string, () => UpstreamHealth>();
   /** One forwarder over its own pools (one per upstream), sharing the clock, deadlines and counters. */
-  function forwarderOf(list: readonly Upstream[]): Stage {
+  function forwarderOf(list: readonly Upstream[], domain: string): Stage {
     const upstreams = list.map((upstream) => {
       // With batched UDP, the upstream sockets are read through FFI too, in the listener's wait.
       const pool = pooledUdpExchange(upstream, {
@@ -344,6 +367,7 @@ export function buildResolver(
       timeoutMs: options.timeoutMs,
       counters,
       caseRandomization: exactCase,
+      onHealth: (name, health) => healths.set(`${domain} ${name}`, health),
       pool: { strategy: options.strategy ?? "sequential" },
       ...(options.maxOutstanding !== undefined ? { maxOutstanding: options.maxOutstanding } : {}),
     });
@@ -356,11 +380,19 @@ export function buildResolver(
     ...(cache ? [traced(cache.stage, Source.CACHE)] : []),
     requireRecursion(),
     traced(
-      routedForward(router, forwarderOf(options.upstreams), zones.map((zone) => forwarderOf(zone.upstreams))),
+      routedForward(
+        router,
+        forwarderOf(options.upstreams, ""),
+        zones.map((zone) => forwarderOf(zone.upstreams, nameKey(zone.domain))),
+      ),
       Source.UPSTREAM,
     ),
   ]);
-  return { resolve, close: () => Promise.all(pools.map((pool) => pool.close())).then(() => {}) };
+  return {
+    resolve,
+    close: () => Promise.all(pools.map((pool) => pool.close())).then(() => {}),
+    health: (domain, address) => healths.get(`${domain} ${address}`)?.(),
+  };
 }
 
 /**
@@ -370,24 +402,44 @@ export function buildResolver(
 function localStages(
   options: ServerOptions,
   memo: ResponseMemo | undefined,
-  traced: (stage: Stage, source: number) => Stage,
+  traced: (stage: Stage, source: number) => Stage = (stage) => stage,
 ): Stage[] {
+  // The first stage's trace says LOCAL for whatever the stages after it answer without marking.
+  return namedLocalStages(options, memo).map(([name, stage]) =>
+    name === "log"
+      ? traced(stage, Source.LOCAL)
+      : name === "blocklist"
+      ? traced(stage, Source.BLOCKED)
+      : stage
+  );
+}
+
+/** {@link localStages}, each with the name the explain trace gives it. */
+function namedLocalStages(options: ServerOptions, memo: ResponseMemo | undefined): [string, Stage][] {
   const local = options.local ?? (() => DEFAULT_LOCAL_SETTINGS);
   const forwardDomains = (options.forwardZones ?? []).map((zone) => zone.domain);
   const version = options.version === undefined ? "dnsd" : `dnsd ${options.version}`;
   return [
-    traced(logQueries(), Source.LOCAL),
+    ["log", logQueries()],
     // CH first: its names are no local data's, and must never reach an upstream.
-    chaos(() => {
-      const settings = local();
-      return { version: settings.hideVersion ? null : version, identity: settings.identity };
-    }),
-    authoritative(options.localData, memo ? { memo } : {}),
-    defaultZones({ enabled: () => local().defaultZones, forwardDomains, localData: options.localData }),
-    singleLabel({ forward: () => local().forwardSingleLabel, forwardDomains }),
+    [
+      "chaos",
+      chaos(() => {
+        const settings = local();
+        return { version: settings.hideVersion ? null : version, identity: settings.identity };
+      }),
+    ],
+    ["local-data", authoritative(options.localData, memo ? { memo } : {})],
+    [
+      "default-zones",
+      defaultZones({ enabled: () => local().defaultZones, forwardDomains, localData: options.localData }),
+    ],
+    ["single-label", singleLabel({ forward: () => local().forwardSingleLabel, forwardDomains })],
     // After local data, which wins over the lists; before the cache, so a newly blocked name is
     // never answered from it. Its answers are not kept in the memo (see lib/block/block_stage.ts).
-    ...(options.blockPolicy ? [traced(blocking<Request>(options.blockPolicy), Source.BLOCKED)] : []),
+    ...(options.blockPolicy
+      ? [["blocklist", blocking<Request>(options.blockPolicy)] as [string, Stage]]
+      : []),
   ];
 }
 
@@ -411,6 +463,37 @@ function timedExchange(
       metrics.upstreamTry(index, signal.aborted ? UpstreamResult.TIMEOUT : UpstreamResult.ERROR, 0);
       throw error;
     });
+  };
+}
+
+/**
+ * The local stages and the recursion gate of `options`, then `forwarder`, each stage wrapped so
+ * `mark` learns which one answered (or threw): the explain endpoint's trace. Built for each call
+ * (an explain is rare), without the memo, so nothing is kept.
+ */
+function localTrace(options: () => ServerOptions): LocalTrace {
+  return function trace(request, mark, forwarder) {
+    const current = options();
+    const gate = recursionGate<Request, Message>(recursionCheck(current.recursion ?? DEFAULT_RECURSION));
+    const named: [string, Stage][] = [...namedLocalStages(current, undefined), ["recursion", gate]];
+    const traced = named.map(([name, stage]): Stage => (inner, next) => {
+      let passed = false;
+      const onward: Resolve = (onwardRequest) => {
+        passed = true;
+        return next(onwardRequest);
+      };
+      return stage(inner, onward).then(
+        (response) => {
+          if (!passed) mark(name);
+          return response;
+        },
+        (error) => {
+          if (!passed) mark(name);
+          throw error;
+        },
+      );
+    });
+    return chain([...traced, forwarder])(request);
   };
 }
 
@@ -671,7 +754,32 @@ export function startServer(options: ServerOptions): RunningServer {
       .then(closeUpstreams)
       .then(() => Promise.all([http?.shutdown(), queryLog?.close()]))
       .then(() => {});
+  const explain = explainer({
+    trace: localTrace(() => forwarding),
+    localData: options.localData,
+    ...(options.blockPolicy ? { blockPolicy: options.blockPolicy } : {}),
+    files: options.explainFiles ??
+      (() => ({ zones: [], hosts: [], mappings: null, blocklists: [], allowlists: [] })),
+    access: allowed,
+    mayRecurse,
+    ...(cache ? { cache: { store: cache.store, now } } : {}),
+    rateLimit: limiter && limit ? { limiter, perSecond: limit.perSecond } : null,
+    route: (name) => forwardRouter(forwarding.upstreams, forwarding.forwardZones ?? []).route(name),
+    health: (domain, address) => current.health?.(domain, address),
+    now,
+    forwardDomains: () => (forwarding.forwardZones ?? []).map((zone) => zone.domain),
+  });
   return {
+    explain,
+    flushCache(name) {
+      if (!cache) return 0;
+      if (name === undefined) {
+        const count = cache.store.size;
+        cache.store.clear();
+        return count;
+      }
+      return cache.store.dropAtOrBelow(name);
+    },
     address: bound[0]!.udp.addr,
     addresses: bound.map(({ udp }) => udp.addr),
     counters,

@@ -23,3 +23,14 @@ export type { TcpServerOptions } from "./tcp_server.ts";
 export { serveUdp } from "./udp_server.ts";
 export { checkAssertions, wouldForward } from "./assertions.ts";
 export type { AssertedOutcome, Assertion } from "./assertions.ts";
+export { adminHandlers, adminRoute, explainQuestion } from "./admin.ts";
+export type { AdminHandler, AdminHandlers, AdminOptions, ReloadReport } from "./admin.ts";
+export { explainer } from "./explain.ts";
+export type {
+  ExplainedAnswer,
+  ExplainOptions,
+  ExplainQuestion,
+  ExplainSource,
+  Explanation,
+} from "./explain.ts";
+export type { ExplainFiles, LocatedRecord } from "./explain_sources.ts";

@@ -23,7 +23,7 @@ import {
   WireResponse,
 } from "../proto/mod.ts";
 import type { Stage } from "../resolve/mod.ts";
-import { type PoolOptions, upstreamPool } from "./upstream_pool.ts";
+import { type PoolOptions, type UpstreamHealth, upstreamPool } from "./upstream_pool.ts";
 import { type Exchange, TimeoutSignal } from "./udp_exchange.ts";
 import { Deadlines } from "./deadlines.ts";
 import { DEFAULT_MAX_OUTSTANDING, UpstreamsBusy } from "./busy.ts";
@@ -109,6 +109,11 @@ export interface ForwardOptions {
   readonly noEdnsMs?: number;
   /** Where upstream failures are counted and logged; defaults to a private set on the forward logger. */
   readonly events?: RemoteEvents;
+  /**
+   * Told once, at construction, how to read each upstream's health (by its name): the explain
+   * endpoint shows it. The reader returns a snapshot and changes nothing.
+   */
+  readonly onHealth?: (name: string, health: () => UpstreamHealth) => void;
 }
 
 /** A random 16-bit query ID from the platform's CSPRNG. */
@@ -269,6 +274,7 @@ export function forward(upstreams: readonly UpstreamExchange[], options: Forward
     caseRandomization = false,
   } = options;
   const pool = upstreamPool(upstreams, { ...options.pool, now });
+  for (const upstream of upstreams) options.onHealth?.(upstream.name, () => pool.health(upstream));
   const debug = levelGate(log, "debug");
   // Upstream queries are carved from slabs: a fresh ArrayBuffer each costs about a microsecond.
   const arena = new ByteArena();

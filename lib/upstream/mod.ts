@@ -14,6 +14,6 @@ export type { Exchange } from "./udp_exchange.ts";
 export type { DropReason, Upstream } from "./udp_exchange.ts";
 export { pooledUdpExchange } from "./udp_pool.ts";
 export { UPSTREAM_STRATEGIES } from "./upstream_pool.ts";
-export type { UpstreamStrategy } from "./upstream_pool.ts";
+export type { UpstreamHealth, UpstreamStrategy } from "./upstream_pool.ts";
 export { forwardRouter, routedForward } from "./forward_zones.ts";
 export type { ForwardRoute, ForwardRouter, ForwardZone } from "./forward_zones.ts";

@@ -6,7 +6,7 @@
 export { findZone } from "./local_data.ts";
 export type { LocalData } from "./local_data.ts";
 export { createReloader } from "./reloader.ts";
-export type { Reloader } from "./reloader.ts";
+export type { Reloader, ReloadOutcome } from "./reloader.ts";
 export { dataLoader } from "./sources.ts";
 export type { LoadedData, ReloadOptions, ZoneFileSource } from "./sources.ts";
 export { mappingsModule } from "./mappings_module.ts";
@@ -19,7 +19,7 @@ export type { Zone, ZoneNode } from "./zone.ts";
 export { buildZone } from "./zone.ts";
 export { fixedData } from "./local_data.ts";
 export { mappingRecords, typedData } from "./static_map.ts";
-export { parseHosts } from "./hosts.ts";
+export { parseHosts, reverseName } from "./hosts.ts";
 export { parseZoneFile } from "./zone_parser.ts";
 export type { HostsData } from "./hosts.ts";
 export type { LocalSources } from "./local_data.ts";

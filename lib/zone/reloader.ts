@@ -24,8 +24,13 @@ export interface Reloader<T extends LoadedData = LoadedData> {
    * Reads every source again and swaps the result in; resolves when done.
    * @param options `requireNewSerial` for the file watcher; none (SIGHUP) loads every zone that parses
    */
-  reload(why: string, options?: ReloadOptions): Promise<void>;
+  reload(why: string, options?: ReloadOptions): Promise<ReloadOutcome>;
 }
+
+/** What a reload did: swapped the new state in, or kept the running one and why. */
+export type ReloadOutcome =
+  | { readonly applied: true; readonly records: number }
+  | { readonly applied: false; readonly errors: readonly string[] };
 
 /** A reload asked for while another runs. */
 interface Queued {
@@ -53,10 +58,10 @@ export function createReloader<T extends LoadedData>(
   onSwapped: (state: T) => void = () => {},
 ): Reloader<T> {
   let state = initial;
-  let running: Promise<void> | null = null;
+  let running: Promise<ReloadOutcome> | null = null;
   let queued: Queued | null = null;
 
-  async function once({ why, options }: Queued): Promise<void> {
+  async function once({ why, options }: Queued): Promise<ReloadOutcome> {
     log.info("Reloading local data ({why})", { why });
     try {
       const next = await load(options);
@@ -67,16 +72,18 @@ export function createReloader<T extends LoadedData>(
         });
         // Still watch what the failed load read: a file it needs may appear, or be fixed.
         onFiles([...new Set([...state.files, ...next.files])]);
-        return;
+        return { applied: false, errors: next.errors.map((error) => error.message) };
       }
       state = next;
       log.info("Local data reloaded: {records} records", { records: next.data.size });
       onFiles(next.files);
       onSwapped(next);
+      return { applied: true, records: next.data.size };
     } catch (error) {
       // One line: a config file's error says its file:line already (a stack trace would not help).
       const reason = error instanceof Error ? error.message : String(error);
       log.error("Reload failed, keeping the running configuration and data: {reason}", { reason });
+      return { applied: false, errors: [reason] };
     }
   }
 
@@ -90,11 +97,14 @@ export function createReloader<T extends LoadedData>(
         return running;
       }
       running = (async () => {
+        let outcome: ReloadOutcome = { applied: false, errors: [] };
         for (let next: Queued | null = { why, options }; next; next = queued) {
           queued = null;
-          await once(next);
+          outcome = await once(next);
         }
         running = null;
+        // A reload asked for while one ran is told how the last of them went.
+        return outcome;
       })();
       return running;
     },

@@ -62,6 +62,7 @@ const DEFAULTS = {
   cookies: { secrets: [], require: false },
   metrics: null,
   queryLog: null,
+  adminToken: null,
 } as const satisfies Command;
 
 const parsed: readonly { name: string; args: string[]; want: Command }[] = [

@@ -83,6 +83,14 @@ test(
       match(metrics, /^dnsd_responses_total\{rcode="NOERROR",source="local"\} 2$/m);
       match(metrics, /^dnsd_build_info\{version="[^"]+"\} 1$/m);
       equal(await (await fetch(`${http}/health`)).text(), "ok\n");
+      // The explain endpoint and the admin API are mounted on the same port.
+      const explained = await (await fetch(`${http}/explain?name=local.dnsd.test&type=A`)).json();
+      equal(explained.question.name, "local.dnsd.test");
+      equal(explained.stage, "local-data");
+      ok(JSON.stringify(explained).includes("NOERROR"), JSON.stringify(explained));
+      const flushed = await fetch(`${http}/cache/flush`, { method: "POST" });
+      equal(flushed.status, 200, await flushed.text());
+      equal((await fetch(`${http}/cache/flush`)).status, 405);
       await eventually(async () => (await lines(log)).length === 2, "two lines in the query log");
       // logrotate's habit: move the file, then SIGHUP; the next line goes to a new file at the path.
       await Deno.rename(log, `${log}.1`);

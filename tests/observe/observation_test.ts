@@ -253,7 +253,9 @@ test("http: --metrics addresses, and routes by method and path", async () => {
   ];
   for (const [text, want] of cases) deepEqual(parseHttpAddress(text), want, text);
   const routes = { "GET /health": () => new Response("ok\n") };
-  const at = (method: string, path: string) => route(routes, new Request(`http://x${path}`, { method }));
+  const loopback: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 1 };
+  const at = (method: string, path: string) =>
+    route(routes, new Request(`http://x${path}`, { method }), loopback);
   equal(await (await at("GET", "/health?x=1")).text(), "ok\n");
   equal((await at("POST", "/health")).status, 405);
   equal((await at("GET", "/nope")).status, 404);
