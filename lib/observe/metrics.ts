@@ -154,6 +154,25 @@ export class Metrics implements QueryObserver {
     }
   }
 
+  /**
+   * The totals since start, for the statistics line SIGUSR1 logs: queries, responses by source
+   * (both kinds of refusal as `refused`), and responses the rate limit held back.
+   */
+  totals(): { queries: number; bySource: Record<string, number>; rateLimited: number } {
+    let queries = 0;
+    for (const count of this.#queries) queries += count;
+    const bySource: Record<string, number> = {};
+    for (let source = 0; source < SOURCE_COUNT; source++) {
+      let sum = 0;
+      for (let rcode = 0; rcode < RCODE_NAMES.length; rcode++) {
+        sum += this.#responses[rcode * SOURCE_COUNT + source]!;
+      }
+      const name = SOURCE_NAMES[source]!;
+      bySource[name] = (bySource[name] ?? 0) + sum;
+    }
+    return { queries, bySource, rateLimited: this.#rateLimited };
+  }
+
   /** The index of an upstream's counters, for {@link upstreamTry}; the same name gets the same index. */
   upstreamIndex(name: string): number {
     const known = this.#upstreams.indexOf(name);

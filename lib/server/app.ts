@@ -261,6 +261,8 @@ export interface RunningServer {
   readonly finished: Promise<void>;
   /** Where `/metrics` is served (the real port when 0 was asked for), with `--metrics`. */
   readonly metricsAddress?: Deno.NetAddr;
+  /** With `--metrics`: the totals of the metrics (queries, responses by source, rate-limited), for SIGUSR1. */
+  readonly observed?: () => { queries: number; bySource: Record<string, number>; rateLimited: number };
   /** Opens the query log's file again (SIGHUP, after logrotate moved it). */
   reopenLogs(): Promise<void>;
 }
@@ -786,6 +788,7 @@ export function startServer(options: ServerOptions): RunningServer {
     ...(cache ? { cache: viewOf(cache) } : {}),
     tcpConnections: () => tcpServers.reduce((sum, server) => sum + server.connections, 0),
     ...(http ? { metricsAddress: http.address } : {}),
+    ...(metrics ? { observed: () => metrics.totals() } : {}),
     reopenLogs: () => queryLog?.reopen() ?? Promise.resolve(),
     reconfigure,
     stop,

@@ -6,7 +6,7 @@
 import type { RunningServer } from "./app.ts";
 
 /** The parts of a running server the line reads. */
-export type StatisticsSource = Pick<RunningServer, "counters" | "cache" | "tcpConnections">;
+export type StatisticsSource = Pick<RunningServer, "counters" | "cache" | "tcpConnections" | "observed">;
 
 /**
  * One line of the server's counters: the answer cache (size, hits, misses), forwarded queries and
@@ -20,7 +20,15 @@ export function formatStatistics(server: StatisticsSource): string {
     ? `cache size ${server.cache.size}, hits ${server.cache.counters.hits}, misses ${server.cache.counters.misses}, ` +
       `stale served ${server.cache.counters.stale}`
     : "cache off";
+  // With --metrics, the metrics' own totals too: the same counters /metrics shows.
+  const totals = server.observed?.();
+  const observed = totals
+    ? `; queries ${totals.queries} (${
+      Object.entries(totals.bySource).map(([source, count]) => `${source} ${count}`).join(", ")
+    }), rate limited ${totals.rateLimited}`
+    : "";
   return `Statistics: ${cache}; forwarded ${c.forwarded}, answered ${c.answered}, ` +
     `upstream timeouts ${c.timeouts}, upstream failures ${c.failures}, malformed replies ${c.malformed}, ` +
-    `busy ${c.busy}, dropped upstream datagrams ${c.dropped}; TCP connections open ${server.tcpConnections()}`;
+    `busy ${c.busy}, dropped upstream datagrams ${c.dropped}; TCP connections open ${server.tcpConnections()}` +
+    observed;
 }

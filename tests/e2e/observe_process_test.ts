@@ -83,6 +83,11 @@ test(
       match(metrics, /^dnsd_responses_total\{rcode="NOERROR",source="local"\} 2$/m);
       match(metrics, /^dnsd_build_info\{version="[^"]+"\} 1$/m);
       equal(await (await fetch(`${http}/health`)).text(), "ok\n");
+      // SIGUSR1's statistics line carries the metrics' totals (two local answers so far).
+      const before = dnsd.stderr.seen.length;
+      dnsd.child.kill("SIGUSR1");
+      const statistics = await dnsd.stderr.waitFor(/ - INFO - Statistics: /, PROCESS_TIMEOUT_MS, before);
+      match(statistics, /; queries 2 \(local 2, /);
       // The explain endpoint and the admin API are mounted on the same port.
       const explained = await (await fetch(`${http}/explain?name=local.dnsd.test&type=A`)).json();
       equal(explained.question.name, "local.dnsd.test");

@@ -191,4 +191,10 @@ test("formatStatistics() is one line of the running server's counters", () => {
       "TCP connections open 3",
   );
   assert.match(formatStatistics({ counters, tcpConnections: () => 0 }), /^Statistics: cache off; /);
+  // With --metrics, the metrics' totals follow.
+  const observed = () => ({ queries: 9, bySource: { local: 5, cache: 3, refused: 1 }, rateLimited: 2 });
+  assert.match(
+    formatStatistics({ counters, tcpConnections: () => 0, observed }),
+    /; TCP connections open 0; queries 9 \(local 5, cache 3, refused 1\), rate limited 2$/,
+  );
 });
