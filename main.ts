@@ -148,10 +148,11 @@ export function adminApiOf(server: RunningServer, reloader: Reloader<LiveConfig>
 /** What a reload changed: the settings (by Command field) whose values differ, and the data and lists. */
 function changesBetween(before: LiveConfig, after: LiveConfig): string[] {
   const changed: string[] = [];
-  const oldCommand = before.command as unknown as Record<string, unknown>;
-  const newCommand = after.command as unknown as Record<string, unknown>;
-  for (const key of Object.keys(newCommand)) {
-    if (JSON.stringify(oldCommand[key]) !== JSON.stringify(newCommand[key])) changed.push(key);
+  const fields = new Set([...Object.keys(before.command), ...Object.keys(after.command)]);
+  for (const key of fields) {
+    const was = Object.getOwnPropertyDescriptor(before.command, key)?.value;
+    const now = Object.getOwnPropertyDescriptor(after.command, key)?.value;
+    if (JSON.stringify(was) !== JSON.stringify(now)) changed.push(key);
   }
   if (before.data !== after.data) changed.push("local data");
   const [was, now] = [before.blocking, after.blocking];
