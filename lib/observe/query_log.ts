@@ -113,13 +113,29 @@ export function queryLogEntry(
   };
 }
 
-/** The flags' JSON arrays by the header's third and fourth octets' flag bits: made once each, on first use. */
-const flagsJson = new Map<number, string>();
-
 /** Flag bits of octets 2 and 3 that {@link responseFlags} names (QR AA TC RD; RA AD CD). */
 function flagBits(response: Uint8Array): number {
   return ((response[2]! & 0x87) << 8) | (response[3]! & 0xb0);
 }
+
+/**
+ * The flags' JSON array for every combination of those bits (128), made once at load and never
+ * changed: a line's flags are a lookup, not a JSON.stringify.
+ */
+const FLAGS_JSON: ReadonlyMap<number, string> = (() => {
+  const table = new Map<number, string>();
+  const header = new Uint8Array(12);
+  for (let high = 0; high < 0x100; high++) {
+    if ((high & 0x87) !== high) continue;
+    for (let low = 0; low < 0x100; low++) {
+      if ((low & 0xb0) !== low) continue;
+      header[2] = high;
+      header[3] = low;
+      table.set(flagBits(header), JSON.stringify(responseFlags(header)));
+    }
+  }
+  return table;
+})();
 
 /** The ISO 8601 time of `ms`, kept for the last millisecond asked: a burst shares one string. */
 class IsoClock {
@@ -156,9 +172,7 @@ export function queryLogLine(
   const rcode = response === null || response.length < 12 ? null : response[3]! & 0x0f;
   let flags = "[]";
   if (response !== null && response.length >= 12) {
-    const bits = flagBits(response);
-    flags = flagsJson.get(bits) ?? JSON.stringify(responseFlags(response));
-    flagsJson.set(bits, flags);
+    flags = FLAGS_JSON.get(flagBits(response)) ?? JSON.stringify(responseFlags(response));
   }
   const ede = response === null ? null : extendedError(response);
   return `{"ts":"${ts}","client":${JSON.stringify(addressText(client))},"protocol":"${transport}",` +
