@@ -10,7 +10,7 @@
  * configured ones, and no name or client address is ever a label.
  * @module
  */
-import { typeName } from "../proto/mod.ts";
+import { rcodeName, typeName } from "../proto/mod.ts";
 import { type QueryObserver, questionType, Source, SOURCE_COUNT, SOURCE_NAMES } from "./observation.ts";
 
 /** The record types counted by name; any other is `OTHER`. */
@@ -46,24 +46,7 @@ KNOWN_TYPES.forEach((code, index) => TYPE_INDEX[code] = index);
 const PROTOCOLS = ["udp", "tcp", "tls", "https"] as const;
 
 /** The header RCODE's mnemonic (4 bits: an extended RCODE such as BADVERS shows as its low bits). */
-const RCODE_NAMES: readonly string[] = [
-  "NOERROR",
-  "FORMERR",
-  "SERVFAIL",
-  "NXDOMAIN",
-  "NOTIMP",
-  "REFUSED",
-  "YXDOMAIN",
-  "YXRRSET",
-  "NXRRSET",
-  "NOTAUTH",
-  "NOTZONE",
-  "RCODE11",
-  "RCODE12",
-  "RCODE13",
-  "RCODE14",
-  "RCODE15",
-];
+const RCODE_NAMES: readonly string[] = Array.from({ length: 16 }, (_, code) => rcodeName(code));
 
 /** How one upstream try ended. */
 export const UpstreamResult = { OK: 0, TIMEOUT: 1, ERROR: 2 } as const;

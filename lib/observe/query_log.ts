@@ -15,7 +15,7 @@ import {
   responseFlags,
   SOURCE_NAMES,
 } from "./observation.ts";
-import { typeName } from "../proto/mod.ts";
+import { rcodeName, typeName } from "../proto/mod.ts";
 
 /** Where lines go: written whole, in order, one write at a time. */
 export interface LogSink {
@@ -42,20 +42,6 @@ export interface QueryLogOptions {
   /** The most lines held; past it new ones are dropped and counted (default 20,000). */
   readonly maxLines?: number;
 }
-
-const RCODES = [
-  "NOERROR",
-  "FORMERR",
-  "SERVFAIL",
-  "NXDOMAIN",
-  "NOTIMP",
-  "REFUSED",
-  "YXDOMAIN",
-  "YXRRSET",
-  "NXRRSET",
-  "NOTAUTH",
-  "NOTZONE",
-];
 
 /** "ip:port", with brackets around an IPv6 address. */
 function addressText(address: Deno.NetAddr): string {
@@ -103,7 +89,7 @@ export function queryLogEntry(
     protocol: transport,
     name: questionName(query),
     type: type < 0 ? null : typeName(type),
-    rcode: rcode === null ? null : RCODES[rcode] ?? `RCODE${rcode}`,
+    rcode: rcode === null ? null : rcodeName(rcode),
     flags: response === null ? [] : responseFlags(response),
     answers: response === null ? 0 : answerCount(response),
     source: SOURCE_NAMES[source] ?? "error",
@@ -178,7 +164,7 @@ export function queryLogLine(
   return `{"ts":"${ts}","client":${JSON.stringify(addressText(client))},"protocol":"${transport}",` +
     `"name":${name === null ? "null" : JSON.stringify(name)},` +
     `"type":${type < 0 ? "null" : `"${typeName(type)}"`},` +
-    `"rcode":${rcode === null ? "null" : `"${RCODES[rcode] ?? `RCODE${rcode}`}"`},"flags":${flags},` +
+    `"rcode":${rcode === null ? "null" : `"${rcodeName(rcode)}"`},"flags":${flags},` +
     `"answers":${response === null ? 0 : answerCount(response)},"source":"${
       SOURCE_NAMES[source] ?? "error"
     }",` +

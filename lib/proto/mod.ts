@@ -37,7 +37,7 @@ export {
 export { displayName, foldOctet, isAtOrBelow, nameKey, parentName, withoutRootDot } from "./name.ts";
 export { formatRData, parseRData, typeCode } from "./rdata.ts";
 export { absoluteName, parseDuration, RDataText } from "./rdata_text.ts";
-export { Opcode, Rcode, RRClass, RRType, typeFromText, typeName } from "./types.ts";
+export { Opcode, Rcode, rcodeName, RRClass, RRType, typeFromText, typeName } from "./types.ts";
 export type { Message, Question, RData, ResourceRecord } from "./types.ts";
 export { checkName } from "./wire.ts";
 export { receivedTtl, scanAnswer } from "./wire_answer.ts";

@@ -232,6 +232,13 @@ const typeCodes = new Map<string, number>(
   [...typeNames].map(([code, name]): [string, number] => [name, code]),
 );
 
+const rcodeNames = new Map<number, string>(Object.entries(Rcode).map(([name, code]) => [code, name]));
+
+/** The mnemonic of an RCODE (`NXDOMAIN`), or `RCODE12` for one without a name here. */
+export function rcodeName(code: number): string {
+  return rcodeNames.get(code) ?? `RCODE${code}`;
+}
+
 /** The mnemonic of a TYPE code, or the RFC 3597 form (`TYPE65534`) for one without a name. */
 export function typeName(code: number): string {
   return typeNames.get(code) ?? `TYPE${code}`;

@@ -17,6 +17,7 @@ import {
   nameKey,
   query,
   Rcode,
+  rcodeName,
   Refused,
   RRClass,
   typeCode,
@@ -183,13 +184,12 @@ class Forwarded extends Error {
   }
 }
 
-const RCODE_NAMES = new Map<number, string>(Object.entries(Rcode).map(([name, code]) => [code, name]));
 const EDE_NAMES = new Map<number, string>(Object.entries(EdeCode).map(([name, code]) => [code, name]));
 
 /** An answer as explain shows it. */
 function shown(response: Message): ExplainedAnswer {
   return {
-    rcode: RCODE_NAMES.get(response.rcode) ?? `RCODE${response.rcode}`,
+    rcode: rcodeName(response.rcode),
     authoritative: response.authoritative,
     ede: edeOf(response.edns).map((error) => ({
       code: error.code,
