@@ -1,5 +1,5 @@
 /**
- * Talking to a DNS server on 127.0.0.1 over UDP: a free port, a query as dig sends it, a client
+ * Talking to a DNS server on 127.0.0.1 over UDP: a free port (UDP and TCP), a query as dig sends it, a client
  * socket that keeps its port across queries, and one-shot exchanges built on it. Every wait is
  * bounded.
  * @module
@@ -8,12 +8,63 @@ import { encodeMessage } from "../lib/proto/codec.ts";
 import { query } from "../lib/proto/message.ts";
 import { WAIT_MS } from "./_tcp_client.ts";
 
-/** A port that was free a moment ago: bind UDP port 0, read the port, close the socket. */
-export function freeUdpPort(): number {
+/**
+ * A port that is free for both UDP and TCP on 127.0.0.1, for a server a test starts (dnsd, nsd,
+ * unbound...), which binds both on it.
+ *
+ * Why not port 0: the kernel hands out ports from the ephemeral range, and a port freed there a
+ * moment ago is soon given to some client socket (an upstream query, a TCP connection) of this or
+ * another process, so the server then fails with "address already in use" — CI saw exactly that.
+ * Ports just below the ephemeral range are never handed out by the kernel, so only another pick
+ * can take them; this process remembers what it gave out and never gives a port twice.
+ */
+const given = new Set<number>();
+const SPAN = 12_000;
+
+function ephemeralLow(): number | null {
+  try {
+    const text = Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range");
+    const low = Number(text.trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 1024 + 1000 ? low : null;
+  } catch {
+    return null;
+  }
+}
+
+function freeForBoth(port: number): boolean {
+  let udp: Deno.DatagramConn | null = null;
+  let tcp: Deno.Listener | null = null;
+  try {
+    udp = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port });
+    tcp = Deno.listen({ hostname: "127.0.0.1", port });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    udp?.close();
+    tcp?.close();
+  }
+}
+
+function kernelPort(): number {
   const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   const { port } = conn.addr as Deno.NetAddr;
   conn.close();
   return port;
+}
+
+/** A port free for UDP and TCP on 127.0.0.1, below the ephemeral range when it can be read. */
+export function freeUdpPort(): number {
+  const low = ephemeralLow();
+  if (low === null) return kernelPort();
+  const bottom = Math.max(1025, low - SPAN);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = bottom + Math.floor(Math.random() * (low - bottom));
+    if (given.has(port) || !freeForBoth(port)) continue;
+    given.add(port);
+    return port;
+  }
+  return kernelPort();
 }
 
 /** Options of {@link queryBytes}: RD and EDNS default to what dig sends (RD=1, EDNS with 1232 octets). */
