@@ -15,6 +15,7 @@ export const LAYERS: Readonly<Record<string, number>> = {
   proto: 0,
   observe: 1,
   net: 1,
+  dnssec: 1,
   zone: 2,
   resolve: 3,
   block: 3,

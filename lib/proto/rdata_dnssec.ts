@@ -70,7 +70,7 @@ function formatTime(seconds: number): string {
 const BASE32HEX = "0123456789abcdefghijklmnopqrstuv";
 
 /** Decodes unpadded base32hex in any case, or null (also for non-zero padding bits). */
-function decodeBase32Hex(text: string): Uint8Array | null {
+export function decodeBase32Hex(text: string): Uint8Array | null {
   if (![0, 2, 4, 5, 7].includes(text.length % 8)) return null;
   const octets: number[] = [];
   let buffer = 0;
@@ -90,7 +90,7 @@ function decodeBase32Hex(text: string): Uint8Array | null {
 }
 
 /** Encodes octets as lower-case base32hex without padding. */
-function formatBase32Hex(octets: Uint8Array): string {
+export function formatBase32Hex(octets: Uint8Array): string {
   let text = "";
   let buffer = 0;
   let bits = 0;

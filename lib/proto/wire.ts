@@ -4,7 +4,7 @@
  * @module
  */
 import { DecodeError, type DecodeReason, EncodeError } from "./errors.ts";
-import { foldCase, withoutRootDot } from "./name.ts";
+import { foldCase, foldOctet, withoutRootDot } from "./name.ts";
 
 /** The longest label, in octets: a length octet above it is a pointer or not a label (RFC 1035 section 3.1). */
 export const MAX_LABEL = 63;
@@ -458,4 +458,19 @@ export class Writer {
   finish(): Uint8Array {
     return this.#bytes.subarray(0, this.#pos);
   }
+}
+
+/**
+ * A name in canonical wire form (RFC 4034 section 6.2): uncompressed, every ASCII capital in lower
+ * case, escaped octets (`\065`) included. What DNSSEC signs, orders and hashes names by.
+ * @throws {EncodeError} for a name that cannot be written to the wire
+ */
+export function canonicalName(name: string): Uint8Array {
+  const writer = new Writer(new Uint8Array(MAX_NAME + 1));
+  writer.name(name, false);
+  const wire = writer.finish().slice();
+  for (let pos = 0; wire[pos]! !== 0; pos += wire[pos]! + 1) {
+    for (let i = pos + 1; i <= pos + wire[pos]!; i++) wire[i] = foldOctet(wire[i]!);
+  }
+  return wire;
 }
