@@ -108,13 +108,39 @@ const NO_HANDLERS: OpcodeHandlers = {};
 /** The opcodes dnsd knows (NOTIFY and UPDATE get NOTIMP with their question while their slot is empty). */
 const KNOWN_OPCODES: ReadonlySet<number> = new Set([Opcode.QUERY, Opcode.NOTIFY, Opcode.UPDATE]);
 
-/** Fits a UDP response to the client's limit: TC=1 with the question only, never part of an RRset. */
+/** Whether a response is a referral: its glue may not be dropped without TC (RFC 9471). */
+function isReferral(response: Message): boolean {
+  return !response.authoritative && response.answers.length === 0 &&
+    response.authorities.some(({ data }) => data.type === "NS");
+}
+
+/**
+ * The response with less of its additional section, when that is what keeps it over the limit
+ * (RFC 4035 section 3.1.1: TC must not be set only because additional RRSIGs did not fit, and
+ * additional data is optional, RFC 2181 section 9): first without its RRSIGs, then without it.
+ */
+function* lighterAdditionals(response: Message): Generator<Message> {
+  const { additionals } = response;
+  if (additionals.length === 0) return;
+  const unsigned = additionals.filter(({ data }) => data.type !== "RRSIG");
+  if (unsigned.length < additionals.length) yield { ...response, additionals: unsigned };
+  if (unsigned.length > 0 && !isReferral(response)) yield { ...response, additionals: [] };
+}
+
+/**
+ * Fits a UDP response to the client's limit: less additional data first, then TC=1 with the
+ * question only, never part of an RRset.
+ */
 function fitUdp(response: Message, limit: number, arena: ByteArena | undefined): Uint8Array {
   // An upstream answer kept as bytes is written by patching them; when it does not fit, as any other.
   const wire = WireResponse.of(response)?.encode(limit, arena);
   if (wire) return wire;
   const bytes = encodeMessage(response, arena);
   if (bytes.length <= limit) return bytes;
+  for (const lighter of lighterAdditionals(response)) {
+    const fitted = encodeMessage(lighter, arena);
+    if (fitted.length <= limit) return fitted;
+  }
   const truncated: Message = { ...response, truncated: true, answers: [], authorities: [], additionals: [] };
   const cut = encodeMessage(truncated, arena);
   // Only an error reply echoing several questions (FORMERR, NOTIMP) can still be too long.

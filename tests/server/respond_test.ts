@@ -98,6 +98,27 @@ function manyA(name: string, count: number): ResourceRecord[] {
   }));
 }
 
+/** An RRSIG over `owner`'s A RRset with a 100-octet signature: 130 octets or so on the wire. */
+function signature(owner: string): ResourceRecord {
+  return {
+    name: owner,
+    class: RRClass.IN,
+    ttl: 60,
+    data: {
+      type: "RRSIG",
+      typeCovered: RRType.A,
+      algorithm: 13,
+      labels: 2,
+      originalTtl: 60,
+      expiration: 0,
+      inception: 0,
+      keyTag: 1,
+      signerName: "example",
+      signature: new Uint8Array(100),
+    },
+  };
+}
+
 /** The stages dnsd runs, with the upstream replaced by `exchange`. */
 function dnsdStages(exchange: Exchange): Stage[] {
   const localData = fixedData({ mappings: mappingRecords(mappings) });
@@ -317,6 +338,47 @@ const cases: readonly Case[] = [
     query: encodeMessage(query({ name: "big.example", edns: edns(4096) })),
     stages: () => [answering({ answers: manyA("big.example", 80) })],
     expected: { tc: true, counts: [1, 0, 0, 1], answers: [], edns: 1232 },
+  },
+  {
+    // 12 + 17 + 5 * 16 + 20 A (about 330) = about 440 octets, and two 130-octet RRSIGs on top
+    name: "drops additional RRSIGs that do not fit, without TC (RFC 4035 section 3.1.1)",
+    query: encodeMessage(query({ name: "big.example" })),
+    stages: () => [
+      answering({
+        authoritative: true,
+        answers: manyA("big.example", 5),
+        additionals: [...manyA("ns.example", 20), signature("ns.example"), signature("ns.example")],
+      }),
+    ],
+    expected: { tc: false, counts: [1, 5, 0, 20] },
+  },
+  {
+    name: "drops additional records that do not fit from an answer, without TC",
+    query: encodeMessage(query({ name: "big.example" })),
+    stages: () => [
+      answering({
+        authoritative: true,
+        answers: manyA("big.example", 5),
+        additionals: manyA("ns.example", 40),
+      }),
+    ],
+    expected: { tc: false, counts: [1, 5, 0, 0] },
+  },
+  {
+    name: "truncates a referral whose glue does not fit (RFC 9471)",
+    query: encodeMessage(query({ name: "big.example" })),
+    stages: () => [
+      answering({
+        authorities: [{
+          name: "big.example",
+          class: RRClass.IN,
+          ttl: 60,
+          data: { type: "NS", host: "ns.example" },
+        }],
+        additionals: manyA("ns.example", 40),
+      }),
+    ],
+    expected: { tc: true, counts: [1, 0, 0, 0] },
   },
   {
     name: "treats an EDNS size under 512 as 512",
