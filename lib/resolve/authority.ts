@@ -3,7 +3,7 @@
  * wildcards (RFC 4592), referrals at zone cuts, NODATA and NXDOMAIN with the SOA (RFC 2308).
  * @module
  */
-import { findZone, type LocalData, rrsetOf, type Zone, type ZoneNode } from "../zone/mod.ts";
+import { findZone, type LocalData, rrsetOf, signaturesAt, type Zone, type ZoneNode } from "../zone/mod.ts";
 import {
   nameKey,
   negativeTtl,
@@ -16,6 +16,15 @@ import {
   typeCode,
 } from "../proto/mod.ts";
 import type { Request, Resolve, Stage } from "./request.ts";
+import {
+  delegationRecords,
+  type Denial,
+  denialRecords,
+  type Origin,
+  signaturesFor,
+  soaSignatures,
+  wildcardOf,
+} from "./signed_answer.ts";
 import type { ResponseMemo } from "./response_memo.ts";
 
 /** How many CNAMEs a chain may follow inside local data before dnsd stops (as BIND does). */
@@ -37,16 +46,27 @@ export interface LocalAnswer {
   readonly external?: string;
 }
 
+/** One name's lookup; `origin` says where in a zone it was found, for what DO=1 adds. */
 type Step =
   | { readonly kind: "miss" }
-  | { readonly kind: "records"; readonly records: readonly ResourceRecord[] }
-  | { readonly kind: "cname"; readonly record: ResourceRecord; readonly target: string }
-  | { readonly kind: "nodata"; readonly zone: Zone | undefined }
-  | { readonly kind: "nxdomain"; readonly zone: Zone }
+  | {
+    readonly kind: "records";
+    readonly records: readonly ResourceRecord[];
+    readonly origin: Origin | undefined;
+  }
+  | {
+    readonly kind: "cname";
+    readonly record: ResourceRecord;
+    readonly target: string;
+    readonly origin: Origin | undefined;
+  }
+  | { readonly kind: "nodata"; readonly zone: Zone | undefined; readonly origin: Origin | undefined }
+  | { readonly kind: "nxdomain"; readonly zone: Zone; readonly origin: Origin }
   | {
     readonly kind: "referral";
     readonly ns: readonly ResourceRecord[];
     readonly glue: readonly ResourceRecord[];
+    readonly origin: Origin;
   };
 
 /** The records with `owner` as their name (the name as asked); no copy when it already is. */
@@ -56,39 +76,42 @@ function owned(records: readonly ResourceRecord[], owner: string): readonly Reso
 }
 
 /** Answers from one node: the asked RRset, or its CNAME, or NODATA. `owner` is the name as asked. */
-function fromNode(node: ZoneNode, owner: string, type: number, zone: Zone | undefined): Step {
+function fromNode(
+  node: ZoneNode,
+  owner: string,
+  type: number,
+  zone: Zone | undefined,
+  origin?: Origin,
+): Step {
   if (type === RRType.ANY) {
     // RFC 8482 allows a minimal answer; dnsd gives every RRset of the name, which is as cheap here.
-    return { kind: "records", records: owned(node.rrsets.flatMap((rrset) => rrset.records), owner) };
+    return { kind: "records", records: owned(node.rrsets.flatMap((rrset) => rrset.records), owner), origin };
   }
   const rrset = rrsetOf(node, type);
-  if (rrset) return { kind: "records", records: owned(rrset.records, owner) };
+  if (rrset) return { kind: "records", records: owned(rrset.records, owner), origin };
   const cname = type === RRType.CNAME ? undefined : rrsetOf(node, RRType.CNAME)?.records[0];
   if (cname?.data.type === "CNAME") {
-    return { kind: "cname", record: { ...cname, name: owner }, target: cname.data.target };
+    return { kind: "cname", record: { ...cname, name: owner }, target: cname.data.target, origin };
   }
-  return { kind: "nodata", zone };
+  return { kind: "nodata", zone, origin };
 }
 
-/** The topmost zone cut between the apex (excluded) and `key` (included, except for DS). */
-function findCut(zone: Zone, key: string, type: number): ResourceRecord[] | undefined {
-  let cut: ResourceRecord[] | undefined;
+/** The topmost zone cut between the apex (excluded) and `key` (included, except for DS): its name and node. */
+function findCut(zone: Zone, key: string, type: number): { key: string; node: ZoneNode } | undefined {
+  let cut: { key: string; node: ZoneNode } | undefined;
   for (let name = key; name !== zone.key && name !== ""; name = parentName(name)) {
-    const ns = zone.nodes.get(name) && rrsetOf(zone.nodes.get(name)!, RRType.NS);
+    const node = zone.nodes.get(name);
     // DS sits on the parent side of the cut (RFC 4035 section 3.1.4.1).
-    if (ns && !(name === key && type === RRType.DS)) cut = [...ns.records];
+    if (node && rrsetOf(node, RRType.NS) && !(name === key && type === RRType.DS)) cut = { key: name, node };
   }
   return cut;
 }
 
-/**
- * The source of synthesis for `key`: `*.` + its closest encloser, if that wildcard exists (RFC 4592
- * section 3.3.1), even as an empty non-terminal, which makes the answer NODATA (section 4.2).
- */
-function findWildcard(zone: Zone, key: string): ZoneNode | undefined {
+/** The closest encloser of a name that does not exist: its nearest ancestor that does (RFC 4592 section 3.3.1). */
+function closestEncloser(zone: Zone, key: string): string {
   let encloser = parentName(key);
   while (encloser !== zone.key && !zone.nodes.has(encloser)) encloser = parentName(encloser);
-  return zone.nodes.get(encloser === "" ? "*" : `*.${encloser}`);
+  return encloser;
 }
 
 /**
@@ -105,12 +128,20 @@ function isHiddenNsec3Owner(zone: Zone, key: string, node: ZoneNode): boolean {
   return !zone.parents.has(key);
 }
 
-/** A/AAAA records held locally for `target`, for the additional section. */
-function addressesOf(data: LocalData, target: string): ResourceRecord[] {
+/**
+ * A/AAAA records held locally for `target`, for the additional section; with `dnssecOk`, with their
+ * RRSIGs (a signer signs no glue, so a delegation's addresses come without).
+ */
+function addressesOf(data: LocalData, target: string, dnssecOk: boolean): ResourceRecord[] {
   const key = nameKey(target);
-  const node = findZone(data, key)?.nodes.get(key) ?? data.names.get(key);
+  const zone = findZone(data, key);
+  const node = zone?.nodes.get(key) ?? data.names.get(key);
   if (!node) return [];
-  return [RRType.A, RRType.AAAA].flatMap((type) => rrsetOf(node, type)?.records ?? []);
+  const signed = dnssecOk && zone?.dnssec ? signaturesAt : undefined;
+  return [RRType.A, RRType.AAAA].flatMap((type) => {
+    const records = rrsetOf(node, type)?.records ?? [];
+    return signed && records.length > 0 ? [...records, ...signed(node, type)] : records;
+  });
 }
 
 function lookupOne(data: LocalData, name: string, type: number): Step {
@@ -119,26 +150,32 @@ function lookupOne(data: LocalData, name: string, type: number): Step {
   const flat = data.names.get(key);
   if (!zone) return flat ? fromNode(flat, name, type, undefined) : { kind: "miss" };
   if (zone.hasDelegations) {
-    const ns = findCut(zone, key, type);
-    if (ns) {
+    const cut = findCut(zone, key, type);
+    if (cut) {
+      const ns = rrsetOf(cut.node, RRType.NS)!.records;
       const glue = ns.flatMap((record) =>
-        record.data.type === "NS" ? addressesOf(data, record.data.host) : []
+        record.data.type === "NS" ? addressesOf(data, record.data.host, false) : []
       );
-      return { kind: "referral", ns, glue };
+      return { kind: "referral", ns, glue, origin: { zone, key: cut.key, node: cut.node } };
     }
   }
   const found = zone.nodes.get(key);
   const node = found && isHiddenNsec3Owner(zone, key, found) ? undefined : found;
-  if (node && node.rrsets.length > 0) return fromNode(node, name, type, zone);
+  if (node && node.rrsets.length > 0) return fromNode(node, name, type, zone, { zone, key, node });
   // A hosts or mappings name inside a zone: its NODATA carries the zone's SOA like any other.
   if (flat) return fromNode(flat, name, type, zone);
   // An empty non-terminal exists (RFC 8020): in the zone, or above a hosts or mappings name in it.
-  if (node || data.namesAbove.has(key)) return { kind: "nodata", zone };
-  const wildcard = findWildcard(zone, key);
+  if (node || data.namesAbove.has(key)) return { kind: "nodata", zone, origin: { zone, key } };
+  const encloser = closestEncloser(zone, key);
+  const wildcard = zone.nodes.get(wildcardOf(encloser));
+  // A wildcard, even an empty non-terminal, answers for the names it covers (RFC 4592 sections 3.3.1, 4.2).
   if (wildcard) {
-    return wildcard.rrsets.length > 0 ? fromNode(wildcard, name, type, zone) : { kind: "nodata", zone };
+    const origin = { zone, key, node: wildcard, encloser };
+    return wildcard.rrsets.length > 0
+      ? fromNode(wildcard, name, type, zone, origin)
+      : { kind: "nodata", zone, origin };
   }
-  return { kind: "nxdomain", zone };
+  return { kind: "nxdomain", zone, origin: { zone, key, encloser } };
 }
 
 /** The SOA for a negative answer, with TTL min(SOA TTL, MINIMUM) (RFC 2308 section 3). */
@@ -146,7 +183,11 @@ function negativeSoa(zone: Zone): ResourceRecord {
   return { ...zone.soa, ttl: negativeTtl(zone.soa.ttl, zone.soa.data.minimum) };
 }
 
-function additionalsFor(data: LocalData, records: readonly ResourceRecord[]): readonly ResourceRecord[] {
+function additionalsFor(
+  data: LocalData,
+  records: readonly ResourceRecord[],
+  dnssecOk: boolean,
+): readonly ResourceRecord[] {
   // One type per RRset, but an ANY answer holds every RRset of the name: check them all.
   if (!records.some(({ data: { type } }) => type === "MX" || type === "NS" || type === "SRV")) return [];
   const additionals: ResourceRecord[] = [];
@@ -159,37 +200,48 @@ function additionalsFor(data: LocalData, records: readonly ResourceRecord[]): re
       : d.type === "SRV"
       ? d.target
       : undefined;
-    if (target !== undefined) additionals.push(...addressesOf(data, target));
+    if (target !== undefined) additionals.push(...addressesOf(data, target, dnssecOk));
   }
   return additionals;
 }
 
 /**
- * Resolves a question against local data, following CNAMEs inside it.
+ * Resolves a question against local data, following CNAMEs inside it. With `dnssecOk` (DO=1), an
+ * answer from a signed zone carries its RRSIGs and proofs of denial (see signed_answer.ts).
  * @returns the answer, or null when the name is not local data's to answer
  */
-export function resolveLocal(data: LocalData, qname: string, qtype: number): LocalAnswer | null {
+export function resolveLocal(
+  data: LocalData,
+  qname: string,
+  qtype: number,
+  dnssecOk = false,
+): LocalAnswer | null {
   let step = lookupOne(data, qname, qtype);
   // The common case, one name and no CNAME, allocates nothing more.
   if (step.kind === "miss") return null;
-  if (step.kind !== "cname") return finish(data, step, []);
+  if (step.kind !== "cname") return finish(data, step, [], [], dnssecOk);
   const answers: ResourceRecord[] = [];
+  const proofs: ResourceRecord[] = [];
   const seen = new Set<string>([nameKey(qname)]);
   while (step.kind === "cname") {
     answers.push(step.record);
+    if (dnssecOk && step.origin) {
+      answers.push(...signaturesFor(step.origin, RRType.CNAME, step.record.name));
+      if (step.origin.encloser !== undefined) proofs.push(...denialRecords(step.origin, "wildcard"));
+    }
     const target = nameKey(step.target);
     // A loop or an over-long chain ends here, with what was found (as BIND and NSD do).
     // `seen` holds the name asked and each target followed: stop once MAX_CNAME_CHAIN were followed.
-    if (seen.has(target) || seen.size > MAX_CNAME_CHAIN) return answer(Rcode.NOERROR, answers);
+    if (seen.has(target) || seen.size > MAX_CNAME_CHAIN) return answer(Rcode.NOERROR, answers, proofs);
     seen.add(target);
     const next = lookupOne(data, step.target, qtype);
     // The chain leaves local data, or enters a zone delegated away: the rest is for forwarding.
     if (next.kind === "miss" || next.kind === "referral") {
-      return { ...answer(Rcode.NOERROR, answers), external: step.target };
+      return { ...answer(Rcode.NOERROR, answers, proofs), external: step.target };
     }
     step = next;
   }
-  return finish(data, step, answers);
+  return finish(data, step, answers, proofs, dnssecOk);
 }
 
 function answer(
@@ -201,26 +253,58 @@ function answer(
   return { rcode, authoritative: true, answers, authorities, additionals };
 }
 
-/** The answer for the last step of a chain (`answers` holds the CNAMEs before it). */
+/** The SOA of a negative answer, with its RRSIGs and the proof of `denial` when DO=1 asks for them. */
+function negative(zone: Zone | undefined, origin: Origin | undefined, denial: Denial, dnssecOk: boolean) {
+  if (!zone) return [];
+  if (!dnssecOk || !zone.dnssec || !origin) return [negativeSoa(zone)];
+  return [negativeSoa(zone), ...soaSignatures(zone), ...denialRecords(origin, denial)];
+}
+
+/**
+ * The answer for the last step of a chain (`answers` holds the CNAMEs before it, with their RRSIGs
+ * when DO=1; `proofs`, the wildcard proofs of those CNAMEs).
+ */
 function finish(
   data: LocalData,
   step: Exclude<Step, { kind: "miss" | "cname" }>,
   answers: ResourceRecord[],
+  proofs: readonly ResourceRecord[],
+  dnssecOk: boolean,
 ): LocalAnswer {
+  const origin = step.origin;
   switch (step.kind) {
-    case "referral":
-      return { ...answer(Rcode.NOERROR, [], step.ns, step.glue), authoritative: false };
-    case "records":
+    case "referral": {
+      const ns = dnssecOk ? [...step.ns, ...delegationRecords(step.origin)] : step.ns;
+      return { ...answer(Rcode.NOERROR, [], ns, step.glue), authoritative: false };
+    }
+    case "records": {
+      let records = step.records;
+      let authorities = proofs;
+      if (dnssecOk && origin?.zone.dnssec && records.length > 0) {
+        const type = typeCode(records[0]!.data);
+        // ANY already holds the name's RRSIGs as one of its RRsets.
+        const signatures = step.records.some((r) => typeCode(r.data) !== type)
+          ? []
+          : signaturesFor(origin, type, records[0]!.name);
+        records = [...records, ...signatures];
+        if (origin.encloser !== undefined) authorities = [...proofs, ...denialRecords(origin, "wildcard")];
+      }
       return answer(
         Rcode.NOERROR,
-        answers.length === 0 ? step.records : [...answers, ...step.records],
-        [],
-        additionalsFor(data, step.records),
+        answers.length === 0 ? records : [...answers, ...records],
+        authorities,
+        additionalsFor(data, step.records, dnssecOk),
       );
-    case "nodata":
-      return answer(Rcode.NOERROR, answers, step.zone ? [negativeSoa(step.zone)] : []);
+    }
+    case "nodata": {
+      const denial = origin?.encloser !== undefined ? "wildcard-nodata" : "nodata";
+      return answer(Rcode.NOERROR, answers, [...proofs, ...negative(step.zone, origin, denial, dnssecOk)]);
+    }
     case "nxdomain":
-      return answer(Rcode.NXDOMAIN, answers, [negativeSoa(step.zone)]);
+      return answer(Rcode.NXDOMAIN, answers, [
+        ...proofs,
+        ...negative(step.zone, origin, "nxdomain", dnssecOk),
+      ]);
   }
 }
 
@@ -272,7 +356,7 @@ export function authoritative(data: () => LocalData, options: { readonly memo?: 
     if (!question || !isLocalClass(question.class)) return next(request);
     let local: LocalAnswer | null;
     try {
-      local = resolveLocal(data(), question.name, question.type);
+      local = resolveLocal(data(), question.name, question.type, query.edns?.dnssecOk === true);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -15,6 +15,8 @@ export type { Mappings } from "./static_map.ts";
 export { DEFAULT_SETTLE_MS, watchFiles } from "./watch.ts";
 export type { FileWatch } from "./watch.ts";
 export { rrsetOf } from "./zone.ts";
+export { nsec3OwnerFor, nsecOwnerFor, signaturesAt } from "./zone_dnssec.ts";
+export type { Nsec3Owner, Nsec3Parameters, NsecOwner, ZoneDnssec } from "./zone_dnssec.ts";
 export type { Zone, ZoneNode } from "./zone.ts";
 export { buildZone } from "./zone.ts";
 export { fixedData } from "./local_data.ts";

@@ -14,6 +14,7 @@ import {
   typeCode,
 } from "../proto/mod.ts";
 import type { ParsedRecords } from "./zone_parser.ts";
+import { indexDenial, isSigned, type ZoneDnssec } from "./zone_dnssec.ts";
 
 /** The records of one name and type. */
 export interface RRset {
@@ -45,6 +46,8 @@ export interface Zone {
   readonly hasDelegations: boolean;
   /** The number of records. */
   readonly size: number;
+  /** For a signed zone (its SOA has an RRSIG), its NSEC and NSEC3 chains; null for an unsigned one. */
+  readonly dnssec: ZoneDnssec | null;
 }
 
 /** Finds an RRset of a node. */
@@ -124,5 +127,6 @@ export function buildZone(parsed: ParsedRecords, file: string, origin?: string):
     }
     if (type === RRType.NS && owner !== key) hasDelegations = true;
   }
-  return { apex: soa.name, key, soa, nodes, parents, hasDelegations, size: records.length };
+  const dnssec = isSigned(nodes.get(key)!) ? indexDenial(nodes, key) : null;
+  return { apex: soa.name, key, soa, nodes, parents, hasDelegations, size: records.length, dnssec };
 }
