@@ -78,9 +78,10 @@ export async function stopProcess(child: Deno.ChildProcess, exited: () => boolea
  * Starts NSD in the foreground on a free loopback port, serving `zones` from `zonesDir`, with its
  * configuration, log and state in `work`; resolves once it answers the first zone's SOA.
  * NSD reads a zone file's relative `$INCLUDE` from its working directory, which it sets to
- * `zonesdir` (NSD 4.6); it is also started there, for versions that do not.
+ * `zonesdir` (NSD 4.6); it is also started there, for versions that do not. The caller stops it
+ * (prefer {@link withNsd}, which also cleans up, when the NSD lives within one function).
  */
-async function startNsd(work: string, zonesDir: string, zones: readonly NsdZone[]): Promise<Nsd> {
+export async function startNsd(work: string, zonesDir: string, zones: readonly NsdZone[]): Promise<Nsd> {
   const probe = queryBytes(zones[0]!.name, RRType.SOA, { recursionDesired: false });
   let lastError = "";
   // A port free for UDP a moment ago may be taken (for TCP too) by now: try a few.
