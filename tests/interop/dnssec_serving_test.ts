@@ -39,6 +39,9 @@ interface Row {
   readonly more?: readonly Section[];
 }
 
+/** NSD answers ANY with one RRset (RFC 8482 section 4.1), dnsd with them all. */
+const ANY_MORE: readonly Section[] = ["answers", "additionals"];
+
 // deno-fmt-ignore
 const ROWS: readonly Row[] = [
   { what: "positive SOA",                name: "@",            type: "SOA" },
@@ -76,8 +79,8 @@ const ROWS: readonly Row[] = [
   { what: "NSEC3 asked by type",         name: "www",          type: "NSEC3" },
   { what: "denial record at its owner",  name: "%hashed",      type: "%denial" },
   { what: "big TXT (fits only w/o DO)",  name: "big",          type: "TXT" },
-  { what: "ANY at the apex",             name: "@",            type: "ANY",  tcp: true, more: ["answers", "additionals"] },
-  { what: "ANY at www",                  name: "www",          type: "ANY",  tcp: true, more: ["answers", "additionals"] },
+  { what: "ANY at the apex",             name: "@",            type: "ANY",  tcp: true, more: ANY_MORE },
+  { what: "ANY at www",                  name: "www",          type: "ANY",  tcp: true, more: ANY_MORE },
   { what: "positive A over TCP",         name: "www",          type: "A",    tcp: true },
   { what: "NXDOMAIN over TCP",           name: "nope",         type: "A",    tcp: true },
   { what: "wildcard answer over TCP",    name: "host.wild",    type: "A",    tcp: true },
