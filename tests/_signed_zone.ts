@@ -39,7 +39,10 @@ export const NSEC3_ITERATIONS = 3;
 const BIG_TXT = Array.from({ length: 11 }, (_, i) => `"${String(i).padStart(3, "0")}${"x".repeat(97)}"`)
   .join(" ");
 
-/** The zone's text before signing; `servers` are its NS (default ns1 and ns2 on TEST-NET-1). */
+/**
+ * The zone's text before signing; `servers` are its NS (default ns1 and ns2 on TEST-NET-1), the
+ * first one the SOA MNAME.
+ */
 export function zoneText(
   origin: string,
   servers: readonly ZoneServer[] = [{ name: "ns1", address: "192.0.2.1" }, {
@@ -52,7 +55,7 @@ export function zoneText(
   return [
     `$ORIGIN ${origin}`,
     "$TTL 3600",
-    "@         SOA   ns1 hostmaster 2026010101 7200 3600 1209600 300",
+    `@         SOA   ${servers[0]?.name ?? "ns1"} hostmaster 2026010101 7200 3600 1209600 300`,
     ...ns,
     "@         MX    10 mail",
     ...glue,
