@@ -16,6 +16,8 @@ import { type Denial, type SignedZone, signZone } from "../_signed_zone.ts";
 import { typeFromText } from "../../lib/proto/types.ts";
 
 const TOOLS = ["nsd", "ldns-keygen", "ldns-signzone"];
+/** dnsd sends minimal responses (no apex NS and glue on positive answers), as NSD does when asked. */
+const NSD_SERVER = ["minimal-responses: yes"];
 const ZONES: readonly { readonly origin: string; readonly denial: Denial }[] = [
   { origin: "nsec.example.", denial: "nsec" },
   { origin: "nsec3.example.", denial: "nsec3" },
@@ -129,8 +131,7 @@ async function withSignedServers(
     const zones: SignedZone[] = [];
     for (const { origin, denial } of ZONES) zones.push(await signZone(dir, origin, denial));
     const nsdZones = zones.map((zone) => ({ name: zone.origin, file: zone.file }));
-    // dnsd sends minimal responses (no apex NS and glue on positive answers), as NSD does when asked.
-    await withNsd({ zones: nsdZones, zonesDir: dir, server: ["minimal-responses: yes"] }, async (nsd) => {
+    await withNsd({ zones: nsdZones, zonesDir: dir, server: NSD_SERVER }, async (nsd) => {
       const dnsd = await startDnsd((port) => [
         ...["--port", String(port), "--no-mappings", "--no-recursion", "--udp-io", "deno"],
         ...zones.flatMap((zone) => ["--zone", `${zone.origin}=${zone.file}`]),
@@ -151,34 +152,43 @@ function label(row: Row, how: Ask): string {
   return `${row.what}: ${row.name} ${row.type} DO=${how.dnssecOk ? 1 : 0} ${transport}`;
 }
 
+/** Every row of {@link ROWS} in `zone`, asked of both servers with DO=1 and DO=0: the mismatches. */
+async function mismatches(zone: SignedZone, reference: number, port: number): Promise<string[]> {
+  const found: string[] = [];
+  for (const row of ROWS) {
+    const { name, type } = question(row, zone);
+    for (const dnssecOk of [true, false]) {
+      const how: Ask = { tcp: row.tcp ?? false, dnssecOk, bufferSize: 4096 };
+      const [expected, actual] = [await ask(reference, name, type, how), await ask(port, name, type, how)];
+      const diff = answerDiff(expected, actual, { loose: row.more ?? [] });
+      if (dnssecOk && row.more) {
+        const unsigned = rrsetsWithoutRrsig(actual, row.more);
+        if (unsigned.length > 0) diff.push(`  dnsd sent without RRSIG: ${unsigned.join(", ")}`);
+      }
+      if (diff.length > 0) found.push(`${label(row, how)}\n${diff.join("\n")}`);
+    }
+  }
+  return found;
+}
+
 test({
   ...needsTools(TOOLS, "dnsd answers queries on NSEC, NSEC3 and opt-out signed zones with NSD's records"),
   timeoutMs: 60_000,
   async fn(t) {
     await withSignedServers(async (zones, nsd, dnsd) => {
+      await t.step("the harness: a second NSD on the same files answers as the first", async () => {
+        const nsdZones = zones.map((zone) => ({ name: zone.origin, file: zone.file }));
+        await withNsd({ zones: nsdZones, server: NSD_SERVER }, async (other) => {
+          for (const zone of zones) {
+            const found = await mismatches(zone, nsd.port, other.port);
+            ok(found.length === 0, `Two NSDs differ (a nondeterministic row?):\n${found.join("\n")}`);
+          }
+        });
+      });
       for (const zone of zones) {
         await t.step(`${zone.denial} zone ${zone.origin}`, async () => {
-          const mismatches: string[] = [];
-          for (const row of ROWS) {
-            const { name, type } = question(row, zone);
-            for (const dnssecOk of [true, false]) {
-              const how: Ask = { tcp: row.tcp ?? false, dnssecOk, bufferSize: 4096 };
-              const [expected, actual] = [
-                await ask(nsd.port, name, type, how),
-                await ask(dnsd.port, name, type, how),
-              ];
-              const diff = answerDiff(expected, actual, { loose: row.more ?? [] });
-              if (dnssecOk && row.more) {
-                const unsigned = rrsetsWithoutRrsig(actual, row.more);
-                if (unsigned.length > 0) diff.push(`  dnsd sent without RRSIG: ${unsigned.join(", ")}`);
-              }
-              if (diff.length > 0) mismatches.push(`${label(row, how)}\n${diff.join("\n")}`);
-            }
-          }
-          ok(
-            mismatches.length === 0,
-            `${mismatches.length} answers differ from NSD's:\n${mismatches.join("\n")}`,
-          );
+          const found = await mismatches(zone, nsd.port, dnsd.port);
+          ok(found.length === 0, `${found.length} answers differ from NSD's:\n${found.join("\n")}`);
         });
       }
     });
