@@ -35,7 +35,7 @@ export interface Nsd {
   stop(): Promise<void>;
 }
 
-function nsdConf(work: string, zonesDir: string, port: number, zones: readonly NsdZone[]): string {
+function nsdConf(work: string, zonesDir: string, port: number, options: NsdOptions): string {
   return `server:
     ip-address: 127.0.0.1@${port}
     do-ip6: no
@@ -51,9 +51,9 @@ function nsdConf(work: string, zonesDir: string, port: number, zones: readonly N
     server-count: 1
     verbosity: 1
     hide-version: yes
-remote-control:
+${(options.server ?? []).map((line) => `    ${line}\n`).join("")}remote-control:
     control-enable: no
-${zones.map(({ name, file }) => `zone:\n    name: "${name}"\n    zonefile: "${file}"\n`).join("")}`;
+${options.zones.map(({ name, file }) => `zone:\n    name: "${name}"\n    zonefile: "${file}"\n`).join("")}`;
 }
 
 /** Stops `child` by PID: SIGTERM, then SIGKILL after a bounded wait. */
@@ -81,14 +81,14 @@ export async function stopProcess(child: Deno.ChildProcess, exited: () => boolea
  * `zonesdir` (NSD 4.6); it is also started there, for versions that do not. The caller stops it
  * (prefer {@link withNsd}, which also cleans up, when the NSD lives within one function).
  */
-export async function startNsd(work: string, zonesDir: string, zones: readonly NsdZone[]): Promise<Nsd> {
-  const probe = queryBytes(zones[0]!.name, RRType.SOA, { recursionDesired: false });
+export async function startNsd(work: string, zonesDir: string, options: NsdOptions): Promise<Nsd> {
+  const probe = queryBytes(options.zones[0]!.name, RRType.SOA, { recursionDesired: false });
   let lastError = "";
   // A port free for UDP a moment ago may be taken (for TCP too) by now: try a few.
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = freeUdpPort();
     const conf = `${work}/nsd.conf`;
-    await Deno.writeTextFile(conf, nsdConf(work, zonesDir, port, zones));
+    await Deno.writeTextFile(conf, nsdConf(work, zonesDir, port, options));
     const child = new Deno.Command(findTool("nsd") ?? "/usr/sbin/nsd", {
       args: ["-d", "-c", conf],
       cwd: zonesDir,
@@ -121,6 +121,8 @@ export interface NsdOptions {
   readonly zones: readonly NsdZone[];
   /** The zones folder (default: NSD's own temporary folder, where zones with a `text` are written). */
   readonly zonesDir?: string;
+  /** More `server:` clauses, one a line (`minimal-responses: yes`). */
+  readonly server?: readonly string[];
 }
 
 /**
@@ -134,7 +136,7 @@ export async function withNsd(options: NsdOptions, fn: (nsd: Nsd) => Promise<voi
     for (const { file, text } of options.zones) {
       if (text !== undefined) await Deno.writeTextFile(`${zonesDir}/${file}`, text);
     }
-    const nsd = await startNsd(work, zonesDir, options.zones);
+    const nsd = await startNsd(work, zonesDir, options);
     try {
       await fn(nsd);
     } finally {

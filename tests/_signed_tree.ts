@@ -421,7 +421,7 @@ export async function startSignedTree(): Promise<SignedTree> {
     const anchorFile = `${dir}/root.anchor`;
     await Deno.writeTextFile(anchorFile, `${root.ds}\n`);
     const zones = [root.zone, test.zone, ...children.flatMap((child) => child.zones)];
-    const nsd: Nsd = await startNsd(dir, dir, zones);
+    const nsd: Nsd = await startNsd(dir, dir, { zones });
     return {
       port: nsd.port,
       anchorFile,
