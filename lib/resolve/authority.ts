@@ -257,7 +257,10 @@ function answer(
 function negative(zone: Zone | undefined, origin: Origin | undefined, denial: Denial, dnssecOk: boolean) {
   if (!zone) return [];
   if (!dnssecOk || !zone.dnssec || !origin) return [negativeSoa(zone)];
-  return [negativeSoa(zone), ...soaSignatures(zone), ...denialRecords(origin, denial)];
+  const soa = negativeSoa(zone);
+  // The SOA's RRSIGs get the SOA's negative TTL too, as NSD and Knot serve them (RFC 4035 3.1.3).
+  const signatures = soaSignatures(zone).map((record) => ({ ...record, ttl: soa.ttl }));
+  return [soa, ...signatures, ...denialRecords(origin, denial)];
 }
 
 /**
