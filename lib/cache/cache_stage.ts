@@ -88,6 +88,8 @@ function forClient(request: Message, stored: Message, fields?: Partial<Message>)
   return reply(request, {
     rcode: stored.rcode,
     authoritative: stored.authoritative,
+    // A validated answer's AD (respond() clears it for a client that set neither DO nor AD).
+    authenticData: stored.authenticData,
     answers: stored.answers,
     authorities: stored.authorities,
     additionals: stored.additionals,

@@ -19,6 +19,7 @@ import { ConfigFileError, UsageError } from "./errors.ts";
 import { type ConfigFileSettings, type LocatedAssertion, readConfigText } from "./file.ts";
 import { optionByFlag, OPTIONS } from "./options.ts";
 import { parseHttpAddress } from "../observe/mod.ts";
+import { type DnssecSettings, trustAnchors } from "./trust_anchors.ts";
 import { type ExplainCommand, parseExplain } from "./explain_command.ts";
 
 export type { ExplainCommand };
@@ -101,6 +102,8 @@ export type Command =
     readonly queryLog: string | null;
     /** `--admin-token`: the bearer token of the admin API's POST endpoints; null: loopback only. */
     readonly adminToken: string | null;
+    /** `--dnssec` and `--trust-anchor`: validate forwarded answers under these anchors; null when off. */
+    readonly dnssec: DnssecSettings | null;
   };
 
 /** One address to listen on: an IP address or a host name (looked up at start-up), and a port. */
@@ -154,6 +157,12 @@ Options:
                        forward names at or below DOMAIN to these upstreams
                        instead (the longest matching DOMAIN wins; reverse
                        zones too: 168.192.in-addr.arpa=192.168.1.1); repeatable
+  --dnssec             validate forwarded answers (RFC 4033-4035) under the root
+                       trust anchors: secure ones get AD=1, bogus ones SERVFAIL
+                       with the Extended DNS Error that says why
+  --trust-anchor FILE  validate under the DS or DNSKEY records in FILE (zone-file
+                       lines, as unbound's trust-anchor-file) instead; repeatable;
+                       implies --dnssec
   --tcp-idle-timeout MS  close an idle TCP connection after MS (default 10000)
   --tcp-max-connections N  most TCP connections at once (default 150)
   --tcp-write-timeout MS  close a TCP connection whose answer is not taken
@@ -604,6 +613,7 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
       return text;
     }) || null,
     kind: "serve",
+    dnssec: trustAnchors(values.flag("dnssec"), values.list("trust-anchor", (text) => text), options.readFile),
     udpIo,
     access,
     recursion,

@@ -98,6 +98,19 @@ export const OPTIONS: readonly OptionSpec[] = [
     summary: "randomise the case of upstream questions and require replies to echo it",
   },
   {
+    flag: "dnssec",
+    type: { kind: "flag" },
+    default: false,
+    summary: "validate forwarded answers under the root trust anchors (RFC 4033-4035): AD=1 or SERVFAIL",
+    restart: true,
+  },
+  {
+    flag: "trust-anchor",
+    type: { kind: "list" },
+    summary: "validate under the DS or DNSKEY records in this zone-format file instead; implies dnssec",
+    restart: true,
+  },
+  {
     flag: "tcp-idle-timeout",
     type: { kind: "integer", min: 1, max: 3_600_000 },
     default: 10_000,

@@ -97,6 +97,9 @@ export function processFigures(): { rssBytes: number; heapBytes: number; cpuSeco
   return { rssBytes: memory.rss, heapBytes: memory.heapUsed, cpuSeconds };
 }
 
+/** The results a validation can have (RFC 4033 section 5), in the order they are exported. */
+const DNSSEC_RESULTS: readonly string[] = ["secure", "insecure", "bogus", "indeterminate"];
+
 /** Escapes a label value for the text format. */
 function label(value: string): string {
   return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
@@ -107,6 +110,8 @@ export class Metrics implements QueryObserver {
   readonly #queries = new Float64Array(PROTOCOLS.length * TYPE_COUNT);
   readonly #responses = new Float64Array(RCODE_NAMES.length * SOURCE_COUNT);
   #rateLimited = 0;
+  /** Validated answers by result: secure, insecure, bogus, indeterminate (see {@link dnssecResult}). */
+  readonly #dnssec = new Float64Array(DNSSEC_RESULTS.length);
   /** REFUSED by policy in the chain, and by an admission hook. */
   readonly #refused = new Float64Array(2);
   readonly #upstreams: string[] = [];
@@ -154,6 +159,12 @@ export class Metrics implements QueryObserver {
       bySource[name] = (bySource[name] ?? 0) + sum;
     }
     return { queries, bySource, rateLimited: this.#rateLimited };
+  }
+
+  /** Counts one validation's result (`--dnssec`): `secure`, `insecure`, `bogus` or `indeterminate`. */
+  dnssecResult(result: string): void {
+    const index = DNSSEC_RESULTS.indexOf(result);
+    if (index >= 0) this.#dnssec[index]!++;
   }
 
   /** The index of an upstream's counters, for {@link upstreamTry}; the same name gets the same index. */
@@ -257,6 +268,8 @@ export class Metrics implements QueryObserver {
     head("dnsd_refused_total", "counter", "Queries refused by policy (in the chain) or by access control.");
     lines.push(`dnsd_refused_total{reason="policy"} ${this.#refused[0]}`);
     lines.push(`dnsd_refused_total{reason="acl"} ${this.#refused[1]}`);
+    head("dnsd_dnssec_total", "counter", "Forwarded answers validated (--dnssec), by result.");
+    DNSSEC_RESULTS.forEach((result, i) => lines.push(`dnsd_dnssec_total{result="${result}"} ${this.#dnssec[i]}`));
     head("dnsd_build_info", "gauge", "dnsd's version, as a label; always 1.");
     lines.push(`dnsd_build_info{version="${label(gauges.version ?? "unknown")}"} 1`);
     const process = (gauges.process ?? processFigures)();

@@ -105,6 +105,27 @@ export class UpstreamTimeout extends UpstreamError {
   override name = "UpstreamTimeout";
 }
 
+/**
+ * A forwarded answer failed DNSSEC validation (RFC 4035 section 5.5): SERVFAIL, with the Extended
+ * DNS Error that says why (RFC 8914 codes 6-12). An upstream failure: the cache remembers it for
+ * the failure TTL, and a stale answer may stand in for it.
+ */
+export class DnssecBogus extends UpstreamError {
+  /** The error class name. */
+  override name = "DnssecBogus";
+  /** The EDE INFO-CODE. */
+  readonly ede: number;
+
+  /**
+   * @param message why, for the log and the EDE's EXTRA-TEXT
+   * @param ede the EDE INFO-CODE (6 DNSSEC Bogus when nothing narrower fits)
+   */
+  constructor(message: string, ede: number) {
+    super(message);
+    this.ede = ede;
+  }
+}
+
 /** Local data (mappings, zone or hosts files) is invalid; the message names the entry. */
 export class DataError extends Error {
   /** The error class name. */

@@ -13,6 +13,7 @@ export {
   BadVersion,
   DataError,
   DecodeError,
+  DnssecBogus,
   EncodeError,
   FormatError,
   NotImplemented,

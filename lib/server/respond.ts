@@ -8,6 +8,7 @@ import {
   type ByteArena,
   DecodeError,
   decodeMessage,
+  DnssecBogus,
   EdeCode,
   encodeMessage,
   type ExtendedError,
@@ -57,6 +58,7 @@ export function failureCode(error: unknown): { readonly rcode: number; readonly 
   if (error instanceof UpstreamsBusy) { // RFC 8914 has no code for "overloaded": Other, with the reason
     return { rcode: Rcode.SERVFAIL, ede: { code: EdeCode.OTHER, text: error.message } };
   }
+  if (error instanceof DnssecBogus) return { rcode: Rcode.SERVFAIL, ede: { code: error.ede, text: error.message } };
   if (error instanceof UpstreamTimeout) {
     return { rcode: Rcode.SERVFAIL, ede: { code: EdeCode.NO_REACHABLE_AUTHORITY, text: error.message } };
   }
@@ -128,6 +130,15 @@ function* lighterAdditionals(response: Message): Generator<Message> {
 }
 
 /**
+ * The response as `query`'s client may see it: AD only when it set DO or AD (RFC 6840 section
+ * 5.7), so a validated answer kept for one client is shown right to the next.
+ */
+function shownTo(query: Message, response: Message): Message {
+  if (!response.authenticData || query.authenticData || query.edns?.dnssecOk === true) return response;
+  return { ...response, authenticData: false };
+}
+
+/**
  * Fits a UDP response to the client's limit: less additional data first, then TC=1 with the
  * question only, never part of an RRset.
  */
@@ -192,7 +203,7 @@ export async function respond(
       write: write ? (streamed) => write(encodeMessage(streamed, arena)) : null,
     });
     if (response === null) return null;
-    const bytes = fitUdp(response, options.limit ?? udpLimit(message), arena);
+    const bytes = fitUdp(shownTo(message, response), options.limit ?? udpLimit(message), arena);
     options.memo?.remember(query, response, bytes, context.trace?.source);
     return bytes;
   } catch (error) {

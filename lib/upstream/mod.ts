@@ -17,3 +17,5 @@ export { UPSTREAM_STRATEGIES } from "./upstream_pool.ts";
 export type { UpstreamHealth, UpstreamStrategy } from "./upstream_pool.ts";
 export { forwardRouter, routedForward } from "./forward_zones.ts";
 export type { ForwardRoute, ForwardRouter, ForwardZone } from "./forward_zones.ts";
+export { validating } from "./validating.ts";
+export type { ValidatingOptions } from "./validating.ts";
