@@ -99,6 +99,8 @@ export class TrustChain {
   readonly #anchors: Map<string, Anchor>;
   readonly #zones = new Map<string, ZoneState>();
   readonly #inflight = new Map<string, Promise<Message>>();
+  /** Chain steps under way, by the name they go down to: concurrent validations share them. */
+  readonly #steps = new Map<string, Promise<ZoneState | ChainFailure>>();
 
   constructor(options: ChainOptions) {
     this.#options = options;
@@ -166,34 +168,45 @@ export class TrustChain {
     if (!anchor) {
       return { kind: "insecure", zone: "", until: Infinity, why: `no trust anchor above ${key || "."}` };
     }
-    let current: ZoneState | ChainFailure | undefined;
-    for (let labels = labelCount(key); labels >= labelCount(anchor.zone) && !current; labels--) {
-      current = this.#kept(ancestorWith(key, labels), now);
+    let kept: ZoneState | undefined;
+    for (let labels = labelCount(key); labels >= labelCount(anchor.zone) && !kept; labels--) {
+      kept = this.#kept(ancestorWith(key, labels), now);
     }
-    current ??= await this.#anchorKeys(anchor, budget);
-    for (
-      let labels = labelCount(current.kind === "bogus" ? key : current.zone) + 1;
-      labels <= labelCount(key);
-      labels++
-    ) {
+    let current: ZoneState | ChainFailure = kept ??
+      await this.#shared(`anchor ${anchor.zone}`, () => this.#anchorKeys(anchor, budget));
+    if (current.kind !== "secure") return current;
+    for (let labels = labelCount(current.zone) + 1; labels <= labelCount(key); labels++) {
       if (current.kind !== "secure") break;
       if (--budget.steps < 0) return bogus(Ede.BOGUS, `more than ${MAX_STEPS} zone cuts for one answer`);
-      current = await this.#step(current, ancestorWith(key, labels), budget);
+      const parent: ZoneState & { kind: "secure" } = current;
+      const child = ancestorWith(key, labels);
+      current = await this.#shared(child, () => this.#step(parent, child, budget));
     }
     return current;
   }
 
-  async #anchorKeys(anchor: Anchor, budget: Budget): Promise<ZoneState | ChainFailure> {
+  #shared(id: string, work: () => Promise<ZoneState | ChainFailure>): Promise<ZoneState | ChainFailure> {
+    let pending = this.#steps.get(id);
+    if (!pending) {
+      pending = work();
+      this.#steps.set(id, pending);
+      const forget = () => this.#steps.delete(id);
+      pending.then(forget, forget);
+    }
+    return pending;
+  }
+
+  #anchorKeys(anchor: Anchor, budget: Budget): Promise<ZoneState | ChainFailure> {
     if (anchor.keys.length > 0) {
       const trusted = anchor.keys.filter((key) => isSupportedAlgorithm(key.algorithm));
       if (trusted.length === 0) {
-        return this.#remember({
+        return Promise.resolve(this.#remember({
           kind: "insecure",
           zone: anchor.zone,
           until: Infinity,
           why: `no trust anchor of ${anchor.zone || "."} has a supported algorithm`,
           ede: Ede.UNSUPPORTED_DNSKEY_ALGORITHM,
-        });
+        }));
       }
       return this.#keysOf(anchor.zone, trusted, Infinity, budget);
     }

@@ -1,6 +1,6 @@
 import { test } from "../_limit.ts";
 import { equal } from "node:assert/strict";
-import { dsDigest, keyTag, signedData, SignatureVerifier } from "../../lib/dnssec/mod.ts";
+import { dsDigest, keyTag, SignatureVerifier, signedData } from "../../lib/dnssec/mod.ts";
 import type { RData } from "../../lib/proto/mod.ts";
 import { parseHex } from "../_hex.ts";
 import { records } from "./_zone_text.ts";
@@ -42,7 +42,8 @@ const dsVectors = [
       sXvSADtNJhyem5RCOpgQ6K8X1DRSEkrbYQ+OB+v8/uX45NBwY8rp65F6Glur8I/mlVNgF6W/qTI37m40`,
     tag: 10771,
     digestType: 4,
-    digest: "72d7b62976ce06438e9c0bf319013cf801f09ecc84b8d7e9495f27e305c6a9b0563a9b5f4d288405c3008a946df983d6",
+    digest:
+      "72d7b62976ce06438e9c0bf319013cf801f09ecc84b8d7e9495f27e305c6a9b0563a9b5f4d288405c3008a946df983d6",
   },
   {
     rfc: "RFC 8080 section 6.1 (Ed25519, SHA-256)",
