@@ -71,7 +71,10 @@ export class SignatureVerifier {
   readonly #keys = new Map<string, Promise<CryptoKey | null>>();
   readonly #max: number;
 
-  /** @param maxKeys the most imported keys kept; the oldest is dropped first */
+  /**
+   * Makes a verifier with an empty key store.
+   * @param maxKeys the most imported keys kept; the oldest is dropped first
+   */
   constructor(maxKeys = 10_000) {
     this.#max = maxKeys;
   }

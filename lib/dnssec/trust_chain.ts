@@ -102,6 +102,7 @@ export class TrustChain {
   /** Chain steps under way, by the name they go down to: concurrent validations share them. */
   readonly #steps = new Map<string, Promise<ZoneState | ChainFailure>>();
 
+  /** Makes a chain builder over the anchors in `options`, with nothing validated yet. */
   constructor(options: ChainOptions) {
     this.#options = options;
     this.#anchors = new Map();
@@ -177,7 +178,9 @@ export class TrustChain {
     if (current.kind !== "secure") return current;
     for (let labels = labelCount(current.zone) + 1; labels <= labelCount(key); labels++) {
       if (current.kind !== "secure") break;
-      if (--budget.steps < 0) return bogus(Ede.BOGUS, `more than ${MAX_STEPS} zone cuts for one answer`);
+      if (--budget.steps < 0) {
+        return bogus(Ede.BOGUS, `more than ${MAX_STEPS} labels walked down for one answer`);
+      }
       const parent: ZoneState & { kind: "secure" } = current;
       const child = ancestorWith(key, labels);
       current = await this.#shared(child, () => this.#step(parent, child, budget));

@@ -17,6 +17,8 @@ interface Child {
   readonly algorithm: string;
   readonly nsec3?: boolean;
   readonly optOut?: boolean;
+  /** NSEC3 iterations (ldns-signzone's default is 1). */
+  readonly iterations?: number;
   /** Extra zone-file lines. */
   readonly extra?: string;
   /** The DS the root publishes is another key's. */
@@ -38,6 +40,7 @@ export const CHILDREN: readonly Child[] = [
   },
   { zone: "badds", algorithm: "ECDSAP256SHA256", wrongDs: true },
   { zone: "unsup", algorithm: "RSASHA1" },
+  { zone: "many", algorithm: "ECDSAP256SHA256", nsec3: true, iterations: 151 },
 ];
 
 function childText(zone: string, extra = ""): string {
@@ -95,7 +98,13 @@ ns.unsigned. A 127.0.0.1
       const key = await keygen(dir, child.algorithm, child.zone);
       const text = childText(child.zone, child.extra);
       await Deno.writeTextFile(`${dir}/${child.zone}.zone`, text);
-      const flags = child.nsec3 ? ["-n", ...(child.optOut ? ["-p"] : [])] : [];
+      const flags = child.nsec3
+        ? [
+          "-n",
+          ...(child.optOut ? ["-p"] : []),
+          ...(child.iterations ? ["-t", String(child.iterations)] : []),
+        ]
+        : [];
       await sign(dir, `${child.zone}.zone`, child.zone, key, flags);
       const dsKey = child.wrongDs ? await keygen(dir, child.algorithm, child.zone) : key;
       root += `${child.zone}. NS ns.${child.zone}.\nns.${child.zone}. A 127.0.0.1\n`;

@@ -1,6 +1,6 @@
 import { test } from "../_limit.ts";
 import { deepEqual, equal } from "node:assert/strict";
-import { createValidator, parseTrustAnchors, type Verdict } from "../../lib/dnssec/mod.ts";
+import { createValidator, MAX_FETCHES, parseTrustAnchors, type Verdict } from "../../lib/dnssec/mod.ts";
 import { type Message, type Question, Rcode, type ResourceRecord, RRType } from "../../lib/proto/mod.ts";
 import { needsTools } from "../_nsd.ts";
 import { type SignedTree, withSignedTree } from "./_signed_tree.ts";
@@ -230,6 +230,53 @@ test({
       deepEqual(asked.sort(), ["/48", "a8/43", "a8/48"]);
       equal((await validator.validate(question, response)).security, "secure");
       equal(asked.length, 3);
+    });
+    await t.step("validated keys expire with their TTL, and at most maxKeyEntries are kept", async () => {
+      let now = Math.floor(Date.now() / 1000);
+      const asked: string[] = [];
+      const options = {
+        anchors,
+        now: () => now,
+        fetch: (name: string, type: number) => {
+          asked.push(`${name}/${type}`);
+          return tree.ask(name, type);
+        },
+      };
+      const validator = createValidator(options);
+      const question = { name: "www.a8", type: RRType.A, class: 1 };
+      const response = await tree.ask("www.a8", RRType.A);
+      equal((await validator.validate(question, response)).security, "secure");
+      now += 299; // the zones' TTL is 300
+      equal((await validator.validate(question, response)).security, "secure");
+      equal(asked.length, 3);
+      now += 2;
+      equal((await validator.validate(question, response)).security, "secure");
+      equal(asked.length, 6);
+      const small = createValidator({ ...options, maxKeyEntries: 1 });
+      asked.length = 0;
+      const other = await tree.ask("www.a13", RRType.A);
+      equal((await small.validate(question, response)).security, "secure");
+      equal((await small.validate({ ...question, name: "www.a13" }, other)).security, "secure");
+      equal((await small.validate(question, response)).security, "secure");
+      deepEqual(asked, ["/48", "a8/43", "a8/48", "/48", "a13/43", "a13/48", "/48", "a8/43", "a8/48"]);
+    });
+    await t.step("a name deeper than 16 labels below its zone stops the walk (bogus)", async () => {
+      const asked: string[] = [];
+      const validator = createValidator({
+        anchors,
+        now: () => Math.floor(Date.now() / 1000),
+        fetch: (name, type) => {
+          asked.push(`${name}/${type}`);
+          return tree.ask(name, type);
+        },
+      });
+      const name = `${"x.".repeat(20)}www.a8`;
+      const response = await tree.ask("www.a8", RRType.A);
+      const forged = { ...response, answers: [{ ...response.answers[0]!, name }] };
+      const verdict = await validator.validate({ name, type: RRType.A, class: 1 }, forged);
+      deepEqual([verdict.security, verdict.ede], ["bogus", 6], verdict.why);
+      equal(verdict.why, "more than 16 labels walked down for one answer");
+      equal(asked.length <= MAX_FETCHES, true);
     });
   });
 });
