@@ -12,6 +12,7 @@ import {
   forwardingChanges,
   type LiveConfig,
   liveConfigs,
+  loadTrustAnchors,
   missingPermission,
   parseCommand,
   type ServeCommand,
@@ -31,6 +32,7 @@ import {
 import { formatLogRecord, QueryLogError } from "./lib/observe/mod.ts";
 import { publicRecursion } from "./lib/policy/mod.ts";
 import { formatAddress } from "./lib/upstream/mod.ts";
+import type { ResourceRecord } from "./lib/proto/mod.ts";
 import mappings from "./mappings.ts";
 import { fileURLToPath } from "node:url";
 import { createReloader, type Mappings, mappingsModule, type Reloader, watchFiles } from "./lib/zone/mod.ts";
@@ -187,10 +189,22 @@ function startErrors(errors: readonly Error[]): string {
   return errors.map((error) => missingPermission(error.cause) ?? error.message).join("\ndnsd: ");
 }
 
+/** The trust anchors `--dnssec`/`--trust-anchor` name, or null; a bad file: one line, exit status 1. */
+function trustAnchorsOf(command: ServeCommand): readonly ResourceRecord[] | null {
+  if (!command.validation) return null;
+  try {
+    return loadTrustAnchors(command.validation);
+  } catch (error) {
+    if (!(error instanceof ConfigFileError)) throw error;
+    fail(missingPermission(error.cause) ?? error.message, 1);
+  }
+}
+
 /** `--check`: loads everything the configuration names, runs its assertions, says what fails. */
 async function check(command: ServeCommand, configs: Configs): Promise<void> {
   const live = await configs.load(command);
   if (live.errors.length > 0) fail(startErrors(live.errors), 1);
+  trustAnchorsOf(command);
   const assertions = command.config?.assertions.length ?? 0;
   writeAll(Deno.stdout, `dnsd: configuration OK: ${live.data.size} records, ${assertions} assertions hold\n`);
 }
@@ -248,6 +262,10 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
   const command = initial.command;
   const log = getLogger(["dnsd"]);
   log.info("Loaded local data: {records} records", { records: initial.data.size });
+  const anchors = trustAnchorsOf(command);
+  if (anchors) {
+    log.info("Validating forwarded answers (DNSSEC) under {count} trust anchors", { count: anchors.length });
+  }
   const usesMappingsFile = command.mappings === "builtin" && !Deno.build.standalone;
   const mappingsFile = usesMappingsFile ? [fileURLToPath(MAPPINGS_URL)] : [];
   // The callback runs only after a change has settled, by which time `reloader` exists. A zone
@@ -304,6 +322,7 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
         "POST /reload": mounted((handlers) => handlers.reload),
       },
       ...command,
+      dnssec: anchors ? { anchors } : null,
       listen: bindAddresses(command.listen),
       udpIo,
       localData: reloader.current,

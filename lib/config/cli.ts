@@ -19,7 +19,7 @@ import { ConfigFileError, UsageError } from "./errors.ts";
 import { type ConfigFileSettings, type LocatedAssertion, readConfigText } from "./file.ts";
 import { optionByFlag, OPTIONS } from "./options.ts";
 import { parseHttpAddress } from "../observe/mod.ts";
-import { type DnssecSettings, trustAnchors } from "./trust_anchors.ts";
+import { type DnssecSettings, dnssecSettings } from "./trust_anchors.ts";
 import { type ExplainCommand, parseExplain } from "./explain_command.ts";
 
 export type { ExplainCommand };
@@ -102,8 +102,8 @@ export type Command =
     readonly queryLog: string | null;
     /** `--admin-token`: the bearer token of the admin API's POST endpoints; null: loopback only. */
     readonly adminToken: string | null;
-    /** `--dnssec` and `--trust-anchor`: validate forwarded answers under these anchors; null when off. */
-    readonly dnssec: DnssecSettings | null;
+    /** `--dnssec` and `--trust-anchor`: validate forwarded answers, under which anchors; null when off. */
+    readonly validation: DnssecSettings | null;
   };
 
 /** One address to listen on: an IP address or a host name (looked up at start-up), and a port. */
@@ -613,7 +613,7 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
       return text;
     }) || null,
     kind: "serve",
-    dnssec: trustAnchors(values.flag("dnssec"), values.list("trust-anchor", (text) => text), options.readFile),
+    validation: dnssecSettings(values.flag("dnssec"), values.list("trust-anchor", (text) => text)),
     udpIo,
     access,
     recursion,

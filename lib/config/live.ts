@@ -55,7 +55,7 @@ const RESTART_FIELDS = [
   ["reloadSettleMs", "reload-settle"],
   ["rateLimit", "rate-limit-*"],
   ["cookies", "cookie-secret, require-cookies"],
-  ["dnssec", "dnssec, trust-anchor"],
+  ["validation", "dnssec, trust-anchor"],
 ] as const satisfies readonly (readonly [keyof ServeCommand, string])[];
 
 /** The settings that say where and how queries are forwarded, by the Command field that holds each. */

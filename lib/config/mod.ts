@@ -13,3 +13,5 @@ export type { LiveConfig, LiveConfigOptions, ServeCommand } from "./live.ts";
 export { fileKey, OPTIONS } from "./options.ts";
 export type { OptionSpec, OptionType } from "./options.ts";
 export { configJsonSchema, configSchema } from "./schema.ts";
+export { dnssecSettings, loadTrustAnchors } from "./trust_anchors.ts";
+export type { DnssecSettings } from "./trust_anchors.ts";

@@ -165,10 +165,9 @@ async function checkWildcard(
     if (unusable) return insecure(`${show(owner)}: ${unusable}`);
     return outcomeVerdict(nsec3ProvesWildcard(set, owner, labels), `${show(owner)}: wildcard`);
   }
-  return bogus(
-    Ede.NSEC_MISSING,
-    `wildcard answer for ${show(owner)} without proof that the name does not exist`,
-  );
+  // DNSSEC Bogus, not NSEC Missing: RFC 8914 gives 12 to a denial whose proof is missing, and here
+  // the data is present (unbound says 6 too).
+  return bogus(Ede.BOGUS, `wildcard answer for ${show(owner)} without proof that the name does not exist`);
 }
 
 function outcomeVerdict(outcome: Nsec3Outcome, what: string): Verdict {

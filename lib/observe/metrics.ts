@@ -269,7 +269,9 @@ export class Metrics implements QueryObserver {
     lines.push(`dnsd_refused_total{reason="policy"} ${this.#refused[0]}`);
     lines.push(`dnsd_refused_total{reason="acl"} ${this.#refused[1]}`);
     head("dnsd_dnssec_total", "counter", "Forwarded answers validated (--dnssec), by result.");
-    DNSSEC_RESULTS.forEach((result, i) => lines.push(`dnsd_dnssec_total{result="${result}"} ${this.#dnssec[i]}`));
+    DNSSEC_RESULTS.forEach((result, i) =>
+      lines.push(`dnsd_dnssec_total{result="${result}"} ${this.#dnssec[i]}`)
+    );
     head("dnsd_build_info", "gauge", "dnsd's version, as a label; always 1.");
     lines.push(`dnsd_build_info{version="${label(gauges.version ?? "unknown")}"} 1`);
     const process = (gauges.process ?? processFigures)();

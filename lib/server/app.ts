@@ -40,7 +40,15 @@ import {
   singleLabel,
   type Stage,
 } from "../resolve/mod.ts";
-import { displayName, type Message, nameKey, query, type ResourceRecord, RRType, typeName } from "../proto/mod.ts";
+import {
+  displayName,
+  type Message,
+  nameKey,
+  query,
+  type ResourceRecord,
+  RRType,
+  typeName,
+} from "../proto/mod.ts";
 import { createValidator } from "../dnssec/mod.ts";
 import type { LocalData } from "../zone/mod.ts";
 import { blocking, type BlockPolicy } from "../block/mod.ts";

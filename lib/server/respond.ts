@@ -58,7 +58,9 @@ export function failureCode(error: unknown): { readonly rcode: number; readonly 
   if (error instanceof UpstreamsBusy) { // RFC 8914 has no code for "overloaded": Other, with the reason
     return { rcode: Rcode.SERVFAIL, ede: { code: EdeCode.OTHER, text: error.message } };
   }
-  if (error instanceof DnssecBogus) return { rcode: Rcode.SERVFAIL, ede: { code: error.ede, text: error.message } };
+  if (error instanceof DnssecBogus) {
+    return { rcode: Rcode.SERVFAIL, ede: { code: error.ede, text: error.message } };
+  }
   if (error instanceof UpstreamTimeout) {
     return { rcode: Rcode.SERVFAIL, ede: { code: EdeCode.NO_REACHABLE_AUTHORITY, text: error.message } };
   }

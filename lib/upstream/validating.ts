@@ -12,7 +12,15 @@
  * @module
  */
 import type { DnssecFetch, Validator, Verdict } from "../dnssec/mod.ts";
-import { DnssecBogus, type Message, query, Rcode, reply, type ResourceRecord, typeCode } from "../proto/mod.ts";
+import {
+  DnssecBogus,
+  type Message,
+  query,
+  Rcode,
+  reply,
+  type ResourceRecord,
+  typeCode,
+} from "../proto/mod.ts";
 import type { Request, Resolve, Stage } from "../resolve/mod.ts";
 
 /** What the stage needs: how to make the validator once it can fetch, and who hears each verdict. */

@@ -63,6 +63,7 @@ const DEFAULTS = {
   metrics: null,
   queryLog: null,
   adminToken: null,
+  validation: null,
 } as const satisfies Command;
 
 const parsed: readonly { name: string; args: string[]; want: Command }[] = [

@@ -127,6 +127,10 @@ test("metrics: counters by protocol, type, rcode and source; types outside the s
   metrics.upstreamTry(up, UpstreamResult.OK, 7);
   metrics.upstreamTry(up, UpstreamResult.TIMEOUT, 0);
   equal(metrics.upstreamAnswered, true);
+  metrics.dnssecResult("secure");
+  metrics.dnssecResult("secure");
+  metrics.dnssecResult("bogus");
+  metrics.dnssecResult("no such result");
   const text = metrics.render({
     version: "1.2.3",
     cache: () => ({ hits: 4, misses: 5, entries: 6 }),
@@ -164,6 +168,10 @@ test("metrics: counters by protocol, type, rcode and source; types outside the s
     dnsd_rate_limited_total: 1,
     'dnsd_refused_total{reason="policy"}': 1,
     'dnsd_refused_total{reason="acl"}': 1,
+    'dnsd_dnssec_total{result="secure"}': 2,
+    'dnsd_dnssec_total{result="insecure"}': 0,
+    'dnsd_dnssec_total{result="bogus"}': 1,
+    'dnsd_dnssec_total{result="indeterminate"}': 0,
     'dnsd_build_info{version="1.2.3"}': 1,
     process_resident_memory_bytes: 1000,
     process_heap_bytes: 500,
