@@ -11,6 +11,8 @@ interface Case {
   readonly question: [string, number];
   readonly expect: Pick<Verdict, "security" | "ede">;
   readonly rcode?: number;
+  /** The name whose answer a recursive resolver would append (NSD does not follow a CNAME out of its zone). */
+  readonly follow?: string;
   /** Changes the answer before it is validated. */
   readonly tamper?: (response: Message) => Message;
   /** Changes what fetch returns. */
@@ -74,6 +76,25 @@ const cases: readonly Case[] = [
   { name: "a wildcard answer (NSEC)", question: ["x.wild.a10", RRType.TXT], expect: { security: "secure" } },
   { name: "a wildcard answer (NSEC3)", question: ["x.wild.a13", RRType.TXT], expect: { security: "secure" } },
   { name: "a CNAME chain", question: ["alias.a14", RRType.A], expect: { security: "secure" } },
+  {
+    name: "a CNAME into another signed zone's NXDOMAIN",
+    question: ["out.a8", RRType.A],
+    follow: "nx.a13",
+    expect: { security: "secure" },
+  },
+  {
+    name: "a CNAME into an unsigned zone",
+    question: ["out2.a8", RRType.A],
+    follow: "www.unsigned",
+    expect: { security: "insecure" },
+  },
+  {
+    name: "a CNAME whose target's NXDOMAIN lost its NSEC3",
+    question: ["out.a8", RRType.A],
+    follow: "nx.a13",
+    tamper: (response) => withoutSections(response, isType("NSEC3")),
+    expect: { security: "bogus", ede: 12 },
+  },
   { name: "the DS of a signed zone", question: ["a8", RRType.DS], expect: { security: "secure" } },
   { name: "a DNSKEY set", question: ["a15", RRType.DNSKEY], expect: { security: "secure" } },
   {
@@ -180,7 +201,15 @@ async function runCase(tree: SignedTree, anchors: ResourceRecord[], c: Case): Pr
   });
   const [name, type] = c.question;
   const question: Question = { name, type, class: 1 };
-  const response = await tree.ask(name, type);
+  let response = await tree.ask(name, type);
+  if (c.follow) {
+    const tail = await tree.ask(c.follow, type);
+    response = {
+      ...tail,
+      answers: [...response.answers, ...tail.answers],
+      authorities: [...response.authorities, ...tail.authorities],
+    };
+  }
   return await validator.validate(question, c.tamper ? c.tamper(response) : response);
 }
 
