@@ -189,7 +189,9 @@ async function checkDenial(chain: TrustChain, name: string, type: number, respon
   for (const record of authority) {
     if (record.data.type !== "RRSIG" || !DENIAL_TYPES.has(record.data.typeCovered)) continue;
     const signer = nameKey(record.data.signerName);
-    if (isAtOrBelow(name, signer) && (apex === undefined || labelCount(signer) > labelCount(apex))) apex = signer;
+    if (isAtOrBelow(name, signer) && (apex === undefined || labelCount(signer) > labelCount(apex))) {
+      apex = signer;
+    }
   }
   if (apex === undefined) {
     const zone = await chain.zoneFor(name, budget);
