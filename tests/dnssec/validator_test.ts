@@ -307,5 +307,24 @@ test({
       equal(verdict.why, "more than 16 labels walked down for one answer");
       equal(asked.length <= MAX_FETCHES, true);
     });
+    await t.step("a DNSKEY trust anchor for one zone: secure there, insecure elsewhere", async () => {
+      const keys = await tree.ask("a13", RRType.DNSKEY);
+      const ksk = keys.answers.find((record) => record.data.type === "DNSKEY" && record.data.flags === 257)!;
+      const validator = createValidator({
+        anchors: [ksk],
+        now: () => Math.floor(Date.now() / 1000),
+        fetch: tree.ask,
+      });
+      const inside = await validator.validate(
+        { name: "www.a13", type: RRType.A, class: 1 },
+        await tree.ask("www.a13", 1),
+      );
+      equal(inside.security, "secure", inside.why);
+      const outside = await validator.validate(
+        { name: "www.a8", type: RRType.A, class: 1 },
+        await tree.ask("www.a8", 1),
+      );
+      deepEqual([outside.security, outside.why], ["insecure", "www.a8/A: no trust anchor above a8"]);
+    });
   });
 });
