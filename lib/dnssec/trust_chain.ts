@@ -18,9 +18,8 @@ import {
 } from "../proto/mod.ts";
 import { labelCount } from "./canonical_rr.ts";
 import { DS_DIGESTS, dsMatches } from "./key_tag.ts";
-import { type Nsec, nsecCutProof } from "./nsec_proof.ts";
+import { ancestorWith, type Nsec, nsecCutProof } from "./nsec_proof.ts";
 import { nsec3CutProof, nsec3Set, nsec3Unusable } from "./nsec3_proof.ts";
-import { ancestorWith } from "./nsec_proof.ts";
 import { type Check, checkRRset, sigsFor, type ZoneKeys } from "./rrsig_check.ts";
 import { isSupportedAlgorithm, type SignatureVerifier } from "./signature.ts";
 import { type DnssecFetch, Ede } from "./types.ts";
