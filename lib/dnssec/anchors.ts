@@ -73,7 +73,7 @@ export function parseTrustAnchors(text: string, file: string): ResourceRecord[] 
       if (origin === undefined && first.text !== "." && !first.text.endsWith(".")) {
         throw new ParseError(where(file, first), `relative owner "${first.text}" with no $ORIGIN`);
       }
-      lastOwner = absoluteName(first.text === "@" ? (origin ?? "") : first.text, origin ?? "");
+      lastOwner = absoluteName(first.text, origin ?? "");
       index = 1;
     }
     if (lastOwner === undefined) throw new ParseError(where(file, first), "a record with no owner name");

@@ -101,7 +101,8 @@ export async function checkRRset(
       continue;
     }
     const candidates = keys.keys.filter((key) =>
-      key.algorithm === sig.algorithm && key.protocol === 3 && (key.flags & 0x0100) !== 0 &&
+      // the zone-key flag set and the REVOKE flag clear (RFC 4034 section 2.1.1, RFC 5011 section 3)
+      key.algorithm === sig.algorithm && key.protocol === 3 && (key.flags & 0x0180) === 0x0100 &&
       keyTag(key) === sig.keyTag
     );
     if (candidates.length === 0) {

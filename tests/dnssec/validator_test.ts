@@ -11,6 +11,8 @@ interface Case {
   readonly question: [string, number];
   readonly expect: Pick<Verdict, "security" | "ede">;
   readonly rcode?: number;
+  /** The name whose answer a recursive resolver would append (NSD does not follow a CNAME out of its zone). */
+  readonly follow?: string;
   /** Changes the answer before it is validated. */
   readonly tamper?: (response: Message) => Message;
   /** Changes what fetch returns. */
@@ -74,6 +76,25 @@ const cases: readonly Case[] = [
   { name: "a wildcard answer (NSEC)", question: ["x.wild.a10", RRType.TXT], expect: { security: "secure" } },
   { name: "a wildcard answer (NSEC3)", question: ["x.wild.a13", RRType.TXT], expect: { security: "secure" } },
   { name: "a CNAME chain", question: ["alias.a14", RRType.A], expect: { security: "secure" } },
+  {
+    name: "a CNAME into another signed zone's NXDOMAIN",
+    question: ["out.a8", RRType.A],
+    follow: "nx.a13",
+    expect: { security: "secure" },
+  },
+  {
+    name: "a CNAME into an unsigned zone",
+    question: ["out2.a8", RRType.A],
+    follow: "www.unsigned",
+    expect: { security: "insecure" },
+  },
+  {
+    name: "a CNAME whose target's NXDOMAIN lost its NSEC3",
+    question: ["out.a8", RRType.A],
+    follow: "nx.a13",
+    tamper: (response) => withoutSections(response, isType("NSEC3")),
+    expect: { security: "bogus", ede: 12 },
+  },
   { name: "the DS of a signed zone", question: ["a8", RRType.DS], expect: { security: "secure" } },
   { name: "a DNSKEY set", question: ["a15", RRType.DNSKEY], expect: { security: "secure" } },
   {
@@ -181,7 +202,15 @@ async function runCase(tree: SignedTree, anchors: ResourceRecord[], c: Case): Pr
   });
   const [name, type] = c.question;
   const question: Question = { name, type, class: 1 };
-  const response = await tree.ask(name, type);
+  let response = await tree.ask(name, type);
+  if (c.follow) {
+    const tail = await tree.ask(c.follow, type);
+    response = {
+      ...tail,
+      answers: [...response.answers, ...tail.answers],
+      authorities: [...response.authorities, ...tail.authorities],
+    };
+  }
   return await validator.validate(question, c.tamper ? c.tamper(response) : response);
 }
 
@@ -278,6 +307,25 @@ test({
       deepEqual([verdict.security, verdict.ede], ["bogus", 6], verdict.why);
       equal(verdict.why, "more than 16 labels walked down for one answer");
       equal(asked.length <= MAX_FETCHES, true);
+    });
+    await t.step("a DNSKEY trust anchor for one zone: secure there, insecure elsewhere", async () => {
+      const keys = await tree.ask("a13", RRType.DNSKEY);
+      const ksk = keys.answers.find((record) => record.data.type === "DNSKEY" && record.data.flags === 257)!;
+      const validator = createValidator({
+        anchors: [ksk],
+        now: () => Math.floor(Date.now() / 1000),
+        fetch: tree.ask,
+      });
+      const inside = await validator.validate(
+        { name: "www.a13", type: RRType.A, class: 1 },
+        await tree.ask("www.a13", 1),
+      );
+      equal(inside.security, "secure", inside.why);
+      const outside = await validator.validate(
+        { name: "www.a8", type: RRType.A, class: 1 },
+        await tree.ask("www.a8", 1),
+      );
+      deepEqual([outside.security, outside.why], ["insecure", "www.a8/A: no trust anchor above a8"]);
     });
   });
 });
