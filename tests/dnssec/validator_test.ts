@@ -95,6 +95,24 @@ const cases: readonly Case[] = [
     tamper: (response) => withoutSections(response, isType("NSEC3")),
     expect: { security: "bogus", ede: 12 },
   },
+  {
+    name: "a CNAME synthesized from a signed DNAME (RFC 6672 section 5.3.3)",
+    question: ["www.moved.a10", RRType.A],
+    follow: "www.a14",
+    expect: { security: "secure" },
+  },
+  {
+    name: "an unsigned CNAME that is not what the DNAME substitutes",
+    question: ["www.moved.a10", RRType.A],
+    follow: "www.a14",
+    tamper: (response) => ({
+      ...response,
+      answers: response.answers.map((record) =>
+        record.data.type === "CNAME" ? { ...record, data: { type: "CNAME", target: "www.a13." } } : record
+      ),
+    }),
+    expect: { security: "bogus", ede: 10 },
+  },
   { name: "the DS of a signed zone", question: ["a8", RRType.DS], expect: { security: "secure" } },
   { name: "a DNSKEY set", question: ["a15", RRType.DNSKEY], expect: { security: "secure" } },
   {
