@@ -39,6 +39,10 @@ export interface Setting {
   readonly upstream: number;
   /** The local names and their IPv4 addresses (mappings.ts). */
   readonly local: Readonly<Record<string, string>>;
+  /** With `--signed`: the zone's DS, as a trust-anchor file for the validating contenders. */
+  readonly anchorFile?: string;
+  /** More arguments for the server (a variant of a contender). */
+  readonly extra?: readonly string[];
 }
 
 /** A server under test. */
@@ -96,9 +100,33 @@ async function writeZone(path: string): Promise<void> {
   await Deno.writeTextFile(path, lines.join("\n") + "\n");
 }
 
-/** Starts NSD on the client CPU, serving the generated zone; resolves once it answers the last name. */
-export async function startNsd(launcher: Launcher, work: string): Promise<Server> {
+/** The generated zone signed with one ECDSA P-256 key (NSEC), and its DS written to `anchor.ds`. */
+async function signZone(work: string): Promise<string> {
+  const run = async (command: string, args: string[]) => {
+    const result = await new Deno.Command(command, { args, cwd: work, stdin: "null" }).output();
+    if (!result.success) {
+      throw new Error(`${command} ${args.join(" ")}: ${new TextDecoder().decode(result.stderr)}`);
+    }
+    return new TextDecoder().decode(result.stdout).trim();
+  };
+  const key = await run("ldns-keygen", ["-a", "ECDSAP256SHA256", "-k", ZONE]);
+  await run("ldns-signzone", ["-f", `${ZONE}.signed`, `${ZONE}.zone`, key]);
+  await Deno.rename(`${work}/${ZONE}.signed`, `${work}/${ZONE}.zone`);
+  await Deno.copyFile(`${work}/${key}.ds`, `${work}/anchor.ds`);
+  return `${work}/anchor.ds`;
+}
+
+/**
+ * Starts NSD on the client CPU, serving the generated zone (signed, with `signed`: then its DS is
+ * in `anchorFile`); resolves once it answers the last name.
+ */
+export async function startNsd(
+  launcher: Launcher,
+  work: string,
+  signed = false,
+): Promise<Server & { readonly anchorFile?: string }> {
   await writeZone(`${work}/${ZONE}.zone`);
+  const anchorFile = signed ? await signZone(work) : undefined;
   let failure: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = freePort();
@@ -131,7 +159,7 @@ zone:
     });
     try {
       await waitUntilAnswers(child, port, zoneName(NAMES - 1), START_TIMEOUT_MS);
-      return { port, child };
+      return anchorFile ? { port, child, anchorFile } : { port, child };
     } catch (error) {
       failure = new Error(`${error}\n${await Deno.readTextFile(`${work}/nsd.log`).catch(() => "")}`);
       await child.stop();
@@ -193,7 +221,19 @@ export const dnsdBatched: Contender = {
       "--log-level",
       "warning",
       ...extraArgs(),
+      ...(setting.extra ?? []),
     ]),
+};
+
+/** dnsd-batched validating what it forwards under the signed zone's DS (`--trust-anchor`; `--signed`). */
+export const dnsdValidating: Contender = {
+  name: "dnsd-dnssec",
+  forwards: true,
+  missing: () => null,
+  start: (setting) => {
+    if (!setting.anchorFile) throw new Error("dnsd-dnssec needs a signed zone: run with --signed");
+    return dnsdBatched.start({ ...setting, extra: ["--trust-anchor", setting.anchorFile] });
+  },
 };
 
 /** The raw socket ceiling: one fixed answer for every query (ceiling.ts). */
@@ -215,8 +255,11 @@ export const ceiling: Contender = {
 
 const UNBOUND = "/usr/sbin/unbound";
 
-function unboundConf(setting: Setting, port: number): string {
+function unboundConf(setting: Setting, port: number, validate = false): string {
   const { work, upstream, local } = setting;
+  const validation = validate
+    ? `    module-config: "validator iterator"\n    trust-anchor-file: "${setting.anchorFile}"\n`
+    : `    module-config: "iterator"\n`;
   const localData = Object.entries(local).map(([name, address]) =>
     `    local-zone: "${name}." static\n    local-data: "${name}. 300 IN A ${address}"\n`
   );
@@ -234,8 +277,7 @@ function unboundConf(setting: Setting, port: number): string {
     num-threads: 1
     access-control: 127.0.0.0/8 allow
     do-not-query-localhost: no
-    module-config: "iterator"
-    qname-minimisation: no
+${validation}    qname-minimisation: no
     prefetch: no
     msg-cache-size: 64m
     rrset-cache-size: 128m
@@ -263,6 +305,20 @@ export const unbound: Contender = {
       if (!check.success) {
         throw new Error(`unbound-checkconf ${conf}:\n${new TextDecoder().decode(check.stderr)}`);
       }
+      return [UNBOUND, "-d", "-c", conf];
+    }),
+};
+
+/** unbound validating under the signed zone's DS (`trust-anchor-file`; `--signed`). */
+export const unboundValidating: Contender = {
+  name: "unbound-dnssec",
+  forwards: true,
+  missing: () => installed(UNBOUND) ? null : `${UNBOUND} is not installed`,
+  start: (setting) =>
+    startOnFreePort(setting, "unbound-dnssec", async (port) => {
+      if (!setting.anchorFile) throw new Error("unbound-dnssec needs a signed zone: run with --signed");
+      const conf = `${setting.work}/unbound.conf`;
+      await Deno.writeTextFile(conf, unboundConf(setting, port, true));
       return [UNBOUND, "-d", "-c", conf];
     }),
 };

@@ -4,6 +4,10 @@
  *
  * `deno task bench:load` (or `deno task bench:load -- --seconds 5 --rate 60000 --servers dnsd,unbound`)
  *
+ * With `--signed`, NSD's zone is signed (ldns-signzone, ECDSA P-256, NSEC) and the contenders
+ * `dnsd-dnssec` and `unbound-dnssec` validate under its DS: DNSSEC's cost beside the same servers
+ * forwarding the same signed zone without validating.
+ *
  * Servers are pinned to CPU 1, dnsperf, NSD and this script to CPU 0. Each server runs alone:
  * local, a warm-up pass and cached, the fixed rate, then a restart and uncached. Every process is
  * started and stopped by PID, also on Ctrl-C; all traffic stays on 127.0.0.1. The report goes to
@@ -22,6 +26,7 @@ import {
   type Contender,
   dnsd,
   dnsdBatched,
+  dnsdValidating,
   dnsmasq,
   NAMES,
   type Server,
@@ -29,6 +34,7 @@ import {
   type Setting,
   startNsd,
   unbound,
+  unboundValidating,
   versions,
   zoneName,
 } from "./_servers.ts";
@@ -112,11 +118,13 @@ interface Flags {
   readonly rate: number;
   /** The contenders to run, by name; all of them when empty. */
   readonly servers: readonly string[];
+  /** Sign NSD's zone (ldns-signzone); the `-dnssec` contenders validate under its DS. */
+  readonly signed: boolean;
 }
 
 /** Runs every contender in turn and returns the report; `stopping` aborts between steps (Ctrl-C). */
 async function sitting(launcher: Launcher, work: string, args: Flags & { stopping: AbortSignal }) {
-  const contenders = [dnsd, dnsdBatched, ceiling, unbound, dnsmasq]
+  const contenders = [dnsd, dnsdBatched, dnsdValidating, ceiling, unbound, unboundValidating, dnsmasq]
     .filter((contender) => args.servers.length === 0 || args.servers.includes(contender.name));
   const notes: string[] = [];
   const results: Results = new Map();
@@ -137,9 +145,9 @@ async function sitting(launcher: Launcher, work: string, args: Flags & { stoppin
       uncached: await queryFile(`${work}/uncached.txt`, range(CACHED_NAMES, NAMES)),
     },
   };
-  say(`Starting NSD with ${NAMES.toLocaleString("en-US")} names...`);
+  say(`Starting NSD with ${NAMES.toLocaleString("en-US")} names${args.signed ? ", signed" : ""}...`);
   await Deno.mkdir(`${work}/nsd`);
-  const nsd = await startNsd(launcher, `${work}/nsd`);
+  const nsd = await startNsd(launcher, `${work}/nsd`, args.signed);
   const measured: string[] = [];
   try {
     for (const contender of contenders) {
@@ -155,7 +163,13 @@ async function sitting(launcher: Launcher, work: string, args: Flags & { stoppin
       try {
         await measure(
           contender,
-          { launcher, work: own, upstream: nsd.port, local: localNames() },
+          {
+            launcher,
+            work: own,
+            upstream: nsd.port,
+            local: localNames(),
+            ...(nsd.anchorFile ? { anchorFile: nsd.anchorFile } : {}),
+          },
           plan,
           record(contender.name),
         );
@@ -192,9 +206,10 @@ function parseFlags(args: string[]): Flags {
       seconds: { type: "string", default: "10" },
       rate: { type: "string", default: "60000" },
       servers: { type: "string", default: "" },
+      signed: { type: "boolean", default: false },
     },
   });
-  const known = ["dnsd", "dnsd-batched", "ceiling", "unbound", "dnsmasq"];
+  const known = ["dnsd", "dnsd-batched", "dnsd-dnssec", "ceiling", "unbound", "unbound-dnssec", "dnsmasq"];
   const servers = values.servers.split(",").filter((name) => name !== "");
   const unknown = servers.find((name) => !known.includes(name));
   if (unknown) throw new Error(`--servers: "${unknown}" is not one of ${known.join(", ")}`);
@@ -204,7 +219,12 @@ function parseFlags(args: string[]): Flags {
     throw new Error(`--seconds: "${values.seconds}" is not a whole number`);
   }
   if (!Number.isInteger(rate) || rate < 1) throw new Error(`--rate: "${values.rate}" is not a whole number`);
-  return { seconds, rate, servers };
+  const validating = servers.filter((name) => name.endsWith("-dnssec"));
+  if (servers.length === 0 && !values.signed) {
+    servers.push(...known.filter((name) => !name.endsWith("-dnssec")));
+  }
+  if (validating.length > 0 && !values.signed) throw new Error(`--servers ${validating[0]}: needs --signed`);
+  return { seconds, rate, servers, signed: values.signed };
 }
 
 async function main(): Promise<void> {

@@ -10,6 +10,7 @@
  */
 import { agedResponse, type AnswerCache, type CacheEntry, cacheKey } from "../cache/mod.ts";
 import {
+  DnssecBogus,
   EdeCode,
   edeOf,
   formatRData,
@@ -162,7 +163,13 @@ export interface Explanation {
     readonly allowAt: string | null;
   } | null;
   /** The cache entry for the question (read, not touched). */
-  readonly cache: { readonly kind: string; readonly ttlLeft: number; readonly stale: boolean } | null;
+  readonly cache: {
+    readonly kind: string;
+    readonly ttlLeft: number;
+    readonly stale: boolean;
+    /** `secure`, `bogus` or `none` (see docs/observability.md). */
+    readonly security: string;
+  } | null;
   /** Where it would be forwarded, with each upstream's health. */
   readonly forward: {
     readonly zone: string;
@@ -218,9 +225,23 @@ const SOURCE_OF: Readonly<Record<string, ExplainSource>> = {
   "recursion": "refused",
 };
 
-/** The cache entry as explain shows it. */
+/**
+ * The cache entry as explain shows it, with its DNSSEC status: `secure` (validated, AD), `bogus` (a
+ * failed validation remembered), or `none` (validation off, or an insecure or unanchored answer).
+ */
 function cacheShown(found: { entry: CacheEntry; stale: boolean; remaining: number }) {
-  return { kind: found.entry.kind, ttlLeft: Math.max(0, Math.floor(found.remaining)), stale: found.stale };
+  const { entry } = found;
+  const security = entry.kind === "failure"
+    ? (entry.error instanceof DnssecBogus ? "bogus" : "none")
+    : entry.kept === null && entry.response.authenticData
+    ? "secure"
+    : "none";
+  return {
+    kind: entry.kind,
+    ttlLeft: Math.max(0, Math.floor(found.remaining)),
+    stale: found.stale,
+    security,
+  };
 }
 
 /**

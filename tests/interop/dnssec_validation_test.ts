@@ -14,6 +14,7 @@ import { needsTools } from "../_nsd.ts";
 import { type RunningDnsd, startDnsd } from "../_dnsd_process.ts";
 import { type SignedTree, startSignedTree, type TreeCase } from "../_signed_tree.ts";
 import { queryWith, startValidatingUnbound, type ValidatedAnswer } from "../_unbound.ts";
+import { freeUdpPort } from "../_udp_client.ts";
 
 const TOOLS = ["nsd", "unbound", "ldns-keygen", "ldns-signzone"];
 
@@ -130,6 +131,54 @@ test({
     } finally {
       await unbound.stop();
     }
+  } finally {
+    await tree.stop();
+  }
+});
+
+test({
+  ...needsTools(
+    TOOLS,
+    "dnsd --dnssec: dnsd_dnssec_total counts each verdict, explain shows the cache's security",
+  ),
+  timeoutMs: 90_000,
+}, async () => {
+  const tree = await startSignedTree();
+  try {
+    const metricsPort = freeUdpPort();
+    await withDnsd(tree, ["--metrics", `127.0.0.1:${metricsPort}`], async (dnsd) => {
+      const counts = async () => {
+        const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        const count = (result: string) =>
+          Number(new RegExp(`^dnsd_dnssec_total\\{result="${result}"\\} (\\d+)$`, "m").exec(metrics)?.[1]);
+        return { secure: count("secure"), insecure: count("insecure"), bogus: count("bogus") };
+      };
+      // The start-up probe (. NS, for /ready) is validated too, secure: count from once it has been.
+      let before = await counts();
+      for (let waited = 0; before.secure < 1 && waited < 5_000; waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        before = await counts();
+      }
+      assert.equal(before.secure, 1, "the start-up probe for . NS, validated secure");
+      const asked = ["www.alg13.test.", "www.alg8.test.", "www.insecure.test.", "www.badsig.test."];
+      for (const name of asked) await queryWith(dnsd.port, name, RRType.A, { dnssecOk: true });
+      const after = await counts();
+      assert.deepEqual(
+        {
+          secure: after.secure - before.secure,
+          insecure: after.insecure - before.insecure,
+          bogus: after.bogus - before.bogus,
+        },
+        { secure: 2, insecure: 1, bogus: 1 },
+      );
+      const explain = async (name: string) => {
+        const url = `http://127.0.0.1:${metricsPort}/explain?name=${name}&type=A&do=1`;
+        return (await (await fetch(url)).json()) as { cache: { security: string } | null };
+      };
+      assert.equal((await explain("www.alg13.test.")).cache?.security, "secure");
+      assert.equal((await explain("www.insecure.test.")).cache?.security, "none");
+      assert.equal((await explain("www.badsig.test.")).cache?.security, "bogus");
+    });
   } finally {
     await tree.stop();
   }
