@@ -103,3 +103,18 @@ export async function runTool(tool: string, args: readonly string[], ms = 10_000
   if (code !== 0) throw new Error(`${tool} ${args.join(" ")} exited ${code}:\n${stdout}${stderr}`);
   return stdout;
 }
+
+/**
+ * The definition of a test that serves DNS on `address`:53 (as Zonemaster needs): itself, or
+ * skipped with the reason when port 53 cannot be bound there (not root, no CAP_NET_BIND_SERVICE),
+ * except under CI, where it runs and fails.
+ */
+export function needsPort53(address: string, name: string): { name: string; ignore: boolean } {
+  if (IN_CI) return { name, ignore: false };
+  try {
+    Deno.listenDatagram({ transport: "udp", hostname: address, port: 53 }).close();
+    return { name, ignore: false };
+  } catch {
+    return { name: `${name} [skipped: cannot bind port 53 on ${address}: run as root]`, ignore: true };
+  }
+}

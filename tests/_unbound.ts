@@ -5,7 +5,15 @@
  * reduced to what validation tests compare.
  * @module
  */
-import { decodeMessage, edeOf, encodeMessage, query, type ResourceRecord, RRType } from "../lib/proto/mod.ts";
+import {
+  decodeMessage,
+  edeOf,
+  encodeMessage,
+  query,
+  type ResourceRecord,
+  RRClass,
+  RRType,
+} from "../lib/proto/mod.ts";
 import { stopProcess } from "./_nsd.ts";
 import { findTool } from "./_tools.ts";
 import { exchange, freeUdpPort } from "./_udp_client.ts";
@@ -63,21 +71,26 @@ forward-zone:
 `;
 }
 
+/** `version.server` CH TXT, which unbound answers itself once it is up: the sign that it serves. */
+function probe(): Uint8Array {
+  return encodeMessage(query({ name: "version.server", type: RRType.TXT, class: RRClass.CH }, { id: 4242 }));
+}
+
 /**
- * Starts unbound (`-d`, foreground) as a validating forwarder to `options.upstreamPort`; resolves
- * once it answers. Its configuration and log live in a fresh temporary folder.
+ * Starts unbound (`-d`, foreground) with the configuration `conf(work, port)` makes, in a fresh
+ * temporary folder `work` that also holds its log; resolves once it answers. A port taken between
+ * picking and binding is retried with another, twice.
  */
-export async function startValidatingUnbound(options: ValidatingOptions): Promise<Unbound> {
+export async function startUnbound(conf: (work: string, port: number) => string): Promise<Unbound> {
   const work = await Deno.makeTempDir({ prefix: "dnsd_unbound_" });
   const log = () => Deno.readTextFile(`${work}/unbound.log`).catch(() => "(no log)");
   let lastError = "";
-  // A port free a moment ago may be taken by now: try a few.
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = freeUdpPort();
-    const conf = `${work}/unbound.conf`;
-    await Deno.writeTextFile(conf, unboundConf(work, port, options));
+    const file = `${work}/unbound.conf`;
+    await Deno.writeTextFile(file, conf(work, port));
     const child = new Deno.Command(findTool("unbound") ?? "/usr/sbin/unbound", {
-      args: ["-d", "-c", conf],
+      args: ["-d", "-c", file],
       stdin: "null",
       stdout: "null",
       stderr: "null",
@@ -87,12 +100,10 @@ export async function startValidatingUnbound(options: ValidatingOptions): Promis
       exited = true;
       return s;
     });
-    // The root's SOA needs no validation beyond the anchor: a quick sign that unbound serves.
-    const probe = encodeMessage(query({ name: ".", type: RRType.SOA }, { id: 1 }));
     const deadline = Date.now() + START_TIMEOUT_MS;
     let ready = false;
     while (!exited && !ready && Date.now() < deadline) {
-      ready = (await exchange(port, probe, PROBE_MS)) !== null;
+      ready = (await exchange(port, probe(), PROBE_MS)) !== null;
     }
     const stop = () => stopProcess(child, () => exited);
     if (ready) {
@@ -115,6 +126,11 @@ export async function startValidatingUnbound(options: ValidatingOptions): Promis
   }
   await Deno.remove(work, { recursive: true });
   throw new Error(`Cannot start unbound: ${lastError}`);
+}
+
+/** Starts unbound as a validating forwarder to `options.upstreamPort` (see {@link startUnbound}). */
+export function startValidatingUnbound(options: ValidatingOptions): Promise<Unbound> {
+  return startUnbound((work, port) => unboundConf(work, port, options));
 }
 
 /** What {@link queryWith} sets in the query besides RD=1 and EDNS (1232 octets). */

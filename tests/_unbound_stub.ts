@@ -4,14 +4,7 @@
  * `stub-zone`s on loopback and validating them under the trust anchors given, and stopped by PID.
  * @module
  */
-import { encodeMessage } from "../lib/proto/codec.ts";
-import { query } from "../lib/proto/message.ts";
-import { RRClass, RRType } from "../lib/proto/types.ts";
-import { stopProcess } from "./_nsd.ts";
-import { findTool } from "./_tools.ts";
-import { exchange, freeUdpPort } from "./_udp_client.ts";
-
-const START_TIMEOUT_MS = 10_000;
+import { startUnbound, type Unbound } from "./_unbound.ts";
 
 /** A zone unbound reaches at a loopback server instead of through the root. */
 export interface StubZone {
@@ -27,12 +20,8 @@ export interface UnboundStubOptions {
   readonly trustAnchors: readonly string[];
 }
 
-/** A running unbound. */
-export interface UnboundStub {
-  readonly port: number;
-  /** unbound's log so far: with `val-log-level: 2` it says why an answer was bogus. */
-  log(): Promise<string>;
-}
+/** A running unbound (its log, with `val-log-level: 2`, says why an answer was bogus). */
+export type UnboundStub = Pick<Unbound, "port" | "log">;
 
 function unboundConf(work: string, port: number, options: UnboundStubOptions): string {
   const anchors = options.trustAnchors.map((anchor) =>
@@ -67,58 +56,18 @@ ${anchors.join("")}remote-control:
 ${stubs.join("")}`;
 }
 
-/** `version.server` CH TXT, which unbound answers itself once it is up. */
-function probe(): Uint8Array {
-  return encodeMessage(query({ name: "version.server", type: RRType.TXT, class: RRClass.CH }, { id: 4242 }));
-}
-
 /**
- * Runs `fn` against an unbound (see the module doc) whose configuration and log live in a fresh
- * temporary folder; always stops it by PID and removes that folder. A port taken between picking
- * and binding is retried with another, twice.
+ * Runs `fn` against an unbound (see the module doc) started by {@link startUnbound}; always stops it
+ * by PID and removes its folder.
  */
 export async function withUnboundStub(
   options: UnboundStubOptions,
   fn: (unbound: UnboundStub) => Promise<void>,
 ): Promise<void> {
-  const work = await Deno.makeTempDir({ prefix: "dnsd_unbound_stub_" });
+  const unbound = await startUnbound((work, port) => unboundConf(work, port, options));
   try {
-    let lastError = "";
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const port = freeUdpPort();
-      const conf = `${work}/unbound.conf`;
-      await Deno.writeTextFile(conf, unboundConf(work, port, options));
-      const child = new Deno.Command(findTool("unbound") ?? "/usr/sbin/unbound", {
-        args: ["-d", "-c", conf],
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
-      let exited = false;
-      const status = child.status.then((s) => {
-        exited = true;
-        return s;
-      });
-      try {
-        const deadline = Date.now() + START_TIMEOUT_MS;
-        let ready = false;
-        while (!exited && !ready && Date.now() < deadline) {
-          ready = (await exchange(port, probe(), 200)) !== null;
-        }
-        if (ready) {
-          await fn({ port, log: () => Deno.readTextFile(`${work}/unbound.log`).catch(() => "(no log)") });
-          return;
-        }
-        const log = await Deno.readTextFile(`${work}/unbound.log`).catch(() => "(no log)");
-        lastError = `unbound on port ${port} ${
-          exited ? `exited (${(await status).code})` : "never answered"
-        }:\n${log}`;
-      } finally {
-        await stopProcess(child, () => exited);
-      }
-    }
-    throw new Error(`Cannot start unbound: ${lastError}`);
+    await fn(unbound);
   } finally {
-    await Deno.remove(work, { recursive: true });
+    await unbound.stop();
   }
 }

@@ -7,17 +7,14 @@
  */
 import {
   canonicalName,
-  encodeMessage,
   type RData,
+  rdataOctets,
   type ResourceRecord,
   RRType,
   typeCode,
 } from "../proto/mod.ts";
 
 type RRSIGData = Extract<RData, { type: "RRSIG" }>;
-
-// One record with the root as owner, no question: its RDATA starts after 12 + 1 + 2 + 2 + 4 + 2 octets.
-const RDATA_OFFSET = 23;
 
 /**
  * The RDATA of a record in canonical form. The RFC 1035 types are written here by hand, since the codec
@@ -48,27 +45,8 @@ export function canonicalRData(data: RData): Uint8Array {
       ]);
     case "RRSIG":
       return concat([rrsigHeader(data), data.signature]);
-    default: {
-      const wire = encodeMessage({
-        id: 0,
-        response: false,
-        opcode: 0,
-        authoritative: false,
-        truncated: false,
-        recursionDesired: false,
-        recursionAvailable: false,
-        z: false,
-        authenticData: false,
-        checkingDisabled: false,
-        rcode: 0,
-        questions: [],
-        answers: [{ name: "", class: 1, ttl: 0, data }],
-        authorities: [],
-        additionals: [],
-        edns: null,
-      });
-      return wire.slice(RDATA_OFFSET);
-    }
+    default:
+      return rdataOctets(data);
   }
 }
 

@@ -36,7 +36,7 @@ export {
   unknownOpcodeReply,
 } from "./message.ts";
 export { displayName, foldOctet, isAtOrBelow, nameKey, parentName, withoutRootDot } from "./name.ts";
-export { formatRData, parseRData, typeCode } from "./rdata.ts";
+export { formatRData, parseRData, rdataOctets, typeCode } from "./rdata.ts";
 export { decodeBase32Hex, formatBase32Hex } from "./rdata_dnssec.ts";
 export { absoluteName, parseDuration, RDataText } from "./rdata_text.ts";
 export { Opcode, Rcode, rcodeName, RRClass, RRType, typeFromText, typeName } from "./types.ts";

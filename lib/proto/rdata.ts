@@ -10,7 +10,7 @@ import { dnssecCodecs } from "./rdata_dnssec.ts";
 import { modernCodecs } from "./rdata_modern.ts";
 import { formatHex, type RDataText } from "./rdata_text.ts";
 import type { RData } from "./types.ts";
-import { Reader, type Writer } from "./wire.ts";
+import { Reader, Writer } from "./wire.ts";
 import { DecodeError } from "./errors.ts";
 
 const codecs: { readonly [T in Known]: RDataCodec<T> } = {
@@ -41,6 +41,17 @@ export function encodeRData(writer: Writer, data: RData): void {
   // TypeScript cannot tie `codecs[data.type]` to the narrowed `data` (microsoft/TypeScript#30581).
   const codec = codecs[data.type] as RDataCodec<Known>;
   codec.encode(writer, data as never);
+}
+
+/**
+ * RDATA as the codec writes it in a message of its own: what DNSSEC's canonical form is for every
+ * type whose RDATA holds no compressible name (RFC 3597 section 4); an RFC 1035 type's second name
+ * may point at its first.
+ */
+export function rdataOctets(data: RData): Uint8Array {
+  const writer = new Writer();
+  encodeRData(writer, data);
+  return writer.finish().slice();
 }
 
 /**

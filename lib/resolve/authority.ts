@@ -20,6 +20,7 @@ import {
   delegationRecords,
   type Denial,
   denialRecords,
+  named,
   type Origin,
   signaturesFor,
   soaSignatures,
@@ -69,12 +70,6 @@ type Step =
     readonly origin: Origin;
   };
 
-/** The records with `owner` as their name (the name as asked); no copy when it already is. */
-function owned(records: readonly ResourceRecord[], owner: string): readonly ResourceRecord[] {
-  if (records.every((record) => record.name === owner)) return records;
-  return records.map((record) => ({ ...record, name: owner }));
-}
-
 /** Answers from one node: the asked RRset, or its CNAME, or NODATA. `owner` is the name as asked. */
 function fromNode(
   node: ZoneNode,
@@ -85,10 +80,10 @@ function fromNode(
 ): Step {
   if (type === RRType.ANY) {
     // RFC 8482 allows a minimal answer; dnsd gives every RRset of the name, which is as cheap here.
-    return { kind: "records", records: owned(node.rrsets.flatMap((rrset) => rrset.records), owner), origin };
+    return { kind: "records", records: named(node.rrsets.flatMap((rrset) => rrset.records), owner), origin };
   }
   const rrset = rrsetOf(node, type);
-  if (rrset) return { kind: "records", records: owned(rrset.records, owner), origin };
+  if (rrset) return { kind: "records", records: named(rrset.records, owner), origin };
   const cname = type === RRType.CNAME ? undefined : rrsetOf(node, RRType.CNAME)?.records[0];
   if (cname?.data.type === "CNAME") {
     return { kind: "cname", record: { ...cname, name: owner }, target: cname.data.target, origin };

@@ -34,8 +34,8 @@ function nextCloser(key: string, encloser: string): string {
   return name;
 }
 
-/** `records` with `owner` as their name, for a wildcard's RRSIGs served at the name asked. */
-function named(records: readonly ResourceRecord[], owner: string): readonly ResourceRecord[] {
+/** The records with `owner` as their name (the name as asked); no copy when it already is. */
+export function named(records: readonly ResourceRecord[], owner: string): readonly ResourceRecord[] {
   return records.every((record) => record.name === owner)
     ? records
     : records.map((r) => ({ ...r, name: owner }));

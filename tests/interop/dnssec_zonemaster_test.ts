@@ -15,7 +15,7 @@ import { test } from "../_limit.ts";
 import { ok } from "node:assert/strict";
 import { type DnsdProcess, spawnDnsd, STAMP } from "../_dnsd_process.ts";
 import { stopProcess } from "../_nsd.ts";
-import { findTool, IN_CI, needsTool, runCommand } from "../_tools.ts";
+import { findTool, needsPort53, needsTool, runCommand } from "../_tools.ts";
 import { signZone, zoneText } from "../_signed_zone.ts";
 import { NoReply, udpAsk } from "../_udp_client.ts";
 import { encodeMessage } from "../../lib/proto/codec.ts";
@@ -54,24 +54,13 @@ const HINTS = `.            3600000  NS  a.root.zm.
 a.root.zm.   3600000  A   ${ROOT_NS}
 `;
 
-/** Whether port 53 can be bound on the test's addresses (root, or CAP_NET_BIND_SERVICE). */
-function canBind53(): boolean {
-  try {
-    Deno.listenDatagram({ transport: "udp", hostname: ROOT_NS, port: 53 }).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The test's definition: skipped, with the reason, without the tools or port 53 (never under CI). */
 function definition(name: string): { name: string; ignore: boolean } {
   for (const tool of TOOLS) {
     const fields = needsTool(tool, name);
     if (fields.name !== name) return fields;
   }
-  if (IN_CI || canBind53()) return { name, ignore: false };
-  return { name: `${name} [skipped: cannot bind port 53 on ${ROOT_NS}: run as root]`, ignore: true };
+  return needsPort53(ROOT_NS, name);
 }
 
 /** A server the test started. */

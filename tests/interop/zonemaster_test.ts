@@ -10,7 +10,7 @@
 import { test } from "../_limit.ts";
 import { deepEqual, match, ok } from "node:assert/strict";
 import { type DnsdProcess, spawnDnsd, STAMP } from "../_dnsd_process.ts";
-import { findTool, IN_CI, needsTool, runCommand } from "../_tools.ts";
+import { findTool, needsPort53, needsTool, runCommand } from "../_tools.ts";
 
 const ROOT_NS = "127.14.0.20";
 const ZONE_NS = "127.14.0.21";
@@ -41,21 +41,10 @@ const HINTS = `.            3600000  NS  a.root.zm.
 a.root.zm.   3600000  A   ${ROOT_NS}
 `;
 
-/** Whether port 53 can be bound on the test's addresses (root, or CAP_NET_BIND_SERVICE). */
-function canBind53(): boolean {
-  try {
-    Deno.listenDatagram({ transport: "udp", hostname: ROOT_NS, port: 53 }).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The test's definition: skipped, with the reason, without the tool or port 53 (never under CI). */
 function definition(name: string): { name: string; ignore: boolean } {
   const tool = needsTool("zonemaster-cli", name);
-  if (tool.ignore || IN_CI || canBind53()) return tool;
-  return { name: `${name} [skipped: cannot bind port 53 on ${ROOT_NS}: run as root]`, ignore: true };
+  return tool.ignore ? tool : needsPort53(ROOT_NS, name);
 }
 
 /** Starts dnsd on `address`:53 with `args` and waits for its "running" line. */
