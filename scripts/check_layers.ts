@@ -16,6 +16,7 @@ export const LAYERS: Readonly<Record<string, number>> = {
   observe: 1,
   net: 1,
   dnssec: 1,
+  tsig: 1,
   zone: 2,
   resolve: 3,
   block: 3,
