@@ -6,6 +6,7 @@
  */
 import type { Message } from "../proto/mod.ts";
 import type { Trace } from "../observe/mod.ts";
+import type { SignedRequest } from "../tsig/mod.ts";
 
 /** How a query came in. `tls` and `https` are named now so stages can be written for them. */
 export type Transport = "udp" | "tcp" | "tls" | "https";
@@ -28,6 +29,11 @@ export interface QueryContext {
 export interface Request extends QueryContext {
   /** The query. */
   readonly message: Message;
+  /**
+   * The query's TSIG key and record when it was signed and checked (RFC 8945); its answer is signed
+   * with that key. Absent for an unsigned query (one that failed its check never reaches a stage).
+   */
+  readonly tsig?: SignedRequest;
 }
 
 /** Turns a request into a response. */
