@@ -23,6 +23,7 @@ export const LAYERS: Readonly<Record<string, number>> = {
   policy: 3,
   cache: 4,
   upstream: 4,
+  xfr: 4,
   server: 5,
   config: 6,
 };
