@@ -36,6 +36,7 @@ import type { ResourceRecord } from "./lib/proto/mod.ts";
 import mappings from "./mappings.ts";
 import { fileURLToPath } from "node:url";
 import { createReloader, type Mappings, mappingsModule, type Reloader, watchFiles } from "./lib/zone/mod.ts";
+import { ZoneTransfers } from "./lib/xfr/mod.ts";
 import {
   batchedUdpAvailable,
   type BindAddress,
@@ -286,6 +287,7 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
         logLevel = next.command.logLevel;
         configureLogging(logLevel);
       }
+      transfers.zonesChanged();
       const forwarding = forwardingChanges(running, next.command);
       running = next.command;
       if (!forwarding) return;
@@ -306,6 +308,8 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
   log.info("Reading UDP {how}", {
     how: udpIo === "batched" ? "in batches (recvmmsg)" : "one datagram per op (Deno.DatagramConn)",
   });
+  // Zone transfers serve the zones as loaded now: files (through the reloader) and secondaries.
+  const transfers = new ZoneTransfers(command.transfers, () => reloader.current());
   let server: RunningServer;
   // The explain and admin API handlers need the running server: mounted now, bound once it runs.
   const admin: { handlers?: AdminHandlers } = {};
@@ -325,7 +329,9 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
       dnssec: anchors ? { anchors } : null,
       listen: bindAddresses(command.listen),
       udpIo,
-      localData: reloader.current,
+      localData: () => transfers.localData(),
+      handlers: { transfer: transfers.transfer, notify: (request) => transfers.notify(request) },
+      tsig: { keyring: transfers.keyring, clock: transfers.unixClock },
       blockPolicy: () => reloader.state().blocking,
       version: VERSION,
       local: () => reloader.state().command,
@@ -347,12 +353,15 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
   // Graceful: stop accepting, let queries in progress finish (bounded by the upstream timeout), close.
   const stop = () => {
     watch.close();
+    transfers.close();
     void server.stop(command.timeoutMs);
   };
   Deno.addSignalListener("SIGHUP", reload);
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   statisticsOnSignal(server, usr1);
+  // The zones as first loaded: NOTIFY goes out for each, as NSD and Knot do at start.
+  transfers.zonesChanged();
   // Logged only once a signal would stop the server cleanly: supervisors act on this line (the first).
   for (const address of server.addresses) {
     log.info("DNS server is running on {address}", { address: formatAddress(address) });

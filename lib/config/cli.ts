@@ -21,6 +21,7 @@ import { optionByFlag, OPTIONS } from "./options.ts";
 import { parseHttpAddress } from "../observe/mod.ts";
 import { type DnssecSettings, dnssecSettings } from "./trust_anchors.ts";
 import { type ExplainCommand, parseExplain } from "./explain_command.ts";
+import { parseTsigKey, type TsigKey, TsigKeyError } from "../tsig/mod.ts";
 
 export type { ExplainCommand };
 
@@ -104,7 +105,28 @@ export type Command =
     readonly adminToken: string | null;
     /** `--dnssec` and `--trust-anchor`: validate forwarded answers, under which anchors; null when off. */
     readonly validation: DnssecSettings | null;
+    /** Zone transfers: who may transfer, NOTIFY targets, TSIG keys, secondary zones. */
+    readonly transfers: TransferSettings;
   };
+
+/** `--allow-transfer`, `--notify`, `--tsig-key`, `--secondary`, `--secondary-dir`, `--journal-size`. */
+export interface TransferSettings {
+  readonly allowTransfer: readonly string[];
+  readonly notify: readonly { readonly hostname: string; readonly port: number }[];
+  readonly keys: readonly TsigKey[];
+  readonly secondaries: readonly SecondarySetting[];
+  readonly secondaryDir: string | null;
+  readonly journalSize: number;
+}
+
+/** One `--secondary ZONE=HOST:PORT[@KEY]`. */
+export interface SecondarySetting {
+  /** The zone's apex, as given (no trailing dot). */
+  readonly zone: string;
+  readonly primary: { readonly hostname: string; readonly port: number };
+  /** The key its requests are signed with; none: unsigned. */
+  readonly key: TsigKey | null;
+}
 
 /** One address to listen on: an IP address or a host name (looked up at start-up), and a port. */
 export interface ListenAddress {
@@ -207,6 +229,19 @@ Options:
                        192.168.0.0/16, fc00::/7)
   --no-recursion       authoritative only: no upstreams, RA=0, names outside
                        local data REFUSED
+  --allow-transfer CIDR
+                       clients that may transfer zones (AXFR, IXFR over TCP);
+                       repeatable (default 127.0.0.0/8, ::1)
+  --notify HOST:PORT   send NOTIFY there when a zone's serial changes; repeatable
+  --tsig-key NAME:ALGORITHM:BASE64
+                       a TSIG key (hmac-sha256, hmac-sha512, hmac-sha1, ...);
+                       with any, transfers and NOTIFY must be signed; repeatable
+  --secondary ZONE=HOST:PORT[@KEY]
+                       take ZONE from that primary by AXFR/IXFR, follow its SOA
+                       timers and NOTIFY, sign with KEY; repeatable
+  --secondary-dir DIR  write secondary zones there; serve them from there at start
+  --journal-size N     records of differences kept per zone for IXFR
+                       (default 100000; 0: AXFR only)
   --rate-limit N       UDP responses a second per client prefix, and the burst;
                        over it a response is dropped or slipped (default 0: off;
                        TCP is never limited)
@@ -312,6 +347,76 @@ export function parseUpstream(text: string): Upstream {
   }
   if (!parseIPv4(host)) throw new UsageError(`--upstream ${text}: "${host}" is not an IP address`);
   return { hostname: host, port };
+}
+
+/** Parses `--tsig-key NAME:ALGORITHM:BASE64`. */
+function parseKey(text: string): TsigKey {
+  try {
+    return parseTsigKey(text);
+  } catch (error) {
+    if (!(error instanceof TsigKeyError)) throw error;
+    throw new UsageError(`--tsig-key: ${error.message}`);
+  }
+}
+
+/** Parses `--secondary ZONE=HOST:PORT[@KEY]`, KEY one of `keys`. */
+export function parseSecondary(text: string, keys: readonly TsigKey[]): SecondarySetting {
+  const what = `--secondary ${text}`;
+  const match = /^([^=]+)=([^@]+)(?:@(.+))?$/.exec(text);
+  if (!match) throw new UsageError(`${what}: expected ZONE=HOST:PORT[@KEY]`);
+  const zone = match[1]!.trim().replace(/\.$/, "");
+  try {
+    checkName(zone);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`${what}: "${zone}" is not a domain name (${reason})`);
+  }
+  let primary: Upstream;
+  try {
+    primary = parseUpstream(match[2]!.trim());
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    throw new UsageError(`${what}: "${match[2]}" is not an IP address with an optional port`);
+  }
+  const keyName = match[3]?.trim().replace(/\.$/, "").toLowerCase();
+  if (keyName === undefined) return { zone, primary, key: null };
+  const key = keys.find((each) => each.name === keyName);
+  if (!key) throw new UsageError(`${what}: no --tsig-key named "${keyName}"`);
+  return { zone, primary, key };
+}
+
+/** The transfer settings from `values`. */
+function transferSettings(
+  values: Settings,
+  cidr: (flag: string) => (text: string) => string,
+): TransferSettings {
+  const keys = values.list("tsig-key", parseKey);
+  const names = new Set<string>();
+  for (const key of keys) {
+    if (names.has(key.name)) throw new UsageError(`--tsig-key: the key "${key.name}" is given twice`);
+    names.add(key.name);
+  }
+  const secondaries = values.list("secondary", (text) => parseSecondary(text, keys));
+  const zones = new Set<string>();
+  for (const { zone } of secondaries) {
+    if (zones.has(nameKey(zone))) throw new UsageError(`--secondary: the zone "${zone}" is given twice`);
+    zones.add(nameKey(zone));
+  }
+  return {
+    allowTransfer: values.list("allow-transfer", cidr("allow-transfer")),
+    notify: values.list("notify", (text) => {
+      try {
+        return parseUpstream(text);
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        throw new UsageError(`--notify ${text}: expected an IP address with an optional port`);
+      }
+    }),
+    keys,
+    secondaries,
+    secondaryDir: values.text("secondary-dir") || null,
+    journalSize: values.integer("journal-size"),
+  };
 }
 
 /** The most forward zones: each holds its own upstream sockets. */
@@ -614,6 +719,7 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
     }) || null,
     kind: "serve",
     validation: dnssecSettings(values.flag("dnssec"), values.list("trust-anchor", (text) => text)),
+    transfers: transferSettings(values, cidr),
     udpIo,
     access,
     recursion,

@@ -169,7 +169,8 @@ export function decodeMessage(bytes: Uint8Array): Message {
   };
 }
 
-function encodeRecord(writer: Writer, record: ResourceRecord): void {
+/** Writes one record, its owner (and RDATA names where RFC 3597 allows) compressed. */
+export function encodeRecord(writer: Writer, record: ResourceRecord): void {
   writer.name(record.name, true);
   writer.u16(typeCode(record.data));
   writer.u16(record.class);

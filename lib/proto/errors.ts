@@ -87,6 +87,15 @@ export class Refused extends QueryFailure {
   override name = "Refused";
 }
 
+/**
+ * The server is not authoritative for the zone a transfer or NOTIFY names (RFC 5936 section 2.2.1,
+ * RFC 1996): NOTAUTH.
+ */
+export class NotAuthoritative extends QueryFailure {
+  /** The error class name. */
+  override name = "NotAuthoritative";
+}
+
 /** The server cannot answer right now (it is shutting down): SERVFAIL, EDE Not Ready. */
 export class NotReady extends QueryFailure {
   /** The error class name. */

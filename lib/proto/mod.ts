@@ -16,6 +16,7 @@ export {
   DnssecBogus,
   EncodeError,
   FormatError,
+  NotAuthoritative,
   NotImplemented,
   NotReady,
   ParseError,
@@ -53,3 +54,4 @@ export type { Edns, EdnsOption } from "./types.ts";
 export type { DecodeReason, EncodeReason } from "./errors.ts";
 export type { CompressionTable } from "./wire.ts";
 export { query } from "./message.ts";
+export { MessagePacker } from "./packer.ts";

@@ -87,6 +87,8 @@ import { serveUdp } from "./udp_server.ts";
 import { type CookieOptions, RateLimiter, type RateLimitOptions, ServerCookies } from "../policy/mod.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
 import type { OpcodeHandlers } from "./dispatch.ts";
+import type { TsigSettings } from "./respond.ts";
+import { pendingZones, type ZoneNotReady } from "../xfr/mod.ts";
 import { explainer, type ExplainQuestion, type Explanation, type LocalTrace } from "./explain.ts";
 import type { ExplainFiles } from "./explain_sources.ts";
 
@@ -137,6 +139,10 @@ export interface ServerOptions {
   readonly hooks?: readonly QueryHook[];
   /** Handlers for NOTIFY, UPDATE and zone transfers; without them NOTIMP and REFUSED. */
   readonly handlers?: OpcodeHandlers;
+  /** TSIG keys for signed requests (`--tsig-key`); without them every signed request gets BADKEY. */
+  readonly tsig?: TsigSettings;
+  /** Secondary zones with no copy to serve: their names get SERVFAIL (see lib/xfr). */
+  readonly zoneNotReady?: ZoneNotReady;
   /** Milliseconds on a monotonic clock (default `performance.now()`): injected by tests that move time. */
   readonly clock?: () => number;
   /**
@@ -466,6 +472,7 @@ function namedLocalStages(options: ServerOptions, memo: ResponseMemo | undefined
         return { version: settings.hideVersion ? null : version, identity: settings.identity };
       }),
     ],
+    ...(options.zoneNotReady ? [["secondary", pendingZones(options.zoneNotReady)] as [string, Stage]] : []),
     ["local-data", authoritative(options.localData, memo ? { memo } : {})],
     [
       "default-zones",
@@ -734,6 +741,7 @@ export function startServer(options: ServerOptions): RunningServer {
     recursionAvailable,
     cookies,
     ...(options.handlers ? { handlers: options.handlers } : {}),
+    ...(options.tsig ? { tsig: options.tsig } : {}),
   };
   // One chain, cache and memo behind every address; each socket has its own loop.
   const limit = options.rateLimit;

@@ -8,8 +8,11 @@
 import { type Message, NotImplemented, Opcode, Refused, RRType } from "../proto/mod.ts";
 import type { Request, Resolve } from "../resolve/mod.ts";
 
-/** Writes one message of a streamed answer (TCP only). */
-export type WriteMessage = (message: Message) => Promise<void>;
+/**
+ * Writes one message of a streamed answer (TCP only), encoded: the server signs it when the request
+ * was signed (TSIG), and rejects once the connection is gone so the handler stops.
+ */
+export type WriteMessage = (message: Uint8Array) => Promise<void>;
 
 /**
  * Answers a zone transfer request. Over TCP, `write` sends each message of the transfer in turn

@@ -16,7 +16,7 @@ export type {
 export { dispatch } from "./dispatch.ts";
 export type { OpcodeHandlers, TransferHandler, WriteMessage } from "./dispatch.ts";
 export { failureCode, failureReply, respond } from "./respond.ts";
-export type { Report, RespondOptions } from "./respond.ts";
+export type { Report, RespondOptions, TsigSettings } from "./respond.ts";
 export type { ServeOptions } from "./serving.ts";
 export { serveTcp } from "./tcp_server.ts";
 export type { TcpServerOptions } from "./tcp_server.ts";

@@ -16,6 +16,7 @@ import {
   HEADER_SIZE,
   headerOnlyReply,
   type Message,
+  NotAuthoritative,
   NotImplemented,
   NotReady,
   Opcode,
@@ -33,6 +34,14 @@ import {
 } from "../proto/mod.ts";
 import type { QueryContext, Request, Resolve, ResponseMemo } from "../resolve/mod.ts";
 import { Source } from "../observe/mod.ts";
+import {
+  AnswerSigner,
+  rejectionTsig,
+  TSIG_TYPE,
+  TsigKeyring,
+  type UnixClock,
+  verifyRequest,
+} from "../tsig/mod.ts";
 import { UpstreamsBusy } from "../upstream/mod.ts";
 import { dispatch, handles, type OpcodeHandlers } from "./dispatch.ts";
 
@@ -52,6 +61,7 @@ export function failureCode(error: unknown): { readonly rcode: number; readonly 
   if (error instanceof Refused) {
     return { rcode: Rcode.REFUSED, ede: { code: EdeCode.PROHIBITED, text: error.message } };
   }
+  if (error instanceof NotAuthoritative) return { rcode: Rcode.NOTAUTH };
   if (error instanceof NotReady) {
     return { rcode: Rcode.SERVFAIL, ede: { code: EdeCode.NOT_READY, text: error.message } };
   }
@@ -105,7 +115,21 @@ export interface RespondOptions {
   readonly limit?: number;
   /** Keeps encoded responses that stages marked as reusable (see {@link ResponseMemo}). */
   readonly memo?: ResponseMemo;
+  /** TSIG keys, to check signed requests and sign their answers; none: every signed request is BADKEY. */
+  readonly tsig?: TsigSettings;
 }
+
+/** What TSIG needs on the server side. */
+export interface TsigSettings {
+  readonly keyring: TsigKeyring;
+  /** Seconds since the epoch. */
+  readonly clock: UnixClock;
+}
+
+const NO_TSIG_KEYS: TsigSettings = {
+  keyring: new TsigKeyring([]),
+  clock: () => Math.floor(Date.now() / 1000),
+};
 
 const NO_HANDLERS: OpcodeHandlers = {};
 
@@ -195,6 +219,7 @@ export async function respond(
       throw new BadVersion(`EDNS version ${message.edns.version}`);
     }
     const { client, transport, receivedAt, size, trace } = context;
+    if (hasTsig(message)) return await signedRespond(query, message, context, options);
     // With no observer there is no trace, and the request is the same shape as ever.
     const request: Request = trace === undefined
       ? { message, client, transport, receivedAt, size }
@@ -202,7 +227,7 @@ export async function respond(
     const { write } = options;
     const response = await dispatch(request, options.resolve, {
       handlers,
-      write: write ? (streamed) => write(encodeMessage(streamed, arena)) : null,
+      write: write ?? null,
     });
     if (response === null) return null;
     const bytes = fitUdp(shownTo(message, response), options.limit ?? udpLimit(message), arena);
@@ -216,4 +241,63 @@ export async function respond(
     }
     return fitUdp(failureReply(message, error), options.limit ?? udpLimit(message), arena);
   }
+}
+
+/** Whether a request carries a TSIG record (anywhere: one not last is a format error). */
+function hasTsig(message: Message): boolean {
+  const { additionals } = message;
+  for (let i = 0; i < additionals.length; i++) {
+    const data = additionals[i]!.data;
+    if (data.type === "unknown" && data.code === TSIG_TYPE) return true;
+  }
+  return false;
+}
+
+/** Room a TSIG record takes: owner, fixed fields, algorithm name and MAC (at most SHA-512's). */
+function tsigRoom(keyName: string, algorithm: string): number {
+  return keyName.length + 2 + 10 + algorithm.length + 2 + 16 + 64;
+}
+
+/**
+ * Answers a TSIG-signed request (RFC 8945 section 5): checked first, a failure answered NOTAUTH
+ * with the TSIG error (BADKEY, BADSIG unsigned; BADTIME signed); a request that passes is answered
+ * as any other, every message of the answer signed in turn. Never kept in the memo: its bytes,
+ * MAC and time included, never repeat.
+ */
+async function signedRespond(
+  query: Uint8Array,
+  signed: Message,
+  context: QueryContext,
+  options: RespondOptions,
+): Promise<Uint8Array | null> {
+  const { handlers = NO_HANDLERS } = options;
+  const tsig = options.tsig ?? NO_TSIG_KEYS;
+  const verdict = await verifyRequest(query, tsig.keyring, tsig.clock());
+  // The TSIG record is not part of what the stages see.
+  const message: Message = { ...signed, additionals: signed.additionals.slice(0, -1) };
+  if (verdict.kind === "rejected") {
+    const refusal = encodeMessage(reply(message, { rcode: Rcode.NOTAUTH, edns: responseEdns(message) }));
+    return await rejectionTsig(tsig.keyring.hmacs, refusal, verdict, tsig.clock());
+  }
+  if (verdict.kind !== "signed") throw new FormatError("a TSIG record that is not the last");
+  const { client, transport, receivedAt, size, trace } = context;
+  const request: Request = trace === undefined
+    ? { message, client, transport, receivedAt, size, tsig: verdict.signed }
+    : { message, client, transport, receivedAt, size, trace, tsig: verdict.signed };
+  const signer = new AnswerSigner(tsig.keyring.hmacs, verdict.signed, tsig.clock);
+  const { write } = options;
+  const limit = (options.limit ?? udpLimit(message)) -
+    tsigRoom(verdict.signed.key.name, verdict.signed.key.algorithm);
+  let response: Message | null;
+  try {
+    response = await dispatch(request, options.resolve, {
+      handlers,
+      write: write ? async (streamed) => write(await signer.sign(streamed)) : null,
+    });
+  } catch (error) {
+    if (!(error instanceof QueryFailure)) options.report(error, context);
+    response = failureReply(message, error);
+  }
+  if (response === null) return null;
+  return await signer.sign(fitUdp(shownTo(message, response), limit, undefined));
 }

@@ -12,7 +12,7 @@ import { isClosedSocket } from "../net/mod.ts";
 import type { ServerCookies } from "../policy/mod.ts";
 import { formatAddress } from "../upstream/mod.ts";
 import type { OpcodeHandlers } from "./dispatch.ts";
-import { type Report, respond, type RespondOptions } from "./respond.ts";
+import { type Report, respond, type RespondOptions, type TsigSettings } from "./respond.ts";
 
 const log = getLogger(["dnsd", "server"]);
 
@@ -34,6 +34,8 @@ export interface ServeOptions {
   readonly cookies?: ServerCookies | null;
   /** Told every query's outcome (metrics, the query log); none when absent. */
   readonly observer?: QueryObserver | null;
+  /** TSIG keys for signed requests; without them every signed request gets BADKEY. */
+  readonly tsig?: TsigSettings;
 }
 
 /** Clears RA (the high bit of the fourth octet) in `response` unless `client` is offered recursion. */

@@ -132,6 +132,7 @@ export function serveTcp(
     report: reporter(events),
     limit: MAX_MESSAGE,
     ...(options.handlers ? { handlers: options.handlers } : {}),
+    ...(options.tsig ? { tsig: options.tsig } : {}),
   };
   const refusing = policyRefusal(responding);
   const shuttingDown: RespondOptions = {
@@ -204,8 +205,13 @@ export function serveTcp(
    */
   function answeringOn(session: Session, respond: RespondOptions): Answering {
     const write = (message: Uint8Array) => session.writer.write(message);
+    // A transfer's messages stop once the connection is gone: the error ends the handler.
+    const stream = async (message: Uint8Array) => {
+      await write(message);
+      if (session.closed) throw new Deno.errors.BrokenPipe("the connection closed during a transfer");
+    };
     return {
-      respond: { ...respond, write },
+      respond: { ...respond, write: stream },
       async send(response) {
         await write(response);
         if (session.closed) return true;

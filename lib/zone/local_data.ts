@@ -87,3 +87,17 @@ export function fixedData(sources: Partial<LocalSources>): () => LocalData {
   const data = buildLocalData({ zones: [], hosts: [], mappings: [], ...sources });
   return () => data;
 }
+
+/**
+ * `data` with more zones beside its own (secondary zones, transferred): a zone of the same apex as
+ * one of `data`'s replaces it.
+ */
+export function withZones(data: LocalData, zones: readonly Zone[]): LocalData {
+  const merged = new Map(data.zones);
+  let size = data.size;
+  for (const zone of zones) {
+    size += zone.size - (merged.get(zone.key)?.size ?? 0);
+    merged.set(zone.key, zone);
+  }
+  return { ...data, zones: merged, size };
+}

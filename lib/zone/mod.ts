@@ -19,7 +19,7 @@ export { nsec3OwnerFor, nsecOwnerFor, signaturesAt } from "./zone_dnssec.ts";
 export type { Nsec3Owner, Nsec3Parameters, NsecOwner, ZoneDnssec } from "./zone_dnssec.ts";
 export type { Zone, ZoneNode } from "./zone.ts";
 export { buildZone } from "./zone.ts";
-export { fixedData } from "./local_data.ts";
+export { fixedData, withZones } from "./local_data.ts";
 export { mappingRecords, typedData } from "./static_map.ts";
 export { parseHosts, reverseName } from "./hosts.ts";
 export { parseZoneFile } from "./zone_parser.ts";

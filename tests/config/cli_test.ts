@@ -64,6 +64,14 @@ const DEFAULTS = {
   queryLog: null,
   adminToken: null,
   validation: null,
+  transfers: {
+    allowTransfer: ["127.0.0.0/8", "::1"],
+    notify: [],
+    keys: [],
+    secondaries: [],
+    secondaryDir: null,
+    journalSize: 100_000,
+  },
 } as const satisfies Command;
 
 const parsed: readonly { name: string; args: string[]; want: Command }[] = [

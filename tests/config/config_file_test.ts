@@ -56,7 +56,13 @@ function sample(spec: OptionSpec): { toml: string; args: string[] } {
         ? ["e5e973e5a6b2a43f48e7dc849e37bfcf", "dd3bdf9344b678b185a6f5cb60fca715"]
         : spec.flag === "forward-zone"
         ? ["lan=192.0.2.1:5300", "168.192.in-addr.arpa=192.0.2.2,[::1]:53"]
-        : ["allow", "deny", "allow-recursion"].includes(spec.flag)
+        : spec.flag === "notify"
+        ? ["192.0.2.1:5300", "[::1]:53"]
+        : spec.flag === "tsig-key"
+        ? ["k1:hmac-sha256:c2VjcmV0", "k2.example:hmac-sha1:c2VjcmV0"]
+        : spec.flag === "secondary"
+        ? ["example.com=192.0.2.1:5300", "example.net=[::1]:53"]
+        : ["allow", "deny", "allow-recursion", "allow-transfer"].includes(spec.flag)
         ? ["192.0.2.0/24", "2001:db8::/32"]
         : ["a.file", "b.file"];
       return {

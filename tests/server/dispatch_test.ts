@@ -138,7 +138,9 @@ test("a transfer handler writes many messages on one TCP connection", async () =
       async transfer(request, write) {
         if (!write) return reply(request.message, { rcode: Rcode.REFUSED });
         for (const address of ["192.0.2.1", "192.0.2.2", "192.0.2.3"]) {
-          await write(reply(request.message, { authoritative: true, answers: [record(address)] }));
+          await write(
+            encodeMessage(reply(request.message, { authoritative: true, answers: [record(address)] })),
+          );
         }
         return null;
       },
