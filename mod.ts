@@ -95,7 +95,12 @@ export type { CacheCounters, CacheLimits, CacheSettings, CacheView } from "./lib
 export type { QueryContext, QueryHook, Request, Resolve, Transport, Verdict } from "./lib/resolve/mod.ts";
 // Policy: response rate limiting and DNS cookies (ServerOptions.rateLimit, ServerOptions.cookies).
 export type { CookieOptions, RateLimitOptions } from "./lib/policy/mod.ts";
-export type { OpcodeHandlers, TransferHandler, WriteMessage } from "./lib/server/mod.ts";
+export type { OpcodeHandlers, TransferHandler, TsigSettings, WriteMessage } from "./lib/server/mod.ts";
+// Zone transfers and TSIG (ServerOptions.handlers, .tsig, .zoneNotReady; Request.tsig).
+export type { ZoneNotReady } from "./lib/xfr/mod.ts";
+export type { SignedRequest, TsigKey, TsigRecord, UnixClock } from "./lib/tsig/mod.ts";
+export { Hmacs } from "./lib/tsig/mod.ts";
+export { TsigKeyring } from "./lib/tsig/mod.ts";
 export type { QueryObserver, RouteHandler, Routes, Trace } from "./lib/observe/mod.ts";
 // Explain (RunningServer.explain) and the files it reads again (ServerOptions.explainFiles).
 export type {

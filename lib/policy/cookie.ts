@@ -225,6 +225,9 @@ export function withOption(response: Uint8Array, option: Uint8Array, extendedRco
     if (extendedRcode !== undefined) out[response.length + 5] = extendedRcode;
     return out;
   }
+  // A record after the OPT is a TSIG (RFC 8945: always last) whose MAC covers these bytes: a
+  // signed answer goes out as signed, without a server cookie (the signature authenticates it).
+  if (opt.end !== response.length) return response;
   const out = new Uint8Array(response.length + option.length);
   out.set(response.subarray(0, opt.end));
   out.set(option, opt.end);

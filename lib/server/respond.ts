@@ -117,10 +117,16 @@ export interface RespondOptions {
   readonly memo?: ResponseMemo;
   /** TSIG keys, to check signed requests and sign their answers; none: every signed request is BADKEY. */
   readonly tsig?: TsigSettings;
+  /**
+   * Whether an answer to this client may say RA=1: the servers clear RA after `respond`, but a
+   * signed answer's RA must be right before it is signed. All when absent.
+   */
+  readonly recursionAvailable?: ((client: Deno.NetAddr) => boolean) | undefined;
 }
 
 /** What TSIG needs on the server side. */
 export interface TsigSettings {
+  /** The keys (`--tsig-key`). */
   readonly keyring: TsigKeyring;
   /** Seconds since the epoch. */
   readonly clock: UnixClock;
@@ -299,5 +305,9 @@ async function signedRespond(
     response = failureReply(message, error);
   }
   if (response === null) return null;
-  return await signer.sign(fitUdp(shownTo(message, response), limit, undefined));
+  const shown = shownTo(message, response);
+  const offered = options.recursionAvailable?.(client) ?? true;
+  return await signer.sign(
+    fitUdp(offered ? shown : { ...shown, recursionAvailable: false }, limit, undefined),
+  );
 }

@@ -132,7 +132,7 @@ export function serveTcp(
     report: reporter(events),
     limit: MAX_MESSAGE,
     ...(options.handlers ? { handlers: options.handlers } : {}),
-    ...(options.tsig ? { tsig: options.tsig } : {}),
+    ...(options.tsig ? { tsig: options.tsig, recursionAvailable: options.recursionAvailable } : {}),
   };
   const refusing = policyRefusal(responding);
   const shuttingDown: RespondOptions = {

@@ -79,7 +79,7 @@ export function serveUdp(socket: DatagramSocket, resolve: Resolve, options: UdpS
     arena,
     ...(memo ? { memo } : {}),
     ...(options.handlers ? { handlers: options.handlers } : {}),
-    ...(options.tsig ? { tsig: options.tsig } : {}),
+    ...(options.tsig ? { tsig: options.tsig, recursionAvailable: options.recursionAvailable } : {}),
   };
   /**
    * What goes out for `response` under the rate limit: itself, its truncated form, or nothing

@@ -96,6 +96,10 @@ export class TsigKeyring {
   /** Where MACs are made (one per keyring: imported keys are cached by key). */
   readonly hmacs: Hmacs = new Hmacs();
 
+  /**
+   * Makes a keyring.
+   * @param keys the keys, the first signing the NOTIFYs dnsd sends
+   */
   constructor(keys: readonly TsigKey[]) {
     this.keys = keys;
     this.#keys = new Map(keys.map((key) => [key.name, key]));

@@ -15,6 +15,7 @@ import {
   Refused,
   reply,
   type ResourceRecord,
+  responseEdns,
   RRClass,
   RRType,
 } from "../proto/mod.ts";
@@ -102,7 +103,12 @@ export function transferHandler(
     }
     const zone = question.class === RRClass.IN ? serving.zone(nameKey(question.name)) : undefined;
     if (!zone) throw new NotAuthoritative(`not authoritative for "${question.name}"`);
-    const header = reply(message, { authoritative: true, recursionAvailable: false, edns: null });
+    // The OPT (when asked with EDNS) goes in a single-message answer; streamed ones carry none.
+    const header = reply(message, {
+      authoritative: true,
+      recursionAvailable: false,
+      edns: responseEdns(message),
+    });
     const upToDate = question.type === RRType.IXFR &&
       !serialNewer(zone.soa.data.serial, clientSerial(message, zone));
     if (upToDate) return { ...header, answers: [zone.soa] };
