@@ -35,7 +35,16 @@ export interface Nsd {
   stop(): Promise<void>;
 }
 
-function nsdConf(work: string, zonesDir: string, port: number, options: NsdOptions): string {
+/**
+ * NSD's `server:` clause for a daemon on 127.0.0.1:`port`, as the current user, with no database
+ * and its state, pid and log in `work` (plus the `extra` lines, one a line).
+ */
+export function nsdServerClause(
+  work: string,
+  zonesDir: string,
+  port: number,
+  extra: readonly string[] = [],
+): string {
   return `server:
     ip-address: 127.0.0.1@${port}
     do-ip6: no
@@ -51,7 +60,11 @@ function nsdConf(work: string, zonesDir: string, port: number, options: NsdOptio
     server-count: 1
     verbosity: 1
     hide-version: yes
-${(options.server ?? []).map((line) => `    ${line}\n`).join("")}remote-control:
+${extra.map((line) => `    ${line}\n`).join("")}`;
+}
+
+function nsdConf(work: string, zonesDir: string, port: number, options: NsdOptions): string {
+  return `${nsdServerClause(work, zonesDir, port, options.server)}remote-control:
     control-enable: no
 ${options.zones.map(({ name, file }) => `zone:\n    name: "${name}"\n    zonefile: "${file}"\n`).join("")}`;
 }
@@ -74,6 +87,38 @@ export async function stopProcess(child: Deno.ChildProcess, exited: () => boolea
   }
 }
 
+/** A daemon running in the foreground, its exit tracked. */
+export interface Foreground {
+  readonly child: Deno.ChildProcess;
+  /** Whether it has exited yet. */
+  exited(): boolean;
+  /** Its exit code, once it exits. */
+  readonly code: Promise<number>;
+  /** See {@link stopProcess}. */
+  stop(): Promise<void>;
+}
+
+/** Spawns `path` with `args` in `cwd`, stdin and stdout closed, stderr closed unless piped. */
+export function spawnForeground(
+  path: string,
+  args: readonly string[],
+  options: { readonly cwd?: string; readonly stderr?: "null" | "piped" } = {},
+): Foreground {
+  const child = new Deno.Command(path, {
+    args: [...args],
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    stdin: "null",
+    stdout: "null",
+    stderr: options.stderr ?? "null",
+  }).spawn();
+  let exited = false;
+  const code = child.status.then((status) => {
+    exited = true;
+    return status.code;
+  });
+  return { child, exited: () => exited, code, stop: () => stopProcess(child, () => exited) };
+}
+
 /**
  * Starts NSD in the foreground on a free loopback port, serving `zones` from `zonesDir`, with its
  * configuration, log and state in `work`; resolves once it answers the first zone's SOA.
@@ -89,28 +134,17 @@ export async function startNsd(work: string, zonesDir: string, options: NsdOptio
     const port = freeUdpPort();
     const conf = `${work}/nsd.conf`;
     await Deno.writeTextFile(conf, nsdConf(work, zonesDir, port, options));
-    const child = new Deno.Command(findTool("nsd") ?? "/usr/sbin/nsd", {
-      args: ["-d", "-c", conf],
-      cwd: zonesDir,
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    let exited = false;
-    const status = child.status.then((s) => {
-      exited = true;
-      return s;
-    });
+    const nsd = spawnForeground(findTool("nsd") ?? "/usr/sbin/nsd", ["-d", "-c", conf], { cwd: zonesDir });
     const deadline = Date.now() + NSD_START_TIMEOUT_MS;
     let ready = false;
-    while (!exited && !ready && Date.now() < deadline) {
+    while (!nsd.exited() && !ready && Date.now() < deadline) {
       ready = (await exchange(port, probe, 200)) !== null;
     }
-    if (ready) return { port, stop: () => stopProcess(child, () => exited) };
-    await stopProcess(child, () => exited);
+    if (ready) return { port, stop: nsd.stop };
+    await nsd.stop();
     const log = await Deno.readTextFile(`${work}/nsd.log`).catch(() => "(no log)");
     lastError = `nsd on port ${port} ${
-      exited ? `exited (${(await status).code})` : "never answered"
+      nsd.exited() ? `exited (${await nsd.code})` : "never answered"
     }:\n${log}`;
   }
   throw new Error(`Cannot start NSD: ${lastError}`);

@@ -14,7 +14,7 @@ import {
   RRClass,
   RRType,
 } from "../lib/proto/mod.ts";
-import { stopProcess } from "./_nsd.ts";
+import { spawnForeground } from "./_nsd.ts";
 import { findTool } from "./_tools.ts";
 import { exchange, freeUdpPort } from "./_udp_client.ts";
 
@@ -89,23 +89,13 @@ export async function startUnbound(conf: (work: string, port: number) => string)
     const port = freeUdpPort();
     const file = `${work}/unbound.conf`;
     await Deno.writeTextFile(file, conf(work, port));
-    const child = new Deno.Command(findTool("unbound") ?? "/usr/sbin/unbound", {
-      args: ["-d", "-c", file],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    let exited = false;
-    const status = child.status.then((s) => {
-      exited = true;
-      return s;
-    });
+    const unbound = spawnForeground(findTool("unbound") ?? "/usr/sbin/unbound", ["-d", "-c", file]);
     const deadline = Date.now() + START_TIMEOUT_MS;
     let ready = false;
-    while (!exited && !ready && Date.now() < deadline) {
+    while (!unbound.exited() && !ready && Date.now() < deadline) {
       ready = (await exchange(port, probe(), PROBE_MS)) !== null;
     }
-    const stop = () => stopProcess(child, () => exited);
+    const stop = unbound.stop;
     if (ready) {
       return {
         port,
@@ -121,7 +111,7 @@ export async function startUnbound(conf: (work: string, port: number) => string)
     }
     await stop();
     lastError = `unbound on port ${port} ${
-      exited ? `exited (${(await status).code})` : "never answered"
+      unbound.exited() ? `exited (${await unbound.code})` : "never answered"
     }:\n${await log()}`;
   }
   await Deno.remove(work, { recursive: true });

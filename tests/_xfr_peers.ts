@@ -1,0 +1,115 @@
+/**
+ * BIND, Knot and NSD as zone-transfer peers of dnsd, behind one interface: each as a primary that
+ * serves a zone (AXFR, IXFR from the differences between versions, NOTIFY on change) or as a
+ * secondary that takes one, with or without TSIG. Each runs in the foreground on a free loopback
+ * port with everything in a temporary folder, and is stopped by PID.
+ *
+ * @example
+ * ```ts
+ * const secondaryPort = freeUdpPort();
+ * const primary = await startPrimary("nsd", { zone: "example.", zoneText, notify: [secondaryPort] });
+ * const secondary = await startSecondary("bind", { zone: "example.", primaryPort: primary.port, port: secondaryPort });
+ * await waitForSerial(secondary, 1, 10_000);
+ * ```
+ * @module
+ */
+import { BIND_TOOLS, prepareBindPrimary, prepareBindSecondary } from "./_bind.ts";
+import { KNOT_TOOLS, prepareKnotPrimary, prepareKnotSecondary } from "./_knot.ts";
+import { NSD_TOOLS, prepareNsdPrimary, prepareNsdSecondary } from "./_nsd_xfr.ts";
+import {
+  launchPeer,
+  type PeerKind,
+  type Prepared,
+  type PrimaryOptions,
+  type RunningPeer,
+  type SecondaryOptions,
+} from "./_xfr_peer_process.ts";
+
+export type {
+  PeerKind,
+  PrimaryOptions,
+  RunningPeer,
+  SecondaryOptions,
+  TsigKeySpec,
+} from "./_xfr_peer_process.ts";
+
+const POLL_MS = 100;
+
+interface Peer {
+  readonly daemon: string;
+  readonly logFile: string;
+  readonly tools: readonly string[];
+  primary(work: string, port: number, options: PrimaryOptions): Promise<Prepared>;
+  secondary(work: string, port: number, options: SecondaryOptions): Promise<Prepared>;
+}
+
+const PEERS: { readonly [K in PeerKind]: Peer } = {
+  bind: {
+    daemon: "named",
+    logFile: "named.log",
+    tools: BIND_TOOLS,
+    primary: prepareBindPrimary,
+    secondary: prepareBindSecondary,
+  },
+  knot: {
+    daemon: "knotd",
+    logFile: "knot.log",
+    tools: KNOT_TOOLS,
+    primary: prepareKnotPrimary,
+    secondary: prepareKnotSecondary,
+  },
+  nsd: {
+    daemon: "nsd",
+    logFile: "nsd.log",
+    tools: NSD_TOOLS,
+    primary: prepareNsdPrimary,
+    secondary: prepareNsdSecondary,
+  },
+};
+
+/** The tools a peer of `kind` needs, for `needsTools` (e.g. `["named", "rndc"]`). */
+export function peerTools(kind: PeerKind): readonly string[] {
+  return PEERS[kind].tools;
+}
+
+/** Starts a `kind` primary of `options.zone`; resolves once it answers the zone's SOA. */
+export function startPrimary(kind: PeerKind, options: PrimaryOptions): Promise<RunningPeer> {
+  const { daemon, logFile, primary } = PEERS[kind];
+  return launchPeer({
+    kind,
+    zone: options.zone,
+    daemon,
+    logFile,
+    zoneText: options.zoneText,
+    ...(options.port === undefined ? {} : { port: options.port }),
+    prepare: (work, port) => primary(work, port, options),
+  });
+}
+
+/** Starts a `kind` secondary of `options.zone`; resolves once it answers at all (it may still be transferring). */
+export function startSecondary(kind: PeerKind, options: SecondaryOptions): Promise<RunningPeer> {
+  const { daemon, logFile, secondary } = PEERS[kind];
+  return launchPeer({
+    kind,
+    zone: options.zone,
+    daemon,
+    logFile,
+    ...(options.port === undefined ? {} : { port: options.port }),
+    prepare: (work, port) => secondary(work, port, options),
+  });
+}
+
+/** Polls `peer` until it serves `serial` for its zone; fails after `ms` with the peer's log. */
+export async function waitForSerial(peer: RunningPeer, serial: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  let seen: number | null = null;
+  while (Date.now() < deadline) {
+    seen = await peer.serial();
+    if (seen === serial) return;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  throw new Error(
+    `${peer.kind} on port ${peer.port} serves serial ${seen} after ${ms} ms, not ${serial}; its log:\n${await peer
+      .log()}`,
+  );
+}
