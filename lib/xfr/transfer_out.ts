@@ -6,6 +6,7 @@
  * SOA when the client is up to date, else TC so it asks again over TCP (RFC 1995 section 2).
  * @module
  */
+import { getLogger } from "@logtape/logtape";
 import {
   FormatError,
   type Message,
@@ -24,6 +25,8 @@ import type { Zone } from "../zone/mod.ts";
 import { differenceSize, type Journal, type ZoneDifference } from "./journal.ts";
 import { serialNewer } from "./serial.ts";
 import { recordsBesideSoa } from "./zone_records.ts";
+
+const log = getLogger(["dnsd", "xfr"]);
 
 /** Writes one encoded message of a transfer (see lib/server's WriteMessage). */
 export type WriteTransfer = (message: Uint8Array) => Promise<void>;
@@ -75,19 +78,30 @@ function* differences(zone: Zone, steps: readonly ZoneDifference[]): Generator<R
   yield zone.soa;
 }
 
-/** Streams `records` in as few messages as fit, each written before the next is packed. */
+/**
+ * Streams `records` in as few messages as fit, each written before the next is packed.
+ * @returns how many records and messages went out
+ */
 async function stream(
   header: Message,
   records: Iterable<ResourceRecord>,
   write: WriteTransfer,
-): Promise<void> {
+): Promise<{ records: number; messages: number }> {
   const packer = new MessagePacker(header);
+  let count = 0;
+  let messages = 0;
   for (const record of records) {
+    count++;
     if (packer.add(record)) continue;
     await write(packer.take());
+    messages++;
     packer.add(record);
   }
-  if (packer.count > 0) await write(packer.take());
+  if (packer.count > 0) {
+    await write(packer.take());
+    messages++;
+  }
+  return { records: count, messages };
 }
 
 /** The transfer handler for the opcode dispatcher's slot (see lib/server's TransferHandler). */
@@ -119,7 +133,22 @@ export function transferHandler(
     const steps = question.type === RRType.IXFR
       ? incremental(serving.journal, zone, clientSerial(message, zone))
       : null;
-    await stream(header, steps ? differences(zone, steps) : wholeZone(zone), write);
+    const started = performance.now();
+    const sent = await stream(header, steps ? differences(zone, steps) : wholeZone(zone), write);
+    // One line per transfer served (only clients allowed to transfer get here), as NSD and Knot log them.
+    log.info(
+      "{kind} of {zone} serial {serial} to {peer}{key}: {records} records in {messages} messages, {ms} ms",
+      {
+        kind: question.type === RRType.AXFR ? "AXFR" : steps ? "IXFR (incremental)" : "IXFR (whole zone)",
+        zone: zone.apex,
+        serial: zone.soa.data.serial,
+        peer: `${request.client.hostname}:${request.client.port}`,
+        key: request.tsig ? ` (TSIG ${request.tsig.key.name})` : "",
+        records: sent.records,
+        messages: sent.messages,
+        ms: Math.round(performance.now() - started),
+      },
+    );
     return null;
   };
 }
