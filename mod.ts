@@ -93,6 +93,8 @@ export type {
 export type { ForwardCounters, ForwardZone, Upstream, UpstreamStrategy } from "./lib/upstream/mod.ts";
 export type { CacheCounters, CacheLimits, CacheSettings, CacheView } from "./lib/cache/mod.ts";
 export type { QueryContext, QueryHook, Request, Resolve, Transport, Verdict } from "./lib/resolve/mod.ts";
+// A TSIG-signed request carries its key and record (Request.tsig).
+export type { SignedRequest, TsigKey, TsigRecord } from "./lib/tsig/mod.ts";
 // Policy: response rate limiting and DNS cookies (ServerOptions.rateLimit, ServerOptions.cookies).
 export type { CookieOptions, RateLimitOptions } from "./lib/policy/mod.ts";
 export type { OpcodeHandlers, TransferHandler, WriteMessage } from "./lib/server/mod.ts";
