@@ -5,3 +5,8 @@
  * @module
  */
 export { serialNewer } from "./serial.ts";
+export { NotAuth, TransferError } from "./errors.ts";
+export type { TransferReason } from "./errors.ts";
+export { applyIxfr, zoneRecords } from "./ixfr_apply.ts";
+export { TransferCollector } from "./transfer_stream.ts";
+export type { IxfrDiff, SoaRecord, Transfer } from "./transfer_stream.ts";
