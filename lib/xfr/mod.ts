@@ -10,3 +10,7 @@ export type { TransferReason } from "./errors.ts";
 export { applyIxfr, zoneRecords } from "./ixfr_apply.ts";
 export { TransferCollector } from "./transfer_stream.ts";
 export type { IxfrDiff, SoaRecord, Transfer } from "./transfer_stream.ts";
+export { querySoa, requestTransfer } from "./transfer_client.ts";
+export type { TransferAsk, TransferClientOptions } from "./transfer_client.ts";
+export { connectTcp } from "./tcp_stream.ts";
+export type { Connect, Stream } from "./tcp_stream.ts";
