@@ -14,3 +14,4 @@ export { querySoa, requestTransfer } from "./transfer_client.ts";
 export type { TransferAsk, TransferClientOptions } from "./transfer_client.ts";
 export { connectTcp } from "./tcp_stream.ts";
 export type { Connect, Stream } from "./tcp_stream.ts";
+export { formatZoneFile, readZoneFile, writeZoneFile, zoneFileName } from "./zone_file.ts";
