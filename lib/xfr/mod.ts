@@ -7,11 +7,17 @@
 export { serialNewer } from "./serial.ts";
 export { NotAuth, TransferError } from "./errors.ts";
 export type { TransferReason } from "./errors.ts";
+export { Secondaries } from "./secondaries.ts";
+export type { SecondariesOptions, SecondaryZoneConfig, SetTimer } from "./secondaries.ts";
 export { applyIxfr, zoneRecords } from "./ixfr_apply.ts";
 export { TransferCollector } from "./transfer_stream.ts";
 export type { IxfrDiff, SoaRecord, Transfer } from "./transfer_stream.ts";
 export { querySoa, requestTransfer } from "./transfer_client.ts";
 export type { TransferAsk, TransferClientOptions } from "./transfer_client.ts";
+export { refreshZone } from "./refresh.ts";
+export type { RefreshOutcome, RunStep, TransferKind } from "./refresh.ts";
 export { connectTcp } from "./tcp_stream.ts";
 export type { Connect, Stream } from "./tcp_stream.ts";
 export { formatZoneFile, readZoneFile, writeZoneFile, zoneFileName } from "./zone_file.ts";
+export { soaTimers } from "./secondary_timers.ts";
+export type { SoaTimers } from "./secondary_timers.ts";
