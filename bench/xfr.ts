@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { encodeMessage, query, RRType } from "../lib/proto/mod.ts";
 import { type Child, delay, freePort, launcher, waitUntilAnswers } from "./_proc.ts";
 import { CLIENT_CPU, SERVER_CPU } from "./_servers.ts";
+import { say } from "./_harness.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const ZONE = "xfr.bench";
@@ -222,7 +223,7 @@ async function main(): Promise<void> {
     "",
   ];
   const text = lines.join("\n");
-  console.log(text);
+  say(text);
   if (values.out) await Deno.writeTextFile(values.out, text);
 }
 

@@ -36,7 +36,7 @@ export type UnixClock = () => number;
 
 /** A request checked against its key: what signs its answer. */
 export interface SignedRequest {
-  /** The key it was signed with. */
+  /** The key the request was signed with (its answer is signed with it too). */
   readonly key: TsigKey;
   /** The request's TSIG record. */
   readonly record: TsigRecord;
