@@ -308,6 +308,14 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
   log.info("Reading UDP {how}", {
     how: udpIo === "batched" ? "in batches (recvmmsg)" : "one datagram per op (Deno.DatagramConn)",
   });
+  // The secondaries' copies are written there: a run that cannot write says so now, not per transfer.
+  const secondaryDir = command.transfers.secondaryDir;
+  if (secondaryDir && Deno.permissions.querySync({ name: "write", path: secondaryDir }).state !== "granted") {
+    fail(
+      `--secondary-dir ${secondaryDir} needs --allow-write (deno run --allow-write ...; see docs/deployment.md)`,
+      1,
+    );
+  }
   // Zone transfers serve the zones as loaded now: files (through the reloader) and secondaries.
   const transfers = new ZoneTransfers(command.transfers, () => reloader.current());
   let server: RunningServer;
@@ -332,6 +340,7 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
       localData: () => transfers.localData(),
       handlers: { transfer: transfers.transfer, notify: (request) => transfers.notify(request) },
       tsig: { keyring: transfers.keyring, clock: transfers.unixClock },
+      ...(transfers.zoneNotReady ? { zoneNotReady: transfers.zoneNotReady } : {}),
       blockPolicy: () => reloader.state().blocking,
       version: VERSION,
       local: () => reloader.state().command,
@@ -353,15 +362,17 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
   // Graceful: stop accepting, let queries in progress finish (bounded by the upstream timeout), close.
   const stop = () => {
     watch.close();
-    transfers.close();
+    void transfers.close();
     void server.stop(command.timeoutMs);
   };
   Deno.addSignalListener("SIGHUP", reload);
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   statisticsOnSignal(server, usr1);
-  // The zones as first loaded: NOTIFY goes out for each, as NSD and Knot do at start.
+  // The zones as first loaded: NOTIFY goes out for each, as NSD and Knot do at start. Then the
+  // secondary zones: their copies on disk served at once, and refreshed from their primaries.
   transfers.zonesChanged();
+  transfers.start().catch((error) => log.error("Cannot start the secondary zones: {error}", { error }));
   // Logged only once a signal would stop the server cleanly: supervisors act on this line (the first).
   for (const address of server.addresses) {
     log.info("DNS server is running on {address}", { address: formatAddress(address) });

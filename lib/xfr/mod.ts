@@ -12,7 +12,7 @@ export type { NotifyOptions } from "./notify_out.ts";
 export { transferHandler } from "./transfer_out.ts";
 export type { TransferServing, WriteTransfer } from "./transfer_out.ts";
 export { ZoneTransfers } from "./transfers.ts";
-export type { SecondaryZoneSet, TransferConfig } from "./transfers.ts";
+export type { TransferConfig } from "./transfers.ts";
 export { ZoneVersions } from "./zone_versions.ts";
 export { pendingZones } from "./pending_stage.ts";
 export type { ZoneNotReady } from "./pending_stage.ts";

@@ -7,14 +7,14 @@
 import { NotReady } from "../proto/mod.ts";
 import type { Request, Resolve, Stage } from "../resolve/mod.ts";
 
-/** The zone `name` is in when it is a secondary zone with no copy to serve; null otherwise. */
-export type ZoneNotReady = (name: string) => string | null;
+/** Whether `name` is in a secondary zone with no copy to serve. */
+export type ZoneNotReady = (name: string) => boolean;
 
 /** The stage: SERVFAIL for names of secondary zones not served now; the rest goes on. */
 export function pendingZones(notReady: ZoneNotReady): Stage {
   return function pendingZonesStage(request: Request, next: Resolve) {
-    const zone = notReady(request.message.questions[0]!.name);
-    if (zone === null) return next(request);
-    return Promise.reject(new NotReady(`zone ${zone} is not loaded from its primary`));
+    const name = request.message.questions[0]!.name;
+    if (!notReady(name)) return next(request);
+    return Promise.reject(new NotReady(`the zone of ${name || "."} is not loaded from its primary`));
   };
 }

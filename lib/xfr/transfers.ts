@@ -10,6 +10,7 @@ import { type TsigKey, TsigKeyring, type UnixClock } from "../tsig/mod.ts";
 import { type LocalData, withZones, type Zone } from "../zone/mod.ts";
 import { Journal } from "./journal.ts";
 import { Notifier } from "./notify_out.ts";
+import { Secondaries } from "./secondaries.ts";
 import { transferHandler, type WriteTransfer } from "./transfer_out.ts";
 import { ZoneVersions } from "./zone_versions.ts";
 
@@ -27,14 +28,14 @@ export interface TransferConfig {
   readonly unixClock?: UnixClock;
   /** NOTIFY retry interval (ms) and retries; 5 s and 5 by default. */
   readonly notifyRetryMs?: number;
-}
-
-/** Secondary zones, as the transfers see them (see secondary.ts). */
-export interface SecondaryZoneSet {
-  /** Loaded and not expired, by apex key. */
-  zones(): ReadonlyMap<string, Zone>;
-  /** Answers a NOTIFY. */
-  notify(request: Request): Promise<Message>;
+  /** `--secondary`: zones taken from primaries. */
+  readonly secondaries: readonly {
+    readonly zone: string;
+    readonly primary: { readonly hostname: string; readonly port: number };
+    readonly key: TsigKey | null;
+  }[];
+  /** `--secondary-dir`: where their copies are kept; null: nowhere. */
+  readonly secondaryDir: string | null;
 }
 
 function unixNow(): number {
@@ -49,7 +50,9 @@ export class ZoneTransfers {
   readonly #notifier: Notifier | null;
   readonly #versions: ZoneVersions;
   readonly #fileData: () => LocalData;
-  #secondaries: SecondaryZoneSet | null = null;
+  readonly #secondaries: Secondaries | null;
+  /** The secondary zones served now: a new map on each change, so the merged data is made once per change. */
+  #secondaryZones: ReadonlyMap<string, Zone> = EMPTY;
   #merged: { files: LocalData; secondary: ReadonlyMap<string, Zone>; data: LocalData } | null = null;
   /** The AXFR/IXFR handler. */
   readonly transfer: (request: Request, write: WriteTransfer | null) => Promise<Message | null>;
@@ -75,6 +78,18 @@ export class ZoneTransfers {
       journal: this.journal,
       ...(notifier ? { changed: (zone: Zone) => void notifier.notify(zone) } : {}),
     });
+    this.#secondaries = config.secondaries.length === 0 ? null : new Secondaries({
+      zones: config.secondaries.map(({ zone, primary, key }) => ({
+        zone,
+        primary: { transport: "tcp" as const, hostname: primary.hostname, port: primary.port },
+        ...(key ? { key } : {}),
+      })),
+      dir: config.secondaryDir,
+      keyring: this.keyring,
+      unixClock: this.unixClock,
+      onZone: (zone) => this.#secondaryChanged(zone.key, zone),
+      onExpire: (key) => this.#secondaryChanged(key, null),
+    });
     const allowed = PrefixSet.parse(config.allowTransfer);
     this.transfer = transferHandler({
       zone: (key) => this.localData().zones.get(key),
@@ -84,15 +99,30 @@ export class ZoneTransfers {
     });
   }
 
-  /** Serves `secondaries`' zones beside the files' (set once, before queries come). */
-  attach(secondaries: SecondaryZoneSet): void {
-    this.#secondaries = secondaries;
+  /** A secondary zone loaded (or, with null, expired): served, journaled and NOTIFYed as a file's would be. */
+  #secondaryChanged(key: string, zone: Zone | null): void {
+    const zones = new Map(this.#secondaryZones);
+    if (zone) zones.set(key, zone);
+    else zones.delete(key);
+    this.#secondaryZones = zones;
+    this.zonesChanged();
+  }
+
+  /** Serves the secondary zones' copies on disk and starts refreshing them from their primaries. */
+  async start(): Promise<void> {
+    await this.#secondaries?.start();
+  }
+
+  /** Whether `name` is in a secondary zone with no copy to serve (SERVFAIL); null when there are none. */
+  get zoneNotReady(): ((name: string) => boolean) | null {
+    const secondaries = this.#secondaries;
+    return secondaries ? (name) => secondaries.servfail(name) : null;
   }
 
   /** The data to answer from: the files' and the secondary zones, merged once per change of either. */
   localData(): LocalData {
     const files = this.#fileData();
-    const secondary = this.#secondaries?.zones() ?? EMPTY;
+    const secondary = this.#secondaryZones;
     const merged = this.#merged;
     if (merged && merged.files === files && merged.secondary === secondary) return merged.data;
     const data = secondary.size === 0 ? files : withZones(files, [...secondary.values()]);
@@ -115,9 +145,10 @@ export class ZoneTransfers {
     return Promise.reject(new NotAuthoritative(`not a secondary for "${nameKey(name)}"`));
   }
 
-  /** Stops NOTIFY rounds. */
-  close(): void {
+  /** Stops NOTIFY rounds and the secondaries' refreshes. */
+  async close(): Promise<void> {
     this.#notifier?.close();
+    await this.#secondaries?.close();
   }
 }
 
