@@ -280,6 +280,43 @@ const parsed: readonly { name: string; args: string[]; want: Command }[] = [
     want: { ...DEFAULTS, upstreams: [{ hostname: "127.0.0.1", port: 53 }] },
   },
   {
+    name: "reads the transfer settings: keys, secondaries with and without a key, NOTIFY targets",
+    args: [
+      "--tsig-key",
+      "Xfr-Key.:HMAC-SHA256:c2VjcmV0",
+      "--secondary",
+      "example.com.=192.0.2.1@xfr-key",
+      "--secondary",
+      "example.net=[2001:db8::1]:5300",
+      "--secondary-dir",
+      "/var/lib/dnsd",
+      "--notify",
+      "192.0.2.2:5300",
+      "--allow-transfer",
+      "192.0.2.0/24",
+      "--journal-size",
+      "0",
+    ],
+    want: {
+      ...DEFAULTS,
+      transfers: {
+        allowTransfer: ["192.0.2.0/24"],
+        notify: [{ hostname: "192.0.2.2", port: 5300 }],
+        keys: [{ name: "xfr-key", algorithm: "hmac-sha256", secret: new TextEncoder().encode("secret") }],
+        secondaries: [
+          {
+            zone: "example.com",
+            primary: { hostname: "192.0.2.1", port: 53 },
+            key: { name: "xfr-key", algorithm: "hmac-sha256", secret: new TextEncoder().encode("secret") },
+          },
+          { zone: "example.net", primary: { hostname: "2001:db8::1", port: 5300 }, key: null },
+        ],
+        secondaryDir: "/var/lib/dnsd",
+        journalSize: 0,
+      },
+    },
+  },
+  {
     name: "reads --forward-zone, forward and reverse, one or more upstreams each",
     args: [
       "--forward-zone",
@@ -388,6 +425,23 @@ const rejected: readonly { name: string; args: string[] }[] = [
   { name: "a --rate-limit below 0", args: ["--rate-limit", "-1"] },
   { name: "a --rate-limit-prefix above 32", args: ["--rate-limit-prefix", "33"] },
   { name: "a --rate-limit-prefix6 above 128", args: ["--rate-limit-prefix6", "129"] },
+  { name: "a --tsig-key without a secret", args: ["--tsig-key", "k:hmac-sha256"] },
+  { name: "a --tsig-key with hmac-md5", args: ["--tsig-key", "k:hmac-md5:c2VjcmV0"] },
+  { name: "a --tsig-key secret that is not base64", args: ["--tsig-key", "k:hmac-sha256:!!"] },
+  {
+    name: "a --tsig-key given twice",
+    args: ["--tsig-key", "k:hmac-sha256:c2VjcmV0", "--tsig-key", "K.:hmac-sha1:c2VjcmV0"],
+  },
+  { name: "a --secondary without =", args: ["--secondary", "example.com"] },
+  { name: "a --secondary with a host name", args: ["--secondary", "example.com=ns1.example.net"] },
+  { name: "a --secondary with a key not given", args: ["--secondary", "example.com=192.0.2.1@k"] },
+  {
+    name: "a --secondary zone given twice",
+    args: ["--secondary", "example.com=192.0.2.1", "--secondary", "Example.COM.=192.0.2.2"],
+  },
+  { name: "a --notify with a host name", args: ["--notify", "ns2.example.net"] },
+  { name: "an --allow-transfer that is not a prefix", args: ["--allow-transfer", "anyone"] },
+  { name: "a --journal-size below 0", args: ["--journal-size", "-1"] },
 ];
 
 for (const { name, args } of rejected) {
