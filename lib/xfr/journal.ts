@@ -44,6 +44,11 @@ export class Journal {
     this.#maxRecords = maxRecords;
   }
 
+  /** Whether any difference is kept at all (`--journal-size 0` keeps none: no difference is computed). */
+  get enabled(): boolean {
+    return this.#maxRecords > 0;
+  }
+
   /** Keeps `difference` for the zone `key`, dropping the oldest kept ones past the bound. */
   add(key: string, difference: ZoneDifference): void {
     const kept = this.#zones.get(key) ?? [];

@@ -37,7 +37,7 @@ export class ZoneVersions {
         continue;
       }
       if (serialNewer(zone.soa.data.serial, before.soa.data.serial)) {
-        journal.add(key, differenceOf(before, zone));
+        if (journal.enabled) journal.add(key, differenceOf(before, zone));
         changed?.(zone);
       } else if (zone.soa.data.serial !== before.soa.data.serial) {
         journal.forget(key);
