@@ -107,7 +107,23 @@ export type Command =
     readonly validation: DnssecSettings | null;
     /** Zone transfers: who may transfer, NOTIFY targets, TSIG keys, secondary zones. */
     readonly transfers: TransferSettings;
+    /** DoT and DoH served, and the CAs of encrypted upstreams. */
+    readonly encrypted: EncryptedSettings;
   };
+
+/** `--tls-port`, `--https-port`, `--tls-cert`, `--tls-key`, `--upstream-ca`. */
+export interface EncryptedSettings {
+  /** DoT's port; null: not served. */
+  readonly tlsPort: number | null;
+  /** DoH's port; null: not served. */
+  readonly httpsPort: number | null;
+  /** The certificate chain's file (PEM); null without DoT and DoH. */
+  readonly certFile: string | null;
+  /** The private key's file (PEM). */
+  readonly keyFile: string | null;
+  /** More CA files for encrypted upstreams. */
+  readonly upstreamCa: readonly string[];
+}
 
 /** `--allow-transfer`, `--notify`, `--tsig-key`, `--secondary`, `--secondary-dir`, `--journal-size`. */
 export interface TransferSettings {
@@ -229,6 +245,15 @@ Options:
                        192.168.0.0/16, fc00::/7)
   --no-recursion       authoritative only: no upstreams, RA=0, names outside
                        local data REFUSED
+  --tls-port PORT      serve DNS over TLS on PORT of every listen address (853 is
+                       usual; default 0: off); needs --tls-cert and --tls-key
+  --https-port PORT    serve DNS over HTTPS at /dns-query on PORT (HTTP/2 and
+                       HTTP/1.1; default 0: off); needs --tls-cert and --tls-key
+  --tls-cert FILE      the certificate chain (PEM) for DoT and DoH; read again on
+                       SIGHUP and when it changes
+  --tls-key FILE       its private key (PEM)
+  --upstream-ca FILE   a CA certificate (PEM) to trust for tls:// and https://
+                       upstreams besides the system's; repeatable
   --allow-transfer CIDR
                        clients that may transfer zones (AXFR, IXFR over TCP);
                        repeatable (default 127.0.0.0/8, ::1)
@@ -328,24 +353,71 @@ export function parseListen(text: string, defaultPort: number, what = `--host ${
   return { hostname: host, port };
 }
 
-/** Parses `HOST[:PORT]`, `[V6]:PORT` or a bare IPv6 address; the host must be an IP address. */
+/** Parses `tls://IP[:PORT][#NAME]`: DNS over TLS, port 853 by default, NAME checked in the certificate. */
+function parseTlsUpstream(text: string): Upstream {
+  const rest = text.slice("tls://".length);
+  const hash = rest.indexOf("#");
+  const address = hash < 0 ? rest : rest.slice(0, hash);
+  const name = hash < 0 ? null : rest.slice(hash + 1).replace(/\.$/, "");
+  if (name !== null && !HOST_NAME.test(name)) {
+    throw new UsageError(`--upstream ${text}: "${name}" is not a host name to check the certificate against`);
+  }
+  const plain = parsePlainUpstream(address, text, 853);
+  return { ...plain, tls: { name } };
+}
+
+/** Parses `https://NAME[:PORT]/PATH[#IP]`: DNS over HTTPS, port 443 by default, IP skipping the lookup of NAME. */
+function parseHttpsUpstream(text: string): Upstream {
+  const hash = text.indexOf("#");
+  const urlText = hash < 0 ? text : text.slice(0, hash);
+  let url: URL;
+  try {
+    url = new URL(urlText);
+  } catch {
+    throw new UsageError(`--upstream ${text}: not a URL`);
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new UsageError(`--upstream ${text}: a DoH URL has a host, a port and a path only`);
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const port = url.port === "" ? 443 : Number(url.port);
+  if (hash < 0) return { hostname: host, port, https: { url: url.href, addressGiven: false } };
+  const address = text.slice(hash + 1);
+  if (!parseIPv4(address) && !parseIPv6(address)) {
+    throw new UsageError(`--upstream ${text}: "${address}" after # is not an IP address`);
+  }
+  return { hostname: address, port, https: { url: url.href, addressGiven: true } };
+}
+
+/**
+ * Parses an upstream: `HOST[:PORT]`, `[V6]:PORT` or a bare IPv6 address (the host an IP address);
+ * `tls://IP[:PORT][#NAME]` (DNS over TLS); `https://NAME[:PORT]/PATH[#IP]` (DNS over HTTPS).
+ */
 export function parseUpstream(text: string): Upstream {
+  if (text.startsWith("tls://")) return parseTlsUpstream(text);
+  if (text.startsWith("https://")) return parseHttpsUpstream(text);
+  return parsePlainUpstream(text, text, 53);
+}
+
+/** Parses `HOST[:PORT]`, `[V6]:PORT` or a bare IPv6 address; the host must be an IP address. */
+function parsePlainUpstream(text: string, given: string, defaultPort: number): Upstream {
+  const whole = `--upstream ${given}`;
   let host = text;
-  let port = 53;
+  let port = defaultPort;
   const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
   if (bracketed) {
     host = bracketed[1]!;
-    if (bracketed[2] !== undefined) port = parsePort(bracketed[2], `--upstream ${text}`);
-    if (!parseIPv6(host)) throw new UsageError(`--upstream ${text}: "${host}" is not an IPv6 address`);
+    if (bracketed[2] !== undefined) port = parsePort(bracketed[2], whole);
+    if (!parseIPv6(host)) throw new UsageError(`${whole}: "${host}" is not an IPv6 address`);
     return { hostname: host, port };
   }
   if (parseIPv6(text)) return { hostname: text, port };
   const colon = text.lastIndexOf(":");
   if (colon >= 0) {
     host = text.slice(0, colon);
-    port = parsePort(text.slice(colon + 1), `--upstream ${text}`);
+    port = parsePort(text.slice(colon + 1), whole);
   }
-  if (!parseIPv4(host)) throw new UsageError(`--upstream ${text}: "${host}" is not an IP address`);
+  if (!parseIPv4(host)) throw new UsageError(`${whole}: "${host}" is not an IP address`);
   return { hostname: host, port };
 }
 
@@ -374,6 +446,7 @@ export function parseSecondary(text: string, keys: readonly TsigKey[]): Secondar
   let primary: Upstream;
   try {
     primary = parseUpstream(match[2]!.trim());
+    if (primary.tls || primary.https) throw new UsageError("a primary is asked over TCP");
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     throw new UsageError(`${what}: "${match[2]}" is not an IP address with an optional port`);
@@ -383,6 +456,28 @@ export function parseSecondary(text: string, keys: readonly TsigKey[]): Secondar
   const key = keys.find((each) => each.name === keyName);
   if (!key) throw new UsageError(`${what}: no --tsig-key named "${keyName}"`);
   return { zone, primary, key };
+}
+
+/** The encrypted transports' settings from `values`: a port without a certificate and key is an error. */
+function encryptedSettings(values: Settings): EncryptedSettings {
+  const tlsPort = values.integer("tls-port") || null;
+  const httpsPort = values.integer("https-port") || null;
+  const certFile = values.text("tls-cert") || null;
+  const keyFile = values.text("tls-key") || null;
+  if ((tlsPort !== null || httpsPort !== null) && (certFile === null || keyFile === null)) {
+    const flag = tlsPort !== null ? "--tls-port" : "--https-port";
+    throw new UsageError(`${flag} needs --tls-cert and --tls-key (PEM files)`);
+  }
+  if ((certFile === null) !== (keyFile === null)) {
+    throw new UsageError(certFile === null ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key");
+  }
+  return {
+    tlsPort,
+    httpsPort,
+    certFile,
+    keyFile,
+    upstreamCa: values.list("upstream-ca", (file) => listFile("upstream-ca", file)),
+  };
 }
 
 /** The transfer settings from `values`. */
@@ -406,7 +501,9 @@ function transferSettings(
     allowTransfer: values.list("allow-transfer", cidr("allow-transfer")),
     notify: values.list("notify", (text) => {
       try {
-        return parseUpstream(text);
+        const target = parseUpstream(text);
+        if (target.tls || target.https) throw new UsageError("NOTIFY goes over UDP");
+        return target;
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;
         throw new UsageError(`--notify ${text}: expected an IP address with an optional port`);
@@ -720,6 +817,7 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
     kind: "serve",
     validation: dnssecSettings(values.flag("dnssec"), values.list("trust-anchor", (text) => text)),
     transfers: transferSettings(values, cidr),
+    encrypted: encryptedSettings(values),
     udpIo,
     access,
     recursion,

@@ -347,6 +347,38 @@ export const OPTIONS: readonly OptionSpec[] = [
     restart: true,
   },
   {
+    flag: "tls-port",
+    type: { kind: "integer", min: 0, max: 65_535 },
+    default: 0,
+    summary: "serve DNS over TLS (RFC 7858) on this port of every listen address (853 is usual; 0: off)",
+    restart: true,
+  },
+  {
+    flag: "https-port",
+    type: { kind: "integer", min: 0, max: 65_535 },
+    default: 0,
+    summary: "serve DNS over HTTPS (RFC 8484) at /dns-query on this port of every listen address (0: off)",
+    restart: true,
+  },
+  {
+    flag: "tls-cert",
+    type: { kind: "text" },
+    summary: "the certificate chain (PEM) of DoT and DoH, read again on SIGHUP and when the file changes",
+    restart: true,
+  },
+  {
+    flag: "tls-key",
+    type: { kind: "text" },
+    summary: "the private key (PEM) of that certificate",
+    restart: true,
+  },
+  {
+    flag: "upstream-ca",
+    type: { kind: "list" },
+    summary: "CA certificates (PEM files) trusted for tls:// and https:// upstreams besides the system's",
+    restart: true,
+  },
+  {
     flag: "metrics",
     type: { kind: "text" },
     summary: "serve /metrics, /health and /ready over HTTP on HOST:PORT (a bare PORT: loopback)",

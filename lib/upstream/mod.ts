@@ -9,7 +9,7 @@ export { createForwardCounters, forward } from "./forward.ts";
 export type { ForwardCounters } from "./forward.ts";
 export { tcpExchange } from "./tcp_exchange.ts";
 export { turnClock } from "./turn_clock.ts";
-export { formatAddress, wildcardFor } from "./udp_exchange.ts";
+export { formatAddress, upstreamName, wildcardFor } from "./udp_exchange.ts";
 export type { Exchange } from "./udp_exchange.ts";
 export type { DropReason, Upstream } from "./udp_exchange.ts";
 export { pooledUdpExchange } from "./udp_pool.ts";

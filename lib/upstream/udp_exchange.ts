@@ -61,10 +61,29 @@ export type Datagram = Pick<Deno.DatagramConn, "send" | "receive" | "close">;
 
 /** An upstream server's IP address and port. */
 export interface Upstream {
-  /** The upstream server's IPv4 or IPv6 address. */
+  /**
+   * The upstream server's IPv4 or IPv6 address; for DNS over HTTPS without an address given, the
+   * URL's host name, looked up when connecting.
+   */
   readonly hostname: string;
-  /** The upstream server's UDP port, usually 53. */
+  /** The upstream server's port: usually 53 (853 for DoT, 443 for DoH). */
   readonly port: number;
+  /** DNS over TLS (RFC 7858, `tls://IP[:PORT][#NAME]`): the name its certificate must carry (null: its address). */
+  readonly tls?: { readonly name: string | null };
+  /**
+   * DNS over HTTPS (RFC 8484, `https://NAME[:PORT]/PATH[#IP]`): the URL asked, and whether `hostname`
+   * is an address given with `#IP` (so no lookup of NAME is made).
+   */
+  readonly https?: { readonly url: string; readonly addressGiven: boolean };
+}
+
+/** How an upstream is named in logs, metrics and explain: its address, or its URL for an encrypted one. */
+export function upstreamName(upstream: Upstream): string {
+  if (upstream.https) return upstream.https.url;
+  if (upstream.tls) {
+    return `tls://${formatAddress(upstream)}${upstream.tls.name ? `#${upstream.tls.name}` : ""}`;
+  }
+  return formatAddress(upstream);
 }
 
 /** Why a datagram was ignored while waiting: a {@link Mismatch} or a stranger's packet. */

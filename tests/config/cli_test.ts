@@ -72,6 +72,7 @@ const DEFAULTS = {
     secondaryDir: null,
     journalSize: 100_000,
   },
+  encrypted: { tlsPort: null, httpsPort: null, certFile: null, keyFile: null, upstreamCa: [] },
 } as const satisfies Command;
 
 const parsed: readonly { name: string; args: string[]; want: Command }[] = [
