@@ -201,11 +201,31 @@ function trustAnchorsOf(command: ServeCommand): readonly ResourceRecord[] | null
   }
 }
 
+/**
+ * The PEM texts of the `--upstream-ca` files, read once at start; a file that cannot be read: one
+ * line naming it, exit status 1 (a missing permission: the line saying which flag).
+ */
+function upstreamCaOf(command: ServeCommand): string[] {
+  return command.encrypted.upstreamCa.map((file) => {
+    try {
+      const text = Deno.readTextFileSync(file);
+      if (!text.includes("-----BEGIN CERTIFICATE-----")) {
+        fail(`--upstream-ca ${file}: no PEM certificate in it`, 1);
+      }
+      return text;
+    } catch (error) {
+      const reason = missingPermission(error) ?? (error instanceof Error ? error.message : String(error));
+      fail(`--upstream-ca ${file}: cannot read it: ${reason}`, 1);
+    }
+  });
+}
+
 /** `--check`: loads everything the configuration names, runs its assertions, says what fails. */
 async function check(command: ServeCommand, configs: Configs): Promise<void> {
   const live = await configs.load(command);
   if (live.errors.length > 0) fail(startErrors(live.errors), 1);
   trustAnchorsOf(command);
+  upstreamCaOf(command);
   const assertions = command.config?.assertions.length ?? 0;
   writeAll(Deno.stdout, `dnsd: configuration OK: ${live.data.size} records, ${assertions} assertions hold\n`);
 }
@@ -264,6 +284,7 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
   const log = getLogger(["dnsd"]);
   log.info("Loaded local data: {records} records", { records: initial.data.size });
   const anchors = trustAnchorsOf(command);
+  const upstreamCa = upstreamCaOf(command);
   if (anchors) {
     log.info("Validating forwarded answers (DNSSEC) under {count} trust anchors", { count: anchors.length });
   }
@@ -335,6 +356,7 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
       },
       ...command,
       dnssec: anchors ? { anchors } : null,
+      upstreamCa,
       listen: bindAddresses(command.listen),
       udpIo,
       localData: () => transfers.localData(),

@@ -15,7 +15,7 @@ import {
   type ServerCounters,
   wouldForward,
 } from "../server/mod.ts";
-import { formatAddress, forwardRouter } from "../upstream/mod.ts";
+import { forwardRouter, upstreamName } from "../upstream/mod.ts";
 import { dataLoader, type LoadedData, type Mappings, type ReloadOptions } from "../zone/mod.ts";
 import { type Command, parseCommand, VERSION } from "./cli.ts";
 
@@ -118,7 +118,7 @@ export function keepRestartSettings(running: ServeCommand, next: ServeCommand): 
 /** The upstreams a question goes to, as `HOST:PORT`, in the order tried: its forward zone's, or the defaults. */
 function routeOf(command: ServeCommand): (name: string) => readonly string[] {
   const router = forwardRouter(command.upstreams, command.forwardZones);
-  return (name) => router.route(name).upstreams.map(formatAddress);
+  return (name) => router.route(name).upstreams.map(upstreamName);
 }
 
 /** The file's `[[assert]]`s, each asked of a resolver over `data` that forwards nothing. */

@@ -15,12 +15,15 @@ import {
   type ForwardCounters,
   forwardRouter,
   type ForwardZone,
+  httpsExchange,
   pooledUdpExchange,
   routedForward,
   tcpExchange,
+  tlsExchange,
   turnClock,
   type Upstream,
   type UpstreamHealth,
+  upstreamName,
   type UpstreamStrategy,
   validating,
   wildcardFor,
@@ -108,6 +111,12 @@ export interface ServerOptions {
   readonly listen?: readonly { readonly hostname: string; readonly port: number }[];
   /** The recursive resolvers to forward to, tried in order. */
   readonly upstreams: readonly Upstream[];
+  /**
+   * More CA certificates (PEM texts, `--upstream-ca`) that DoT and DoH upstreams' certificates may
+   * chain to, besides Deno's default roots. Texts, not files: main.ts reads them at start, so an
+   * unreadable file fails the start, not the first query.
+   */
+  readonly upstreamCa?: readonly string[];
   /** The deadline for a forwarded query, over every upstream, in milliseconds. */
   readonly timeoutMs: number;
   /** The local data to answer from, read again for every query (so a reload can swap it). */
@@ -364,23 +373,36 @@ export function buildResolver(
   const events = new RemoteEvents(log, { now });
   // How to read each pool's health, by forward zone and upstream: for the explain endpoint.
   const healths = new Map<string, () => UpstreamHealth>();
+  const caCerts = options.upstreamCa ?? [];
+  /** The exchanges of one upstream: DoT or DoH alone, or a UDP pool with TCP for truncated replies. */
+  function exchangesOf(upstream: Upstream): { exchange: Exchange; tcp?: Exchange } {
+    if (upstream.tls || upstream.https) {
+      const encrypted = upstream.tls
+        ? tlsExchange(upstream, { caCerts, onDrop, exactCase })
+        : httpsExchange(upstream, { caCerts, onDrop, exactCase });
+      pools.push(encrypted);
+      return { exchange: encrypted };
+    }
+    // With batched UDP, the upstream sockets are read through FFI too, in the listener's wait.
+    const pool = pooledUdpExchange(upstream, {
+      now,
+      onDrop,
+      exactCase,
+      cookies: true,
+      ...(reactor ? { open: () => openUpstreamSocket(wildcardFor(upstream), reactor) } : {}),
+    });
+    pools.push(pool);
+    return { exchange: pool, tcp: tcpExchange(upstream, { onDrop, exactCase }) };
+  }
   /** One forwarder over its own pools (one per upstream), sharing the clock, deadlines and counters. */
   function forwarderOf(list: readonly Upstream[], domain: string): Stage {
     const upstreams = list.map((upstream) => {
-      // With batched UDP, the upstream sockets are read through FFI too, in the listener's wait.
-      const pool = pooledUdpExchange(upstream, {
-        now,
-        onDrop,
-        exactCase,
-        cookies: true,
-        ...(reactor ? { open: () => openUpstreamSocket(wildcardFor(upstream), reactor) } : {}),
-      });
-      pools.push(pool);
-      const name = formatAddress(upstream);
+      const { exchange, tcp } = exchangesOf(upstream);
+      const name = upstreamName(upstream);
       return {
         name,
-        exchange: extras.metrics ? timedExchange(pool, extras.metrics, name, now) : pool,
-        tcp: tcpExchange(upstream, { onDrop, exactCase }),
+        exchange: extras.metrics ? timedExchange(exchange, extras.metrics, name, now) : exchange,
+        ...(tcp ? { tcp } : {}),
       };
     });
     return forward(upstreams, {

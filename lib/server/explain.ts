@@ -29,7 +29,7 @@ import { compileDefaultZones, defaultZoneOf } from "../resolve/mod.ts";
 import { findZone, type LocalData } from "../zone/mod.ts";
 import type { BlockPolicy } from "../block/mod.ts";
 import type { RateLimiter } from "../policy/mod.ts";
-import { formatAddress, type ForwardRoute, type UpstreamHealth } from "../upstream/mod.ts";
+import { type ForwardRoute, type UpstreamHealth, upstreamName } from "../upstream/mod.ts";
 import { failureReply } from "./respond.ts";
 import {
   type ExplainFiles,
@@ -319,7 +319,7 @@ function forwarded(
   const forward = {
     zone: route.domain === "" ? "." : route.domain,
     upstreams: route.upstreams.map((upstream) => {
-      const address = formatAddress(upstream);
+      const address = upstreamName(upstream);
       const health = options.health(route.domain, address);
       return {
         address,

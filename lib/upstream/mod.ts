@@ -1,6 +1,7 @@
 /**
  * Forwarding: the forward stage and its tries (retransmission, EDNS fallback, the cap on queries
- * waiting), upstream pools and health, UDP and TCP exchanges, deadlines and the turn clock.
+ * waiting), upstream pools and health, UDP, TCP, DoT and DoH exchanges, deadlines and the turn
+ * clock.
  * @module
  */
 export { DEFAULT_MAX_OUTSTANDING, UpstreamsBusy } from "./busy.ts";
@@ -8,6 +9,10 @@ export { Deadlines } from "./deadlines.ts";
 export { createForwardCounters, forward } from "./forward.ts";
 export type { ForwardCounters } from "./forward.ts";
 export { tcpExchange } from "./tcp_exchange.ts";
+export { tlsExchange } from "./tls_exchange.ts";
+export type { TlsExchange, TlsExchangeOptions } from "./tls_exchange.ts";
+export { httpsExchange } from "./https_exchange.ts";
+export type { HttpsExchange, HttpsExchangeOptions } from "./https_exchange.ts";
 export { turnClock } from "./turn_clock.ts";
 export { formatAddress, upstreamName, wildcardFor } from "./udp_exchange.ts";
 export type { Exchange } from "./udp_exchange.ts";
