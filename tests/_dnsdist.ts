@@ -29,6 +29,8 @@ export interface DnsdistOptions {
   readonly checkName: string;
   /** dnsdist's load-balancing policy (default `roundrobin`). */
   readonly policy?: "roundrobin" | "leastOutstanding" | "firstAvailable";
+  /** Serve DNS over HTTPS too (`addDOHLocal`) on 127.0.0.1:`port`, at `/dns-query`. */
+  readonly doh?: { readonly port: number; readonly certFile: string; readonly keyFile: string };
 }
 
 /** A running dnsdist. */
@@ -57,10 +59,13 @@ export function dnsdistConf(
     `newServer({address="127.0.0.1:${port}", name="${name}", checkName="${options.checkName}", ` +
     `checkType="A", mustResolve=true, checkInterval=1, checkTimeout=500, maxCheckFailures=1, rise=1})\n`
   );
+  const doh = options.doh
+    ? `addDOHLocal("127.0.0.1:${options.doh.port}", "${options.doh.certFile}", "${options.doh.keyFile}", "/dns-query")\n`
+    : "";
   return `-- written by tests/_dnsdist.ts
 setSecurityPollSuffix("") -- no security-status lookups through the system resolver
 setLocal("127.0.0.1:${port}")
-setACL({"127.0.0.0/8"})
+${doh}setACL({"127.0.0.0/8"})
 ${servers.join("")}setServerPolicy(${options.policy ?? "roundrobin"})
 `;
 }

@@ -40,11 +40,9 @@ export interface ValidatingOptions {
   readonly anchorFile: string;
 }
 
-function unboundConf(work: string, port: number, options: ValidatingOptions): string {
-  return `server:
-    interface: 127.0.0.1
-    port: ${port}
-    do-ip6: no
+/** The `server:` lines every unbound here has: one thread, no chroot or syslog, its files in `work`. */
+function foreground(work: string): string {
+  return `do-ip6: no
     num-threads: 1
     username: ""
     chroot: ""
@@ -52,7 +50,14 @@ function unboundConf(work: string, port: number, options: ValidatingOptions): st
     pidfile: "${work}/unbound.pid"
     logfile: "${work}/unbound.log"
     use-syslog: no
-    verbosity: 1
+    verbosity: 1`;
+}
+
+function unboundConf(work: string, port: number, options: ValidatingOptions): string {
+  return `server:
+    interface: 127.0.0.1
+    port: ${port}
+    ${foreground(work)}
     val-log-level: 2
     ede: yes
     module-config: "validator iterator"
@@ -68,6 +73,41 @@ remote-control:
 forward-zone:
     name: "."
     forward-addr: 127.0.0.1@${options.upstreamPort}
+`;
+}
+
+/** What a DoT-serving unbound holds and where it serves DNS over TLS. */
+export interface DotOptions {
+  /** The port of DNS over TLS on 127.0.0.1 (plain DNS stays on the port startUnbound picks). */
+  readonly tlsPort: number;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** `local-data:` records in zone-file presentation; each owner less its first label is a `static` zone. */
+  readonly localData: readonly string[];
+  /** `tcp-idle-timeout` in ms: how long a quiet connection stays open (unbound's default 30 s). */
+  readonly idleMs?: number;
+}
+
+/**
+ * An unbound configuration serving `localData` itself (nothing is asked of anyone: no internet)
+ * over plain DNS on `port` and over TLS on `options.tlsPort` (RFC 7858), for dnsd's DoT upstreams.
+ */
+export function dotUnboundConf(work: string, port: number, options: DotOptions): string {
+  const zones = new Set(options.localData.map((line) => line.split(/\s+/, 1)[0]!.replace(/^[^.]*\./, "")));
+  return `server:
+    interface: 127.0.0.1@${port}
+    interface: 127.0.0.1@${options.tlsPort}
+    tls-port: ${options.tlsPort}
+    tls-service-key: "${options.keyFile}"
+    tls-service-pem: "${options.certFile}"
+    tcp-idle-timeout: ${options.idleMs ?? 30_000}
+    ${foreground(work)}
+    access-control: 127.0.0.0/8 allow
+    do-not-query-localhost: no
+${[...zones].map((zone) => `    local-zone: "${zone}" static\n`).join("")}${
+    options.localData.map((line) => `    local-data: "${line}"\n`).join("")
+  }remote-control:
+    control-enable: no
 `;
 }
 
