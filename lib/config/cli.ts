@@ -182,7 +182,9 @@ Options:
   --upstream HOST[:PORT]
                        upstream resolver; repeatable; tried in the order that
                        --upstream-strategy sets (sequential: as given); IPv6 as
-                       [addr]:port or a bare addr (default 8.8.8.8:53)
+                       [addr]:port or a bare addr (default 8.8.8.8:53); DNS over
+                       TLS as tls://IP[:PORT][#NAME], DNS over HTTPS as
+                       https://NAME[:PORT]/PATH[#IP]
   --timeout MS         deadline for the whole upstream exchange, in ms (default 2000)
   --max-outstanding N  most queries waiting for upstreams at once; more get
                        SERVFAIL at once (default 10000)
@@ -253,7 +255,7 @@ Options:
                        SIGHUP and when it changes
   --tls-key FILE       its private key (PEM)
   --upstream-ca FILE   a CA certificate (PEM) to trust for tls:// and https://
-                       upstreams besides the system's; repeatable
+                       upstreams besides Deno's bundled roots; repeatable
   --allow-transfer CIDR
                        clients that may transfer zones (AXFR, IXFR over TCP);
                        repeatable (default 127.0.0.0/8, ::1)

@@ -56,6 +56,8 @@ const RESTART_FIELDS = [
   ["rateLimit", "rate-limit-*"],
   ["cookies", "cookie-secret, require-cookies"],
   ["validation", "dnssec, trust-anchor"],
+  ["transfers", "allow-transfer, notify, tsig-key, secondary, secondary-dir, journal-size"],
+  ["encrypted", "tls-port, https-port, tls-cert, tls-key, upstream-ca"],
 ] as const satisfies readonly (readonly [keyof ServeCommand, string])[];
 
 /** The settings that say where and how queries are forwarded, by the Command field that holds each. */

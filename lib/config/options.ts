@@ -66,7 +66,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: "upstream",
     type: { kind: "list" },
     default: ["8.8.8.8:53"],
-    summary: "upstream resolvers, HOST[:PORT]",
+    summary: "upstream resolvers, HOST[:PORT], tls://IP[:PORT][#NAME] or https://NAME[:PORT]/PATH[#IP]",
   },
   {
     flag: "timeout",
@@ -375,7 +375,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     flag: "upstream-ca",
     type: { kind: "list" },
-    summary: "CA certificates (PEM files) trusted for tls:// and https:// upstreams besides the system's",
+    summary:
+      "CA certificates (PEM files) trusted for tls:// and https:// upstreams besides the bundled roots",
     restart: true,
   },
   {
