@@ -42,13 +42,20 @@ function row(cells: readonly string[]): string {
   return `| ${cells.join(" | ")} |`;
 }
 
-/** The table: per scenario a row per server, then dnsd/ceiling and dnsd/peer ratio rows for each dnsd. */
-export function table(results: Results, servers: readonly string[]): string {
+/**
+ * The table: per scenario a row per server, then dnsd/ceiling and dnsd/peer ratio rows for each dnsd.
+ * @param scenarios the rows' scenarios, in order (those of the load benchmark unless given)
+ */
+export function table(
+  results: ReadonlyMap<string, ReadonlyMap<string, Measure>>,
+  servers: readonly string[],
+  scenarios: readonly string[] = Object.keys(SCENARIOS),
+): string {
   const lines = [
     row(["scenario", "server", "QPS", "avg latency ms", "lost", "server CPU µs/answer"]),
     row(["---", "---", "---:", "---:", "---:", "---:"]),
   ];
-  for (const scenario of Object.keys(SCENARIOS) as Scenario[]) {
+  for (const scenario of scenarios) {
     const measures = results.get(scenario) ?? new Map<string, Measure>();
     let first = true;
     const label = () => (first ? ((first = false), `**${scenario}**`) : "");

@@ -5,6 +5,7 @@
  * listens on 127.0.0.1 only, keeps its files in a temp folder and is stopped by PID.
  * @module
  */
+import mappings from "../mappings.ts";
 import { type Child, freePort, type Launcher, waitUntilAnswers } from "./_proc.ts";
 
 /** The zone NSD serves. */
@@ -22,6 +23,18 @@ const START_TIMEOUT_MS = 60_000; // a cold `deno run` compiles first; NSD parses
 /** The `n`th name of the zone. */
 export function zoneName(n: number): string {
   return `n${n}.${ZONE}`;
+}
+
+/** mappings.ts as name -> IPv4 address; the peers are given the same names. */
+export function localNames(): Record<string, string> {
+  const local: Record<string, string> = {};
+  for (const [name, value] of Object.entries(mappings)) {
+    if (typeof value !== "string" || !/^\d+\.\d+\.\d+\.\d+$/.test(value)) {
+      throw new Error(`mappings.ts "${name}": the load benchmark expects one IPv4 address per name`);
+    }
+    local[name.replace(/\.$/, "")] = value;
+  }
+  return local;
 }
 
 /** A running server. */
@@ -55,7 +68,8 @@ export interface Contender {
   start(setting: Setting): Promise<Server>;
 }
 
-function installed(path: string): boolean {
+/** Whether `path` is a file (an installed server). */
+export function installed(path: string): boolean {
   try {
     return Deno.statSync(path).isFile;
   } catch {
@@ -253,7 +267,8 @@ export const ceiling: Contender = {
     ]),
 };
 
-const UNBOUND = "/usr/sbin/unbound";
+/** Where Debian installs unbound. */
+export const UNBOUND = "/usr/sbin/unbound";
 
 function unboundConf(setting: Setting, port: number, validate = false): string {
   const { work, upstream, local } = setting;
@@ -350,22 +365,24 @@ export const dnsmasq: Contender = {
     ]),
 };
 
+/** The first line `command args` prints (stdout, then stderr) that matches `pick`; "?" if none. */
+export async function toolVersion(command: string, args: readonly string[], pick = /./): Promise<string> {
+  try {
+    const { stdout, stderr } = await new Deno.Command(command, { args: [...args], stdin: "null" }).output();
+    const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    return text.split("\n").find((line) => pick.test(line))?.trim() ?? "?";
+  } catch {
+    return "not installed";
+  }
+}
+
 /** The first line each tool prints about its version. */
 export async function versions(): Promise<Record<string, string>> {
-  const first = async (command: string, args: string[], pick = /./): Promise<string> => {
-    try {
-      const { stdout, stderr } = await new Deno.Command(command, { args, stdin: "null" }).output();
-      const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
-      return text.split("\n").find((line) => pick.test(line))?.trim() ?? "?";
-    } catch {
-      return "not installed";
-    }
-  };
   return {
-    deno: await first(Deno.execPath(), ["--version"]),
-    dnsperf: await first("dnsperf", ["-h"], /^Version/),
-    nsd: await first("/usr/sbin/nsd", ["-v"]),
-    unbound: await first(UNBOUND, ["-V"]),
-    dnsmasq: await first(DNSMASQ, ["-v"]),
+    deno: await toolVersion(Deno.execPath(), ["--version"]),
+    dnsperf: await toolVersion("dnsperf", ["-h"], /^Version/),
+    nsd: await toolVersion("/usr/sbin/nsd", ["-v"]),
+    unbound: await toolVersion(UNBOUND, ["-V"]),
+    dnsmasq: await toolVersion(DNSMASQ, ["-v"]),
   };
 }
