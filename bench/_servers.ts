@@ -270,17 +270,33 @@ export const ceiling: Contender = {
 /** Where Debian installs unbound. */
 export const UNBOUND = "/usr/sbin/unbound";
 
-function unboundConf(setting: Setting, port: number, validate = false): string {
-  const { work, upstream, local } = setting;
-  const validation = validate
-    ? `    module-config: "validator iterator"\n    trust-anchor-file: "${setting.anchorFile}"\n`
+/** What an unbound configuration needs: its folder, its local names, and where it forwards. */
+export interface UnboundSetting {
+  readonly work: string;
+  readonly local: Readonly<Record<string, string>>;
+  /** NSD's port; without it unbound answers its local data only. */
+  readonly upstream?: number;
+  /** Validate under this trust anchor. */
+  readonly anchorFile?: string;
+  /** More `server:` lines, indented (for DoT and DoH: `tls-port`, `tls-service-pem`, ...). */
+  readonly serverLines?: string;
+}
+
+/** unbound.conf: one thread on 127.0.0.1@`port`, the local names as static local-data. */
+function unboundConf(setting: UnboundSetting, port: number): string {
+  const { work, upstream, local, anchorFile } = setting;
+  const validation = anchorFile
+    ? `    module-config: "validator iterator"\n    trust-anchor-file: "${anchorFile}"\n`
     : `    module-config: "iterator"\n`;
   const localData = Object.entries(local).map(([name, address]) =>
     `    local-zone: "${name}." static\n    local-data: "${name}. 300 IN A ${address}"\n`
   );
+  const forward = upstream === undefined
+    ? ""
+    : `forward-zone:\n    name: "."\n    forward-addr: 127.0.0.1@${upstream}\n    forward-first: no\n`;
   return `server:
     interface: 127.0.0.1@${port}
-    do-ip6: no
+${setting.serverLines ?? ""}    do-ip6: no
     do-daemonize: no
     username: ""
     chroot: ""
@@ -300,11 +316,18 @@ ${validation}    qname-minimisation: no
     local-zone: "test." nodefault
 ${localData.join("")}remote-control:
     control-enable: no
-forward-zone:
-    name: "."
-    forward-addr: 127.0.0.1@${upstream}
-    forward-first: no
-`;
+${forward}`;
+}
+
+/** Writes unbound.conf into the setting's folder and checks it (unbound-checkconf); returns the command. */
+export async function unboundCommand(setting: UnboundSetting, port: number): Promise<string[]> {
+  const conf = `${setting.work}/unbound.conf`;
+  await Deno.writeTextFile(conf, unboundConf(setting, port));
+  const check = await new Deno.Command("/usr/sbin/unbound-checkconf", { args: [conf] }).output();
+  if (!check.success) {
+    throw new Error(`unbound-checkconf ${conf}:\n${new TextDecoder().decode(check.stderr)}`);
+  }
+  return [UNBOUND, "-d", "-c", conf];
 }
 
 /** unbound with one thread, the local names as static local-data, everything else forwarded. */
@@ -313,14 +336,9 @@ export const unbound: Contender = {
   forwards: true,
   missing: () => installed(UNBOUND) ? null : `${UNBOUND} is not installed`,
   start: (setting) =>
-    startOnFreePort(setting, "unbound", async (port) => {
-      const conf = `${setting.work}/unbound.conf`;
-      await Deno.writeTextFile(conf, unboundConf(setting, port));
-      const check = await new Deno.Command("/usr/sbin/unbound-checkconf", { args: [conf] }).output();
-      if (!check.success) {
-        throw new Error(`unbound-checkconf ${conf}:\n${new TextDecoder().decode(check.stderr)}`);
-      }
-      return [UNBOUND, "-d", "-c", conf];
+    startOnFreePort(setting, "unbound", (port) => {
+      const { anchorFile: _, ...forwarding } = setting; // this one does not validate, even with --signed
+      return unboundCommand(forwarding, port);
     }),
 };
 
@@ -330,11 +348,9 @@ export const unboundValidating: Contender = {
   forwards: true,
   missing: () => installed(UNBOUND) ? null : `${UNBOUND} is not installed`,
   start: (setting) =>
-    startOnFreePort(setting, "unbound-dnssec", async (port) => {
+    startOnFreePort(setting, "unbound-dnssec", (port) => {
       if (!setting.anchorFile) throw new Error("unbound-dnssec needs a signed zone: run with --signed");
-      const conf = `${setting.work}/unbound.conf`;
-      await Deno.writeTextFile(conf, unboundConf(setting, port, true));
-      return [UNBOUND, "-d", "-c", conf];
+      return unboundCommand(setting, port);
     }),
 };
 
