@@ -38,6 +38,11 @@ function ratio(a: number, b: number): string {
   return b > 0 && Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : "—";
 }
 
+/** dnsd and its variants (dnsd-batched, dnsd-dnssec), but not dnsdist. */
+function isDnsd(server: string): boolean {
+  return server === "dnsd" || server.startsWith("dnsd-");
+}
+
 function row(cells: readonly string[]): string {
   return `| ${cells.join(" | ")} |`;
 }
@@ -72,12 +77,12 @@ export function table(
       ]));
     }
     // Ratios for each dnsd variant (plain, batched UDP) against every other server.
-    for (const mine of servers.filter((server) => server.startsWith("dnsd"))) {
+    for (const mine of servers.filter(isDnsd)) {
       const ours = measures.get(mine);
       if (!ours) continue;
       for (const other of servers) {
         const theirs = measures.get(other);
-        if (other.startsWith("dnsd") || !theirs) continue;
+        if (isDnsd(other) || !theirs) continue;
         lines.push(row([
           label(),
           `*${mine}/${other}*`,

@@ -77,21 +77,27 @@ export function installed(path: string): boolean {
   }
 }
 
+/** How {@link startOnPort} picks a port and tells that the server is up. */
+export interface Readiness {
+  /** A port free a moment ago. */
+  port(): number;
+  /** Resolves once `child` serves on `port`; throws with its output if it exits or is late. */
+  ready(child: Child, port: number): Promise<void>;
+}
+
 /** Starts `command(port)` on the server CPU, on a few fresh ports if one is taken meanwhile. */
-async function startOnFreePort(
-  setting: Setting,
+export async function startOnPort(
+  launcher: Launcher,
   name: string,
   command: (port: number) => readonly string[] | Promise<readonly string[]>,
+  readiness: Readiness,
 ): Promise<Server> {
-  const probe = Object.keys(setting.local)[0] ?? zoneName(0);
   let failure: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = freePort();
-    const child = setting.launcher.spawn(name, await command(port), { cpu: SERVER_CPU, cwd: ROOT });
+    const port = readiness.port();
+    const child = launcher.spawn(name, await command(port), { cpu: SERVER_CPU, cwd: ROOT });
     try {
-      await waitUntilAnswers(child, port, probe, START_TIMEOUT_MS);
-      // A forwarder also has to reach NSD; n0 is later part of the warmed-up set anyway.
-      await waitUntilAnswers(child, port, zoneName(0), 5_000);
+      await readiness.ready(child, port);
       return { port, child };
     } catch (error) {
       failure = error;
@@ -99,6 +105,23 @@ async function startOnFreePort(
     }
   }
   throw failure;
+}
+
+/** Starts `command(port)` and waits until it answers over UDP, and has reached NSD when it forwards. */
+function startOnFreePort(
+  setting: Setting,
+  name: string,
+  command: (port: number) => readonly string[] | Promise<readonly string[]>,
+): Promise<Server> {
+  const probe = Object.keys(setting.local)[0] ?? zoneName(0);
+  return startOnPort(setting.launcher, name, command, {
+    port: freePort,
+    async ready(child, port) {
+      await waitUntilAnswers(child, port, probe, START_TIMEOUT_MS);
+      // A forwarder also has to reach NSD; n0 is later part of the warmed-up set anyway.
+      await waitUntilAnswers(child, port, zoneName(0), 5_000);
+    },
+  });
 }
 
 /** Writes the zone: SOA, NS and {@link NAMES} A records with a day-long TTL. */
