@@ -3,7 +3,7 @@
  * server used meanwhile (from /proc), and the parsing of dnsperf's statistics.
  * @module
  */
-import { cpuTicks, type Launcher } from "./_proc.ts";
+import { cpuTicks, delay, type Launcher } from "./_proc.ts";
 import { CLIENT_CPU, type Server } from "./_servers.ts";
 
 /** What one run measured. */
@@ -29,7 +29,14 @@ export interface PerfOptions {
   readonly rate?: number;
   /** Send the file once (`-n 1`) rather than loop over it. */
   readonly once?: boolean;
+  /** The transport (`-m`); UDP when unset. */
+  readonly mode?: "tcp" | "dot" | "doh";
+  /** Long options (`-O name=value`), such as `doh-uri=https://127.0.0.1:8443/dns-query`. */
+  readonly long?: readonly string[];
 }
+
+/** How long dnsperf may run past its time limit (`-t` is 5 s) before it is stopped. */
+const OVERRUN_MS = 30_000;
 
 function field(text: string, label: string): number {
   const match = new RegExp(`${label.replace(/[()]/g, "\\$&")}:\\s+([0-9.]+)`).exec(text);
@@ -64,9 +71,16 @@ export async function dnsperf(
   args.push("-l", String(options.seconds), "-c", "4", "-T", "1");
   if (options.rate !== undefined) args.push("-Q", String(options.rate));
   if (options.once) args.push("-n", "1");
+  if (options.mode !== undefined) args.push("-m", options.mode);
+  for (const option of options.long ?? []) args.push("-O", option);
   const before = cpuTicks(server.child.pid);
   const child = launcher.spawn("dnsperf", ["dnsperf", ...args], { cpu: CLIENT_CPU, collect: true });
-  const code = await child.status;
+  const limit = options.seconds * 1000 + OVERRUN_MS;
+  const code = await Promise.race([child.status, delay(limit).then(() => null)]);
+  if (code === null) {
+    await child.stop();
+    throw new Error(`dnsperf ${args.join(" ")} did not finish within ${limit / 1000} s:\n${child.tail()}`);
+  }
   const ticks = cpuTicks(server.child.pid) - before;
   const text = await child.output;
   if (code !== 0) throw new Error(`dnsperf ${args.join(" ")} failed (${code}):\n${text}${child.tail()}`);

@@ -34,6 +34,18 @@ export async function clockTicks(): Promise<number> {
   return Number(new TextDecoder().decode(stdout).trim());
 }
 
+/** The machine, for a report: CPUs, model, kernel and load average. */
+export async function machine(): Promise<string> {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo");
+  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? "unknown CPU";
+  const kernel = (await Deno.readTextFile("/proc/sys/kernel/osrelease")).trim();
+  const load = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+  // nproc alone would count only the CPUs this (pinned) process may use.
+  const { stdout } = await new Deno.Command("nproc", { args: ["--all"], stdin: "null", stderr: "null" })
+    .output();
+  return `${new TextDecoder().decode(stdout).trim()} × ${model}, Linux ${kernel}, load average ${load}`;
+}
+
 /** A process's memory, in bytes, from /proc/PID/status. */
 export interface Memory {
   /** Resident now (VmRSS). */

@@ -38,17 +38,29 @@ function ratio(a: number, b: number): string {
   return b > 0 && Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : "—";
 }
 
+/** dnsd and its variants (dnsd-batched, dnsd-dnssec), but not dnsdist. */
+function isDnsd(server: string): boolean {
+  return server === "dnsd" || server.startsWith("dnsd-");
+}
+
 function row(cells: readonly string[]): string {
   return `| ${cells.join(" | ")} |`;
 }
 
-/** The table: per scenario a row per server, then dnsd/ceiling and dnsd/peer ratio rows for each dnsd. */
-export function table(results: Results, servers: readonly string[]): string {
+/**
+ * The table: per scenario a row per server, then dnsd/ceiling and dnsd/peer ratio rows for each dnsd.
+ * @param scenarios the rows' scenarios, in order (those of the load benchmark unless given)
+ */
+export function table(
+  results: ReadonlyMap<string, ReadonlyMap<string, Measure>>,
+  servers: readonly string[],
+  scenarios: readonly string[] = Object.keys(SCENARIOS),
+): string {
   const lines = [
     row(["scenario", "server", "QPS", "avg latency ms", "lost", "server CPU µs/answer"]),
     row(["---", "---", "---:", "---:", "---:", "---:"]),
   ];
-  for (const scenario of Object.keys(SCENARIOS) as Scenario[]) {
+  for (const scenario of scenarios) {
     const measures = results.get(scenario) ?? new Map<string, Measure>();
     let first = true;
     const label = () => (first ? ((first = false), `**${scenario}**`) : "");
@@ -65,12 +77,12 @@ export function table(results: Results, servers: readonly string[]): string {
       ]));
     }
     // Ratios for each dnsd variant (plain, batched UDP) against every other server.
-    for (const mine of servers.filter((server) => server.startsWith("dnsd"))) {
+    for (const mine of servers.filter(isDnsd)) {
       const ours = measures.get(mine);
       if (!ours) continue;
       for (const other of servers) {
         const theirs = measures.get(other);
-        if (other.startsWith("dnsd") || !theirs) continue;
+        if (isDnsd(other) || !theirs) continue;
         lines.push(row([
           label(),
           `*${mine}/${other}*`,

@@ -5,6 +5,7 @@
  * listens on 127.0.0.1 only, keeps its files in a temp folder and is stopped by PID.
  * @module
  */
+import mappings from "../mappings.ts";
 import { type Child, freePort, type Launcher, waitUntilAnswers } from "./_proc.ts";
 
 /** The zone NSD serves. */
@@ -22,6 +23,18 @@ const START_TIMEOUT_MS = 60_000; // a cold `deno run` compiles first; NSD parses
 /** The `n`th name of the zone. */
 export function zoneName(n: number): string {
   return `n${n}.${ZONE}`;
+}
+
+/** mappings.ts as name -> IPv4 address; the peers are given the same names. */
+export function localNames(): Record<string, string> {
+  const local: Record<string, string> = {};
+  for (const [name, value] of Object.entries(mappings)) {
+    if (typeof value !== "string" || !/^\d+\.\d+\.\d+\.\d+$/.test(value)) {
+      throw new Error(`mappings.ts "${name}": the load benchmark expects one IPv4 address per name`);
+    }
+    local[name.replace(/\.$/, "")] = value;
+  }
+  return local;
 }
 
 /** A running server. */
@@ -55,7 +68,8 @@ export interface Contender {
   start(setting: Setting): Promise<Server>;
 }
 
-function installed(path: string): boolean {
+/** Whether `path` is a file (an installed server). */
+export function installed(path: string): boolean {
   try {
     return Deno.statSync(path).isFile;
   } catch {
@@ -63,21 +77,27 @@ function installed(path: string): boolean {
   }
 }
 
+/** How {@link startOnPort} picks a port and tells that the server is up. */
+export interface Readiness {
+  /** A port free a moment ago. */
+  port(): number;
+  /** Resolves once `child` serves on `port`; throws with its output if it exits or is late. */
+  ready(child: Child, port: number): Promise<void>;
+}
+
 /** Starts `command(port)` on the server CPU, on a few fresh ports if one is taken meanwhile. */
-async function startOnFreePort(
-  setting: Setting,
+export async function startOnPort(
+  launcher: Launcher,
   name: string,
   command: (port: number) => readonly string[] | Promise<readonly string[]>,
+  readiness: Readiness,
 ): Promise<Server> {
-  const probe = Object.keys(setting.local)[0] ?? zoneName(0);
   let failure: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = freePort();
-    const child = setting.launcher.spawn(name, await command(port), { cpu: SERVER_CPU, cwd: ROOT });
+    const port = readiness.port();
+    const child = launcher.spawn(name, await command(port), { cpu: SERVER_CPU, cwd: ROOT });
     try {
-      await waitUntilAnswers(child, port, probe, START_TIMEOUT_MS);
-      // A forwarder also has to reach NSD; n0 is later part of the warmed-up set anyway.
-      await waitUntilAnswers(child, port, zoneName(0), 5_000);
+      await readiness.ready(child, port);
       return { port, child };
     } catch (error) {
       failure = error;
@@ -85,6 +105,23 @@ async function startOnFreePort(
     }
   }
   throw failure;
+}
+
+/** Starts `command(port)` and waits until it answers over UDP, and has reached NSD when it forwards. */
+function startOnFreePort(
+  setting: Setting,
+  name: string,
+  command: (port: number) => readonly string[] | Promise<readonly string[]>,
+): Promise<Server> {
+  const probe = Object.keys(setting.local)[0] ?? zoneName(0);
+  return startOnPort(setting.launcher, name, command, {
+    port: freePort,
+    async ready(child, port) {
+      await waitUntilAnswers(child, port, probe, START_TIMEOUT_MS);
+      // A forwarder also has to reach NSD; n0 is later part of the warmed-up set anyway.
+      await waitUntilAnswers(child, port, zoneName(0), 5_000);
+    },
+  });
 }
 
 /** Writes the zone: SOA, NS and {@link NAMES} A records with a day-long TTL. */
@@ -253,19 +290,36 @@ export const ceiling: Contender = {
     ]),
 };
 
-const UNBOUND = "/usr/sbin/unbound";
+/** Where Debian installs unbound. */
+export const UNBOUND = "/usr/sbin/unbound";
 
-function unboundConf(setting: Setting, port: number, validate = false): string {
-  const { work, upstream, local } = setting;
-  const validation = validate
-    ? `    module-config: "validator iterator"\n    trust-anchor-file: "${setting.anchorFile}"\n`
+/** What an unbound configuration needs: its folder, its local names, and where it forwards. */
+export interface UnboundSetting {
+  readonly work: string;
+  readonly local: Readonly<Record<string, string>>;
+  /** NSD's port; without it unbound answers its local data only. */
+  readonly upstream?: number;
+  /** Validate under this trust anchor. */
+  readonly anchorFile?: string;
+  /** More `server:` lines, indented (for DoT and DoH: `tls-port`, `tls-service-pem`, ...). */
+  readonly serverLines?: string;
+}
+
+/** unbound.conf: one thread on 127.0.0.1@`port`, the local names as static local-data. */
+function unboundConf(setting: UnboundSetting, port: number): string {
+  const { work, upstream, local, anchorFile } = setting;
+  const validation = anchorFile
+    ? `    module-config: "validator iterator"\n    trust-anchor-file: "${anchorFile}"\n`
     : `    module-config: "iterator"\n`;
   const localData = Object.entries(local).map(([name, address]) =>
     `    local-zone: "${name}." static\n    local-data: "${name}. 300 IN A ${address}"\n`
   );
+  const forward = upstream === undefined
+    ? ""
+    : `forward-zone:\n    name: "."\n    forward-addr: 127.0.0.1@${upstream}\n    forward-first: no\n`;
   return `server:
     interface: 127.0.0.1@${port}
-    do-ip6: no
+${setting.serverLines ?? ""}    do-ip6: no
     do-daemonize: no
     username: ""
     chroot: ""
@@ -285,11 +339,18 @@ ${validation}    qname-minimisation: no
     local-zone: "test." nodefault
 ${localData.join("")}remote-control:
     control-enable: no
-forward-zone:
-    name: "."
-    forward-addr: 127.0.0.1@${upstream}
-    forward-first: no
-`;
+${forward}`;
+}
+
+/** Writes unbound.conf into the setting's folder and checks it (unbound-checkconf); returns the command. */
+export async function unboundCommand(setting: UnboundSetting, port: number): Promise<string[]> {
+  const conf = `${setting.work}/unbound.conf`;
+  await Deno.writeTextFile(conf, unboundConf(setting, port));
+  const check = await new Deno.Command("/usr/sbin/unbound-checkconf", { args: [conf] }).output();
+  if (!check.success) {
+    throw new Error(`unbound-checkconf ${conf}:\n${new TextDecoder().decode(check.stderr)}`);
+  }
+  return [UNBOUND, "-d", "-c", conf];
 }
 
 /** unbound with one thread, the local names as static local-data, everything else forwarded. */
@@ -298,14 +359,9 @@ export const unbound: Contender = {
   forwards: true,
   missing: () => installed(UNBOUND) ? null : `${UNBOUND} is not installed`,
   start: (setting) =>
-    startOnFreePort(setting, "unbound", async (port) => {
-      const conf = `${setting.work}/unbound.conf`;
-      await Deno.writeTextFile(conf, unboundConf(setting, port));
-      const check = await new Deno.Command("/usr/sbin/unbound-checkconf", { args: [conf] }).output();
-      if (!check.success) {
-        throw new Error(`unbound-checkconf ${conf}:\n${new TextDecoder().decode(check.stderr)}`);
-      }
-      return [UNBOUND, "-d", "-c", conf];
+    startOnFreePort(setting, "unbound", (port) => {
+      const { anchorFile: _, ...forwarding } = setting; // this one does not validate, even with --signed
+      return unboundCommand(forwarding, port);
     }),
 };
 
@@ -315,11 +371,9 @@ export const unboundValidating: Contender = {
   forwards: true,
   missing: () => installed(UNBOUND) ? null : `${UNBOUND} is not installed`,
   start: (setting) =>
-    startOnFreePort(setting, "unbound-dnssec", async (port) => {
+    startOnFreePort(setting, "unbound-dnssec", (port) => {
       if (!setting.anchorFile) throw new Error("unbound-dnssec needs a signed zone: run with --signed");
-      const conf = `${setting.work}/unbound.conf`;
-      await Deno.writeTextFile(conf, unboundConf(setting, port, true));
-      return [UNBOUND, "-d", "-c", conf];
+      return unboundCommand(setting, port);
     }),
 };
 
@@ -350,22 +404,24 @@ export const dnsmasq: Contender = {
     ]),
 };
 
+/** The first line `command args` prints (stdout, then stderr) that matches `pick`; "?" if none. */
+export async function toolVersion(command: string, args: readonly string[], pick = /./): Promise<string> {
+  try {
+    const { stdout, stderr } = await new Deno.Command(command, { args: [...args], stdin: "null" }).output();
+    const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    return text.split("\n").find((line) => pick.test(line))?.trim() ?? "?";
+  } catch {
+    return "not installed";
+  }
+}
+
 /** The first line each tool prints about its version. */
 export async function versions(): Promise<Record<string, string>> {
-  const first = async (command: string, args: string[], pick = /./): Promise<string> => {
-    try {
-      const { stdout, stderr } = await new Deno.Command(command, { args, stdin: "null" }).output();
-      const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
-      return text.split("\n").find((line) => pick.test(line))?.trim() ?? "?";
-    } catch {
-      return "not installed";
-    }
-  };
   return {
-    deno: await first(Deno.execPath(), ["--version"]),
-    dnsperf: await first("dnsperf", ["-h"], /^Version/),
-    nsd: await first("/usr/sbin/nsd", ["-v"]),
-    unbound: await first(UNBOUND, ["-V"]),
-    dnsmasq: await first(DNSMASQ, ["-v"]),
+    deno: await toolVersion(Deno.execPath(), ["--version"]),
+    dnsperf: await toolVersion("dnsperf", ["-h"], /^Version/),
+    nsd: await toolVersion("/usr/sbin/nsd", ["-v"]),
+    unbound: await toolVersion(UNBOUND, ["-V"]),
+    dnsmasq: await toolVersion(DNSMASQ, ["-v"]),
   };
 }

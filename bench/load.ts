@@ -15,10 +15,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import mappings from "../mappings.ts";
 import { dnsperf, type Measure, type PerfOptions } from "./_dnsperf.ts";
 import type { Launcher } from "./_proc.ts";
-import { runBenchmark, say } from "./_harness.ts";
+import { clockTicks, machine, runBenchmark, say } from "./_harness.ts";
 import { report, type Results, type Scenario } from "./_report.ts";
 import {
   ceiling,
@@ -28,6 +27,7 @@ import {
   dnsdBatched,
   dnsdValidating,
   dnsmasq,
+  localNames,
   NAMES,
   type Server,
   SERVER_CPU,
@@ -41,32 +41,6 @@ import {
 
 const CACHED_NAMES = 1_000;
 const RESULTS = new URL("./results/latest.md", import.meta.url);
-
-/** mappings.ts as name -> IPv4 address; the peers are given the same names. */
-function localNames(): Record<string, string> {
-  const local: Record<string, string> = {};
-  for (const [name, value] of Object.entries(mappings)) {
-    if (typeof value !== "string" || !/^\d+\.\d+\.\d+\.\d+$/.test(value)) {
-      throw new Error(`mappings.ts "${name}": the load benchmark expects one IPv4 address per name`);
-    }
-    local[name.replace(/\.$/, "")] = value;
-  }
-  return local;
-}
-
-async function output(command: string, args: string[], cwd = "."): Promise<string> {
-  const { stdout } = await new Deno.Command(command, { args, cwd, stdin: "null", stderr: "null" }).output();
-  return new TextDecoder().decode(stdout).trim();
-}
-
-async function machine(): Promise<string> {
-  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo");
-  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? "unknown CPU";
-  const kernel = (await Deno.readTextFile("/proc/sys/kernel/osrelease")).trim();
-  const load = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
-  // nproc alone would count only the CPUs this (pinned) process may use.
-  return `${await output("nproc", ["--all"])} × ${model}, Linux ${kernel}, load average ${load}`;
-}
 
 async function queryFile(path: string, names: Iterable<string>): Promise<string> {
   await Deno.writeTextFile(path, [...names].map((name) => `${name} A\n`).join(""));
@@ -138,7 +112,7 @@ async function sitting(launcher: Launcher, work: string, args: Flags & { stoppin
   };
   const plan: Plan = {
     ...args,
-    hz: Number(await output("getconf", ["CLK_TCK"])),
+    hz: await clockTicks(),
     files: {
       local: await queryFile(`${work}/local.txt`, Object.keys(localNames())),
       cached: await queryFile(`${work}/cached.txt`, range(0, CACHED_NAMES)),
