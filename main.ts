@@ -23,6 +23,7 @@ import {
 import {
   type AdminHandlers,
   adminHandlers,
+  CertificateError,
   formatStatistics,
   ListenError,
   type ReloadReport,
@@ -371,19 +372,28 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
   } catch (error) {
     watch.close();
     // An address or a query log that cannot be had: one line (a missing permission: the line saying which).
-    const named = error instanceof ListenError || error instanceof QueryLogError;
+    const named = error instanceof ListenError || error instanceof QueryLogError ||
+      error instanceof CertificateError;
     if (named && !(error.cause instanceof Deno.errors.NotCapable)) fail(error.message, 1);
     throw named ? error.cause : error;
   }
   admin.handlers = adminApiOf(server, reloader);
-  // SIGHUP also reopens the query log (logrotate moved the file).
+  // A renewed certificate (certbot, an ACME client) is taken once its files have settled.
+  const { certFile, keyFile } = command.encrypted;
+  const served = server.tlsAddresses.length + server.httpsAddresses.length > 0;
+  const certificateWatch = served && certFile !== null && keyFile !== null
+    ? watchFiles([certFile, keyFile], () => void server.reloadCertificates(), command.reloadSettleMs)
+    : null;
+  // SIGHUP also reopens the query log (logrotate moved the file) and reads the certificate again.
   const reload = () => {
     void reloader.reload("SIGHUP");
     void server.reopenLogs();
+    if (served) void server.reloadCertificates();
   };
   // Graceful: stop accepting, let queries in progress finish (bounded by the upstream timeout), close.
   const stop = () => {
     watch.close();
+    certificateWatch?.close();
     void transfers.close();
     void server.stop(command.timeoutMs);
   };
@@ -398,6 +408,12 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
   // Logged only once a signal would stop the server cleanly: supervisors act on this line (the first).
   for (const address of server.addresses) {
     log.info("DNS server is running on {address}", { address: formatAddress(address) });
+  }
+  for (const address of server.tlsAddresses) {
+    log.info("DNS over TLS on {address}", { address: formatAddress(address) });
+  }
+  for (const address of server.httpsAddresses) {
+    log.info("DNS over HTTPS on https://{address}/dns-query", { address: formatAddress(address) });
   }
   if (server.metricsAddress) {
     log.info("Metrics on http://{address}/metrics", { address: formatAddress(server.metricsAddress) });

@@ -81,8 +81,9 @@ export type { Blocklist, BlockMode, BlockPolicy, ParsedList, UnreadableLine } fr
 export type { AccessRules, RecursionRules } from "./lib/policy/mod.ts";
 
 // The server.
-export { DEFAULT_LOCAL_SETTINGS, ListenError, startServer } from "./lib/server/mod.ts";
+export { CertificateError, DEFAULT_LOCAL_SETTINGS, ListenError, startServer } from "./lib/server/mod.ts";
 export type {
+  EncryptedServing,
   ForwardingSettings,
   LocalSettings,
   RunningServer,

@@ -89,6 +89,8 @@ import { answerCache, type Cache, type CacheSettings, type CacheView } from "../
 import { serveUdp } from "./udp_server.ts";
 import { type CookieOptions, RateLimiter, type RateLimitOptions, ServerCookies } from "../policy/mod.ts";
 import { serveTcp, type TcpServerOptions } from "./tcp_server.ts";
+import { type EncryptedListeners, type EncryptedServing, startEncrypted } from "./encrypted.ts";
+import { ListenError } from "./listen_error.ts";
 import type { OpcodeHandlers } from "./dispatch.ts";
 import type { TsigSettings } from "./respond.ts";
 import { pendingZones, type ZoneNotReady } from "../xfr/mod.ts";
@@ -96,6 +98,8 @@ import { explainer, type ExplainQuestion, type Explanation, type LocalTrace } fr
 import type { ExplainFiles } from "./explain_sources.ts";
 
 const log = getLogger(["dnsd", "forward"]);
+
+export { ListenError };
 
 /** Everything needed to start a server. */
 export interface ServerOptions {
@@ -207,6 +211,11 @@ export interface ServerOptions {
    * file:line of what matched (default: none known).
    */
   readonly explainFiles?: () => ExplainFiles;
+  /**
+   * DNS over TLS and DNS over HTTPS (`--tls-port`, `--https-port`, `--tls-cert`, `--tls-key`), on
+   * every address UDP and TCP are served on; neither when absent.
+   */
+  readonly encrypted?: EncryptedServing | null;
 }
 
 /** The recursion rules when none are given: the private networks may recurse. */
@@ -295,6 +304,16 @@ export interface RunningServer {
   readonly observed?: () => { queries: number; bySource: Record<string, number>; rateLimited: number };
   /** Opens the query log's file again (SIGHUP, after logrotate moved it). */
   reopenLogs(): Promise<void>;
+  /** Where DNS over TLS is served (none without `--tls-port`). */
+  readonly tlsAddresses: readonly Deno.NetAddr[];
+  /** Where DNS over HTTPS is served, at `/dns-query` (none without `--https-port`). */
+  readonly httpsAddresses: readonly Deno.NetAddr[];
+  /**
+   * Reads `--tls-cert` and `--tls-key` again (SIGHUP, a changed file) and serves DoT and DoH with
+   * them when they are good: new connections get them. A bad pair keeps the old one, logged.
+   * @returns whether the new pair is in use (false without DoT and DoH)
+   */
+  reloadCertificates(): Promise<boolean>;
 }
 
 /** A resolver chain and the upstream sockets it holds open. */
@@ -595,28 +614,6 @@ function viewOf(cache: Cache): CacheView {
   };
 }
 
-/** An address that could not be bound, and why (the error Deno or bind(2) gave is the cause). */
-export class ListenError extends Error {
-  /** The error's name. */
-  override name = "ListenError";
-  /**
-   * Says which address failed, and why: "address already in use" for AddrInUse, else the cause's message.
-   * @param address the address that failed
-   * @param cause the error binding it threw
-   */
-  constructor(
-    readonly address: { readonly hostname: string; readonly port: number },
-    override readonly cause: unknown,
-  ) {
-    const reason = cause instanceof Deno.errors.AddrInUse
-      ? "address already in use"
-      : cause instanceof Error
-      ? cause.message
-      : String(cause);
-    super(`cannot listen on ${formatAddress(address)}: ${reason}`, { cause });
-  }
-}
-
 /** A UDP socket and a TCP listener on one address and port. */
 interface Bound {
   readonly udp: DatagramSocket;
@@ -770,7 +767,20 @@ export function startServer(options: ServerOptions): RunningServer {
   const limiter = limit && limit.perSecond > 0 ? new RateLimiter(limit, clock) : null;
   const udpServers = bound.map(({ udp }) => serveUdp(udp, resolve, { ...serving, memo, limiter }));
   const tcpServers = bound.map(({ tcp }) => serveTcp(tcp, resolve, { ...options.tcp, ...serving }));
-  const servers = [...udpServers, ...tcpServers];
+  let encrypted: EncryptedListeners;
+  try {
+    encrypted = startEncrypted(
+      options.encrypted ?? { tlsPort: null, httpsPort: null, certFile: null, keyFile: null },
+      bound.map(({ udp }) => udp.addr.hostname),
+      { resolve, options: { ...options.tcp, ...serving } },
+    );
+  } catch (error) {
+    for (const server of [...udpServers, ...tcpServers]) void server.stop(0);
+    void closeUpstreams();
+    void queryLog?.close();
+    throw error;
+  }
+  const servers = [...udpServers, ...tcpServers, encrypted];
   let http: HttpServer | undefined;
   if (options.metrics && metrics) {
     // Authoritative only (--no-recursion), no upstream is ever asked: ready once the data is loaded.
@@ -855,6 +865,9 @@ export function startServer(options: ServerOptions): RunningServer {
     ...(http ? { metricsAddress: http.address } : {}),
     ...(metrics ? { observed: () => metrics.totals() } : {}),
     reopenLogs: () => queryLog?.reopen() ?? Promise.resolve(),
+    tlsAddresses: encrypted.tls,
+    httpsAddresses: encrypted.https,
+    reloadCertificates: () => encrypted.reloadCertificates(),
     reconfigure,
     stop,
     close() {

@@ -1,6 +1,6 @@
 /**
- * Serving: `respond` (the one place errors become RCODEs), the opcode dispatcher, the UDP and TCP
- * listeners, and `startServer`, which wires them.
+ * Serving: `respond` (the one place errors become RCODEs), the opcode dispatcher, the UDP, TCP,
+ * TLS and HTTPS listeners, EDNS padding, and `startServer`, which wires them.
  * @module
  */
 export { buildResolver, DEFAULT_LOCAL_SETTINGS, ListenError, startServer } from "./app.ts";
@@ -19,7 +19,15 @@ export { failureCode, failureReply, respond } from "./respond.ts";
 export type { Report, RespondOptions, TsigSettings } from "./respond.ts";
 export type { ServeOptions } from "./serving.ts";
 export { serveTcp } from "./tcp_server.ts";
-export type { TcpServerOptions } from "./tcp_server.ts";
+export type { Acceptor, StreamOptions, TcpServerOptions } from "./tcp_server.ts";
+export { CertificateError, checkCertifiedKey, readCertifiedKey, TlsListener } from "./tls_listener.ts";
+export type { CertifiedKey } from "./tls_listener.ts";
+export { DOH_PATH, serveDoh } from "./doh_server.ts";
+export type { DohServer } from "./doh_server.ts";
+export { decodeBase64Url, DNS_MESSAGE, dohQuery, DohStatus, freshnessOf } from "./doh_request.ts";
+export type { DohQuery } from "./doh_request.ts";
+export type { EncryptedServing } from "./encrypted.ts";
+export { PADDING_OPTION, padResponse, RESPONSE_BLOCK, wantsPadding } from "./padding.ts";
 export { serveUdp } from "./udp_server.ts";
 export { checkAssertions, wouldForward } from "./assertions.ts";
 export type { AssertedOutcome, Assertion } from "./assertions.ts";

@@ -5,13 +5,14 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { type QueryObserver, RemoteEvents } from "../observe/mod.ts";
-import { HEADER_SIZE, headerOnlyReply, type Message, Rcode, Refused } from "../proto/mod.ts";
-import type { QueryContext, QueryHook, Request } from "../resolve/mod.ts";
+import { type QueryObserver, RemoteEvents, Source } from "../observe/mod.ts";
+import { HEADER_SIZE, headerOnlyReply, type Message, NotReady, Rcode, Refused } from "../proto/mod.ts";
+import type { QueryContext, QueryHook, Request, Resolve } from "../resolve/mod.ts";
 import { isClosedSocket } from "../net/mod.ts";
 import type { ServerCookies } from "../policy/mod.ts";
 import { formatAddress } from "../upstream/mod.ts";
 import type { OpcodeHandlers } from "./dispatch.ts";
+import { padResponse, wantsPadding } from "./padding.ts";
 import { type Report, respond, type RespondOptions, type TsigSettings } from "./respond.ts";
 
 const log = getLogger(["dnsd", "server"]);
@@ -117,6 +118,32 @@ export function policyRefusal(options: RespondOptions): RespondOptions {
   return { ...options, resolve: refusedByPolicy, handlers: REFUSING };
 }
 
+/**
+ * How a stream or HTTP server makes its responses, none truncated below 65,535 octets: as usual,
+ * for a query the hooks refuse (REFUSED), and while it shuts down (SERVFAIL, EDE Not Ready).
+ */
+export function streamResponding(
+  resolve: Resolve,
+  events: RemoteEvents,
+  options: ServeOptions,
+): { responding: RespondOptions; refusing: RespondOptions; shuttingDown: RespondOptions } {
+  const responding: RespondOptions = {
+    resolve,
+    report: reporter(events),
+    limit: 65_535,
+    ...(options.handlers ? { handlers: options.handlers } : {}),
+    ...(options.tsig ? { tsig: options.tsig, recursionAvailable: options.recursionAvailable } : {}),
+  };
+  return {
+    responding,
+    refusing: policyRefusal(responding),
+    shuttingDown: {
+      ...responding,
+      resolve: () => Promise.reject(new NotReady("the server is shutting down")),
+    },
+  };
+}
+
 /** How a server answers its queries: the same for every query of a server (or TCP connection). */
 export interface Answering {
   /** How responses are made. */
@@ -180,4 +207,86 @@ export async function answerOrFail(
   } catch (error) {
     if (!isClosed(error)) sendFailed(answering.events, context.client, error);
   }
+}
+
+/** What a stream or HTTP server checks of each query before answering it (see {@link admitQuery}). */
+export interface Gate {
+  /** The admission hook (access control, rate limits); none when null. */
+  readonly hook: QueryHook | null;
+  /** DNS cookies, checked in the query and stamped on its answer; none when null. */
+  readonly cookies: ServerCookies | null;
+  /** Told of queries dropped or answered at once; none when null. */
+  readonly observer: QueryObserver | null;
+  /** Pad answers to queries that ask for it (RFC 7830): over TLS and HTTPS only. */
+  readonly padding: boolean;
+}
+
+/** How {@link admitQuery} says to answer a query: through `answering`, or with `early` at once. */
+export interface Admitted {
+  /** Answers the query (or sends `early`): stamps a cookie and pads as the query calls for. */
+  readonly answering: Answering;
+  /** An answer made at once without resolving (a malformed cookie's FORMERR), already observed. */
+  readonly early: Uint8Array | null;
+}
+
+/**
+ * Runs a query over a stream or HTTP through the gate, as the TCP, TLS and HTTPS servers do: the
+ * hook may drop it (null, observed) or have it refused (`refused`); a malformed COOKIE option is
+ * answered at once; every other answer gets a fresh server cookie, and padding when the query
+ * carries a Padding option and the transport is encrypted.
+ */
+export function admitQuery(
+  query: Uint8Array,
+  context: QueryContext,
+  choices: { readonly answering: Answering; readonly refused: Answering; readonly gate: Gate },
+): Admitted | null {
+  const { hook, cookies, observer, padding } = choices.gate;
+  let answering = choices.answering;
+  if (hook) {
+    const verdict = hook(query, context);
+    if (verdict === "drop") {
+      observer?.observe(
+        query,
+        null,
+        context.client,
+        context.transport,
+        context.receivedAt,
+        Source.ADMISSION,
+        null,
+        false,
+      );
+      return null;
+    }
+    if (verdict === "refuse") {
+      answering = choices.refused;
+      if (context.trace) context.trace.source = Source.ADMISSION;
+    }
+  }
+  // Padded after the cookie is stamped, so the padding makes up the whole block.
+  if (padding && wantsPadding(query)) {
+    const plain = answering;
+    answering = { ...plain, send: (response, at) => plain.send(padResponse(response), at) };
+  }
+  if (cookies === null) return { answering, early: null };
+  // A malformed COOKIE option is FORMERR; any other answer carries a fresh server cookie.
+  const check = cookies.inspect(query, context.client);
+  const early = cookies.early(query, check, false);
+  if (early !== null) {
+    observer?.observe(
+      query,
+      early,
+      context.client,
+      context.transport,
+      context.receivedAt,
+      Source.ERROR,
+      null,
+      false,
+    );
+    return { answering, early };
+  }
+  if (check !== null) {
+    const padded = answering;
+    answering = { ...padded, send: (response, at) => padded.send(cookies.stamp(response, check), at) };
+  }
+  return { answering, early: null };
 }

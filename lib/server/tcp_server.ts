@@ -9,18 +9,18 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { levelGate, newTrace, RemoteEvents, Source } from "../observe/mod.ts";
-import { NotReady } from "../proto/mod.ts";
+import { levelGate, newTrace, RemoteEvents } from "../observe/mod.ts";
 import type { QueryContext, Resolve } from "../resolve/mod.ts";
 import type { RespondOptions } from "./respond.ts";
 import {
+  admitQuery,
   type Answering,
   answerOrFail,
+  type Gate,
   isClosed,
   peerName,
-  policyRefusal,
-  reporter,
   type ServeOptions,
+  streamResponding,
 } from "./serving.ts";
 import { mostHarmful } from "./tcp_eviction.ts";
 import { Pipeline } from "./tcp_pipeline.ts";
@@ -48,6 +48,18 @@ export interface TcpServerOptions {
   readonly maxQueuedBytes?: number;
 }
 
+/** What the stream server accepts connections from: a TCP listener, or TLS ones (see tls_listener.ts). */
+export type Acceptor = Pick<Deno.Listener, "accept" | "close">;
+
+/** What {@link serveTcp} takes beside the limits: the transport its queries are told they came over. */
+export interface StreamOptions {
+  /**
+   * `tls` for DNS over TLS (RFC 7858): the same framing and limits, answers padded when the query
+   * asks (RFC 7830), and the stages, hooks and metrics told `tls`. Default `tcp`.
+   */
+  readonly transport?: "tcp" | "tls";
+}
+
 /** A TCP server that is accepting. */
 export interface TcpServer {
   /** Open connections now. */
@@ -61,9 +73,6 @@ export interface TcpServer {
   /** Settles when the accept loop has ended. */
   readonly finished: Promise<void>;
 }
-
-/** The largest DNS message; TCP answers are never truncated below it. */
-const MAX_MESSAGE = 65_535;
 
 /**
  * A write pending this long marks a connection as stuck, for eviction and for the bound on queued
@@ -112,33 +121,24 @@ async function sendEarly(answering: Answering, response: Uint8Array, context: Qu
   }
 }
 
-/** Serves DNS over TCP on `listener` until `stop()`. */
+/** Serves DNS over TCP (or TLS, with `transport: "tls"`) on `listener` until `stop()`. */
 export function serveTcp(
-  listener: Deno.Listener,
+  listener: Acceptor,
   resolve: Resolve,
-  options: TcpServerOptions & ServeOptions = {},
+  options: TcpServerOptions & ServeOptions & StreamOptions = {},
 ): TcpServer {
   const { idleTimeoutMs = 10_000, maxConnections = 150, maxPipelined = 32 } = options;
   const { writeTimeoutMs = 5_000, maxQueuedBytes = 256 * 1024 } = options;
   const { hook = null, now = () => performance.now(), cookies = null, observer = null } = options;
+  const { transport = "tcp" } = options;
+  const gate: Gate = { hook, cookies, observer, padding: transport === "tls" };
   // Evictions, refusals, bad frames and stuck clients: counted, and logged at most once per 10 s per kind.
   const events = options.events ?? new RemoteEvents(log);
   const sessions = new Set<Session>();
   const tally: QueueTally = { queuedBytes: 0, peakBytes: 0 };
   let stopping = false;
   const debug = levelGate(log, "debug");
-  const responding: RespondOptions = {
-    resolve,
-    report: reporter(events),
-    limit: MAX_MESSAGE,
-    ...(options.handlers ? { handlers: options.handlers } : {}),
-    ...(options.tsig ? { tsig: options.tsig, recursionAvailable: options.recursionAvailable } : {}),
-  };
-  const refusing = policyRefusal(responding);
-  const shuttingDown: RespondOptions = {
-    ...responding,
-    resolve: () => Promise.reject(new NotReady("the server is shutting down")),
-  };
+  const { responding, refusing, shuttingDown } = streamResponding(resolve, events, options);
 
   /** Makes room for one more connection by closing the most harmful one, or says no. */
   function admit(): boolean {
@@ -292,57 +292,20 @@ export function serveTcp(
           if (session.closed) break;
           const trace = observer === null ? undefined : newTrace();
           const context: QueryContext = trace === undefined
-            ? { client: session.client, transport: "tcp", receivedAt: now(), size: length }
-            : { client: session.client, transport: "tcp", receivedAt: now(), size: length, trace };
+            ? { client: session.client, transport, receivedAt: now(), size: length }
+            : { client: session.client, transport, receivedAt: now(), size: length, trace };
           // While shutting down, a query on an open connection is told so (SERVFAIL, EDE Not Ready).
-          let answerWith = stopping ? closing : answering;
-          if (hook) {
-            const verdict = hook(query, context);
-            if (verdict === "drop") {
-              observer?.observe(
-                query,
-                null,
-                session.client,
-                "tcp",
-                context.receivedAt,
-                Source.ADMISSION,
-                null,
-                false,
-              );
-              continue;
-            }
-            if (verdict === "refuse") {
-              answerWith = refused;
-              if (trace) trace.source = Source.ADMISSION;
-            }
+          const admitted = admitQuery(query, context, {
+            answering: stopping ? closing : answering,
+            refused,
+            gate,
+          });
+          if (admitted === null) continue;
+          if (admitted.early !== null) {
+            session.work.track(sendEarly(admitted.answering, admitted.early, context));
+            continue;
           }
-          if (cookies !== null) {
-            // A malformed COOKIE option is FORMERR; any other answer carries a fresh server cookie.
-            const check = cookies.inspect(query, session.client);
-            const early = cookies.early(query, check, false);
-            if (early !== null) {
-              observer?.observe(
-                query,
-                early,
-                session.client,
-                "tcp",
-                context.receivedAt,
-                Source.ERROR,
-                null,
-                false,
-              );
-              session.work.track(sendEarly(answerWith, early, context));
-              continue;
-            }
-            if (check !== null) {
-              const plain = answerWith;
-              answerWith = {
-                ...plain,
-                send: (response, at) => plain.send(cookies.stamp(response, check), at),
-              };
-            }
-          }
-          session.work.track(answerOrFail(query, context, answerWith));
+          session.work.track(answerOrFail(query, context, admitted.answering));
         }
         pending = joined.slice(offset);
         session.partial = pending.length > 0;
