@@ -10,7 +10,6 @@ import {
   Deadlines,
   type DropReason,
   type Exchange,
-  formatAddress,
   forward,
   type ForwardCounters,
   forwardRouter,
