@@ -13,7 +13,7 @@ import { mappingRecords } from "../../lib/zone/static_map.ts";
 import mappings from "../../mappings.ts";
 import { startFakeUpstream } from "../_fake_upstream.ts";
 import { connectTcp, waitUntil } from "../_tcp_client.ts";
-import { queryBytes } from "../_udp_client.ts";
+import { freeUdpPort, queryBytes } from "../_udp_client.ts";
 import { needsFfi } from "../_batched.ts";
 
 const WAIT_MS = 3_000;
@@ -115,9 +115,10 @@ for (const udpIo of ["deno", "batched"] as const) {
 }
 
 test("startServer() fails naming the address it cannot bind, and leaves none of the others bound", () => {
-  // ::1 on a port whose UDP socket is held: 127.0.0.1 binds first, and must be let go.
-  const holder = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
-  const port = (holder.addr as Deno.NetAddr).port;
+  // ::1 on a port whose UDP socket is held: 127.0.0.1 binds first, and must be let go. The port is
+  // one free on 127.0.0.1 (below the ephemeral range): a kernel-picked ::1 port may be taken there.
+  const port = freeUdpPort();
+  const holder = Deno.listenDatagram({ transport: "udp", hostname: "::1", port });
   try {
     assert.throws(
       () =>
