@@ -19,3 +19,4 @@ export {
 export type { BindAddress } from "./listen_addresses.ts";
 export { disarmInspectorSignal, inspectorSignalHandler } from "./inspector_signal.ts";
 export type { InspectorSignal } from "./inspector_signal.ts";
+export { SocketSeverer } from "./sever.ts";

@@ -7,6 +7,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { Resolve } from "../resolve/mod.ts";
 import { formatAddress } from "../upstream/mod.ts";
+import { SocketSeverer } from "../net/mod.ts";
 import { type DohServer, serveDoh } from "./doh_server.ts";
 import type { ServeOptions } from "./serving.ts";
 import { serveTcp, type TcpServer, type TcpServerOptions } from "./tcp_server.ts";
@@ -74,6 +75,11 @@ export function startEncrypted(
   const pem = readCertifiedKey(files);
   checkCertifiedKey(pem, hostnames[0] ?? "127.0.0.1", what);
   const listeners: TlsListener[] = [];
+  // A TLS connection closed mid-handshake keeps its socket unless it is cut (lib/net/sever.ts).
+  const severer = tlsPort === null ? null : SocketSeverer.open();
+  const sever = severer
+    ? (local: Deno.NetAddr, remote: Deno.NetAddr) => void severer.sever(local, remote)
+    : null;
   const dot: TcpServer[] = [];
   const doh: DohServer[] = [];
   let address = { hostname: "", port: 0 };
@@ -83,7 +89,7 @@ export function startEncrypted(
         address = { hostname, port: tlsPort };
         const listener = new TlsListener(address, pem);
         listeners.push(listener);
-        dot.push(serveTcp(listener, serving.resolve, { ...serving.options, transport: "tls" }));
+        dot.push(serveTcp(listener, serving.resolve, { ...serving.options, transport: "tls", sever }));
       }
       if (httpsPort !== null) {
         address = { hostname, port: httpsPort };

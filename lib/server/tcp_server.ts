@@ -58,7 +58,18 @@ export interface StreamOptions {
    * asks (RFC 7830), and the stages, hooks and metrics told `tls`. Default `tcp`.
    */
   readonly transport?: "tcp" | "tls";
+  /**
+   * Cuts a connection's socket before it is closed: for TLS, whose `close()` leaves the socket of a
+   * client stalled mid-handshake open (see lib/net's SocketSeverer). None for TCP.
+   */
+  readonly sever?: Sever | null;
 }
+
+/**
+ * Cuts the socket of the connection between two addresses (read at accept: a TLS connection's
+ * addresses cannot be read again while its handshake runs).
+ */
+export type Sever = (local: Deno.NetAddr, remote: Deno.NetAddr) => void;
 
 /** A TCP server that is accepting. */
 export interface TcpServer {
@@ -83,6 +94,10 @@ const STUCK_MS = 200;
 interface Session {
   readonly conn: Deno.Conn;
   readonly client: Deno.NetAddr;
+  /** The address it came in on (the listener's). */
+  readonly local: Deno.NetAddr;
+  /** Whether any octet was read (over TLS: the handshake finished). */
+  received: boolean;
   readonly peer: string;
   /** When the last whole query arrived or the last answer went out, or the connection opened. */
   lastActive: number;
@@ -100,9 +115,19 @@ function reason(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-function close(session: Session): void {
+/**
+ * Closes a session. `sever` (TLS) cuts the socket first when nothing was ever read from it: a
+ * handshake that never finished, which Deno's close would leave open. Only the idle timer and
+ * eviction pass it: a client that went away has no socket left to cut.
+ */
+function close(session: Session, sever?: Sever | null): void {
   if (session.closed) return;
   session.closed = true;
+  try {
+    if (!session.received) sever?.(session.local, session.client);
+  } catch {
+    // the socket is gone already
+  }
   session.writer.close();
   session.work.close();
   try {
@@ -130,7 +155,7 @@ export function serveTcp(
   const { idleTimeoutMs = 10_000, maxConnections = 150, maxPipelined = 32 } = options;
   const { writeTimeoutMs = 5_000, maxQueuedBytes = 256 * 1024 } = options;
   const { hook = null, now = () => performance.now(), cookies = null, observer = null } = options;
-  const { transport = "tcp" } = options;
+  const { transport = "tcp", sever = null } = options;
   const gate: Gate = { hook, cookies, observer, padding: transport === "tls" };
   // Evictions, refusals, bad frames and stuck clients: counted, and logged at most once per 10 s per kind.
   const events = options.events ?? new RemoteEvents(log);
@@ -165,7 +190,7 @@ export function serveTcp(
         why: victim.writingSince === null ? "idle longest" : "stuck writing",
       },
     );
-    close(session);
+    close(session, sever);
     sessions.delete(session);
     return true;
   }
@@ -253,7 +278,7 @@ export function serveTcp(
         } else if (log.isEnabledFor("debug")) {
           log.debug("Closing idle TCP connection from {peer}", { peer: session.peer });
         }
-        close(session);
+        close(session, sever);
       }, idleTimeoutMs);
     };
     session.rearm = armIdle;
@@ -264,6 +289,7 @@ export function serveTcp(
         if (session.closed) break;
         const count = await session.conn.read(chunk);
         if (count === null) break; // the client closed its side
+        session.received = true;
         const joined = new Uint8Array(pending.length + count);
         joined.set(pending);
         joined.set(chunk.subarray(0, count), pending.length);
@@ -342,6 +368,7 @@ export function serveTcp(
         continue;
       }
       const client = conn.remoteAddr as Deno.NetAddr;
+      const local = conn.localAddr as Deno.NetAddr;
       const peer = peerName(client);
       if (stopping || !admit()) {
         events.report(
@@ -358,6 +385,8 @@ export function serveTcp(
       }
       const session: Session = {
         conn,
+        local,
+        received: false,
         client,
         peer,
         lastActive: now(),

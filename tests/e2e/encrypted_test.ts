@@ -281,8 +281,13 @@ test({
         }
         assert.match(await kdig(dir, tls, ["+tls"]), /127\.0\.0\.1/);
         assert.match(await kdig(dir, https, ["+https"]), /127\.0\.0\.1/);
-        // Past the idle timeout (1 s) dnsd has let the stalled DoT connection go, and still serves.
-        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        // Past the idle timeout (1 s) dnsd has cut the stalled DoT connection (its socket too: the
+        // client reads the end of the stream), and still serves.
+        const ended = await Promise.race([
+          stalled[0]!.read(new Uint8Array(64)).catch(() => null),
+          new Promise<"open">((resolve) => setTimeout(() => resolve("open"), 4_000)),
+        ]);
+        assert.equal(ended, null, "the stalled DoT client's socket is still open");
         assert.match(await kdig(dir, tls, ["+tls"]), /127\.0\.0\.1/);
         assert.equal(dnsd.exited(), false);
       } finally {
