@@ -19,4 +19,5 @@ export {
 export type { BindAddress } from "./listen_addresses.ts";
 export { disarmInspectorSignal, inspectorSignalHandler } from "./inspector_signal.ts";
 export type { InspectorSignal } from "./inspector_signal.ts";
-export { SocketSeverer } from "./sever.ts";
+export { TcpSockets } from "./tcp_sockets.ts";
+export type { Sweep } from "./tcp_sockets.ts";

@@ -7,7 +7,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { Resolve } from "../resolve/mod.ts";
 import { formatAddress } from "../upstream/mod.ts";
-import { SocketSeverer } from "../net/mod.ts";
+import { TcpSockets } from "../net/mod.ts";
 import { type DohServer, serveDoh } from "./doh_server.ts";
 import type { ServeOptions } from "./serving.ts";
 import { serveTcp, type TcpServer, type TcpServerOptions } from "./tcp_server.ts";
@@ -76,9 +76,11 @@ export function startEncrypted(
   checkCertifiedKey(pem, hostnames[0] ?? "127.0.0.1", what);
   const listeners: TlsListener[] = [];
   // A TLS connection closed mid-handshake keeps its socket unless it is cut (lib/net/sever.ts).
-  const severer = tlsPort === null ? null : SocketSeverer.open();
-  const sever = severer
-    ? (local: Deno.NetAddr, remote: Deno.NetAddr) => void severer.sever(local, remote)
+  // TLS connections Deno keeps open are cut through FFI (lib/net/tcp_sockets.ts): a DoT client
+  // stalled mid-handshake at its idle close, and DoH connections, which Deno.serve never times out.
+  const tcpSockets = TcpSockets.open();
+  const sever = tcpSockets
+    ? (local: Deno.NetAddr, remote: Deno.NetAddr) => void tcpSockets.sever(local, remote)
     : null;
   const dot: TcpServer[] = [];
   const doh: DohServer[] = [];
@@ -146,13 +148,43 @@ export function startEncrypted(
     return swapped;
   }
   const servers = [...dot, ...doh];
+  const sweeping = tcpSockets && doh.length > 0 ? sweepDoh(tcpSockets, doh, serving.options) : null;
   return {
     tls: listeners.map((listener) => listener.addr),
     https: doh.map((server) => server.addr),
     connections: () => dot.reduce((sum, server) => sum + server.connections, 0),
     // One reload at a time: a SIGHUP during a file change's reload waits for it.
     reloadCertificates: () => (reloading = reloading.then(reload, reload)),
-    stop: (graceMs) => Promise.all(servers.map((server) => server.stop(graceMs))).then(() => {}),
+    stop(graceMs) {
+      if (sweeping !== null) clearInterval(sweeping);
+      return Promise.all(servers.map((server) => server.stop(graceMs))).then(() => {});
+    },
     finished: Promise.all(servers.map((server) => server.finished)).then(() => {}),
   };
+}
+
+/**
+ * Every half idle timeout, shuts down DoH connections idle for `--tcp-idle-timeout` (stalled
+ * handshakes included) and the idlest past `--tcp-max-connections` per address: the limits DoT
+ * has from the TCP server, which `Deno.serve` does not offer.
+ */
+function sweepDoh(
+  sockets: TcpSockets,
+  doh: readonly DohServer[],
+  options: TcpServerOptions,
+): ReturnType<typeof setInterval> {
+  const { idleTimeoutMs = 10_000, maxConnections = 150 } = options;
+  const timer = setInterval(() => {
+    for (const server of doh) {
+      const { closed } = sockets.sweep(server.addr, idleTimeoutMs, maxConnections);
+      if (closed > 0 && log.isEnabledFor("debug")) {
+        log.debug("Closed {count} idle DoH connections on {address}", {
+          count: closed,
+          address: formatAddress(server.addr),
+        });
+      }
+    }
+  }, Math.max(500, idleTimeoutMs / 2));
+  Deno.unrefTimer(timer);
+  return timer;
 }
