@@ -17,6 +17,11 @@ import { decodeMessage, encodeMessage, Opcode, query, Rcode, RRType } from "../.
 
 const ZONE = "sec.test";
 const FOLLOW_MS = 10_000;
+/**
+ * The first load: a primary that is not ready for the first transfer costs dnsd its first retries
+ * (5 s, then 10 s more, before it holds a copy), so room for three tries.
+ */
+const FIRST_LOAD_MS = 20_000;
 const KEY: TsigKeySpec = {
   name: "xfr-key",
   algorithm: "hmac-sha256",
@@ -93,6 +98,8 @@ async function waitForServed(dnsd: DnsdProcess, port: number, serial: string, ms
     if (last === serial) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  // Everything dnsd wrote by now (stderr is read as lines are waited for): why it did not load.
+  await dnsd.stderr.waitFor(/^\b$/, 300).catch(() => {});
   throw new Error(
     `dnsd serves ${last}, not serial ${serial}, after ${ms} ms:\n${dnsd.stderr.seen.join("\n")}`,
   );
@@ -144,7 +151,9 @@ async function secondaryOf(kind: PeerKind, tsig: TsigKeySpec | undefined): Promi
     const running = dnsd;
     const context = async () =>
       `${kind} log:\n${await primary.log()}\ndnsd log:\n${running.stderr.seen.join("\n")}`;
-    await waitForServed(dnsd, port, "1", FOLLOW_MS);
+    await waitForServed(dnsd, port, "1", FIRST_LOAD_MS).catch(async (error) =>
+      assert.fail(`${error}\n${await context()}`)
+    );
     await dnsd.stderr.waitFor(
       /INFO - Zone sec\.test serial 1 transferred from 127\.0\.0\.1:\d+ \(AXFR/,
       FOLLOW_MS,
