@@ -15,6 +15,8 @@ import { type PeerKind, peerTools, startSecondary, type TsigKeySpec, waitForSeri
 
 const ZONE = "xfr.test";
 const FOLLOW_MS = 10_000;
+/** The first transfer: a secondary that starts before dnsd answers backs off first (BIND's retry is seconds). */
+const FIRST_LOAD_MS = 20_000;
 const KEY: TsigKeySpec = {
   name: "xfr-key",
   algorithm: "hmac-sha256",
@@ -102,7 +104,7 @@ async function primaryOf(kind: PeerKind, tsig: TsigKeySpec | undefined): Promise
   const context = async () =>
     `${kind} log:\n${await secondary.log()}\ndnsd log:\n${dnsd.stderr.seen.join("\n")}`;
   try {
-    await waitForSerial(secondary, 1, FOLLOW_MS).catch(async (error) =>
+    await waitForSerial(secondary, 1, FIRST_LOAD_MS).catch(async (error) =>
       assert.fail(`${error}\n${await context()}`)
     );
     assert.deepEqual(await answers(secondary.port), await answers(dnsd.port), await context());

@@ -248,7 +248,7 @@ test({
       // The right key: loaded. A NOTIFY from another address (127.0.0.2) is refused; one from a
       // zone dnsd is not secondary for is NOTAUTH.
       dnsd = await startSecondaryDnsd(port, primary.port, dir, `${KEY.name}:${KEY.algorithm}:${KEY.secret}`);
-      await waitForServed(dnsd, port, "1", FOLLOW_MS);
+      await waitForServed(dnsd, port, "1", FIRST_LOAD_MS);
       assert.equal(await notifyFrom("127.0.0.2", port), Rcode.REFUSED);
       // From the primary's address but unsigned while keys are set: refused too.
       assert.equal(await notifyFrom("127.0.0.1", port), Rcode.REFUSED);
