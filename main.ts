@@ -207,6 +207,36 @@ function trustAnchorsOf(command: ServeCommand): readonly ResourceRecord[] | null
  * line naming it, exit status 1 (a missing permission: the line saying which flag).
  */
 function upstreamCaOf(command: ServeCommand): string[] {
+  return [...systemRootsFor(command), ...givenCaOf(command)];
+}
+
+/** Where Linux distributions keep the system's CA bundle (Debian, Fedora, Alpine and others). */
+const SYSTEM_CA_BUNDLES = [
+  "/etc/ssl/certs/ca-certificates.crt",
+  "/etc/pki/tls/certs/ca-bundle.crt",
+  "/etc/ssl/cert.pem",
+];
+
+/**
+ * The system's CA bundle, when an upstream is encrypted: Deno checks certificates against its own
+ * bundled roots unless DENO_TLS_CA_STORE says otherwise, and an operator expects the system's (a CA
+ * their organisation added there too). None when no bundle can be read.
+ */
+function systemRootsFor(command: ServeCommand): string[] {
+  const upstreams = [...command.upstreams, ...command.forwardZones.flatMap((zone) => zone.upstreams)];
+  if (!upstreams.some((upstream) => upstream.tls || upstream.https)) return [];
+  for (const file of SYSTEM_CA_BUNDLES) {
+    try {
+      return [Deno.readTextFileSync(file)];
+    } catch {
+      // not this distribution's place
+    }
+  }
+  return [];
+}
+
+/** The PEM texts of the `--upstream-ca` files (see {@link upstreamCaOf}). */
+function givenCaOf(command: ServeCommand): string[] {
   return command.encrypted.upstreamCa.map((file) => {
     try {
       const text = Deno.readTextFileSync(file);
