@@ -64,6 +64,13 @@ export function freeUdpPort(): number {
     given.add(port);
     return port;
   }
+  // Unlucky draws (or a crowded span): every port below the range in turn, before an ephemeral one
+  // that any outgoing connection may take again (a test once lost its peer's port that way).
+  for (let port = low - 1; port > 1024; port--) {
+    if (given.has(port) || !freeForBoth(port)) continue;
+    given.add(port);
+    return port;
+  }
   return kernelPort();
 }
 

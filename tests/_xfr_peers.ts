@@ -113,3 +113,18 @@ export async function waitForSerial(peer: RunningPeer, serial: number, ms: numbe
       .log()}`,
   );
 }
+
+/**
+ * Runs a pair's test again, once, when a port picked for it before its first daemon started was taken
+ * by the time another bound it ("address already in use"): a pair needs each other's ports up front.
+ */
+export async function retryOnPortClash<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!String(error instanceof Error ? error.message : error).includes("address already in use")) {
+      throw error;
+    }
+    return await run();
+  }
+}

@@ -14,6 +14,7 @@ import { freeUdpPort } from "../_udp_client.ts";
 import {
   type PeerKind,
   peerTools,
+  retryOnPortClash,
   type RunningPeer,
   startPrimary,
   startSecondary,
@@ -135,7 +136,7 @@ for (const [primaryKind, secondaryKind] of PAIRS) {
     test({
       ...needsTools([...peerTools(primaryKind), ...peerTools(secondaryKind), "dig"], name),
       timeoutMs: 30_000,
-      fn: () => transferPair(primaryKind, secondaryKind, tsig),
+      fn: () => retryOnPortClash(() => transferPair(primaryKind, secondaryKind, tsig)),
     });
   }
 }

@@ -11,7 +11,14 @@ import { startDnsd } from "../_dnsd_process.ts";
 import { needsTools } from "../_nsd.ts";
 import { runTool } from "../_tools.ts";
 import { freeUdpPort } from "../_udp_client.ts";
-import { type PeerKind, peerTools, startSecondary, type TsigKeySpec, waitForSerial } from "../_xfr_peers.ts";
+import {
+  type PeerKind,
+  peerTools,
+  retryOnPortClash,
+  startSecondary,
+  type TsigKeySpec,
+  waitForSerial,
+} from "../_xfr_peers.ts";
 
 const ZONE = "xfr.test";
 const FOLLOW_MS = 10_000;
@@ -143,7 +150,7 @@ for (const kind of ["bind", "knot", "nsd"] as const) {
         `xfr interop: ${kind} as dnsd's secondary${tsig ? ", TSIG" : ""}`,
       ),
       timeoutMs: 60_000,
-      fn: () => primaryOf(kind, tsig),
+      fn: () => retryOnPortClash(() => primaryOf(kind, tsig)),
     });
   }
 }

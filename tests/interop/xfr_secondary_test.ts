@@ -12,7 +12,7 @@ import { type DnsdProcess, runningLine, spawnDnsd } from "../_dnsd_process.ts";
 import { dig, needsTools } from "../_nsd.ts";
 import { runTool } from "../_tools.ts";
 import { freeUdpPort } from "../_udp_client.ts";
-import { type PeerKind, peerTools, startPrimary, type TsigKeySpec } from "../_xfr_peers.ts";
+import { type PeerKind, peerTools, retryOnPortClash, startPrimary, type TsigKeySpec } from "../_xfr_peers.ts";
 import { decodeMessage, encodeMessage, Opcode, query, Rcode, RRType } from "../../lib/proto/mod.ts";
 
 const ZONE = "sec.test";
@@ -192,7 +192,7 @@ for (const kind of ["bind", "knot", "nsd"] as const) {
         `xfr interop: dnsd as ${kind}'s secondary${tsig ? ", TSIG" : ""}`,
       ),
       timeoutMs: 60_000,
-      fn: () => secondaryOf(kind, tsig),
+      fn: () => retryOnPortClash(() => secondaryOf(kind, tsig)),
     });
   }
 }
