@@ -334,6 +334,8 @@ export class Secondaries {
 
   async #install(state: ZoneState, zone: Zone, kind: string): Promise<void> {
     state.zone = zone;
+    // Live from now, by the new SOA's EXPIRE: a first copy must not wait for its file to be written.
+    this.#contacted(state);
     log.info("Zone {zone} serial {serial} transferred from {primary} ({kind}, {records} records)", {
       zone: zone.apex || ".",
       serial: zone.soa.data.serial,
