@@ -167,8 +167,14 @@ async function secondaryOf(kind: PeerKind, tsig: TsigKeySpec | undefined): Promi
     )
       .catch(async (error) => assert.fail(`${error}\n${await context()}`));
     assert.deepEqual(await answers(port), await answers(primary.port), await context());
-    const copy = await Deno.readTextFile(`${dir}/${ZONE}.zone`);
-    assert.match(copy, /new\.sec\.test\.\s+300\s+IN\s+AAAA\s+2001:db8::2/);
+    // The copy is written just after the zone is served: give it a moment.
+    const written = /new\.sec\.test\.\s+300\s+IN\s+AAAA\s+2001:db8::2/;
+    let copy = "";
+    for (let tries = 0; tries < 50 && !written.test(copy); tries++) {
+      copy = await Deno.readTextFile(`${dir}/${ZONE}.zone`).catch(() => "");
+      if (!written.test(copy)) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.match(copy, written);
     // A restart with the primary gone: the copy is served at once.
     await dnsd.stop();
     const served = await answers(primary.port);
