@@ -21,14 +21,20 @@ import { WAIT_MS } from "./_tcp_client.ts";
 const given = new Set<number>();
 const SPAN = 12_000;
 
+/** The start of the ephemeral range, read once: a read that fails later (no descriptor free) changes nothing. */
+let ephemeral: number | null | undefined;
+
 function ephemeralLow(): number | null {
+  if (ephemeral !== undefined) return ephemeral;
   try {
     const text = Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range");
     const low = Number(text.trim().split(/\s+/)[0]);
-    return Number.isInteger(low) && low > 1024 + 1000 ? low : null;
+    ephemeral = Number.isInteger(low) && low > 1024 + 1000 ? low : null;
   } catch {
-    return null;
+    // Linux's default when /proc cannot be read at all; elsewhere the kernel picks.
+    return Deno.build.os === "linux" ? 32_768 : null;
   }
+  return ephemeral;
 }
 
 function freeForBoth(port: number): boolean {

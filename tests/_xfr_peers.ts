@@ -122,9 +122,9 @@ export async function retryOnPortClash<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    if (!String(error instanceof Error ? error.message : error).includes("address already in use")) {
-      throw error;
-    }
+    // Knot says "address already in use", NSD "Address already in use", BIND "address in use".
+    const message = String(error instanceof Error ? error.message : error).toLowerCase();
+    if (!/address (already )?in use/.test(message)) throw error;
     return await run();
   }
 }
