@@ -23,6 +23,7 @@ import {
   type PrimaryOptions,
   type RunningPeer,
   type SecondaryOptions,
+  type TsigKeySpec,
 } from "./_xfr_peer_process.ts";
 
 export type {
@@ -127,4 +128,26 @@ export async function retryOnPortClash<T>(run: () => Promise<T>): Promise<T> {
     if (!/address (already )?in use/.test(message)) throw error;
     return await run();
   }
+}
+
+/** The TSIG key the transfer interop tests sign with (hmac-sha256). */
+export const XFR_KEY: TsigKeySpec = {
+  name: "xfr-key",
+  algorithm: "hmac-sha256",
+  secret: "kxHhTuxg5qLbC6IgbUCVdZgCOvt5c8ENH8+p9rlo1s8=",
+};
+
+/**
+ * A test zone at `serial`: its A record changes with each version, so an IXFR has a change to carry;
+ * `extra` lines (a record that comes and goes, a delegation) end it.
+ */
+export function versionedZone(zone: string, serial: number, extra = ""): string {
+  return `$ORIGIN ${zone.endsWith(".") ? zone : `${zone}.`}
+$TTL 300
+@    SOA ns1 hostmaster ${serial} 60 5 3600 60
+@    NS  ns1
+ns1  A   127.0.0.1
+www  A   192.0.2.${serial}
+${extra}same TXT "kept in every version"
+`;
 }

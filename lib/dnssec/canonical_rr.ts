@@ -7,6 +7,7 @@
  */
 import {
   canonicalName,
+  concatBytes,
   type RData,
   rdataOctets,
   type ResourceRecord,
@@ -30,11 +31,11 @@ export function canonicalRData(data: RData): Uint8Array {
     case "PTR":
       return canonicalName(data.target);
     case "MX":
-      return concat([u16(data.preference), canonicalName(data.exchange)]);
+      return concatBytes([u16(data.preference), canonicalName(data.exchange)]);
     case "SRV":
-      return concat([u16(data.priority), u16(data.weight), u16(data.port), canonicalName(data.target)]);
+      return concatBytes([u16(data.priority), u16(data.weight), u16(data.port), canonicalName(data.target)]);
     case "SOA":
-      return concat([
+      return concatBytes([
         canonicalName(data.mname),
         canonicalName(data.rname),
         u32(data.serial),
@@ -44,7 +45,7 @@ export function canonicalRData(data: RData): Uint8Array {
         u32(data.minimum),
       ]);
     case "RRSIG":
-      return concat([rrsigHeader(data), data.signature]);
+      return concatBytes([rrsigHeader(data), data.signature]);
     default:
       return rdataOctets(data);
   }
@@ -61,7 +62,7 @@ export function rrsigHeader(sig: RRSIGData): Uint8Array {
   view.setUint32(8, sig.expiration);
   view.setUint32(12, sig.inception);
   view.setUint16(16, sig.keyTag);
-  return concat([fixed, canonicalName(sig.signerName)]);
+  return concatBytes([fixed, canonicalName(sig.signerName)]);
 }
 
 /** The number of labels of a name, the root not counted (RFC 4034 section 3.1.3). */
@@ -82,7 +83,7 @@ export function signedOwner(owner: string, labels: number): Uint8Array {
     pos += wire[pos]! + 1;
     count--;
   }
-  return concat([Uint8Array.of(1, 0x2a), wire.subarray(pos)]);
+  return concatBytes([Uint8Array.of(1, 0x2a), wire.subarray(pos)]);
 }
 
 /**
@@ -106,7 +107,7 @@ export function signedData(rrset: readonly ResourceRecord[], sig: RRSIGData): Ui
     previous = rdata;
     parts.push(owner, fixed, u16(rdata.length), rdata);
   }
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 /** Octet order, the shorter first when one is a prefix of the other (RFC 4034 section 6.3). */
@@ -118,7 +119,7 @@ export function compareOctets(a: Uint8Array, b: Uint8Array): number {
 
 /** The DNSKEY RDATA on the wire (flags, protocol, algorithm, key): what key tags and DS digests cover. */
 export function dnskeyRData(data: Extract<RData, { type: "DNSKEY" }>): Uint8Array {
-  return concat([u16(data.flags), Uint8Array.of(data.protocol, data.algorithm), data.publicKey]);
+  return concatBytes([u16(data.flags), Uint8Array.of(data.protocol, data.algorithm), data.publicKey]);
 }
 
 function u16(value: number): Uint8Array {
@@ -127,17 +128,6 @@ function u16(value: number): Uint8Array {
 
 function u32(value: number): Uint8Array {
   return Uint8Array.of(value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff);
-}
-
-/** The octets of `parts` one after another. */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let pos = 0;
-  for (const part of parts) {
-    out.set(part, pos);
-    pos += part.length;
-  }
-  return out;
 }
 
 /** Whether `type` is RRSIG (records that are never signed as an RRset of their own). */

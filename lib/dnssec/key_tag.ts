@@ -3,8 +3,8 @@
  * RFC 6605; SHA-1 accepted as RFC 8624 section 3.3 says validators MUST), and the match of a DS to a DNSKEY.
  * @module
  */
-import { canonicalName, type RData } from "../proto/mod.ts";
-import { concat, dnskeyRData } from "./canonical_rr.ts";
+import { canonicalName, concatBytes, type RData } from "../proto/mod.ts";
+import { dnskeyRData } from "./canonical_rr.ts";
 
 type DnskeyData = Extract<RData, { type: "DNSKEY" }>;
 type DsData = Extract<RData, { type: "DS" }>;
@@ -32,7 +32,7 @@ export async function dsDigest(
 ): Promise<Uint8Array | null> {
   const hash = DS_DIGESTS.get(digestType);
   if (!hash) return null;
-  const data = concat([canonicalName(owner), dnskeyRData(key)]);
+  const data = concatBytes([canonicalName(owner), dnskeyRData(key)]);
   return new Uint8Array(await crypto.subtle.digest(hash, new Uint8Array(data)));
 }
 

@@ -4,7 +4,7 @@
  * HTTP status for a request that carries none, and the freshness an answer may be cached for.
  * @module
  */
-import { decodeMessage, type ResourceRecord } from "../proto/mod.ts";
+import { concatBytes, decodeMessage, type ResourceRecord } from "../proto/mod.ts";
 
 /** The media type of a DNS message over HTTP (RFC 8484 section 6). */
 export const DNS_MESSAGE = "application/dns-message";
@@ -82,13 +82,7 @@ async function boundedBody(request: Request, max: number): Promise<Uint8Array | 
   } finally {
     reader.releaseLock();
   }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    body.set(part, at);
-    at += part.length;
-  }
-  return body;
+  return concatBytes(parts);
 }
 
 /** How much of a refused request's body is read and dropped before the status goes out. */

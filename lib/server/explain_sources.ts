@@ -107,71 +107,58 @@ function hostsFields(line: string): string[] {
   return (hash < 0 ? line : line.slice(0, hash)).split(/[ \t\r\f\v]+/).filter((field) => field !== "");
 }
 
-/**
- * The first hosts-file line that names `key` (or, for a reverse name, holds its address), as
- * `FILE:LINE`; null when none does.
- */
-export async function hostsLineOf(
+/** The first line of `files` that `matches`, as `FILE:LINE`; null when none does (or none can be read). */
+async function firstLine(
   files: readonly string[],
-  key: string,
   read: ReadText,
+  matches: (line: string) => boolean,
 ): Promise<string | null> {
   for (const file of files) {
     const text = await read(file);
     if (text === null) continue;
     const lines = text.split("\n");
-    for (let i = 0; i < lines.length; i++) {
-      const [address, ...names] = hostsFields(lines[i]!);
-      if (address === undefined) continue;
-      if (names.some((name) => nameKey(name) === key)) return `${file}:${i + 1}`;
-      try {
-        if (key.endsWith(".arpa") && nameKey(reverseName(address)) === key) return `${file}:${i + 1}`;
-      } catch {
-        // Not an address: the loader skipped this line too.
-      }
-    }
+    for (let i = 0; i < lines.length; i++) if (matches(lines[i]!)) return `${file}:${i + 1}`;
   }
   return null;
+}
+
+/**
+ * The first hosts-file line that names `key` (or, for a reverse name, holds its address), as
+ * `FILE:LINE`; null when none does.
+ */
+export function hostsLineOf(files: readonly string[], key: string, read: ReadText): Promise<string | null> {
+  return firstLine(files, read, (line) => {
+    const [address, ...names] = hostsFields(line);
+    if (address === undefined) return false;
+    if (names.some((name) => nameKey(name) === key)) return true;
+    try {
+      return key.endsWith(".arpa") && nameKey(reverseName(address)) === key;
+    } catch {
+      return false; // Not an address: the loader skipped this line too.
+    }
+  });
 }
 
 /**
  * The first line of the mappings file that names `key` as a key (quoted or bare), as `FILE:LINE`;
  * null when none does. A mapping's name is a table key in mappings.ts and in a config file alike.
  */
-export async function mappingLineOf(
-  file: string | null,
-  key: string,
-  read: ReadText,
-): Promise<string | null> {
-  if (file === null) return null;
-  const text = await read(file);
-  if (text === null) return null;
+export function mappingLineOf(file: string | null, key: string, read: ReadText): Promise<string | null> {
+  if (file === null) return Promise.resolve(null);
   const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const pattern = new RegExp(`(^|[\\s{,])["']?${escaped}\\.?["']?\\s*[:=]`, "i");
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) if (pattern.test(lines[i]!)) return `${file}:${i + 1}`;
-  return null;
+  return firstLine([file], read, (line) => pattern.test(line));
 }
 
 /**
  * The first line of the list files that lists `entry` (a folded domain), as `FILE:LINE`; null when
  * none does. Each line is read as the loader reads it.
  */
-export async function listLineOf(
-  files: readonly string[],
-  entry: string,
-  read: ReadText,
-): Promise<string | null> {
-  for (const file of files) {
-    const text = await read(file);
-    if (text === null) continue;
-    const lines = text.split("\n");
-    for (let i = 0; i < lines.length; i++) {
-      const line = readListLine(lines[i]!);
-      if (line.kind === "names" && line.names.includes(entry)) return `${file}:${i + 1}`;
-    }
-  }
-  return null;
+export function listLineOf(files: readonly string[], entry: string, read: ReadText): Promise<string | null> {
+  return firstLine(files, read, (text) => {
+    const line = readListLine(text);
+    return line.kind === "names" && line.names.includes(entry);
+  });
 }
 
 /** The records of `type` at `key` in flat local data (hosts, mappings), each located at `at`. */

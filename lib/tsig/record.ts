@@ -4,7 +4,15 @@
  * model, because what it signs is the message's own bytes without it.
  * @module
  */
-import { canonicalName, DecodeError, FormatError, HEADER_SIZE, Reader, RRClass } from "../proto/mod.ts";
+import {
+  canonicalName,
+  concatBytes,
+  DecodeError,
+  FormatError,
+  HEADER_SIZE,
+  Reader,
+  RRClass,
+} from "../proto/mod.ts";
 
 /** The TSIG TYPE code (RFC 8945 section 4.2). */
 export const TSIG_TYPE = 250;
@@ -98,19 +106,6 @@ export function locateTsig(bytes: Uint8Array): LocatedTsig | null {
   }
 }
 
-/** Appends `parts` into one array. */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 function u16(value: number): Uint8Array {
   return Uint8Array.of(value >>> 8, value & 0xff);
 }
@@ -134,7 +129,7 @@ export function u48(value: number): Uint8Array {
  * algorithm names in canonical form, class, TTL, time, fudge, error and other data.
  */
 export function tsigVariables(record: TsigRecord): Uint8Array {
-  return concat([
+  return concatBytes([
     canonicalName(record.keyName),
     u16(RRClass.ANY),
     new Uint8Array(4), // TTL 0
@@ -149,12 +144,12 @@ export function tsigVariables(record: TsigRecord): Uint8Array {
 
 /** The timers alone, what the later messages of a transfer cover (RFC 8945 section 4.3.1). */
 export function tsigTimers(record: TsigRecord): Uint8Array {
-  return concat([u48(record.timeSigned), u16(record.fudge)]);
+  return concatBytes([u48(record.timeSigned), u16(record.fudge)]);
 }
 
 /** The TSIG record's bytes, owner and algorithm uncompressed in canonical (lower) case. */
 export function encodeTsig(record: TsigRecord): Uint8Array {
-  const rdata = concat([
+  const rdata = concatBytes([
     canonicalName(record.algorithm),
     u48(record.timeSigned),
     u16(record.fudge),
@@ -165,7 +160,7 @@ export function encodeTsig(record: TsigRecord): Uint8Array {
     u16(record.other.length),
     record.other,
   ]);
-  return concat([
+  return concatBytes([
     canonicalName(record.keyName),
     u16(TSIG_TYPE),
     u16(RRClass.ANY),
@@ -177,7 +172,7 @@ export function encodeTsig(record: TsigRecord): Uint8Array {
 
 /** `message` (unsigned) with `tsig` appended as its last record: ARCOUNT one more. */
 export function appendTsig(message: Uint8Array, tsig: Uint8Array): Uint8Array {
-  const out = concat([message, tsig]);
+  const out = concatBytes([message, tsig]);
   const arcount = ((out[10]! << 8) | out[11]!) + 1;
   out[10] = arcount >>> 8;
   out[11] = arcount & 0xff;

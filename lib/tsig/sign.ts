@@ -4,12 +4,11 @@
  * 5.3.1), and the client's side, a request signed and the answers checked in turn (section 5.4).
  * @module
  */
-import { FormatError } from "../proto/mod.ts";
+import { concatBytes, FormatError } from "../proto/mod.ts";
 import type { Hmacs, TsigKey, TsigKeyring } from "./keys.ts";
 import { TSIG_ALGORITHMS } from "./keys.ts";
 import {
   appendTsig,
-  concat,
   encodeTsig,
   locateTsig,
   signedPart,
@@ -95,7 +94,10 @@ export async function verifyRequest(
     return { kind: "rejected", error: TsigError.BADKEY, record };
   }
   checkMacSize(record, key);
-  const expected = await keyring.hmacs.mac(key, concat([signedPart(bytes, located), tsigVariables(record)]));
+  const expected = await keyring.hmacs.mac(
+    key,
+    concatBytes([signedPart(bytes, located), tsigVariables(record)]),
+  );
   if (!sameMac(expected, record.mac)) return { kind: "rejected", error: TsigError.BADSIG, record, key };
   if (Math.abs(now - record.timeSigned) > record.fudge) {
     return { kind: "rejected", error: TsigError.BADTIME, record, key };
@@ -125,8 +127,8 @@ export async function rejectionTsig(
     other: error === TsigError.BADTIME ? u48(now) : new Uint8Array(0),
   };
   if (error !== TsigError.BADTIME || !key) return appendTsig(answer, encodeTsig(base));
-  const requestMac = concat([macLength(record.mac.length), record.mac]);
-  const mac = await hmacs.mac(key, concat([requestMac, answer, tsigVariables(base)]));
+  const requestMac = concatBytes([macLength(record.mac.length), record.mac]);
+  const mac = await hmacs.mac(key, concatBytes([requestMac, answer, tsigVariables(base)]));
   return appendTsig(answer, encodeTsig({ ...base, mac }));
 }
 
@@ -163,7 +165,7 @@ export class AnswerSigner {
     const covered = this.#first ? tsigVariables(record) : tsigTimers(record);
     const mac = await this.#hmacs.mac(
       this.#key,
-      concat([macLength(this.#prior.length), this.#prior, message, covered]),
+      concatBytes([macLength(this.#prior.length), this.#prior, message, covered]),
     );
     this.#first = false;
     this.#prior = mac;
@@ -194,7 +196,7 @@ export async function signRequest(
     error: 0,
     other: new Uint8Array(0),
   };
-  const mac = await hmacs.mac(key, concat([message, tsigVariables(record)]));
+  const mac = await hmacs.mac(key, concatBytes([message, tsigVariables(record)]));
   return { bytes: appendTsig(message, encodeTsig({ ...record, mac })), mac };
 }
 
@@ -258,7 +260,7 @@ export class AnswerVerifier {
     const covered = this.#first ? tsigVariables(record) : tsigTimers(record);
     const expected = await this.#hmacs.mac(
       this.#key,
-      concat([
+      concatBytes([
         macLength(this.#prior.length),
         this.#prior,
         ...this.#unsigned,

@@ -19,28 +19,18 @@ import {
   startPrimary,
   startSecondary,
   type TsigKeySpec,
+  versionedZone,
   waitForSerial,
+  XFR_KEY,
 } from "../_xfr_peers.ts";
 
 const ZONE = "xfr.test.";
 /** How long a secondary may take to follow a NOTIFY (or to take the zone at its start). */
 const FOLLOW_MS = 10_000;
-const KEY: TsigKeySpec = {
-  name: "xfr-key.",
-  algorithm: "hmac-sha256",
-  secret: "kxHhTuxg5qLbC6IgbUCVdZgCOvt5c8ENH8+p9rlo1s8=",
-};
+const KEY = XFR_KEY;
 
-/** The zone at `serial`: its A record changes with each version, so an IXFR has a change to carry. */
 function zoneText(serial: number): string {
-  return `$ORIGIN ${ZONE}
-$TTL 300
-@    SOA ns1 hostmaster ${serial} 60 5 3600 60
-@    NS  ns1
-ns1  A   127.0.0.1
-www  A   192.0.2.${serial}
-same TXT "kept in every version"
-`;
+  return versionedZone(ZONE, serial);
 }
 
 /**

@@ -17,31 +17,20 @@ import {
   retryOnPortClash,
   startSecondary,
   type TsigKeySpec,
+  versionedZone,
   waitForSerial,
+  XFR_KEY,
 } from "../_xfr_peers.ts";
 
 const ZONE = "xfr.test";
 const FOLLOW_MS = 10_000;
 /** The first transfer: a secondary that starts before dnsd answers backs off first (BIND's retry is seconds). */
 const FIRST_LOAD_MS = 20_000;
-const KEY: TsigKeySpec = {
-  name: "xfr-key",
-  algorithm: "hmac-sha256",
-  secret: "kxHhTuxg5qLbC6IgbUCVdZgCOvt5c8ENH8+p9rlo1s8=",
-};
+const KEY = XFR_KEY;
 
 function zoneText(serial: number): string {
   const moved = serial === 1 ? "old A 192.0.2.50" : "new AAAA 2001:db8::2";
-  return `$ORIGIN ${ZONE}.
-$TTL 300
-@    SOA ns1 hostmaster ${serial} 60 5 3600 60
-@    NS  ns1
-ns1  A   127.0.0.1
-www  A   192.0.2.${serial}
-mail MX  10 www
-same TXT "kept in every version"
-${moved}
-`;
+  return versionedZone(ZONE, serial, `mail MX  10 www\n${moved}\n`);
 }
 
 /** The questions whose answers are compared between dnsd and the secondary. */

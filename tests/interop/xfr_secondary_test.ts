@@ -12,7 +12,15 @@ import { type DnsdProcess, runningLine, spawnDnsd } from "../_dnsd_process.ts";
 import { dig, needsTools } from "../_nsd.ts";
 import { runTool } from "../_tools.ts";
 import { freeUdpPort } from "../_udp_client.ts";
-import { type PeerKind, peerTools, retryOnPortClash, startPrimary, type TsigKeySpec } from "../_xfr_peers.ts";
+import {
+  type PeerKind,
+  peerTools,
+  retryOnPortClash,
+  startPrimary,
+  type TsigKeySpec,
+  versionedZone,
+  XFR_KEY,
+} from "../_xfr_peers.ts";
 import { decodeMessage, encodeMessage, Opcode, query, Rcode, RRType } from "../../lib/proto/mod.ts";
 
 const ZONE = "sec.test";
@@ -22,25 +30,11 @@ const FOLLOW_MS = 10_000;
  * (5 s, then 10 s more, before it holds a copy), so room for three tries.
  */
 const FIRST_LOAD_MS = 20_000;
-const KEY: TsigKeySpec = {
-  name: "xfr-key",
-  algorithm: "hmac-sha256",
-  secret: "kxHhTuxg5qLbC6IgbUCVdZgCOvt5c8ENH8+p9rlo1s8=",
-};
+const KEY = XFR_KEY;
 
 function zoneText(serial: number): string {
   const moved = serial === 1 ? "old A 192.0.2.50" : "new AAAA 2001:db8::2";
-  return `$ORIGIN ${ZONE}.
-$TTL 300
-@    SOA ns1 hostmaster ${serial} 60 5 3600 60
-@    NS  ns1
-ns1  A   127.0.0.1
-www  A   192.0.2.${serial}
-mail MX  10 www
-same TXT "kept in every version"
-sub  NS  ns.elsewhere.example.
-${moved}
-`;
+  return versionedZone(ZONE, serial, `mail MX  10 www\nsub  NS  ns.elsewhere.example.\n${moved}\n`);
 }
 
 const QUESTIONS = [

@@ -6,32 +6,13 @@
  */
 import { test } from "../_limit.ts";
 import { equal, ok, rejects } from "node:assert/strict";
-import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
+import { decodeMessage } from "../../lib/proto/codec.ts";
 import { UpstreamError, UpstreamTimeout } from "../../lib/proto/errors.ts";
-import { query } from "../../lib/proto/message.ts";
-import { RRClass, RRType } from "../../lib/proto/types.ts";
 import { httpsExchange, type HttpsExchangeOptions } from "../../lib/upstream/https_exchange.ts";
 import type { Upstream } from "../../lib/upstream/udp_exchange.ts";
 import { makeCerts, type TestCerts } from "../_certs.ts";
+import { answer, ask, idOf, signal } from "./_exchange_messages.ts";
 import { needsTool } from "../_tools.ts";
-
-function ask(name: string, id: number): Uint8Array {
-  return encodeMessage(query({ name, type: RRType.A }, { id }));
-}
-
-function answer(bytes: Uint8Array): Uint8Array {
-  const sent = decodeMessage(bytes);
-  return encodeMessage({
-    ...sent,
-    response: true,
-    answers: [{
-      name: sent.questions[0]!.name,
-      class: RRClass.IN,
-      ttl: 60,
-      data: { type: "A", address: "192.0.2.1" },
-    }],
-  });
-}
 
 /** A fake DoH server: `/dns-query` answers POSTs; it records each request's client port and content type. */
 function fakeDoh(certs: TestCerts, status = 200) {
@@ -87,8 +68,6 @@ async function withDoh(
   }
 }
 
-const signal = () => AbortSignal.timeout(5_000);
-const idOf = (reply: Uint8Array) => (reply[0]! << 8) | reply[1]!;
 const byAddress = (port: number): Upstream => ({
   hostname: "127.0.0.1",
   port,

@@ -6,34 +6,13 @@
  */
 import { test } from "../_limit.ts";
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
+import { decodeMessage } from "../../lib/proto/codec.ts";
 import { UpstreamError, UpstreamTimeout } from "../../lib/proto/errors.ts";
-import { query } from "../../lib/proto/message.ts";
-import { RRClass, RRType } from "../../lib/proto/types.ts";
 import { type TlsExchange, tlsExchange } from "../../lib/upstream/tls_exchange.ts";
 import type { Upstream } from "../../lib/upstream/udp_exchange.ts";
 import { makeCerts, type TestCerts } from "../_certs.ts";
+import { answer, ask, idOf, signal } from "./_exchange_messages.ts";
 import { needsTool } from "../_tools.ts";
-
-/** The query octets for `name` under `id`. */
-function ask(name: string, id: number): Uint8Array {
-  return encodeMessage(query({ name, type: RRType.A }, { id }));
-}
-
-/** The answer to the query octets `bytes`: one A record whose last octet is the query's ID's low octet. */
-function answer(bytes: Uint8Array): Uint8Array {
-  const sent = decodeMessage(bytes);
-  return encodeMessage({
-    ...sent,
-    response: true,
-    answers: [{
-      name: sent.questions[0]!.name,
-      class: RRClass.IN,
-      ttl: 60,
-      data: { type: "A", address: "192.0.2.1" },
-    }],
-  });
-}
 
 function frame(message: Uint8Array): Uint8Array {
   const framed = new Uint8Array(message.length + 2);
@@ -120,9 +99,6 @@ async function withDot(
     await certs.remove();
   }
 }
-
-const signal = () => AbortSignal.timeout(5_000);
-const idOf = (reply: Uint8Array) => (reply[0]! << 8) | reply[1]!;
 
 test({
   ...needsTool("openssl", "tlsExchange() reuses one connection for queries in turn"),
