@@ -18,6 +18,11 @@ import {
   type WireAnswer,
   WireResponse,
 } from "../proto/mod.ts";
+import { ByteArena } from "../proto/mod.ts";
+import { BlobPages } from "./blob_pages.ts";
+import { EntryTable, FAILURE, REFRESHING } from "./entry_table.ts";
+import { SlotIndex } from "./slot_index.ts";
+import { blobHasKey, blobKey, blobLength, blobRestoresCase, readBlob, writeBlob } from "./wire_blob.ts";
 
 /** What a cache entry holds: an answer, or a resolution failure (RFC 9520). */
 export type CachedKind = "answer" | "failure";
@@ -49,7 +54,7 @@ export interface CacheEntry {
    * After every upstream failed for this expired answer: serve it stale without asking again until
    * then (the failure recheck timer, RFC 8767 section 5), in ms on the injected clock.
    */
-  retryAfter?: number;
+  retryAfter: number | undefined;
 }
 
 /** Cache limits (seconds, except the size). */
@@ -153,53 +158,90 @@ export function agedResponse(
   };
 }
 
-/**
- * An entry as the store holds it: with its key, to tell apart keys that hash alike. An upstream
- * answer kept as bytes is held as those and two numbers' worth of fields, not as the response made
- * for the first client: a full cache is 100,000 of these, and every object one holds is copied by
- * the young-generation collector as it ages and walked by every full collection after.
- */
-class Slot implements CacheEntry {
+/** An entry the table's row cannot hold as a blob: a failure, a decoded answer, an odd key. */
+interface Held {
   readonly key: string;
+  readonly response: Message | null;
+  readonly kept: WireAnswer | null;
+  readonly restoreCase: boolean;
+  readonly error?: unknown;
+}
+
+/**
+ * An entry as {@link AnswerCache} hands it out: what it held when looked up, with the counters and
+ * marks that change (hits, refreshing, retryAfter) read from and written to its row while the row
+ * still holds it. An entry gone since keeps what it had and takes no more writes.
+ */
+class EntryView implements CacheEntry {
   readonly kind: CachedKind;
   readonly kept: WireAnswer | null;
   readonly restoreCase: boolean;
   readonly error?: unknown;
   readonly storedAt: number;
   readonly ttl: number;
-  hits = 0;
-  refreshing = false;
-  retryAfter?: number;
+  readonly #table: EntryTable;
+  readonly #row: number;
+  readonly #generation: number;
   readonly #response: Message | null;
 
   constructor(
-    key: string,
-    kind: CachedKind,
-    failure: { readonly response: Message; readonly error?: unknown },
-    storedAt: number,
-    ttl: number,
+    table: EntryTable,
+    row: number,
+    held: Held | null,
+    kept: WireAnswer | null,
+    restoreCase: boolean,
   ) {
-    this.key = key;
-    this.kind = kind;
-    // A failure keeps its response as it is: few are held, and only briefly.
-    const wire = kind === "answer" ? WireResponse.of(failure.response) : null;
-    this.kept = wire ? wire.kept : null;
-    this.restoreCase = wire ? wire.restoresCase : false;
-    this.#response = wire ? null : failure.response;
-    if (failure.error !== undefined) this.error = failure.error;
-    this.storedAt = storedAt;
-    this.ttl = ttl;
+    this.#table = table;
+    this.#row = row;
+    this.#generation = table.generation[row]!;
+    this.kind = (table.flags[row]! & FAILURE) !== 0 ? "failure" : "answer";
+    this.kept = kept;
+    this.restoreCase = restoreCase;
+    this.#response = held ? held.response : null;
+    if (held?.error !== undefined) this.error = held.error;
+    this.storedAt = table.storedAt[row]!;
+    this.ttl = table.ttl[row]!;
   }
 
   get response(): Message {
     return this.#response ?? WireResponse.alone(this.kept!, this.restoreCase);
   }
+
+  get hits(): number {
+    return this.#live() ? this.#table.hits[this.#row]! : 0;
+  }
+
+  set hits(count: number) {
+    if (this.#live()) this.#table.hits[this.#row] = count;
+  }
+
+  get refreshing(): boolean {
+    return this.#live() && (this.#table.flags[this.#row]! & REFRESHING) !== 0;
+  }
+
+  set refreshing(on: boolean) {
+    if (!this.#live()) return;
+    const flags = this.#table.flags[this.#row]!;
+    this.#table.flags[this.#row] = on ? flags | REFRESHING : flags & ~REFRESHING;
+  }
+
+  get retryAfter(): number | undefined {
+    const until = this.#live() ? this.#table.retryAfter[this.#row]! : NaN;
+    return Number.isNaN(until) ? undefined : until;
+  }
+
+  set retryAfter(until: number | undefined) {
+    if (this.#live()) this.#table.retryAfter[this.#row] = until ?? NaN;
+  }
+
+  #live(): boolean {
+    return this.#table.isLive(this.#row, this.#generation);
+  }
 }
 
 /**
- * FNV-1a over a key, cut to 30 bits so it stays a small integer. A Map keyed by it compares
- * numbers in its own table; keyed by strings, every probe reads a key string from wherever it
- * lies in memory, and a full cache makes those reads the largest cost of a miss.
+ * FNV-1a over a key, cut to 30 bits so it stays a small integer: the {@link SlotIndex} maps it to
+ * an entry's row, and the row's key is compared only then.
  */
 export function slotOf(key: string): number {
   return fnv1aText(key) & 0x3fffffff;
@@ -209,11 +251,19 @@ export function slotOf(key: string): number {
  * A bounded map from key to entry, least recently used evicted first. Two keys whose slots collide
  * share a place: the later one evicts the other, as a full entry would. A full cache of 100,000
  * entries holds about 5 fewer for it, one of 1,000,000 a few hundred fewer (birthday bound, 2^30).
+ *
+ * An answer kept as the upstream's bytes (most of them) is stored as one blob in shared pages
+ * beside its key, and its row in an {@link EntryTable}: no object of its own (see those modules
+ * for why). Failures and decoded answers (DNSSEC records, unusual types) keep an object.
  */
 export class AnswerCache {
-  readonly #entries = new Map<number, Slot>();
   readonly #limits: CacheLimits;
-  #oldest: MapIterator<number> = this.#entries.keys();
+  readonly #index = new SlotIndex();
+  readonly #table = new EntryTable();
+  readonly #held: (Held | undefined)[] = [];
+  readonly #pages: BlobPages;
+  /** Where answers read from the pages are copied to (small copies, carved from slabs). */
+  readonly #copies = new ByteArena();
   /** Entries evicted to make room. */
   evictions = 0;
 
@@ -223,6 +273,11 @@ export class AnswerCache {
    */
   constructor(limits: CacheLimits) {
     this.#limits = limits;
+    const table = this.#table;
+    this.#pages = new BlobPages({
+      isLive: (row, location) => table.location[row] === location,
+      moved: (row, location) => table.location[row] = location,
+    });
   }
 
   /** The limits in force. */
@@ -232,13 +287,20 @@ export class AnswerCache {
 
   /** How many entries it holds. */
   get size(): number {
-    return this.#entries.size;
+    return this.#table.count;
+  }
+
+  /** How many pages of 64 KiB the answers kept as bytes take. */
+  get pageCount(): number {
+    return this.#pages.pageCount;
   }
 
   /** Drops every entry (the upstreams changed). */
   clear(): void {
-    this.#entries.clear();
-    this.#oldest = this.#entries.keys();
+    this.#index.clear();
+    this.#table.clear();
+    this.#held.length = 0;
+    this.#pages.clear();
   }
 
   /**
@@ -246,12 +308,11 @@ export class AnswerCache {
    * an entry too old is left for `get` to drop (the explain endpoint reads the cache this way).
    */
   peek(key: string, now: number): { entry: CacheEntry; stale: boolean; remaining: number } | undefined {
-    const entry = this.#entries.get(slotOf(key));
-    if (!entry || entry.key !== key) return undefined;
-    const remaining = entry.ttl - (now - entry.storedAt) / 1000;
-    const keepFor = entry.kind === "answer" ? this.#limits.staleMax : 0;
-    if (remaining <= -keepFor || (remaining <= 0 && keepFor === 0)) return undefined;
-    return { entry, stale: remaining <= 0, remaining };
+    const row = this.#find(key, slotOf(key));
+    if (row < 0) return undefined;
+    const remaining = this.#remaining(row, now);
+    if (remaining === null) return undefined;
+    return { entry: this.#view(row), stale: remaining <= 0, remaining };
   }
 
   /**
@@ -263,22 +324,20 @@ export class AnswerCache {
   dropAtOrBelow(name: string): number {
     const key = nameKey(name);
     if (key === "") {
-      const count = this.#entries.size;
+      const count = this.size;
       this.clear();
       return count;
     }
     const suffix = `.${key}`;
-    let dropped = 0;
-    for (const [slot, entry] of this.#entries) {
+    const doomed: number[] = [];
+    for (const row of this.#table.rows()) {
+      const entryKey = this.#keyOf(row);
       // The key starts with the folded name, up to its first "|" (see cacheKey).
-      const owner = entry.key.slice(0, entry.key.indexOf("|"));
-      if (owner === key || owner.endsWith(suffix)) {
-        this.#entries.delete(slot);
-        dropped++;
-      }
+      const owner = entryKey.slice(0, entryKey.indexOf("|"));
+      if (owner === key || owner.endsWith(suffix)) doomed.push(row);
     }
-    if (dropped > 0) this.#oldest = this.#entries.keys();
-    return dropped;
+    for (const row of doomed) this.#remove(row);
+    return doomed.length;
   }
 
   /**
@@ -291,17 +350,15 @@ export class AnswerCache {
     now: number,
     slot: number = slotOf(key),
   ): { entry: CacheEntry; stale: boolean; remaining: number } | undefined {
-    const entry = this.#entries.get(slot);
-    if (!entry || entry.key !== key) return undefined;
-    const remaining = entry.ttl - (now - entry.storedAt) / 1000;
-    const keepFor = entry.kind === "answer" ? this.#limits.staleMax : 0;
-    if (remaining <= -keepFor || (remaining <= 0 && keepFor === 0)) {
-      this.#entries.delete(slot);
+    const row = this.#find(key, slot);
+    if (row < 0) return undefined;
+    const remaining = this.#remaining(row, now);
+    if (remaining === null) {
+      this.#remove(row);
       return undefined;
     }
-    this.#entries.delete(slot);
-    this.#entries.set(slot, entry);
-    return { entry, stale: remaining <= 0, remaining };
+    this.#table.touch(row);
+    return { entry: this.#view(row), stale: remaining <= 0, remaining };
   }
 
   /** Stores an upstream answer; returns the entry, or null when it may not be cached. */
@@ -310,9 +367,18 @@ export class AnswerCache {
     if (ttl === null || this.#limits.maxEntries <= 0) return null;
     const clamped = Math.min(this.#limits.maxTtl, Math.max(this.#limits.minTtl, ttl));
     if (clamped <= 0) return null;
-    const entry = new Slot(key, "answer", { response }, now, clamped);
-    this.#put(entry, slot);
-    return entry;
+    const wire = WireResponse.of(response);
+    const row = this.#store(slot, now, clamped, 0);
+    const length = wire ? blobLength(key, wire.kept) : -1;
+    if (wire && length >= 0) {
+      this.#table.location[row] = writeBlob(this.#pages, row, length, key, wire.kept, wire.restoresCase);
+      return new EntryView(this.#table, row, null, wire.kept, wire.restoresCase);
+    }
+    const held: Held = wire
+      ? { key, response: null, kept: wire.kept, restoreCase: wire.restoresCase }
+      : { key, response, kept: null, restoreCase: false };
+    this.#held[row] = held;
+    return new EntryView(this.#table, row, held, held.kept, held.restoreCase);
   }
 
   /**
@@ -325,27 +391,75 @@ export class AnswerCache {
     now: number,
     slot: number = slotOf(key),
   ): void {
+    if (this.#limits.maxEntries <= 0) return;
     // An answer, even one only good for serving stale, is worth more than a failure: keep it.
-    const existing = this.#entries.get(slot);
-    if (existing?.key === key && existing.kind === "answer") return;
-    this.#put(new Slot(key, "failure", failure, now, this.#limits.servfailTtl), slot);
+    const existing = this.#find(key, slot);
+    if (existing >= 0 && (this.#table.flags[existing]! & FAILURE) === 0) return;
+    const row = this.#store(slot, now, this.#limits.servfailTtl, FAILURE);
+    this.#held[row] = {
+      key,
+      response: failure.response,
+      kept: null,
+      restoreCase: false,
+      error: failure.error,
+    };
   }
 
-  #put(entry: Slot, hash: number): void {
-    if (this.#limits.maxEntries <= 0) return;
-    this.#entries.delete(hash);
-    this.#entries.set(hash, entry);
-    while (this.#entries.size > this.#limits.maxEntries) {
-      // A Map iterates in insertion order and a get() moves an entry to the end, so the first key
-      // is the least recently used. One long-lived iterator: a fresh one would walk over every
-      // deleted slot at the front each time, which turns eviction quadratic.
-      let next = this.#oldest.next();
-      if (next.done) {
-        this.#oldest = this.#entries.keys();
-        next = this.#oldest.next();
-      }
-      this.#entries.delete(next.value as number);
+  /** A row for a key at `slot` (replacing whatever held the slot), the cache kept to its size. */
+  #store(slot: number, now: number, ttl: number, flags: number): number {
+    const table = this.#table;
+    const existing = this.#index.get(slot);
+    if (existing >= 0) this.#remove(existing);
+    const row = table.add(slot);
+    table.storedAt[row] = now;
+    table.ttl[row] = ttl;
+    table.flags[row] = flags;
+    this.#index.set(slot, row);
+    while (table.count > this.#limits.maxEntries) {
+      this.#remove(table.oldest);
       this.evictions++;
     }
+    return row;
+  }
+
+  /** The row holding `key`, or -1. */
+  #find(key: string, slot: number): number {
+    const row = this.#index.get(slot);
+    if (row < 0) return -1;
+    const location = this.#table.location[row]!;
+    const same = location >= 0 ? blobHasKey(this.#pages, location, key) : this.#held[row]?.key === key;
+    return same ? row : -1;
+  }
+
+  /** The seconds left of the row's TTL (negative when stale), or null when it may not be served. */
+  #remaining(row: number, now: number): number | null {
+    const table = this.#table;
+    const remaining = table.ttl[row]! - (now - table.storedAt[row]!) / 1000;
+    const keepFor = (table.flags[row]! & FAILURE) === 0 ? this.#limits.staleMax : 0;
+    return remaining <= -keepFor || (remaining <= 0 && keepFor === 0) ? null : remaining;
+  }
+
+  #view(row: number): EntryView {
+    const location = this.#table.location[row]!;
+    if (location < 0) {
+      const held = this.#held[row]!;
+      return new EntryView(this.#table, row, held, held.kept, held.restoreCase);
+    }
+    const kept = readBlob(this.#pages, location, this.#copies);
+    return new EntryView(this.#table, row, null, kept, blobRestoresCase(this.#pages, location));
+  }
+
+  #keyOf(row: number): string {
+    const location = this.#table.location[row]!;
+    return location >= 0 ? blobKey(this.#pages, location) : this.#held[row]!.key;
+  }
+
+  #remove(row: number): void {
+    const table = this.#table;
+    this.#index.delete(table.slot[row]!);
+    const location = table.location[row]!;
+    this.#held[row] = undefined;
+    table.remove(row);
+    if (location >= 0) this.#pages.free(location);
   }
 }

@@ -159,6 +159,7 @@ function entry(response: Message, ttl: number): CacheEntry {
     ttl,
     hits: 0,
     refreshing: false,
+    retryAfter: undefined,
   };
 }
 
