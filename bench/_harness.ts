@@ -65,8 +65,15 @@ export function memoryOf(pid: number): Memory {
   return { rss: kib("VmRSS"), peak: kib("VmHWM") };
 }
 
+/** The command line of dnsd from this checkout on 127.0.0.1:`port` with `flags`. */
+export function dnsdCommand(port: number, flags: readonly string[]): string[] {
+  // As `deno task start` runs it: with FFI, so UDP is read in batches where it can be.
+  const command = [Deno.execPath(), "run", "--allow-net", "--allow-read", "--allow-ffi", `${ROOT}main.ts`];
+  return [...command, "--port", String(port), ...flags];
+}
+
 /**
- * Starts dnsd (`deno run --allow-net --allow-read main.ts`) on the server CPU with `flags`, and
+ * Starts dnsd (`deno run --allow-net --allow-read --allow-ffi main.ts`) on the server CPU with `flags`, and
  * waits until it answers `probe`; tries a few fresh ports in case one is taken meanwhile.
  */
 export async function startDnsd(
@@ -77,12 +84,7 @@ export async function startDnsd(
   let failure: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = freePort();
-    // As `deno task start` runs it: with FFI, so UDP is read in batches where it can be.
-    const command = [Deno.execPath(), "run", "--allow-net", "--allow-read", "--allow-ffi", `${ROOT}main.ts`];
-    const child = processes.spawn("dnsd", [...command, "--port", String(port), ...flags], {
-      cpu: SERVER_CPU,
-      cwd: ROOT,
-    });
+    const child = processes.spawn("dnsd", dnsdCommand(port, flags), { cpu: SERVER_CPU, cwd: ROOT });
     try {
       await waitUntilAnswers(child, port, options.probe, options.timeoutMs);
       return { port, child };

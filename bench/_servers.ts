@@ -17,6 +17,11 @@ export const SERVER_CPU = 1;
 /** The CPU dnsperf and NSD run on. */
 export const CLIENT_CPU = 0;
 
+/** Where Debian installs NSD. */
+export const NSD = "/usr/sbin/nsd";
+/** Where Debian installs Knot DNS's server. */
+export const KNOTD = "/usr/sbin/knotd";
+
 const ROOT = new URL("../", import.meta.url).pathname;
 const START_TIMEOUT_MS = 60_000; // a cold `deno run` compiles first; NSD parses 200,000 names
 
@@ -153,23 +158,13 @@ async function signZone(work: string): Promise<string> {
   return `${work}/anchor.ds`;
 }
 
-/**
- * Starts NSD on the client CPU, serving the generated zone (signed, with `signed`: then its DS is
- * in `anchorFile`); resolves once it answers the last name.
- */
-export async function startNsd(
-  launcher: Launcher,
+/** nsd.conf: one server process on 127.0.0.1@`port`, its files in `work`, serving one zone. */
+export function nsdConf(
   work: string,
-  signed = false,
-): Promise<Server & { readonly anchorFile?: string }> {
-  await writeZone(`${work}/${ZONE}.zone`);
-  const anchorFile = signed ? await signZone(work) : undefined;
-  let failure: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = freePort();
-    await Deno.writeTextFile(
-      `${work}/nsd.conf`,
-      `server:
+  port: number,
+  zone: { readonly name: string; readonly file: string },
+): string {
+  return `server:
     ip-address: 127.0.0.1@${port}
     do-ip6: no
     username: ""
@@ -186,11 +181,27 @@ export async function startNsd(
 remote-control:
     control-enable: no
 zone:
-    name: "${ZONE}"
-    zonefile: "${ZONE}.zone"
-`,
-    );
-    const child = launcher.spawn("nsd", ["/usr/sbin/nsd", "-d", "-c", `${work}/nsd.conf`], {
+    name: "${zone.name}"
+    zonefile: "${zone.file}"
+`;
+}
+
+/**
+ * Starts NSD on the client CPU, serving the generated zone (signed, with `signed`: then its DS is
+ * in `anchorFile`); resolves once it answers the last name.
+ */
+export async function startNsd(
+  launcher: Launcher,
+  work: string,
+  signed = false,
+): Promise<Server & { readonly anchorFile?: string }> {
+  await writeZone(`${work}/${ZONE}.zone`);
+  const anchorFile = signed ? await signZone(work) : undefined;
+  let failure: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = freePort();
+    await Deno.writeTextFile(`${work}/nsd.conf`, nsdConf(work, port, { name: ZONE, file: `${ZONE}.zone` }));
+    const child = launcher.spawn("nsd", [NSD, "-d", "-c", `${work}/nsd.conf`], {
       cpu: CLIENT_CPU,
       cwd: work,
     });
@@ -303,6 +314,17 @@ export interface UnboundSetting {
   readonly anchorFile?: string;
   /** More `server:` lines, indented (for DoT and DoH: `tls-port`, `tls-service-pem`, ...). */
   readonly serverLines?: string;
+  /**
+   * The message and RRset cache sizes (`1g`); "default" leaves unbound's own (4m each). Unset: the
+   * load benchmark's 64m and 128m.
+   */
+  readonly cache?: { readonly msg: string; readonly rrset: string } | "default";
+}
+
+/** The cache lines of unbound.conf for `cache` (see {@link UnboundSetting}). */
+function cacheLines(cache: UnboundSetting["cache"] = { msg: "64m", rrset: "128m" }): string {
+  if (cache === "default") return "";
+  return `    msg-cache-size: ${cache.msg}\n    rrset-cache-size: ${cache.rrset}\n`;
 }
 
 /** unbound.conf: one thread on 127.0.0.1@`port`, the local names as static local-data. */
@@ -333,9 +355,7 @@ ${setting.serverLines ?? ""}    do-ip6: no
     do-not-query-localhost: no
 ${validation}    qname-minimisation: no
     prefetch: no
-    msg-cache-size: 64m
-    rrset-cache-size: 128m
-    # "test." is one of unbound's default blocked zones (RFC 6761).
+${cacheLines(setting.cache)}    # "test." is one of unbound's default blocked zones (RFC 6761).
     local-zone: "test." nodefault
 ${localData.join("")}remote-control:
     control-enable: no
@@ -420,8 +440,9 @@ export async function versions(): Promise<Record<string, string>> {
   return {
     deno: await toolVersion(Deno.execPath(), ["--version"]),
     dnsperf: await toolVersion("dnsperf", ["-h"], /^Version/),
-    nsd: await toolVersion("/usr/sbin/nsd", ["-v"]),
+    nsd: await toolVersion(NSD, ["-v"]),
     unbound: await toolVersion(UNBOUND, ["-V"]),
     dnsmasq: await toolVersion(DNSMASQ, ["-v"]),
+    knot: await toolVersion(KNOTD, ["-V"]),
   };
 }

@@ -1,0 +1,125 @@
+/**
+ * The idle part of bench/memory.ts: the resident memory, with no traffic, of dnsd as a user starts
+ * it (defaults, only `--port` and an upstream), of unbound with its own default cache sizes and the
+ * same forwarding, and of a `deno run` script that does nothing (bench/idle_floor.ts): the floor
+ * under any Deno program. Beside them, the 40 MiB that issue 19 sets as dnsd's target.
+ * @module
+ */
+import { type Memory, memoryOf, mib, say, startDnsd } from "./_harness.ts";
+import { type Part, type PartSetting, partTable, START_TIMEOUT_MS } from "./_memory_common.ts";
+import { delay, freePort, waitUntilAnswers } from "./_proc.ts";
+import { startResponder } from "./_responder.ts";
+import { installed, type Server, SERVER_CPU, startOnPort, UNBOUND, unboundCommand } from "./_servers.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+/** How long after its first answer (or "ready") a process is read. */
+export const IDLE_MS = 10_000;
+/** Issue 19's target for dnsd's idle RSS. */
+const TARGET_BYTES = 40 * 2 ** 20;
+/** Asked once to tell that a forwarder is up: one cached answer in each. */
+const PROBE = "probe.idle.test";
+
+/** Starts the do-nothing script on the server CPU and waits until it says "ready". */
+export async function startFloor(setting: PartSetting): Promise<Server> {
+  const command = [Deno.execPath(), "run", `${ROOT}bench/idle_floor.ts`];
+  const child = setting.run.launcher.spawn("floor", command, { cpu: SERVER_CPU, cwd: ROOT });
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!child.tail().includes("ready")) {
+    if (child.exited() || Date.now() > deadline) {
+      await child.stop();
+      throw new Error(`bench/idle_floor.ts did not get ready:\n${child.tail()}`);
+    }
+    await delay(10);
+  }
+  return { port: 0, child };
+}
+
+/** An idle process and how to start it. */
+interface Idler {
+  readonly name: string;
+  missing(): string | null;
+  /** Resolves once it answers (or is ready), forwarding to 127.0.0.1:`upstream` if it forwards. */
+  start(setting: PartSetting, upstream: number): Promise<Server>;
+}
+
+const idlers: readonly Idler[] = [
+  {
+    name: "dnsd",
+    missing: () => null,
+    start: ({ run }, upstream) =>
+      startDnsd(run.launcher, ["--upstream", `127.0.0.1:${upstream}`], {
+        probe: PROBE,
+        timeoutMs: START_TIMEOUT_MS,
+      }),
+  },
+  {
+    name: "unbound",
+    missing: () => installed(UNBOUND) ? null : `${UNBOUND} is not installed`,
+    async start({ run }, upstream) {
+      const work = await Deno.makeTempDir({ dir: run.work, prefix: "unbound-idle-" });
+      const setting = { work, local: {}, upstream, cache: "default" } as const;
+      return await startOnPort(run.launcher, "unbound", (port) => unboundCommand(setting, port), {
+        port: freePort,
+        ready: (child, port) => waitUntilAnswers(child, port, PROBE, START_TIMEOUT_MS),
+      });
+    },
+  },
+  { name: "Deno floor", missing: () => null, start: (setting) => startFloor(setting) },
+];
+
+async function idle(setting: PartSetting, idler: Idler): Promise<Memory> {
+  const upstream = startResponder();
+  let server: Server | undefined;
+  try {
+    server = await idler.start(setting, upstream.port);
+    await delay(IDLE_MS);
+    const memory = memoryOf(server.child.pid);
+    say(`${idler.name} idle: RSS ${mib(memory.rss)} MiB.`);
+    return memory;
+  } finally {
+    await server?.child.stop();
+    upstream.close();
+  }
+}
+
+/** The idle part: dnsd, the target, unbound and the floor. */
+export async function idlePart(setting: PartSetting): Promise<Part> {
+  const readings: (Memory | undefined)[] = [];
+  const notes: string[] = [];
+  for (const idler of idlers) {
+    const missing = idler.missing();
+    if (missing !== null) {
+      notes.push(`${idler.name} not measured: ${missing}.`);
+      readings.push(undefined);
+      continue;
+    }
+    try {
+      readings.push(await idle(setting, idler));
+    } catch (error) {
+      setting.run.stopping.throwIfAborted(); // the failure was the interruption
+      notes.push(`${idler.name} failed: ${error instanceof Error ? error.message.split("\n")[0] : error}`);
+      say(String(error));
+      readings.push(undefined);
+    }
+  }
+  const [dnsd, unbound, floor] = readings;
+  const names = ["dnsd", "target", "unbound", "Deno floor"];
+  const rss = [dnsd?.rss, TARGET_BYTES, unbound?.rss, floor?.rss];
+  const peak = [dnsd?.peak, undefined, unbound?.peak, floor?.peak];
+  if (dnsd && floor) notes.push(`dnsd's own share over the floor: ${mib(dnsd.rss - floor.rss)} MiB.`);
+  return {
+    title: "Idle",
+    table: partTable(`idle, ${IDLE_MS / 1000} s after start-up`, names, [
+      { what: "RSS, MiB", values: rss, show: mib },
+      { what: "peak RSS, MiB", values: peak, show: mib },
+    ]),
+    notes: [
+      `Read ${IDLE_MS / 1000} s after each first answered a query (the floor: after it said "ready"), ` +
+      "with no traffic meanwhile. dnsd: `--port` and `--upstream` only, everything else its defaults. " +
+      "unbound: one thread, its own default cache sizes (`msg-cache-size` and `rrset-cache-size` 4m), " +
+      'forward-zone "." to the same kind of fake upstream. Deno floor: `deno run bench/idle_floor.ts`, ' +
+      "a script that only keeps a timer. Target: issue 19's 40 MiB for dnsd idle.",
+      ...notes,
+    ],
+  };
+}
