@@ -11,6 +11,7 @@ export const SCENARIOS = {
   cached: "1,000 upstream names after a warm-up pass",
   uncached: "unique upstream names, each once, cold cache (server restarted)",
   "fixed-rate": "the mapped names at a fixed rate, for server CPU per answer",
+  "fixed-rate-cached": "the cached names at the same fixed rate, for server CPU per cached answer",
 } as const;
 
 /** A scenario's name. */

@@ -2,7 +2,8 @@
  * The load benchmark: dnsd beside unbound, dnsmasq and a raw Deno socket ceiling, driven by
  * dnsperf, with NSD as the upstream serving 200,000 generated names. Not a test, and not run by CI.
  *
- * `deno task bench:load` (or `deno task bench:load -- --seconds 5 --rate 60000 --servers dnsd,unbound`)
+ * `deno task bench:load` (or `deno task bench:load -- --seconds 5 --rate 60000 --servers dnsd,unbound
+ * --scenarios cached,fixed-rate-cached`)
  *
  * With `--signed`, NSD's zone is signed (ldns-signzone, ECDSA P-256, NSEC) and the contenders
  * `dnsd-dnssec` and `unbound-dnssec` validate under its DS: DNSSEC's cost beside the same servers
@@ -18,7 +19,7 @@ import { parseArgs } from "node:util";
 import { dnsperf, type Measure, type PerfOptions } from "./_dnsperf.ts";
 import type { Launcher } from "./_proc.ts";
 import { clockTicks, machine, runBenchmark, say } from "./_harness.ts";
-import { report, type Results, type Scenario } from "./_report.ts";
+import { report, type Results, type Scenario, SCENARIOS } from "./_report.ts";
 import {
   ceiling,
   CLIENT_CPU,
@@ -56,6 +57,8 @@ interface Plan {
   readonly rate: number;
   readonly hz: number;
   readonly files: Readonly<Record<"local" | "cached" | "uncached", string>>;
+  /** The scenarios to run, by name; all of them when empty. */
+  readonly scenarios: readonly string[];
   readonly stopping: AbortSignal;
 }
 
@@ -72,13 +75,19 @@ async function measure(
     record(scenario, await dnsperf(setting.launcher, server, { ...options, hz: plan.hz }));
   };
   const { seconds, files } = plan;
+  const wanted = (scenario: Scenario) => plan.scenarios.length === 0 || plan.scenarios.includes(scenario);
   let server = await contender.start(setting);
   try {
-    await run(server, "local", { file: files.local, seconds });
+    if (wanted("local")) await run(server, "local", { file: files.local, seconds });
     if (contender.forwards) await run(server, "warm-up", { file: files.cached, seconds, once: true });
-    await run(server, "cached", { file: files.cached, seconds });
-    await run(server, "fixed-rate", { file: files.local, seconds, rate: plan.rate });
-    if (!contender.forwards) return;
+    if (wanted("cached")) await run(server, "cached", { file: files.cached, seconds });
+    if (wanted("fixed-rate")) {
+      await run(server, "fixed-rate", { file: files.local, seconds, rate: plan.rate });
+    }
+    if (wanted("fixed-rate-cached")) {
+      await run(server, "fixed-rate-cached", { file: files.cached, seconds, rate: plan.rate });
+    }
+    if (!contender.forwards || !wanted("uncached")) return;
     await server.child.stop();
     server = await contender.start(setting); // a cold cache
     await run(server, "uncached", { file: files.uncached, seconds, once: true });
@@ -94,6 +103,8 @@ interface Flags {
   readonly servers: readonly string[];
   /** Sign NSD's zone (ldns-signzone); the `-dnssec` contenders validate under its DS. */
   readonly signed: boolean;
+  /** The scenarios to run, by name; all of them when empty. */
+  readonly scenarios: readonly string[];
 }
 
 /** Runs every contender in turn and returns the report; `stopping` aborts between steps (Ctrl-C). */
@@ -164,7 +175,7 @@ async function sitting(launcher: Launcher, work: string, args: Flags & { stoppin
     machine: await machine(),
     versions: await versions(),
     settings: `Each run: \`dnsperf -c 4 -T 1 -l ${args.seconds}\` (uncached and warm-up with \`-n 1\`; ` +
-      `fixed-rate with \`-Q ${args.rate}\`), on 127.0.0.1. Servers pinned to CPU ${SERVER_CPU}; ` +
+      `fixed-rate and fixed-rate-cached with \`-Q ${args.rate}\`), on 127.0.0.1. Servers pinned to CPU ${SERVER_CPU}; ` +
       `dnsperf, NSD and the runner to CPU ${CLIENT_CPU}. Server CPU is utime + stime from /proc/PID/stat ` +
       `(${plan.hz} ticks/s) over the run, divided by completed queries.`,
     notes,
@@ -181,8 +192,14 @@ function parseFlags(args: string[]): Flags {
       rate: { type: "string", default: "60000" },
       servers: { type: "string", default: "" },
       signed: { type: "boolean", default: false },
+      scenarios: { type: "string", default: "" },
     },
   });
+  const scenarios = values.scenarios.split(",").filter((name) => name !== "");
+  const unknownScenario = scenarios.find((name) => !(name in SCENARIOS));
+  if (unknownScenario) {
+    throw new Error(`--scenarios: "${unknownScenario}" is not one of ${Object.keys(SCENARIOS).join(", ")}`);
+  }
   const known = ["dnsd", "dnsd-batched", "dnsd-dnssec", "ceiling", "unbound", "unbound-dnssec", "dnsmasq"];
   const servers = values.servers.split(",").filter((name) => name !== "");
   const unknown = servers.find((name) => !known.includes(name));
@@ -198,7 +215,7 @@ function parseFlags(args: string[]): Flags {
     servers.push(...known.filter((name) => !name.endsWith("-dnssec")));
   }
   if (validating.length > 0 && !values.signed) throw new Error(`--servers ${validating[0]}: needs --signed`);
-  return { seconds, rate, servers, signed: values.signed };
+  return { seconds, rate, servers, signed: values.signed, scenarios };
 }
 
 async function main(): Promise<void> {

@@ -234,10 +234,22 @@ class EntryView implements CacheEntry {
     if (this.#live()) this.#table.retryAfter[this.#row] = until ?? NaN;
   }
 
+  /** Whether this is a view of what `row` holds now. */
+  isOf(row: number): boolean {
+    return row === this.#row && this.#table.generation[row] === this.#generation;
+  }
+
   #live(): boolean {
     return this.#table.isLive(this.#row, this.#generation);
   }
 }
+
+/**
+ * How many views of recently read entries are kept, by row number (direct-mapped): a popular entry
+ * is read from its blob once rather than at every hit, which would allocate a copy of its bytes,
+ * its offsets and a view each time. They are copies, so the memory is bounded: a few MiB at most.
+ */
+const RECENT_VIEWS = 4096;
 
 /**
  * FNV-1a over a key, cut to 30 bits so it stays a small integer: the {@link SlotIndex} maps it to
@@ -264,6 +276,7 @@ export class AnswerCache {
   readonly #pages: BlobPages;
   /** Where answers read from the pages are copied to (small copies, carved from slabs). */
   readonly #copies = new ByteArena();
+  readonly #recent: (EntryView | undefined)[] = new Array(RECENT_VIEWS);
   /** Entries evicted to make room. */
   evictions = 0;
 
@@ -297,6 +310,7 @@ export class AnswerCache {
 
   /** Drops every entry (the upstreams changed). */
   clear(): void {
+    this.#recent.fill(undefined);
     this.#index.clear();
     this.#table.clear();
     this.#held.length = 0;
@@ -372,7 +386,14 @@ export class AnswerCache {
     const length = wire ? blobLength(key, wire.kept) : -1;
     if (wire && length >= 0) {
       this.#table.location[row] = writeBlob(this.#pages, row, length, key, wire.kept, wire.restoresCase);
-      return new EntryView(this.#table, row, null, wire.kept, wire.restoresCase);
+      // The first hits are served from the upstream's own copy, read from the blob only once gone.
+      return this.#recent[row % RECENT_VIEWS] = new EntryView(
+        this.#table,
+        row,
+        null,
+        wire.kept,
+        wire.restoresCase,
+      );
     }
     const held: Held = wire
       ? { key, response: null, kept: wire.kept, restoreCase: wire.restoresCase }
@@ -440,13 +461,19 @@ export class AnswerCache {
   }
 
   #view(row: number): EntryView {
+    const recent = this.#recent[row % RECENT_VIEWS];
+    if (recent?.isOf(row)) return recent;
     const location = this.#table.location[row]!;
+    let view: EntryView;
     if (location < 0) {
       const held = this.#held[row]!;
-      return new EntryView(this.#table, row, held, held.kept, held.restoreCase);
+      view = new EntryView(this.#table, row, held, held.kept, held.restoreCase);
+    } else {
+      const kept = readBlob(this.#pages, location, this.#copies);
+      view = new EntryView(this.#table, row, null, kept, blobRestoresCase(this.#pages, location));
     }
-    const kept = readBlob(this.#pages, location, this.#copies);
-    return new EntryView(this.#table, row, null, kept, blobRestoresCase(this.#pages, location));
+    this.#recent[row % RECENT_VIEWS] = view;
+    return view;
   }
 
   #keyOf(row: number): string {
