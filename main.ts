@@ -12,8 +12,10 @@ import {
   forwardingChanges,
   type LiveConfig,
   liveConfigs,
+  loadConfigFileReader,
   loadTrustAnchors,
   missingPermission,
+  namesConfigFile,
   parseCommand,
   type ServeCommand,
   USAGE,
@@ -76,10 +78,12 @@ function configureLogging(level: CliLogLevel): void {
   });
 }
 
-function main(args: readonly string[]): Promise<void> | void {
+async function main(args: readonly string[]): Promise<void> {
+  // The config file's parser and schema are loaded only for a run that names one (memory: issue 19).
+  const configFile = namesConfigFile(args) ? await loadConfigFileReader() : undefined;
   let command;
   try {
-    command = parseCommand(args);
+    command = parseCommand(args, configFile ? { configFile } : {});
   } catch (error) {
     // With --check, a config file that does not parse is a failed check (1), not a usage error (2).
     if (error instanceof ConfigFileError && args.includes("--check")) fail(error.message, 1);
@@ -91,7 +95,11 @@ function main(args: readonly string[]): Promise<void> | void {
   if (command.kind === "explain") return explainRemote(command);
 
   configureLogging(command.logLevel);
-  const configs = liveConfigs({ args, builtinMappings: mappingsSource() });
+  const configs = liveConfigs({
+    args,
+    builtinMappings: mappingsSource(),
+    ...(configFile ? { configFile } : {}),
+  });
   if (command.check) return check(command, configs);
   // First, before anything slow: Deno's debugger would start on SIGUSR1 from 500 ms on.
   const usr1 = disarmInspectorSignal();

@@ -4,7 +4,7 @@
  * runs it; tests/config/config_docs_test.ts checks both are current.
  * @module
  */
-import { configJsonSchema, fileKey, OPTIONS, type OptionSpec } from "../lib/config/mod.ts";
+import { fileKey, loadConfigJsonSchema, OPTIONS, type OptionSpec } from "../lib/config/mod.ts";
 
 /** Where the generated key table sits in docs/configuration.md. */
 export const TABLE_START = "<!-- keys: made by scripts/config_reference.ts -->";
@@ -12,8 +12,8 @@ export const TABLE_START = "<!-- keys: made by scripts/config_reference.ts -->";
 export const TABLE_END = "<!-- end of keys -->";
 
 /** The JSON Schema file's text. */
-export function schemaText(): string {
-  return JSON.stringify(configJsonSchema(), null, 2) + "\n";
+export async function schemaText(): Promise<string> {
+  return JSON.stringify(await loadConfigJsonSchema(), null, 2) + "\n";
 }
 
 function typeText(spec: OptionSpec): string {
@@ -74,7 +74,7 @@ export function withKeyTable(markdown: string): string {
 
 if (import.meta.main) {
   const root = new URL("../", import.meta.url);
-  await Deno.writeTextFile(new URL("docs/dnsd.schema.json", root), schemaText());
+  await Deno.writeTextFile(new URL("docs/dnsd.schema.json", root), await schemaText());
   const docs = new URL("docs/configuration.md", root);
   await Deno.writeTextFile(docs, withKeyTable(await Deno.readTextFile(docs)));
   // deno-lint-ignore no-console

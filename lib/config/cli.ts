@@ -16,7 +16,7 @@ import {
 import type { CacheOptions } from "../cache/mod.ts";
 import type { CookieOptions, RateLimitOptions } from "../policy/mod.ts";
 import { ConfigFileError, UsageError } from "./errors.ts";
-import { type ConfigFileSettings, type LocatedAssertion, readConfigText } from "./file.ts";
+import type { ConfigFileReader, ConfigFileSettings, LocatedAssertion } from "./file.ts";
 import { optionByFlag, OPTIONS } from "./options.ts";
 import { parseHttpAddress } from "../observe/mod.ts";
 import { type DnssecSettings, dnssecSettings } from "./trust_anchors.ts";
@@ -597,6 +597,12 @@ type CliValue = string | boolean | string[];
 export interface ParseOptions {
   /** Reads the file `--config` names (default `Deno.readTextFileSync`); injected by tests. */
   readonly readFile?: (path: string) => string;
+  /**
+   * Parses and checks the config file's text: what `loadConfigFileReader()` gives. Needed only with
+   * `--config`; it is loaded only then, because the TOML parser and the schema library it checks
+   * with cost an idle dnsd several MiB of memory (issue 19).
+   */
+  readonly configFile?: ConfigFileReader;
 }
 
 /**
@@ -737,7 +743,8 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
     } catch (error) {
       throw unreadable(configPath, error);
     }
-    file = readConfigText(configPath, text);
+    if (!options.configFile) throw new Error("parseCommand(): --config needs options.configFile");
+    file = options.configFile(configPath, text);
   }
   const values = new Settings(cli, file);
   const port = values.integer("port", (text) => parsePort(text, "--port"));

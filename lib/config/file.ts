@@ -121,11 +121,15 @@ function expected(path: readonly PropertyKey[]): string {
   return "as docs/configuration.md describes";
 }
 
+/** What parses and checks a config file's text: {@link readConfigText}, loaded when needed. */
+export type ConfigFileReader = (path: string, text: string) => ConfigFileSettings;
+
 /**
  * Parses and checks a config file's text.
  * @param path the file's path, for messages
  * @throws {ConfigFileError} `PATH:LINE: KEY: what is wrong and what is allowed`, for the first problem
  */
+
 export function readConfigText(path: string, text: string): ConfigFileSettings {
   let document: Record<string, unknown>;
   try {

@@ -18,6 +18,7 @@ import {
 import { forwardRouter, upstreamName } from "../upstream/mod.ts";
 import { dataLoader, type LoadedData, type Mappings, type ReloadOptions } from "../zone/mod.ts";
 import { type Command, parseCommand, VERSION } from "./cli.ts";
+import type { ConfigFileReader } from "./file.ts";
 
 const log = getLogger(["dnsd", "config"]);
 
@@ -40,6 +41,8 @@ export interface LiveConfigOptions {
   readonly builtinMappings: () => Promise<Mappings> | Mappings;
   /** Reads the config file (default `Deno.readTextFileSync`). */
   readonly readConfig?: (path: string) => string;
+  /** Parses the config file's text: needed when `args` name one (see `loadConfigFileReader`). */
+  readonly configFile?: ConfigFileReader;
   /** Reads a data file (default `Deno.readTextFile`). */
   readonly readData?: (path: string) => Promise<string>;
 }
@@ -230,7 +233,10 @@ export function liveConfigs(options: LiveConfigOptions): {
     reload(running, reloadOptions = {}) {
       let parsed: Command;
       try {
-        parsed = parseCommand(options.args, options.readConfig ? { readFile: options.readConfig } : {});
+        parsed = parseCommand(options.args, {
+          ...(options.readConfig ? { readFile: options.readConfig } : {}),
+          ...(options.configFile ? { configFile: options.configFile } : {}),
+        });
       } catch (error) {
         // A config file that does not parse: its one line (FILE:LINE: KEY: ...), and nothing is loaded.
         return Promise.reject(error);

@@ -12,6 +12,7 @@ export { missingPermission } from "./permissions.ts";
 export type { LiveConfig, LiveConfigOptions, ServeCommand } from "./live.ts";
 export { fileKey, OPTIONS } from "./options.ts";
 export type { OptionSpec, OptionType } from "./options.ts";
-export { configJsonSchema, configSchema } from "./schema.ts";
+export { loadConfigFileReader, loadConfigJsonSchema, namesConfigFile } from "./file_reader.ts";
+export type { ConfigFileReader } from "./file.ts";
 export { dnssecSettings, loadTrustAnchors } from "./trust_anchors.ts";
 export type { DnssecSettings } from "./trust_anchors.ts";
