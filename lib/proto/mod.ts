@@ -43,6 +43,7 @@ export { absoluteName, parseDuration, RDataText } from "./rdata_text.ts";
 export { Opcode, Rcode, rcodeName, RRClass, RRType, typeFromText, typeName } from "./types.ts";
 export type { Message, Question, RData, ResourceRecord } from "./types.ts";
 export { canonicalName, checkName, Reader } from "./wire.ts";
+export { readRecordRun, RecordRunWriter } from "./record_run.ts";
 export { receivedTtl, scanAnswer } from "./wire_answer.ts";
 export type { WireAnswer } from "./wire_answer.ts";
 export { scrubReply } from "./scrub.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { canonicalRData } from "../dnssec/mod.ts";
-import { nameKey, type ResourceRecord, typeCode } from "../proto/mod.ts";
+import { nameKey, type ResourceRecord, RRType, typeCode } from "../proto/mod.ts";
 import type { Zone } from "../zone/mod.ts";
 import { TransferError } from "./errors.ts";
 import { type IxfrDiff, serialOf, type SoaRecord } from "./transfer_stream.ts";
@@ -26,7 +26,8 @@ export function zoneRecords(zone: Zone): ResourceRecord[] {
   const records: ResourceRecord[] = [zone.soa];
   for (const node of zone.nodes.values()) {
     for (const rrset of node.rrsets) {
-      for (const record of rrset.records) if (record !== zone.soa) records.push(record);
+      if (rrset.type === RRType.SOA) continue; // the apex's one SOA, first already
+      for (const record of rrset.records) records.push(record);
     }
   }
   return records;

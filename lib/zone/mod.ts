@@ -18,6 +18,7 @@ export { rrsetOf } from "./zone.ts";
 export { nsec3OwnerFor, nsecOwnerFor, signaturesAt } from "./zone_dnssec.ts";
 export type { Nsec3Owner, Nsec3Parameters, NsecOwner, ZoneDnssec } from "./zone_dnssec.ts";
 export type { Zone, ZoneNode } from "./zone.ts";
+export type { ZoneNodes } from "./packed_nodes.ts";
 export { buildZone } from "./zone.ts";
 export { fixedData, withZones } from "./local_data.ts";
 export { mappingRecords, typedData } from "./static_map.ts";

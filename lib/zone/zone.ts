@@ -15,6 +15,7 @@ import {
 } from "../proto/mod.ts";
 import type { ParsedRecords } from "./zone_parser.ts";
 import { indexDenial, isSigned, type ZoneDnssec } from "./zone_dnssec.ts";
+import { PackedNodes, type ZoneNodes } from "./packed_nodes.ts";
 
 /** The records of one name and type. */
 export interface RRset {
@@ -38,8 +39,8 @@ export interface Zone {
   readonly key: string;
   /** The SOA record, for negative answers (RFC 2308 section 3). */
   readonly soa: ResourceRecord & { readonly data: { readonly type: "SOA" } };
-  /** Every name at or below the apex that exists, empty non-terminals included. */
-  readonly nodes: ReadonlyMap<string, ZoneNode>;
+  /** Every name at or below the apex that exists, empty non-terminals included (packed: see packed_nodes.ts). */
+  readonly nodes: ZoneNodes;
   /** Names that have at least one name below them (so "is this a leaf" is one lookup). */
   readonly parents: ReadonlySet<string>;
   /** Whether any NS RRset sits below the apex (so lookups check for zone cuts). */
@@ -128,5 +129,14 @@ export function buildZone(parsed: ParsedRecords, file: string, origin?: string):
     if (type === RRType.NS && owner !== key) hasDelegations = true;
   }
   const dnssec = isSigned(nodes.get(key)!) ? indexDenial(nodes, key) : null;
-  return { apex: soa.name, key, soa, nodes, parents, hasDelegations, size: records.length, dnssec };
+  return {
+    apex: soa.name,
+    key,
+    soa,
+    nodes: new PackedNodes(nodes),
+    parents,
+    hasDelegations,
+    size: records.length,
+    dnssec,
+  };
 }
