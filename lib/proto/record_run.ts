@@ -44,15 +44,18 @@ export class RecordRunWriter {
 }
 
 /**
- * The records of a run written by {@link RecordRunWriter}.
+ * The records of a run written by {@link RecordRunWriter}. An owner written exactly as `owner`
+ * (the name's key, say) is given that string rather than one decoded afresh.
  * @throws {DecodeError} for octets that are not a run
  */
-export function readRecordRun(bytes: Uint8Array): ResourceRecord[] {
+export function readRecordRun(bytes: Uint8Array, owner?: string): ResourceRecord[] {
   const reader = new Reader(bytes);
   const count = reader.u16();
   const records = new Array<ResourceRecord>(count);
   for (let i = 0; i < count; i++) {
-    const name = reader.name();
+    const spelled = owner === undefined ? -1 : spells(bytes, reader.offset, owner);
+    // The owner as the caller has it already: one string shared, instead of one built per record.
+    const name = spelled < 0 ? reader.name() : (reader.take(spelled - reader.offset), owner!);
     const type = reader.u16();
     const rrClass = reader.u16();
     const ttl = reader.u32();
@@ -60,4 +63,29 @@ export function readRecordRun(bytes: Uint8Array): ResourceRecord[] {
     records[i] = { name, class: rrClass, ttl, data: decodeRData(reader, type, rdlength) };
   }
   return records;
+}
+
+/**
+ * Where the uncompressed name at `pos` ends when it spells `text` exactly (same case, plain labels
+ * between its dots, no escapes in `text`), or -1.
+ */
+function spells(bytes: Uint8Array, pos: number, text: string): number {
+  let at = 0;
+  while (at < text.length) {
+    const length = bytes[pos];
+    if (length === undefined || length === 0 || length > 63) return -1;
+    if (at + length > text.length) return -1;
+    for (let i = 0; i < length; i++) {
+      const code = text.charCodeAt(at + i);
+      if (code === 0x2e || code === 0x5c || bytes[pos + 1 + i] !== code) return -1;
+    }
+    pos += length + 1;
+    at += length;
+    if (at < text.length) {
+      if (text.charCodeAt(at) !== 0x2e) return -1;
+      at++;
+      if (at === text.length) return -1; // a trailing dot: not a key
+    }
+  }
+  return bytes[pos] === 0 ? pos + 1 : -1;
 }

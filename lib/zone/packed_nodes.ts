@@ -24,6 +24,8 @@ export interface ZoneNodes {
   readonly size: number;
 }
 
+/** 2^32 / golden ratio: Fibonacci hashing's multiplier. */
+const GOLDEN = 0x9e3779b1;
 /** How many decoded nodes are kept, by node number (direct-mapped). */
 const RECENT = 4096;
 const EMPTY: ZoneNode = Object.freeze({ rrsets: Object.freeze([]) as readonly RRset[] });
@@ -94,6 +96,10 @@ export class PackedNodes implements ZoneNodes {
   readonly #rrsetStarts: Uint32Array;
   /** Node number plus one by hash bucket; 0 empty. */
   readonly #table: Int32Array;
+  /** The FNV-1a hash of each bucket's key, checked before the key itself. */
+  readonly #hashes: Int32Array;
+  /** A hash's bucket is its Fibonacci mix's top bits (FNV-1a's low bits alone cluster). */
+  readonly #shift: number;
   /** Nodes whose key has a character over 255, or whose run is too big for a message: as they are. */
   readonly #odd = new Map<string, ZoneNode>();
   readonly #recent: (ZoneNode | undefined)[] = new Array(RECENT);
@@ -118,9 +124,11 @@ export class PackedNodes implements ZoneNodes {
     const rrsetStarts = new Uint32Array(nodes.size + 1);
     const types = new Uint16Array(rrsetCount);
     const counts = new Uint16Array(rrsetCount);
-    let buckets = 16;
-    while (buckets < nodes.size * 2) buckets *= 2;
+    let bits = 4;
+    while (1 << bits < nodes.size * 2) bits++;
+    const buckets = 1 << bits;
     const table = new Int32Array(buckets);
+    const hashes = new Int32Array(buckets);
     const writer = new RecordRunWriter();
     let packed = 0;
     let rrsets = 0;
@@ -146,8 +154,10 @@ export class PackedNodes implements ZoneNodes {
         types[rrsets] = rrset.type;
         counts[rrsets++] = rrset.records.length;
       }
-      let bucket = fnv1aText(key) & (buckets - 1);
+      const hash = fnv1aText(key) | 0;
+      let bucket = Math.imul(hash, GOLDEN) >>> (32 - bits);
       while (table[bucket] !== 0) bucket = (bucket + 1) & (buckets - 1);
+      hashes[bucket] = hash;
       table[bucket] = ++packed;
     }
     keyStarts[packed] = keys.length;
@@ -162,6 +172,8 @@ export class PackedNodes implements ZoneNodes {
     this.#counts = counts;
     this.#rrsetStarts = rrsetStarts;
     this.#table = table;
+    this.#hashes = hashes;
+    this.#shift = 32 - bits;
     this.size = packed + this.#odd.size;
   }
 
@@ -170,7 +182,7 @@ export class PackedNodes implements ZoneNodes {
     if (node < 0) return this.#odd.get(key);
     const recent = this.#recent[node % RECENT];
     if (recent !== undefined && this.#recentNodes[node % RECENT] === node) return recent;
-    const decoded = this.#decode(node);
+    const decoded = this.#decode(node, key);
     this.#recent[node % RECENT] = decoded;
     this.#recentNodes[node % RECENT] = node;
     return decoded;
@@ -193,10 +205,11 @@ export class PackedNodes implements ZoneNodes {
   #find(key: string): number {
     const table = this.#table;
     const mask = table.length - 1;
-    for (let bucket = fnv1aText(key) & mask;; bucket = (bucket + 1) & mask) {
+    const hash = fnv1aText(key) | 0;
+    for (let bucket = Math.imul(hash, GOLDEN) >>> this.#shift;; bucket = (bucket + 1) & mask) {
       const entry = table[bucket]!;
       if (entry === 0) return -1;
-      if (this.#keyIs(entry - 1, key)) return entry - 1;
+      if (this.#hashes[bucket] === hash && this.#keyIs(entry - 1, key)) return entry - 1;
     }
   }
 
@@ -212,11 +225,15 @@ export class PackedNodes implements ZoneNodes {
     return String.fromCharCode(...this.#keys.subarray(this.#keyStarts[node]!, this.#keyStarts[node + 1]!));
   }
 
-  #decode(node: number): ZoneNode {
+  /** Node `node`'s RRsets; `key`, when the caller has it, spares decoding owners spelled as it. */
+  #decode(node: number, key?: string): ZoneNode {
     const first = this.#rrsetStarts[node]!;
     const end = this.#rrsetStarts[node + 1]!;
     if (first === end) return EMPTY;
-    const records = readRecordRun(this.#runs.subarray(this.#runStarts[node]!, this.#runStarts[node + 1]!));
+    const records = readRecordRun(
+      this.#runs.subarray(this.#runStarts[node]!, this.#runStarts[node + 1]!),
+      key,
+    );
     if (end === first + 1) return { rrsets: [{ type: this.#types[first]!, records }] };
     const rrsets: RRset[] = [];
     let from = 0;
