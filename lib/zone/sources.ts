@@ -144,11 +144,12 @@ export function dataLoader(
     for (const source of config.zones) {
       const key = `zone:${source.file}`;
       await attempt(async (): Promise<ReadZone> => {
-        const digests: string[] = []; // each file's path and digest, in the order read
+        // Each file's path and digest, in the order read: hashed while the parser reads on.
+        const digests: Promise<string>[] = [];
         const parsed = await parseZoneFile(source.file, {
           read: async (path) => {
             const text = await tracked(path);
-            digests.push(`${path} ${await digestOf(text)}`);
+            digests.push(digestOf(text).then((digest) => `${path} ${digest}`));
             return text;
           },
           ...(source.origin !== undefined ? { origin: source.origin } : {}),
@@ -158,7 +159,7 @@ export function dataLoader(
         const zone = buildZone(parsed, source.file, source.origin);
         const soaAt = parsed.locations[parsed.records.indexOf(zone.soa)] ??
           { file: source.file, line: 1, column: 1 };
-        return { zone, digest: digests.join("\n"), soaAt };
+        return { zone, digest: (await Promise.all(digests)).join("\n"), soaAt };
       }, (fresh) => {
         if (options.requireNewSerial && holdBack(key, fresh)) return;
         lastGood.set(key, { zone: fresh.zone, digest: fresh.digest });

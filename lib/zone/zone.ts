@@ -62,6 +62,9 @@ const BESIDE_CNAME = new Set<number>([5, 46, 47, 50]); // CNAME, RRSIG, NSEC, NS
 
 interface MutableNode {
   rrsets: { type: number; records: ResourceRecord[] }[];
+  /** Whether it has a CNAME, and whether it has a type that may not sit beside one. */
+  cname?: boolean;
+  other?: boolean;
 }
 
 /**
@@ -108,11 +111,19 @@ export function buildZone(parsed: ParsedRecords, file: string, origin?: string):
     if (!node) {
       node = { rrsets: [] };
       nodes.set(owner, node);
-      // Every ancestor up to the apex exists too, as an empty non-terminal if nothing else.
-      for (let up = parentName(owner);; up = parentName(up)) {
-        parents.add(up);
-        if (up === key || nodes.has(up)) break;
-        nodes.set(up, { rrsets: [] });
+      // Every ancestor up to the apex exists too, as an empty non-terminal if nothing else. A name
+      // right below the apex (most of a large zone) adds the apex's own string, whose hash V8 keeps,
+      // rather than a fresh slice to hash.
+      const childOfApex = owner.length > key.length + 1 && owner.endsWith(key) &&
+        owner.charCodeAt(owner.length - key.length - 1) === 0x2e && parentName(owner).length === key.length;
+      if (childOfApex || owner === key) {
+        if (owner !== key) parents.add(key);
+      } else {
+        for (let up = parentName(owner);; up = parentName(up)) {
+          parents.add(up);
+          if (up === key || nodes.has(up)) break;
+          nodes.set(up, { rrsets: [] });
+        }
       }
     }
     const rrset = node.rrsets.find((set) => set.type === type);
@@ -122,8 +133,9 @@ export function buildZone(parsed: ParsedRecords, file: string, origin?: string):
     } else {
       node.rrsets.push({ type, records: [record] });
     }
-    const cname = node.rrsets.some((set) => set.type === RRType.CNAME);
-    if (cname && node.rrsets.some((set) => !BESIDE_CNAME.has(set.type))) {
+    if (type === RRType.CNAME) node.cname = true;
+    else if (!BESIDE_CNAME.has(type)) node.other = true;
+    if (node.cname && node.other) {
       throw new ParseError(where(i), `CNAME and other data at "${record.name}" (RFC 1034 section 3.6.2)`);
     }
     if (type === RRType.NS && owner !== key) hasDelegations = true;
