@@ -22,7 +22,14 @@ import { ByteArena } from "../proto/mod.ts";
 import { BlobPages } from "./blob_pages.ts";
 import { EntryTable, FAILURE, REFRESHING } from "./entry_table.ts";
 import { SlotIndex } from "./slot_index.ts";
-import { blobHasKey, blobKey, blobLength, blobRestoresCase, readBlob, writeBlob } from "./wire_blob.ts";
+import {
+  blobHasKey,
+  blobKeyAtOrBelow,
+  blobLength,
+  blobRestoresCase,
+  readBlob,
+  writeBlob,
+} from "./wire_blob.ts";
 
 /** What a cache entry holds: an answer, or a resolution failure (RFC 9520). */
 export type CachedKind = "answer" | "failure";
@@ -345,8 +352,13 @@ export class AnswerCache {
     const suffix = `.${key}`;
     const doomed: number[] = [];
     for (const row of this.#table.rows()) {
-      const entryKey = this.#keyOf(row);
+      const location = this.#table.location[row]!;
+      if (location >= 0) {
+        if (blobKeyAtOrBelow(this.#pages, location, key, suffix)) doomed.push(row);
+        continue;
+      }
       // The key starts with the folded name, up to its first "|" (see cacheKey).
+      const entryKey = this.#held[row]!.key;
       const owner = entryKey.slice(0, entryKey.indexOf("|"));
       if (owner === key || owner.endsWith(suffix)) doomed.push(row);
     }
@@ -474,11 +486,6 @@ export class AnswerCache {
     }
     this.#recent[row % RECENT_VIEWS] = view;
     return view;
-  }
-
-  #keyOf(row: number): string {
-    const location = this.#table.location[row]!;
-    return location >= 0 ? blobKey(this.#pages, location) : this.#held[row]!.key;
   }
 
   #remove(row: number): void {

@@ -79,14 +79,6 @@ export function blobHasKey(pages: BlobPages, location: number, key: string): boo
   return true;
 }
 
-/** The key the blob at `location` was written for. */
-export function blobKey(pages: BlobPages, location: number): string {
-  const page = pages.page(location);
-  const start = pages.offset(location);
-  const at = start + HEADER;
-  return String.fromCharCode(...page.subarray(at, at + get16(page, start + FIELDS)));
-}
-
 /** Whether the answer in the blob at `location` is to have the question's case put back. */
 export function blobRestoresCase(pages: BlobPages, location: number): boolean {
   const page = pages.page(location);
@@ -126,4 +118,24 @@ export function readBlob(pages: BlobPages, location: number, copies: ByteArena):
     questionOwners: ownerCount === 0 ? NO_OWNERS : offsets(page, ttlsAt + 2 * ttlCount, ownerCount),
     ttl: ttl === NO_TTL ? null : ttl,
   };
+}
+
+/**
+ * Whether the name in the key of the blob at `location` (up to its first "|", see `cacheKey`) is
+ * `name` or below it, `suffix` being "." + `name`: compared in place, with no string made (a flush
+ * of one name walks every entry).
+ */
+export function blobKeyAtOrBelow(pages: BlobPages, location: number, name: string, suffix: string): boolean {
+  const page = pages.page(location);
+  const start = pages.offset(location);
+  const at = start + HEADER;
+  const keyLength = get16(page, start + FIELDS);
+  let owner = 0;
+  while (owner < keyLength && page[at + owner] !== 0x7c) owner++; // "|"
+  const matches = (text: string, from: number) => {
+    for (let i = 0; i < text.length; i++) if (page[from + i] !== text.charCodeAt(i)) return false;
+    return true;
+  };
+  if (owner === name.length && matches(name, at)) return true;
+  return owner > suffix.length && matches(suffix, at + owner - suffix.length);
 }

@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { agedResponse, AnswerCache, type CacheLimits } from "../../lib/cache/cache.ts";
 import { BlobPages, MAX_BLOB, PAGE_SIZE } from "../../lib/cache/blob_pages.ts";
 import { SlotIndex } from "../../lib/cache/slot_index.ts";
-import { blobHasKey, blobKey, blobLength, readBlob, writeBlob } from "../../lib/cache/wire_blob.ts";
+import { blobHasKey, blobKeyAtOrBelow, blobLength, readBlob, writeBlob } from "../../lib/cache/wire_blob.ts";
 import { ByteArena } from "../../lib/proto/arena.ts";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
 import { query } from "../../lib/proto/message.ts";
@@ -155,7 +155,10 @@ test("a blob gives back the walk and the key it was written with", async (t) => 
       deepEqual(readBlob(pages, location, new ByteArena()), answer);
       ok(blobHasKey(pages, location, key));
       ok(!blobHasKey(pages, location, "www.example.org|1|1|00"));
-      equal(blobKey(pages, location), key);
+      ok(blobKeyAtOrBelow(pages, location, "www.example.net", ".www.example.net"));
+      ok(blobKeyAtOrBelow(pages, location, "example.net", ".example.net"));
+      ok(!blobKeyAtOrBelow(pages, location, "ww.example.net", ".ww.example.net"));
+      ok(!blobKeyAtOrBelow(pages, location, "other.net", ".other.net"));
     });
   }
   await t.step("a key with a character over 255, or an answer too big, is not a blob", () => {
@@ -233,4 +236,15 @@ test("a churning cache reuses its pages: room follows what is live", () => {
   ok(cache.pageCount <= 16, `${cache.pageCount} pages`);
   const oldest = "churn49000." + "y".repeat((49000 % 60) + 1) + ".test";
   ok(cache.get(`${oldest}|1|1|00`, 50_000), "the newest thousand are all there");
+});
+
+test("dropAtOrBelow() drops a name and the names below it, and no name that merely ends alike", () => {
+  const cache = new AnswerCache({ ...LIMITS, maxEntries: 100 });
+  const names = ["example.test", "www.example.test", "a.b.example.test", "xexample.test", "example.test.org"];
+  for (const name of names) cache.putAnswer(`${name}|1|1|00`, upstream(name), 0);
+  equal(cache.dropAtOrBelow("Example.TEST."), 3);
+  deepEqual(names.filter((name) => cache.get(`${name}|1|1|00`, 0) !== undefined), [
+    "xexample.test",
+    "example.test.org",
+  ]);
 });
