@@ -72,6 +72,7 @@ export type {
   ZoneDnssec,
   ZoneFileSource,
   ZoneNode,
+  ZoneNodes,
   ZoneParseOptions,
 } from "./lib/zone/mod.ts";
 

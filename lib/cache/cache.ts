@@ -281,8 +281,11 @@ export class AnswerCache {
   readonly #table = new EntryTable();
   readonly #held: (Held | undefined)[] = [];
   readonly #pages: BlobPages;
-  /** Where answers read from the pages are copied to (small copies, carved from slabs). */
-  readonly #copies = new ByteArena();
+  /**
+   * Where answers read from the pages are copied to, carved from 8 KiB slabs: a slab stays while any
+   * copy in it is held (by a recent view, say), so small slabs keep what a few held copies pin small.
+   */
+  readonly #copies = new ByteArena(8 * 1024);
   readonly #recent: (EntryView | undefined)[] = new Array(RECENT_VIEWS);
   /** Entries evicted to make room. */
   evictions = 0;

@@ -7,7 +7,7 @@
  * Immutable once built. Pure.
  * @module
  */
-import { EncodeError, fnv1aText, readRecordRun, RecordRunWriter, type ResourceRecord } from "../proto/mod.ts";
+import { EncodeError, fnv1aText, readRecordRun, RecordRunWriter } from "../proto/mod.ts";
 import type { RRset, ZoneNode } from "./zone.ts";
 
 /** What a zone offers of its names: the lookups answering needs, and a walk over them all. */
