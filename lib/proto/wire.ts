@@ -280,7 +280,25 @@ function checkedLabels(text: string): Labels {
  */
 export function checkName(name: string): void {
   const text = withoutRootDot(name);
-  if (text !== "") checkedLabels(text);
+  // Most names are plain ASCII labels: checked in one pass with nothing made. Anything else (or a
+  // plain name that breaks a rule) takes the careful path, which says what is wrong.
+  if (text !== "" && !plainNameOk(text)) checkedLabels(text);
+}
+
+/** Whether `text` is a name of plain ASCII labels within the limits, with no escapes. */
+function plainNameOk(text: string): boolean {
+  if (text.length + 2 > MAX_NAME) return false; // the wire form: a length octet per label, the root
+  let label = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0x2e) {
+      if (label === 0) return false;
+      label = 0;
+    } else if (code > 0x7f || code === 0x5c || ++label > MAX_LABEL) {
+      return false;
+    }
+  }
+  return label > 0;
 }
 
 /** Entries a compression table searches in order before it builds a Map. */

@@ -96,7 +96,12 @@ function nameField(token: Token, state: State, file: string, what: string): stri
 }
 
 function isClass(text: string): boolean {
-  return /^(IN|CH|CS|HS|CLASS[0-9]+)$/i.test(text);
+  // Asked of a field or two of every record: the common answers without a regular expression.
+  if (text.length === 2) {
+    const upper = text.toUpperCase();
+    return upper === "IN" || upper === "CH" || upper === "CS" || upper === "HS";
+  }
+  return text.length > 5 && /^CLASS[0-9]+$/i.test(text);
 }
 
 function classCode(token: Token, file: string): number {
