@@ -51,15 +51,6 @@ class Chunks {
     this.#used += run.length;
   }
 
-  /** Appends text whose characters are all below 256, one octet each. */
-  appendLatin1(text: string): void {
-    if (this.#used + text.length > this.#chunk.length) this.#next(text.length);
-    const chunk = this.#chunk;
-    let at = this.#used;
-    for (let i = 0; i < text.length; i++) chunk[at++] = text.charCodeAt(i);
-    this.#used = at;
-  }
-
   /** Everything appended, in one buffer of exactly that length. */
   joined(): Uint8Array {
     const all = new Uint8Array(this.length);
@@ -82,6 +73,193 @@ class Chunks {
 
 const CHUNK = 1 << 20;
 
+/** What a {@link PackedNodes} is made of; see {@link PackedNodesBuilder}. */
+interface PackedParts {
+  readonly keys: Uint8Array;
+  readonly keyStarts: Uint32Array;
+  readonly runs: Uint8Array;
+  readonly runStarts: Uint32Array;
+  readonly types: Uint16Array;
+  readonly counts: Uint16Array;
+  readonly rrsetStarts: Uint32Array;
+  readonly table: Int32Array;
+  readonly shift: number;
+  readonly packed: number;
+  readonly odd: ReadonlyMap<string, ZoneNode>;
+}
+
+/** A Uint32Array or Uint16Array that grows by doubling, trimmed when done. */
+class Numbers<T extends Uint32Array | Uint16Array> {
+  array: T;
+  length = 0;
+  readonly #make: (length: number) => T;
+
+  constructor(make: (length: number) => T, room: number) {
+    this.#make = make;
+    this.array = make(Math.max(16, room));
+  }
+
+  push(value: number): void {
+    if (this.length === this.array.length) {
+      const grown = this.#make(this.array.length * 2);
+      grown.set(this.array);
+      this.array = grown;
+    }
+    this.array[this.length++] = value;
+  }
+
+  trimmed(): T {
+    return this.array.slice(0, this.length) as T;
+  }
+}
+
+/**
+ * Packs a zone's names one at a time, in any order, each with all its RRsets: `has` tells whether
+ * a key is in already (a zone read straight from its file packs each name as its records end).
+ */
+export class PackedNodesBuilder {
+  #keys = new Uint8Array(1 << 16);
+  #keysLength = 0;
+  readonly #runs = new Chunks();
+  readonly #keyStarts: Numbers<Uint32Array>;
+  readonly #runStarts: Numbers<Uint32Array>;
+  readonly #rrsetStarts: Numbers<Uint32Array>;
+  readonly #types: Numbers<Uint16Array>;
+  readonly #counts: Numbers<Uint16Array>;
+  #bits = 4;
+  /** Pairs by bucket: the key's FNV-1a hash, then its node number plus one (0: empty). */
+  #table: Int32Array;
+  readonly #odd = new Map<string, ZoneNode>();
+  readonly #writer = new RecordRunWriter();
+  #packed = 0;
+
+  /** A builder with room for about `expected` names before it grows. */
+  constructor(expected = 1024) {
+    const room = expected + 1;
+    this.#keyStarts = new Numbers((n) => new Uint32Array(n), room);
+    this.#runStarts = new Numbers((n) => new Uint32Array(n), room);
+    this.#rrsetStarts = new Numbers((n) => new Uint32Array(n), room);
+    this.#types = new Numbers((n) => new Uint16Array(n), room);
+    this.#counts = new Numbers((n) => new Uint16Array(n), room);
+    while (1 << this.#bits < expected * 2) this.#bits++;
+    this.#table = new Int32Array(2 << this.#bits);
+  }
+
+  /** Whether the name with key `key` is in already. */
+  has(key: string): boolean {
+    return this.#find(key, fnv1aText(key) | 0) >= 0 || this.#odd.has(key);
+  }
+
+  /**
+   * Packs the name with key `key` (not in yet) and its RRsets.
+   * @throws {EncodeError} for a record that cannot be written on the wire (it could not be served)
+   */
+  add(key: string, rrsets: readonly RRset[]): void {
+    let run: Uint8Array;
+    try {
+      run = this.#writer.write(rrsets);
+    } catch (error) {
+      if (!(error instanceof EncodeError) || error.reason !== "message-too-long") throw error;
+      this.#odd.set(key, { rrsets });
+      return;
+    }
+    if (!latin1(key)) {
+      this.#odd.set(key, { rrsets });
+      return;
+    }
+    this.#keyStarts.push(this.#keysLength);
+    this.#appendKey(key);
+    this.#runStarts.push(this.#runs.length);
+    this.#runs.append(run);
+    this.#rrsetStarts.push(this.#types.length);
+    for (const rrset of rrsets) {
+      this.#types.push(rrset.type);
+      this.#counts.push(rrset.records.length);
+    }
+    if (2 * (this.#packed + 1) > 1 << this.#bits) this.#grow();
+    this.#place(fnv1aText(key) | 0, ++this.#packed);
+  }
+
+  /** The packed names; the builder is done with. */
+  build(): PackedNodes {
+    this.#keyStarts.push(this.#keysLength);
+    this.#runStarts.push(this.#runs.length);
+    this.#rrsetStarts.push(this.#types.length);
+    return new PackedNodes({
+      keys: this.#keys.slice(0, this.#keysLength),
+      keyStarts: this.#keyStarts.trimmed(),
+      runs: this.#runs.joined(),
+      runStarts: this.#runStarts.trimmed(),
+      types: this.#types.trimmed(),
+      counts: this.#counts.trimmed(),
+      rrsetStarts: this.#rrsetStarts.trimmed(),
+      table: this.#table,
+      shift: 32 - this.#bits,
+      packed: this.#packed,
+      odd: this.#odd,
+    });
+  }
+
+  #appendKey(key: string): void {
+    if (this.#keysLength + key.length > this.#keys.length) {
+      const grown = new Uint8Array(this.#keys.length * 2 + key.length);
+      grown.set(this.#keys.subarray(0, this.#keysLength));
+      this.#keys = grown;
+    }
+    for (let i = 0; i < key.length; i++) this.#keys[this.#keysLength++] = key.charCodeAt(i);
+  }
+
+  #place(hash: number, entry: number): void {
+    const table = this.#table;
+    const mask = (1 << this.#bits) - 1;
+    let bucket = Math.imul(hash, GOLDEN) >>> (32 - this.#bits);
+    while (table[2 * bucket + 1] !== 0) bucket = (bucket + 1) & mask;
+    table[2 * bucket] = hash;
+    table[2 * bucket + 1] = entry;
+  }
+
+  #find(key: string, hash: number): number {
+    return findIn(this.#table, 32 - this.#bits, hash, (node) => this.#keyIs(node, key));
+  }
+
+  #keyIs(node: number, key: string): boolean {
+    const start = this.#keyStarts.array[node]!;
+    const end = node + 1 < this.#keyStarts.length ? this.#keyStarts.array[node + 1]! : this.#keysLength;
+    if (end - start !== key.length) return false;
+    for (let i = 0; i < key.length; i++) if (this.#keys[start + i] !== key.charCodeAt(i)) return false;
+    return true;
+  }
+
+  #grow(): void {
+    const table = this.#table;
+    this.#bits++;
+    this.#table = new Int32Array(2 << this.#bits);
+    for (let bucket = 0; bucket < table.length; bucket += 2) {
+      if (table[bucket + 1] !== 0) this.#place(table[bucket]!, table[bucket + 1]!);
+    }
+  }
+}
+
+/**
+ * The node whose key `same` accepts among those hashed to `hash` in `table` (pairs of hash and node
+ * plus one, one pair a bucket: a probe reads one cache line, not two arrays), or -1.
+ */
+function findIn(table: Int32Array, shift: number, hash: number, same: (node: number) => boolean): number {
+  const mask = (table.length >>> 1) - 1;
+  for (let bucket = Math.imul(hash, GOLDEN) >>> shift;; bucket = (bucket + 1) & mask) {
+    const entry = table[2 * bucket + 1]!;
+    if (entry === 0) return -1;
+    if (table[2 * bucket] === hash && same(entry - 1)) return entry - 1;
+  }
+}
+
+/** Packs `nodes` (keys to RRsets, as a zone is built) in one go. */
+export function packNodes(nodes: ReadonlyMap<string, ZoneNode>): PackedNodes {
+  const builder = new PackedNodesBuilder(nodes.size);
+  for (const [key, node] of nodes) builder.add(key, node.rrsets);
+  return builder.build();
+}
+
 /** The packed names of one zone. */
 export class PackedNodes implements ZoneNodes {
   readonly #keys: Uint8Array;
@@ -94,14 +272,12 @@ export class PackedNodes implements ZoneNodes {
   readonly #types: Uint16Array;
   readonly #counts: Uint16Array;
   readonly #rrsetStarts: Uint32Array;
-  /** Node number plus one by hash bucket; 0 empty. */
+  /** Pairs by bucket: the key's FNV-1a hash (checked before the key), its node number plus one (0: empty). */
   readonly #table: Int32Array;
-  /** The FNV-1a hash of each bucket's key, checked before the key itself. */
-  readonly #hashes: Int32Array;
   /** A hash's bucket is its Fibonacci mix's top bits (FNV-1a's low bits alone cluster). */
   readonly #shift: number;
   /** Nodes whose key has a character over 255, or whose run is too big for a message: as they are. */
-  readonly #odd = new Map<string, ZoneNode>();
+  readonly #odd: ReadonlyMap<string, ZoneNode>;
   readonly #recent: (ZoneNode | undefined)[] = new Array(RECENT);
   /** Which node each place of `#recent` holds. */
   readonly #recentNodes = new Int32Array(RECENT).fill(-1);
@@ -109,72 +285,20 @@ export class PackedNodes implements ZoneNodes {
   readonly #packed: number;
   readonly size: number;
 
-  /**
-   * Packs `nodes` (keys to RRsets, as a zone is built).
-   * @throws {EncodeError} for a record that cannot be written on the wire (it could not be served)
-   */
-  constructor(nodes: ReadonlyMap<string, ZoneNode>) {
-    let rrsetCount = 0;
-    for (const node of nodes.values()) rrsetCount += node.rrsets.length;
-    const keys = new Chunks();
-    const runs = new Chunks();
-    // Sized for every node up front (the odd ones leave a few unused at the end).
-    const keyStarts = new Uint32Array(nodes.size + 1);
-    const runStarts = new Uint32Array(nodes.size + 1);
-    const rrsetStarts = new Uint32Array(nodes.size + 1);
-    const types = new Uint16Array(rrsetCount);
-    const counts = new Uint16Array(rrsetCount);
-    let bits = 4;
-    while (1 << bits < nodes.size * 2) bits++;
-    const buckets = 1 << bits;
-    const table = new Int32Array(buckets);
-    const hashes = new Int32Array(buckets);
-    const writer = new RecordRunWriter();
-    let packed = 0;
-    let rrsets = 0;
-    for (const [key, node] of nodes) {
-      let run: Uint8Array;
-      try {
-        run = writer.write(node.rrsets);
-      } catch (error) {
-        if (!(error instanceof EncodeError) || error.reason !== "message-too-long") throw error;
-        this.#odd.set(key, node);
-        continue;
-      }
-      if (!latin1(key)) {
-        this.#odd.set(key, node);
-        continue;
-      }
-      keyStarts[packed] = keys.length;
-      keys.appendLatin1(key);
-      runStarts[packed] = runs.length;
-      runs.append(run);
-      rrsetStarts[packed] = rrsets;
-      for (const rrset of node.rrsets) {
-        types[rrsets] = rrset.type;
-        counts[rrsets++] = rrset.records.length;
-      }
-      const hash = fnv1aText(key) | 0;
-      let bucket = Math.imul(hash, GOLDEN) >>> (32 - bits);
-      while (table[bucket] !== 0) bucket = (bucket + 1) & (buckets - 1);
-      hashes[bucket] = hash;
-      table[bucket] = ++packed;
-    }
-    keyStarts[packed] = keys.length;
-    runStarts[packed] = runs.length;
-    rrsetStarts[packed] = rrsets;
-    this.#packed = packed;
-    this.#keys = keys.joined();
-    this.#runs = runs.joined();
-    this.#keyStarts = keyStarts;
-    this.#runStarts = runStarts;
-    this.#types = types;
-    this.#counts = counts;
-    this.#rrsetStarts = rrsetStarts;
-    this.#table = table;
-    this.#hashes = hashes;
-    this.#shift = 32 - bits;
-    this.size = packed + this.#odd.size;
+  /** Made by {@link PackedNodesBuilder} (or {@link packNodes}). */
+  constructor(parts: PackedParts) {
+    this.#keys = parts.keys;
+    this.#keyStarts = parts.keyStarts;
+    this.#runs = parts.runs;
+    this.#runStarts = parts.runStarts;
+    this.#types = parts.types;
+    this.#counts = parts.counts;
+    this.#rrsetStarts = parts.rrsetStarts;
+    this.#table = parts.table;
+    this.#shift = parts.shift;
+    this.#packed = parts.packed;
+    this.#odd = parts.odd;
+    this.size = parts.packed + parts.odd.size;
   }
 
   get(key: string): ZoneNode | undefined {
@@ -203,14 +327,7 @@ export class PackedNodes implements ZoneNodes {
   }
 
   #find(key: string): number {
-    const table = this.#table;
-    const mask = table.length - 1;
-    const hash = fnv1aText(key) | 0;
-    for (let bucket = Math.imul(hash, GOLDEN) >>> this.#shift;; bucket = (bucket + 1) & mask) {
-      const entry = table[bucket]!;
-      if (entry === 0) return -1;
-      if (this.#hashes[bucket] === hash && this.#keyIs(entry - 1, key)) return entry - 1;
-    }
+    return findIn(this.#table, this.#shift, fnv1aText(key) | 0, (node) => this.#keyIs(node, key));
   }
 
   #keyIs(node: number, key: string): boolean {

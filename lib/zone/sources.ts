@@ -15,6 +15,7 @@ import { buildLocalData, type LocalData } from "./local_data.ts";
 import { mappingRecords, type Mappings } from "./static_map.ts";
 import { buildZone, type Zone } from "./zone.ts";
 import { parseZoneFile } from "./zone_parser.ts";
+import { NotInOrder, ZoneStream } from "./zone_stream.ts";
 
 const log = getLogger(["dnsd", "data"]);
 
@@ -146,19 +147,33 @@ export function dataLoader(
       await attempt(async (): Promise<ReadZone> => {
         // Each file's path and digest, in the order read: hashed while the parser reads on.
         const digests: Promise<string>[] = [];
-        const parsed = await parseZoneFile(source.file, {
-          read: async (path) => {
+        const options = {
+          read: async (path: string) => {
             const text = await tracked(path);
             digests.push(digestOf(text).then((digest) => `${path} ${digest}`));
             return text;
           },
           ...(source.origin !== undefined ? { origin: source.origin } : {}),
-          onProgress: (count) =>
+          onProgress: (count: number) =>
             log.info("Loading {file}: {count} records so far", { file: source.file, count }),
-        });
-        const zone = buildZone(parsed, source.file, source.origin);
-        const soaAt = parsed.locations[parsed.records.indexOf(zone.soa)] ??
-          { file: source.file, line: 1, column: 1 };
+        };
+        let zone: Zone;
+        let soaAt: TextLocation;
+        try {
+          // Built as it is read, each name packed as its records end (zone_stream.ts)...
+          const stream = new ZoneStream(source.file, source.origin);
+          await parseZoneFile(source.file, { ...options, onRecord: (record, at) => stream.add(record, at) });
+          ({ zone, soaAt } = stream.finish());
+        } catch (error) {
+          if (!(error instanceof NotInOrder)) throw error;
+          // ...or, for a file in another order or signed, from all its records at once.
+          log.debug("Reading {file} again to build it from all its records", { file: source.file });
+          digests.length = 0;
+          const parsed = await parseZoneFile(source.file, options);
+          zone = buildZone(parsed, source.file, source.origin);
+          soaAt = parsed.locations[parsed.records.indexOf(zone.soa)] ??
+            { file: source.file, line: 1, column: 1 };
+        }
         return { zone, digest: (await Promise.all(digests)).join("\n"), soaAt };
       }, (fresh) => {
         if (options.requireNewSerial && holdBack(key, fresh)) return;

@@ -15,7 +15,7 @@ import {
 } from "../proto/mod.ts";
 import type { ParsedRecords } from "./zone_parser.ts";
 import { indexDenial, isSigned, type ZoneDnssec } from "./zone_dnssec.ts";
-import { PackedNodes, type ZoneNodes } from "./packed_nodes.ts";
+import { packNodes, type ZoneNodes } from "./packed_nodes.ts";
 
 /** The records of one name and type. */
 export interface RRset {
@@ -58,7 +58,7 @@ export function rrsetOf(node: ZoneNode, type: number): RRset | undefined {
 }
 
 /** Types that may share a name with a CNAME (RFC 2181 section 10.1, RFC 4035 section 2.5). */
-const BESIDE_CNAME = new Set<number>([5, 46, 47, 50]); // CNAME, RRSIG, NSEC, NSEC3
+export const BESIDE_CNAME: ReadonlySet<number> = new Set<number>([5, 46, 47, 50]); // CNAME, RRSIG, NSEC, NSEC3
 
 interface MutableNode {
   rrsets: { type: number; records: ResourceRecord[] }[];
@@ -145,7 +145,7 @@ export function buildZone(parsed: ParsedRecords, file: string, origin?: string):
     apex: soa.name,
     key,
     soa,
-    nodes: new PackedNodes(nodes),
+    nodes: packNodes(nodes),
     parents,
     hasDelegations,
     size: records.length,

@@ -30,6 +30,11 @@ export interface ZoneParseOptions {
   readonly read: (path: string) => Promise<string>;
   /** Called every {@link PROGRESS_EVERY} records, for a progress line on large files. */
   readonly onProgress?: (records: number) => void;
+  /**
+   * Takes each record as it is read, with where it starts, instead of the result keeping them all
+   * (its `records` and `locations` are then empty): a million records need not all be alive at once.
+   */
+  readonly onRecord?: (record: ResourceRecord, at: TextLocation) => void;
 }
 
 /** How often `onProgress` is called, in records. */
@@ -47,6 +52,9 @@ interface State {
   soaMinimum: number | undefined;
   readonly records: ResourceRecord[];
   readonly lines: TextLocation[];
+  /** Records read so far (also those handed to `onRecord`). */
+  count: number;
+  readonly onRecord: ((record: ResourceRecord, at: TextLocation) => void) | undefined;
 }
 
 /** The records of a zone file, each with where it was written (for errors found later). */
@@ -182,7 +190,10 @@ function recordEntry(tokens: readonly Token[], ownerOmitted: boolean, state: Sta
     throw new ParseError(locate(file, tokens[0]!), "no TTL for this record: add a $TTL line or write a TTL");
   }
   state.lastOwner = owner;
-  state.records.push({ name: owner, class: RRClass.IN, ttl: effectiveTtl, data });
+  const record: ResourceRecord = { name: owner, class: RRClass.IN, ttl: effectiveTtl, data };
+  state.count++;
+  if (state.onRecord) return state.onRecord(record, locate(file, tokens[0]!));
+  state.records.push(record);
   state.lines.push(locate(file, tokens[0]!));
 }
 
@@ -197,8 +208,8 @@ async function parseFile(
     const first = entry.tokens[0]!;
     if (entry.ownerOmitted || first.quoted || !first.text.startsWith("$")) {
       recordEntry(entry.tokens, entry.ownerOmitted, state, path);
-      if (options.onProgress && state.records.length % PROGRESS_EVERY === 0) {
-        options.onProgress(state.records.length);
+      if (options.onProgress && state.count % PROGRESS_EVERY === 0) {
+        options.onProgress(state.count);
       }
       continue;
     }
@@ -276,6 +287,8 @@ export async function parseZoneFile(file: string, options: ZoneParseOptions): Pr
     soaMinimum: undefined,
     records: [],
     lines: [],
+    count: 0,
+    onRecord: options.onRecord,
   };
   await parseFile(file, state, options, [resolvePath(file, "")]);
   return { records: state.records, locations: state.lines };

@@ -167,3 +167,24 @@ test("dataLoader() rejects two zone files with the same apex with a DataError", 
     return true;
   });
 });
+
+test("dataLoader() loads a zone in any order: names together are built as read, others from all records", async () => {
+  const head = "$ORIGIN o.test.\n$TTL 60\n@ SOA ns h 1 7200 900 1209600 60\n@ NS ns\nns A 192.0.2.53\n";
+  const together = `${head}www A 192.0.2.1\nwww AAAA 2001:db8::1\nmail MX 10 www\n`;
+  const apart = `${head}www A 192.0.2.1\nmail MX 10 www\nwww AAAA 2001:db8::1\n`; // www comes back
+  const answers = async (text: string) => {
+    const load = dataLoader({
+      zones: [{ file: "/o.zone" }],
+      hosts: [],
+      mappings: () => ({}),
+      read: memoryRead({ "/o.zone": text }),
+    });
+    const { data, errors } = await load(true);
+    deepEqual(errors, []);
+    return [RRType.A, RRType.AAAA, RRType.MX].map((type) =>
+      resolveLocal(data, "www.o.test", type)?.answers.length ?? -1
+    ).concat(resolveLocal(data, "mail.o.test", RRType.MX)?.answers.length ?? -1);
+  };
+  deepEqual(await answers(together), [1, 1, 0, 1]);
+  deepEqual(await answers(apart), [1, 1, 0, 1]);
+});

@@ -1,0 +1,140 @@
+/**
+ * A zone built as its file is read (lib/zone/zone_stream.ts) against `buildZone` from all the
+ * records: the same zone for every file it takes, the same error for every broken one, and a
+ * give-up (NotInOrder) for a file in another order or signed, which the loader then builds the
+ * usual way (through it, tests/zone/sources_test.ts and every e2e test load their zones).
+ * @module
+ */
+import { test } from "../_limit.ts";
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { ParseError } from "../../lib/proto/errors.ts";
+import { buildZone, type Zone } from "../../lib/zone/zone.ts";
+import { parseZoneFile } from "../../lib/zone/zone_parser.ts";
+import { NotInOrder, ZoneStream } from "../../lib/zone/zone_stream.ts";
+import { BROKEN_ZONES, HEAD, SOA } from "./_broken_zones.ts";
+
+type Outcome = { zone: Zone } | { error: string } | { notInOrder: true };
+
+function reader(files: Record<string, string>): (path: string) => Promise<string> {
+  return (path) => {
+    const text = files[path];
+    return text === undefined ? Promise.reject(new Deno.errors.NotFound(path)) : Promise.resolve(text);
+  };
+}
+
+async function streamed(files: Record<string, string>, origin?: string): Promise<Outcome> {
+  const stream = new ZoneStream("z.zone", origin);
+  try {
+    await parseZoneFile("z.zone", {
+      read: reader(files),
+      ...(origin ? { origin } : {}),
+      onRecord: (record, at) => stream.add(record, at),
+    });
+    return { zone: stream.finish().zone };
+  } catch (error) {
+    if (error instanceof NotInOrder) return { notInOrder: true };
+    if (error instanceof ParseError) return { error: error.message };
+    throw error;
+  }
+}
+
+async function built(files: Record<string, string>, origin?: string): Promise<Outcome> {
+  try {
+    const parsed = await parseZoneFile("z.zone", { read: reader(files), ...(origin ? { origin } : {}) });
+    return { zone: buildZone(parsed, "z.zone", origin) };
+  } catch (error) {
+    if (error instanceof ParseError) return { error: error.message };
+    throw error;
+  }
+}
+
+/** What a test compares of a zone: everything, its names decoded and sorted. */
+function shape(zone: Zone) {
+  const keys = [...zone.nodes.keys()].sort();
+  return {
+    apex: zone.apex,
+    key: zone.key,
+    soa: zone.soa,
+    size: zone.size,
+    hasDelegations: zone.hasDelegations,
+    dnssec: zone.dnssec,
+    parents: [...zone.parents].sort(),
+    nodes: keys.map((key) => [key, zone.nodes.get(key)]),
+    count: zone.nodes.size,
+  };
+}
+
+const TAKEN: Record<string, Record<string, string>> = {
+  "names each written together, an empty non-terminal, a delegation with glue": {
+    "z.zone": `${HEAD}${SOA}@ NS ns\n@ MX 10 mail\nns A 192.0.2.1\nmail A 192.0.2.2\n\tAAAA 2001:db8::2\n` +
+      `a.b.c A 192.0.2.3\nsub NS ns.sub\nns.sub A 192.0.2.4\nwww CNAME @\n`,
+  },
+  "an $INCLUDE and a second $ORIGIN": {
+    "z.zone": `${HEAD}${SOA}$INCLUDE inc.zone sub.example.org.\nafter A 192.0.2.9\n`,
+    "inc.zone": `$TTL 60\n@ A 192.0.2.5\nx TXT "in the included file"\n`,
+  },
+  "case kept, escapes": {
+    "z.zone": `${HEAD}${SOA}WWW A 192.0.2.1\nsp\\032ace A 192.0.2.2\nesc\\.aped TXT "x"\n`,
+  },
+};
+
+const GIVEN_UP: Record<string, Record<string, string>> = {
+  "a name that comes back after another": {
+    "z.zone": `${HEAD}${SOA}www A 192.0.2.1\nmail A 192.0.2.2\nwww AAAA ::1\n`,
+  },
+  "a parent after a child made it an empty non-terminal": {
+    "z.zone": `${HEAD}${SOA}a.b A 192.0.2.1\nb A 192.0.2.2\n`,
+  },
+  "the apex after another name": { "z.zone": `${HEAD}${SOA}www A 192.0.2.1\n@ NS ns\n` },
+  "the SOA not first": { "z.zone": `${HEAD}@ NS ns\n${SOA}` },
+  "a signature": {
+    "z.zone": `${HEAD}${SOA}@ RRSIG SOA 13 2 300 20300101000000 20200101000000 1234 example.org. ` +
+      `AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n`,
+  },
+};
+
+test("a zone built as it is read is the zone buildZone makes", async (t) => {
+  for (const [name, files] of Object.entries(TAKEN)) {
+    await t.step(name, async () => {
+      const fromStream = await streamed(files);
+      const fromRecords = await built(files);
+      ok("zone" in fromStream, `taken: ${JSON.stringify(fromStream)}`);
+      ok("zone" in fromRecords);
+      deepEqual(shape(fromStream.zone), shape(fromRecords.zone));
+    });
+  }
+});
+
+test("a file in another order, or signed, is given up and builds the usual way", async (t) => {
+  for (const [name, files] of Object.entries(GIVEN_UP)) {
+    await t.step(name, async () => {
+      deepEqual(await streamed(files), { notInOrder: true });
+      ok("zone" in await built(files), "the usual way takes it");
+    });
+  }
+});
+
+test("a broken zone gives the error buildZone gives, or is given up", async (t) => {
+  let compared = 0;
+  for (const zone of BROKEN_ZONES) {
+    await t.step(zone.name, async () => {
+      const files = { "z.zone": zone.text };
+      const fromStream = await streamed(files, zone.origin);
+      const fromRecords = await built(files, zone.origin);
+      ok("error" in fromRecords);
+      if ("notInOrder" in fromStream) return; // the usual way reports it
+      deepEqual(fromStream, fromRecords);
+      equal(fromStream.error.startsWith(`${zone.at}: ${zone.reason}`), true, fromStream.error);
+      compared++;
+    });
+  }
+  // Given up: no SOA, an empty file, a name before the SOA, and two CNAMEs with another name between.
+  equal(compared, BROKEN_ZONES.length - 4);
+});
+
+test("a parse error after a broken rule is the one reported, as buildZone's path reports it", async () => {
+  const files = { "z.zone": `${HEAD}${SOA}www.example.net. A 192.0.2.1\nbad A 300.0.0.1\n` };
+  const fromStream = await streamed(files);
+  deepEqual(fromStream, await built(files));
+  ok("error" in fromStream && fromStream.error.startsWith("z.zone:5:"), JSON.stringify(fromStream));
+});
