@@ -12,16 +12,8 @@
  * checked record by record in file order (tests/zone/zone_stream_test.ts holds them side by side).
  * @module
  */
-import {
-  isAtOrBelow,
-  nameKey,
-  parentName,
-  ParseError,
-  type ResourceRecord,
-  RRType,
-  type TextLocation,
-  typeCode,
-} from "../proto/mod.ts";
+import { isAtOrBelow, nameKey, parentName, ParseError, RRType, typeCode } from "../proto/mod.ts";
+import type { ResourceRecord, TextLocation } from "../proto/mod.ts";
 import { PackedNodesBuilder } from "./packed_nodes.ts";
 import { BESIDE_CNAME, type Zone } from "./zone.ts";
 
