@@ -24,6 +24,8 @@ export interface ZoneNodes {
   readonly size: number;
 }
 
+/** A builder's filter of keys in: 2^24 bits, 2 MiB (a few percent of misses sent on to the table at 10^6 keys). */
+const SEEN_BITS = 24;
 /** 2^32 / golden ratio: Fibonacci hashing's multiplier. */
 const GOLDEN = 0x9e3779b1;
 /** How many decoded nodes are kept, by node number (direct-mapped). */
@@ -131,6 +133,8 @@ export class PackedNodesBuilder {
   #table: Int32Array;
   readonly #odd = new Map<string, ZoneNode>();
   readonly #writer = new RecordRunWriter();
+  /** A bit per hash of the keys in, for {@link has}: 2^SEEN_BITS bits. */
+  readonly #seenBits = new Int32Array(1 << (SEEN_BITS - 5));
   #packed = 0;
 
   /** A builder with room for about `expected` names before it grows. */
@@ -147,7 +151,11 @@ export class PackedNodesBuilder {
 
   /** Whether the name with key `key` is in already. */
   has(key: string): boolean {
-    return this.#find(key, fnv1aText(key) | 0) >= 0 || this.#odd.has(key);
+    const hash = fnv1aText(key) | 0;
+    // Asked once for every new name of a streamed zone, nearly always of one not in: a bit per hash
+    // (2 MiB, which stays in the CPU's cache) says so without a probe of the table (which does not).
+    if (!this.#seen(hash)) return this.#odd.size > 0 && this.#odd.has(key);
+    return this.#find(key, hash) >= 0 || (this.#odd.size > 0 && this.#odd.has(key));
   }
 
   /**
@@ -177,7 +185,16 @@ export class PackedNodesBuilder {
       this.#counts.push(rrset.records.length);
     }
     if (2 * (this.#packed + 1) > 1 << this.#bits) this.#grow();
-    this.#place(fnv1aText(key) | 0, ++this.#packed);
+    const hash = fnv1aText(key) | 0;
+    const bit = Math.imul(hash, GOLDEN) >>> (32 - SEEN_BITS);
+    this.#seenBits[bit >>> 5]! |= 1 << (bit & 31);
+    this.#place(hash, ++this.#packed);
+  }
+
+  /** Whether a key with this hash may be in (false: it is not). */
+  #seen(hash: number): boolean {
+    const bit = Math.imul(hash, GOLDEN) >>> (32 - SEEN_BITS);
+    return (this.#seenBits[bit >>> 5]! & (1 << (bit & 31))) !== 0;
   }
 
   /** The packed names; the builder is done with. */
