@@ -1,9 +1,9 @@
 /**
  * A zone's names and their records, packed: each name's key as octets in one buffer, its records
  * as a run of wire octets (lib/proto/record_run.ts) in another, and an open-addressing table of
- * numbers to find a key. A million A records take about 70 MiB this way; as a Map of decoded
- * records they took about 800 (bench:memory, issue 19), all of it objects for every full garbage
- * collection to walk. A name looked up is decoded again, and the last 4,096 decoded are kept.
+ * numbers to find a key. With a million A records the whole process holds 235 to 340 MiB this way;
+ * with them as a Map of decoded records it held about 800 (bench:memory, issue 19), all of it
+ * objects for every full garbage collection to walk. A name looked up is decoded again, and the last 4,096 decoded are kept.
  * Immutable once built. Pure.
  * @module
  */
@@ -26,6 +26,14 @@ export interface ZoneNodes {
 
 /** A builder's filter of keys in: 2^24 bits, 2 MiB (a few percent of misses sent on to the table at 10^6 keys). */
 const SEEN_BITS = 24;
+/** How many names a builder packs before it makes the filter. */
+const FILTER_FROM = 65_536;
+
+/** Sets the filter's bit for a key's hash. */
+function markSeen(bits: Int32Array, hash: number): void {
+  const bit = Math.imul(hash, GOLDEN) >>> (32 - SEEN_BITS);
+  bits[bit >>> 5]! |= 1 << (bit & 31);
+}
 /** 2^32 / golden ratio: Fibonacci hashing's multiplier. */
 const GOLDEN = 0x9e3779b1;
 /** How many decoded nodes are kept, by node number (direct-mapped). */
@@ -133,8 +141,11 @@ export class PackedNodesBuilder {
   #table: Int32Array;
   readonly #odd = new Map<string, ZoneNode>();
   readonly #writer = new RecordRunWriter();
-  /** A bit per hash of the keys in, for {@link has}: 2^SEEN_BITS bits. */
-  readonly #seenBits = new Int32Array(1 << (SEEN_BITS - 5));
+  /**
+   * A bit per hash of the keys in, for {@link has}: 2^SEEN_BITS bits, made once the zone is large
+   * enough for its table to fall out of the CPU's cache (a small zone's probe is as cheap).
+   */
+  #seenBits: Int32Array | null = null;
   #packed = 0;
 
   /** A builder with room for about `expected` names before it grows. */
@@ -152,9 +163,9 @@ export class PackedNodesBuilder {
   /** Whether the name with key `key` is in already. */
   has(key: string): boolean {
     const hash = fnv1aText(key) | 0;
-    // Asked once for every new name of a streamed zone, nearly always of one not in: a bit per hash
-    // (2 MiB, which stays in the CPU's cache) says so without a probe of the table (which does not).
-    if (!this.#seen(hash)) return this.#odd.size > 0 && this.#odd.has(key);
+    // Asked once for every new name of a streamed zone, nearly always of one not in: in a large zone a
+    // bit per hash (2 MiB, which stays in the CPU's cache) says so without a probe of the table.
+    if (this.#seenBits && !this.#seen(this.#seenBits, hash)) return this.#odd.size > 0 && this.#odd.has(key);
     return this.#find(key, hash) >= 0 || (this.#odd.size > 0 && this.#odd.has(key));
   }
 
@@ -186,15 +197,20 @@ export class PackedNodesBuilder {
     }
     if (2 * (this.#packed + 1) > 1 << this.#bits) this.#grow();
     const hash = fnv1aText(key) | 0;
-    const bit = Math.imul(hash, GOLDEN) >>> (32 - SEEN_BITS);
-    this.#seenBits[bit >>> 5]! |= 1 << (bit & 31);
     this.#place(hash, ++this.#packed);
+    if (this.#seenBits) markSeen(this.#seenBits, hash);
+    else if (this.#packed === FILTER_FROM) {
+      const bits = this.#seenBits = new Int32Array(1 << (SEEN_BITS - 5));
+      for (let bucket = 0; bucket < this.#table.length; bucket += 2) {
+        if (this.#table[bucket + 1] !== 0) markSeen(bits, this.#table[bucket]!);
+      }
+    }
   }
 
   /** Whether a key with this hash may be in (false: it is not). */
-  #seen(hash: number): boolean {
+  #seen(bits: Int32Array, hash: number): boolean {
     const bit = Math.imul(hash, GOLDEN) >>> (32 - SEEN_BITS);
-    return (this.#seenBits[bit >>> 5]! & (1 << (bit & 31))) !== 0;
+    return (bits[bit >>> 5]! & (1 << (bit & 31))) !== 0;
   }
 
   /** The packed names; the builder is done with. */

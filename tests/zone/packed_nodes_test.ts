@@ -9,9 +9,10 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { nameKey, type ResourceRecord, RRClass } from "../../lib/proto/mod.ts";
 import type { ZoneNode } from "../../lib/zone/zone.ts";
 import { buildZone } from "../../lib/zone/zone.ts";
-import { packNodes } from "../../lib/zone/packed_nodes.ts";
+import { PackedNodesBuilder, packNodes } from "../../lib/zone/packed_nodes.ts";
 import { parseZoneFile } from "../../lib/zone/zone_parser.ts";
 import { typeCode } from "../../lib/proto/rdata.ts";
+import { a } from "../_records.ts";
 
 const EVERY_TYPE = `$ORIGIN Example.ORG.
 $TTL 300
@@ -108,4 +109,19 @@ test("a name whose records are too many for one message is kept as it is", () =>
   deepEqual(packed.get("big.example"), node);
   deepEqual(packed.get("small.example"), { rrsets: [] });
   deepEqual([...packed.keys()].sort(), ["big.example", "small.example"]);
+});
+
+test("a builder past the size where it filters keys still knows every key it has, and no other", () => {
+  const builder = new PackedNodesBuilder();
+  const count = 100_000; // past FILTER_FROM (65,536): the filter is made midway, from the table
+  for (let i = 0; i < count; i++) {
+    ok(!builder.has(`n${i}.example`), `n${i} not in yet`);
+    builder.add(`n${i}.example`, i % 2 === 0 ? [] : [{ type: 1, records: [a(`n${i}.example`, 60)] }]);
+  }
+  for (let i = 0; i < count; i++) ok(builder.has(`n${i}.example`), `n${i} in`);
+  for (let i = count; i < count + 1000; i++) ok(!builder.has(`n${i}.example`), `n${i} never added`);
+  const packed = builder.build();
+  equal(packed.size, count);
+  equal(packed.get("n99999.example")?.rrsets[0]?.records[0]?.name, "n99999.example");
+  deepEqual(packed.get("n99998.example"), { rrsets: [] });
 });
