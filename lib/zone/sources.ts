@@ -161,7 +161,7 @@ export function dataLoader(
         let soaAt: TextLocation;
         try {
           // Built as it is read, each name packed as its records end (zone_stream.ts)...
-          const stream = new ZoneStream(source.file, source.origin);
+          const stream = new ZoneStream(source.origin);
           await parseZoneFile(source.file, { ...options, onRecord: (record, at) => stream.add(record, at) });
           ({ zone, soaAt } = stream.finish());
         } catch (error) {

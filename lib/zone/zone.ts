@@ -4,9 +4,7 @@
  * @module
  */
 import {
-  isAtOrBelow,
   nameKey,
-  parentName,
   ParseError,
   type ResourceRecord,
   RRType,
@@ -16,6 +14,7 @@ import {
 import type { ParsedRecords } from "./zone_parser.ts";
 import { indexDenial, isSigned, type ZoneDnssec } from "./zone_dnssec.ts";
 import { packNodes, type ZoneNodes } from "./packed_nodes.ts";
+import { addAncestors, NameRecords, originError, placementError } from "./zone_rules.ts";
 
 /** The records of one name and type. */
 export interface RRset {
@@ -57,16 +56,6 @@ export function rrsetOf(node: ZoneNode, type: number): RRset | undefined {
   return undefined;
 }
 
-/** Types that may share a name with a CNAME (RFC 2181 section 10.1, RFC 4035 section 2.5). */
-export const BESIDE_CNAME: ReadonlySet<number> = new Set<number>([5, 46, 47, 50]); // CNAME, RRSIG, NSEC, NSEC3
-
-interface MutableNode {
-  rrsets: { type: number; records: ResourceRecord[] }[];
-  /** Whether it has a CNAME, and whether it has a type that may not sit beside one. */
-  cname?: boolean;
-  other?: boolean;
-}
-
 /**
  * Checks parsed records as a zone and indexes them. The apex is the owner of the SOA, which must
  * be there exactly once; with `origin` (from `--zone ORIGIN=FILE`) it must be that name.
@@ -84,60 +73,32 @@ export function buildZone(parsed: ParsedRecords, file: string, origin?: string):
   }
   const soa = records[soaIndex]! as Zone["soa"];
   const key = nameKey(soa.name);
-  if (origin !== undefined && nameKey(origin) !== key) {
-    throw new ParseError(
-      where(soaIndex),
-      `the SOA is for "${soa.name}", not the origin "${origin}" given for this file`,
-    );
-  }
-  const nodes = new Map<string, MutableNode>();
+  const wrongOrigin = originError(soa, key, origin, where(soaIndex));
+  if (wrongOrigin) throw wrongOrigin;
+  const nodes = new Map<string, NameRecords>();
   const parents = new Set<string>();
-  nodes.set(key, { rrsets: [] });
+  nodes.set(key, new NameRecords());
   let hasDelegations = false;
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
     const owner = nameKey(record.name);
-    if (!isAtOrBelow(owner, key)) {
-      throw new ParseError(where(i), `"${record.name}" is outside the zone "${soa.name}"`);
-    }
     const type = typeCode(record.data);
-    if (type === RRType.SOA && i !== soaIndex) {
-      throw new ParseError(
-        where(i),
-        owner === key ? "a second SOA record" : `an SOA below the apex, at "${record.name}"`,
-      );
-    }
+    const misplaced = placementError(record, owner, type, { key, soa }, where(i));
+    if (misplaced) throw misplaced;
     let node = nodes.get(owner);
     if (!node) {
-      node = { rrsets: [] };
+      node = new NameRecords();
       nodes.set(owner, node);
-      // Every ancestor up to the apex exists too, as an empty non-terminal if nothing else. A name
-      // right below the apex (most of a large zone) adds the apex's own string, whose hash V8 keeps,
-      // rather than a fresh slice to hash.
-      const childOfApex = owner.length > key.length + 1 && owner.endsWith(key) &&
-        owner.charCodeAt(owner.length - key.length - 1) === 0x2e && parentName(owner).length === key.length;
-      if (childOfApex || owner === key) {
-        if (owner !== key) parents.add(key);
-      } else {
-        for (let up = parentName(owner);; up = parentName(up)) {
-          parents.add(up);
-          if (up === key || nodes.has(up)) break;
-          nodes.set(up, { rrsets: [] });
-        }
-      }
+      addAncestors(
+        owner,
+        key,
+        parents,
+        (name) => nodes.has(name),
+        (name) => nodes.set(name, new NameRecords()),
+      );
     }
-    const rrset = node.rrsets.find((set) => set.type === type);
-    if (rrset) {
-      if (type === RRType.CNAME) throw new ParseError(where(i), `a second CNAME at "${record.name}"`);
-      rrset.records.push(record);
-    } else {
-      node.rrsets.push({ type, records: [record] });
-    }
-    if (type === RRType.CNAME) node.cname = true;
-    else if (!BESIDE_CNAME.has(type)) node.other = true;
-    if (node.cname && node.other) {
-      throw new ParseError(where(i), `CNAME and other data at "${record.name}" (RFC 1034 section 3.6.2)`);
-    }
+    const broken = node.add(record, type, where(i));
+    if (broken) throw broken;
     if (type === RRType.NS && owner !== key) hasDelegations = true;
   }
   const dnssec = isSigned(nodes.get(key)!) ? indexDenial(nodes, key) : null;

@@ -12,10 +12,11 @@
  * checked record by record in file order (tests/zone/zone_stream_test.ts holds them side by side).
  * @module
  */
-import { isAtOrBelow, nameKey, parentName, ParseError, RRType, typeCode } from "../proto/mod.ts";
+import { nameKey, type ParseError, RRType, typeCode } from "../proto/mod.ts";
 import type { ResourceRecord, TextLocation } from "../proto/mod.ts";
 import { PackedNodesBuilder } from "./packed_nodes.ts";
-import { BESIDE_CNAME, type Zone } from "./zone.ts";
+import type { Zone } from "./zone.ts";
+import { addAncestors, NameRecords, originError, placementError } from "./zone_rules.ts";
 
 /** The file is not in the order {@link ZoneStream} takes: build the zone from all its records. */
 export class NotInOrder extends Error {
@@ -31,7 +32,6 @@ export interface StreamedZone {
 
 /** Builds a zone from its records in file order; see the module documentation. */
 export class ZoneStream {
-  readonly #file: string;
   readonly #origin: string | undefined;
   readonly #nodes = new PackedNodesBuilder();
   readonly #parents = new Set<string>();
@@ -44,16 +44,10 @@ export class ZoneStream {
   #error: ParseError | undefined;
   /** The name whose records are being read, and its RRsets so far. */
   #groupKey = "";
-  #group: { type: number; records: ResourceRecord[] }[] = [];
-  #cname = false;
-  #other = false;
+  #group = new NameRecords();
 
-  /**
-   * @param file the zone file, for messages
-   * @param origin the origin `--zone ORIGIN=FILE` gave, which the SOA's owner must be
-   */
-  constructor(file: string, origin?: string) {
-    this.#file = file;
+  /** @param origin the origin `--zone ORIGIN=FILE` gave, which the SOA's owner must be */
+  constructor(origin?: string) {
     this.#origin = origin;
   }
 
@@ -72,45 +66,16 @@ export class ZoneStream {
       this.#soa = record as Zone["soa"];
       this.#soaAt = at;
       this.#key = this.#groupKey = nameKey(record.name);
-      if (this.#origin !== undefined && nameKey(this.#origin) !== this.#key) {
-        this.#error = new ParseError(
-          at,
-          `the SOA is for "${record.name}", not the origin "${this.#origin}" given for this file`,
-        );
-        return;
-      }
+      this.#error = originError(record, this.#key, this.#origin, at) ?? undefined;
+      if (this.#error) return;
     }
-    const key = this.#key;
     const owner = nameKey(record.name);
-    if (!isAtOrBelow(owner, key)) {
-      this.#error = new ParseError(at, `"${record.name}" is outside the zone "${this.#soa!.name}"`);
-      return;
-    }
-    if (type === RRType.SOA && record !== this.#soa) {
-      this.#error = new ParseError(
-        at,
-        owner === key ? "a second SOA record" : `an SOA below the apex, at "${record.name}"`,
-      );
-      return;
-    }
+    this.#error = placementError(record, owner, type, { key: this.#key, soa: this.#soa }, at) ?? undefined;
+    if (this.#error) return;
     if (owner !== this.#groupKey) this.#startName(owner);
-    const rrset = this.#group.find((set) => set.type === type);
-    if (rrset) {
-      if (type === RRType.CNAME) {
-        this.#error = new ParseError(at, `a second CNAME at "${record.name}"`);
-        return;
-      }
-      rrset.records.push(record);
-    } else {
-      this.#group.push({ type, records: [record] });
-    }
-    if (type === RRType.CNAME) this.#cname = true;
-    else if (!BESIDE_CNAME.has(type)) this.#other = true;
-    if (this.#cname && this.#other) {
-      this.#error = new ParseError(at, `CNAME and other data at "${record.name}" (RFC 1034 section 3.6.2)`);
-      return;
-    }
-    if (type === RRType.NS && owner !== key) this.#hasDelegations = true;
+    this.#error = this.#group.add(record, type, at) ?? undefined;
+    if (this.#error) return;
+    if (type === RRType.NS && owner !== this.#key) this.#hasDelegations = true;
     this.#size++;
   }
 
@@ -122,7 +87,7 @@ export class ZoneStream {
   finish(): StreamedZone {
     if (this.#error) throw this.#error;
     if (!this.#soa || !this.#soaAt) throw new NotInOrder();
-    this.#nodes.add(this.#groupKey, this.#group);
+    this.#nodes.add(this.#groupKey, this.#group.rrsets);
     return {
       zone: {
         apex: this.#soa.name,
@@ -140,17 +105,16 @@ export class ZoneStream {
 
   /** Packs the name read until now and starts `owner`, with its ancestors as buildZone makes them. */
   #startName(owner: string): void {
-    const key = this.#key;
-    this.#nodes.add(this.#groupKey, this.#group);
+    this.#nodes.add(this.#groupKey, this.#group.rrsets);
     if (this.#nodes.has(owner)) throw new NotInOrder(); // its records are not together
-    // Every ancestor up to the apex exists too, as an empty non-terminal if nothing else.
-    for (let up = parentName(owner);; up = parentName(up)) {
-      this.#parents.add(up === key ? key : up);
-      if (up === key || this.#nodes.has(up)) break;
-      this.#nodes.add(up, []);
-    }
+    addAncestors(
+      owner,
+      this.#key,
+      this.#parents,
+      (name) => this.#nodes.has(name),
+      (name) => this.#nodes.add(name, []),
+    );
     this.#groupKey = owner;
-    this.#group = [];
-    this.#cname = this.#other = false;
+    this.#group = new NameRecords();
   }
 }

@@ -23,7 +23,7 @@ function reader(files: Record<string, string>): (path: string) => Promise<string
 }
 
 async function streamed(files: Record<string, string>, origin?: string): Promise<Outcome> {
-  const stream = new ZoneStream("z.zone", origin);
+  const stream = new ZoneStream(origin);
   try {
     await parseZoneFile("z.zone", {
       read: reader(files),
