@@ -8,6 +8,7 @@
  */
 import { type Memory, memoryOf, mib, say, startDnsd, whole, writeQueryFile } from "./_harness.ts";
 import {
+  measureEach,
   type Part,
   type PartSetting,
   partTable,
@@ -131,36 +132,20 @@ export async function cachePart(setting: PartSetting): Promise<Part> {
   await writeQueryFile(files.fill, entries, cachedName);
   await writeQueryFile(files.sample, sampled, (n) => cachedName(n * step));
   const cachers = [dnsd, unbound];
-  const results: (Filled | undefined)[] = [];
   const notes: string[] = [];
-  for (const cacher of cachers) {
-    const missing = cacher.missing();
-    if (missing !== null) {
-      notes.push(`${cacher.name} not measured: ${missing}.`);
-      results.push(undefined);
-      continue;
-    }
-    try {
-      const filled = await fill(setting, cacher, files);
-      results.push(filled);
-      const perName = filled.fetched === entries ? "one per name" : "more than one for some names";
-      notes.push(
-        `${cacher.name}: ${whole(entries)} unique names through \`dnsperf -n 1\` in ${
-          filled.fillS.toFixed(1)
-        } s; ` +
-          `${whole(filled.fetched)} queries reached the upstream (${perName}). Then ${
-            whole(sampled)
-          } of the ` +
-          `names (1 in ${whole(step)}, the oldest included) asked again: all NOERROR, none reached the ` +
-          "upstream, so all were still cached.",
-      );
-    } catch (error) {
-      run.stopping.throwIfAborted(); // the failure was the interruption
-      notes.push(`${cacher.name} failed: ${error instanceof Error ? error.message.split("\n")[0] : error}`);
-      say(String(error));
-      results.push(undefined);
-    }
-  }
+  const results = await measureEach(cachers, run.stopping, notes, async (cacher) => {
+    const filled = await fill(setting, cacher, files);
+    const perName = filled.fetched === entries ? "one per name" : "more than one for some names";
+    notes.push(
+      `${cacher.name}: ${whole(entries)} unique names through \`dnsperf -n 1\` in ${
+        filled.fillS.toFixed(1)
+      } s; ` +
+        `${whole(filled.fetched)} queries reached the upstream (${perName}). Then ${whole(sampled)} of the ` +
+        `names (1 in ${whole(step)}, the oldest included) asked again: all NOERROR, none reached the ` +
+        "upstream, so all were still cached.",
+    );
+    return filled;
+  });
   const each = (pick: (filled: Filled) => number) => results.map((filled) => filled && pick(filled));
   const rows: Row[] = [
     { what: "RSS before the fill, MiB", values: each((f) => f.empty.rss), show: mib },

@@ -5,7 +5,7 @@
  * @module
  */
 import { dnsperf, type Measure } from "./_dnsperf.ts";
-import { clockTicks, type Run } from "./_harness.ts";
+import { clockTicks, type Run, say } from "./_harness.ts";
 import type { Launcher } from "./_proc.ts";
 import type { Server } from "./_servers.ts";
 
@@ -75,4 +75,41 @@ export function partTable(corner: string, servers: readonly string[], rows: read
     lines.push(`| ${[what, ...cells, ...ratios].join(" | ")} |`);
   }
   return lines.join("\n");
+}
+
+/** A server a part measures: its name, and why it cannot run here (or null). */
+export interface Measurable {
+  readonly name: string;
+  missing(): string | null;
+}
+
+/**
+ * Measures each of `servers` in turn, in order: a server that cannot run here, or whose
+ * measurement fails, has no result (undefined) and a line saying why in `notes`; `measure` adds its
+ * own lines for the rest.
+ */
+export async function measureEach<S extends Measurable, R>(
+  servers: readonly S[],
+  stopping: AbortSignal,
+  notes: string[],
+  measure: (server: S) => Promise<R>,
+): Promise<(R | undefined)[]> {
+  const results: (R | undefined)[] = [];
+  for (const server of servers) {
+    const missing = server.missing();
+    if (missing !== null) {
+      notes.push(`${server.name} not measured: ${missing}.`);
+      results.push(undefined);
+      continue;
+    }
+    try {
+      results.push(await measure(server));
+    } catch (error) {
+      stopping.throwIfAborted(); // the failure was the interruption
+      notes.push(`${server.name} failed: ${error instanceof Error ? error.message.split("\n")[0] : error}`);
+      say(String(error));
+      results.push(undefined);
+    }
+  }
+  return results;
 }

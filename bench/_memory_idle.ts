@@ -6,7 +6,7 @@
  * @module
  */
 import { type Memory, memoryOf, mib, say, startDnsd } from "./_harness.ts";
-import { type Part, type PartSetting, partTable, START_TIMEOUT_MS } from "./_memory_common.ts";
+import { measureEach, type Part, type PartSetting, partTable, START_TIMEOUT_MS } from "./_memory_common.ts";
 import { delay, freePort, waitUntilAnswers } from "./_proc.ts";
 import { startResponder } from "./_responder.ts";
 import { installed, type Server, SERVER_CPU, startOnPort, UNBOUND, unboundCommand } from "./_servers.ts";
@@ -84,24 +84,8 @@ async function idle(setting: PartSetting, idler: Idler): Promise<Memory> {
 
 /** The idle part: dnsd, the target, unbound and the floor. */
 export async function idlePart(setting: PartSetting): Promise<Part> {
-  const readings: (Memory | undefined)[] = [];
   const notes: string[] = [];
-  for (const idler of idlers) {
-    const missing = idler.missing();
-    if (missing !== null) {
-      notes.push(`${idler.name} not measured: ${missing}.`);
-      readings.push(undefined);
-      continue;
-    }
-    try {
-      readings.push(await idle(setting, idler));
-    } catch (error) {
-      setting.run.stopping.throwIfAborted(); // the failure was the interruption
-      notes.push(`${idler.name} failed: ${error instanceof Error ? error.message.split("\n")[0] : error}`);
-      say(String(error));
-      readings.push(undefined);
-    }
-  }
+  const readings = await measureEach(idlers, setting.run.stopping, notes, (idler) => idle(setting, idler));
   const [dnsd, unbound, floor] = readings;
   const names = ["dnsd", "target", "unbound", "Deno floor"];
   const rss = [dnsd?.rss, TARGET_BYTES, unbound?.rss, floor?.rss];

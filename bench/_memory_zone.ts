@@ -8,6 +8,7 @@
  */
 import { mib, say, whole, writeQueryFile } from "./_harness.ts";
 import {
+  measureEach,
   type Part,
   type PartSetting,
   partTable,
@@ -161,29 +162,15 @@ export async function zonePart(setting: PartSetting): Promise<Part> {
   await writeZone(zone.path, records);
   await writeQueryFile(queries, records, zoneName);
   const servers = [dnsdZone, nsdZone, knotZone];
-  const results: (Served | undefined)[] = [];
   const notes: string[] = [];
-  for (const server of servers) {
-    const missing = server.missing();
-    if (missing !== null) {
-      notes.push(`${server.name} not measured: ${missing}.`);
-      results.push(undefined);
-      continue;
-    }
-    try {
-      const served = await serve(setting, server, zone, queries);
-      results.push(served);
-      notes.push(
-        `${server.name}: every name, ${ZONE_PASSES} passes of \`dnsperf -n 1\`: ` +
-          `${served.rates.map(whole).join(", ")} QPS, all NOERROR.`,
-      );
-    } catch (error) {
-      run.stopping.throwIfAborted(); // the failure was the interruption
-      notes.push(`${server.name} failed: ${error instanceof Error ? error.message.split("\n")[0] : error}`);
-      say(String(error));
-      results.push(undefined);
-    }
-  }
+  const results = await measureEach(servers, run.stopping, notes, async (server) => {
+    const served = await serve(setting, server, zone, queries);
+    notes.push(
+      `${server.name}: every name, ${ZONE_PASSES} passes of \`dnsperf -n 1\`: ` +
+        `${served.rates.map(whole).join(", ")} QPS, all NOERROR.`,
+    );
+    return served;
+  });
   const seconds = (value: number) => value.toFixed(2);
   const labels = [
     "loaded",

@@ -134,8 +134,8 @@ export function queryA(name: string, id: number): Uint8Array {
   return bytes;
 }
 
-/** Whether 127.0.0.1:`port` answers an A query for `name` with NOERROR and an answer within `ms`. */
-export async function answers(port: number, name: string, ms = 300): Promise<boolean> {
+/** The reply 127.0.0.1:`port` gives to an A query for `name` within `ms`, or null. */
+export async function replyToA(port: number, name: string, ms: number): Promise<Uint8Array | null> {
   const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   const id = Math.floor(Math.random() * 0x10000);
   const timer = setTimeout(() => conn.close(), ms);
@@ -143,11 +143,10 @@ export async function answers(port: number, name: string, ms = 300): Promise<boo
     await conn.send(queryA(name, id), { transport: "udp", hostname: "127.0.0.1", port });
     while (true) {
       const [reply] = await conn.receive();
-      if (reply.length < 12 || reply[0] !== id >> 8 || reply[1] !== (id & 0xff)) continue;
-      return (reply[3]! & 0x0f) === 0 && ((reply[6]! << 8) | reply[7]!) > 0;
+      if (reply.length >= 12 && reply[0] === id >> 8 && reply[1] === (id & 0xff)) return reply;
     }
   } catch {
-    return false; // closed by the timer, or the port is not open yet
+    return null; // closed by the timer, or the port is not open yet
   } finally {
     clearTimeout(timer);
     try {
@@ -156,6 +155,12 @@ export async function answers(port: number, name: string, ms = 300): Promise<boo
       // already closed by the timer
     }
   }
+}
+
+/** Whether 127.0.0.1:`port` answers an A query for `name` with NOERROR and an answer within `ms`. */
+export async function answers(port: number, name: string, ms = 300): Promise<boolean> {
+  const reply = await replyToA(port, name, ms);
+  return reply !== null && (reply[3]! & 0x0f) === 0 && ((reply[6]! << 8) | reply[7]!) > 0;
 }
 
 /** Waits until `child` answers `name` on `port`; throws with its output if it exits or is late. */

@@ -7,7 +7,7 @@
  */
 import { decodeMessage } from "../lib/proto/mod.ts";
 import { dnsdCommand } from "./_harness.ts";
-import { type Child, delay, freePort, type Launcher, queryA } from "./_proc.ts";
+import { type Child, delay, freePort, type Launcher, replyToA } from "./_proc.ts";
 import { installed, KNOTD, NSD, nsdConf, type Server, startOnPort } from "./_servers.ts";
 
 /** The pause between two probes of a starting server, in ms. */
@@ -55,28 +55,17 @@ export interface ZoneServer {
 }
 
 /** The first A address 127.0.0.1:`port` answers for `name` within `ms`, or null. */
-export async function addressOf(port: number, name: string, ms: number): Promise<string | null> {
-  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const id = Math.floor(Math.random() * 0x10000);
-  const timer = setTimeout(() => conn.close(), ms);
+async function addressOf(port: number, name: string, ms: number): Promise<string | null> {
+  const reply = await replyToA(port, name, ms);
+  if (!reply) return null;
   try {
-    await conn.send(queryA(name, id), { transport: "udp", hostname: "127.0.0.1", port });
-    while (true) {
-      const [reply] = await conn.receive();
-      const message = decodeMessage(reply);
-      if (message.id !== id || !message.response) continue;
-      const data = message.answers.find((record) => record.data.type === "A")?.data;
-      return data?.type === "A" ? data.address : null;
-    }
+    const message = decodeMessage(reply);
+    const data = message.response
+      ? message.answers.find((record) => record.data.type === "A")?.data
+      : undefined;
+    return data?.type === "A" ? data.address : null;
   } catch {
-    return null; // closed by the timer, the port is not open yet, or an undecodable reply
-  } finally {
-    clearTimeout(timer);
-    try {
-      conn.close();
-    } catch {
-      // already closed by the timer
-    }
+    return null; // an undecodable reply
   }
 }
 

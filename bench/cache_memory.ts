@@ -16,9 +16,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { dnsperf, type Measure } from "./_dnsperf.ts";
 import {
-  clockTicks,
   type Memory,
   memoryOf,
   mib,
@@ -29,15 +27,14 @@ import {
   whole,
   writeQueryFile,
 } from "./_harness.ts";
-import { delay, type Launcher } from "./_proc.ts";
+import { delay } from "./_proc.ts";
 import { startResponder } from "./_responder.ts";
+import { sendOnce } from "./_memory_common.ts";
 import type { Server } from "./_servers.ts";
 
 const RESULTS = new URL("./results/cache_memory.md", import.meta.url);
 /** How many of the cached names are asked again to confirm they are still cached. */
 const SAMPLE = 1_000;
-/** A bound on each dnsperf run, in seconds. */
-const RUN_LIMIT_S = 600;
 /** How long dnsd may take to start (a cold `deno run` compiles first). */
 const START_TIMEOUT_MS = 120_000;
 /** How long dnsd is left alone after start-up before the empty reading. */
@@ -46,20 +43,6 @@ const SETTLE_MS = 5_000;
 const IDLE_AT_MS = [10_000, 30_000, 60_000];
 
 const name = (n: number) => `c${n}.cachemem.test`;
-
-/** Sends `file` once through dnsperf; throws unless every query got NOERROR. */
-async function sendOnce(processes: Launcher, server: Server, file: string): Promise<Measure> {
-  const measure = await dnsperf(processes, server, {
-    file,
-    seconds: RUN_LIMIT_S,
-    once: true,
-    hz: await clockTicks(),
-  });
-  if (measure.lost > 0 || !/^NOERROR \d+ \(100\.00%\)$/.test(measure.rcodes)) {
-    throw new Error(`dnsperf ${file}: ${measure.lost} lost, response codes ${measure.rcodes}`);
-  }
-  return measure;
-}
 
 /** Runs `work`, reading the RSS of `pid` every 100 ms meanwhile; returns its result and the highest. */
 async function sampled<T>(pid: number, work: Promise<T>): Promise<{ result: T; highest: number }> {

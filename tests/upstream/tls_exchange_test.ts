@@ -32,6 +32,16 @@ const inTurn: Script = async (queries, write) => {
   for await (const bytes of queries) await write(answer(bytes));
 };
 
+/** The next `count` queries, read before any is answered. */
+async function held(queries: AsyncGenerator<Uint8Array>, count: number): Promise<Uint8Array[]> {
+  const taken: Uint8Array[] = [];
+  for await (const bytes of queries) {
+    taken.push(bytes);
+    if (taken.length === count) break;
+  }
+  return taken;
+}
+
 /** A fake DoT server on 127.0.0.1: counts connections, runs `script` on each, closes all at the end. */
 function fakeDot(certs: TestCerts, script: Script) {
   const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert: certs.certPem, key: certs.keyPem });
@@ -116,12 +126,7 @@ test({
   fn: () =>
     withDot(async (queries, write) => {
       // Reads three queries before answering any, then answers the last first.
-      const held: Uint8Array[] = [];
-      for await (const bytes of queries) {
-        held.push(bytes);
-        if (held.length === 3) break;
-      }
-      for (const bytes of held.reverse()) await write(answer(bytes));
+      for (const bytes of (await held(queries, 3)).reverse()) await write(answer(bytes));
       await inTurn(queries, write);
     }, async (exchange, server) => {
       const names = ["one.example", "two.example", "three.example"];
@@ -137,14 +142,10 @@ test({
   timeoutMs: 20_000,
   fn: () =>
     withDot(async (queries, write) => {
-      const held: Uint8Array[] = [];
-      for await (const bytes of queries) {
-        held.push(bytes);
-        if (held.length === 2) break;
-      }
+      const two = await held(queries, 2);
       // Distinct IDs on the wire, whatever the forwarder gave.
-      ok(idOf(held[0]!) !== idOf(held[1]!));
-      for (const bytes of held.reverse()) await write(answer(bytes));
+      ok(idOf(two[0]!) !== idOf(two[1]!));
+      for (const bytes of two.reverse()) await write(answer(bytes));
     }, async (exchange) => {
       const [first, second] = await Promise.all([
         exchange(ask("first.example", 7), signal()),

@@ -89,6 +89,19 @@ test({
       await dnsd.stderr.waitFor(/INFO - Zone example\.com serial 1 transferred/, WAIT_MS);
       assert.equal(await servedSerial(port), 1);
       assert.equal(await copyAt(dir, 1), 1);
+      // A NOTIFY whose refresh fails: serial 1 stays served, and its copy stays on disk.
+      const log = dnsd.stderr;
+      const failedRefreshKeepsSerial1 = async () => {
+        const from = log.seen.length;
+        await notify(port);
+        await log.waitFor(
+          /WARNING - Refresh of zone example\.com from 127\.0\.0\.1:\d+ failed: /,
+          WAIT_MS,
+          from,
+        );
+        assert.equal(await servedSerial(port), 1);
+        assert.equal(await copyAt(dir, 1), 1);
+      };
 
       // Serial 2, but every transfer is cut after its first message.
       state.serial = 2;
@@ -98,15 +111,7 @@ test({
         return { messages: scripted.messages.slice(0, 1), cut: true };
       };
       primary.script = cut;
-      let from = dnsd.stderr.seen.length;
-      await notify(port);
-      await dnsd.stderr.waitFor(
-        /WARNING - Refresh of zone example\.com from 127\.0\.0\.1:\d+ failed: /,
-        WAIT_MS,
-        from,
-      );
-      assert.equal(await servedSerial(port), 1);
-      assert.equal(await copyAt(dir, 1), 1);
+      await failedRefreshKeepsSerial1();
 
       // Serial 2 of another zone: SOA and records of example.net.
       const otherZone: ResourceRecord[] = [
@@ -117,19 +122,11 @@ test({
         if (request.questions[0]!.type === RRType.SOA) return good(request, wire);
         return { messages: answersTo(request, [[...otherZone, otherZone[0]!]]) };
       };
-      from = dnsd.stderr.seen.length;
-      await notify(port);
-      await dnsd.stderr.waitFor(
-        /WARNING - Refresh of zone example\.com from 127\.0\.0\.1:\d+ failed: /,
-        WAIT_MS,
-        from,
-      );
-      assert.equal(await servedSerial(port), 1);
-      assert.equal(await copyAt(dir, 1), 1);
+      await failedRefreshKeepsSerial1();
 
       // The primary mended: serial 2 is taken, and written.
       primary.script = good;
-      from = dnsd.stderr.seen.length;
+      const from = dnsd.stderr.seen.length;
       await notify(port);
       await dnsd.stderr.waitFor(/INFO - Zone example\.com serial 2 transferred/, WAIT_MS, from);
       assert.equal(await servedSerial(port), 2);
