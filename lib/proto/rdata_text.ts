@@ -198,6 +198,9 @@ const UNITS: Readonly<Record<string, number>> = { w: 604800, d: 86400, h: 3600, 
 
 /** Reads `3600` or `1h` or `1w2d3h4m5s` (case-insensitive) as seconds, up to 2^32-1; else null. */
 export function parseDuration(text: string): number | null {
+  // Asked of the type field of every record without a TTL: a digit first, or it is none.
+  const first = text.charCodeAt(0);
+  if (!(first >= 0x30 && first <= 0x39)) return null;
   if (/^[0-9]+$/.test(text)) return Number(text) <= 0xffffffff ? Number(text) : null;
   if (!/^([0-9]+[wdhmsWDHMS])+$/.test(text)) return null;
   let total = 0;

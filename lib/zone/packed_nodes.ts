@@ -24,6 +24,11 @@ export interface ZoneNodes {
   readonly size: number;
 }
 
+/** The hash a key is found by: computed once by a caller that asks {@link PackedNodesBuilder.has} and then adds. */
+export function keyHash(key: string): number {
+  return fnv1aText(key) | 0;
+}
+
 /** A builder's filter of keys in: 2^24 bits, 2 MiB (a few percent of misses sent on to the table at 10^6 keys). */
 const SEEN_BITS = 24;
 /** How many names a builder packs before it makes the filter. */
@@ -160,9 +165,8 @@ export class PackedNodesBuilder {
     this.#table = new Int32Array(2 << this.#bits);
   }
 
-  /** Whether the name with key `key` is in already. */
-  has(key: string): boolean {
-    const hash = fnv1aText(key) | 0;
+  /** Whether the name with key `key` (whose {@link keyHash} is `hash`) is in already. */
+  has(key: string, hash = keyHash(key)): boolean {
     // Asked once for every new name of a streamed zone, nearly always of one not in: in a large zone a
     // bit per hash (2 MiB, which stays in the CPU's cache) says so without a probe of the table.
     if (this.#seenBits && !this.#seen(this.#seenBits, hash)) return this.#odd.size > 0 && this.#odd.has(key);
@@ -170,10 +174,10 @@ export class PackedNodesBuilder {
   }
 
   /**
-   * Packs the name with key `key` (not in yet) and its RRsets.
+   * Packs the name with key `key` (not in yet, its {@link keyHash} `hash`) and its RRsets.
    * @throws {EncodeError} for a record that cannot be written on the wire (it could not be served)
    */
-  add(key: string, rrsets: readonly RRset[]): void {
+  add(key: string, rrsets: readonly RRset[], hash = keyHash(key)): void {
     let run: Uint8Array;
     try {
       run = this.#writer.write(rrsets);
@@ -182,12 +186,12 @@ export class PackedNodesBuilder {
       this.#odd.set(key, { rrsets });
       return;
     }
-    if (!latin1(key)) {
+    if (!this.#appendKey(key)) {
       this.#odd.set(key, { rrsets });
       return;
     }
     this.#keyStarts.push(this.#keysLength);
-    this.#appendKey(key);
+    this.#keysLength += key.length;
     this.#runStarts.push(this.#runs.length);
     this.#runs.append(run);
     this.#rrsetStarts.push(this.#types.length);
@@ -196,7 +200,6 @@ export class PackedNodesBuilder {
       this.#counts.push(rrset.records.length);
     }
     if (2 * (this.#packed + 1) > 1 << this.#bits) this.#grow();
-    const hash = fnv1aText(key) | 0;
     this.#place(hash, ++this.#packed);
     if (this.#seenBits) markSeen(this.#seenBits, hash);
     else if (this.#packed === FILTER_FROM) {
@@ -233,13 +236,24 @@ export class PackedNodesBuilder {
     });
   }
 
-  #appendKey(key: string): void {
+  /**
+   * Writes `key`'s characters after the keys packed so far, without counting them in; false when
+   * one is not a single octet (such a key is kept apart, in `#odd`).
+   */
+  #appendKey(key: string): boolean {
     if (this.#keysLength + key.length > this.#keys.length) {
       const grown = new Uint8Array(this.#keys.length * 2 + key.length);
       grown.set(this.#keys.subarray(0, this.#keysLength));
       this.#keys = grown;
     }
-    for (let i = 0; i < key.length; i++) this.#keys[this.#keysLength++] = key.charCodeAt(i);
+    const keys = this.#keys;
+    const at = this.#keysLength;
+    for (let i = 0; i < key.length; i++) {
+      const code = key.charCodeAt(i);
+      if (code > 0xff) return false;
+      keys[at + i] = code;
+    }
+    return true;
   }
 
   #place(hash: number, entry: number): void {
@@ -360,7 +374,7 @@ export class PackedNodes implements ZoneNodes {
   }
 
   #find(key: string): number {
-    return findIn(this.#table, this.#shift, fnv1aText(key) | 0, (node) => this.#keyIs(node, key));
+    return findIn(this.#table, this.#shift, keyHash(key), (node) => this.#keyIs(node, key));
   }
 
   #keyIs(node: number, key: string): boolean {
@@ -394,9 +408,4 @@ export class PackedNodes implements ZoneNodes {
     }
     return { rrsets };
   }
-}
-
-function latin1(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0xff) return false;
-  return true;
 }

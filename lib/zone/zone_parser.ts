@@ -140,11 +140,12 @@ function recordEntry(tokens: readonly Token[], ownerOmitted: boolean, state: Sta
   for (let field = 0; field < 2 && index < tokens.length - 1; field++) {
     const token = tokens[index]!;
     if (token.quoted) break;
+    const duration = ttl === undefined ? parseDuration(token.text) : null;
     if (isClass(token.text)) {
       classCode(token, file);
       index++;
-    } else if (ttl === undefined && parseDuration(token.text) !== null) {
-      ttl = parseDuration(token.text)!;
+    } else if (duration !== null) {
+      ttl = duration;
       if (ttl > 0x7fffffff) {
         throw new ParseError(
           locate(file, token),

@@ -14,7 +14,7 @@
  */
 import { nameKey, type ParseError, RRType, typeCode } from "../proto/mod.ts";
 import type { ResourceRecord, TextLocation } from "../proto/mod.ts";
-import { PackedNodesBuilder } from "./packed_nodes.ts";
+import { keyHash, PackedNodesBuilder } from "./packed_nodes.ts";
 import type { Zone } from "./zone.ts";
 import { addAncestors, NameRecords, originError, placementError } from "./zone_rules.ts";
 
@@ -44,6 +44,7 @@ export class ZoneStream {
   #error: ParseError | undefined;
   /** The name whose records are being read, and its RRsets so far. */
   #groupKey = "";
+  #groupHash = 0;
   #group = new NameRecords();
 
   /** @param origin the origin `--zone ORIGIN=FILE` gave, which the SOA's owner must be */
@@ -66,6 +67,7 @@ export class ZoneStream {
       this.#soa = record as Zone["soa"];
       this.#soaAt = at;
       this.#key = this.#groupKey = nameKey(record.name);
+      this.#groupHash = keyHash(this.#key);
       this.#error = originError(record, this.#key, this.#origin, at) ?? undefined;
       if (this.#error) return;
     }
@@ -87,7 +89,7 @@ export class ZoneStream {
   finish(): StreamedZone {
     if (this.#error) throw this.#error;
     if (!this.#soa || !this.#soaAt) throw new NotInOrder();
-    this.#nodes.add(this.#groupKey, this.#group.rrsets);
+    this.#nodes.add(this.#groupKey, this.#group.rrsets, this.#groupHash);
     return {
       zone: {
         apex: this.#soa.name,
@@ -105,8 +107,9 @@ export class ZoneStream {
 
   /** Packs the name read until now and starts `owner`, with its ancestors as buildZone makes them. */
   #startName(owner: string): void {
-    this.#nodes.add(this.#groupKey, this.#group.rrsets);
-    if (this.#nodes.has(owner)) throw new NotInOrder(); // its records are not together
+    this.#nodes.add(this.#groupKey, this.#group.rrsets, this.#groupHash);
+    const hash = keyHash(owner);
+    if (this.#nodes.has(owner, hash)) throw new NotInOrder(); // its records are not together
     addAncestors(
       owner,
       this.#key,
@@ -115,6 +118,7 @@ export class ZoneStream {
       (name) => this.#nodes.add(name, []),
     );
     this.#groupKey = owner;
+    this.#groupHash = hash;
     this.#group = new NameRecords();
   }
 }
