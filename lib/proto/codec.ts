@@ -169,9 +169,12 @@ export function decodeMessage(bytes: Uint8Array): Message {
   };
 }
 
-/** Writes one record, its owner (and RDATA names where RFC 3597 allows) compressed. */
-export function encodeRecord(writer: Writer, record: ResourceRecord): void {
-  writer.name(record.name, true);
+/**
+ * Writes one record, its owner (and RDATA names where RFC 3597 allows) compressed; without
+ * `withOwner`, everything after the owner (the caller wrote the owner its own way).
+ */
+export function encodeRecord(writer: Writer, record: ResourceRecord, withOwner = true): void {
+  if (withOwner) writer.name(record.name, true);
   writer.u16(typeCode(record.data));
   writer.u16(record.class);
   writer.u32(record.ttl);

@@ -180,7 +180,7 @@ export class PackedNodesBuilder {
   add(key: string, rrsets: readonly RRset[], hash = keyHash(key)): void {
     let run: Uint8Array;
     try {
-      run = this.#writer.write(rrsets);
+      run = this.#writer.write(rrsets, key);
     } catch (error) {
       if (!(error instanceof EncodeError) || error.reason !== "message-too-long") throw error;
       this.#odd.set(key, { rrsets });
@@ -369,7 +369,7 @@ export class PackedNodes implements ZoneNodes {
   }
 
   *values(): IterableIterator<ZoneNode> {
-    for (let node = 0; node < this.#packed; node++) yield this.#decode(node);
+    for (let node = 0; node < this.#packed; node++) yield this.#decode(node, this.#keyOf(node));
     yield* this.#odd.values();
   }
 
@@ -389,8 +389,8 @@ export class PackedNodes implements ZoneNodes {
     return String.fromCharCode(...this.#keys.subarray(this.#keyStarts[node]!, this.#keyStarts[node + 1]!));
   }
 
-  /** Node `node`'s RRsets; `key`, when the caller has it, spares decoding owners spelled as it. */
-  #decode(node: number, key?: string): ZoneNode {
+  /** Node `node`'s RRsets; `key` is its key, the owner of every record written as the key. */
+  #decode(node: number, key: string): ZoneNode {
     const first = this.#rrsetStarts[node]!;
     const end = this.#rrsetStarts[node + 1]!;
     if (first === end) return EMPTY;
