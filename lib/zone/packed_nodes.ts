@@ -29,16 +29,11 @@ export function keyHash(key: string): number {
   return fnv1aText(key) | 0;
 }
 
-/** A builder's filter of keys in: 2^24 bits, 2 MiB (a few percent of misses sent on to the table at 10^6 keys). */
-const SEEN_BITS = 24;
-/** How many names a builder packs before it makes the filter. */
-const FILTER_FROM = 65_536;
+/** Below this many nodes to place at once, each is placed as it comes; above, by region of the table. */
+const SORT_FROM = 4096;
+/** The table's regions for a placement in order: 2^12 of them, a few KiB each for a large zone. */
+const REGION_BITS = 12;
 
-/** Sets the filter's bit for a key's hash. */
-function markSeen(bits: Int32Array, hash: number): void {
-  const bit = Math.imul(hash, GOLDEN) >>> (32 - SEEN_BITS);
-  bits[bit >>> 5]! |= 1 << (bit & 31);
-}
 /** 2^32 / golden ratio: Fibonacci hashing's multiplier. */
 const GOLDEN = 0x9e3779b1;
 /** How many decoded nodes are kept, by node number (direct-mapped). */
@@ -128,9 +123,19 @@ class Numbers<T extends Uint32Array | Uint16Array> {
   }
 }
 
+/** A key packed twice: {@link PackedNodesBuilder} finds it when it places the keys. */
+export class RepeatedKey extends Error {
+  /** The error class name. */
+  override name = "RepeatedKey";
+}
+
 /**
- * Packs a zone's names one at a time, in any order, each with all its RRsets: `has` tells whether
- * a key is in already (a zone read straight from its file packs each name as its records end).
+ * Packs a zone's names one at a time, in any order, each with all its RRsets (a zone read straight
+ * from its file packs each name as its records end). The table that finds a key is made when it is
+ * first needed ({@link has}, {@link indexOf}, {@link build}) with every key added until then placed
+ * region by region of the table: placed one at a time as they came, a million keys would each touch
+ * a random place of a 16 MiB table, and that was a fifth of loading a large zone. A key added twice
+ * is found then, as a {@link RepeatedKey}.
  */
 export class PackedNodesBuilder {
   #keys = new Uint8Array(1 << 16);
@@ -141,16 +146,15 @@ export class PackedNodesBuilder {
   readonly #rrsetStarts: Numbers<Uint32Array>;
   readonly #types: Numbers<Uint16Array>;
   readonly #counts: Numbers<Uint16Array>;
+  /** Each packed node's {@link keyHash}, as an unsigned number. */
+  readonly #hashes: Numbers<Uint32Array>;
   #bits = 4;
-  /** Pairs by bucket: the key's FNV-1a hash, then its node number plus one (0: empty). */
-  #table: Int32Array;
+  /** Pairs by bucket: the key's FNV-1a hash, then its node number plus one (0: empty); null until needed. */
+  #table: Int32Array | null = null;
+  /** Nodes in the table so far: the first `#placed`. */
+  #placed = 0;
   readonly #odd = new Map<string, ZoneNode>();
   readonly #writer = new RecordRunWriter();
-  /**
-   * A bit per hash of the keys in, for {@link has}: 2^SEEN_BITS bits, made once the zone is large
-   * enough for its table to fall out of the CPU's cache (a small zone's probe is as cheap).
-   */
-  #seenBits: Int32Array | null = null;
   #packed = 0;
 
   /** A builder with room for about `expected` names before it grows. */
@@ -161,21 +165,31 @@ export class PackedNodesBuilder {
     this.#rrsetStarts = new Numbers((n) => new Uint32Array(n), room);
     this.#types = new Numbers((n) => new Uint16Array(n), room);
     this.#counts = new Numbers((n) => new Uint16Array(n), room);
-    while (1 << this.#bits < expected * 2) this.#bits++;
-    this.#table = new Int32Array(2 << this.#bits);
-  }
-
-  /** Whether the name with key `key` (whose {@link keyHash} is `hash`) is in already. */
-  has(key: string, hash = keyHash(key)): boolean {
-    // Asked once for every new name of a streamed zone, nearly always of one not in: in a large zone a
-    // bit per hash (2 MiB, which stays in the CPU's cache) says so without a probe of the table.
-    if (this.#seenBits && !this.#seen(this.#seenBits, hash)) return this.#odd.size > 0 && this.#odd.has(key);
-    return this.#find(key, hash) >= 0 || (this.#odd.size > 0 && this.#odd.has(key));
+    this.#hashes = new Numbers((n) => new Uint32Array(n), room);
   }
 
   /**
-   * Packs the name with key `key` (not in yet, its {@link keyHash} `hash`) and its RRsets.
+   * Whether the name with key `key` (whose {@link keyHash} is `hash`) is in already.
+   * @throws {RepeatedKey} when a key was added twice
+   */
+  has(key: string, hash = keyHash(key)): boolean {
+    return this.indexOf(key, hash) >= 0 || (this.#odd.size > 0 && this.#odd.has(key));
+  }
+
+  /**
+   * The number of the packed name with key `key` (in the order they were added), or -1 when it is
+   * not packed (or kept apart as it was).
+   * @throws {RepeatedKey} when a key was added twice
+   */
+  indexOf(key: string, hash = keyHash(key)): number {
+    const table = this.#placeAll();
+    return findIn(table, 32 - this.#bits, hash, (node) => this.#keyIs(node, key));
+  }
+
+  /**
+   * Packs the name with key `key` (its {@link keyHash} `hash`) and its RRsets.
    * @throws {EncodeError} for a record that cannot be written on the wire (it could not be served)
+   * @throws {RepeatedKey} for a key kept apart (see the module) and added before
    */
   add(key: string, rrsets: readonly RRset[], hash = keyHash(key)): void {
     let run: Uint8Array;
@@ -183,13 +197,9 @@ export class PackedNodesBuilder {
       run = this.#writer.write(rrsets, key);
     } catch (error) {
       if (!(error instanceof EncodeError) || error.reason !== "message-too-long") throw error;
-      this.#odd.set(key, { rrsets });
-      return;
+      return this.#keepApart(key, rrsets);
     }
-    if (!this.#appendKey(key)) {
-      this.#odd.set(key, { rrsets });
-      return;
-    }
+    if (!this.#appendKey(key)) return this.#keepApart(key, rrsets);
     this.#keyStarts.push(this.#keysLength);
     this.#keysLength += key.length;
     this.#runStarts.push(this.#runs.length);
@@ -199,25 +209,16 @@ export class PackedNodesBuilder {
       this.#types.push(rrset.type);
       this.#counts.push(rrset.records.length);
     }
-    if (2 * (this.#packed + 1) > 1 << this.#bits) this.#grow();
-    this.#place(hash, ++this.#packed);
-    if (this.#seenBits) markSeen(this.#seenBits, hash);
-    else if (this.#packed === FILTER_FROM) {
-      const bits = this.#seenBits = new Int32Array(1 << (SEEN_BITS - 5));
-      for (let bucket = 0; bucket < this.#table.length; bucket += 2) {
-        if (this.#table[bucket + 1] !== 0) markSeen(bits, this.#table[bucket]!);
-      }
-    }
+    this.#hashes.push(hash >>> 0);
+    this.#packed++;
   }
 
-  /** Whether a key with this hash may be in (false: it is not). */
-  #seen(bits: Int32Array, hash: number): boolean {
-    const bit = Math.imul(hash, GOLDEN) >>> (32 - SEEN_BITS);
-    return (bits[bit >>> 5]! & (1 << (bit & 31))) !== 0;
-  }
-
-  /** The packed names; the builder is done with. */
+  /**
+   * The packed names; the builder is done with.
+   * @throws {RepeatedKey} when a key was added twice
+   */
   build(): PackedNodes {
+    const table = this.#placeAll();
     this.#keyStarts.push(this.#keysLength);
     this.#runStarts.push(this.#runs.length);
     this.#rrsetStarts.push(this.#types.length);
@@ -229,11 +230,16 @@ export class PackedNodesBuilder {
       types: this.#types.trimmed(),
       counts: this.#counts.trimmed(),
       rrsetStarts: this.#rrsetStarts.trimmed(),
-      table: this.#table,
+      table,
       shift: 32 - this.#bits,
       packed: this.#packed,
       odd: this.#odd,
     });
+  }
+
+  #keepApart(key: string, rrsets: readonly RRset[]): void {
+    if (this.#odd.has(key)) throw new RepeatedKey(`"${key}" is packed twice`);
+    this.#odd.set(key, { rrsets });
   }
 
   /**
@@ -256,34 +262,73 @@ export class PackedNodesBuilder {
     return true;
   }
 
-  #place(hash: number, entry: number): void {
+  /** The table with every packed node in it, at most half full: made, grown or filled up as needed. */
+  #placeAll(): Int32Array {
+    let bits = this.#bits;
+    while (1 << bits < 2 * this.#packed) bits++;
+    if (this.#table === null || bits !== this.#bits) {
+      this.#bits = bits;
+      this.#table = new Int32Array(2 << bits);
+      this.#placed = 0;
+    }
     const table = this.#table;
-    const mask = (1 << this.#bits) - 1;
-    let bucket = Math.imul(hash, GOLDEN) >>> (32 - this.#bits);
-    while (table[2 * bucket + 1] !== 0) bucket = (bucket + 1) & mask;
-    table[2 * bucket] = hash;
-    table[2 * bucket + 1] = entry;
+    const from = this.#placed;
+    const to = this.#packed;
+    if (to - from < SORT_FROM) {
+      for (let node = from; node < to; node++) this.#place(table, node);
+    } else {
+      for (const node of this.#inRegionOrder(from, to)) this.#place(table, node);
+    }
+    this.#placed = to;
+    return table;
   }
 
-  #find(key: string, hash: number): number {
-    return findIn(this.#table, 32 - this.#bits, hash, (node) => this.#keyIs(node, key));
+  /** Nodes `from` to `to` (not included) ordered by the region of the table their bucket is in. */
+  #inRegionOrder(from: number, to: number): Uint32Array {
+    const hashes = this.#hashes.array;
+    const shift = 32 - Math.min(REGION_BITS, this.#bits);
+    const starts = new Uint32Array((1 << (32 - shift)) + 1);
+    for (let node = from; node < to; node++) starts[(Math.imul(hashes[node]!, GOLDEN) >>> shift) + 1]!++;
+    for (let region = 1; region < starts.length; region++) starts[region]! += starts[region - 1]!;
+    const order = new Uint32Array(to - from);
+    for (let node = from; node < to; node++) {
+      order[starts[Math.imul(hashes[node]!, GOLDEN) >>> shift]!++] = node;
+    }
+    return order;
+  }
+
+  #place(table: Int32Array, node: number): void {
+    const hash = this.#hashes.array[node]! | 0;
+    const mask = (1 << this.#bits) - 1;
+    let bucket = Math.imul(hash, GOLDEN) >>> (32 - this.#bits);
+    for (let entry = table[2 * bucket + 1]!; entry !== 0; entry = table[2 * bucket + 1]!) {
+      if (table[2 * bucket] === hash && this.#sameKeys(entry - 1, node)) {
+        throw new RepeatedKey(`a key is packed twice (names ${entry - 1} and ${node})`);
+      }
+      bucket = (bucket + 1) & mask;
+    }
+    table[2 * bucket] = hash;
+    table[2 * bucket + 1] = node + 1;
+  }
+
+  #keyEnd(node: number): number {
+    return node + 1 < this.#keyStarts.length ? this.#keyStarts.array[node + 1]! : this.#keysLength;
   }
 
   #keyIs(node: number, key: string): boolean {
     const start = this.#keyStarts.array[node]!;
-    const end = node + 1 < this.#keyStarts.length ? this.#keyStarts.array[node + 1]! : this.#keysLength;
-    if (end - start !== key.length) return false;
+    if (this.#keyEnd(node) - start !== key.length) return false;
     for (let i = 0; i < key.length; i++) if (this.#keys[start + i] !== key.charCodeAt(i)) return false;
     return true;
   }
 
-  #grow(): void {
-    const table = this.#table;
-    this.#bits++;
-    this.#table = new Int32Array(2 << this.#bits);
-    for (let bucket = 0; bucket < table.length; bucket += 2) {
-      if (table[bucket + 1] !== 0) this.#place(table[bucket]!, table[bucket + 1]!);
-    }
+  #sameKeys(a: number, b: number): boolean {
+    const start = this.#keyStarts.array[a]!;
+    const other = this.#keyStarts.array[b]!;
+    const length = this.#keyEnd(a) - start;
+    if (this.#keyEnd(b) - other !== length) return false;
+    for (let i = 0; i < length; i++) if (this.#keys[start + i] !== this.#keys[other + i]) return false;
+    return true;
   }
 }
 

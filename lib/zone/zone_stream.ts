@@ -5,16 +5,18 @@
  * the peak for a million A records, where the packed zone is a quarter of that).
  *
  * It takes the common file: the SOA first, each name's records together (names in any order),
- * unsigned. Anything else (a name that comes back after others, a parent written after a child
- * that made it an empty non-terminal, an RRSIG) makes it give up with {@link NotInOrder}, and the
- * caller builds the zone the usual way (`buildZone`), which takes any order. Both make the same
+ * unsigned. Anything else (a name that comes back after others, found once all are read and
+ * placed; a parent written after a child that made it an empty non-terminal; an RRSIG) makes it
+ * give up with {@link NotInOrder}, and the caller builds the zone the usual way (`buildZone`),
+ * which takes any order. Both make the same
  * zone and report the same errors: a parse error before any error of the zone's rules, which are
  * checked record by record in file order (tests/zone/zone_stream_test.ts holds them side by side).
  * @module
  */
 import { nameKey, type ParseError, RRType, typeCode } from "../proto/mod.ts";
 import type { ResourceRecord, TextLocation } from "../proto/mod.ts";
-import { keyHash, PackedNodesBuilder } from "./packed_nodes.ts";
+import { keyHash, PackedNodesBuilder, RepeatedKey } from "./packed_nodes.ts";
+import type { PackedNodes } from "./packed_nodes.ts";
 import type { Zone } from "./zone.ts";
 import { addAncestors, NameRecords, originError, placementError } from "./zone_rules.ts";
 
@@ -35,6 +37,11 @@ export class ZoneStream {
   readonly #origin: string | undefined;
   readonly #nodes = new PackedNodesBuilder();
   readonly #parents = new Set<string>();
+  /**
+   * Ancestors made to exist by a name below them: each an empty non-terminal unless it was a name
+   * of its own before (one written after would have been given up on, in #startName).
+   */
+  readonly #ancestors = new Set<string>();
   #soa: Zone["soa"] | undefined;
   #soaAt: TextLocation | undefined;
   #key = "";
@@ -87,15 +94,20 @@ export class ZoneStream {
    * @throws {NotInOrder} for a file with no records (the usual path says what is missing)
    */
   finish(): StreamedZone {
-    if (this.#error) throw this.#error;
-    if (!this.#soa || !this.#soaAt) throw new NotInOrder();
+    if (!this.#soa || !this.#soaAt) {
+      if (this.#error) throw this.#error;
+      throw new NotInOrder();
+    }
     this.#nodes.add(this.#groupKey, this.#group.rrsets, this.#groupHash);
+    const nodes = this.#packed();
+    // Only now, as a name found twice would have ended the stream where it came back.
+    if (this.#error) throw this.#error;
     return {
       zone: {
         apex: this.#soa.name,
         key: this.#key,
         soa: this.#soa,
-        nodes: this.#nodes.build(),
+        nodes,
         parents: this.#parents,
         hasDelegations: this.#hasDelegations,
         size: this.#size,
@@ -105,20 +117,34 @@ export class ZoneStream {
     };
   }
 
+  /**
+   * The names packed, with the ancestors that had no name of their own as empty non-terminals.
+   * @throws {NotInOrder} for a name whose records were not together
+   */
+  #packed(): PackedNodes {
+    try {
+      for (const name of this.#ancestors) if (!this.#nodes.has(name)) this.#nodes.add(name, []);
+      return this.#nodes.build();
+    } catch (error) {
+      throw error instanceof RepeatedKey ? new NotInOrder() : error;
+    }
+  }
+
   /** Packs the name read until now and starts `owner`, with its ancestors as buildZone makes them. */
   #startName(owner: string): void {
     this.#nodes.add(this.#groupKey, this.#group.rrsets, this.#groupHash);
-    const hash = keyHash(owner);
-    if (this.#nodes.has(owner, hash)) throw new NotInOrder(); // its records are not together
+    // An empty non-terminal written after a name below it. A name whose records come back after
+    // others is found when the names are placed (finish).
+    if (this.#ancestors.size > 0 && this.#ancestors.has(owner)) throw new NotInOrder();
     addAncestors(
       owner,
       this.#key,
       this.#parents,
-      (name) => this.#nodes.has(name),
-      (name) => this.#nodes.add(name, []),
+      (name) => this.#ancestors.has(name),
+      (name) => this.#ancestors.add(name),
     );
     this.#groupKey = owner;
-    this.#groupHash = hash;
+    this.#groupHash = keyHash(owner);
     this.#group = new NameRecords();
   }
 }

@@ -5,11 +5,11 @@
  * @module
  */
 import { test } from "../_limit.ts";
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { nameKey, type ResourceRecord, RRClass } from "../../lib/proto/mod.ts";
 import type { ZoneNode } from "../../lib/zone/zone.ts";
 import { buildZone } from "../../lib/zone/zone.ts";
-import { PackedNodesBuilder, packNodes } from "../../lib/zone/packed_nodes.ts";
+import { PackedNodesBuilder, packNodes, RepeatedKey } from "../../lib/zone/packed_nodes.ts";
 import { parseZoneFile } from "../../lib/zone/zone_parser.ts";
 import { typeCode } from "../../lib/proto/rdata.ts";
 import { a } from "../_records.ts";
@@ -111,17 +111,43 @@ test("a name whose records are too many for one message is kept as it is", () =>
   deepEqual([...packed.keys()].sort(), ["big.example", "small.example"]);
 });
 
-test("a builder past the size where it filters keys still knows every key it has, and no other", () => {
+test("a builder finds every key it has and no other, placed in bulk or one at a time", () => {
   const builder = new PackedNodesBuilder();
-  const count = 100_000; // past FILTER_FROM (65,536): the filter is made midway, from the table
+  const count = 100_000; // placed by region of the table (past SORT_FROM, 4,096), when first asked
   for (let i = 0; i < count; i++) {
-    ok(!builder.has(`n${i}.example`), `n${i} not in yet`);
     builder.add(`n${i}.example`, i % 2 === 0 ? [] : [{ type: 1, records: [a(`n${i}.example`, 60)] }]);
   }
   for (let i = 0; i < count; i++) ok(builder.has(`n${i}.example`), `n${i} in`);
-  for (let i = count; i < count + 1000; i++) ok(!builder.has(`n${i}.example`), `n${i} never added`);
+  equal(builder.indexOf("n777.example"), 777);
+  // Then one at a time: each placed as the next question comes.
+  for (let i = count; i < count + 1000; i++) {
+    ok(!builder.has(`n${i}.example`), `n${i} not in yet`);
+    builder.add(`n${i}.example`, []);
+    ok(builder.has(`n${i}.example`), `n${i} in`);
+  }
+  for (let i = count + 1000; i < count + 2000; i++) ok(!builder.has(`n${i}.example`), `n${i} never added`);
   const packed = builder.build();
-  equal(packed.size, count);
+  equal(packed.size, count + 1000);
   equal(packed.get("n99999.example")?.rrsets[0]?.records[0]?.name, "n99999.example");
   deepEqual(packed.get("n99998.example"), { rrsets: [] });
+});
+
+test("a key added twice is found when the keys are placed", async (t) => {
+  const cases: Record<string, { count: number; again: number }> = {
+    "placed one at a time": { count: 100, again: 42 },
+    "placed by region": { count: 10_000, again: 4321 },
+  };
+  for (const [name, { count, again }] of Object.entries(cases)) {
+    await t.step(name, () => {
+      const builder = new PackedNodesBuilder();
+      for (let i = 0; i < count; i++) builder.add(`n${i}.example`, []);
+      builder.add(`N${again}.example`.toLowerCase(), [{ type: 1, records: [a(`n${again}.example`, 60)] }]);
+      throws(() => builder.build(), RepeatedKey);
+    });
+  }
+  await t.step("kept apart (a key past Latin-1)", () => {
+    const builder = new PackedNodesBuilder();
+    builder.add("\u{1F600}.example", []);
+    throws(() => builder.add("\u{1F600}.example", []), RepeatedKey);
+  });
 });

@@ -64,6 +64,17 @@ function shape(zone: Zone) {
   };
 }
 
+/** `count` names, each written together: every tenth with one below it, every hundredth two levels below. */
+function manyNames(count: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    lines.push(`n${i} A 192.0.2.${i % 250}`);
+    if (i % 10 === 0) lines.push(`sub.n${i} TXT "below n${i}"`);
+    if (i % 100 === 0) lines.push(`deep.ent.n${i} A 192.0.2.1`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
 const TAKEN: Record<string, Record<string, string>> = {
   "names each written together, an empty non-terminal, a delegation with glue": {
     "z.zone": `${HEAD}${SOA}@ NS ns\n@ MX 10 mail\nns A 192.0.2.1\nmail A 192.0.2.2\n\tAAAA 2001:db8::2\n` +
@@ -72,6 +83,13 @@ const TAKEN: Record<string, Record<string, string>> = {
   "an $INCLUDE and a second $ORIGIN": {
     "z.zone": `${HEAD}${SOA}$INCLUDE inc.zone sub.example.org.\nafter A 192.0.2.9\n`,
     "inc.zone": `$TTL 60\n@ A 192.0.2.5\nx TXT "in the included file"\n`,
+  },
+  "parents before their children, several levels deep, and empty non-terminals shared": {
+    "z.zone": `${HEAD}${SOA}b A 192.0.2.1\na.b A 192.0.2.2\nc.a.b A 192.0.2.3\nx.c.a.b A 192.0.2.4\n` +
+      `y.c.a.b A 192.0.2.5\nq.p.o A 192.0.2.6\nr.p.o A 192.0.2.7\ns.o A 192.0.2.8\n`,
+  },
+  "more names than are placed one at a time (4,096), some below others": {
+    "z.zone": `${HEAD}${SOA}${manyNames(5000)}`,
   },
   "case kept, escapes": {
     "z.zone": `${HEAD}${SOA}WWW A 192.0.2.1\nsp\\032ace A 192.0.2.2\nesc\\.aped TXT "x"\n`,
@@ -84,6 +102,12 @@ const GIVEN_UP: Record<string, Record<string, string>> = {
   },
   "a parent after a child made it an empty non-terminal": {
     "z.zone": `${HEAD}${SOA}a.b A 192.0.2.1\nb A 192.0.2.2\n`,
+  },
+  "a name that comes back after thousands of others": {
+    "z.zone": `${HEAD}${SOA}first A 192.0.2.1\n${manyNames(5000)}first AAAA ::1\n`,
+  },
+  "a parent written thousands of names after a child made it an empty non-terminal": {
+    "z.zone": `${HEAD}${SOA}a.late A 192.0.2.1\n${manyNames(5000)}late A 192.0.2.2\n`,
   },
   "the apex after another name": { "z.zone": `${HEAD}${SOA}www A 192.0.2.1\n@ NS ns\n` },
   "the SOA not first": { "z.zone": `${HEAD}@ NS ns\n${SOA}` },
