@@ -280,6 +280,12 @@ export class PackedNodesBuilder {
       for (const node of this.#inRegionOrder(from, to)) this.#place(table, node);
     }
     this.#placed = to;
+    // A name kept apart and packed too (its records were not together): rare, and few are kept apart.
+    for (const key of this.#odd.keys()) {
+      if (findIn(table, 32 - this.#bits, keyHash(key), (node) => this.#keyIs(node, key)) >= 0) {
+        throw new RepeatedKey(`"${key}" is packed twice`);
+      }
+    }
     return table;
   }
 

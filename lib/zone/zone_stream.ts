@@ -98,7 +98,7 @@ export class ZoneStream {
       if (this.#error) throw this.#error;
       throw new NotInOrder();
     }
-    this.#nodes.add(this.#groupKey, this.#group.rrsets, this.#groupHash);
+    this.#packGroup();
     const nodes = this.#packed();
     // Only now, as a name found twice would have ended the stream where it came back.
     if (this.#error) throw this.#error;
@@ -130,9 +130,21 @@ export class ZoneStream {
     }
   }
 
+  /**
+   * Packs the name read until now.
+   * @throws {NotInOrder} for a name kept apart (too many records for a message) that came before
+   */
+  #packGroup(): void {
+    try {
+      this.#nodes.add(this.#groupKey, this.#group.rrsets, this.#groupHash);
+    } catch (error) {
+      throw error instanceof RepeatedKey ? new NotInOrder() : error;
+    }
+  }
+
   /** Packs the name read until now and starts `owner`, with its ancestors as buildZone makes them. */
   #startName(owner: string): void {
-    this.#nodes.add(this.#groupKey, this.#group.rrsets, this.#groupHash);
+    this.#packGroup();
     // An empty non-terminal written after a name below it. A name whose records come back after
     // others is found when the names are placed (finish).
     if (this.#ancestors.size > 0 && this.#ancestors.has(owner)) throw new NotInOrder();

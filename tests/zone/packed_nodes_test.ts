@@ -145,6 +145,18 @@ test("a key added twice is found when the keys are placed", async (t) => {
       throws(() => builder.build(), RepeatedKey);
     });
   }
+  await t.step("kept apart (too many records for a message), then packed", () => {
+    const builder = new PackedNodesBuilder();
+    const many = Array.from({ length: 5000 }, (_, i) => ({
+      name: "big.example",
+      class: RRClass.IN,
+      ttl: 60,
+      data: { type: "TXT" as const, strings: [new TextEncoder().encode(`record ${i} of many`)] },
+    }));
+    builder.add("big.example", [{ type: 16, records: many }]);
+    builder.add("big.example", [{ type: 1, records: [a("big.example", 60)] }]);
+    throws(() => builder.build(), RepeatedKey);
+  });
   await t.step("kept apart (a key past Latin-1)", () => {
     const builder = new PackedNodesBuilder();
     builder.add("\u{1F600}.example", []);

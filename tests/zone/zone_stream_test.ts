@@ -75,6 +75,11 @@ function manyNames(count: number): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** `count` TXT records at `name`: more than one message holds from about 3,000. */
+function manyRecordsAt(name: string, count: number): string {
+  return Array.from({ length: count }, (_, i) => `${name} TXT "record ${i} of many"\n`).join("");
+}
+
 const TAKEN: Record<string, Record<string, string>> = {
   "names each written together, an empty non-terminal, a delegation with glue": {
     "z.zone": `${HEAD}${SOA}@ NS ns\n@ MX 10 mail\nns A 192.0.2.1\nmail A 192.0.2.2\n\tAAAA 2001:db8::2\n` +
@@ -87,6 +92,9 @@ const TAKEN: Record<string, Record<string, string>> = {
   "parents before their children, several levels deep, and empty non-terminals shared": {
     "z.zone": `${HEAD}${SOA}b A 192.0.2.1\na.b A 192.0.2.2\nc.a.b A 192.0.2.3\nx.c.a.b A 192.0.2.4\n` +
       `y.c.a.b A 192.0.2.5\nq.p.o A 192.0.2.6\nr.p.o A 192.0.2.7\ns.o A 192.0.2.8\n`,
+  },
+  "a name with more records than one message holds": {
+    "z.zone": `${HEAD}${SOA}${manyRecordsAt("big", 5000)}www A 192.0.2.1\n`,
   },
   "more names than are placed one at a time (4,096), some below others": {
     "z.zone": `${HEAD}${SOA}${manyNames(5000)}`,
@@ -108,6 +116,9 @@ const GIVEN_UP: Record<string, Record<string, string>> = {
   },
   "a parent written thousands of names after a child made it an empty non-terminal": {
     "z.zone": `${HEAD}${SOA}a.late A 192.0.2.1\n${manyNames(5000)}late A 192.0.2.2\n`,
+  },
+  "a name with more records than one message holds, coming back after another": {
+    "z.zone": `${HEAD}${SOA}${manyRecordsAt("big", 5000)}www A 192.0.2.1\nbig TXT "again"\n`,
   },
   "the apex after another name": { "z.zone": `${HEAD}${SOA}www A 192.0.2.1\n@ NS ns\n` },
   "the SOA not first": { "z.zone": `${HEAD}@ NS ns\n${SOA}` },
