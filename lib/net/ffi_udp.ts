@@ -9,9 +9,10 @@
  * @module
  */
 import { ByteArena } from "../proto/mod.ts";
-import type { BatchHandler, DatagramBatch, DatagramSocket } from "./datagram.ts";
+import type { BatchHandler, DatagramBatch, DatagramSocket, ReplyFailed } from "./datagram.ts";
 import { RecvBatch } from "./recv_batch.ts";
-import { type Libc, UdpReactor, type Watcher } from "./udp_reactor.ts";
+import { lastErrno, type Libc, UdpReactor, type Watcher } from "./udp_reactor.ts";
+import { SendBatch } from "./send_batch.ts";
 import { familyOf, sockaddr, SOCKADDR_ROOM, SocketPeer, targetOf } from "./sockaddr.ts";
 
 const SOCK_DGRAM = 2;
@@ -38,12 +39,6 @@ function sendTo(libc: Libc, fd: number, data: Uint8Array, to: Uint8Array): numbe
   return Number(libc.symbols.sendto(fd, data, BigInt(data.length), 0, to, to.length));
 }
 
-/** errno after a failed call on this thread. */
-function errno(libc: Libc): number {
-  const location = libc.symbols.__errno_location();
-  return location ? new Deno.UnsafePointerView(location).getInt32() : 0;
-}
-
 /** The error Deno would throw for a failed bind(2), by errno, with Deno's wording. */
 function bindError(code: number): Error {
   switch (code) {
@@ -63,7 +58,7 @@ function newSocket(libc: Libc, hostname: string): number {
   // Non-blocking, as Deno's own sockets are: a full send buffer drops a datagram (as a busy network
   // would) rather than stall the thread every other answer waits on. Reads never wait either.
   const fd = libc.symbols.socket(familyOf(hostname), SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) throw new Error(`socket(2) failed (os error ${errno(libc)})`);
+  if (fd < 0) throw new Error(`socket(2) failed (os error ${lastErrno(libc)})`);
   return fd;
 }
 
@@ -84,7 +79,7 @@ function bindSocket(libc: Libc, hostname: string, port: number): { fd: number; a
   const address = sockaddr(hostname, port);
   const fd = newSocket(libc, hostname);
   if (libc.symbols.bind(fd, address, address.length) !== 0) {
-    const code = errno(libc);
+    const code = lastErrno(libc);
     libc.symbols.close(fd);
     throw bindError(code);
   }
@@ -117,6 +112,11 @@ interface BatchShape {
   readonly keep: (name: Uint8Array) => Uint8Array;
   /** Called once the socket has closed (a reactor of its own, say). */
   readonly onClose?: () => void;
+  /**
+   * Where replies made through `replyTo` wait until the batch that asked for them is done, to go
+   * out in one sendmmsg(2): the listening socket's. Without it, each goes at once by sendto(2).
+   */
+  readonly replies?: SendBatch;
   /** Whether it may let go of its port for a new one (see `DatagramSocket.renew`): upstream sockets. */
   readonly renewable?: boolean;
   /**
@@ -160,7 +160,24 @@ function batchedSocket(
     return lastRaw;
   }
 
-  const view = viewOf(batch, shape.keep, (i, data) => !closed && sendTo(libc, fd, data, batch.name(i)) >= 0);
+  const replies = shape.replies;
+  let replyFailed: ReplyFailed | undefined;
+  const refused = (to: Uint8Array, code: number) =>
+    replyFailed?.(new SocketPeer(to.slice()), new Error(`sendmmsg(2) failed (os error ${code})`));
+  /** Sends the replies the batch made (see `BatchShape.replies`). */
+  function sendReplies(): void {
+    if (replies && replies.count > 0 && !closed) replies.send(libc, fd, refused);
+  }
+  function replyTo(i: number, data: Uint8Array): boolean {
+    if (closed) return false;
+    if (replies) {
+      if (replies.add(data, batch.name(i))) return true;
+      sendReplies(); // full: send those first
+      if (replies.add(data, batch.name(i))) return true;
+    }
+    return sendTo(libc, fd, data, batch.name(i)) >= 0;
+  }
+  const view = viewOf(batch, shape.keep, replyTo);
   const watcher: Watcher = {
     fd,
     wanted: () => handler !== null && !parked,
@@ -175,7 +192,11 @@ function batchedSocket(
       for (let round = 0; round < ROUNDS && !closed; round++) {
         const got = batch.read(libc, fd);
         if (got === 0) break;
-        if (handler!(view)) pending = true;
+        try {
+          if (handler!(view)) pending = true;
+        } finally {
+          sendReplies(); // the answers this batch had at hand, in one system call
+        }
         if (got < batch.slots) break;
       }
       batch.count = 0;
@@ -188,10 +209,11 @@ function batchedSocket(
       // Read when first asked: an upstream socket's port is the kernel's pick at its first send.
       return addr ??= address(closed);
     },
-    serve(serving) {
+    serve(serving, failed) {
       if (handler) throw new Error("the socket is served already");
       if (closed) return Promise.resolve();
       handler = serving;
+      replyFailed = failed;
       reactor.watch(watcher);
       return finished;
     },
@@ -251,6 +273,7 @@ export function listenBatchedUdp(
   const senders = new ByteArena();
   return batchedSocket(reactor, bound.fd, () => bound.addr, {
     batch: new RecvBatch(64, 65_535),
+    replies: new SendBatch(),
     keep: (name) => senders.copy(name),
     ...(onClose ? { onClose } : {}),
   });

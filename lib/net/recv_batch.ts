@@ -15,7 +15,8 @@ const MSG_FLAGS = 48; // msghdr.msg_flags
 const MSG_LEN = 56; // mmsghdr.msg_len
 const NAME_SLOT = 32; // a struct sockaddr_in6 (28), aligned
 
-function pointerOf(bytes: ArrayBufferView): bigint {
+/** The address of `bytes`' memory, as a struct's pointer field holds it. */
+export function pointerOf(bytes: ArrayBufferView): bigint {
   return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
 }
 

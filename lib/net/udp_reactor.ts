@@ -38,6 +38,7 @@ export const LIBC_SYMBOLS = {
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
   sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
+  sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   // The same on a worker thread: the main thread goes on meanwhile.
@@ -52,6 +53,12 @@ export const LIBC_SYMBOLS = {
 
 /** libc, opened with {@link LIBC_SYMBOLS}. */
 export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
+
+/** errno after a failed call on this thread. */
+export function lastErrno(libc: Libc): number {
+  const location = libc.symbols.__errno_location();
+  return location ? new Deno.UnsafePointerView(location).getInt32() : 0;
+}
 
 /** A socket the reactor waits on. */
 export interface Watcher {
