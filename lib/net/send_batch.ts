@@ -26,7 +26,6 @@ export class SendBatch {
   readonly #iovecs: BigUint64Array;
   readonly #names: Uint8Array;
   readonly #data: Uint8Array;
-  readonly #namesBase: bigint;
   readonly #dataBase: bigint;
   #count = 0;
   #used = 0;
@@ -40,11 +39,11 @@ export class SendBatch {
     this.#iovecs = new BigUint64Array(memory, SLOTS * MMSGHDR, SLOTS * 2);
     this.#names = new Uint8Array(memory, SLOTS * (MMSGHDR + 16), SLOTS * NAME_SLOT);
     this.#data = new Uint8Array(memory, SLOTS * (MMSGHDR + 16 + NAME_SLOT), ROOM);
-    this.#namesBase = pointerOf(this.#names);
     this.#dataBase = pointerOf(this.#data);
+    const namesBase = pointerOf(this.#names);
     const iovecsBase = pointerOf(this.#iovecs);
     for (let i = 0; i < SLOTS; i++) {
-      this.#view.setBigUint64(i * MMSGHDR, this.#namesBase + BigInt(i * NAME_SLOT), true); // msg_name
+      this.#view.setBigUint64(i * MMSGHDR, namesBase + BigInt(i * NAME_SLOT), true); // msg_name
       this.#view.setBigUint64(i * MMSGHDR + 16, iovecsBase + BigInt(i * 16), true); // msg_iov
       this.#view.setBigUint64(i * MMSGHDR + 24, 1n, true); // msg_iovlen
     }

@@ -49,8 +49,7 @@ export class RecordRunWriter {
           encodeRecord(writer, record);
           continue;
         }
-        writer.u8(KEY_OWNER);
-        writer.u8(0);
+        writer.u16(KEY_OWNER << 8);
         encodeRecord(writer, record, false);
       }
     }

@@ -1,10 +1,10 @@
 /**
  * A zone's names and their records, packed: each name's key as octets in one buffer, its records
  * as a run of wire octets (lib/proto/record_run.ts) in another, and an open-addressing table of
- * numbers to find a key. With a million A records the whole process holds 235 to 340 MiB this way;
+ * numbers to find a key. With a million A records the whole process holds 205 to 310 MiB this way;
  * with them as a Map of decoded records it held about 800 (bench:memory, issue 19), all of it
- * objects for every full garbage collection to walk. A name looked up is decoded again, and the last 4,096 decoded are kept.
- * Immutable once built. Pure.
+ * objects for every full garbage collection to walk. A name looked up is decoded again, and the
+ * last 4,096 decoded are kept. Immutable once built. Pure.
  * @module
  */
 import { EncodeError, fnv1aText, readRecordRun, RecordRunWriter } from "../proto/mod.ts";
@@ -27,6 +27,13 @@ export interface ZoneNodes {
 /** The hash a key is found by: computed once by a caller that asks {@link PackedNodesBuilder.has} and then adds. */
 export function keyHash(key: string): number {
   return fnv1aText(key) | 0;
+}
+
+/** Whether `keys[start..end)` spells `key`, one octet a character. */
+function spells(keys: Uint8Array, start: number, end: number, key: string): boolean {
+  if (end - start !== key.length) return false;
+  for (let i = 0; i < key.length; i++) if (keys[start + i] !== key.charCodeAt(i)) return false;
+  return true;
 }
 
 /** Below this many nodes to place at once, each is placed as it comes; above, by region of the table. */
@@ -182,8 +189,7 @@ export class PackedNodesBuilder {
    * @throws {RepeatedKey} when a key was added twice
    */
   indexOf(key: string, hash = keyHash(key)): number {
-    const table = this.#placeAll();
-    return findIn(table, 32 - this.#bits, hash, (node) => this.#keyIs(node, key));
+    return this.#find(this.#placeAll(), key, hash);
   }
 
   /**
@@ -219,6 +225,10 @@ export class PackedNodesBuilder {
    */
   build(): PackedNodes {
     const table = this.#placeAll();
+    // A name kept apart and packed too (its records were not together): rare, and few are kept apart.
+    for (const key of this.#odd.keys()) {
+      if (this.#find(table, key, keyHash(key)) >= 0) throw new RepeatedKey(`"${key}" is packed twice`);
+    }
     this.#keyStarts.push(this.#keysLength);
     this.#runStarts.push(this.#runs.length);
     this.#rrsetStarts.push(this.#types.length);
@@ -280,12 +290,6 @@ export class PackedNodesBuilder {
       for (const node of this.#inRegionOrder(from, to)) this.#place(table, node);
     }
     this.#placed = to;
-    // A name kept apart and packed too (its records were not together): rare, and few are kept apart.
-    for (const key of this.#odd.keys()) {
-      if (findIn(table, 32 - this.#bits, keyHash(key), (node) => this.#keyIs(node, key)) >= 0) {
-        throw new RepeatedKey(`"${key}" is packed twice`);
-      }
-    }
     return table;
   }
 
@@ -321,11 +325,13 @@ export class PackedNodesBuilder {
     return node + 1 < this.#keyStarts.length ? this.#keyStarts.array[node + 1]! : this.#keysLength;
   }
 
-  #keyIs(node: number, key: string): boolean {
-    const start = this.#keyStarts.array[node]!;
-    if (this.#keyEnd(node) - start !== key.length) return false;
-    for (let i = 0; i < key.length; i++) if (this.#keys[start + i] !== key.charCodeAt(i)) return false;
-    return true;
+  #find(table: Int32Array, key: string, hash: number): number {
+    return findIn(
+      table,
+      32 - this.#bits,
+      hash,
+      (node) => spells(this.#keys, this.#keyStarts.array[node]!, this.#keyEnd(node), key),
+    );
   }
 
   #sameKeys(a: number, b: number): boolean {
@@ -425,15 +431,13 @@ export class PackedNodes implements ZoneNodes {
   }
 
   #find(key: string): number {
-    return findIn(this.#table, this.#shift, keyHash(key), (node) => this.#keyIs(node, key));
-  }
-
-  #keyIs(node: number, key: string): boolean {
-    const start = this.#keyStarts[node]!;
-    if (this.#keyStarts[node + 1]! - start !== key.length) return false;
-    const keys = this.#keys;
-    for (let i = 0; i < key.length; i++) if (keys[start + i] !== key.charCodeAt(i)) return false;
-    return true;
+    const starts = this.#keyStarts;
+    return findIn(
+      this.#table,
+      this.#shift,
+      keyHash(key),
+      (node) => spells(this.#keys, starts[node]!, starts[node + 1]!, key),
+    );
   }
 
   #keyOf(node: number): string {

@@ -140,22 +140,21 @@ function recordEntry(tokens: readonly Token[], ownerOmitted: boolean, state: Sta
   for (let field = 0; field < 2 && index < tokens.length - 1; field++) {
     const token = tokens[index]!;
     if (token.quoted) break;
-    const duration = ttl === undefined ? parseDuration(token.text) : null;
     if (isClass(token.text)) {
       classCode(token, file);
       index++;
-    } else if (duration !== null) {
-      ttl = duration;
-      if (ttl > 0x7fffffff) {
-        throw new ParseError(
-          locate(file, token),
-          `TTL ${token.text} is over 2147483647 (RFC 2181 section 8)`,
-        );
-      }
-      index++;
-    } else {
-      break;
+      continue;
     }
+    const duration = ttl === undefined ? parseDuration(token.text) : null;
+    if (duration === null) break;
+    ttl = duration;
+    if (ttl > 0x7fffffff) {
+      throw new ParseError(
+        locate(file, token),
+        `TTL ${token.text} is over 2147483647 (RFC 2181 section 8)`,
+      );
+    }
+    index++;
   }
   const typeToken = tokens[index];
   if (!typeToken) {
