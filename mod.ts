@@ -43,7 +43,15 @@ export {
   typeFromText,
   typeName,
 } from "./lib/proto/mod.ts";
-export type { Edns, EdnsOption, Message, Question, RData, ResourceRecord } from "./lib/proto/mod.ts";
+export type {
+  CertificateAssociation,
+  Edns,
+  EdnsOption,
+  Message,
+  Question,
+  RData,
+  ResourceRecord,
+} from "./lib/proto/mod.ts";
 export { DataError, DecodeError, EncodeError, ParseError } from "./lib/proto/mod.ts";
 export type {
   ByteArena,

@@ -103,6 +103,11 @@ function octets(max: number): fc.Arbitrary<Uint8Array> {
   );
 }
 
+/** Octets, at least one (hex and base64 fields, and a URI, have no text form for none). */
+function bytes(max: number): fc.Arbitrary<Uint8Array> {
+  return fc.uint8Array({ minLength: 1, maxLength: max });
+}
+
 /** A TYPE code, biased towards the low codes in use. */
 const typeCode = fc.oneof(fc.integer({ min: 0, max: 300 }), u16);
 
@@ -180,6 +185,16 @@ function rdataArms(n: fc.Arbitrary<string>): { readonly [T in RData["type"]]: fc
         params: svcParams,
       }),
     ) as fc.Arbitrary<Arm<T>>;
+  const association = <T extends "TLSA" | "SMIMEA">(type: T) =>
+    record({
+      type: fc.constant(type),
+      usage: u8,
+      selector: u8,
+      matchingType: u8,
+      data: bytes(64),
+    }) as fc.Arbitrary<
+      Arm<T>
+    >;
   return {
     A: record({ type: fc.constant("A"), address: ipv4 }),
     AAAA: record({ type: fc.constant("AAAA"), address: ipv6 }),
@@ -239,6 +254,40 @@ function rdataArms(n: fc.Arbitrary<string>): { readonly [T in RData["type"]]: fc
       iterations: u16,
       salt: octets(255),
     }),
+    HINFO: record({ type: fc.constant("HINFO"), cpu: octets(255), os: octets(255) }),
+    RP: record({ type: fc.constant("RP"), mailbox: n, text: n }),
+    AFSDB: record({ type: fc.constant("AFSDB"), subtype: u16, host: n }),
+    NAPTR: record({
+      type: fc.constant("NAPTR"),
+      order: u16,
+      preference: u16,
+      flags: octets(255),
+      services: octets(255),
+      regexp: octets(255),
+      replacement: n,
+    }),
+    DNAME: record({ type: fc.constant("DNAME"), target: n }),
+    SSHFP: record({ type: fc.constant("SSHFP"), algorithm: u8, fingerprintType: u8, fingerprint: bytes(64) }),
+    TLSA: association("TLSA"),
+    SMIMEA: association("SMIMEA"),
+    CDS: record({ type: fc.constant("CDS"), keyTag: u16, algorithm: u8, digestType: u8, digest: bytes(64) }),
+    CDNSKEY: record({
+      type: fc.constant("CDNSKEY"),
+      flags: u16,
+      protocol: u8,
+      algorithm: u8,
+      publicKey: bytes(300),
+    }),
+    OPENPGPKEY: record({ type: fc.constant("OPENPGPKEY"), key: bytes(300) }),
+    ZONEMD: record({
+      type: fc.constant("ZONEMD"),
+      serial: u32,
+      scheme: u8,
+      hashAlgorithm: u8,
+      digest: bytes(64),
+    }),
+    SPF: record({ type: fc.constant("SPF"), strings: fc.array(octets(255), { minLength: 1, maxLength: 4 }) }),
+    URI: record({ type: fc.constant("URI"), priority: u16, weight: u16, target: bytes(300) }),
     unknown: record({
       type: fc.constant("unknown"),
       code: u16.filter((code) => !registered.has(code)),
@@ -399,6 +448,24 @@ function foldData(data: RData): RData {
       return { ...data, signerName: nameKey(data.signerName) };
     case "NSEC":
       return { ...data, nextDomainName: nameKey(data.nextDomainName) };
+    case "DNAME":
+      return { ...data, target: nameKey(data.target) };
+    case "RP":
+      return { ...data, mailbox: nameKey(data.mailbox), text: nameKey(data.text) };
+    case "AFSDB":
+      return { ...data, host: nameKey(data.host) };
+    case "NAPTR":
+      return { ...data, replacement: nameKey(data.replacement) };
+    case "HINFO":
+    case "SSHFP":
+    case "TLSA":
+    case "SMIMEA":
+    case "CDS":
+    case "CDNSKEY":
+    case "OPENPGPKEY":
+    case "ZONEMD":
+    case "SPF":
+    case "URI":
     case "A":
     case "AAAA":
     case "TXT":

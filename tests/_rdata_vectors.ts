@@ -365,4 +365,132 @@ export const vectors: readonly Vector[] = [
     wire: new Uint8Array(),
     text: "\\# 0",
   },
+  // Cross-checked with dnspython 2.3 as above (Debian python3-dnspython 2.3.0-1+deb12u1).
+  {
+    source: "RFC 1035 section 3.3.2 HINFO",
+    data: { type: "HINFO", cpu: utf8("PC-Intel-700mhz"), os: utf8("Linux 2.4") },
+    wire: hex`0f 50432d496e74656c2d3730306d687a # "PC-Intel-700mhz"
+      09 4c696e757820322e34                     # "Linux 2.4"`,
+    text: '"PC-Intel-700mhz" "Linux 2.4"',
+  },
+  {
+    source: "RFC 1183 section 2.2 RP",
+    data: { type: "RP", mailbox: "mbox.example.com", text: "txt.example.com" },
+    wire: hex`04 6d626f78 07 6578616d706c65 03 636f6d 00 # mbox.example.com, not compressed
+      03 747874 07 6578616d706c65 03 636f6d 00        # txt.example.com`,
+    text: "mbox.example.com. txt.example.com.",
+    alsoParses: ["mbox txt"],
+  },
+  {
+    source: "RFC 1183 section 1 AFSDB",
+    data: { type: "AFSDB", subtype: 1, host: "afs.example.com" },
+    wire: hex`0001 03 616673 07 6578616d706c65 03 636f6d 00 # subtype 1, afs.example.com`,
+    text: "1 afs.example.com.",
+  },
+  {
+    source: "RFC 6116 section 3.2 NAPTR (E2U+sip)",
+    data: {
+      type: "NAPTR",
+      order: 100,
+      preference: 10,
+      flags: utf8("u"),
+      services: utf8("E2U+sip"),
+      regexp: utf8("!^.*$!sip:info@example.com!"),
+      replacement: "",
+    },
+    wire: hex`0064 000a 01 75 07 4532552b736970 # order 100, preference 10, "u", "E2U+sip"
+      1b 215e2e2a24217369703a696e666f406578616d706c652e636f6d21 00 # the regexp, replacement "."`,
+    text: '100 10 "u" "E2U+sip" "!^.*$!sip:info@example.com!" .',
+  },
+  {
+    source: "RFC 6672 DNAME",
+    data: { type: "DNAME", target: "target.example.net" },
+    wire: hex`06 746172676574 07 6578616d706c65 03 6e6574 00 # target.example.net, not compressed`,
+    text: "target.example.net.",
+  },
+  {
+    source: "RFC 6594 SSHFP (Ed25519, SHA-256)",
+    data: {
+      type: "SSHFP",
+      algorithm: 4,
+      fingerprintType: 2,
+      fingerprint: parseHex("123456789abcdef67890123456789abcdef67890123456789abcdef123456789"),
+    },
+    wire: hex`04 02 123456789abcdef67890123456789abcdef67890123456789abcdef123456789`,
+    text: "4 2 123456789ABCDEF67890123456789ABCDEF67890123456789ABCDEF123456789",
+    alsoParses: ["4 2 123456789abcdef67890123456789a bcdef67890123456789abcdef123456789"],
+  },
+  {
+    source: "RFC 7671 TLSA (DANE-EE, SPKI, SHA-256)",
+    data: {
+      type: "TLSA",
+      usage: 3,
+      selector: 1,
+      matchingType: 1,
+      data: parseHex("0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6"),
+    },
+    wire: hex`03 01 01 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6`,
+    text: "3 1 1 0C72AC70B745AC19998811B131D662C9AC69DBDBE7CB23E5B514B56664C5D3D6",
+  },
+  {
+    source: "RFC 8162 SMIMEA",
+    data: {
+      type: "SMIMEA",
+      usage: 3,
+      selector: 0,
+      matchingType: 1,
+      data: parseHex("0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6"),
+    },
+    wire: hex`03 00 01 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6`,
+    text: "3 0 1 0C72AC70B745AC19998811B131D662C9AC69DBDBE7CB23E5B514B56664C5D3D6",
+  },
+  {
+    source: "RFC 7929 OPENPGPKEY (a key's first octets)",
+    data: {
+      type: "OPENPGPKEY",
+      key: parseHex("99010d0455479b9b010800d9814844e16e2e11c6781ebd5c04ac95544dcdefebc13d77cf04fca8545178b3"),
+    },
+    wire: hex`99010d0455479b9b010800d9814844e16e2e11c6781ebd5c04ac95544dcdefebc13d77cf04fca8545178b3`,
+    text: "mQENBFVHm5sBCADZgUhE4W4uEcZ4Hr1cBKyVVE3N7+vBPXfPBPyoVFF4sw==",
+  },
+  {
+    source: "RFC 8078 section 4 CDS (delete the DS)",
+    data: { type: "CDS", keyTag: 0, algorithm: 0, digestType: 0, digest: parseHex("00") },
+    wire: hex`0000 00 00 00 # key tag 0, algorithm 0, digest type 0, digest 00`,
+    text: "0 0 0 00",
+  },
+  {
+    source: "RFC 8078 section 4 CDNSKEY (delete the DS)",
+    data: { type: "CDNSKEY", flags: 0, protocol: 3, algorithm: 0, publicKey: parseHex("00") },
+    wire: hex`0000 03 00 00 # flags 0, protocol 3, algorithm 0, key 00`,
+    text: "0 3 0 AA==",
+  },
+  {
+    source: "RFC 8976 Appendix A.1 ZONEMD",
+    data: {
+      type: "ZONEMD",
+      serial: 2018031500,
+      scheme: 1,
+      hashAlgorithm: 1,
+      digest: parseHex(
+        "febe3d4ce2ec2ffa4ba99d46cd69d6d29711e55217057bee7eb1a7b641a47ba7fed2dd5b97ae499fafa4f22c6bd647de",
+      ),
+    },
+    wire: hex`7848b78c 01 01 # serial 2018031500, scheme 1 (SIMPLE), SHA-384
+      febe3d4ce2ec2ffa4ba99d46cd69d6d29711e55217057bee7eb1a7b641a47ba7fed2dd5b97ae499fafa4f22c6bd647de`,
+    text: "2018031500 1 1 " +
+      "FEBE3D4CE2EC2FFA4BA99D46CD69D6D29711E55217057BEE7EB1A7B641A47BA7FED2DD5B97AE499FAFA4F22C6BD647DE",
+  },
+  {
+    source: "RFC 7208 SPF",
+    data: { type: "SPF", strings: [utf8("v=spf1 -all")] },
+    wire: hex`0b 763d73706631202d616c6c # "v=spf1 -all"`,
+    text: '"v=spf1 -all"',
+  },
+  {
+    source: "RFC 7553 section 4.5 URI",
+    data: { type: "URI", priority: 10, weight: 1, target: utf8("ftp://ftp1.example.com/public") },
+    wire: hex`000a 0001 6674703a2f2f667470312e6578616d706c652e636f6d2f7075626c6963 # no length octet`,
+    text: '10 1 "ftp://ftp1.example.com/public"',
+  },
 ];

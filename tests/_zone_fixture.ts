@@ -54,6 +54,10 @@ subdel     NS    ns.subdel
 subdel     NS    ns.elsewhere.net.
 subdel     DS    60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118
 ns.subdel  A     192.0.2.54
+redirect   DNAME other.test.
+inside     DNAME dnsd.test.
+out        DNAME upstream.net.
+long       DNAME aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.dnsd.test.
 $INCLUDE chains.inc
 `;
 

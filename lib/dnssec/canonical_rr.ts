@@ -20,7 +20,8 @@ type RRSIGData = Extract<RData, { type: "RRSIG" }>;
 /**
  * The RDATA of a record in canonical form. The RFC 1035 types are written here by hand, since the codec
  * compresses their names (an SOA's RNAME against its MNAME); their names, SRV's and RRSIG's are
- * lower-cased (RFC 4034 section 6.2 item 3). NSEC's next name keeps its case (RFC 6840 section 5.1).
+ * lower-cased, as are those of RP, AFSDB, NAPTR and DNAME (RFC 4034 section 6.2 item 3). NSEC's next name
+ * keeps its case (RFC 6840 section 5.1).
  * Every other type goes through the codec, which never compresses names of later types (RFC 3597 section 4).
  */
 export function canonicalRData(data: RData): Uint8Array {
@@ -43,6 +44,17 @@ export function canonicalRData(data: RData): Uint8Array {
         u32(data.retry),
         u32(data.expire),
         u32(data.minimum),
+      ]);
+    case "DNAME":
+      return canonicalName(data.target);
+    case "RP":
+      return concatBytes([canonicalName(data.mailbox), canonicalName(data.text)]);
+    case "AFSDB":
+      return concatBytes([u16(data.subtype), canonicalName(data.host)]);
+    case "NAPTR":
+      return concatBytes([
+        rdataOctets({ ...data, replacement: "" }).slice(0, -1),
+        canonicalName(data.replacement),
       ]);
     case "RRSIG":
       return concatBytes([rrsigHeader(data), data.signature]);

@@ -3,10 +3,7 @@
  * checks the signed DNAME and that the CNAME is exactly what it substitutes (section 5.3.3).
  * @module
  */
-import { canonicalName, foldOctet, type ResourceRecord } from "../proto/mod.ts";
-
-/** TYPE 39 (RFC 6672); the codec keeps its RDATA opaque: the target's uncompressed wire form. */
-export const DNAME = 39;
+import { canonicalName, type ResourceRecord } from "../proto/mod.ts";
 
 function equalOctets(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((octet, i) => octet === b[i]);
@@ -28,13 +25,14 @@ export function synthesizedFromDname(answers: readonly ResourceRecord[], cname: 
   const owner = canonicalName(cname.name);
   const target = canonicalName(cname.data.target);
   return answers.some(({ name, data }) => {
-    if (data.type !== "unknown" || data.code !== DNAME) return false;
+    if (data.type !== "DNAME") return false;
     const suffix = canonicalName(name);
     const cut = owner.length - suffix.length;
     if (cut <= 0 || !labelStarts(owner).has(cut) || !equalOctets(owner.subarray(cut), suffix)) return false;
-    const expected = new Uint8Array(cut + data.bytes.length);
+    const substitute = canonicalName(data.target);
+    const expected = new Uint8Array(cut + substitute.length);
     expected.set(owner.subarray(0, cut));
-    expected.set(data.bytes.map((octet) => foldOctet(octet)), cut);
+    expected.set(substitute, cut);
     return equalOctets(expected, target);
   });
 }

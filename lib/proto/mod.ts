@@ -41,7 +41,7 @@ export { formatRData, parseRData, rdataOctets, typeCode } from "./rdata.ts";
 export { decodeBase32Hex, formatBase32Hex } from "./rdata_dnssec.ts";
 export { absoluteName, parseDuration, RDataText } from "./rdata_text.ts";
 export { Opcode, Rcode, rcodeName, RRClass, RRType, typeFromText, typeName } from "./types.ts";
-export type { Message, Question, RData, ResourceRecord } from "./types.ts";
+export type { CertificateAssociation, Message, Question, RData, ResourceRecord } from "./types.ts";
 export { canonicalName, checkName, Reader } from "./wire.ts";
 export { readRecordRun, RecordRunWriter } from "./record_run.ts";
 export { receivedTtl, scanAnswer } from "./wire_answer.ts";

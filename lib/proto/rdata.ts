@@ -6,7 +6,8 @@
  */
 import type { Known, RDataCodec } from "./rdata_codec.ts";
 import { basicCodecs } from "./rdata_basic.ts";
-import { dnssecCodecs } from "./rdata_dnssec.ts";
+import { childCodecs, dnssecCodecs } from "./rdata_dnssec.ts";
+import { moreCodecs } from "./rdata_more.ts";
 import { modernCodecs } from "./rdata_modern.ts";
 import { formatHex, type RDataText } from "./rdata_text.ts";
 import type { RData } from "./types.ts";
@@ -17,6 +18,8 @@ const codecs: { readonly [T in Known]: RDataCodec<T> } = {
   ...basicCodecs,
   ...modernCodecs,
   ...dnssecCodecs,
+  ...childCodecs,
+  ...moreCodecs,
 };
 
 const byCode = new Map<number, RDataCodec<Known>>(

@@ -7,7 +7,7 @@ import { EncodeError } from "./errors.ts";
 import { formatIPv4, formatIPv6, ipv4Number, parseIPv4, parseIPv6 } from "./ip.ts";
 import type { Codecs } from "./rdata_codec.ts";
 import { formatCharacterString, formatName, type RDataText } from "./rdata_text.ts";
-import type { Writer } from "./wire.ts";
+import type { Reader, Writer } from "./wire.ts";
 
 function ipv6(text: string): Uint8Array {
   const octets = parseIPv6(text);
@@ -20,6 +20,20 @@ export function writeCharacterString(writer: Writer, value: Uint8Array): void {
   if (value.length > 255) throw new EncodeError("bad-value", "character-string over 255 octets");
   writer.u8(value.length);
   writer.bytes(value);
+}
+
+/** TXT's (and SPF's) RDATA: one or more character-strings to its end. */
+export function readStrings(reader: Reader): Uint8Array[] {
+  const strings: Uint8Array[] = [];
+  while (reader.remaining > 0) strings.push(reader.take(reader.u8()));
+  return strings;
+}
+
+/** TXT's (and SPF's) strings in zone-file text: one or more, quoted or not. */
+export function parseStrings(text: RDataText): Uint8Array[] {
+  const strings = [text.characterString("text")];
+  while (!text.done) strings.push(text.characterString("text"));
+  return strings;
 }
 
 function address(text: RDataText, family: "IPv4" | "IPv6"): string {
@@ -111,17 +125,9 @@ export const basicCodecs: Codecs<"A" | "NS" | "CNAME" | "SOA" | "PTR" | "MX" | "
   },
   TXT: {
     code: 16,
-    decode: (r) => {
-      const strings: Uint8Array[] = [];
-      while (r.remaining > 0) strings.push(r.take(r.u8()));
-      return { type: "TXT", strings };
-    },
+    decode: (r) => ({ type: "TXT", strings: readStrings(r) }),
     encode: (w, d) => d.strings.forEach((value) => writeCharacterString(w, value)),
-    parse: (t) => {
-      const strings = [t.characterString("text")];
-      while (!t.done) strings.push(t.characterString("text"));
-      return { type: "TXT", strings };
-    },
+    parse: (t) => ({ type: "TXT", strings: parseStrings(t) }),
     format: (d) => d.strings.map(formatCharacterString).join(" "),
   },
   AAAA: {

@@ -301,3 +301,23 @@ export const dnssecCodecs: Codecs<"DS" | "DNSKEY" | "RRSIG" | "NSEC" | "NSEC3" |
     format: (d) => `${d.hashAlgorithm} ${d.flags} ${d.iterations} ${formatSalt(d.salt)}`,
   },
 };
+
+const { DS, DNSKEY } = dnssecCodecs;
+
+/** CDS and CDNSKEY (RFC 7344 section 3): the child's DS and DNSKEY, in their layouts under codes of their own. */
+export const childCodecs: Codecs<"CDS" | "CDNSKEY"> = {
+  CDS: {
+    code: 59,
+    decode: (r) => ({ ...DS.decode(r), type: "CDS" }),
+    encode: (w, d) => DS.encode(w, { ...d, type: "DS" }),
+    parse: (t) => ({ ...DS.parse(t), type: "CDS" }),
+    format: (d) => DS.format({ ...d, type: "DS" }),
+  },
+  CDNSKEY: {
+    code: 60,
+    decode: (r) => ({ ...DNSKEY.decode(r), type: "CDNSKEY" }),
+    encode: (w, d) => DNSKEY.encode(w, { ...d, type: "DNSKEY" }),
+    parse: (t) => ({ ...DNSKEY.parse(t), type: "CDNSKEY" }),
+    format: (d) => DNSKEY.format({ ...d, type: "DNSKEY" }),
+  },
+};

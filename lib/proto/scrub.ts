@@ -21,9 +21,6 @@ import { typeCode } from "./rdata.ts";
 import { type Message, type Question, type ResourceRecord, RRType } from "./types.ts";
 import { receivedTtl } from "./wire_answer.ts";
 
-/** DNAME (RFC 6672), which the codec carries as opaque RDATA. */
-const DNAME = 39;
-
 /** Record types an authority section may hold besides SOA and NS: the DNSSEC proofs. */
 const AUTHORITY_PROOFS: ReadonlySet<number> = new Set([RRType.DS, RRType.NSEC, RRType.NSEC3]);
 
@@ -93,7 +90,7 @@ export function scrubReply(reply: Message, question: Question): Message {
   const anyType = question.type === RRType.ANY;
   const answerKept = sift(reply.answers, (record, owner, type) => {
     // A DNAME above the current name redirects it; the synthesized CNAME that follows moves it on.
-    if (type === DNAME) return current !== owner && isAtOrBelow(current, owner);
+    if (type === RRType.DNAME) return current !== owner && isAtOrBelow(current, owner);
     if (owner !== current) return false;
     if (record.data.type === "CNAME") {
       current = nameKey(record.data.target);

@@ -30,22 +30,36 @@ export const RRType = {
   CNAME: 5,
   SOA: 6,
   PTR: 12,
+  HINFO: 13,
   MX: 15,
   TXT: 16,
+  RP: 17,
+  AFSDB: 18,
   AAAA: 28,
   SRV: 33,
+  NAPTR: 35,
+  DNAME: 39,
   OPT: 41,
   DS: 43,
+  SSHFP: 44,
   RRSIG: 46,
   NSEC: 47,
   DNSKEY: 48,
   NSEC3: 50,
   NSEC3PARAM: 51,
+  TLSA: 52,
+  SMIMEA: 53,
+  CDS: 59,
+  CDNSKEY: 60,
+  OPENPGPKEY: 61,
+  ZONEMD: 63,
   SVCB: 64,
   HTTPS: 65,
+  SPF: 99,
   IXFR: 251,
   AXFR: 252,
   ANY: 255,
+  URI: 256,
   CAA: 257,
 } as const;
 
@@ -60,6 +74,18 @@ export interface Question {
   readonly type: number;
   /** The queried class code (QCLASS, RFC 1035 section 4.1.2); see {@link RRClass}. */
   readonly class: number;
+}
+
+/** The RDATA of TLSA (RFC 6698 section 2.1) and SMIMEA (RFC 8162 section 2), which share it. */
+export interface CertificateAssociation {
+  /** Certificate usage: 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE (RFC 7218). */
+  readonly usage: number;
+  /** Selector: 0 the full certificate, 1 its SubjectPublicKeyInfo. */
+  readonly selector: number;
+  /** Matching type: 0 the data itself, 1 its SHA-256, 2 its SHA-512. */
+  readonly matchingType: number;
+  /** The certificate association data, as the matching type says. */
+  readonly data: Uint8Array;
 }
 
 /** Record data. The record's TYPE code is derived from this, so the two cannot disagree. */
@@ -151,6 +177,55 @@ export type RData =
     readonly iterations: number;
     readonly salt: Uint8Array;
   }
+  // RFC 1035 HINFO (two character-strings), RFC 1183 RP and AFSDB, RFC 3403 NAPTR, RFC 6672 DNAME.
+  | { readonly type: "HINFO"; readonly cpu: Uint8Array; readonly os: Uint8Array }
+  | { readonly type: "RP"; readonly mailbox: string; readonly text: string }
+  | { readonly type: "AFSDB"; readonly subtype: number; readonly host: string }
+  | {
+    readonly type: "NAPTR";
+    readonly order: number;
+    readonly preference: number;
+    readonly flags: Uint8Array;
+    readonly services: Uint8Array;
+    readonly regexp: Uint8Array;
+    readonly replacement: string;
+  }
+  | { readonly type: "DNAME"; readonly target: string }
+  // RFC 4255 SSHFP; RFC 6698 TLSA and RFC 8162 SMIMEA (one layout); RFC 7929 OPENPGPKEY.
+  | {
+    readonly type: "SSHFP";
+    readonly algorithm: number;
+    readonly fingerprintType: number;
+    readonly fingerprint: Uint8Array;
+  }
+  | ({ readonly type: "TLSA" } & CertificateAssociation)
+  | ({ readonly type: "SMIMEA" } & CertificateAssociation)
+  | { readonly type: "OPENPGPKEY"; readonly key: Uint8Array }
+  // RFC 7344 CDS and CDNSKEY: the child's DS and DNSKEY, laid out as those are.
+  | {
+    readonly type: "CDS";
+    readonly keyTag: number;
+    readonly algorithm: number;
+    readonly digestType: number;
+    readonly digest: Uint8Array;
+  }
+  | {
+    readonly type: "CDNSKEY";
+    readonly flags: number;
+    readonly protocol: number;
+    readonly algorithm: number;
+    readonly publicKey: Uint8Array;
+  }
+  // RFC 8976 ZONEMD; RFC 7208 SPF (TXT's layout); RFC 7553 URI (the target fills the rest of the RDATA).
+  | {
+    readonly type: "ZONEMD";
+    readonly serial: number;
+    readonly scheme: number;
+    readonly hashAlgorithm: number;
+    readonly digest: Uint8Array;
+  }
+  | { readonly type: "SPF"; readonly strings: readonly Uint8Array[] }
+  | { readonly type: "URI"; readonly priority: number; readonly weight: number; readonly target: Uint8Array }
   // RFC 3597: any type without a row in the registry travels as opaque bytes.
   | { readonly type: "unknown"; readonly code: number; readonly bytes: Uint8Array };
 

@@ -5,6 +5,8 @@
  */
 import { findZone, type LocalData, rrsetOf, signaturesAt, type Zone, type ZoneNode } from "../zone/mod.ts";
 import {
+  checkName,
+  isAtOrBelow,
   nameKey,
   negativeTtl,
   parentName,
@@ -14,6 +16,7 @@ import {
   RRClass,
   RRType,
   typeCode,
+  withoutRootDot,
 } from "../proto/mod.ts";
 import type { Request, Resolve, Stage } from "./request.ts";
 import {
@@ -60,7 +63,11 @@ type Step =
     readonly record: ResourceRecord;
     readonly target: string;
     readonly origin: Origin | undefined;
+    /** The DNAME the CNAME was made from (RFC 6672 section 3.2): it goes in the answer first. */
+    readonly dname?: Redirect;
   }
+  /** A DNAME's substitute for the name would be over 255 octets (RFC 6672 section 2.2). */
+  | { readonly kind: "yxdomain"; readonly dname: Redirect }
   | { readonly kind: "nodata"; readonly zone: Zone | undefined; readonly origin: Origin | undefined }
   | { readonly kind: "nxdomain"; readonly zone: Zone; readonly origin: Origin }
   | {
@@ -69,6 +76,58 @@ type Step =
     readonly glue: readonly ResourceRecord[];
     readonly origin: Origin;
   };
+
+/** A DNAME above the name asked, and where it sits (for its RRSIGs). */
+interface Redirect {
+  readonly record: ResourceRecord;
+  readonly origin: Origin;
+}
+
+/**
+ * The DNAME that redirects `key` (RFC 6672 section 3.2): the highest one strictly above it, at or
+ * below the apex. Undefined when there is none, or when a zone cut above the DNAME comes first.
+ */
+function dnameAbove(zone: Zone, key: string, cut: string | undefined): Redirect | undefined {
+  let found: Redirect | undefined;
+  for (let name = key; name !== zone.key;) {
+    name = parentName(name);
+    const node = zone.nodes.get(name);
+    const record = node && rrsetOf(node, RRType.DNAME)?.records[0];
+    if (record) found = { record, origin: { zone, key: name, node } };
+    if (name === "") break;
+  }
+  if (found && cut !== undefined && found.origin.key !== cut && isAtOrBelow(found.origin.key, cut)) {
+    return undefined;
+  }
+  return found;
+}
+
+/**
+ * The CNAME a DNAME makes for `name` (as asked): the DNAME owner's labels at its end replaced by the
+ * DNAME's target, with the DNAME's TTL (RFC 6672 section 3.1). YXDOMAIN when that is too long.
+ */
+function substitute(name: string, dname: Redirect): Step {
+  const { record } = dname;
+  if (record.data.type !== "DNAME") return { kind: "yxdomain", dname };
+  let suffix = withoutRootDot(name);
+  while (nameKey(suffix) !== dname.origin.key) suffix = parentName(suffix);
+  const asked = withoutRootDot(name);
+  const prefix = asked.slice(0, asked.length - suffix.length - (suffix === "" ? 0 : 1));
+  const to = withoutRootDot(record.data.target);
+  const target = to === "" ? prefix : `${prefix}.${to}`;
+  try {
+    checkName(target);
+  } catch {
+    return { kind: "yxdomain", dname };
+  }
+  return {
+    kind: "cname",
+    record: { name, class: record.class, ttl: record.ttl, data: { type: "CNAME", target } },
+    target,
+    origin: undefined, // made here, so unsigned: a validator checks it against the signed DNAME
+    dname,
+  };
+}
 
 /** Answers from one node: the asked RRset, or its CNAME, or NODATA. `owner` is the name as asked. */
 function fromNode(
@@ -144,15 +203,17 @@ function lookupOne(data: LocalData, name: string, type: number): Step {
   const zone = findZone(data, key);
   const flat = data.names.get(key);
   if (!zone) return flat ? fromNode(flat, name, type, undefined) : { kind: "miss" };
-  if (zone.hasDelegations) {
-    const cut = findCut(zone, key, type);
-    if (cut) {
-      const ns = rrsetOf(cut.node, RRType.NS)!.records;
-      const glue = ns.flatMap((record) =>
-        record.data.type === "NS" ? addressesOf(data, record.data.host, false) : []
-      );
-      return { kind: "referral", ns, glue, origin: { zone, key: cut.key, node: cut.node } };
-    }
+  const cut = zone.hasDelegations ? findCut(zone, key, type) : undefined;
+  if (zone.hasDnames) {
+    const dname = dnameAbove(zone, key, cut?.key);
+    if (dname) return substitute(name, dname);
+  }
+  if (cut) {
+    const ns = rrsetOf(cut.node, RRType.NS)!.records;
+    const glue = ns.flatMap((record) =>
+      record.data.type === "NS" ? addressesOf(data, record.data.host, false) : []
+    );
+    return { kind: "referral", ns, glue, origin: { zone, key: cut.key, node: cut.node } };
   }
   const found = zone.nodes.get(key);
   const node = found && isHiddenNsec3Owner(zone, key, found) ? undefined : found;
@@ -219,11 +280,14 @@ export function resolveLocal(
   const proofs: ResourceRecord[] = [];
   const seen = new Set<string>([nameKey(qname)]);
   while (step.kind === "cname") {
+    if (step.dname) pushDname(answers, step.dname, dnssecOk);
     answers.push(step.record);
     if (dnssecOk && step.origin) {
       answers.push(...signaturesFor(step.origin, RRType.CNAME, step.record.name));
       if (step.origin.encloser !== undefined) proofs.push(...denialRecords(step.origin, "wildcard"));
     }
+    // A CNAME asked for is the answer: the synthesized one, like one in the zone, is not followed.
+    if (qtype === RRType.CNAME) return answer(Rcode.NOERROR, answers, proofs);
     const target = nameKey(step.target);
     // A loop or an over-long chain ends here, with what was found (as BIND and NSD do).
     // `seen` holds the name asked and each target followed: stop once MAX_CNAME_CHAIN were followed.
@@ -237,6 +301,12 @@ export function resolveLocal(
     step = next;
   }
   return finish(data, step, answers, proofs, dnssecOk);
+}
+
+/** A DNAME for the answer section, with its RRSIGs when DO=1. */
+function pushDname(answers: ResourceRecord[], dname: Redirect, dnssecOk: boolean): void {
+  answers.push(dname.record);
+  if (dnssecOk) answers.push(...signaturesFor(dname.origin, RRType.DNAME, dname.record.name));
 }
 
 function answer(
@@ -269,7 +339,7 @@ function finish(
   proofs: readonly ResourceRecord[],
   dnssecOk: boolean,
 ): LocalAnswer {
-  const origin = step.origin;
+  const origin = step.kind === "yxdomain" ? step.dname.origin : step.origin;
   switch (step.kind) {
     case "referral": {
       const ns = dnssecOk ? [...step.ns, ...delegationRecords(step.origin)] : step.ns;
@@ -298,6 +368,9 @@ function finish(
       const denial = origin?.encloser !== undefined ? "wildcard-nodata" : "nodata";
       return answer(Rcode.NOERROR, answers, [...proofs, ...negative(step.zone, origin, denial, dnssecOk)]);
     }
+    case "yxdomain":
+      pushDname(answers, step.dname, dnssecOk);
+      return answer(Rcode.YXDOMAIN, answers, proofs);
     case "nxdomain":
       return answer(Rcode.NXDOMAIN, answers, [
         ...proofs,
@@ -306,15 +379,23 @@ function finish(
   }
 }
 
+const REDIRECTS: ReadonlySet<number> = new Set<number>([RRType.DNAME, RRType.CNAME, RRType.RRSIG]);
+const NONE: ReadonlySet<number> = new Set<number>();
+
 /**
  * An ANY answer cut to the name's first RRset (RFC 8482 section 4.1): what a UDP client gets, so
  * that ANY over UDP does not amplify; its additional records go too. The whole set is for TCP.
  */
 export function minimalAny(local: LocalAnswer): LocalAnswer {
-  const first = local.answers[0];
+  // A DNAME and the CNAME made from it (with their RRSIGs) lead to the name whose RRsets ANY asks
+  // for: they stay, and the cut is made after them.
+  const leading = local.answers[0] && typeCode(local.answers[0].data) === RRType.DNAME ? REDIRECTS : NONE;
+  let start = 0;
+  while (start < local.answers.length && leading.has(typeCode(local.answers[start]!.data))) start++;
+  const first = local.answers[start];
   if (!first) return local;
   const type = typeCode(first.data);
-  const answers = local.answers.filter((record) => typeCode(record.data) === type);
+  const answers = local.answers.filter((record, i) => i < start || typeCode(record.data) === type);
   if (answers.length === local.answers.length) return local;
   return { ...local, answers, additionals: [] };
 }

@@ -14,7 +14,14 @@ import {
 import type { ParsedRecords } from "./zone_parser.ts";
 import { indexDenial, isSigned, type ZoneDnssec } from "./zone_dnssec.ts";
 import { packNodes, type ZoneNodes } from "./packed_nodes.ts";
-import { addAncestors, NameRecords, originError, placementError } from "./zone_rules.ts";
+import {
+  addAncestors,
+  type DnameAt,
+  NameRecords,
+  occludedError,
+  originError,
+  placementError,
+} from "./zone_rules.ts";
 
 /** The records of one name and type. */
 export interface RRset {
@@ -44,6 +51,8 @@ export interface Zone {
   readonly parents: ReadonlySet<string>;
   /** Whether any NS RRset sits below the apex (so lookups check for zone cuts). */
   readonly hasDelegations: boolean;
+  /** Whether the zone holds a DNAME (so each lookup looks for one above the name asked). */
+  readonly hasDnames: boolean;
   /** The number of records. */
   readonly size: number;
   /** For a signed zone (its SOA has an RRSIG), its NSEC and NSEC3 chains; null for an unsigned one. */
@@ -79,6 +88,7 @@ export function buildZone(parsed: ParsedRecords, file: string, origin?: string):
   const parents = new Set<string>();
   nodes.set(key, new NameRecords());
   let hasDelegations = false;
+  const dnames: DnameAt[] = [];
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
     const owner = nameKey(record.name);
@@ -100,7 +110,10 @@ export function buildZone(parsed: ParsedRecords, file: string, origin?: string):
     const broken = node.add(record, type, where(i));
     if (broken) throw broken;
     if (type === RRType.NS && owner !== key) hasDelegations = true;
+    if (type === RRType.DNAME) dnames.push({ key: owner, record, at: where(i) });
   }
+  const occluded = occludedError(dnames, parents);
+  if (occluded) throw occluded;
   const dnssec = isSigned(nodes.get(key)!) ? indexDenial(nodes, key) : null;
   return {
     apex: soa.name,
@@ -109,6 +122,7 @@ export function buildZone(parsed: ParsedRecords, file: string, origin?: string):
     nodes: packNodes(nodes),
     parents,
     hasDelegations,
+    hasDnames: dnames.length > 0,
     size: records.length,
     dnssec,
   };

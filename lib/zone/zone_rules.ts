@@ -14,6 +14,7 @@ import {
   type ResourceRecord,
   RRType,
   type TextLocation,
+  typeName,
 } from "../proto/mod.ts";
 import type { Zone } from "./zone.ts";
 
@@ -54,6 +55,30 @@ export function placementError(
   return null;
 }
 
+/** A DNAME as a zone is built: its owner's key, the record, and where it was written. */
+export interface DnameAt {
+  readonly key: string;
+  readonly record: ResourceRecord;
+  readonly at: TextLocation;
+}
+
+/**
+ * The error for a DNAME with names below its owner: a DNAME redirects every name below it, so
+ * they could never be answered (RFC 6672 section 2.4 lets a server refuse such a zone, and NSD
+ * does). Checked once the whole zone is in; `parents` holds every name with a name below it.
+ */
+export function occludedError(dnames: readonly DnameAt[], parents: ReadonlySet<string>): ParseError | null {
+  for (const { key, record, at } of dnames) {
+    if (parents.has(key)) {
+      return new ParseError(
+        at,
+        `DNAME at "${record.name}" has names below it, which it would hide (RFC 6672)`,
+      );
+    }
+  }
+  return null;
+}
+
 /** One name's RRsets as its records come, with the CNAME rules kept. */
 export class NameRecords {
   /** The RRsets, in the order their types first appeared. */
@@ -65,7 +90,10 @@ export class NameRecords {
   add(record: ResourceRecord, type: number, at: TextLocation): ParseError | null {
     const rrset = this.rrsets.find((set) => set.type === type);
     if (rrset) {
-      if (type === RRType.CNAME) return new ParseError(at, `a second CNAME at "${record.name}"`);
+      // Each redirects a whole name (or the names below it), so there is one (RFC 6672 section 2.4).
+      if (type === RRType.CNAME || type === RRType.DNAME) {
+        return new ParseError(at, `a second ${typeName(type)} at "${record.name}"`);
+      }
       rrset.records.push(record);
     } else {
       this.rrsets.push({ type, records: [record] });

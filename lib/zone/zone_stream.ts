@@ -18,7 +18,14 @@ import type { ResourceRecord, TextLocation } from "../proto/mod.ts";
 import { keyHash, PackedNodesBuilder, RepeatedKey } from "./packed_nodes.ts";
 import type { PackedNodes } from "./packed_nodes.ts";
 import type { Zone } from "./zone.ts";
-import { addAncestors, NameRecords, originError, placementError } from "./zone_rules.ts";
+import {
+  addAncestors,
+  type DnameAt,
+  NameRecords,
+  occludedError,
+  originError,
+  placementError,
+} from "./zone_rules.ts";
 
 /** The file is not in the order {@link ZoneStream} takes: build the zone from all its records. */
 export class NotInOrder extends Error {
@@ -46,6 +53,7 @@ export class ZoneStream {
   #soaAt: TextLocation | undefined;
   #key = "";
   #hasDelegations = false;
+  readonly #dnames: DnameAt[] = [];
   #size = 0;
   /** The first rule broken: kept until the whole file has parsed (a parse error comes first). */
   #error: ParseError | undefined;
@@ -85,6 +93,7 @@ export class ZoneStream {
     this.#error = this.#group.add(record, type, at) ?? undefined;
     if (this.#error) return;
     if (type === RRType.NS && owner !== this.#key) this.#hasDelegations = true;
+    if (type === RRType.DNAME) this.#dnames.push({ key: owner, record, at });
     this.#size++;
   }
 
@@ -102,6 +111,8 @@ export class ZoneStream {
     const nodes = this.#packed();
     // Only now, as a name found twice would have ended the stream where it came back.
     if (this.#error) throw this.#error;
+    const occluded = occludedError(this.#dnames, this.#parents);
+    if (occluded) throw occluded;
     return {
       zone: {
         apex: this.#soa.name,
@@ -110,6 +121,7 @@ export class ZoneStream {
         nodes,
         parents: this.#parents,
         hasDelegations: this.#hasDelegations,
+        hasDnames: this.#dnames.length > 0,
         size: this.#size,
         dnssec: null,
       },

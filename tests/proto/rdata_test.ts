@@ -58,6 +58,20 @@ const registered: { readonly [T in Known]: true } = {
   NSEC: true,
   NSEC3: true,
   NSEC3PARAM: true,
+  HINFO: true,
+  RP: true,
+  AFSDB: true,
+  NAPTR: true,
+  DNAME: true,
+  SSHFP: true,
+  TLSA: true,
+  SMIMEA: true,
+  CDS: true,
+  CDNSKEY: true,
+  OPENPGPKEY: true,
+  ZONEMD: true,
+  SPF: true,
+  URI: true,
 };
 
 test("the table has a vector for every registered type, whose code is its RRType constant", () => {

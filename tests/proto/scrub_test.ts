@@ -194,7 +194,7 @@ const vectors: readonly Vector[] = [
        c00c 0005 0001 0000012c 0006 03777777 c02d                # www CNAME www.example.net (at 0x46)
        c046 0001 0001 0000012c 0004 c0000208                     # www.example.net A 192.0.2.8`,
     ),
-    answers: ["example.com TYPE39", "www.example.com CNAME", "www.example.net A"],
+    answers: ["example.com DNAME", "www.example.com CNAME", "www.example.net A"],
     authorities: [],
     additionals: [],
     walked: false,

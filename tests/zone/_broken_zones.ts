@@ -81,6 +81,24 @@ export const BROKEN_ZONES: readonly {
     reason: 'a second CNAME at "www.example.org"',
   },
   {
+    name: "two DNAMEs at one name (RFC 6672 section 2.4)",
+    text: `${HEAD}${SOA}old DNAME a.example.\nold DNAME b.example.\n`,
+    at: "z.zone:5:1",
+    reason: 'a second DNAME at "old.example.org"',
+  },
+  {
+    name: "a CNAME and a DNAME at one name",
+    text: `${HEAD}${SOA}old DNAME a.example.\nold CNAME b.example.\n`,
+    at: "z.zone:5:1",
+    reason: 'CNAME and other data at "old.example.org"',
+  },
+  {
+    name: "a DNAME with a name below it, which it would hide (RFC 6672 section 2.4)",
+    text: `${HEAD}${SOA}old DNAME a.example.\nwww A 192.0.2.1\nx.old A 192.0.2.2\n`,
+    at: "z.zone:4:1",
+    reason: 'DNAME at "old.example.org" has names below it',
+  },
+  {
     name: "an SOA owner other than the origin given for the file",
     text: `${HEAD}\n${SOA}`,
     origin: "example.net",
