@@ -5,15 +5,19 @@
  */
 import { EncodeError, ParseError, type TextLocation } from "./errors.ts";
 import { withoutRootDot } from "./name.ts";
-import { checkName } from "./wire.ts";
+import { checkName, normalizeEscapes } from "./wire.ts";
 import type { Token } from "./zone_lexer.ts";
 
-/** Makes a name absolute: `@` is the origin, a name without a final dot is relative to it. */
+/**
+ * Makes a name absolute: `@` is the origin, a name without a final dot is relative to it. Escapes
+ * are written as a name off the wire has them (`\*` as `*`: see normalizeEscapes).
+ */
 export function absoluteName(text: string, origin: string): string {
   if (text === "@") return origin;
-  const bare = withoutRootDot(text);
-  if (bare !== text || text === ".") return bare; // it had its root dot: already absolute
-  return origin === "" ? text : `${text}.${origin}`;
+  const written = normalizeEscapes(text);
+  const bare = withoutRootDot(written);
+  if (bare !== written || written === ".") return bare; // it had its root dot: already absolute
+  return origin === "" ? written : `${written}.${origin}`;
 }
 
 /** Reads the octets of a character-string or other escaped text: `\X` is X, `\DDD` is one octet. */

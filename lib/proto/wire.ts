@@ -265,6 +265,27 @@ function parseLabels(text: string): Labels {
   return { labels, starts };
 }
 
+/**
+ * A name's presentation text with each octet written as {@link Reader.name} writes it (`\*` as `*`,
+ * `\046` as `\.`, `\065` as `A`), so that a name read from a zone file and the same name read off
+ * the wire are one string, and one key. Text without a backslash comes back as it is, and so does
+ * text that does not parse (checkName says why).
+ */
+export function normalizeEscapes(text: string): string {
+  if (!text.includes("\\")) return text;
+  const bare = withoutRootDot(text);
+  if (bare === "") return text;
+  let labels: Labels["labels"];
+  try {
+    labels = parseLabels(bare).labels;
+  } catch {
+    return text;
+  }
+  const written = labels.map((label) => typeof label === "string" ? label : labelText(label, 0, label.length))
+    .join(".");
+  return bare === text ? written : `${written}.`;
+}
+
 /** The labels of a name without its root dot, checked against the limits of RFC 1035 section 3.1. */
 function checkedLabels(text: string): Labels {
   const found = text.includes("\\") ? parseLabels(text) : splitPlain(text);

@@ -2,7 +2,8 @@
  * dnsd's zone loading and answers checked against NSD's, name by name, through the real path
  * (`main.ts --zone ORIGIN=FILE` against `nsd -d` with the same file):
  * - the record types of rdata_more.ts and DNAME (RFC 6672): synthesis, a CNAME asked for,
- *   YXDOMAIN, a DNAME to the zone's own apex;
+ *   YXDOMAIN, a DNAME to the zone's own apex; owners spelled with escapes a name off the wire
+ *   does not have (`star\*x`, `esc\046dot`, `\065bc`);
  * - a zone of 6,000 names with escapes, non-ASCII octets, mixed case, long labels, deep names,
  *   a wildcard, a delegation and a DNAME, once with each name's records together (the zone is
  *   packed as it is read, its table made in regions: zone_stream.ts, packed_nodes.ts) and once
@@ -48,6 +49,9 @@ dn DNAME target.example.net.
 self DNAME ${ORIGIN}.
 long DNAME ${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.
 www A 192.0.2.80
+star\\*x A 192.0.2.3
+esc\\046dot A 192.0.2.1
+\\065bc A 192.0.2.2
 unk TYPE65280 \\# 4 0a000001
 `;
 
@@ -75,6 +79,9 @@ const TYPES_NAMES = [
   "short.long",
   "unk",
   "nope",
+  "star*x", // written star\*x in the file
+  "esc\\.dot", // written esc\046dot
+  "abc", // written \065bc
 ]; // prettier-ignore
 
 const TYPES_ASKED = [

@@ -6,7 +6,7 @@ import { test } from "../_limit.ts";
 import assert from "node:assert/strict";
 import { DecodeError, type DecodeReason, EncodeError } from "../../lib/proto/errors.ts";
 import { withoutRootDot } from "../../lib/proto/name.ts";
-import { CompressionTable, Reader, Writer } from "../../lib/proto/wire.ts";
+import { CompressionTable, normalizeEscapes, Reader, Writer } from "../../lib/proto/wire.ts";
 import { hex, toHex } from "../_hex.ts";
 
 /** Runs `read`, failing the test unless it throws a DecodeError; returns that error. */
@@ -190,6 +190,8 @@ const spellings: readonly { text: string; wire: Uint8Array }[] = [
   { text: ".", wire: hex`00` },
   { text: String.raw`a\.`, wire: hex`02 612e 00` }, // an escaped dot is not the root
   { text: String.raw`a\\.`, wire: hex`02 615c 00` }, // an escaped backslash, then the root
+  { text: String.raw`star\*x`, wire: hex`06 73746172 2a 78 00` }, // `*` needs no escape
+  { text: String.raw`esc\046dot`, wire: hex`07 657363 2e 646f74 00` }, // a dot inside a label
 ];
 
 test("Writer.name() reads escapes and an optional root dot", async (t) => {
@@ -207,6 +209,18 @@ test("Writer.name() rejects a bad decimal escape", async (t) => {
       );
     });
   }
+});
+
+test("normalizeEscapes() writes a name as Reader.name() reads its octets, whatever the spelling", async (t) => {
+  for (const { text, wire } of spellings) {
+    await t.step(text, () => assert.equal(withoutRootDot(normalizeEscapes(text)), new Reader(wire).name()));
+  }
+  for (const { name, text } of escapes) {
+    await t.step(name, () => assert.equal(normalizeEscapes(text), text));
+  }
+  await t.step("text that does not parse comes back as it is", () => {
+    assert.equal(normalizeEscapes(String.raw`bad\999`), String.raw`bad\999`);
+  });
 });
 
 test("withoutRootDot() drops one unescaped trailing dot", async (t) => {
