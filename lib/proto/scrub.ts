@@ -90,7 +90,10 @@ export function scrubReply(reply: Message, question: Question): Message {
   const anyType = question.type === RRType.ANY;
   const answerKept = sift(reply.answers, (record, owner, type) => {
     // A DNAME above the current name redirects it; the synthesized CNAME that follows moves it on.
-    if (type === RRType.DNAME) return current !== owner && isAtOrBelow(current, owner);
+    // One at the name itself redirects nothing: it stays only as the answer to DNAME (or ANY).
+    if (type === RRType.DNAME) {
+      return owner === current ? anyType || question.type === RRType.DNAME : isAtOrBelow(current, owner);
+    }
     if (owner !== current) return false;
     if (record.data.type === "CNAME") {
       current = nameKey(record.data.target);

@@ -43,6 +43,20 @@ const QUESTIONS: readonly (readonly [string, string])[] = [
   ["_sip._tcp.example.org", "SRV"],
   ["nope.example.org", "A"],
   ["example.org", "AAAA"],
+  ["hinfo.example.org", "HINFO"],
+  ["rp.example.org", "RP"],
+  ["afsdb.example.org", "AFSDB"],
+  ["naptr.example.org", "NAPTR"],
+  ["sshfp.example.org", "SSHFP"],
+  ["_443._tcp.tlsa.example.org", "TLSA"],
+  ["smimea.example.org", "SMIMEA"],
+  ["pgp.example.org", "OPENPGPKEY"],
+  ["example.org", "CDS"],
+  ["example.org", "CDNSKEY"],
+  ["spf.example.org", "SPF"],
+  ["_ftp._tcp.example.org", "URI"],
+  ["moved.example.org", "DNAME"],
+  ["host.moved.example.org", "A"], // NSD's DNAME and the CNAME it makes, forwarded and cached
 ];
 
 const EDNS = { udpPayloadSize: 1232, version: 0, dnssecOk: false, flags: 0, options: [] };

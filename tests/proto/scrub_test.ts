@@ -201,6 +201,30 @@ const vectors: readonly Vector[] = [
     whole: true,
   },
   {
+    name: "DNAME asked for at its own name: the DNAME is the answer (it redirects only names below)",
+    bytes: replyBytes(
+      "0001 0000 0000",
+      `c00c 0027 0001 0000012c 000d 076578616d706c65 036e6574 00  # www DNAME example.net`,
+      "0027",
+    ),
+    answers: ["www.example.com DNAME"],
+    authorities: [],
+    additionals: [],
+    walked: false,
+    whole: true,
+  },
+  {
+    name: "a DNAME at the name asked, for another type: not part of the answer",
+    bytes: replyBytes(
+      "0001 0000 0000",
+      `c00c 0027 0001 0000012c 000d 076578616d706c65 036e6574 00  # www DNAME example.net`,
+    ),
+    answers: [],
+    authorities: [],
+    additionals: [],
+    walked: false,
+  },
+  {
     name: "RRSIG asked for: the signatures are the answer",
     bytes: replyBytes(
       "0001 0000 0000",
