@@ -137,6 +137,28 @@ export const XFR_KEY: TsigKeySpec = {
   secret: "kxHhTuxg5qLbC6IgbUCVdZgCOvt5c8ENH8+p9rlo1s8=",
 };
 
+/** Records of types newer than RFC 1035 for a transferred zone: peers must keep them as sent. */
+export const MORE_TYPES = `hinfo HINFO "PC-Intel-700mhz" "Linux 2.4"
+naptr NAPTR 100 10 "u" "E2U+sip" "!^.*$!sip:info@example.com!" .
+_443._tcp.www TLSA 3 1 1 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6
+sshfp SSHFP 4 2 123456789abcdef67890123456789abcdef67890123456789abcdef123456789
+_ftp._tcp URI 10 1 "ftp://ftp1.example.com/public"
+moved DNAME example.net.
+`;
+
+/** Questions for the {@link MORE_TYPES} records of `zone`, a name below its DNAME included. */
+export function moreTypesQuestions(zone: string): readonly (readonly [string, string])[] {
+  return [
+    [`hinfo.${zone}`, "HINFO"],
+    [`naptr.${zone}`, "NAPTR"],
+    [`_443._tcp.www.${zone}`, "TLSA"],
+    [`sshfp.${zone}`, "SSHFP"],
+    [`_ftp._tcp.${zone}`, "URI"],
+    [`moved.${zone}`, "DNAME"],
+    [`host.moved.${zone}`, "A"],
+  ];
+}
+
 /**
  * A test zone at `serial`: its A record changes with each version, so an IXFR has a change to carry;
  * `extra` lines (a record that comes and goes, a delegation) end it.

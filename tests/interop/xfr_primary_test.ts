@@ -12,6 +12,8 @@ import { needsTools } from "../_nsd.ts";
 import { runTool } from "../_tools.ts";
 import { freeUdpPort } from "../_udp_client.ts";
 import {
+  MORE_TYPES,
+  moreTypesQuestions,
   type PeerKind,
   peerTools,
   retryOnPortClash,
@@ -30,7 +32,7 @@ const KEY = XFR_KEY;
 
 function zoneText(serial: number): string {
   const moved = serial === 1 ? "old A 192.0.2.50" : "new AAAA 2001:db8::2";
-  return versionedZone(ZONE, serial, `mail MX  10 www\n${moved}\n`);
+  return versionedZone(ZONE, serial, `mail MX  10 www\n${moved}\n${MORE_TYPES}`);
 }
 
 /** The questions whose answers are compared between dnsd and the secondary. */
@@ -43,6 +45,7 @@ const QUESTIONS = [
   [`same.${ZONE}`, "TXT"],
   [`old.${ZONE}`, "A"],
   [`new.${ZONE}`, "AAAA"],
+  ...moreTypesQuestions(ZONE),
 ] as const;
 
 async function answers(port: number): Promise<string[]> {

@@ -13,6 +13,8 @@ import { dig, needsTools } from "../_nsd.ts";
 import { runTool } from "../_tools.ts";
 import { freeUdpPort } from "../_udp_client.ts";
 import {
+  MORE_TYPES,
+  moreTypesQuestions,
   type PeerKind,
   peerTools,
   retryOnPortClash,
@@ -34,7 +36,11 @@ const KEY = XFR_KEY;
 
 function zoneText(serial: number): string {
   const moved = serial === 1 ? "old A 192.0.2.50" : "new AAAA 2001:db8::2";
-  return versionedZone(ZONE, serial, `mail MX  10 www\nsub  NS  ns.elsewhere.example.\n${moved}\n`);
+  return versionedZone(
+    ZONE,
+    serial,
+    `mail MX  10 www\nsub  NS  ns.elsewhere.example.\n${moved}\n${MORE_TYPES}`,
+  );
 }
 
 const QUESTIONS = [
@@ -47,6 +53,7 @@ const QUESTIONS = [
   [`new.${ZONE}`, "AAAA"],
   [`nothing.${ZONE}`, "A"],
   [`host.sub.${ZONE}`, "A"],
+  ...moreTypesQuestions(ZONE),
 ] as const;
 
 /**
