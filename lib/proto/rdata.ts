@@ -10,7 +10,7 @@ import { childCodecs, dnssecCodecs } from "./rdata_dnssec.ts";
 import { moreCodecs } from "./rdata_more.ts";
 import { modernCodecs } from "./rdata_modern.ts";
 import { formatHex, type RDataText } from "./rdata_text.ts";
-import type { RData } from "./types.ts";
+import { type RData, typeName } from "./types.ts";
 import { Reader, Writer } from "./wire.ts";
 import { DecodeError } from "./errors.ts";
 
@@ -83,7 +83,9 @@ export function parseRData(code: number, text: RDataText): RData {
   }
   const codec = byCode.get(code);
   if (!codec) {
-    text.fail(`type ${code} has no text form here: write its RDATA as \\# LENGTH HEX (RFC 3597)`, first);
+    const name = typeName(code);
+    const which = name.startsWith("TYPE") ? `type ${code}` : `${name} (type ${code})`;
+    text.fail(`${which} has no text form in dnsd: write its RDATA as \\# LENGTH HEX (RFC 3597)`, first);
   }
   const data = codec.parse(text);
   text.end();

@@ -74,6 +74,17 @@ const registered: { readonly [T in Known]: true } = {
   URI: true,
 };
 
+test("a type IANA names but dnsd keeps opaque has its name, and its data in the RFC 3597 form", () => {
+  for (const [name, code] of [["LOC", 29], ["CERT", 37], ["IPSECKEY", 45], ["TA", 32768]] as const) {
+    assert.equal(typeFromText(name.toLowerCase()), code, name);
+    assert.equal(typeName(code), name);
+  }
+  assert.equal(typeName(65534), "TYPE65534");
+  const loc = parseText(29, String.raw`\# 4 00121613`);
+  assert.deepStrictEqual(loc, { type: "unknown", code: 29, bytes: new Uint8Array([0x00, 0x12, 0x16, 0x13]) });
+  assert.equal(formatRData(loc), String.raw`\# 4 00121613`);
+});
+
 test("the table has a vector for every registered type, whose code is its RRType constant", () => {
   const covered = new Set(vectors.map(({ data }) => data.type));
   for (const name of Object.keys(registered) as Known[]) {

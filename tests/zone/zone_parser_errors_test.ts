@@ -293,7 +293,13 @@ const malformed: readonly Malformed[] = [
     name: String.raw`an unknown type without \#`,
     files: "g 300 TYPE65534 abc\n",
     at: "z.zone:1:17",
-    reason: String.raw`type 65534 has no text form here: write its RDATA as \# LENGTH HEX`,
+    reason: String.raw`type 65534 has no text form in dnsd: write its RDATA as \# LENGTH HEX`,
+  },
+  {
+    name: String.raw`a type IANA names that dnsd keeps opaque, without \#`,
+    files: "loc 300 LOC 42 21 54 N 71 06 18 W -24m 30m\n",
+    at: "z.zone:1:13",
+    reason: String.raw`LOC (type 29) has no text form in dnsd: write its RDATA as \# LENGTH HEX`,
   },
   {
     // Regression: the escape once took the line end, joining the next line to this record.
