@@ -279,6 +279,37 @@ function rdataArms(n: fc.Arbitrary<string>): { readonly [T in RData["type"]]: fc
       publicKey: bytes(300),
     }),
     OPENPGPKEY: record({ type: fc.constant("OPENPGPKEY"), key: bytes(300) }),
+    // Mostly what RFC 1876's text can say; sometimes any octets, which go out in the \# form.
+    LOC: fc.oneof(
+      {
+        weight: 3,
+        arbitrary: record({
+          type: fc.constant("LOC"),
+          version: fc.constant(0),
+          size: fc.integer({ min: 1, max: 9 }).chain((m) =>
+            fc.integer({ min: 0, max: 9 }).map((e) => (m << 4) | e)
+          ),
+          horizontalPrecision: fc.constantFrom(0x00, 0x16, 0x99),
+          verticalPrecision: fc.constantFrom(0x00, 0x13, 0x25),
+          latitude: fc.integer({ min: 2 ** 31 - 90 * 3_600_000, max: 2 ** 31 + 90 * 3_600_000 }),
+          longitude: fc.integer({ min: 2 ** 31 - 180 * 3_600_000, max: 2 ** 31 + 180 * 3_600_000 }),
+          altitude: u32,
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: record({
+          type: fc.constant("LOC"),
+          version: u8,
+          size: u8,
+          horizontalPrecision: u8,
+          verticalPrecision: u8,
+          latitude: u32,
+          longitude: u32,
+          altitude: u32,
+        }),
+      },
+    ),
     ZONEMD: record({
       type: fc.constant("ZONEMD"),
       serial: u32,
@@ -457,6 +488,7 @@ function foldData(data: RData): RData {
     case "NAPTR":
       return { ...data, replacement: nameKey(data.replacement) };
     case "HINFO":
+    case "LOC":
     case "SSHFP":
     case "TLSA":
     case "SMIMEA":

@@ -493,4 +493,37 @@ export const vectors: readonly Vector[] = [
     wire: hex`000a 0001 6674703a2f2f667470312e6578616d706c652e636f6d2f7075626c6963 # no length octet`,
     text: '10 1 "ftp://ftp1.example.com/public"',
   },
+  {
+    source: "RFC 1876 section 4 (cambridge-net.kei.com), cross-checked with dnspython",
+    data: {
+      type: "LOC",
+      version: 0,
+      size: 0x33,
+      horizontalPrecision: 0x16,
+      verticalPrecision: 0x13,
+      latitude: 0x89172dd0,
+      longitude: 0x70be15f0,
+      altitude: 0x00988d20,
+    },
+    wire: hex`00 33 16 13 # version 0, size 30 m (3e3 cm), 10,000 m, 10 m
+      89172dd0 70be15f0 00988d20 # 42 21 54 N, 71 6 18 W, -24 m`,
+    text: "42 21 54.000 N 71 6 18.000 W -24.00m 30.00m 10000.00m 10.00m",
+    alsoParses: ["42 21 54 N 71 06 18 W -24m 30m", "42 21 54 n 71 6 18.000 w -24.00 30 10000 10"],
+  },
+  {
+    source: "LOC with the default size and precisions, written without them (as dnspython does)",
+    data: {
+      type: "LOC",
+      version: 0,
+      size: 0x12,
+      horizontalPrecision: 0x16,
+      verticalPrecision: 0x13,
+      latitude: 0x7fc72f40,
+      longitude: 0x80e06865,
+      altitude: 0x00ab6d07,
+    },
+    wire: hex`00 12 16 13 7fc72f40 80e06865 00ab6d07 # 1 2 3.456 S, 4 5 6.789 E, 12345.67 m`,
+    text: "1 2 3.456 S 4 5 6.789 E 12345.67m",
+    alsoParses: ["1 2 3.456 S 4 5 6.789 E 12345.67m 1m 10000m 10m"],
+  },
 ];

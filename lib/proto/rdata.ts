@@ -7,6 +7,7 @@
 import type { Known, RDataCodec } from "./rdata_codec.ts";
 import { basicCodecs } from "./rdata_basic.ts";
 import { childCodecs, dnssecCodecs } from "./rdata_dnssec.ts";
+import { locCodecs } from "./rdata_loc.ts";
 import { moreCodecs } from "./rdata_more.ts";
 import { modernCodecs } from "./rdata_modern.ts";
 import { formatHex, type RDataText } from "./rdata_text.ts";
@@ -20,6 +21,7 @@ const codecs: { readonly [T in Known]: RDataCodec<T> } = {
   ...dnssecCodecs,
   ...childCodecs,
   ...moreCodecs,
+  ...locCodecs,
 };
 
 const byCode = new Map<number, RDataCodec<Known>>(

@@ -36,6 +36,7 @@ export const RRType = {
   RP: 17,
   AFSDB: 18,
   AAAA: 28,
+  LOC: 29,
   SRV: 33,
   NAPTR: 35,
   DNAME: 39,
@@ -191,6 +192,21 @@ export type RData =
     readonly replacement: string;
   }
   | { readonly type: "DNAME"; readonly target: string }
+  // RFC 1876 LOC, in its wire values: see rdata_loc.ts.
+  | {
+    readonly type: "LOC";
+    readonly version: number;
+    /** Diameter of the sphere around the point: mantissa (high 4 bits) × 10^exponent (low 4) cm. */
+    readonly size: number;
+    readonly horizontalPrecision: number;
+    readonly verticalPrecision: number;
+    /** Thousandths of an arc second north of the equator, plus 2^31. */
+    readonly latitude: number;
+    /** Thousandths of an arc second east of the prime meridian, plus 2^31. */
+    readonly longitude: number;
+    /** Centimetres above a base 100,000 m below the WGS 84 reference spheroid. */
+    readonly altitude: number;
+  }
   // RFC 4255 SSHFP; RFC 6698 TLSA and RFC 8162 SMIMEA (one layout); RFC 7929 OPENPGPKEY.
   | {
     readonly type: "SSHFP";
@@ -322,7 +338,6 @@ const IANA_ONLY: readonly (readonly [string, number])[] = [
   ["KEY", 25],
   ["PX", 26],
   ["GPOS", 27],
-  ["LOC", 29],
   ["NXT", 30],
   ["EID", 31],
   ["NIMLOC", 32],
@@ -360,7 +375,7 @@ const IANA_ONLY: readonly (readonly [string, number])[] = [
   ["WALLET", 262],
   ["TA", 32768],
   ["DLV", 32769],
-]; // deno-fmt-ignore
+];
 
 const typeNames = new Map<number, string>([
   ...Object.entries(RRType).map(([name, code]): [number, string] => [code, name]),

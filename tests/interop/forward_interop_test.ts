@@ -44,6 +44,7 @@ const QUESTIONS: readonly (readonly [string, string])[] = [
   ["nope.example.org", "A"],
   ["example.org", "AAAA"],
   ["hinfo.example.org", "HINFO"],
+  ["loc.example.org", "LOC"],
   ["rp.example.org", "RP"],
   ["afsdb.example.org", "AFSDB"],
   ["naptr.example.org", "NAPTR"],

@@ -37,6 +37,8 @@ const TYPES_ZONE = `${HEAD}@ ZONEMD 2024010101 240 240 (
 @ CDS 12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 @ CDNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==
 h HINFO "PC-Intel-700mhz" "Linux 2.4"
+h LOC 42 21 54 N 71 06 18 W -24m 30m
+h LOC 1 2 3.456 S 4 5 6.789 E 12345.67m
 h HINFO INTEL-386 "Windows\\0322000"
 r RP mbox.example.com. txt
 a AFSDB 1 afs.example.net.
@@ -91,6 +93,7 @@ const TYPES_ASKED = [
   RRType.A,
   RRType.CNAME,
   RRType.HINFO,
+  RRType.LOC,
   RRType.RP,
   RRType.AFSDB,
   RRType.NAPTR,

@@ -136,8 +136,8 @@ test(
       records.filter((r) => r.name === name && r.data.type === type);
 
     equal(zone.apex, "example.org");
-    equal(records.length, 54);
-    equal(zone.size, 54);
+    equal(records.length, 55);
+    equal(zone.size, 55);
     equal(zone.hasDelegations, true);
     deepEqual(
       zone.soa,
