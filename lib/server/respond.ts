@@ -16,6 +16,7 @@ import {
   HEADER_SIZE,
   headerOnlyReply,
   type Message,
+  nameKey,
   NotAuthoritative,
   NotImplemented,
   NotReady,
@@ -24,7 +25,9 @@ import {
   Rcode,
   Refused,
   reply,
+  type ResourceRecord,
   responseEdns,
+  typeCode,
   udpLimit,
   unknownOpcodeReply,
   UpstreamError,
@@ -148,17 +151,55 @@ function isReferral(response: Message): boolean {
     response.authorities.some(({ data }) => data.type === "NS");
 }
 
+/** Where each RRset of a section starts (records of one owner and type are written together). */
+function rrsetStarts(records: readonly ResourceRecord[]): number[] {
+  const starts: number[] = [];
+  for (let i = 0; i < records.length; i++) {
+    const [record, previous] = [records[i]!, records[i - 1]];
+    if (
+      !previous || typeCode(previous.data) !== typeCode(record.data) ||
+      nameKey(previous.name) !== nameKey(record.name)
+    ) {
+      starts.push(i);
+    }
+  }
+  return starts;
+}
+
 /**
  * The response with less of its additional section, when that is what keeps it over the limit
  * (RFC 4035 section 3.1.1: TC must not be set only because additional RRSIGs did not fit, and
- * additional data is optional, RFC 2181 section 9): first without its RRSIGs, then without it.
+ * additional data is optional, RFC 2181 section 9): first without its RRSIGs, then as many of its
+ * RRsets as fit, in order (as NSD fills it), found in a few encodings by halving; null when even
+ * none does not fit, or for a referral, whose glue goes whole or with TC=1.
  */
-function* lighterAdditionals(response: Message): Generator<Message> {
+function lighterAdditionals(
+  response: Message,
+  limit: number,
+  arena: ByteArena | undefined,
+): Uint8Array | null {
   const { additionals } = response;
-  if (additionals.length === 0) return;
+  if (additionals.length === 0) return null;
   const unsigned = additionals.filter(({ data }) => data.type !== "RRSIG");
-  if (unsigned.length < additionals.length) yield { ...response, additionals: unsigned };
-  if (unsigned.length > 0 && !isReferral(response)) yield { ...response, additionals: [] };
+  const encoded = (records: readonly ResourceRecord[]) =>
+    encodeMessage({ ...response, additionals: records }, arena);
+  if (unsigned.length < additionals.length) {
+    const fitted = encoded(unsigned);
+    if (fitted.length <= limit) return fitted;
+  }
+  if (unsigned.length === 0 || isReferral(response)) return null;
+  const starts = [...rrsetStarts(unsigned), unsigned.length];
+  let best = encoded([]);
+  if (best.length > limit) return null;
+  // RRsets 0..low-1 are known to fit; 0..high-1 known not to.
+  let [low, high] = [0, starts.length - 1];
+  while (high - low > 1) {
+    const middle = (low + high) >> 1;
+    const fitted = encoded(unsigned.slice(0, starts[middle]));
+    if (fitted.length <= limit) [low, best] = [middle, fitted];
+    else high = middle;
+  }
+  return best;
 }
 
 /**
@@ -180,10 +221,8 @@ function fitUdp(response: Message, limit: number, arena: ByteArena | undefined):
   if (wire) return wire;
   const bytes = encodeMessage(response, arena);
   if (bytes.length <= limit) return bytes;
-  for (const lighter of lighterAdditionals(response)) {
-    const fitted = encodeMessage(lighter, arena);
-    if (fitted.length <= limit) return fitted;
-  }
+  const lighter = lighterAdditionals(response, limit, arena);
+  if (lighter) return lighter;
   const truncated: Message = { ...response, truncated: true, answers: [], authorities: [], additionals: [] };
   const cut = encodeMessage(truncated, arena);
   // Only an error reply echoing several questions (FORMERR, NOTIMP) can still be too long.

@@ -5,7 +5,7 @@
  */
 import { contextOf } from "../_request.ts";
 import { test } from "../_limit.ts";
-import { deepEqual, equal, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
 import { DataError, UpstreamError, UpstreamTimeout } from "../../lib/proto/errors.ts";
 import { forward } from "../../lib/upstream/forward.ts";
@@ -410,6 +410,34 @@ for (const c of cases) {
     deepEqual(reports, c.reports ?? []);
   });
 }
+
+test("respond() keeps as many whole additional RRsets as fit, in order, without TC (as NSD fills it)", async () => {
+  // 40 names with an A and an AAAA each: 80 RRsets, far over 512 octets beside the 5 answers.
+  const targets = Array.from({ length: 40 }, (_, i) => `mail${i}.example`);
+  const additionals: ResourceRecord[] = targets.flatMap((name, i) => [
+    { name, class: RRClass.IN, ttl: 60, data: { type: "A" as const, address: `192.0.2.${i + 1}` } },
+    { name, class: RRClass.IN, ttl: 60, data: { type: "AAAA" as const, address: `2001:db8::${i + 1}` } },
+  ]);
+  const request = query({ name: "big.example" });
+  const response = await respond(encodeMessage(request), contextOf(), {
+    resolve: chain([answering({ authoritative: true, answers: manyA("big.example", 5), additionals })]),
+    report: () => {},
+  });
+  const got = decodeMessage(response!);
+  const kept = got.additionals.length;
+  equal(got.truncated, false);
+  equal(got.answers.length, 5);
+  ok(kept > 0 && kept < additionals.length, `kept ${kept}`);
+  ok(response!.length <= 512, `${response!.length} octets`);
+  // The records kept are the first ones, and one more RRset would not have fit.
+  deepEqual(got.additionals.map((r) => r.name), additionals.slice(0, kept).map((r) => r.name));
+  const more = encodeMessage(reply(request, {
+    authoritative: true,
+    answers: manyA("big.example", 5),
+    additionals: additionals.slice(0, kept + 1),
+  }));
+  ok(more.length > 512, `one more RRset fits too: ${more.length} octets`);
+});
 
 test("respond() writes a mapped answer's owner as a pointer to the question", async () => {
   const response = await respond(encodeMessage(query({ id: 0x0001 })), contextOf(), {
