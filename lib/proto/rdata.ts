@@ -10,7 +10,8 @@ import { childCodecs, dnssecCodecs } from "./rdata_dnssec.ts";
 import { locCodecs } from "./rdata_loc.ts";
 import { moreCodecs } from "./rdata_more.ts";
 import { modernCodecs } from "./rdata_modern.ts";
-import { formatHex, type RDataText } from "./rdata_text.ts";
+import { formatHex, RDataText } from "./rdata_text.ts";
+import { zoneEntries } from "./zone_lexer.ts";
 import { type RData, typeName } from "./types.ts";
 import { Reader, Writer } from "./wire.ts";
 import { DecodeError } from "./errors.ts";
@@ -94,11 +95,57 @@ export function parseRData(code: number, text: RDataText): RData {
   return data;
 }
 
-/** Writes RDATA as zone-file text; unregistered types in the RFC 3597 form `\# LENGTH HEX`. */
-export function formatRData(data: RData): string {
-  if (data.type === "unknown") {
-    return data.bytes.length === 0 ? "\\# 0" : `\\# ${data.bytes.length} ${formatHex(data.bytes)}`;
+/** RDATA octets in the RFC 3597 form `\# LENGTH HEX`. */
+function genericText(octets: Uint8Array): string {
+  return octets.length === 0 ? "\\# 0" : `\\# ${octets.length} ${formatHex(octets)}`;
+}
+
+/**
+ * Types made only of addresses, names and numbers, whose text always reads back as the same octets
+ * (tests/proto/rdata_test.ts checks it for any data): most of a zone, written without the check.
+ */
+const ALWAYS_READS_BACK: ReadonlySet<string> = new Set([
+  "A",
+  "AAAA",
+  "NS",
+  "CNAME",
+  "PTR",
+  "MX",
+  "SOA",
+  "SRV",
+  "DNAME",
+  "RP",
+  "AFSDB",
+]);
+
+/** Whether `text` reads back (absolute names, no origin) as RDATA of type `code` with these octets. */
+function readsBackAs(code: number, text: string, octets: Uint8Array): boolean {
+  const end = { file: "", line: 1, column: text.length + 1 };
+  try {
+    const [entry] = zoneEntries(text, ""); // the lexer throws for text it cannot split (a lone quote)
+    if (!entry) return false;
+    const again = rdataOctets(
+      parseRData(code, new RDataText(entry.tokens, 0, { origin: "", file: "", end })),
+    );
+    return again.length === octets.length && again.every((octet, i) => octet === octets[i]);
+  } catch {
+    return false;
   }
+}
+
+/**
+ * Writes RDATA as zone-file text; unregistered types in the RFC 3597 form `\# LENGTH HEX`. So is
+ * any whose text form would not read back as the same octets: data a type's text cannot say (a TXT
+ * without a string, an empty DS digest) or that its text form's rules refuse (an SVCB whose
+ * mandatory key is absent), which a primary may still send. A secondary's zone file, written with
+ * this, then always loads again. Each is checked by reading it back (a few microseconds, off the
+ * path of queries: zone files, explain, assertions), but for the types that need no check.
+ */
+export function formatRData(data: RData): string {
+  if (data.type === "unknown") return genericText(data.bytes);
   const codec = codecs[data.type] as RDataCodec<Known>;
-  return codec.format(data as never);
+  const text = codec.format(data as never);
+  if (ALWAYS_READS_BACK.has(data.type)) return text;
+  const octets = rdataOctets(data);
+  return readsBackAs(codec.code, text, octets) ? text : genericText(octets);
 }
