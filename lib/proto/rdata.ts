@@ -104,7 +104,7 @@ function genericText(octets: Uint8Array): string {
  * Types made only of addresses, names and numbers, whose text always reads back as the same octets
  * (tests/proto/rdata_test.ts checks it for any data): most of a zone, written without the check.
  */
-const ALWAYS_READS_BACK: ReadonlySet<string> = new Set([
+const ALWAYS_READS_BACK: ReadonlySet<RData["type"]> = new Set<RData["type"]>([
   "A",
   "AAAA",
   "NS",
