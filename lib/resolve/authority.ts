@@ -5,8 +5,6 @@
  */
 import { findZone, type LocalData, rrsetOf, signaturesAt, type Zone, type ZoneNode } from "../zone/mod.ts";
 import {
-  checkName,
-  isAtOrBelow,
   nameKey,
   negativeTtl,
   parentName,
@@ -16,7 +14,6 @@ import {
   RRClass,
   RRType,
   typeCode,
-  withoutRootDot,
 } from "../proto/mod.ts";
 import type { Request, Resolve, Stage } from "./request.ts";
 import {
@@ -30,6 +27,7 @@ import {
   wildcardOf,
 } from "./signed_answer.ts";
 import type { ResponseMemo } from "./response_memo.ts";
+import { dnameAbove, type Redirect, synthesizedCname } from "./dname_redirect.ts";
 
 /** How many CNAMEs a chain may follow inside local data before dnsd stops (as BIND does). */
 export const MAX_CNAME_CHAIN = 16;
@@ -76,58 +74,6 @@ type Step =
     readonly glue: readonly ResourceRecord[];
     readonly origin: Origin;
   };
-
-/** A DNAME above the name asked, and where it sits (for its RRSIGs). */
-interface Redirect {
-  readonly record: ResourceRecord;
-  readonly origin: Origin;
-}
-
-/**
- * The DNAME that redirects `key` (RFC 6672 section 3.2): the highest one strictly above it, at or
- * below the apex. Undefined when there is none, or when a zone cut above the DNAME comes first.
- */
-function dnameAbove(zone: Zone, key: string, cut: string | undefined): Redirect | undefined {
-  let found: Redirect | undefined;
-  for (let name = key; name !== zone.key;) {
-    name = parentName(name);
-    const node = zone.nodes.get(name);
-    const record = node && rrsetOf(node, RRType.DNAME)?.records[0];
-    if (record) found = { record, origin: { zone, key: name, node } };
-    if (name === "") break;
-  }
-  if (found && cut !== undefined && found.origin.key !== cut && isAtOrBelow(found.origin.key, cut)) {
-    return undefined;
-  }
-  return found;
-}
-
-/**
- * The CNAME a DNAME makes for `name` (as asked): the DNAME owner's labels at its end replaced by the
- * DNAME's target, with the DNAME's TTL (RFC 6672 section 3.1). YXDOMAIN when that is too long.
- */
-function substitute(name: string, dname: Redirect): Step {
-  const { record } = dname;
-  if (record.data.type !== "DNAME") return { kind: "yxdomain", dname };
-  let suffix = withoutRootDot(name);
-  while (nameKey(suffix) !== dname.origin.key) suffix = parentName(suffix);
-  const asked = withoutRootDot(name);
-  const prefix = asked.slice(0, asked.length - suffix.length - (suffix === "" ? 0 : 1));
-  const to = withoutRootDot(record.data.target);
-  const target = to === "" ? prefix : `${prefix}.${to}`;
-  try {
-    checkName(target);
-  } catch {
-    return { kind: "yxdomain", dname };
-  }
-  return {
-    kind: "cname",
-    record: { name, class: record.class, ttl: record.ttl, data: { type: "CNAME", target } },
-    target,
-    origin: undefined, // made here, so unsigned: a validator checks it against the signed DNAME
-    dname,
-  };
-}
 
 /** Answers from one node: the asked RRset, or its CNAME, or NODATA. `owner` is the name as asked. */
 function fromNode(
@@ -206,7 +152,12 @@ function lookupOne(data: LocalData, name: string, type: number): Step {
   const cut = zone.hasDelegations ? findCut(zone, key, type) : undefined;
   if (zone.hasDnames) {
     const dname = dnameAbove(zone, key, cut?.key);
-    if (dname) return substitute(name, dname);
+    if (dname) {
+      const cname = synthesizedCname(name, dname);
+      // Made here, so unsigned: a validator checks it against the signed DNAME (RFC 6672 5.3.3).
+      if (cname) return { kind: "cname", record: cname, target: cname.data.target, origin: undefined, dname };
+      return { kind: "yxdomain", dname };
+    }
   }
   if (cut) {
     const ns = rrsetOf(cut.node, RRType.NS)!.records;
