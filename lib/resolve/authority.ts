@@ -397,7 +397,8 @@ export function authoritative(data: () => LocalData, options: { readonly memo?: 
     }
     const response = reply(query, {
       rcode: local.rcode,
-      authoritative: local.authoritative,
+      // For QCLASS ANY no server holds every class, so no answer is authoritative (as NSD answers).
+      authoritative: local.authoritative && question.class !== RRClass.ANY,
       answers: local.answers,
       authorities: local.authorities,
       additionals: local.additionals,

@@ -222,6 +222,7 @@ export function defaultZones(options: DefaultZonesOptions): Stage {
     if (!options.enabled()) return next(request);
     const answer = defaultZoneAnswer(table, question.name, question.type, exists);
     if (!answer) return next(request);
-    return Promise.resolve(reply(query, { authoritative: true, ...answer }));
+    // For QCLASS ANY no server holds every class, so no answer is authoritative (as NSD answers).
+    return Promise.resolve(reply(query, { authoritative: question.class !== RRClass.ANY, ...answer }));
   };
 }

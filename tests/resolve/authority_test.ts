@@ -34,6 +34,13 @@ const rows: readonly Row[] = [
     answer: [WWW],
   },
   {
+    name: "answers QCLASS ANY from the zone with AA=0: no server holds every class (as NSD answers)",
+    question: `www.dnsd.test A ${RRClass.ANY}`,
+    rcode: Rcode.NOERROR,
+    aa: false,
+    answer: [WWW],
+  },
+  {
     name: "matches a name case-insensitively and answers with the case asked",
     question: "WwW.DnSd.TeSt A",
     rcode: Rcode.NOERROR,
