@@ -28,7 +28,7 @@ interface Child {
 /** The signed zones under the root. */
 export const CHILDREN: readonly Child[] = [
   { zone: "a8", algorithm: "RSASHA256", extra: "out CNAME nx.a13.\nout2 CNAME www.unsigned.\n" },
-  { zone: "a10", algorithm: "RSASHA512", extra: "moved DNAME a14.\n" },
+  { zone: "a10", algorithm: "RSASHA512", extra: "moved DNAME a14.\nrp RP mbox.a10. txt.a10.\n" },
   { zone: "a13", algorithm: "ECDSAP256SHA256", nsec3: true },
   { zone: "a14", algorithm: "ECDSAP384SHA384" },
   {

@@ -113,6 +113,32 @@ const cases: readonly Case[] = [
     }),
     expect: { security: "bogus", ede: 10 },
   },
+  {
+    // RFC 4034 section 6.2 (and RFC 3597 section 7): these names are lower-cased in canonical form.
+    name: "RP whose names come in capitals: still secure",
+    question: ["rp.a10", RRType.RP],
+    tamper: (response) => ({
+      ...response,
+      answers: response.answers.map((record) =>
+        record.data.type === "RP"
+          ? { ...record, data: { type: "RP", mailbox: "MBOX.A10", text: "Txt.A10" } }
+          : record
+      ),
+    }),
+    expect: { security: "secure" },
+  },
+  {
+    name: "a DNAME whose target comes in capitals, and the CNAME made from it: still secure",
+    question: ["www.moved.a10", RRType.A],
+    follow: "www.a14",
+    tamper: (response) => ({
+      ...response,
+      answers: response.answers.map((record) =>
+        record.data.type === "DNAME" ? { ...record, data: { type: "DNAME", target: "A14" } } : record
+      ),
+    }),
+    expect: { security: "secure" },
+  },
   { name: "the DS of a signed zone", question: ["a8", RRType.DS], expect: { security: "secure" } },
   { name: "a DNSKEY set", question: ["a15", RRType.DNSKEY], expect: { security: "secure" } },
   {
