@@ -1,7 +1,14 @@
 import { test } from "../_limit.ts";
 import { deepEqual, equal } from "node:assert/strict";
 import { createValidator, MAX_FETCHES, parseTrustAnchors, type Verdict } from "../../lib/dnssec/mod.ts";
-import { type Message, type Question, Rcode, type ResourceRecord, RRType } from "../../lib/proto/mod.ts";
+import {
+  type Message,
+  type Question,
+  Rcode,
+  type RData,
+  type ResourceRecord,
+  RRType,
+} from "../../lib/proto/mod.ts";
 import { needsTools } from "../_nsd.ts";
 import { type SignedTree, withSignedTree } from "./_signed_tree.ts";
 
@@ -43,6 +50,14 @@ function flipSignature(response: Message): Message {
       return { ...record, data: { ...record.data, signature } };
     }),
   };
+}
+
+/** A tamper that gives the answer's records of `data`'s type that data instead (signatures kept). */
+function withAnswerData(data: RData): (response: Message) => Message {
+  return (response) => ({
+    ...response,
+    answers: response.answers.map((record) => record.data.type === data.type ? { ...record, data } : record),
+  });
 }
 
 const isType = (type: string) => (record: ResourceRecord) =>
@@ -105,38 +120,21 @@ const cases: readonly Case[] = [
     name: "an unsigned CNAME that is not what the DNAME substitutes",
     question: ["www.moved.a10", RRType.A],
     follow: "www.a14",
-    tamper: (response) => ({
-      ...response,
-      answers: response.answers.map((record) =>
-        record.data.type === "CNAME" ? { ...record, data: { type: "CNAME", target: "www.a13." } } : record
-      ),
-    }),
+    tamper: withAnswerData({ type: "CNAME", target: "www.a13." }),
     expect: { security: "bogus", ede: 10 },
   },
   {
     // RFC 4034 section 6.2 (and RFC 3597 section 7): these names are lower-cased in canonical form.
     name: "RP whose names come in capitals: still secure",
     question: ["rp.a10", RRType.RP],
-    tamper: (response) => ({
-      ...response,
-      answers: response.answers.map((record) =>
-        record.data.type === "RP"
-          ? { ...record, data: { type: "RP", mailbox: "MBOX.A10", text: "Txt.A10" } }
-          : record
-      ),
-    }),
+    tamper: withAnswerData({ type: "RP", mailbox: "MBOX.A10", text: "Txt.A10" }),
     expect: { security: "secure" },
   },
   {
     name: "a DNAME whose target comes in capitals, and the CNAME made from it: still secure",
     question: ["www.moved.a10", RRType.A],
     follow: "www.a14",
-    tamper: (response) => ({
-      ...response,
-      answers: response.answers.map((record) =>
-        record.data.type === "DNAME" ? { ...record, data: { type: "DNAME", target: "A14" } } : record
-      ),
-    }),
+    tamper: withAnswerData({ type: "DNAME", target: "A14" }),
     expect: { security: "secure" },
   },
   { name: "the DS of a signed zone", question: ["a8", RRType.DS], expect: { security: "secure" } },
