@@ -161,6 +161,9 @@ export class ServerCookies {
    * whose server cookie is missing or not valid, and TC=1 with the question for one with no cookie.
    */
   early(query: Uint8Array, check: CookieCheck | null, udp: boolean): Uint8Array | null {
+    // A response (QR=1) or a message too short to be one gets no answer at all, cookie or not:
+    // answering it could be used to reflect, or to make two servers answer each other forever.
+    if (query.length < 12 || (query[2]! & 0x80) !== 0) return null;
     if (check?.status === CookieStatus.MALFORMED) return headerReply(query, 1, false);
     if (!this.#require || !udp || check?.status === CookieStatus.VALID) return null;
     if (check === null) return headerReply(query, 0, true);

@@ -16,7 +16,7 @@ import { BADCOOKIE, type CookieOptions, type RateLimitOptions } from "../../lib/
 import { fixedData, mappingRecords } from "../../lib/zone/mod.ts";
 import { needsFfi } from "../_batched.ts";
 import { connectTcp, LOCAL, query } from "../_tcp_client.ts";
-import { openUdpClient } from "../_udp_client.ts";
+import { exchange, openUdpClient } from "../_udp_client.ts";
 import { needsTool, runTool } from "../_tools.ts";
 import { replyTo, startScriptedUpstream } from "../_scripted_upstream.ts";
 
@@ -121,6 +121,12 @@ for (const { transport, udpIo } of KINDS) {
           equal(malformed.rcode, Rcode.FORMERR, `${length} octets`);
         }
       });
+      if (transport === "udp") {
+        // The same malformed cookie in a response (QR=1): no answer at all (found by fuzz:wire).
+        const response = withCookie(new Uint8Array(7).fill(3));
+        response[2] = response[2]! | 0x80;
+        equal(await exchange(server.address.port, response, 300), null, "a reply to a response");
+      }
     } finally {
       server.close();
       await server.finished;

@@ -261,6 +261,18 @@ for (const { name, cookie, require, udp, status, rcode, truncated } of EARLY) {
   });
 }
 
+test("server cookies at once: a response (QR=1) gets nothing, whatever its cookie", () => {
+  // Found by deno task fuzz:wire (seed 20261206): a response with a malformed COOKIE got FORMERR.
+  for (const require of [false, true]) {
+    const jar = cookies({ require });
+    for (const cookie of ["2464c4abcf10c9", A1!.client, null]) {
+      const bytes = cookie === null ? query("example.com", { id: 0x2a2a, edns: {} }) : cookieQuery(cookie);
+      bytes[2] = bytes[2]! | 0x80; // QR
+      equal(jar.early(bytes, jar.inspect(bytes, CLIENT), true), null, `${cookie} require=${require}`);
+    }
+  }
+});
+
 test("a stamped response carries the client cookie and a fresh server cookie that checks", () => {
   const jar = cookies();
   const bytes = cookieQuery(A1!.client);
