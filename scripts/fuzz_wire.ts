@@ -47,10 +47,20 @@ function sleep(ms: number): Promise<void> {
 }
 
 function freePort(): number {
-  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const { port } = conn.addr as Deno.NetAddr;
-  conn.close();
-  return port;
+  // dnsd listens on the port over UDP and TCP: one the kernel gives for UDP may be taken for TCP
+  // (seed 6 once met "address already in use"), so both are tried before it is handed on.
+  for (let attempt = 0;; attempt++) {
+    const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    const { port } = conn.addr as Deno.NetAddr;
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch (error) {
+      if (attempt >= 20) throw error;
+    } finally {
+      conn.close();
+    }
+  }
 }
 
 /** The resident set of process `pid` in MiB, from ps(1) (reading /proc/PID needs --allow-all); NaN without it. */
