@@ -191,7 +191,7 @@ function lighterAdditionals(
   const starts = [...rrsetStarts(unsigned), unsigned.length];
   let best = encoded([]);
   if (best.length > limit) return null;
-  // RRsets 0..low-1 are known to fit; 0..high-1 known not to.
+  // The first `low` RRsets are known to fit, the first `high` known not to.
   let [low, high] = [0, starts.length - 1];
   while (high - low > 1) {
     const middle = (low + high) >> 1;
