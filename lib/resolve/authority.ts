@@ -331,7 +331,6 @@ function finish(
 }
 
 const REDIRECTS: ReadonlySet<number> = new Set<number>([RRType.DNAME, RRType.CNAME, RRType.RRSIG]);
-const NONE: ReadonlySet<number> = new Set<number>();
 
 /**
  * An ANY answer cut to the name's first RRset (RFC 8482 section 4.1): what a UDP client gets, so
@@ -340,9 +339,10 @@ const NONE: ReadonlySet<number> = new Set<number>();
 export function minimalAny(local: LocalAnswer): LocalAnswer {
   // A DNAME and the CNAME made from it (with their RRSIGs) lead to the name whose RRsets ANY asks
   // for: they stay, and the cut is made after them.
-  const leading = local.answers[0] && typeCode(local.answers[0].data) === RRType.DNAME ? REDIRECTS : NONE;
   let start = 0;
-  while (start < local.answers.length && leading.has(typeCode(local.answers[start]!.data))) start++;
+  if (local.answers[0] && typeCode(local.answers[0].data) === RRType.DNAME) {
+    while (start < local.answers.length && REDIRECTS.has(typeCode(local.answers[start]!.data))) start++;
+  }
   const first = local.answers[start];
   if (!first) return local;
   const type = typeCode(first.data);
