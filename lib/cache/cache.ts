@@ -401,8 +401,11 @@ export class AnswerCache {
     const length = wire ? blobLength(key, wire.kept) : -1;
     if (wire && length >= 0) {
       this.#table.location[row] = writeBlob(this.#pages, row, length, key, wire.kept, wire.restoresCase);
-      // The first hits are served from the upstream's own copy, read from the blob only once gone.
-      return this.#recent[row % RECENT_VIEWS] = new EntryView(
+      // Not kept among the recent views: most stored answers are never asked for again, and a view
+      // held until 4,096 other rows push it out outlives a young-generation GC, so every miss's
+      // scan (its offsets, the reply's octets) would be copied and promoted only to die in the old
+      // generation. A first hit reads the blob, as any later one would.
+      return new EntryView(
         this.#table,
         row,
         null,

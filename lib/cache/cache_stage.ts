@@ -8,6 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import { levelGate, Source } from "../observe/mod.ts";
 import { agedResponse, AnswerCache, type CacheEntry, cacheKey, type CacheLimits, slotOf } from "./cache.ts";
+import { SlotMap } from "./slot_map.ts";
 import {
   displayName,
   EdeCode,
@@ -123,7 +124,8 @@ export function answerCache(options: CacheOptions): Cache {
   const debug = levelGate(log, "debug");
   const counters: CacheCounters = { hits: 0, misses: 0, stale: 0, prefetches: 0, coalesced: 0 };
   // Keyed by the key's slot (see slotOf): a number, which costs less to look up than the string.
-  const inFlight = new Map<number, Flight>();
+  // Not a Map: see slot_map.ts for what a Map's churn costs the collector.
+  const inFlight = new SlotMap<Flight>();
 
   /** Asks `next` once per key at a time, storing what comes back. */
   function fetch(key: string, slot: number, request: Request, next: Resolve): Promise<Message> {

@@ -20,9 +20,12 @@ type TimerHandle = ReturnType<typeof setTimeout>;
 
 interface Deadline {
   readonly at: number;
-  readonly callback: () => void;
+  /** Let go of once cancelled: what it holds (a whole query) is garbage long before it is swept. */
+  callback: () => void;
   cancelled: boolean;
 }
+
+const NOTHING = () => {};
 
 /** Below this many, cancelled deadlines are left for the heap to drop as they come up. */
 const SWEEP_ABOVE = 1024;
@@ -61,6 +64,7 @@ export class Deadlines {
     return () => {
       if (deadline.cancelled) return;
       deadline.cancelled = true;
+      deadline.callback = NOTHING;
       if (++this.#cancelled > SWEEP_ABOVE && this.#cancelled * 2 > this.#heap.length) this.#sweep();
     };
   }

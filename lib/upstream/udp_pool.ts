@@ -14,6 +14,7 @@ import { UpstreamCookie } from "../policy/mod.ts";
 import { getLogger } from "@logtape/logtape";
 import { ByteArena, UpstreamError, UpstreamTimeout } from "../proto/mod.ts";
 import { replyMismatch } from "./match.ts";
+import { IdTable } from "./id_table.ts";
 import { type DatagramSocket, openUpstreamSocket, ReceiveBuffers, sockaddr, SocketPeer } from "../net/mod.ts";
 import {
   type AbortLike,
@@ -84,7 +85,7 @@ interface Waiting {
 
 interface PooledSocket {
   readonly conn: DatagramSocket;
-  readonly waiting: Map<number, Waiting>;
+  readonly waiting: IdTable<Waiting>;
   openedAt: number;
   sent: number;
   retired: boolean;
@@ -239,7 +240,7 @@ export function pooledUdpExchange(upstream: Upstream, options: UdpPoolOptions = 
       }
       const socket: PooledSocket = {
         conn,
-        waiting: new Map(),
+        waiting: new IdTable(),
         openedAt: time,
         sent: 0,
         retired: false,

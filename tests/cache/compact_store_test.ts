@@ -11,6 +11,7 @@ import fc from "fast-check";
 import { agedResponse, AnswerCache, type CacheLimits } from "../../lib/cache/cache.ts";
 import { BlobPages, MAX_BLOB, PAGE_SIZE } from "../../lib/cache/blob_pages.ts";
 import { SlotIndex } from "../../lib/cache/slot_index.ts";
+import { SlotMap } from "../../lib/cache/slot_map.ts";
 import { blobHasKey, blobKeyAtOrBelow, blobLength, readBlob, writeBlob } from "../../lib/cache/wire_blob.ts";
 import { ByteArena } from "../../lib/proto/arena.ts";
 import { decodeMessage, encodeMessage } from "../../lib/proto/codec.ts";
@@ -68,6 +69,30 @@ test("SlotIndex maps slots as a Map does, through collisions, deletions and grow
       deepEqual(new Map(index.entries()), model);
     }),
     { seed: 19, numRuns: 200 },
+  );
+});
+
+test("SlotMap maps slots to values as a Map does, its rows reused, through collisions and deletions", () => {
+  const operation = fc.tuple(fc.constantFrom("set", "delete", "get"), fc.integer({ min: 0, max: 200 }));
+  fc.assert(
+    fc.property(fc.array(operation, { maxLength: 600, size: "max" }), (operations) => {
+      const map = new SlotMap<{ step: number }>();
+      const model = new Map<number, { step: number }>();
+      operations.forEach(([what, slot], step) => {
+        const key = (slot * 0x100000) & 0x3fffffff; // slots that share home buckets
+        if (what === "set") {
+          const value = { step };
+          map.set(key, value);
+          model.set(key, value);
+        } else if (what === "delete") {
+          equal(map.delete(key), model.delete(key));
+        }
+        equal(map.get(key), model.get(key));
+        equal(map.size, model.size);
+      });
+      for (const [key, value] of model) equal(map.get(key), value);
+    }),
+    { seed: 23, numRuns: 200 },
   );
 });
 
