@@ -52,8 +52,10 @@ export interface DatagramSocket {
    */
   serve(handler: BatchHandler, replyFailed?: ReplyFailed): Promise<void>;
   /**
-   * Sends one datagram. A batched socket sends at once and says whether the kernel took it; Deno's
-   * goes through an op: its promise settles when the datagram is sent, and rejects when it is not.
+   * Sends one datagram. A batched upstream socket sends at once and says whether the kernel took it;
+   * a batched listening socket queues it to go with the others made in the same round of microtasks
+   * (true), and tells one the kernel refuses to `serve()`'s `replyFailed`. Deno's goes through an op:
+   * its promise settles when the datagram is sent, and rejects when it is not.
    * (The op's own promise is handed back as it is: a `.then` would cost every answer a promise.)
    * @throws {Deno.errors.BadResource} when the socket is closed
    */

@@ -1,8 +1,8 @@
 /**
  * UDP sockets read in batches through FFI: recvmmsg(2) takes up to 64 datagrams in one call,
  * where `Deno.DatagramConn` costs one async op per datagram, which caps a Deno server well below
- * a native one (see the README's Benchmarks). Datagrams go out with sendto(2), with no op in
- * between. Every socket hands each batch to its handler as it comes (`serve`): the listening one
+ * a native one (see the README's Benchmarks). The listening socket's replies go out together by
+ * sendmmsg(2) (see `queueReply`); upstream queries by sendto(2), with no op in between. Every socket hands each batch to its handler as it comes (`serve`): the listening one
  * to the server, the upstream ones (one per query in flight, each query on a new port) to the
  * upstream pool, reading into buffers they share. A {@link UdpReactor} waits for all of them. IPv4
  * and IPv6; Linux with glibc on 64-bit CPUs and `--allow-ffi`: elsewhere `Deno.listenDatagram`.
@@ -168,6 +168,20 @@ function batchedSocket(
   function sendReplies(): void {
     if (replies && replies.count > 0 && !closed) replies.send(libc, fd, refused);
   }
+  /**
+   * Queues a reply made outside a batch's handler (a forwarded query's, when its upstream answers)
+   * for one sendmmsg(2) once the microtasks queued so far have run: the replies that one wake-up's
+   * upstream datagrams lead to reach `send()` in the same round of microtasks, and go out in one
+   * system call instead of a sendto(2) each. False when it cannot wait (no room ever: sent alone).
+   */
+  function queueReply(data: Uint8Array, to: Uint8Array): boolean {
+    if (replies!.count === 0) queueMicrotask(sendReplies);
+    if (replies!.add(data, to)) return true;
+    sendReplies(); // full: send those first
+    if (!replies!.add(data, to)) return false;
+    queueMicrotask(sendReplies);
+    return true;
+  }
   function replyTo(i: number, data: Uint8Array): boolean {
     if (closed) return false;
     if (replies) {
@@ -219,6 +233,7 @@ function batchedSocket(
     },
     send(data, to) {
       if (closed) throw new Deno.errors.BadResource("the socket is closed");
+      if (replies && queueReply(data, rawOf(to))) return true;
       const sent = sendTo(libc, fd, data, rawOf(to)) >= 0;
       if (parked) {
         parked = false;
@@ -243,6 +258,7 @@ function batchedSocket(
       : {}),
     close() {
       if (closed) return;
+      sendReplies(); // replies queued in this round of microtasks still go
       closed = true;
       if (handler) reactor.unwatch(watcher);
       else libc.symbols.close(fd);

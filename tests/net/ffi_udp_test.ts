@@ -105,6 +105,43 @@ test(
   },
 );
 
+test(
+  needsFfi(
+    "replies sent after their batch wait for the microtasks queued so far, go in order, and close() sends them",
+  ),
+  async () => {
+    const socket = listenBatchedUdp({ hostname: "127.0.0.1", port: 0 });
+    const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    const failures: Deno.NetAddr[] = [];
+    try {
+      await client.send(Uint8Array.of(1), socket.addr);
+      const from = await new Promise<Deno.NetAddr>((resolve) => {
+        void socket.serve((batch) => {
+          resolve(batch.sender(0) as Deno.NetAddr);
+          return false;
+        }, (to) => failures.push(to));
+      });
+      // 150 in one synchronous run: more than the 64 a sendmmsg(2) batch holds, so it fills twice.
+      for (let i = 0; i < 150; i++) equal(socket.send(Uint8Array.of(i, 0xcc), from), true);
+      // One to a port no datagram can go to: told to the socket's replyFailed, the others still go.
+      equal(socket.send(Uint8Array.of(0xff), { transport: "udp", hostname: "127.0.0.1", port: 0 }), true);
+      equal(socket.send(Uint8Array.of(150, 0xcc), from), true);
+      for (let i = 0; i <= 150; i++) {
+        deepEqual([...(await within(client.receive(), 2000, `reply ${i}`))[0]], [i, 0xcc]);
+      }
+      equal(failures.length, 1);
+      equal(failures[0]!.port, 0);
+      // Queued and closed in the same turn: it still goes.
+      equal(socket.send(Uint8Array.of(7), from), true);
+      socket.close();
+      deepEqual([...(await within(client.receive(), 2000, "the reply queued before close()"))[0]], [7]);
+    } finally {
+      client.close();
+      socket.close();
+    }
+  },
+);
+
 test(needsFfi("listenBatchedUdp() close() settles serve() and frees the port"), async () => {
   const socket = listenBatchedUdp({ hostname: "127.0.0.1", port: 0 });
   const serving = socket.serve(() => false);
