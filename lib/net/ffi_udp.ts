@@ -2,9 +2,10 @@
  * UDP sockets read in batches through FFI: recvmmsg(2) takes up to 64 datagrams in one call,
  * where `Deno.DatagramConn` costs one async op per datagram, which caps a Deno server well below
  * a native one (see the README's Benchmarks). The listening socket's replies go out together by
- * sendmmsg(2) (see `queueReply`); upstream queries by sendto(2), with no op in between. Every socket hands each batch to its handler as it comes (`serve`): the listening one
- * to the server, the upstream ones (one per query in flight, each query on a new port) to the
- * upstream pool, reading into buffers they share. A {@link UdpReactor} waits for all of them. IPv4
+ * sendmmsg(2) (see `queueReply`); upstream queries by sendto(2), with no op in between. Every
+ * socket hands each batch to its handler as it comes (`serve`): the listening one to the server,
+ * the upstream ones (one per query in flight, each query on a new port) to the upstream pool,
+ * reading into buffers they share. A {@link UdpReactor} waits for all of them. IPv4
  * and IPv6; Linux with glibc on 64-bit CPUs and `--allow-ffi`: elsewhere `Deno.listenDatagram`.
  * @module
  */
