@@ -9,12 +9,15 @@
  * and IPv6; Linux with glibc on 64-bit CPUs and `--allow-ffi`: elsewhere `Deno.listenDatagram`.
  * @module
  */
+import { getLogger } from "@logtape/logtape";
 import { ByteArena } from "../proto/mod.ts";
 import type { BatchHandler, DatagramBatch, DatagramSocket, ReplyFailed } from "./datagram.ts";
 import { RecvBatch } from "./recv_batch.ts";
 import { lastErrno, type Libc, UdpReactor, type Watcher } from "./udp_reactor.ts";
 import { SendBatch } from "./send_batch.ts";
 import { familyOf, sockaddr, SOCKADDR_ROOM, SocketPeer, targetOf } from "./sockaddr.ts";
+
+const log = getLogger(["dnsd", "server"]);
 
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0x80000;
@@ -163,8 +166,15 @@ function batchedSocket(
 
   const replies = shape.replies;
   let replyFailed: ReplyFailed | undefined;
-  const refused = (to: Uint8Array, code: number) =>
-    replyFailed?.(new SocketPeer(to.slice()), new Error(`sendmmsg(2) failed (os error ${code})`));
+  // A failing counter must not keep the rest of the batch from going (nor, from a microtask, end
+  // the process): logged instead.
+  const refused = (to: Uint8Array, code: number) => {
+    try {
+      replyFailed?.(new SocketPeer(to.slice()), new Error(`sendmmsg(2) failed (os error ${code})`));
+    } catch (error) {
+      log.error("Counting a failed UDP reply failed: {error}", { error });
+    }
+  };
   /** Sends the replies the batch made (see `BatchShape.replies`). */
   function sendReplies(): void {
     if (replies && replies.count > 0 && !closed) replies.send(libc, fd, refused);
@@ -176,12 +186,20 @@ function batchedSocket(
    * system call instead of a sendto(2) each. False when it cannot wait (no room ever: sent alone).
    */
   function queueReply(data: Uint8Array, to: Uint8Array): boolean {
-    if (replies!.count === 0) queueMicrotask(sendReplies);
+    if (replies!.count === 0) queueMicrotask(sendQueued);
     if (replies!.add(data, to)) return true;
     sendReplies(); // full: send those first
     if (!replies!.add(data, to)) return false;
-    queueMicrotask(sendReplies);
+    queueMicrotask(sendQueued);
     return true;
+  }
+  /** sendReplies() from a microtask, where an exception would end the process: a bug is logged. */
+  function sendQueued(): void {
+    try {
+      sendReplies();
+    } catch (error) {
+      log.error("Sending UDP replies failed: {error}", { error });
+    }
   }
   function replyTo(i: number, data: Uint8Array): boolean {
     if (closed) return false;

@@ -142,6 +142,35 @@ test(
   },
 );
 
+test(
+  needsFfi("a replyFailed that throws keeps neither the other queued replies nor the process from going on"),
+  async () => {
+    const socket = listenBatchedUdp({ hostname: "127.0.0.1", port: 0 });
+    const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    try {
+      await client.send(Uint8Array.of(1), socket.addr);
+      const from = await new Promise<Deno.NetAddr>((resolve) => {
+        void socket.serve((batch) => {
+          resolve(batch.sender(0) as Deno.NetAddr);
+          return false;
+        }, () => {
+          throw new Error("a bug in the counter");
+        });
+      });
+      equal(socket.send(Uint8Array.of(1), from), true);
+      equal(socket.send(Uint8Array.of(0xff), { transport: "udp", hostname: "127.0.0.1", port: 0 }), true);
+      equal(socket.send(Uint8Array.of(2), from), true);
+      deepEqual([...(await within(client.receive(), 2000, "the reply before the refused one"))[0]], [1]);
+      deepEqual([...(await within(client.receive(), 2000, "the reply after the refused one"))[0]], [2]);
+      equal(socket.send(Uint8Array.of(3), from), true);
+      deepEqual([...(await within(client.receive(), 2000, "a later reply"))[0]], [3]);
+    } finally {
+      client.close();
+      socket.close();
+    }
+  },
+);
+
 test(needsFfi("listenBatchedUdp() close() settles serve() and frees the port"), async () => {
   const socket = listenBatchedUdp({ hostname: "127.0.0.1", port: 0 });
   const serving = socket.serve(() => false);
