@@ -76,6 +76,31 @@ function collect(
   });
 }
 
+/**
+ * Runs `body` with a batched socket that has served one datagram from `client` (its sender is
+ * `from`) and tells refused replies to `replyFailed`; closes both after.
+ */
+async function afterOneQuery(
+  replyFailed: (to: Deno.NetAddr) => void,
+  body: (socket: DatagramSocket, client: Deno.DatagramConn, from: Deno.NetAddr) => Promise<void>,
+): Promise<void> {
+  const socket = listenBatchedUdp({ hostname: "127.0.0.1", port: 0 });
+  const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  try {
+    await client.send(Uint8Array.of(1), socket.addr);
+    const from = await new Promise<Deno.NetAddr>((resolve) => {
+      void socket.serve((batch) => {
+        resolve(batch.sender(0) as Deno.NetAddr);
+        return false;
+      }, replyFailed);
+    });
+    await body(socket, client, from);
+  } finally {
+    client.close();
+    socket.close();
+  }
+}
+
 test(
   needsFfi("listenBatchedUdp() serves a burst in batches, in order, with their senders"),
   async () => {
@@ -110,17 +135,8 @@ test(
     "replies sent after their batch wait for the microtasks queued so far, go in order, and close() sends them",
   ),
   async () => {
-    const socket = listenBatchedUdp({ hostname: "127.0.0.1", port: 0 });
-    const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
     const failures: Deno.NetAddr[] = [];
-    try {
-      await client.send(Uint8Array.of(1), socket.addr);
-      const from = await new Promise<Deno.NetAddr>((resolve) => {
-        void socket.serve((batch) => {
-          resolve(batch.sender(0) as Deno.NetAddr);
-          return false;
-        }, (to) => failures.push(to));
-      });
+    await afterOneQuery((to) => failures.push(to), async (socket, client, from) => {
       // 150 in one synchronous run: more than the 64 a sendmmsg(2) batch holds, so it fills twice.
       for (let i = 0; i < 150; i++) equal(socket.send(Uint8Array.of(i, 0xcc), from), true);
       // One to a port no datagram can go to: told to the socket's replyFailed, the others still go.
@@ -135,28 +151,17 @@ test(
       equal(socket.send(Uint8Array.of(7), from), true);
       socket.close();
       deepEqual([...(await within(client.receive(), 2000, "the reply queued before close()"))[0]], [7]);
-    } finally {
-      client.close();
-      socket.close();
-    }
+    });
   },
 );
 
 test(
   needsFfi("a replyFailed that throws keeps neither the other queued replies nor the process from going on"),
   async () => {
-    const socket = listenBatchedUdp({ hostname: "127.0.0.1", port: 0 });
-    const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-    try {
-      await client.send(Uint8Array.of(1), socket.addr);
-      const from = await new Promise<Deno.NetAddr>((resolve) => {
-        void socket.serve((batch) => {
-          resolve(batch.sender(0) as Deno.NetAddr);
-          return false;
-        }, () => {
-          throw new Error("a bug in the counter");
-        });
-      });
+    const counterBug = () => {
+      throw new Error("a bug in the counter");
+    };
+    await afterOneQuery(counterBug, async (socket, client, from) => {
       equal(socket.send(Uint8Array.of(1), from), true);
       equal(socket.send(Uint8Array.of(0xff), { transport: "udp", hostname: "127.0.0.1", port: 0 }), true);
       equal(socket.send(Uint8Array.of(2), from), true);
@@ -164,10 +169,7 @@ test(
       deepEqual([...(await within(client.receive(), 2000, "the reply after the refused one"))[0]], [2]);
       equal(socket.send(Uint8Array.of(3), from), true);
       deepEqual([...(await within(client.receive(), 2000, "a later reply"))[0]], [3]);
-    } finally {
-      client.close();
-      socket.close();
-    }
+    });
   },
 );
 
