@@ -48,12 +48,14 @@ const RECENT = 4096;
 const EMPTY: ZoneNode = Object.freeze({ rrsets: Object.freeze([]) as readonly RRset[] });
 
 /**
- * Bytes appended in chunks of 1 MiB, joined once at the end: growing one buffer by doubling would
- * copy (and zero, and fault in) everything twice over on the way to a zone's tens of MiB.
+ * Bytes appended in chunks, joined once at the end: growing one buffer by doubling would copy (and
+ * zero, and fault in) everything twice over on the way to a zone's tens of MiB. The chunks double
+ * from 4 KiB up to 1 MiB, so a small zone (every reload builds each zone anew, the built-in local
+ * zones too) does not take and drop a whole MiB each time.
  */
 class Chunks {
   readonly #full: Uint8Array[] = [];
-  #chunk = new Uint8Array(CHUNK);
+  #chunk = new Uint8Array(FIRST_CHUNK);
   #used = 0;
   #before = 0;
 
@@ -83,12 +85,13 @@ class Chunks {
   #next(room: number): void {
     this.#full.push(this.#chunk.subarray(0, this.#used));
     this.#before += this.#used;
-    this.#chunk = new Uint8Array(Math.max(CHUNK, room));
+    this.#chunk = new Uint8Array(Math.max(Math.min(CHUNK, this.#chunk.length * 2), room));
     this.#used = 0;
   }
 }
 
 const CHUNK = 1 << 20;
+const FIRST_CHUNK = 4096;
 
 /** What a {@link PackedNodes} is made of; see {@link PackedNodesBuilder}. */
 interface PackedParts {
@@ -145,7 +148,7 @@ export class RepeatedKey extends Error {
  * is found then, as a {@link RepeatedKey}.
  */
 export class PackedNodesBuilder {
-  #keys = new Uint8Array(1 << 16);
+  #keys = new Uint8Array(4096); // doubles as keys come
   #keysLength = 0;
   readonly #runs = new Chunks();
   readonly #keyStarts: Numbers<Uint32Array>;
@@ -382,9 +385,11 @@ export class PackedNodes implements ZoneNodes {
   readonly #shift: number;
   /** Nodes whose key has a character over 255, or whose run is too big for a message: as they are. */
   readonly #odd: ReadonlyMap<string, ZoneNode>;
-  readonly #recent: (ZoneNode | undefined)[] = new Array(RECENT);
+  /** Places in `#recent`: no more than the zone has nodes (a small zone's reload makes it anew). */
+  readonly #recentSize: number;
+  readonly #recent: (ZoneNode | undefined)[];
   /** Which node each place of `#recent` holds. */
-  readonly #recentNodes = new Int32Array(RECENT).fill(-1);
+  readonly #recentNodes: Int32Array;
   /** How many nodes are packed (the rest are odd). */
   readonly #packed: number;
   readonly size: number;
@@ -403,16 +408,20 @@ export class PackedNodes implements ZoneNodes {
     this.#packed = parts.packed;
     this.#odd = parts.odd;
     this.size = parts.packed + parts.odd.size;
+    this.#recentSize = Math.max(1, Math.min(RECENT, parts.packed));
+    this.#recent = new Array(this.#recentSize);
+    this.#recentNodes = new Int32Array(this.#recentSize).fill(-1);
   }
 
   get(key: string): ZoneNode | undefined {
     const node = this.#find(key);
     if (node < 0) return this.#odd.get(key);
-    const recent = this.#recent[node % RECENT];
-    if (recent !== undefined && this.#recentNodes[node % RECENT] === node) return recent;
+    const place = node % this.#recentSize;
+    const recent = this.#recent[place];
+    if (recent !== undefined && this.#recentNodes[place] === node) return recent;
     const decoded = this.#decode(node, key);
-    this.#recent[node % RECENT] = decoded;
-    this.#recentNodes[node % RECENT] = node;
+    this.#recent[place] = decoded;
+    this.#recentNodes[place] = node;
     return decoded;
   }
 
