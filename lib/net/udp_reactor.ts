@@ -5,8 +5,9 @@
  * a promise) costs more than an answer, so the reactor waits on the main thread instead, in
  * poll(2) on the sockets and on Deno's own epoll descriptors: anything the event loop has to do
  * (a TCP connection, a timer set, a signal) makes those readable and ends the wait, and the event
- * loop gets a turn at least every `loopTurnMs` (2 ms) for its timers. It never blocks the thread
- * while a microtask is queued, so answers in progress go on. Linux on 64-bit CPUs.
+ * loop gets a turn at least every `loopTurnMs` (2 ms) for its timers, through an immediate (a
+ * macrotask: Deno polls its timers and I/O before it runs one). It never blocks the thread while a
+ * microtask is queued, so answers in progress go on. Linux on 64-bit CPUs.
  * @module
  */
 import { getLogger } from "@logtape/logtape";
@@ -208,12 +209,21 @@ export class UdpReactor {
       while (this.#watchers.size > 0) {
         // Whatever was handed out runs before the next wait: consumers come back for more first.
         if (!this.#settled) {
-          await afterMicrotasks();
+          await afterMicrotasks(); // an event loop turn as well: timers, TCP and signals had theirs
           this.#settled = true;
+          this.#turnAt = performance.now();
           continue;
         }
-        if (this.#busy && this.#loopFds.length > 0) this.#waitHere();
-        else await this.#waitInWorker();
+        if (this.#busy && this.#loopFds.length > 0) {
+          if (performance.now() - this.#turnAt >= this.#loopTurnMs) {
+            // The event loop's turn, taken here: handing the wait to a worker thread and back costs
+            // tens of microseconds across threads, an immediate about one.
+            await afterMicrotasks();
+            this.#turnAt = performance.now();
+            continue;
+          }
+          this.#waitHere();
+        } else await this.#waitInWorker();
       }
     } finally {
       this.#looping = false; // at once, so the next watch() starts a loop
@@ -223,10 +233,7 @@ export class UdpReactor {
   /** One wait on the main thread, bounded by the event loop's next turn. */
   #waitHere(): void {
     const left = this.#turnAt + this.#loopTurnMs - performance.now();
-    if (left <= 0) {
-      this.#busy = false;
-      return;
-    }
+    if (left <= 0) return; // the event loop's turn first (see #run)
     const watched = this.#fill(this.#loopFds);
     const ready = this.libc.symbols.poll(this.#pollBytes, BigInt(watched), Math.ceil(left));
     if (ready <= 0) {
