@@ -186,20 +186,12 @@ function batchedSocket(
    * system call instead of a sendto(2) each. False when it cannot wait (no room ever: sent alone).
    */
   function queueReply(data: Uint8Array, to: Uint8Array): boolean {
-    if (replies!.count === 0) queueMicrotask(sendQueued);
+    if (replies!.count === 0) queueMicrotask(sendReplies);
     if (replies!.add(data, to)) return true;
     sendReplies(); // full: send those first
     if (!replies!.add(data, to)) return false;
-    queueMicrotask(sendQueued);
+    queueMicrotask(sendReplies);
     return true;
-  }
-  /** sendReplies() from a microtask, where an exception would end the process: a bug is logged. */
-  function sendQueued(): void {
-    try {
-      sendReplies();
-    } catch (error) {
-      log.error("Sending UDP replies failed: {error}", { error });
-    }
   }
   function replyTo(i: number, data: Uint8Array): boolean {
     if (closed) return false;

@@ -215,14 +215,15 @@ export class UdpReactor {
           continue;
         }
         if (this.#busy && this.#loopFds.length > 0) {
-          if (performance.now() - this.#turnAt >= this.#loopTurnMs) {
+          const left = this.#turnAt + this.#loopTurnMs - performance.now();
+          if (left <= 0) {
             // The event loop's turn, taken here: handing the wait to a worker thread and back costs
             // tens of microseconds across threads, an immediate about one.
             await afterMicrotasks();
             this.#turnAt = performance.now();
             continue;
           }
-          this.#waitHere();
+          this.#waitHere(left);
         } else await this.#waitInWorker();
       }
     } finally {
@@ -230,10 +231,8 @@ export class UdpReactor {
     }
   }
 
-  /** One wait on the main thread, bounded by the event loop's next turn. */
-  #waitHere(): void {
-    const left = this.#turnAt + this.#loopTurnMs - performance.now();
-    if (left <= 0) return; // the event loop's turn first (see #run)
+  /** One wait on the main thread, for at most `left` ms (until the event loop's next turn). */
+  #waitHere(left: number): void {
     const watched = this.#fill(this.#loopFds);
     const ready = this.libc.symbols.poll(this.#pollBytes, BigInt(watched), Math.ceil(left));
     if (ready <= 0) {
