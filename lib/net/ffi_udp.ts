@@ -25,6 +25,12 @@ const SOCK_NONBLOCK = 0x800;
 /** Batches read for one wake-up before other sockets get their turn. */
 const ROUNDS = 4;
 
+/** SO_REUSEPORT could not be set on a socket (a kernel before Linux 3.9). */
+export class ReusePortUnavailable extends Error {
+  /** The error class name. */
+  override name = "ReusePortUnavailable";
+}
+
 /** Whether batched UDP can work here: Linux, a 64-bit CPU, and permission to load libc. */
 export function batchedUdpAvailable(): boolean {
   if (Deno.build.os !== "linux" || (Deno.build.arch !== "x86_64" && Deno.build.arch !== "aarch64")) {
@@ -73,15 +79,30 @@ function boundAddress(libc: Libc, fd: number, hostname: string): Deno.NetAddr {
   return { transport: "udp", hostname, port: new DataView(bound.buffer).getUint16(2, false) };
 }
 
+const SOL_SOCKET = 1;
+const SO_REUSEPORT = 15;
+
 /**
  * Opens a UDP socket bound to `hostname:port` (IPv4 or IPv6, by the address); its bound address
  * too. No SO_REUSEADDR (nor does `Deno.listenDatagram` set it): no other socket may share the port
- * and take its datagrams.
+ * and take its datagrams, unless `reusePort` asks for SO_REUSEPORT, which only this process's
+ * workers set (the kernel lets only sockets of the same user join a port's group, and spreads
+ * datagrams over them by the sender's address and port).
  * @throws {Deno.errors.AddrInUse} when the port is taken (AddrNotAvailable, PermissionDenied as Deno's)
  */
-function bindSocket(libc: Libc, hostname: string, port: number): { fd: number; addr: Deno.NetAddr } {
+function bindSocket(
+  libc: Libc,
+  hostname: string,
+  port: number,
+  reusePort: boolean,
+): { fd: number; addr: Deno.NetAddr } {
   const address = sockaddr(hostname, port);
   const fd = newSocket(libc, hostname);
+  if (reusePort && libc.symbols.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, new Int32Array([1]), 4) !== 0) {
+    const code = lastErrno(libc);
+    libc.symbols.close(fd);
+    throw new ReusePortUnavailable(`setsockopt(SO_REUSEPORT) failed (os error ${code})`);
+  }
   if (libc.symbols.bind(fd, address, address.length) !== 0) {
     const code = lastErrno(libc);
     libc.symbols.close(fd);
@@ -285,13 +306,19 @@ function batchedSocket(
  * @throws {Deno.errors.AddrInUse} when the port is taken
  */
 export function listenBatchedUdp(
-  options: { readonly hostname: string; readonly port: number; readonly reactor?: UdpReactor },
+  options: {
+    readonly hostname: string;
+    readonly port: number;
+    readonly reactor?: UdpReactor;
+    /** Join the port's SO_REUSEPORT group (dnsd's workers; see {@link bindSocket}). */
+    readonly reusePort?: boolean;
+  },
 ): DatagramSocket {
   const reactor = options.reactor ?? new UdpReactor();
   const onClose = options.reactor ? undefined : () => void reactor.close();
   let bound: { fd: number; addr: Deno.NetAddr };
   try {
-    bound = bindSocket(reactor.libc, options.hostname, options.port);
+    bound = bindSocket(reactor.libc, options.hostname, options.port, options.reusePort ?? false);
   } catch (error) {
     onClose?.();
     throw error;

@@ -5,7 +5,7 @@
  */
 export { fromDenoSocket, isClosedSocket, ReceiveBuffers } from "./datagram.ts";
 export type { BatchHandler, DatagramBatch, DatagramSocket, DenoDatagram, ReplyFailed } from "./datagram.ts";
-export { batchedUdpAvailable, listenBatchedUdp, openReactorSocket } from "./ffi_udp.ts";
+export { batchedUdpAvailable, listenBatchedUdp, openReactorSocket, ReusePortUnavailable } from "./ffi_udp.ts";
 export { sockaddr, SocketPeer } from "./sockaddr.ts";
 export { UdpReactor } from "./udp_reactor.ts";
 export { listenUdp, openUpstreamSocket } from "./open.ts";

@@ -13,11 +13,17 @@ import type { UdpReactor } from "./udp_reactor.ts";
  * @throws {Deno.errors.AddrInUse} when the port is taken
  */
 export function listenUdp(
-  options: { readonly hostname: string; readonly port: number; readonly reactor?: UdpReactor | undefined },
+  options: {
+    readonly hostname: string;
+    readonly port: number;
+    readonly reactor?: UdpReactor | undefined;
+    /** Join the port's SO_REUSEPORT group: batched sockets only (Deno's cannot set it). */
+    readonly reusePort?: boolean;
+  },
 ): DatagramSocket {
   const { hostname, port, reactor } = options;
   return reactor
-    ? listenBatchedUdp({ hostname, port, reactor })
+    ? listenBatchedUdp({ hostname, port, reactor, reusePort: options.reusePort ?? false })
     : fromDenoSocket(Deno.listenDatagram({ transport: "udp", hostname, port }));
 }
 
