@@ -5,7 +5,7 @@
  * (`tracker.example.com`). Immutable: a reload makes a new one and swaps it whole.
  * @module
  */
-import { DomainSet } from "./domain_set.ts";
+import { DomainSet, type DomainSetParts } from "./domain_set.ts";
 
 /** How a blocked name is answered. */
 export type BlockMode = "null" | "nxdomain" | "refused";
@@ -48,4 +48,24 @@ export function isBlocked(lists: Blocklist, name: string): boolean {
   // Most names are on no list: one pass over the name, and the allowlist is not asked.
   if (blocked < 0) return false;
   return lists.allowed.longestSuffix(name) < blocked;
+}
+
+/** A {@link BlockPolicy} as posted to a worker: the lists' arrays in shared memory, not copied. */
+export interface SharedBlockPolicy {
+  readonly blocked: DomainSetParts;
+  readonly allowed: DomainSetParts;
+  readonly mode: BlockMode;
+}
+
+/** `policy` ready to post to a worker (its lists move into shared memory the first time). */
+export function shareBlockPolicy(policy: BlockPolicy): SharedBlockPolicy {
+  return { blocked: policy.lists.blocked.share(), allowed: policy.lists.allowed.share(), mode: policy.mode };
+}
+
+/** The policy a worker reads, over the shared lists of `shared`. */
+export function blockPolicyFromShared(shared: SharedBlockPolicy): BlockPolicy {
+  return {
+    lists: { blocked: DomainSet.fromParts(shared.blocked), allowed: DomainSet.fromParts(shared.allowed) },
+    mode: shared.mode,
+  };
 }

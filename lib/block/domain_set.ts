@@ -34,16 +34,38 @@ function grown<T extends Uint8Array | Int32Array>(array: T, length: number): T {
   return bigger;
 }
 
+/** What a {@link DomainSet} is made of, in shared memory: posted to a worker, nothing is copied. */
+export interface DomainSetParts {
+  /** The names' characters, end to end. */
+  readonly bytes: Uint8Array;
+  /** Where each entry starts in `bytes` (one more: the end). */
+  readonly starts: Int32Array;
+  /** Each entry's hash. */
+  readonly hashes: Int32Array;
+  /** The open-addressing table of entry numbers plus one. */
+  readonly table: Int32Array;
+  /** How many entries. */
+  readonly size: number;
+}
+
+/** `array`'s first `length` elements in shared memory (a worker reads the same pages). */
+function sharedPrefix<T extends Uint8Array | Int32Array>(array: T, length: number): T {
+  const Kind = array.constructor as new (buffer: SharedArrayBuffer) => T;
+  const shared = new Kind(new SharedArrayBuffer(length * array.BYTES_PER_ELEMENT));
+  shared.set(array.subarray(0, length));
+  return shared;
+}
+
 /** Domains (folded keys, no trailing dot), each standing for itself and every name below it. */
 export class DomainSet {
   /** The names' characters, end to end (list keys are ASCII). */
-  #bytes = new Uint8Array(1024);
+  #bytes: Uint8Array<ArrayBufferLike> = new Uint8Array(1024);
   /** Where entry `i` starts in `#bytes`; entry `i + 1` starts where it ends. */
-  #starts = new Int32Array(64);
+  #starts: Int32Array<ArrayBufferLike> = new Int32Array(64);
   /** Entry `i`'s hash. */
-  #hashes = new Int32Array(64);
+  #hashes: Int32Array<ArrayBufferLike> = new Int32Array(64);
   /** Open addressing: entry number + 1 by slot, 0 for an empty slot; at most half full. */
-  #table = new Int32Array(128);
+  #table: Int32Array<ArrayBufferLike> = new Int32Array(128);
   #size = 0;
 
   /**
@@ -57,6 +79,38 @@ export class DomainSet {
   /** How many domains are listed. */
   get size(): number {
     return this.#size;
+  }
+
+  /** A set over the parts another's {@link share} gave (a worker's view of the main thread's lists). */
+  static fromParts(parts: DomainSetParts): DomainSet {
+    const set = new DomainSet();
+    set.#bytes = parts.bytes;
+    set.#starts = parts.starts;
+    set.#hashes = parts.hashes;
+    set.#table = parts.table;
+    set.#size = parts.size;
+    return set;
+  }
+
+  /**
+   * Moves the set into shared memory, trimmed (once: later calls return the same parts), and
+   * returns its parts for workers. Adding after it copies the arrays out again, so workers' views never change.
+   */
+  share(): DomainSetParts {
+    if (!(this.#table.buffer instanceof SharedArrayBuffer)) {
+      const end = this.#starts[this.#size]!;
+      this.#bytes = sharedPrefix(this.#bytes, end);
+      this.#starts = sharedPrefix(this.#starts, this.#size + 1);
+      this.#hashes = sharedPrefix(this.#hashes, this.#size + 1);
+      this.#table = sharedPrefix(this.#table, this.#table.length);
+    }
+    return {
+      bytes: this.#bytes,
+      starts: this.#starts,
+      hashes: this.#hashes,
+      table: this.#table,
+      size: this.#size,
+    };
   }
 
   /**
@@ -83,6 +137,8 @@ export class DomainSet {
     let hash = FNV_OFFSET;
     for (let i = key.length - 1; i >= 0; i--) hash = step(hash, key.charCodeAt(i));
     if (this.#find(hash, key, 0, key.length) >= 0) return;
+    // Shared with workers, it must not change under them: this set goes on with copies.
+    if (this.#table.buffer instanceof SharedArrayBuffer) this.#unshare();
     const entry = this.#size;
     if (entry + 2 > this.#starts.length) {
       this.#starts = grown(this.#starts, this.#starts.length * 2);
@@ -98,6 +154,13 @@ export class DomainSet {
     this.#size++;
     if (this.#size * 2 > this.#table.length) this.#rehash(this.#table.length * 2);
     else this.#place(entry);
+  }
+
+  #unshare(): void {
+    this.#bytes = this.#bytes.slice();
+    this.#starts = this.#starts.slice();
+    this.#hashes = this.#hashes.slice();
+    this.#table = this.#table.slice();
   }
 
   /** Puts `entry` in the first free slot from its hash's. */

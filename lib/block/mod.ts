@@ -4,11 +4,13 @@
  * stage that answers blocked names, and the loader of the list files.
  * @module
  */
-export { BLOCK_MODES, isBlocked, NO_LISTS } from "./blocklist.ts";
+export { BLOCK_MODES, blockPolicyFromShared, isBlocked, NO_LISTS, shareBlockPolicy } from "./blocklist.ts";
+export type { SharedBlockPolicy } from "./blocklist.ts";
 export type { Blocklist, BlockMode, BlockPolicy } from "./blocklist.ts";
 export { BLOCKED_TTL, blockedResponse, blocking } from "./block_stage.ts";
 export type { BlockRequest } from "./block_stage.ts";
 export { DomainSet } from "./domain_set.ts";
+export type { DomainSetParts } from "./domain_set.ts";
 export { listKey, parseList, readListLine, UNREADABLE_SHOWN } from "./list_parser.ts";
 export type { ListLine, ParsedList, UnreadableLine } from "./list_parser.ts";
 export { listLoader } from "./loader.ts";

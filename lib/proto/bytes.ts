@@ -13,3 +13,19 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/** A typed array whose memory is a `SharedArrayBuffer`. */
+type SharableArray = Uint8Array | Uint16Array | Uint32Array | Int32Array;
+
+/**
+ * `array`'s elements in shared memory: posted to a worker, the new array is the same memory there,
+ * not a copy (a zone or a blocklist is built once and read by every worker). `array` itself when
+ * it already is.
+ */
+export function inSharedMemory<T extends SharableArray>(array: T): T {
+  if (array.buffer instanceof SharedArrayBuffer) return array;
+  const Kind = array.constructor as new (buffer: SharedArrayBuffer) => T;
+  const shared = new Kind(new SharedArrayBuffer(array.byteLength));
+  shared.set(array);
+  return shared;
+}

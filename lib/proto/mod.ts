@@ -56,4 +56,4 @@ export type { DecodeReason, EncodeReason } from "./errors.ts";
 export type { CompressionTable } from "./wire.ts";
 export { query } from "./message.ts";
 export { MessagePacker } from "./packer.ts";
-export { concatBytes } from "./bytes.ts";
+export { concatBytes, inSharedMemory } from "./bytes.ts";

@@ -31,3 +31,5 @@ export type { ParsedRecords, ZoneParseOptions } from "./zone_parser.ts";
 export type { RecordSet } from "./static_map.ts";
 export type { OneOrMore } from "./static_map.ts";
 export type { RRset } from "./zone.ts";
+export { localDataFromShared, shareLocalData } from "./shared_data.ts";
+export type { SharedLocalData, SharedZone } from "./shared_data.ts";

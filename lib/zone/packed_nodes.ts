@@ -4,10 +4,11 @@
  * numbers to find a key. With a million A records the whole process holds 205 to 310 MiB this way;
  * with them as a Map of decoded records it held about 800 (bench:memory, issue 19), all of it
  * objects for every full garbage collection to walk. A name looked up is decoded again, and the
- * last 4,096 decoded are kept. Immutable once built. Pure.
+ * last 4,096 decoded are kept. Immutable once built, in shared memory: a worker is sent the
+ * arrays ({@link PackedNodes.parts}) and reads the same pages (lib/workers). Pure.
  * @module
  */
-import { EncodeError, fnv1aText, readRecordRun, RecordRunWriter } from "../proto/mod.ts";
+import { EncodeError, fnv1aText, inSharedMemory, readRecordRun, RecordRunWriter } from "../proto/mod.ts";
 import type { RRset, ZoneNode } from "./zone.ts";
 
 /** What a zone offers of its names: the lookups answering needs, and a walk over them all. */
@@ -70,9 +71,9 @@ class Chunks {
     this.#used += run.length;
   }
 
-  /** Everything appended, in one buffer of exactly that length. */
+  /** Everything appended, in one buffer of exactly that length, in shared memory. */
   joined(): Uint8Array {
-    const all = new Uint8Array(this.length);
+    const all = new Uint8Array(new SharedArrayBuffer(this.length));
     let at = 0;
     for (const chunk of this.#full) {
       all.set(chunk, at);
@@ -93,8 +94,11 @@ class Chunks {
 const CHUNK = 1 << 20;
 const FIRST_CHUNK = 4096;
 
-/** What a {@link PackedNodes} is made of; see {@link PackedNodesBuilder}. */
-interface PackedParts {
+/**
+ * What a {@link PackedNodes} is made of (see {@link PackedNodesBuilder}): every array in shared
+ * memory, so posting them to a worker copies none; `odd` (a few names at most) is copied.
+ */
+export interface PackedParts {
   readonly keys: Uint8Array;
   readonly keyStarts: Uint32Array;
   readonly runs: Uint8Array;
@@ -128,8 +132,9 @@ class Numbers<T extends Uint32Array | Uint16Array> {
     this.array[this.length++] = value;
   }
 
+  /** The numbers pushed, in shared memory. */
   trimmed(): T {
-    return this.array.slice(0, this.length) as T;
+    return inSharedMemory(this.array.subarray(0, this.length) as T);
   }
 }
 
@@ -236,14 +241,14 @@ export class PackedNodesBuilder {
     this.#runStarts.push(this.#runs.length);
     this.#rrsetStarts.push(this.#types.length);
     return new PackedNodes({
-      keys: this.#keys.slice(0, this.#keysLength),
+      keys: inSharedMemory(this.#keys.subarray(0, this.#keysLength)),
       keyStarts: this.#keyStarts.trimmed(),
       runs: this.#runs.joined(),
       runStarts: this.#runStarts.trimmed(),
       types: this.#types.trimmed(),
       counts: this.#counts.trimmed(),
       rrsetStarts: this.#rrsetStarts.trimmed(),
-      table,
+      table: inSharedMemory(table),
       shift: 32 - this.#bits,
       packed: this.#packed,
       odd: this.#odd,
@@ -393,9 +398,12 @@ export class PackedNodes implements ZoneNodes {
   /** How many nodes are packed (the rest are odd). */
   readonly #packed: number;
   readonly size: number;
+  /** What it is made of, to post to a worker (which makes its own with the constructor). */
+  readonly parts: PackedParts;
 
-  /** Made by {@link PackedNodesBuilder} (or {@link packNodes}). */
+  /** Made by {@link PackedNodesBuilder} (or {@link packNodes}), or in a worker from another's {@link parts}. */
   constructor(parts: PackedParts) {
+    this.parts = parts;
     this.#keys = parts.keys;
     this.#keyStarts = parts.keyStarts;
     this.#runs = parts.runs;
