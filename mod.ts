@@ -86,18 +86,29 @@ export type {
 
 // Blocklists: the list file parser and the set a server's `blockPolicy` reads.
 export { DomainSet, isBlocked, parseList } from "./lib/block/mod.ts";
-export type { Blocklist, BlockMode, BlockPolicy, ParsedList, UnreadableLine } from "./lib/block/mod.ts";
+export type {
+  Blocklist,
+  BlockMode,
+  BlockPolicy,
+  DomainSetParts,
+  ParsedList,
+  UnreadableLine,
+} from "./lib/block/mod.ts";
 export type { AccessRules, RecursionRules } from "./lib/policy/mod.ts";
 
 // The server.
 export { CertificateError, DEFAULT_LOCAL_SETTINGS, ListenError, startServer } from "./lib/server/mod.ts";
 export type {
+  CacheFigures,
   EncryptedServing,
   ForwardingSettings,
   LocalSettings,
+  Peers,
   RunningServer,
   ServerCounters,
+  ServerFigures,
   ServerOptions,
+  StatisticsSource,
   TcpServerOptions,
 } from "./lib/server/mod.ts";
 export type { ForwardCounters, ForwardZone, Upstream, UpstreamStrategy } from "./lib/upstream/mod.ts";
@@ -111,7 +122,7 @@ export type { ZoneNotReady } from "./lib/xfr/mod.ts";
 export type { SignedRequest, TsigKey, TsigRecord, UnixClock } from "./lib/tsig/mod.ts";
 export { Hmacs } from "./lib/tsig/mod.ts";
 export { TsigKeyring } from "./lib/tsig/mod.ts";
-export type { QueryObserver, RouteHandler, Routes, Trace } from "./lib/observe/mod.ts";
+export type { MetricsSnapshot, QueryObserver, RouteHandler, Routes, Trace } from "./lib/observe/mod.ts";
 // Explain (RunningServer.explain) and the files it reads again (ServerOptions.explainFiles).
 export type {
   ExplainedAnswer,

@@ -74,6 +74,8 @@ export interface MetricGauges {
   readonly cache?: () => { readonly hits: number; readonly misses: number; readonly entries: number };
   /** dnsd's version. */
   readonly version?: string;
+  /** With workers (`--workers`): each one's queries so far, by worker number, as `dnsd_worker_queries_total`. */
+  readonly workers?: readonly number[];
   /** The process's memory and CPU; the real process's by default (tests inject fixed figures). */
   readonly process?: () => {
     readonly rssBytes: number;
@@ -103,6 +105,35 @@ const DNSSEC_RESULTS: readonly string[] = ["secure", "insecure", "bogus", "indet
 /** Escapes a label value for the text format. */
 function label(value: string): string {
   return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+}
+
+/** One {@link Metrics}' counters, copied: what a worker sends for the main thread to sum. */
+export interface MetricsSnapshot {
+  /** Queries by transport and question type. */
+  readonly queries: Float64Array;
+  /** Responses by RCODE and source. */
+  readonly responses: Float64Array;
+  /** Answers the rate limit held back. */
+  readonly rateLimited: number;
+  /** Validations by result. */
+  readonly dnssec: Float64Array;
+  /** Refusals by policy and by access control. */
+  readonly refused: Float64Array;
+  /** The upstreams' names, in the order of the per-upstream arrays. */
+  readonly upstreams: readonly string[];
+  /** Tries by upstream and result. */
+  readonly results: Float64Array;
+  /** Answered tries' round trips by upstream and histogram bucket. */
+  readonly buckets: Float64Array;
+  /** Their sums in seconds, by upstream. */
+  readonly sums: Float64Array;
+  /** Whether any upstream has answered. */
+  readonly answered: boolean;
+}
+
+/** Adds `from` into `into`, element by element (`from` no longer than `into`). */
+function addInto(into: Float64Array, from: Float64Array, at = 0): void {
+  for (let i = 0; i < from.length; i++) into[at + i]! += from[i]!;
 }
 
 /** The counters of one server, fed as a {@link QueryObserver} and by the upstream tries. */
@@ -159,6 +190,44 @@ export class Metrics implements QueryObserver {
       bySource[name] = (bySource[name] ?? 0) + sum;
     }
     return { queries, bySource, rateLimited: this.#rateLimited };
+  }
+
+  /** A copy of every counter, to post to the main thread (a worker's, `--workers`). */
+  snapshot(): MetricsSnapshot {
+    return {
+      queries: this.#queries.slice(),
+      responses: this.#responses.slice(),
+      rateLimited: this.#rateLimited,
+      dnssec: this.#dnssec.slice(),
+      refused: this.#refused.slice(),
+      upstreams: [...this.#upstreams],
+      results: this.#results.slice(),
+      buckets: this.#buckets.slice(),
+      sums: this.#sums.slice(),
+      answered: this.#answered,
+    };
+  }
+
+  /** Adds another's counters to these: the main thread sums its workers' for a scrape. */
+  absorb(other: MetricsSnapshot): void {
+    addInto(this.#queries, other.queries);
+    addInto(this.#responses, other.responses);
+    this.#rateLimited += other.rateLimited;
+    addInto(this.#dnssec, other.dnssec);
+    addInto(this.#refused, other.refused);
+    const perBuckets = DURATION_BUCKETS.length + 1;
+    other.upstreams.forEach((name, u) => {
+      const index = this.upstreamIndex(name);
+      const results = other.results.subarray(u * RESULT_NAMES.length, (u + 1) * RESULT_NAMES.length);
+      addInto(this.#results, results, index * RESULT_NAMES.length);
+      addInto(
+        this.#buckets,
+        other.buckets.subarray(u * perBuckets, (u + 1) * perBuckets),
+        index * perBuckets,
+      );
+      this.#sums[index]! += other.sums[u]!;
+    });
+    this.#answered ||= other.answered;
   }
 
   /** Counts one validation's result (`--dnssec`): `secure`, `insecure`, `bogus` or `indeterminate`. */
@@ -272,6 +341,16 @@ export class Metrics implements QueryObserver {
     DNSSEC_RESULTS.forEach((result, i) =>
       lines.push(`dnsd_dnssec_total{result="${result}"} ${this.#dnssec[i]}`)
     );
+    if (gauges.workers) {
+      head(
+        "dnsd_worker_queries_total",
+        "counter",
+        "Queries each worker (--workers) received, by worker number.",
+      );
+      gauges.workers.forEach((count, worker) =>
+        lines.push(`dnsd_worker_queries_total{worker="${worker}"} ${count}`)
+      );
+    }
     head("dnsd_build_info", "gauge", "dnsd's version, as a label; always 1.");
     lines.push(`dnsd_build_info{version="${label(gauges.version ?? "unknown")}"} 1`);
     const process = (gauges.process ?? processFigures)();

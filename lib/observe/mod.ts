@@ -4,6 +4,7 @@
  * @module
  */
 export { formatLogRecord } from "./log_format.ts";
+export { logToStderr, writeAll } from "./stderr_log.ts";
 export { levelGate } from "./log_gate.ts";
 export {
   type EventLogger,
@@ -24,7 +25,14 @@ export {
   SOURCE_NAMES,
   type Trace,
 } from "./observation.ts";
-export { DURATION_BUCKETS, type MetricGauges, Metrics, processFigures, UpstreamResult } from "./metrics.ts";
+export {
+  DURATION_BUCKETS,
+  type MetricGauges,
+  Metrics,
+  type MetricsSnapshot,
+  processFigures,
+  UpstreamResult,
+} from "./metrics.ts";
 export {
   type HttpServer,
   parseHttpAddress,

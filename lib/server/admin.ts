@@ -27,7 +27,7 @@ export interface AdminOptions {
   /** Explains a question (see lib/server/explain.ts). */
   readonly explain: (question: ExplainQuestion) => Promise<Explanation>;
   /** Drops cached answers, all or those at or below `name`; returns how many. */
-  readonly flush: (name?: string) => number;
+  readonly flush: (name?: string) => number | Promise<number>;
   /** The SIGHUP transaction: reloads, and says what changed or why it was refused. */
   readonly reload: () => Promise<ReloadReport>;
   /** Milliseconds on a monotonic clock, for the log's rate (default `performance.now()`). */
@@ -124,24 +124,24 @@ export function adminHandlers(options: AdminOptions): AdminHandlers {
       if (typeof question === "string") return json(400, { error: question });
       return json(200, await options.explain(question));
     },
-    flush(request, client) {
+    async flush(request, client) {
       const refused = refusal(request, client);
-      if (refused) return Promise.resolve(refused);
+      if (refused) return refused;
       const name = new URL(request.url).searchParams.get("name");
       if (name !== null) {
         try {
           checkName(name);
         } catch (error) {
           const reason = error instanceof Error ? error.message : String(error);
-          return Promise.resolve(json(400, { error: `name "${name}" is not a domain name (${reason})` }));
+          return json(400, { error: `name "${name}" is not a domain name (${reason})` });
         }
       }
-      const flushed = options.flush(name ?? undefined);
+      const flushed = await options.flush(name ?? undefined);
       log.info("Cache flushed through the admin API ({which}): {flushed} entries", {
         which: name ?? "everything",
         flushed,
       });
-      return Promise.resolve(json(200, { flushed, name }));
+      return json(200, { flushed, name });
     },
     async reload(request, client) {
       const refused = refusal(request, client);

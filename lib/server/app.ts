@@ -95,6 +95,15 @@ import type { TsigSettings } from "./respond.ts";
 import { pendingZones, type ZoneNotReady } from "../xfr/mod.ts";
 import { explainer, type ExplainQuestion, type Explanation, type LocalTrace } from "./explain.ts";
 import type { ExplainFiles } from "./explain_sources.ts";
+import {
+  type CacheFigures,
+  type Peers,
+  queriesOf,
+  type ServerFigures,
+  sumCaches,
+  sumCounters,
+} from "./peers.ts";
+import type { StatisticsSource } from "./statistics.ts";
 
 const log = getLogger(["dnsd", "forward"]);
 
@@ -215,6 +224,18 @@ export interface ServerOptions {
    * every address UDP and TCP are served on; neither when absent.
    */
   readonly encrypted?: EncryptedServing | null;
+  /** Join each UDP port's SO_REUSEPORT group (batched UDP only): how `--workers` share the ports. */
+  readonly reusePort?: boolean;
+  /**
+   * A worker's server (`--workers`): UDP only, on the ports the main thread bound; no TCP, DoT,
+   * DoH or HTTP of its own (those stay on the main thread). Metrics are counted, for the main
+   * thread to sum.
+   */
+  readonly udpOnly?: boolean;
+  /** On the main thread with `--workers`: the workers' servers, summed into `/metrics` and statistics, flushed with it. */
+  readonly peers?: Peers;
+  /** Fills a cookie secret dnsd draws (default: random): every worker draws the same ones from one seed. */
+  readonly cookieRandom?: (octets: Uint8Array) => void;
 }
 
 /** The recursion rules when none are given: the private networks may recurse. */
@@ -290,11 +311,15 @@ export interface RunningServer {
    */
   explain(question: ExplainQuestion): Promise<Explanation>;
   /**
-   * Drops cached answers (`POST /cache/flush`): all of them, or those at or below `name`. Answers
-   * the memo keeps from the cache go within a second, when their TTLs would tick down.
+   * Drops cached answers (`POST /cache/flush`): all of them, or those at or below `name`, in every
+   * worker. Answers the memo keeps from the cache go within a second, when their TTLs would tick down.
    * @returns how many entries were dropped
    */
-  flushCache(name?: string): number;
+  flushCache(name?: string): Promise<number>;
+  /** This server's own figures (a worker's, for the main thread to sum). */
+  figures(): ServerFigures;
+  /** What the statistics line (SIGUSR1) reads: this server's figures and every worker's, summed. */
+  statistics(): Promise<StatisticsSource>;
   /** Settles once the receive loop has ended. */
   readonly finished: Promise<void>;
   /** Where `/metrics` is served (the real port when 0 was asked for), with `--metrics`. */
@@ -613,16 +638,24 @@ function viewOf(cache: Cache): CacheView {
   };
 }
 
-/** A UDP socket and a TCP listener on one address and port. */
+/** A UDP socket and a TCP listener on one address and port (a worker's: no TCP listener). */
 interface Bound {
   readonly udp: DatagramSocket;
-  readonly tcp: Deno.Listener;
+  readonly tcp: Deno.Listener | null;
+}
+
+/** How the UDP sockets are opened: waited on by a reactor or not, in a SO_REUSEPORT group or not, TCP too or not. */
+interface BindOptions {
+  readonly reactor: UdpReactor | undefined;
+  readonly reusePort: boolean;
+  readonly udpOnly: boolean;
 }
 
 /** Binds UDP and TCP on one port; with port 0, tries a few ports until both are free. */
-function bindPair(host: string, port: number, reactor: UdpReactor | undefined): Bound {
+function bindPair(host: string, port: number, how: BindOptions): Bound {
   for (let attempt = 0;; attempt++) {
-    const udp = listenUdp({ hostname: host, port, reactor });
+    const udp = listenUdp({ hostname: host, port, reactor: how.reactor, reusePort: how.reusePort });
+    if (how.udpOnly) return { udp, tcp: null };
     try {
       const tcp = Deno.listen({ transport: "tcp", hostname: host, port: udp.addr.port });
       return { udp, tcp };
@@ -639,7 +672,7 @@ function bindPair(host: string, port: number, reactor: UdpReactor | undefined): 
  * first of them; when it is taken on another address, everything is closed and tried again.
  * @throws {ListenError} naming the address that failed
  */
-function bindAll(addresses: readonly BindAddress[], reactor: UdpReactor | undefined): Bound[] {
+function bindAll(addresses: readonly BindAddress[], how: BindOptions): Bound[] {
   const anyFree = addresses.some((address) => address.port === 0);
   for (let attempt = 0;; attempt++) {
     const bound: Bound[] = [];
@@ -648,7 +681,7 @@ function bindAll(addresses: readonly BindAddress[], reactor: UdpReactor | undefi
     try {
       for (const address of addresses) {
         current = address;
-        const pair = bindPair(address.hostname, address.port === 0 ? shared ?? 0 : address.port, reactor);
+        const pair = bindPair(address.hostname, address.port === 0 ? shared ?? 0 : address.port, how);
         bound.push(pair);
         if (address.port === 0) shared ??= pair.udp.addr.port;
       }
@@ -656,7 +689,7 @@ function bindAll(addresses: readonly BindAddress[], reactor: UdpReactor | undefi
     } catch (error) {
       for (const pair of bound) {
         pair.udp.close();
-        pair.tcp.close();
+        pair.tcp?.close();
       }
       if (anyFree && attempt < 10 && error instanceof Deno.errors.AddrInUse) continue;
       throw new ListenError(current!, error);
@@ -735,7 +768,11 @@ export function startServer(options: ServerOptions): RunningServer {
   }
   let bound: Bound[];
   try {
-    bound = bindAll(options.listen ?? [{ hostname: options.host, port: options.port }], reactor);
+    bound = bindAll(options.listen ?? [{ hostname: options.host, port: options.port }], {
+      reactor,
+      reusePort: options.reusePort ?? false,
+      udpOnly: options.udpOnly ?? false,
+    });
   } catch (error) {
     void closeUpstreams();
     void queryLog?.close();
@@ -750,7 +787,11 @@ export function startServer(options: ServerOptions): RunningServer {
   const recursionAvailable = (client: Deno.NetAddr) =>
     (forwarding.upstreams.length > 0 || (forwarding.forwardZones ?? []).length > 0) && mayRecurse(client) &&
     (allowed === null || allowed(client));
-  const cookies = new ServerCookies(options.cookies ?? { secrets: [], require: false }, options.wallClock);
+  const cookies = new ServerCookies(
+    options.cookies ?? { secrets: [], require: false },
+    options.wallClock,
+    options.cookieRandom,
+  );
   const serving = {
     hook,
     observer: observers(observerList),
@@ -765,11 +806,15 @@ export function startServer(options: ServerOptions): RunningServer {
   const limit = options.rateLimit;
   const limiter = limit && limit.perSecond > 0 ? new RateLimiter(limit, clock) : null;
   const udpServers = bound.map(({ udp }) => serveUdp(udp, resolve, { ...serving, memo, limiter }));
-  const tcpServers = bound.map(({ tcp }) => serveTcp(tcp, resolve, { ...options.tcp, ...serving }));
+  const tcpServers = bound.flatMap(({ tcp }) =>
+    tcp ? [serveTcp(tcp, resolve, { ...options.tcp, ...serving })] : []
+  );
   let encrypted: EncryptedListeners;
   try {
+    // A worker serves no DoT or DoH: the main thread does.
     encrypted = startEncrypted(
-      options.encrypted ?? { tlsPort: null, httpsPort: null, certFile: null, keyFile: null },
+      (!options.udpOnly && options.encrypted) ||
+        { tlsPort: null, httpsPort: null, certFile: null, keyFile: null },
       bound.map(({ udp }) => udp.addr.hostname),
       { resolve, options: { ...options.tcp, ...serving } },
     );
@@ -781,24 +826,45 @@ export function startServer(options: ServerOptions): RunningServer {
   }
   const servers = [...udpServers, ...tcpServers, encrypted];
   let http: HttpServer | undefined;
-  if (options.metrics && metrics) {
+  const ownCache = (): CacheFigures | null =>
+    cache
+      ? {
+        hits: cache.counters.hits,
+        misses: cache.counters.misses,
+        stale: cache.counters.stale,
+        entries: cache.store.size,
+      }
+      : null;
+  const figures = (): ServerFigures => ({
+    counters: { ...counters },
+    cache: ownCache(),
+    metrics: metrics?.snapshot() ?? null,
+  });
+  // Every worker's figures, this server's first: the workers' are asked for, so a scrape sees them all.
+  const allFigures = async (): Promise<
+    ServerFigures[]
+  > => [figures(), ...(await options.peers?.figures() ?? [])];
+  if (options.metrics && metrics && !options.udpOnly) {
     // Authoritative only (--no-recursion), no upstream is ever asked: ready once the data is loaded.
     const upstreamsNeeded = !recursion.disabled &&
       (options.upstreams.length > 0 || (options.forwardZones ?? []).length > 0);
     const text = (body: string, status = 200) =>
       new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
-    const cacheFigures = cache
-      ? () => ({ hits: cache.counters.hits, misses: cache.counters.misses, entries: cache.store.size })
-      : undefined;
     const routes: Routes = {
-      "GET /metrics": () =>
-        new Response(
-          metrics.render({
-            ...(cacheFigures ? { cache: cacheFigures } : {}),
+      "GET /metrics": async () => {
+        const all = await allFigures();
+        const summed = new Metrics();
+        for (const figure of all) if (figure.metrics) summed.absorb(figure.metrics);
+        const caches = sumCaches(all);
+        return new Response(
+          summed.render({
+            ...(caches ? { cache: () => caches } : {}),
             version: options.version ?? "unknown",
+            ...(options.peers ? { workers: all.map((figure) => queriesOf(figure.metrics)) } : {}),
           }),
           { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } },
-        ),
+        );
+      },
       "GET /health": () => text("ok\n"),
       // Local data is loaded before the server starts; with upstreams, one must have answered.
       "GET /ready": () =>
@@ -847,14 +913,42 @@ export function startServer(options: ServerOptions): RunningServer {
   });
   return {
     explain,
-    flushCache(name) {
-      if (!cache) return 0;
-      if (name === undefined) {
-        const count = cache.store.size;
+    async flushCache(name) {
+      let count = 0;
+      if (cache && name === undefined) {
+        count = cache.store.size;
         cache.store.clear();
-        return count;
+      } else if (cache) {
+        count = cache.store.dropAtOrBelow(name!);
       }
-      return cache.store.dropAtOrBelow(name);
+      return count + (await options.peers?.flush(name) ?? 0);
+    },
+    figures,
+    async statistics() {
+      const all = await allFigures();
+      const caches = sumCaches(all);
+      const summed = new Metrics();
+      for (const figure of all) if (figure.metrics) summed.absorb(figure.metrics);
+      return {
+        counters: sumCounters(all),
+        ...(caches
+          ? {
+            cache: {
+              size: caches.entries,
+              counters: {
+                prefetches: 0,
+                coalesced: 0,
+                ...cache?.counters,
+                hits: caches.hits,
+                misses: caches.misses,
+                stale: caches.stale,
+              },
+            },
+          }
+          : {}),
+        tcpConnections: () => tcpServers.reduce((sum, server) => sum + server.connections, 0),
+        ...(metrics ? { observed: () => summed.totals() } : {}),
+      };
     },
     address: bound[0]!.udp.addr,
     addresses: bound.map(({ udp }) => udp.addr),

@@ -5,6 +5,8 @@
  */
 export { buildResolver, DEFAULT_LOCAL_SETTINGS, ListenError, startServer } from "./app.ts";
 export { formatStatistics } from "./statistics.ts";
+export type { StatisticsSource } from "./statistics.ts";
+export type { CacheFigures, Peers, ServerFigures } from "./peers.ts";
 export type {
   ForwardingSettings,
   LocalSettings,
