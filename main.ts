@@ -3,9 +3,8 @@
  * logging, opens sockets and installs signal handlers.
  * @module
  */
-import { configureSync, getLogger, type LogRecord } from "@logtape/logtape";
+import { getLogger } from "@logtape/logtape";
 import {
-  type CliLogLevel,
   ConfigFileError,
   type ExplainCommand,
   explainUrl,
@@ -32,7 +31,7 @@ import {
   type RunningServer,
   startServer,
 } from "./lib/server/mod.ts";
-import { formatLogRecord, QueryLogError } from "./lib/observe/mod.ts";
+import { logToStderr, QueryLogError, writeAll } from "./lib/observe/mod.ts";
 import { publicRecursion } from "./lib/policy/mod.ts";
 import { formatAddress } from "./lib/upstream/mod.ts";
 import type { ResourceRecord } from "./lib/proto/mod.ts";
@@ -40,6 +39,14 @@ import mappings from "./mappings.ts";
 import { fileURLToPath } from "node:url";
 import { createReloader, type Mappings, mappingsModule, type Reloader, watchFiles } from "./lib/zone/mod.ts";
 import { ZoneTransfers } from "./lib/xfr/mod.ts";
+import {
+  type PublishedState,
+  seededDraws,
+  WorkerPool,
+  WorkerStartError,
+  workersWanted,
+} from "./lib/workers/mod.ts";
+import { nameKey } from "./lib/proto/mod.ts";
 import {
   batchedUdpAvailable,
   type BindAddress,
@@ -52,31 +59,12 @@ import {
 
 const MAPPINGS_URL = new URL("./mappings.ts", import.meta.url);
 
-const encoder = new TextEncoder();
-
-function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
-  let bytes = encoder.encode(text);
-  while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
-}
-
 function fail(message: string, status: number): never {
   writeAll(Deno.stderr, `dnsd: ${message}\n`);
   Deno.exit(status);
 }
 
 type Configs = ReturnType<typeof liveConfigs>;
-
-/** Sends dnsd's log lines to stderr, from `level` up; called again when a reload changes the level. */
-function configureLogging(level: CliLogLevel): void {
-  configureSync({
-    reset: true,
-    sinks: { stderr: (record: LogRecord) => writeAll(Deno.stderr, formatLogRecord(record)) },
-    loggers: [
-      { category: ["dnsd"], lowestLevel: level, sinks: ["stderr"] },
-      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
-    ],
-  });
-}
 
 async function main(args: readonly string[]): Promise<void> {
   // The config file's parser and schema are loaded only for a run that names one (memory: issue 19).
@@ -94,7 +82,7 @@ async function main(args: readonly string[]): Promise<void> {
   if (command.kind === "version") return writeAll(Deno.stdout, `dnsd ${VERSION}\n`);
   if (command.kind === "explain") return explainRemote(command);
 
-  configureLogging(command.logLevel);
+  logToStderr(command.logLevel);
   const configs = liveConfigs({
     args,
     builtinMappings: mappingsSource(),
@@ -143,7 +131,11 @@ async function explainRemote(command: ExplainCommand): Promise<void> {
  * flush drops cached answers, reload runs the SIGHUP transaction and says what it changed, and the
  * token is read from the configuration in force (a reload can change it).
  */
-export function adminApiOf(server: RunningServer, reloader: Reloader<LiveConfig>): AdminHandlers {
+export function adminApiOf(
+  server: RunningServer,
+  reloader: Reloader<LiveConfig>,
+  inForce: () => Promise<void> = () => Promise.resolve(),
+): AdminHandlers {
   return adminHandlers({
     token: () => reloader.state().command.adminToken,
     explain: (question) => server.explain(question),
@@ -152,6 +144,8 @@ export function adminApiOf(server: RunningServer, reloader: Reloader<LiveConfig>
       const before = reloader.state();
       const outcome = await reloader.reload("POST /reload");
       if (!outcome.applied) return { reloaded: false, errors: outcome.errors };
+      // Answered once every worker answers from the new data too.
+      await inForce();
       return { reloaded: true, records: outcome.records, changed: changesBetween(before, reloader.state()) };
     },
   });
@@ -306,7 +300,9 @@ function bindAddresses(listen: readonly BindAddress[]): BindAddress[] {
  */
 function statisticsOnSignal(server: RunningServer, usr1: InspectorSignal): void {
   const log = getLogger(["dnsd"]);
-  const statistics = () => log.info("{line}", { line: formatStatistics(server) });
+  // Every worker's figures, summed.
+  const statistics = () =>
+    void server.statistics().then((figures) => log.info("{line}", { line: formatStatistics(figures) }));
   if (usr1 === "relayed") Deno.addSignalListener("SIGALRM", statistics);
   if (usr1 === "unavailable") {
     Deno.addSignalListener("SIGUSR1", statistics);
@@ -318,7 +314,7 @@ function statisticsOnSignal(server: RunningServer, usr1: InspectorSignal): void 
   if (usr1 === "ignored") log.info("SIGUSR1 is ignored here (no debugger, no statistics)");
 }
 
-function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Promise<void> {
+async function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Promise<void> {
   const command = initial.command;
   const log = getLogger(["dnsd"]);
   log.info("Loaded local data: {records} records", { records: initial.data.size });
@@ -345,9 +341,10 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
     (next) => {
       if (next.command.logLevel !== logLevel) {
         logLevel = next.command.logLevel;
-        configureLogging(logLevel);
+        logToStderr(logLevel);
       }
       transfers.zonesChanged();
+      void publish();
       const forwarding = forwardingChanges(running, next.command);
       running = next.command;
       if (!forwarding) return;
@@ -368,6 +365,12 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
   log.info("Reading UDP {how}", {
     how: udpIo === "batched" ? "in batches (recvmmsg)" : "one datagram per op (Deno.DatagramConn)",
   });
+  const workers = workersWanted(command.workers, udpIo);
+  if (workers.why) log.warning("Running one worker, not more: {why}", { why: workers.why });
+  // Without --cookie-secret, every worker draws the same secrets from one seed (lib/workers/cookie_draws.ts).
+  const cookieSeed = crypto.getRandomValues(new Uint8Array(16));
+  let pool: WorkerPool | undefined;
+  let workersStopped: Promise<void> | undefined;
   // The secondaries' copies are written there: a run that cannot write says so now, not per transfer.
   const secondaryDir = command.transfers.secondaryDir;
   if (secondaryDir && Deno.permissions.querySync({ name: "write", path: secondaryDir }).state !== "granted") {
@@ -378,6 +381,15 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
   }
   // Zone transfers serve the zones as loaded now: files (through the reloader) and secondaries.
   const transfers = new ZoneTransfers(command.transfers, () => reloader.current());
+  // What the workers answer from: sent again whenever it changes (a reload, a transfer, a zone expiring).
+  const secondaryApexes = command.transfers.secondaries.map((secondary) => nameKey(secondary.zone));
+  const published = (): PublishedState => ({
+    command: reloader.state().command,
+    data: transfers.localData(),
+    blocking: reloader.state().blocking,
+    notReady: secondaryApexes.filter((apex) => transfers.zoneNotReady?.(apex) ?? false),
+  });
+  const publish = () => pool?.publish(published()) ?? Promise.resolve();
   let server: RunningServer;
   // The explain and admin API handlers need the running server: mounted now, bound once it runs.
   const admin: { handlers?: AdminHandlers } = {};
@@ -406,6 +418,16 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
       version: VERSION,
       local: () => reloader.state().command,
       explainFiles: explainFilesOf(reloader.state),
+      ...(workers.count > 1
+        ? {
+          reusePort: true,
+          peers: {
+            figures: () => pool?.figures() ?? Promise.resolve([]),
+            flush: (name?: string) => pool?.flush(name) ?? Promise.resolve(0),
+          },
+          ...(command.cookies.secrets.length === 0 ? { cookieRandom: seededDraws(cookieSeed) } : {}),
+        }
+        : {}),
     });
   } catch (error) {
     watch.close();
@@ -415,7 +437,31 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
     if (named && !(error.cause instanceof Deno.errors.NotCapable)) fail(error.message, 1);
     throw named ? error.cause : error;
   }
-  admin.handlers = adminApiOf(server, reloader);
+  if (workers.count > 1) {
+    try {
+      pool = await WorkerPool.start({
+        count: workers.count - 1,
+        setup: {
+          listen: server.addresses.map(({ hostname, port }) => ({ hostname, port })),
+          anchors,
+          upstreamCa,
+          version: VERSION,
+          cookieSeed,
+        },
+        state: published(),
+        notify: (request) => transfers.notify(request),
+      });
+    } catch (error) {
+      server.close();
+      if (error instanceof WorkerStartError) fail(error.message, 1);
+      throw error;
+    }
+    // A zone expiring or a transfer landing changes the data with no reload: looked at each second.
+    const republish = setInterval(() => void publish(), 1000);
+    void server.finished.then(() => clearInterval(republish));
+    log.info("Answering UDP on {count} workers", { count: workers.count });
+  }
+  admin.handlers = adminApiOf(server, reloader, publish);
   // A renewed certificate (certbot, an ACME client) is taken once its files have settled.
   const { certFile, keyFile } = command.encrypted;
   const served = server.tlsAddresses.length + server.httpsAddresses.length > 0;
@@ -426,6 +472,7 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
   const reload = () => {
     void reloader.reload("SIGHUP");
     void server.reopenLogs();
+    void pool?.reopenLogs();
     if (served) void server.reloadCertificates();
   };
   // Graceful: stop accepting, let queries in progress finish (bounded by the upstream timeout), close.
@@ -433,6 +480,7 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
     watch.close();
     certificateWatch?.close();
     void transfers.close();
+    workersStopped ??= pool?.stop(command.timeoutMs);
     void server.stop(command.timeoutMs);
   };
   Deno.addSignalListener("SIGHUP", reload);
@@ -458,7 +506,7 @@ function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSignal): Pr
   }
   const exposed = openResolverWarning(server.addresses, publicRecursion(command.recursion));
   if (exposed) log.warning("{warning}", { warning: exposed });
-  return server.finished.then(() => {
+  return server.finished.then(() => workersStopped).then(() => {
     log.info("DNS server stopped.");
     Deno.exit(0);
   });

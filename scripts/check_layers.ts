@@ -26,6 +26,7 @@ export const LAYERS: Readonly<Record<string, number>> = {
   xfr: 4,
   server: 5,
   config: 6,
+  workers: 7,
 };
 
 /** One broken rule, at a file and line. */

@@ -71,6 +71,8 @@ export type Command =
     };
     readonly cache: CacheOptions;
     readonly udpIo: "auto" | "deno" | "batched";
+    /** `--workers`: event loops sharing the UDP ports (0: one per CPU the process may use). */
+    readonly workers: number;
     /** How long a changed data file must stay unchanged before it is reloaded, in ms. */
     readonly reloadSettleMs: number;
     /** The config file's own parts (`[mappings]`, `[[assert]]`); null without `--config`. */
@@ -289,6 +291,9 @@ Options:
                        how UDP is read: batched (recvmmsg through FFI: Linux,
                        needs --allow-ffi; much faster), deno (one op per datagram,
                        anywhere), or auto (default: batched where it can be)
+  --workers N          answer UDP on N event loops sharing the ports through
+                       SO_REUSEPORT (batched UDP only), each with its own cache;
+                       0: one per CPU this process may use (default 1)
   --metrics HOST:PORT  serve /metrics (Prometheus), /health and /ready over HTTP;
                        a bare PORT listens on 127.0.0.1 (default: off)
   --query-log FILE     write one JSON line per query to FILE, or - for stdout;
@@ -828,6 +833,7 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
     transfers: transferSettings(values, cidr),
     encrypted: encryptedSettings(values),
     udpIo,
+    workers: values.integer("workers"),
     access,
     recursion,
     reloadSettleMs: values.integer("reload-settle"),

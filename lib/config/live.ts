@@ -55,6 +55,7 @@ const RESTART_FIELDS = [
   ["tcp", "tcp-*"],
   ["cache", "cache settings"],
   ["udpIo", "udp-io"],
+  ["workers", "workers"],
   ["reloadSettleMs", "reload-settle"],
   ["rateLimit", "rate-limit-*"],
   ["cookies", "cookie-secret, require-cookies"],

@@ -347,6 +347,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     restart: true,
   },
   {
+    flag: "workers",
+    type: { kind: "integer", min: 0, max: 256 },
+    default: 1,
+    summary: "event loops answering UDP on the same ports (SO_REUSEPORT; batched UDP only); 0: one per CPU",
+    restart: true,
+  },
+  {
     flag: "tls-port",
     type: { kind: "integer", min: 0, max: 65_535 },
     default: 0,

@@ -44,6 +44,7 @@ const DEFAULTS = {
     allowSnooping: false,
   },
   udpIo: "auto",
+  workers: 1,
   reloadSettleMs: 2000,
   config: null,
   check: false,
@@ -195,6 +196,7 @@ const parsed: readonly { name: string; args: string[]; want: Command }[] = [
     args: ["--max-outstanding", "64"],
     want: { ...DEFAULTS, maxOutstanding: 64 },
   },
+  { name: "reads --workers 0", args: ["--workers", "0"], want: { ...DEFAULTS, workers: 0 } },
   { name: "reads --udp-io batched", args: ["--udp-io", "batched"], want: { ...DEFAULTS, udpIo: "batched" } },
   {
     name: "reads --tcp-write-timeout",

@@ -1,0 +1,14 @@
+/**
+ * `--workers N`: N event loops answering UDP on the same ports (SO_REUSEPORT), the main thread
+ * and N - 1 Deno workers, over one copy of the local data and lists in shared memory.
+ * @module
+ */
+export { seededDraws } from "./cookie_draws.ts";
+export {
+  type PublishedState,
+  WorkerPool,
+  type WorkerPoolOptions,
+  type WorkerSetup,
+  WorkerStartError,
+} from "./pool.ts";
+export { availableCpus, workersWanted } from "./count.ts";

@@ -1,0 +1,219 @@
+/**
+ * The main thread's side of `--workers N`: starts N - 1 Deno workers (the main thread is the
+ * first), sends each the local data, lists and settings in force and every change to them, and
+ * asks them for their figures, a cache flush, a log reopen and a stop. Implements the server's
+ * {@link Peers}, so `/metrics`, the statistics line and `POST /cache/flush` cover every worker.
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { type BlockPolicy, shareBlockPolicy } from "../block/mod.ts";
+import type { ServeCommand } from "../config/mod.ts";
+import type { Message } from "../proto/mod.ts";
+import type { Request } from "../resolve/mod.ts";
+import type { Peers, ServerFigures } from "../server/mod.ts";
+import { type LocalData, shareLocalData } from "../zone/mod.ts";
+import type { FromWorker, ToWorker, WorkerStart } from "./messages.ts";
+import { replyOfError } from "./relay.ts";
+
+const log = getLogger(["dnsd", "worker"]);
+
+/** How long a worker may take to start (load its modules, bind its sockets). */
+const START_TIMEOUT_MS = 30_000;
+/** How long a question to a worker may wait (a scrape, a flush) before it is answered without it. */
+const ASK_TIMEOUT_MS = 5_000;
+
+/** A worker could not start: its reason, as it said it. */
+export class WorkerStartError extends Error {
+  /** The error class name. */
+  override name = "WorkerStartError";
+}
+
+/** What the workers read, as the main thread has it now. */
+export interface PublishedState {
+  readonly command: ServeCommand;
+  readonly data: LocalData;
+  readonly blocking: BlockPolicy;
+  /** Secondary zones with no copy to serve, by apex key. */
+  readonly notReady: readonly string[];
+}
+
+/** What every worker starts with, beside the state. */
+export type WorkerSetup = Omit<WorkerStart, "kind" | "worker" | "command" | "data" | "blocking" | "notReady">;
+
+/** Options for {@link WorkerPool.start}. */
+export interface WorkerPoolOptions {
+  /** How many workers besides the main thread. */
+  readonly count: number;
+  readonly setup: WorkerSetup;
+  readonly state: PublishedState;
+  /** The main thread's NOTIFY handler, for NOTIFYs that land on a worker. */
+  readonly notify: (request: Request) => Promise<Message>;
+  /** The worker module (default lib/workers/worker_main.ts). */
+  readonly url?: URL;
+}
+
+/** One worker and its questions waiting for an answer. */
+class Link {
+  readonly worker: Worker;
+  readonly #waiting = new Map<number, (message: Extract<FromWorker, { kind: "done" }> | null) => void>();
+  #seq = 0;
+
+  constructor(worker: Worker) {
+    this.worker = worker;
+  }
+
+  /** Sends `make(seq)`; settles with the worker's answer, or null after `timeoutMs` without one. */
+  ask(make: (seq: number) => ToWorker, timeoutMs = ASK_TIMEOUT_MS) {
+    const seq = ++this.#seq;
+    return new Promise<Extract<FromWorker, { kind: "done" }> | null>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(seq);
+        resolve(null);
+      }, timeoutMs);
+      this.#waiting.set(seq, (message) => {
+        clearTimeout(timer);
+        this.#waiting.delete(seq);
+        resolve(message);
+      });
+      this.worker.postMessage(make(seq));
+    });
+  }
+
+  answered(message: Extract<FromWorker, { kind: "done" }>): void {
+    this.#waiting.get(message.seq)?.(message);
+  }
+}
+
+/** The running workers. */
+export class WorkerPool implements Peers {
+  readonly #links: readonly Link[];
+  #published: PublishedState;
+
+  private constructor(links: readonly Link[], state: PublishedState) {
+    this.#links = links;
+    this.#published = state;
+  }
+
+  /**
+   * Starts the workers and waits until each is serving.
+   * @throws {WorkerStartError} when one cannot start (every one started is stopped)
+   */
+  static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
+    const url = options.url ?? new URL("./worker_main.ts", import.meta.url);
+    const links: Link[] = [];
+    const started: Promise<void>[] = [];
+    const { state } = options;
+    const data = shareLocalData(state.data);
+    const blocking = shareBlockPolicy(state.blocking);
+    for (let worker = 1; worker <= options.count; worker++) {
+      const link = new Link(new Worker(url, { type: "module", name: `dnsd-worker-${worker}` }));
+      links.push(link);
+      started.push(
+        new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(
+            () =>
+              reject(new WorkerStartError(`worker ${worker} did not start in ${START_TIMEOUT_MS / 1000} s`)),
+            START_TIMEOUT_MS,
+          );
+          link.worker.onmessage = (event: MessageEvent<FromWorker>) => {
+            const message = event.data;
+            if (message.kind === "started") {
+              clearTimeout(timer);
+              resolve();
+            } else if (message.kind === "failed") {
+              clearTimeout(timer);
+              reject(new WorkerStartError(`worker ${worker}: ${message.message}`));
+            } else if (message.kind === "done") {
+              link.answered(message);
+            } else {
+              options.notify(message.request as Request).then(
+                (reply) =>
+                  link.worker.postMessage({
+                    kind: "notified",
+                    seq: message.seq,
+                    reply: { ok: true, message: reply },
+                  }),
+                (error) =>
+                  link.worker.postMessage({ kind: "notified", seq: message.seq, reply: replyOfError(error) }),
+              );
+            }
+          };
+        }),
+      );
+      link.worker.postMessage(
+        {
+          kind: "start",
+          worker,
+          ...options.setup,
+          command: state.command,
+          data,
+          blocking,
+          notReady: state.notReady,
+        } satisfies ToWorker,
+      );
+    }
+    try {
+      await Promise.all(started);
+    } catch (error) {
+      for (const link of links) link.worker.terminate();
+      throw error;
+    }
+    return new WorkerPool(links, state);
+  }
+
+  /** How many workers there are besides the main thread. */
+  get size(): number {
+    return this.#links.length;
+  }
+
+  /**
+   * Sends what changed since the last call (data, lists, settings, secondary zones served) to every
+   * worker; settles once every worker has it in force.
+   */
+  async publish(state: PublishedState): Promise<void> {
+    const was = this.#published;
+    this.#published = state;
+    const sameNotReady = was.notReady.length === state.notReady.length &&
+      was.notReady.every((key, i) => state.notReady[i] === key);
+    const update = {
+      ...(state.command !== was.command ? { command: state.command } : {}),
+      ...(state.data !== was.data ? { data: shareLocalData(state.data) } : {}),
+      ...(state.blocking !== was.blocking ? { blocking: shareBlockPolicy(state.blocking) } : {}),
+      ...(sameNotReady ? {} : { notReady: state.notReady }),
+    };
+    if (Object.keys(update).length === 0) return;
+    await Promise.all(this.#links.map((link) => link.ask((seq) => ({ kind: "update", seq, ...update }))));
+  }
+
+  async figures(): Promise<readonly ServerFigures[]> {
+    const answers = await Promise.all(
+      this.#links.map((link) => link.ask((seq) => ({ kind: "figures", seq }))),
+    );
+    return answers.flatMap((answer) => answer?.figures ? [answer.figures] : []);
+  }
+
+  async flush(name?: string): Promise<number> {
+    const answers = await Promise.all(
+      this.#links.map((link) =>
+        link.ask((seq) => ({ kind: "flush", seq, ...(name !== undefined ? { name } : {}) }))
+      ),
+    );
+    return answers.reduce((sum, answer) => sum + (answer?.count ?? 0), 0);
+  }
+
+  /** Has every worker open its query log again (SIGHUP). */
+  async reopenLogs(): Promise<void> {
+    await Promise.all(this.#links.map((link) => link.ask((seq) => ({ kind: "reopen-logs", seq }))));
+  }
+
+  /** Stops every worker's server (queries in progress get up to `graceMs`), then the workers. */
+  async stop(graceMs: number): Promise<void> {
+    await Promise.all(
+      this.#links.map((link) =>
+        link.ask((seq) => ({ kind: "stop", seq, graceMs }), graceMs + ASK_TIMEOUT_MS)
+      ),
+    );
+    for (const link of this.#links) link.worker.terminate();
+    log.debug("Workers stopped");
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Requests a worker passes to the main thread (a NOTIFY: the secondary zones live there), and the
+ * answers coming back. A stage's error crosses as its class name and text, and is made again here
+ * as the same class, so `respond` maps it to the same RCODE as on the main thread.
+ * @module
+ */
+import {
+  FormatError,
+  type Message,
+  NotAuthoritative,
+  NotImplemented,
+  NotReady,
+  QueryFailure,
+  Refused,
+} from "../proto/mod.ts";
+import type { Request } from "../resolve/mod.ts";
+import type { RelayedReply, RelayedRequest } from "./messages.ts";
+
+/** How long a relayed request waits for the main thread before it fails (SERVFAIL). */
+const RELAY_TIMEOUT_MS = 5_000;
+
+/** The errors a relayed request may end with, by class name; any other is SERVFAIL. */
+const ERRORS: Readonly<Record<string, new (message: string) => QueryFailure>> = {
+  FormatError,
+  NotAuthoritative,
+  NotImplemented,
+  NotReady,
+  Refused,
+};
+
+/** `error` as it crosses back to the worker. */
+export function replyOfError(error: unknown): RelayedReply {
+  return error instanceof Error
+    ? { ok: false, name: error.name, message: error.message }
+    : { ok: false, name: "Error", message: String(error) };
+}
+
+/** The error a relayed reply carries, made again. */
+function errorOf(reply: Extract<RelayedReply, { ok: false }>): Error {
+  const Kind = ERRORS[reply.name];
+  return Kind ? new Kind(reply.message) : new Error(reply.message);
+}
+
+/** `request` without what cannot cross (its trace). */
+export function relayable(request: Request): RelayedRequest {
+  const { trace: _trace, ...rest } = request;
+  return rest;
+}
+
+/** A worker's relayed requests waiting for their answers, by sequence number. */
+export class RelayedCalls {
+  readonly #send: (seq: number, request: RelayedRequest) => void;
+  readonly #waiting = new Map<number, { settle: (reply: RelayedReply) => void }>();
+  #seq = 0;
+
+  /** @param send posts a request to the main thread */
+  constructor(send: (seq: number, request: RelayedRequest) => void) {
+    this.#send = send;
+  }
+
+  /** Passes `request` on; settles with the main thread's answer, or fails after 5 s without one. */
+  call(request: Request): Promise<Message> {
+    const seq = ++this.#seq;
+    return new Promise<Message>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(seq);
+        reject(new Error("the main thread did not answer a relayed request"));
+      }, RELAY_TIMEOUT_MS);
+      this.#waiting.set(seq, {
+        settle: (reply) => {
+          clearTimeout(timer);
+          this.#waiting.delete(seq);
+          if (reply.ok) resolve(reply.message);
+          else reject(errorOf(reply));
+        },
+      });
+      this.#send(seq, relayable(request));
+    });
+  }
+
+  /** The main thread's answer to request `seq` (ignored when it is too late). */
+  settle(seq: number, reply: RelayedReply): void {
+    this.#waiting.get(seq)?.settle(reply);
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * `--workers 2` on the dnsd process: the kernel spreads clients over both workers' sockets
+ * (queries from fresh sockets, so fresh source ports), and each one answers local data, lists and
+ * forwarded names; `/metrics` counts what each received and sums the rest over both; a reload
+ * reaches both before `POST /reload` answers; a cache flush and the statistics line cover both; a
+ * NOTIFY that lands on a worker is answered as the main thread answers it; a server cookie made by
+ * one worker is valid at the other; SIGTERM stops them all. With `--udp-io deno` dnsd says why it
+ * runs one worker.
+ * @module
+ */
+import { test } from "../_limit.ts";
+import assert from "node:assert/strict";
+import { needsFfi } from "../_batched.ts";
+import { DNSD_PERMISSIONS, PROCESS_TIMEOUT_MS, startDnsd, within } from "../_dnsd_process.ts";
+import { startFakeUpstream } from "../_fake_upstream.ts";
+import { query } from "../_tcp_client.ts";
+import { queryBytes, udpAsk } from "../_udp_client.ts";
+import { decodeMessage, type Message, Opcode, Rcode, RRType } from "../../lib/proto/mod.ts";
+import { BADCOOKIE } from "../../lib/policy/mod.ts";
+
+const PERMISSIONS = [...DNSD_PERMISSIONS, "--allow-write"];
+
+const zoneText = (serial: number, www: string) =>
+  `$ORIGIN example.test.
+$TTL 300
+@ IN SOA ns1 hostmaster ${serial} 3600 600 86400 300
+@ IN NS ns1
+ns1 IN A 192.0.2.1
+www IN A ${www}
+`;
+
+/** The first A record's address of `message`, or its RCODE's name when it has none. */
+function addressOf(message: Message): string {
+  const record = message.answers.find((answer) => answer.data.type === "A");
+  return record && record.data.type === "A" ? record.data.address : `rcode ${message.rcode}`;
+}
+
+/** Asks `count` times, each from a fresh socket (a new source port), and returns every answer. */
+async function askMany(port: number, make: () => Uint8Array, count: number): Promise<Message[]> {
+  const server: Deno.NetAddr = { transport: "udp", hostname: "127.0.0.1", port };
+  const replies: Message[] = [];
+  for (let i = 0; i < count; i++) replies.push(decodeMessage(await udpAsk(server, make())));
+  return replies;
+}
+
+/** Each distinct value of `values` and how often it came. */
+function tally(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
+
+/** The Prometheus text's samples, by name and labels. */
+function samples(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const match = /^([a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (match) values.set(match[1]!, Number(match[2]));
+  }
+  return values;
+}
+
+test(
+  needsFfi("dnsd --workers 2: both answer; reload, flush, metrics, statistics and NOTIFY cover both", [
+    "run",
+  ]),
+  async () => {
+    const dir = await Deno.makeTempDir();
+    await Deno.writeTextFile(`${dir}/example.zone`, zoneText(1, "192.0.2.80"));
+    await Deno.writeTextFile(`${dir}/hosts`, "192.0.2.7 host.lan\n");
+    await Deno.writeTextFile(`${dir}/block.txt`, "ads.block.test\n");
+    const answer = { kind: "answer", address: "192.0.2.9" } as const;
+    const upstream = startFakeUpstream({ "": answer, "forwarded.test": answer, "x.ads.block.test": answer });
+    const dnsd = await startDnsd((port) => [
+      "--port",
+      String(port),
+      "--workers",
+      "2",
+      "--zone",
+      `${dir}/example.zone`,
+      "--hosts",
+      `${dir}/hosts`,
+      "--blocklist",
+      `${dir}/block.txt`,
+      "--no-mappings",
+      "--upstream",
+      `127.0.0.1:${upstream.address.port}`,
+      "--metrics",
+      "127.0.0.1:0",
+    ], PERMISSIONS);
+    try {
+      await dnsd.stderr.waitFor(/ - INFO - Answering UDP on 2 workers$/, PROCESS_TIMEOUT_MS);
+      const line = await dnsd.stderr.waitFor(
+        /Metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/,
+        PROCESS_TIMEOUT_MS,
+      );
+      const http = `http://127.0.0.1:${/127\.0\.0\.1:(\d+)\/metrics/.exec(line)![1]}`;
+      const metrics = async () => samples(await (await fetch(`${http}/metrics`)).text());
+      const ask = (name: string, count: number) =>
+        askMany(dnsd.port, () => queryBytes(name, RRType.A), count).then((replies) =>
+          tally(replies.map(addressOf))
+        );
+
+      // Every answer right, and both workers took a share.
+      assert.deepEqual(await ask("www.example.test", 100), { "192.0.2.80": 100 });
+      assert.deepEqual(await ask("host.lan", 20), { "192.0.2.7": 20 });
+      assert.deepEqual(await ask("x.ads.block.test", 20), { "0.0.0.0": 20 });
+      assert.deepEqual(await ask("forwarded.test", 40), { "192.0.2.9": 40 });
+      let seen = await metrics();
+      const [first, second] = [
+        seen.get('dnsd_worker_queries_total{worker="0"}')!,
+        seen.get('dnsd_worker_queries_total{worker="1"}')!,
+      ];
+      assert.ok(first > 0 && second > 0, `each worker answers: ${first} and ${second}`);
+      assert.equal(first + second, 180);
+      assert.equal(seen.get('dnsd_queries_total{protocol="udp",type="A"}'), 180);
+      assert.equal(
+        seen.get('dnsd_responses_total{rcode="NOERROR",source="cache"}')! +
+          seen.get('dnsd_responses_total{rcode="NOERROR",source="upstream"}')!,
+        40,
+      );
+
+      // A NOTIFY on either worker gets the main thread's answer (not a secondary here: NOTAUTH).
+      const notify = () =>
+        query("example.test", { type: RRType.SOA, opcode: Opcode.NOTIFY, rd: false, id: 7 });
+      const notified = await askMany(dnsd.port, notify, 20);
+      assert.deepEqual(tally(notified.map((reply) => String(reply.rcode))), { [String(Rcode.NOTAUTH)]: 20 });
+
+      // The statistics line sums both workers.
+      const from = dnsd.stderr.seen.length;
+      dnsd.child.kill("SIGUSR1");
+      const statistics = await dnsd.stderr.waitFor(/ - INFO - Statistics: /, PROCESS_TIMEOUT_MS, from);
+      assert.match(statistics, / queries 200 \(/);
+      assert.match(statistics, /, blocked 20,/);
+
+      // A flush drops every worker's entries.
+      seen = await metrics();
+      const entries = seen.get("dnsd_cache_entries")!;
+      assert.ok(entries >= 2, `each worker cached forwarded.test: ${entries} entries`);
+      const flushed = await (await fetch(`${http}/cache/flush`, { method: "POST" })).json();
+      assert.equal(flushed.flushed, entries);
+      assert.equal((await metrics()).get("dnsd_cache_entries"), 0);
+
+      // A reload reaches both before POST /reload answers.
+      await Deno.writeTextFile(`${dir}/example.zone`, zoneText(2, "192.0.2.81"));
+      await Deno.writeTextFile(`${dir}/hosts`, "192.0.2.8 host.lan\n");
+      await Deno.writeTextFile(`${dir}/block.txt`, "other.block.test\n");
+      const reloaded = await (await fetch(`${http}/reload`, { method: "POST" })).json();
+      assert.equal(reloaded.reloaded, true);
+      assert.deepEqual(await ask("www.example.test", 40), { "192.0.2.81": 40 });
+      assert.deepEqual(await ask("host.lan", 20), { "192.0.2.8": 20 });
+      assert.deepEqual(await ask("x.other.block.test", 20), { "0.0.0.0": 20 });
+      assert.deepEqual(await ask("x.ads.block.test", 20), { "192.0.2.9": 20 });
+
+      // SIGTERM stops the workers and the process, cleanly.
+      dnsd.child.kill("SIGTERM");
+      const status = await within(
+        dnsd.child.status,
+        PROCESS_TIMEOUT_MS,
+        () => "dnsd did not stop on SIGTERM",
+      );
+      assert.equal(status.code, 0);
+      await dnsd.stderr.waitFor(/ - INFO - DNS server stopped\.$/, PROCESS_TIMEOUT_MS);
+    } finally {
+      await dnsd.stop();
+      await upstream.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+test(
+  needsFfi("dnsd --workers 2 --require-cookies: a server cookie from one worker is valid at the other", [
+    "run",
+  ]),
+  async () => {
+    const dir = await Deno.makeTempDir();
+    await Deno.writeTextFile(`${dir}/hosts`, "192.0.2.7 local.dnsd.test\n");
+    const dnsd = await startDnsd((port) => [
+      "--port",
+      String(port),
+      "--workers",
+      "2",
+      "--require-cookies",
+      "--hosts",
+      `${dir}/hosts`,
+      "--no-mappings",
+    ], PERMISSIONS);
+    try {
+      await dnsd.stderr.waitFor(/Answering UDP on 2 workers$/, PROCESS_TIMEOUT_MS);
+      const clientCookie = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+      const withCookie = (cookie: Uint8Array) => () =>
+        query("local.dnsd.test", { id: 0x77, edns: { options: [{ code: 10, data: cookie }] } });
+      // The first: no server cookie yet, so BADCOOKIE with one; the rest send it back, from any port.
+      const [first] = await askMany(dnsd.port, withCookie(clientCookie), 1);
+      assert.equal(first!.rcode, BADCOOKIE);
+      const full = first!.edns!.options.find((option) => option.code === 10)!.data;
+      assert.equal(full.length, 24);
+      const replies = await askMany(dnsd.port, withCookie(full), 40);
+      assert.deepEqual(tally(replies.map(addressOf)), { "192.0.2.7": 40 });
+    } finally {
+      await dnsd.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+test(needsFfi("dnsd --workers 2 --udp-io deno: one worker, and the log says why", ["run"]), async () => {
+  const dnsd = await startDnsd(
+    (port) => ["--port", String(port), "--workers", "2", "--udp-io", "deno"],
+    PERMISSIONS,
+  );
+  try {
+    const warning = dnsd.stderr.seen.find((line) => line.includes("Running one worker, not more"));
+    assert.ok(warning, dnsd.stderr.seen.join("\n"));
+    assert.match(warning, / - WARNING - .*SO_REUSEPORT.*--udp-io batched/);
+    assert.deepEqual(
+      tally((await askMany(dnsd.port, () => queryBytes("localhost", RRType.A), 3)).map(addressOf)),
+      {
+        "127.0.0.1": 3,
+      },
+    );
+  } finally {
+    await dnsd.stop();
+  }
+});
