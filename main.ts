@@ -39,13 +39,7 @@ import mappings from "./mappings.ts";
 import { fileURLToPath } from "node:url";
 import { createReloader, type Mappings, mappingsModule, type Reloader, watchFiles } from "./lib/zone/mod.ts";
 import { ZoneTransfers } from "./lib/xfr/mod.ts";
-import {
-  type PublishedState,
-  seededDraws,
-  WorkerPool,
-  WorkerStartError,
-  workersWanted,
-} from "./lib/workers/mod.ts";
+import type { PublishedState, WorkerPool } from "./lib/workers/mod.ts";
 import { nameKey } from "./lib/proto/mod.ts";
 import {
   batchedUdpAvailable,
@@ -365,8 +359,10 @@ async function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSigna
   log.info("Reading UDP {how}", {
     how: udpIo === "batched" ? "in batches (recvmmsg)" : "one datagram per op (Deno.DatagramConn)",
   });
-  const workers = workersWanted(command.workers, udpIo);
-  if (workers.why) log.warning("Running one worker, not more: {why}", { why: workers.why });
+  // lib/workers is loaded only for a run that asks for more than one (idle memory: issue 19).
+  const workersModule = command.workers === 1 ? null : await import("./lib/workers/mod.ts");
+  const workers = workersModule?.workersWanted(command.workers, udpIo) ?? { count: 1 };
+  if ("why" in workers) log.warning("Running one worker, not more: {why}", { why: workers.why });
   // Without --cookie-secret, every worker draws the same secrets from one seed (lib/workers/cookie_draws.ts).
   const cookieSeed = crypto.getRandomValues(new Uint8Array(16));
   let pool: WorkerPool | undefined;
@@ -418,14 +414,16 @@ async function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSigna
       version: VERSION,
       local: () => reloader.state().command,
       explainFiles: explainFilesOf(reloader.state),
-      ...(workers.count > 1
+      ...(workersModule && workers.count > 1
         ? {
           reusePort: true,
           peers: {
             figures: () => pool?.figures() ?? Promise.resolve([]),
             flush: (name?: string) => pool?.flush(name) ?? Promise.resolve(0),
           },
-          ...(command.cookies.secrets.length === 0 ? { cookieRandom: seededDraws(cookieSeed) } : {}),
+          ...(command.cookies.secrets.length === 0
+            ? { cookieRandom: workersModule.seededDraws(cookieSeed) }
+            : {}),
         }
         : {}),
     });
@@ -437,9 +435,9 @@ async function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSigna
     if (named && !(error.cause instanceof Deno.errors.NotCapable)) fail(error.message, 1);
     throw named ? error.cause : error;
   }
-  if (workers.count > 1) {
+  if (workersModule && workers.count > 1) {
     try {
-      pool = await WorkerPool.start({
+      pool = await workersModule.WorkerPool.start({
         count: workers.count - 1,
         setup: {
           listen: server.addresses.map(({ hostname, port }) => ({ hostname, port })),
@@ -453,7 +451,7 @@ async function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSigna
       });
     } catch (error) {
       server.close();
-      if (error instanceof WorkerStartError) fail(error.message, 1);
+      if (error instanceof workersModule.WorkerStartError) fail(error.message, 1);
       throw error;
     }
     // A zone expiring or a transfer landing changes the data with no reload: looked at each second.

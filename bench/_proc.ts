@@ -26,8 +26,8 @@ export interface Child {
 
 /** How to start a child. */
 export interface SpawnOptions {
-  /** The CPU it is pinned to (`taskset -c`). */
-  readonly cpu: number;
+  /** The CPU it is pinned to (`taskset -c`), or a CPU list such as `0-1` for a process not pinned to one. */
+  readonly cpu: number | string;
   /** Collect stdout in full (for dnsperf) instead of keeping its tail. */
   readonly collect?: boolean;
   readonly cwd?: string;

@@ -4,8 +4,8 @@
  * numbers to find a key. With a million A records the whole process holds 205 to 310 MiB this way;
  * with them as a Map of decoded records it held about 800 (bench:memory, issue 19), all of it
  * objects for every full garbage collection to walk. A name looked up is decoded again, and the
- * last 4,096 decoded are kept. Immutable once built, in shared memory: a worker is sent the
- * arrays ({@link PackedNodes.parts}) and reads the same pages (lib/workers). Pure.
+ * last 4,096 decoded are kept. Immutable once built. For workers (lib/workers), {@link PackedNodes.share}
+ * moves the arrays into shared memory once, and a worker makes its own over the same pages. Pure.
  * @module
  */
 import { EncodeError, fnv1aText, inSharedMemory, readRecordRun, RecordRunWriter } from "../proto/mod.ts";
@@ -71,9 +71,9 @@ class Chunks {
     this.#used += run.length;
   }
 
-  /** Everything appended, in one buffer of exactly that length, in shared memory. */
+  /** Everything appended, in one buffer of exactly that length. */
   joined(): Uint8Array {
-    const all = new Uint8Array(new SharedArrayBuffer(this.length));
+    const all = new Uint8Array(this.length);
     let at = 0;
     for (const chunk of this.#full) {
       all.set(chunk, at);
@@ -95,18 +95,19 @@ const CHUNK = 1 << 20;
 const FIRST_CHUNK = 4096;
 
 /**
- * What a {@link PackedNodes} is made of (see {@link PackedNodesBuilder}): every array in shared
- * memory, so posting them to a worker copies none; `odd` (a few names at most) is copied.
+ * What a {@link PackedNodes} is made of (see {@link PackedNodesBuilder}). From {@link PackedNodes.share},
+ * every array is in shared memory, so posting the parts to a worker copies none of them; `odd` (a few
+ * names at most) is copied.
  */
 export interface PackedParts {
-  readonly keys: Uint8Array;
-  readonly keyStarts: Uint32Array;
-  readonly runs: Uint8Array;
-  readonly runStarts: Uint32Array;
-  readonly types: Uint16Array;
-  readonly counts: Uint16Array;
-  readonly rrsetStarts: Uint32Array;
-  readonly table: Int32Array;
+  readonly keys: Uint8Array<ArrayBufferLike>;
+  readonly keyStarts: Uint32Array<ArrayBufferLike>;
+  readonly runs: Uint8Array<ArrayBufferLike>;
+  readonly runStarts: Uint32Array<ArrayBufferLike>;
+  readonly types: Uint16Array<ArrayBufferLike>;
+  readonly counts: Uint16Array<ArrayBufferLike>;
+  readonly rrsetStarts: Uint32Array<ArrayBufferLike>;
+  readonly table: Int32Array<ArrayBufferLike>;
   readonly shift: number;
   readonly packed: number;
   readonly odd: ReadonlyMap<string, ZoneNode>;
@@ -132,9 +133,8 @@ class Numbers<T extends Uint32Array | Uint16Array> {
     this.array[this.length++] = value;
   }
 
-  /** The numbers pushed, in shared memory. */
   trimmed(): T {
-    return inSharedMemory(this.array.subarray(0, this.length) as T);
+    return this.array.slice(0, this.length) as T;
   }
 }
 
@@ -241,14 +241,14 @@ export class PackedNodesBuilder {
     this.#runStarts.push(this.#runs.length);
     this.#rrsetStarts.push(this.#types.length);
     return new PackedNodes({
-      keys: inSharedMemory(this.#keys.subarray(0, this.#keysLength)),
+      keys: this.#keys.slice(0, this.#keysLength),
       keyStarts: this.#keyStarts.trimmed(),
       runs: this.#runs.joined(),
       runStarts: this.#runStarts.trimmed(),
       types: this.#types.trimmed(),
       counts: this.#counts.trimmed(),
       rrsetStarts: this.#rrsetStarts.trimmed(),
-      table: inSharedMemory(table),
+      table,
       shift: 32 - this.#bits,
       packed: this.#packed,
       odd: this.#odd,
@@ -374,18 +374,19 @@ export function packNodes(nodes: ReadonlyMap<string, ZoneNode>): PackedNodes {
 
 /** The packed names of one zone. */
 export class PackedNodes implements ZoneNodes {
-  readonly #keys: Uint8Array;
+  // Not readonly: share() moves them into shared memory, the same octets.
+  #keys: Uint8Array<ArrayBufferLike>;
   /** Where each node's key starts in `#keys`; one more entry, the end. */
-  readonly #keyStarts: Uint32Array;
-  readonly #runs: Uint8Array;
+  #keyStarts: Uint32Array<ArrayBufferLike>;
+  #runs: Uint8Array<ArrayBufferLike>;
   /** Where each node's run starts in `#runs`; one more entry, the end. */
-  readonly #runStarts: Uint32Array;
+  #runStarts: Uint32Array<ArrayBufferLike>;
   /** Each node's RRsets in order: their types and record counts, and where its list starts (one more entry, the end). */
-  readonly #types: Uint16Array;
-  readonly #counts: Uint16Array;
-  readonly #rrsetStarts: Uint32Array;
+  #types: Uint16Array<ArrayBufferLike>;
+  #counts: Uint16Array<ArrayBufferLike>;
+  #rrsetStarts: Uint32Array<ArrayBufferLike>;
   /** Pairs by bucket: the key's FNV-1a hash (checked before the key), its node number plus one (0: empty). */
-  readonly #table: Int32Array;
+  #table: Int32Array<ArrayBufferLike>;
   /** A hash's bucket is its Fibonacci mix's top bits (FNV-1a's low bits alone cluster). */
   readonly #shift: number;
   /** Nodes whose key has a character over 255, or whose run is too big for a message: as they are. */
@@ -398,12 +399,9 @@ export class PackedNodes implements ZoneNodes {
   /** How many nodes are packed (the rest are odd). */
   readonly #packed: number;
   readonly size: number;
-  /** What it is made of, to post to a worker (which makes its own with the constructor). */
-  readonly parts: PackedParts;
 
-  /** Made by {@link PackedNodesBuilder} (or {@link packNodes}), or in a worker from another's {@link parts}. */
+  /** Made by {@link PackedNodesBuilder} (or {@link packNodes}), or in a worker from another's {@link share}. */
   constructor(parts: PackedParts) {
-    this.parts = parts;
     this.#keys = parts.keys;
     this.#keyStarts = parts.keyStarts;
     this.#runs = parts.runs;
@@ -419,6 +417,37 @@ export class PackedNodes implements ZoneNodes {
     this.#recentSize = Math.max(1, Math.min(RECENT, parts.packed));
     this.#recent = new Array(this.#recentSize);
     this.#recentNodes = new Int32Array(this.#recentSize).fill(-1);
+  }
+
+  /**
+   * Moves the arrays into shared memory (once; later calls give the same parts) and returns them: a
+   * worker makes its own `PackedNodes` over the same pages. Only a run with workers pays for it,
+   * and then once: the arrays it had are dropped.
+   */
+  share(): PackedParts {
+    if (!(this.#table.buffer instanceof SharedArrayBuffer)) {
+      this.#keys = inSharedMemory(this.#keys);
+      this.#keyStarts = inSharedMemory(this.#keyStarts);
+      this.#runs = inSharedMemory(this.#runs);
+      this.#runStarts = inSharedMemory(this.#runStarts);
+      this.#types = inSharedMemory(this.#types);
+      this.#counts = inSharedMemory(this.#counts);
+      this.#rrsetStarts = inSharedMemory(this.#rrsetStarts);
+      this.#table = inSharedMemory(this.#table);
+    }
+    return {
+      keys: this.#keys,
+      keyStarts: this.#keyStarts,
+      runs: this.#runs,
+      runStarts: this.#runStarts,
+      types: this.#types,
+      counts: this.#counts,
+      rrsetStarts: this.#rrsetStarts,
+      table: this.#table,
+      shift: this.#shift,
+      packed: this.#packed,
+      odd: this.#odd,
+    };
   }
 
   get(key: string): ZoneNode | undefined {

@@ -1,5 +1,5 @@
 /**
- * Local data as a worker is sent it (lib/workers): each zone's packed names are arrays in shared
+ * Local data as a worker is sent it (lib/workers): each zone's packed names are moved into shared
  * memory (packed_nodes.ts), so every worker reads the one copy the main thread loaded; the rest
  * (each zone's SOA, its names with children, a signed zone's denial chains, and the hosts and
  * mappings.ts names) is small beside them and copied by the structured clone that posts it.
@@ -29,10 +29,10 @@ export interface SharedLocalData {
 
 /** The parts of `zone`'s names; a zone whose names are not packed (none dnsd builds) is packed now. */
 function partsOf(zone: Zone): PackedParts {
-  if (zone.nodes instanceof PackedNodes) return zone.nodes.parts;
+  if (zone.nodes instanceof PackedNodes) return zone.nodes.share();
   const nodes = new Map<string, ZoneNode>();
   for (const key of zone.nodes.keys()) nodes.set(key, zone.nodes.get(key)!);
-  return packNodes(nodes).parts;
+  return packNodes(nodes).share();
 }
 
 /** `data` ready to post to a worker: no zone's names are copied by the posting. */

@@ -37,7 +37,10 @@ async function sampleData() {
 
 test("shared local data: a structured clone answers every name as the original, over the same memory", async () => {
   const data = await sampleData();
+  const packed = data.zones.get("example.test")!.nodes as PackedNodes;
+  const before = [...data.zones.get("example.test")!.nodes.keys()];
   const shared = shareLocalData(data);
+  assert.deepEqual([...packed.keys()], before, "the same names once moved");
   const arrived = localDataFromShared(structuredClone(shared));
   const original = data.zones.get("example.test")!;
   const copy = arrived.zones.get("example.test")!;
@@ -52,7 +55,7 @@ test("shared local data: a structured clone answers every name as the original, 
   assert.deepEqual(arrived.names.get("local.test"), data.names.get("local.test"));
   assert.equal(arrived.size, data.size);
   // The same memory: every packed array is in a SharedArrayBuffer, and the clone sees a write to it.
-  const parts = (original.nodes as PackedNodes).parts;
+  const parts = (original.nodes as PackedNodes).share();
   for (const array of [parts.keys, parts.runs, parts.keyStarts, parts.runStarts, parts.types, parts.table]) {
     assert.ok(array.buffer instanceof SharedArrayBuffer);
   }

@@ -1,0 +1,242 @@
+/**
+ * The workers benchmark (issue 19, target 6): the same dnsd with `--workers 1` and `--workers N`,
+ * in alternating rounds, each run at a fixed rate (server CPU per answer) and as fast as dnsperf
+ * goes (total QPS), for the mapped names (local) and for names cached from NSD. dnsd, dnsperf and
+ * NSD are not pinned: every process may use every CPU, so the kernel and the workers share them as
+ * they would in production. The spread over the workers is read from `/metrics`
+ * (`dnsd_worker_queries_total`). Not a test, and not run by CI.
+ *
+ * `deno task bench:workers` (or `deno task bench:workers -- --seconds 10 --rate 40000 --rounds 3
+ * --workers 1,2 --clients 64`)
+ *
+ * dnsperf uses `--clients` sockets (`-c`): the kernel picks a worker by each socket's address and
+ * port, so a handful of sockets could land unevenly; 64 spread them well. The report goes to
+ * stdout and to bench/results/workers_latest.md.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type Measure, parseDnsperf } from "./_dnsperf.ts";
+import { clockTicks, dnsdCommand, machine, runBenchmark, say } from "./_harness.ts";
+import { cpuTicks, delay, freePort, type Launcher, waitUntilAnswers } from "./_proc.ts";
+import { localNames, NAMES, type Server, startNsd, versions, zoneName } from "./_servers.ts";
+
+const CACHED_NAMES = 1_000;
+const RESULTS = new URL("./results/workers_latest.md", import.meta.url);
+const ROOT = new URL("../", import.meta.url).pathname;
+/** Every CPU this machine has, as a `taskset` list: no process of the sitting is pinned. */
+const ALL_CPUS = `0-${navigator.hardwareConcurrency - 1}`;
+
+interface Flags {
+  readonly seconds: number;
+  readonly rate: number;
+  readonly rounds: number;
+  readonly workers: readonly number[];
+  readonly clients: number;
+}
+
+/** One dnsd run's figures, by measurement name. */
+type Figures = Map<string, Measure & { readonly spread?: string }>;
+
+const MEASUREMENTS = ["fixed-rate local", "fixed-rate cached", "max local", "max cached"] as const;
+
+async function dnsperfAll(
+  launcher: Launcher,
+  server: Server,
+  options: { file: string; seconds: number; clients: number; rate?: number; once?: boolean; hz: number },
+): Promise<Measure> {
+  const args = [
+    "-s",
+    "127.0.0.1",
+    "-p",
+    String(server.port),
+    "-d",
+    options.file,
+    "-l",
+    String(options.seconds),
+  ];
+  args.push("-c", String(options.clients), "-T", "1");
+  if (options.rate !== undefined) args.push("-Q", String(options.rate));
+  if (options.once) args.push("-n", "1");
+  const before = cpuTicks(server.child.pid);
+  const child = launcher.spawn("dnsperf", ["dnsperf", ...args], { cpu: ALL_CPUS, collect: true });
+  const code = await Promise.race([child.status, delay(options.seconds * 1000 + 30_000).then(() => null)]);
+  if (code === null) {
+    await child.stop();
+    throw new Error(`dnsperf ${args.join(" ")} did not finish`);
+  }
+  const ticks = cpuTicks(server.child.pid) - before;
+  const text = await child.output;
+  if (code !== 0) throw new Error(`dnsperf ${args.join(" ")} failed (${code}):\n${text}`);
+  return parseDnsperf(text, ticks, options.hz);
+}
+
+/** Each worker's share of the queries so far, from `/metrics`: "52% / 48%". */
+async function spreadOf(metricsPort: number): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const counts = [...text.matchAll(/^dnsd_worker_queries_total\{worker="\d+"\} (\S+)$/gm)].map((m) =>
+    Number(m[1])
+  );
+  const total = counts.reduce((sum, count) => sum + count, 0);
+  return counts.length === 0
+    ? "one"
+    : counts.map((count) => `${Math.round((100 * count) / total)}%`).join(" / ");
+}
+
+async function runOne(
+  launcher: Launcher,
+  workers: number,
+  nsdPort: number,
+  files: { local: string; cached: string },
+  flags: Flags,
+  hz: number,
+): Promise<Figures> {
+  const port = freePort();
+  const metricsPort = freePort();
+  const child = launcher.spawn(
+    `dnsd-${workers}`,
+    dnsdCommand(port, [
+      "--upstream",
+      `127.0.0.1:${nsdPort}`,
+      "--workers",
+      String(workers),
+      "--udp-io",
+      "batched",
+      "--metrics",
+      `127.0.0.1:${metricsPort}`,
+      "--log-level",
+      "warning",
+    ]),
+    { cpu: ALL_CPUS, cwd: ROOT },
+  );
+  const figures: Figures = new Map();
+  try {
+    const server = { port, child };
+    await waitUntilAnswers(child, port, zoneName(0), 20_000);
+    // Every worker keeps its own cache: the names are asked over and over from every socket first.
+    await dnsperfAll(launcher, server, { file: files.cached, seconds: 3, clients: flags.clients, hz });
+    const base = { seconds: flags.seconds, clients: flags.clients, hz };
+    figures.set(
+      "fixed-rate local",
+      await dnsperfAll(launcher, server, { ...base, file: files.local, rate: flags.rate }),
+    );
+    figures.set(
+      "fixed-rate cached",
+      await dnsperfAll(launcher, server, { ...base, file: files.cached, rate: flags.rate }),
+    );
+    figures.set("max local", await dnsperfAll(launcher, server, { ...base, file: files.local }));
+    figures.set("max cached", await dnsperfAll(launcher, server, { ...base, file: files.cached }));
+    const spread = await spreadOf(metricsPort);
+    for (const [name, measure] of figures) figures.set(name, { ...measure, spread });
+  } finally {
+    await child.stop();
+  }
+  return figures;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function report(byWorkers: Map<number, Figures[]>, flags: Flags, header: string): string {
+  const lines = [header, ""];
+  const first = flags.workers[0]!;
+  lines.push(
+    `| measurement | workers | QPS (median) | server CPU µs/answer (median) | runs (µs/answer) | lost | spread | ` +
+      `QPS × | CPU × |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  );
+  for (const name of MEASUREMENTS) {
+    const baseline = byWorkers.get(first)!.map((figures) => figures.get(name)!);
+    const baseQps = median(baseline.map((m) => m.qps));
+    const baseCpu = median(baseline.map((m) => m.cpuUsPerAnswer));
+    for (const workers of flags.workers) {
+      const runs = byWorkers.get(workers)!.map((figures) => figures.get(name)!);
+      const qps = median(runs.map((m) => m.qps));
+      const cpu = median(runs.map((m) => m.cpuUsPerAnswer));
+      lines.push(
+        `| ${name} | ${workers} | ${Math.round(qps).toLocaleString("en-US")} | ${cpu.toFixed(2)} | ` +
+          `${runs.map((m) => m.cpuUsPerAnswer.toFixed(2)).join(", ")} | ` +
+          `${runs.reduce((sum, m) => sum + m.lost, 0)} | ${runs.at(-1)!.spread ?? ""} | ` +
+          `${(qps / baseQps).toFixed(2)} | ${(cpu / baseCpu).toFixed(2)} |`,
+      );
+    }
+  }
+  lines.push(
+    "",
+    `× is the median against \`--workers ${first}\`'s in this sitting. Fixed rate: \`dnsperf -Q ${flags.rate}\`; ` +
+      `max: as fast as one dnsperf thread sends. Every run \`-c ${flags.clients} -T 1 -l ${flags.seconds}\`, ` +
+      `${flags.rounds} rounds, the order of the worker counts alternating. Server CPU is utime + stime of the ` +
+      "whole process (every worker) over the run, divided by completed queries.",
+  );
+  return lines.join("\n") + "\n";
+}
+
+function parseFlags(args: string[]): Flags {
+  const { values } = parseArgs({
+    args: args[0] === "--" ? args.slice(1) : args,
+    options: {
+      seconds: { type: "string", default: "10" },
+      rate: { type: "string", default: "40000" },
+      rounds: { type: "string", default: "3" },
+      workers: { type: "string", default: "1,2" },
+      clients: { type: "string", default: "64" },
+    },
+  });
+  const whole = (flag: string, text: string) => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`--${flag}: "${text}" is not a whole number`);
+    return value;
+  };
+  return {
+    seconds: whole("seconds", values.seconds),
+    rate: whole("rate", values.rate),
+    rounds: whole("rounds", values.rounds),
+    workers: values.workers.split(",").map((text) => whole("workers", text)),
+    clients: whole("clients", values.clients),
+  };
+}
+
+if (import.meta.main) {
+  const flags = parseFlags(Deno.args);
+  await runBenchmark(RESULTS, async ({ launcher, work, stopping }) => {
+    const hz = await clockTicks();
+    await Deno.writeTextFile(
+      `${work}/local.txt`,
+      Object.keys(localNames()).map((name) => `${name} A\n`).join(""),
+    );
+    let cached = "";
+    for (let n = 0; n < CACHED_NAMES; n++) cached += `${zoneName(n)} A\n`;
+    await Deno.writeTextFile(`${work}/cached.txt`, cached);
+    const files = { local: `${work}/local.txt`, cached: `${work}/cached.txt` };
+    say(`Starting NSD with ${NAMES.toLocaleString("en-US")} names...`);
+    await Deno.mkdir(`${work}/nsd`);
+    const nsd = await startNsd(launcher, `${work}/nsd`);
+    const byWorkers = new Map<number, Figures[]>(flags.workers.map((workers) => [workers, []]));
+    try {
+      for (let round = 0; round < flags.rounds; round++) {
+        const order = round % 2 === 0 ? flags.workers : [...flags.workers].reverse();
+        for (const workers of order) {
+          stopping.throwIfAborted();
+          say(`round ${round + 1}: --workers ${workers}`);
+          const figures = await runOne(launcher, workers, nsd.port, files, flags, hz);
+          for (const [name, m] of figures) {
+            say(
+              `  ${name}: ${Math.round(m.qps)} QPS, ${
+                m.cpuUsPerAnswer.toFixed(2)
+              } µs/answer, spread ${m.spread}`,
+            );
+          }
+          byWorkers.get(workers)!.push(figures);
+        }
+      }
+    } finally {
+      await nsd.child.stop();
+    }
+    const header = `# dnsd --workers, ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}\n\n` +
+      `${await machine()}; ${Object.entries(await versions()).map(([k, v]) => `${k} ${v}`).join(", ")}. ` +
+      `No process pinned (CPUs ${ALL_CPUS}).`;
+    return report(byWorkers, flags, header);
+  });
+}
