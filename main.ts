@@ -49,6 +49,7 @@ import {
   ListenAddressError,
   openResolverWarning,
   resolveListen,
+  ReusePortUnavailable,
 } from "./lib/net/mod.ts";
 
 const MAPPINGS_URL = new URL("./mappings.ts", import.meta.url);
@@ -361,7 +362,8 @@ async function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSigna
   });
   // lib/workers is loaded only for a run that asks for more than one (idle memory: issue 19).
   const workersModule = command.workers === 1 ? null : await import("./lib/workers/mod.ts");
-  const workers = workersModule?.workersWanted(command.workers, udpIo) ?? { count: 1 };
+  let workers: { readonly count: number; readonly why?: string } =
+    workersModule?.workersWanted(command.workers, udpIo) ?? { count: 1 };
   if ("why" in workers) log.warning("Running one worker, not more: {why}", { why: workers.why });
   // Without --cookie-secret, every worker draws the same secrets from one seed (lib/workers/cookie_draws.ts).
   const cookieSeed = crypto.getRandomValues(new Uint8Array(16));
@@ -393,9 +395,9 @@ async function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSigna
     (pick: (handlers: AdminHandlers) => AdminHandlers["explain"]) =>
     (request: Request, client: Deno.NetAddr) =>
       admin.handlers ? pick(admin.handlers)(request, client) : new Response("starting\n", { status: 503 });
-  try {
-    // The local stages read the settings in force now, so a reload changes them between two queries.
-    server = startServer({
+  // The local stages read the settings in force now, so a reload changes them between two queries.
+  const start = (shared: boolean) =>
+    startServer({
       routes: {
         "GET /explain": mounted((handlers) => handlers.explain),
         "POST /cache/flush": mounted((handlers) => handlers.flush),
@@ -414,7 +416,7 @@ async function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSigna
       version: VERSION,
       local: () => reloader.state().command,
       explainFiles: explainFilesOf(reloader.state),
-      ...(workersModule && workers.count > 1
+      ...(workersModule && shared
         ? {
           reusePort: true,
           peers: {
@@ -427,6 +429,16 @@ async function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSigna
         }
         : {}),
     });
+  try {
+    try {
+      server = start(workers.count > 1);
+    } catch (error) {
+      // A kernel without SO_REUSEPORT (before Linux 3.9): one worker, and the log says why.
+      if (!(error instanceof ListenError && error.cause instanceof ReusePortUnavailable)) throw error;
+      log.warning("Running one worker, not more: {why}", { why: error.cause.message });
+      workers = { count: 1 };
+      server = start(false);
+    }
   } catch (error) {
     watch.close();
     // An address or a query log that cannot be had: one line (a missing permission: the line saying which).

@@ -319,6 +319,8 @@ export interface UnboundSetting {
    * load benchmark's 64m and 128m.
    */
   readonly cache?: { readonly msg: string; readonly rrset: string } | "default";
+  /** `num-threads` (default 1); over 1, each thread has its own socket (`so-reuseport: yes`). */
+  readonly threads?: number;
 }
 
 /** The cache lines of unbound.conf for `cache` (see {@link UnboundSetting}). */
@@ -327,7 +329,7 @@ function cacheLines(cache: UnboundSetting["cache"] = { msg: "64m", rrset: "128m"
   return `    msg-cache-size: ${cache.msg}\n    rrset-cache-size: ${cache.rrset}\n`;
 }
 
-/** unbound.conf: one thread on 127.0.0.1@`port`, the local names as static local-data. */
+/** unbound.conf: one thread (or `threads`) on 127.0.0.1@`port`, the local names as static local-data. */
 function unboundConf(setting: UnboundSetting, port: number): string {
   const { work, upstream, local, anchorFile } = setting;
   const validation = anchorFile
@@ -350,8 +352,8 @@ ${setting.serverLines ?? ""}    do-ip6: no
     use-syslog: no
     logfile: ""
     verbosity: 0
-    num-threads: 1
-    access-control: 127.0.0.0/8 allow
+    num-threads: ${setting.threads ?? 1}
+${(setting.threads ?? 1) > 1 ? "    so-reuseport: yes\n" : ""}    access-control: 127.0.0.0/8 allow
     do-not-query-localhost: no
 ${validation}    qname-minimisation: no
     prefetch: no

@@ -1,13 +1,14 @@
 /**
  * The workers benchmark (issue 19, target 6): the same dnsd with `--workers 1` and `--workers N`,
- * in alternating rounds, each run at a fixed rate (server CPU per answer) and as fast as dnsperf
- * goes (total QPS), for the mapped names (local) and for names cached from NSD. dnsd, dnsperf and
+ * and beside it unbound with `num-threads: 1` and `N` (`so-reuseport: yes`), in alternating
+ * rounds, each run at a fixed rate (server CPU per answer) and as fast as dnsperf goes (total
+ * QPS), for the mapped names (local) and for names cached from NSD. dnsd, dnsperf and
  * NSD are not pinned: every process may use every CPU, so the kernel and the workers share them as
  * they would in production. The spread over the workers is read from `/metrics`
  * (`dnsd_worker_queries_total`). Not a test, and not run by CI.
  *
  * `deno task bench:workers` (or `deno task bench:workers -- --seconds 10 --rate 40000 --rounds 3
- * --workers 1,2 --clients 64`)
+ * --workers 1,2 --clients 64 --max-threads 2 --servers dnsd,unbound`)
  *
  * dnsperf uses `--clients` sockets (`-c`): the kernel picks a worker by each socket's address and
  * port, so a handful of sockets could land unevenly; 64 spread them well. The report goes to
@@ -18,7 +19,17 @@ import { parseArgs } from "node:util";
 import { type Measure, parseDnsperf } from "./_dnsperf.ts";
 import { clockTicks, dnsdCommand, machine, runBenchmark, say } from "./_harness.ts";
 import { cpuTicks, delay, freePort, type Launcher, waitUntilAnswers } from "./_proc.ts";
-import { localNames, NAMES, type Server, startNsd, versions, zoneName } from "./_servers.ts";
+import {
+  installed,
+  localNames,
+  NAMES,
+  type Server,
+  startNsd,
+  UNBOUND,
+  unboundCommand,
+  versions,
+  zoneName,
+} from "./_servers.ts";
 
 const CACHED_NAMES = 1_000;
 const RESULTS = new URL("./results/workers_latest.md", import.meta.url);
@@ -32,6 +43,10 @@ interface Flags {
   readonly rounds: number;
   readonly workers: readonly number[];
   readonly clients: number;
+  /** dnsperf's threads (`-T`) in the runs as fast as it goes. */
+  readonly maxThreads: number;
+  /** `dnsd` and, when installed, `unbound`. */
+  readonly servers: readonly ("dnsd" | "unbound")[];
 }
 
 /** One dnsd run's figures, by measurement name. */
@@ -42,7 +57,15 @@ const MEASUREMENTS = ["fixed-rate local", "fixed-rate cached", "max local", "max
 async function dnsperfAll(
   launcher: Launcher,
   server: Server,
-  options: { file: string; seconds: number; clients: number; rate?: number; once?: boolean; hz: number },
+  options: {
+    file: string;
+    seconds: number;
+    clients: number;
+    threads: number;
+    rate?: number;
+    once?: boolean;
+    hz: number;
+  },
 ): Promise<Measure> {
   const args = [
     "-s",
@@ -54,7 +77,7 @@ async function dnsperfAll(
     "-l",
     String(options.seconds),
   ];
-  args.push("-c", String(options.clients), "-T", "1");
+  args.push("-c", String(options.clients), "-T", String(options.threads));
   if (options.rate !== undefined) args.push("-Q", String(options.rate));
   if (options.once) args.push("-n", "1");
   const before = cpuTicks(server.child.pid);
@@ -82,50 +105,71 @@ async function spreadOf(metricsPort: number): Promise<string> {
     : counts.map((count) => `${Math.round((100 * count) / total)}%`).join(" / ");
 }
 
+/** The command line of `server` with `workers` workers (threads) on `port`, forwarding to NSD. */
+async function commandOf(
+  server: "dnsd" | "unbound",
+  workers: number,
+  port: number,
+  metricsPort: number,
+  nsdPort: number,
+  work: string,
+): Promise<string[]> {
+  if (server === "unbound") {
+    const dir = await Deno.makeTempDir({ dir: work, prefix: "unbound-" });
+    return unboundCommand({ work: dir, local: localNames(), upstream: nsdPort, threads: workers }, port);
+  }
+  return dnsdCommand(port, [
+    "--upstream",
+    `127.0.0.1:${nsdPort}`,
+    "--workers",
+    String(workers),
+    "--udp-io",
+    "batched",
+    "--metrics",
+    `127.0.0.1:${metricsPort}`,
+    "--log-level",
+    "warning",
+  ]);
+}
+
 async function runOne(
   launcher: Launcher,
+  server: "dnsd" | "unbound",
   workers: number,
-  nsdPort: number,
-  files: { local: string; cached: string },
+  setting: { nsdPort: number; work: string; files: { local: string; cached: string }; hz: number },
   flags: Flags,
-  hz: number,
 ): Promise<Figures> {
+  const { files, hz } = setting;
   const port = freePort();
   const metricsPort = freePort();
-  const child = launcher.spawn(
-    `dnsd-${workers}`,
-    dnsdCommand(port, [
-      "--upstream",
-      `127.0.0.1:${nsdPort}`,
-      "--workers",
-      String(workers),
-      "--udp-io",
-      "batched",
-      "--metrics",
-      `127.0.0.1:${metricsPort}`,
-      "--log-level",
-      "warning",
-    ]),
-    { cpu: ALL_CPUS, cwd: ROOT },
-  );
+  const command = await commandOf(server, workers, port, metricsPort, setting.nsdPort, setting.work);
+  const child = launcher.spawn(`${server}-${workers}`, command, { cpu: ALL_CPUS, cwd: ROOT });
   const figures: Figures = new Map();
   try {
-    const server = { port, child };
+    const running = { port, child };
     await waitUntilAnswers(child, port, zoneName(0), 20_000);
     // Every worker keeps its own cache: the names are asked over and over from every socket first.
-    await dnsperfAll(launcher, server, { file: files.cached, seconds: 3, clients: flags.clients, hz });
-    const base = { seconds: flags.seconds, clients: flags.clients, hz };
+    await dnsperfAll(launcher, running, {
+      file: files.cached,
+      seconds: 3,
+      clients: flags.clients,
+      threads: 1,
+      hz,
+    });
+    const base = { seconds: flags.seconds, clients: flags.clients, threads: 1, hz };
+    // As fast as it goes: dnsperf with more threads, so that the client is not what limits the rate.
+    const max = { ...base, threads: flags.maxThreads };
     figures.set(
       "fixed-rate local",
-      await dnsperfAll(launcher, server, { ...base, file: files.local, rate: flags.rate }),
+      await dnsperfAll(launcher, running, { ...base, file: files.local, rate: flags.rate }),
     );
     figures.set(
       "fixed-rate cached",
-      await dnsperfAll(launcher, server, { ...base, file: files.cached, rate: flags.rate }),
+      await dnsperfAll(launcher, running, { ...base, file: files.cached, rate: flags.rate }),
     );
-    figures.set("max local", await dnsperfAll(launcher, server, { ...base, file: files.local }));
-    figures.set("max cached", await dnsperfAll(launcher, server, { ...base, file: files.cached }));
-    const spread = await spreadOf(metricsPort);
+    figures.set("max local", await dnsperfAll(launcher, running, { ...max, file: files.local }));
+    figures.set("max cached", await dnsperfAll(launcher, running, { ...max, file: files.cached }));
+    const spread = server === "dnsd" ? await spreadOf(metricsPort) : "";
     for (const [name, measure] of figures) figures.set(name, { ...measure, spread });
   } finally {
     await child.stop();
@@ -139,34 +183,41 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-function report(byWorkers: Map<number, Figures[]>, flags: Flags, header: string): string {
+function report(byServer: Map<string, Figures[]>, flags: Flags, header: string): string {
   const lines = [header, ""];
   const first = flags.workers[0]!;
   lines.push(
-    `| measurement | workers | QPS (median) | server CPU µs/answer (median) | runs (µs/answer) | lost | spread | ` +
-      `QPS × | CPU × |`,
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    `| measurement | server | workers | QPS (median) | server CPU µs/answer (median) | runs (µs/answer) | lost | ` +
+      `spread | QPS × | CPU × |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   );
   for (const name of MEASUREMENTS) {
-    const baseline = byWorkers.get(first)!.map((figures) => figures.get(name)!);
-    const baseQps = median(baseline.map((m) => m.qps));
-    const baseCpu = median(baseline.map((m) => m.cpuUsPerAnswer));
-    for (const workers of flags.workers) {
-      const runs = byWorkers.get(workers)!.map((figures) => figures.get(name)!);
-      const qps = median(runs.map((m) => m.qps));
-      const cpu = median(runs.map((m) => m.cpuUsPerAnswer));
-      lines.push(
-        `| ${name} | ${workers} | ${Math.round(qps).toLocaleString("en-US")} | ${cpu.toFixed(2)} | ` +
-          `${runs.map((m) => m.cpuUsPerAnswer.toFixed(2)).join(", ")} | ` +
-          `${runs.reduce((sum, m) => sum + m.lost, 0)} | ${runs.at(-1)!.spread ?? ""} | ` +
-          `${(qps / baseQps).toFixed(2)} | ${(cpu / baseCpu).toFixed(2)} |`,
-      );
+    for (const server of flags.servers) {
+      const baseline = byServer.get(`${server} ${first}`)!.map((figures) => figures.get(name)!);
+      const baseQps = median(baseline.map((m) => m.qps));
+      const baseCpu = median(baseline.map((m) => m.cpuUsPerAnswer));
+      for (const workers of flags.workers) {
+        const runs = byServer.get(`${server} ${workers}`)!.map((figures) => figures.get(name)!);
+        const qps = median(runs.map((m) => m.qps));
+        const cpu = median(runs.map((m) => m.cpuUsPerAnswer));
+        lines.push(
+          `| ${name} | ${server} | ${workers} | ${Math.round(qps).toLocaleString("en-US")} | ${
+            cpu.toFixed(2)
+          } | ` +
+            `${runs.map((m) => m.cpuUsPerAnswer.toFixed(2)).join(", ")} | ` +
+            `${runs.reduce((sum, m) => sum + m.lost, 0)} | ${runs.at(-1)!.spread ?? ""} | ` +
+            `${(qps / baseQps).toFixed(2)} | ${(cpu / baseCpu).toFixed(2)} |`,
+        );
+      }
     }
   }
   lines.push(
     "",
-    `× is the median against \`--workers ${first}\`'s in this sitting. Fixed rate: \`dnsperf -Q ${flags.rate}\`; ` +
-      `max: as fast as one dnsperf thread sends. Every run \`-c ${flags.clients} -T 1 -l ${flags.seconds}\`, ` +
+    `× is the median against the same server with ${first} worker (unbound: \`num-threads\`) in this sitting; ` +
+      "unbound's threads each have a socket of their own on the port (`so-reuseport: yes`), as dnsd's workers do. " +
+      `Fixed rate: \`dnsperf -Q ${flags.rate}\`; ` +
+      `max: as fast as dnsperf with \`-T ${flags.maxThreads}\` sends. Every run \`-c ${flags.clients} -l ${flags.seconds}\` ` +
+      "(`-T 1` at the fixed rate), " +
       `${flags.rounds} rounds, the order of the worker counts alternating. Server CPU is utime + stime of the ` +
       "whole process (every worker) over the run, divided by completed queries.",
   );
@@ -182,6 +233,8 @@ function parseFlags(args: string[]): Flags {
       rounds: { type: "string", default: "3" },
       workers: { type: "string", default: "1,2" },
       clients: { type: "string", default: "64" },
+      "max-threads": { type: "string", default: "2" },
+      servers: { type: "string", default: installed(UNBOUND) ? "dnsd,unbound" : "dnsd" },
     },
   });
   const whole = (flag: string, text: string) => {
@@ -195,6 +248,13 @@ function parseFlags(args: string[]): Flags {
     rounds: whole("rounds", values.rounds),
     workers: values.workers.split(",").map((text) => whole("workers", text)),
     clients: whole("clients", values.clients),
+    maxThreads: whole("max-threads", values["max-threads"]),
+    servers: values.servers.split(",").map((name) => {
+      if (name !== "dnsd" && name !== "unbound") {
+        throw new Error(`--servers: "${name}" is not dnsd or unbound`);
+      }
+      return name;
+    }),
   };
 }
 
@@ -213,22 +273,31 @@ if (import.meta.main) {
     say(`Starting NSD with ${NAMES.toLocaleString("en-US")} names...`);
     await Deno.mkdir(`${work}/nsd`);
     const nsd = await startNsd(launcher, `${work}/nsd`);
-    const byWorkers = new Map<number, Figures[]>(flags.workers.map((workers) => [workers, []]));
+    const byServer = new Map<string, Figures[]>();
+    for (const server of flags.servers) {
+      for (const workers of flags.workers) byServer.set(`${server} ${workers}`, []);
+    }
     try {
       for (let round = 0; round < flags.rounds; round++) {
         const order = round % 2 === 0 ? flags.workers : [...flags.workers].reverse();
-        for (const workers of order) {
-          stopping.throwIfAborted();
-          say(`round ${round + 1}: --workers ${workers}`);
-          const figures = await runOne(launcher, workers, nsd.port, files, flags, hz);
-          for (const [name, m] of figures) {
-            say(
-              `  ${name}: ${Math.round(m.qps)} QPS, ${
-                m.cpuUsPerAnswer.toFixed(2)
-              } µs/answer, spread ${m.spread}`,
+        for (const server of flags.servers) {
+          for (const workers of order) {
+            stopping.throwIfAborted();
+            say(`round ${round + 1}: ${server} with ${workers}`);
+            const figures = await runOne(
+              launcher,
+              server,
+              workers,
+              { nsdPort: nsd.port, work, files, hz },
+              flags,
             );
+            for (const [name, m] of figures) {
+              say(
+                `  ${name}: ${Math.round(m.qps)} QPS, ${m.cpuUsPerAnswer.toFixed(2)} µs/answer ${m.spread}`,
+              );
+            }
+            byServer.get(`${server} ${workers}`)!.push(figures);
           }
-          byWorkers.get(workers)!.push(figures);
         }
       }
     } finally {
@@ -237,6 +306,6 @@ if (import.meta.main) {
     const header = `# dnsd --workers, ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}\n\n` +
       `${await machine()}; ${Object.entries(await versions()).map(([k, v]) => `${k} ${v}`).join(", ")}. ` +
       `No process pinned (CPUs ${ALL_CPUS}).`;
-    return report(byWorkers, flags, header);
+    return report(byServer, flags, header);
   });
 }
