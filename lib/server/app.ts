@@ -102,6 +102,7 @@ import {
   type ServerFigures,
   sumCaches,
   sumCounters,
+  sumMetrics,
 } from "./peers.ts";
 import type { StatisticsSource } from "./statistics.ts";
 
@@ -853,11 +854,9 @@ export function startServer(options: ServerOptions): RunningServer {
     const routes: Routes = {
       "GET /metrics": async () => {
         const all = await allFigures();
-        const summed = new Metrics();
-        for (const figure of all) if (figure.metrics) summed.absorb(figure.metrics);
         const caches = sumCaches(all);
         return new Response(
-          summed.render({
+          sumMetrics(all).render({
             ...(caches ? { cache: () => caches } : {}),
             version: options.version ?? "unknown",
             ...(options.peers ? { workers: all.map((figure) => queriesOf(figure.metrics)) } : {}),
@@ -927,8 +926,7 @@ export function startServer(options: ServerOptions): RunningServer {
     async statistics() {
       const all = await allFigures();
       const caches = sumCaches(all);
-      const summed = new Metrics();
-      for (const figure of all) if (figure.metrics) summed.absorb(figure.metrics);
+      const summed = sumMetrics(all);
       return {
         counters: sumCounters(all),
         ...(caches

@@ -4,7 +4,7 @@
  * statistics line, and passes a cache flush on to them. Pure: figures in, sums out.
  * @module
  */
-import type { MetricsSnapshot } from "../observe/mod.ts";
+import { Metrics, type MetricsSnapshot } from "../observe/mod.ts";
 import type { ServerCounters } from "./app.ts";
 
 /** A cache's counts. */
@@ -62,4 +62,11 @@ export function queriesOf(snapshot: MetricsSnapshot | null): number {
   let sum = 0;
   for (const count of snapshot?.queries ?? []) sum += count;
   return sum;
+}
+
+/** `figures`' metrics summed into one (those without metrics add nothing). */
+export function sumMetrics(figures: readonly ServerFigures[]): Metrics {
+  const summed = new Metrics();
+  for (const figure of figures) if (figure.metrics) summed.absorb(figure.metrics);
+  return summed;
 }

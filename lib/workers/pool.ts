@@ -115,23 +115,29 @@ export class WorkerPool implements Peers {
               reject(new WorkerStartError(`worker ${worker} did not start in ${START_TIMEOUT_MS / 1000} s`)),
             START_TIMEOUT_MS,
           );
+          let running = false;
           link.worker.onmessage = (event: MessageEvent<FromWorker>) => {
             const message = event.data;
             if (message.kind === "started") {
               clearTimeout(timer);
+              running = true;
               resolve();
-            } else if (message.kind === "failed") {
+            } else if (message.kind === "failed" && !running) {
               clearTimeout(timer);
               reject(new WorkerStartError(`worker ${worker}: ${message.message}`));
+            } else if (message.kind === "failed") {
+              log.error("Worker {worker} failed: {why}", { worker, why: message.message });
             } else if (message.kind === "done") {
               link.answered(message);
             } else {
-              options.notify(message.request as Request).then(
-                (reply) =>
+              // Through a promise: a handler that throws at once still answers the worker.
+              const reply = Promise.resolve(message.request as Request).then(options.notify);
+              reply.then(
+                (answer) =>
                   link.worker.postMessage({
                     kind: "notified",
                     seq: message.seq,
-                    reply: { ok: true, message: reply },
+                    reply: { ok: true, message: answer },
                   }),
                 (error) =>
                   link.worker.postMessage({ kind: "notified", seq: message.seq, reply: replyOfError(error) }),

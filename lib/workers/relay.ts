@@ -41,10 +41,13 @@ function errorOf(reply: Extract<RelayedReply, { ok: false }>): Error {
   return Kind ? new Kind(reply.message) : new Error(reply.message);
 }
 
-/** `request` without what cannot cross (its trace). */
+/**
+ * `request` as it can cross: without its trace, and with the client's address read out (a batched
+ * socket's peer is read through getters, which a structured clone leaves behind).
+ */
 export function relayable(request: Request): RelayedRequest {
-  const { trace: _trace, ...rest } = request;
-  return rest;
+  const { trace: _trace, client, ...rest } = request;
+  return { ...rest, client: { transport: client.transport, hostname: client.hostname, port: client.port } };
 }
 
 /** A worker's relayed requests waiting for their answers, by sequence number. */

@@ -128,6 +128,8 @@ export function runWorker(scope: WorkerScope): void {
       }
     } catch (error) {
       post({ kind: "failed", message: error instanceof Error ? error.message : String(error) });
+      // A change it could not take is still answered: the main thread does not wait for it in vain.
+      if (message.kind === "update") post({ kind: "done", seq: message.seq });
     }
   };
 }

@@ -4,17 +4,25 @@
  * forwarded names; `/metrics` counts what each received and sums the rest over both; a reload
  * reaches both before `POST /reload` answers; a cache flush and the statistics line cover both; a
  * NOTIFY that lands on a worker is answered as the main thread answers it; a server cookie made by
- * one worker is valid at the other; SIGTERM stops them all. With `--udp-io deno` dnsd says why it
- * runs one worker.
+ * one worker is valid at the other; SIGTERM stops them all. As a secondary, a transferred zone and
+ * its update after a NOTIFY (which may land on either worker) reach both. With `--udp-io deno`
+ * dnsd says why it runs one worker.
  * @module
  */
 import { test } from "../_limit.ts";
 import assert from "node:assert/strict";
 import { needsFfi } from "../_batched.ts";
-import { DNSD_PERMISSIONS, PROCESS_TIMEOUT_MS, startDnsd, within } from "../_dnsd_process.ts";
+import {
+  DNSD_PERMISSIONS,
+  PROCESS_TIMEOUT_MS,
+  runningLine,
+  spawnDnsd,
+  startDnsd,
+  within,
+} from "../_dnsd_process.ts";
 import { startFakeUpstream } from "../_fake_upstream.ts";
 import { query } from "../_tcp_client.ts";
-import { queryBytes, udpAsk } from "../_udp_client.ts";
+import { freeUdpPort, queryBytes, udpAsk } from "../_udp_client.ts";
 import { decodeMessage, type Message, Opcode, Rcode, RRType } from "../../lib/proto/mod.ts";
 import { BADCOOKIE } from "../../lib/policy/mod.ts";
 
@@ -200,6 +208,68 @@ test(
       assert.deepEqual(tally(replies.map(addressOf)), { "192.0.2.7": 40 });
     } finally {
       await dnsd.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+test(
+  needsFfi("dnsd --workers 2 as a secondary: the transferred zone, and its update after NOTIFY, on both", [
+    "run",
+  ]),
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const zone = (serial: number, www: string) =>
+      zoneText(serial, www).replaceAll("example.test", "sec.test");
+    await Deno.writeTextFile(`${dir}/sec.zone`, zone(1, "192.0.2.80"));
+    const secondaryPort = freeUdpPort();
+    const primary = await startDnsd((port) => [
+      "--port",
+      String(port),
+      "--zone",
+      `${dir}/sec.zone`,
+      "--allow-transfer",
+      "127.0.0.1/32",
+      "--notify",
+      `127.0.0.1:${secondaryPort}`,
+      "--no-mappings",
+      "--reload-settle",
+      "100",
+    ], PERMISSIONS);
+    const secondary = spawnDnsd([
+      "--port",
+      String(secondaryPort),
+      "--workers",
+      "2",
+      "--no-recursion",
+      "--secondary",
+      `sec.test=127.0.0.1:${primary.port}`,
+      "--no-mappings",
+    ], PERMISSIONS);
+    try {
+      await secondary.stderr.waitFor(runningLine(secondaryPort), PROCESS_TIMEOUT_MS);
+      await secondary.stderr.waitFor(/Zone sec\.test serial 1 transferred/, PROCESS_TIMEOUT_MS);
+      const ask = async (count: number) => {
+        // Sent again each second while a worker may not have the zone yet (it looks each second).
+        for (let tries = 0;; tries++) {
+          const replies = await askMany(
+            secondaryPort,
+            () => queryBytes("www.sec.test", RRType.A, { recursionDesired: false }),
+            count,
+          );
+          const counts = tally(replies.map(addressOf));
+          if (Object.keys(counts).length === 1 || tries === 3) return counts;
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      };
+      assert.deepEqual(await ask(30), { "192.0.2.80": 30 });
+      // The primary's file changes: it reloads, sends NOTIFY, and the secondary transfers serial 2.
+      await Deno.writeTextFile(`${dir}/sec.zone`, zone(2, "192.0.2.81"));
+      await secondary.stderr.waitFor(/Zone sec\.test serial 2 transferred/, PROCESS_TIMEOUT_MS);
+      assert.deepEqual(await ask(30), { "192.0.2.81": 30 });
+    } finally {
+      await secondary.stop();
+      await primary.stop();
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -54,9 +54,19 @@ test("seededDraws: one seed draws the same secrets in the same order; another se
 test("RelayedCalls: the answer settles its call; an error comes back as its class", async () => {
   const sent: { seq: number; request: RelayedRequest }[] = [];
   const calls = new RelayedCalls((seq, request) => sent.push({ seq, request }));
+  // A batched socket's peer: its address read through getters, which a structured clone drops.
+  class Peer {
+    readonly transport = "udp" as const;
+    get hostname() {
+      return "127.0.0.1";
+    }
+    get port() {
+      return 5300;
+    }
+  }
   const request = {
     message: query({ name: "example.test", type: 6 }),
-    client: { transport: "udp" as const, hostname: "127.0.0.1", port: 5300 },
+    client: new Peer(),
     transport: "udp" as const,
     receivedAt: 0,
     size: 29,
@@ -67,6 +77,11 @@ test("RelayedCalls: the answer settles its call; an error comes back as its clas
   const unknown = calls.call(request);
   assert.equal(sent.length, 3);
   assert.equal("trace" in sent[0]!.request, false);
+  assert.deepEqual(structuredClone(sent[0]!.request).client, {
+    transport: "udp",
+    hostname: "127.0.0.1",
+    port: 5300,
+  });
   calls.settle(sent[0]!.seq, { ok: true, message: request.message });
   calls.settle(sent[1]!.seq, replyOfError(new Refused("NOTIFY needs a TSIG signature")));
   calls.settle(sent[2]!.seq, replyOfError(new TypeError("boom")));
