@@ -202,6 +202,8 @@ export function liveConfigs(options: LiveConfigOptions): {
       hosts: command.hosts,
       mappings,
       ...(options.readData ? { read: options.readData } : {}),
+      // With workers, zones are packed in shared memory at once: sharing them then copies nothing.
+      sharedMemory: command.workers !== 1,
     });
     return loader;
   }

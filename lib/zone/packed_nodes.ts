@@ -71,9 +71,9 @@ class Chunks {
     this.#used += run.length;
   }
 
-  /** Everything appended, in one buffer of exactly that length. */
-  joined(): Uint8Array {
-    const all = new Uint8Array(this.length);
+  /** Everything appended, in one buffer of exactly that length (in shared memory with `shared`). */
+  joined(shared: boolean): Uint8Array<ArrayBufferLike> {
+    const all = new Uint8Array(shared ? new SharedArrayBuffer(this.length) : new ArrayBuffer(this.length));
     let at = 0;
     for (const chunk of this.#full) {
       all.set(chunk, at);
@@ -133,8 +133,11 @@ class Numbers<T extends Uint32Array | Uint16Array> {
     this.array[this.length++] = value;
   }
 
-  trimmed(): T {
-    return this.array.slice(0, this.length) as T;
+  /** The numbers pushed, in one copy (in shared memory with `shared`). */
+  trimmed(shared: boolean): T {
+    return shared
+      ? inSharedMemory(this.array.subarray(0, this.length) as T)
+      : this.array.slice(0, this.length) as T;
   }
 }
 
@@ -171,9 +174,15 @@ export class PackedNodesBuilder {
   readonly #odd = new Map<string, ZoneNode>();
   readonly #writer = new RecordRunWriter();
   #packed = 0;
+  readonly #shared: boolean;
 
-  /** A builder with room for about `expected` names before it grows. */
-  constructor(expected = 1024) {
+  /**
+   * A builder with room for about `expected` names before it grows. With `sharedMemory` (a run
+   * with workers), the built arrays are in shared memory from the start, so sharing them later
+   * copies nothing ({@link PackedNodes.share}).
+   */
+  constructor(expected = 1024, sharedMemory = false) {
+    this.#shared = sharedMemory;
     const room = expected + 1;
     this.#keyStarts = new Numbers((n) => new Uint32Array(n), room);
     this.#runStarts = new Numbers((n) => new Uint32Array(n), room);
@@ -240,15 +249,18 @@ export class PackedNodesBuilder {
     this.#keyStarts.push(this.#keysLength);
     this.#runStarts.push(this.#runs.length);
     this.#rrsetStarts.push(this.#types.length);
+    const shared = this.#shared;
     return new PackedNodes({
-      keys: this.#keys.slice(0, this.#keysLength),
-      keyStarts: this.#keyStarts.trimmed(),
-      runs: this.#runs.joined(),
-      runStarts: this.#runStarts.trimmed(),
-      types: this.#types.trimmed(),
-      counts: this.#counts.trimmed(),
-      rrsetStarts: this.#rrsetStarts.trimmed(),
-      table,
+      keys: shared
+        ? inSharedMemory(this.#keys.subarray(0, this.#keysLength))
+        : this.#keys.slice(0, this.#keysLength),
+      keyStarts: this.#keyStarts.trimmed(shared),
+      runs: this.#runs.joined(shared),
+      runStarts: this.#runStarts.trimmed(shared),
+      types: this.#types.trimmed(shared),
+      counts: this.#counts.trimmed(shared),
+      rrsetStarts: this.#rrsetStarts.trimmed(shared),
+      table: shared ? inSharedMemory(table) : table,
       shift: 32 - this.#bits,
       packed: this.#packed,
       odd: this.#odd,
@@ -365,9 +377,9 @@ function findIn(table: Int32Array, shift: number, hash: number, same: (node: num
   }
 }
 
-/** Packs `nodes` (keys to RRsets, as a zone is built) in one go. */
-export function packNodes(nodes: ReadonlyMap<string, ZoneNode>): PackedNodes {
-  const builder = new PackedNodesBuilder(nodes.size);
+/** Packs `nodes` (keys to RRsets, as a zone is built) in one go; in shared memory with `sharedMemory`. */
+export function packNodes(nodes: ReadonlyMap<string, ZoneNode>, sharedMemory = false): PackedNodes {
+  const builder = new PackedNodesBuilder(nodes.size, sharedMemory);
   for (const [key, node] of nodes) builder.add(key, node.rrsets);
   return builder.build();
 }

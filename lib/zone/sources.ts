@@ -37,6 +37,8 @@ export interface DataSourcesConfig {
   readonly mappings: () => Promise<Mappings> | Mappings;
   /** Reads a text file; defaults to `Deno.readTextFile`. */
   readonly read?: (path: string) => Promise<string>;
+  /** Pack zones in shared memory, for workers to read (`--workers`); default no. */
+  readonly sharedMemory?: boolean;
 }
 
 /** Local data plus the files it was read from (to watch for changes). */
@@ -161,7 +163,7 @@ export function dataLoader(
         let soaAt: TextLocation;
         try {
           // Built as it is read, each name packed as its records end (zone_stream.ts)...
-          const stream = new ZoneStream(source.origin);
+          const stream = new ZoneStream(source.origin, config.sharedMemory ?? false);
           await parseZoneFile(source.file, { ...options, onRecord: (record, at) => stream.add(record, at) });
           ({ zone, soaAt } = stream.finish());
         } catch (error) {
@@ -170,7 +172,7 @@ export function dataLoader(
           log.debug("Reading {file} again to build it from all its records", { file: source.file });
           digests.length = 0;
           const parsed = await parseZoneFile(source.file, options);
-          zone = buildZone(parsed, source.file, source.origin);
+          zone = buildZone(parsed, source.file, source.origin, config.sharedMemory ?? false);
           soaAt = parsed.locations[parsed.records.indexOf(zone.soa)] ??
             { file: source.file, line: 1, column: 1 };
         }

@@ -67,10 +67,11 @@ export function rrsetOf(node: ZoneNode, type: number): RRset | undefined {
 
 /**
  * Checks parsed records as a zone and indexes them. The apex is the owner of the SOA, which must
- * be there exactly once; with `origin` (from `--zone ORIGIN=FILE`) it must be that name.
+ * be there exactly once; with `origin` (from `--zone ORIGIN=FILE`) it must be that name. With
+ * `sharedMemory` (a run with workers) the names are packed in shared memory.
  * @throws {ParseError} at the record that breaks a rule (out of zone, second SOA, CNAME and other data)
  */
-export function buildZone(parsed: ParsedRecords, file: string, origin?: string): Zone {
+export function buildZone(parsed: ParsedRecords, file: string, origin?: string, sharedMemory = false): Zone {
   const { records, locations } = parsed;
   const soaIndex = records.findIndex((record) => record.data.type === "SOA");
   const where = (i: number): TextLocation => locations[i] ?? { file, line: 1, column: 1 };
@@ -119,7 +120,7 @@ export function buildZone(parsed: ParsedRecords, file: string, origin?: string):
     apex: soa.name,
     key,
     soa,
-    nodes: packNodes(nodes),
+    nodes: packNodes(nodes, sharedMemory),
     parents,
     hasDelegations,
     hasDnames: dnames.length > 0,

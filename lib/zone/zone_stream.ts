@@ -42,7 +42,7 @@ export interface StreamedZone {
 /** Builds a zone from its records in file order; see the module documentation. */
 export class ZoneStream {
   readonly #origin: string | undefined;
-  readonly #nodes = new PackedNodesBuilder();
+  readonly #nodes: PackedNodesBuilder;
   readonly #parents = new Set<string>();
   /**
    * Ancestors made to exist by a name below them: each an empty non-terminal unless it was a name
@@ -62,9 +62,13 @@ export class ZoneStream {
   #groupHash = 0;
   #group = new NameRecords();
 
-  /** @param origin the origin `--zone ORIGIN=FILE` gave, which the SOA's owner must be */
-  constructor(origin?: string) {
+  /**
+   * @param origin the origin `--zone ORIGIN=FILE` gave, which the SOA's owner must be
+   * @param sharedMemory pack the names in shared memory, for workers (packed_nodes.ts)
+   */
+  constructor(origin?: string, sharedMemory = false) {
     this.#origin = origin;
+    this.#nodes = new PackedNodesBuilder(1024, sharedMemory);
   }
 
   /**

@@ -14,6 +14,7 @@ import { buildZone, localDataFromShared, parseZoneFile, shareLocalData } from ".
 import { buildLocalData } from "../../lib/zone/local_data.ts";
 import { mappingRecords } from "../../lib/zone/static_map.ts";
 import { PackedNodes } from "../../lib/zone/packed_nodes.ts";
+import { ZoneStream } from "../../lib/zone/zone_stream.ts";
 
 const ZONE = `$ORIGIN example.test.
 $TTL 300
@@ -63,6 +64,28 @@ test("shared local data: a structured clone answers every name as the original, 
   parts.keys[0] = parts.keys[0]! ^ 0xff;
   assert.equal(cloned.keys[0], parts.keys[0]);
   parts.keys[0] = parts.keys[0]! ^ 0xff;
+});
+
+test("packed in shared memory from the start (--workers): sharing copies nothing, and answers alike", async () => {
+  const parsed = await parseZoneFile("example.zone", { read: () => Promise.resolve(ZONE) });
+  const plain = buildZone(parsed, "example.zone").nodes as PackedNodes;
+  const shared = buildZone(parsed, "example.zone", undefined, true).nodes as PackedNodes;
+  const parts = shared.share();
+  assert.ok(
+    parts.keys.buffer instanceof SharedArrayBuffer && parts.table.buffer instanceof SharedArrayBuffer,
+  );
+  const again = shared.share();
+  assert.equal(again.keys, parts.keys, "the same arrays: nothing copied");
+  assert.equal(again.table, parts.table);
+  for (const key of plain.keys()) assert.deepEqual(shared.get(key), plain.get(key), key);
+  const streamed = new ZoneStream(undefined, true);
+  await parseZoneFile("example.zone", {
+    read: () => Promise.resolve(ZONE),
+    onRecord: (record, at) => streamed.add(record, at),
+  });
+  const nodes = streamed.finish().zone.nodes as PackedNodes;
+  assert.equal(nodes.share().runs, nodes.share().runs);
+  assert.ok(nodes.share().runs.buffer instanceof SharedArrayBuffer);
 });
 
 test("shared lists: a clone blocks and allows as the original; adding after sharing leaves the clone alone", () => {
