@@ -459,7 +459,10 @@ async function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSigna
           cookieSeed,
         },
         state: published(),
-        notify: (request) => transfers.notify(request),
+        relayed: {
+          notify: (request) => transfers.notify(request),
+          transfer: (request) => transfers.transfer(request, null),
+        },
       });
     } catch (error) {
       server.close();

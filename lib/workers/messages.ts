@@ -58,14 +58,17 @@ export type ToWorker =
   | WorkerStart
   | WorkerUpdate
   | WorkerAsk
-  | { readonly kind: "notified"; readonly seq: number; readonly reply: RelayedReply };
+  | { readonly kind: "relayed"; readonly seq: number; readonly reply: RelayedReply };
+
+/** The handlers a worker passes requests on to: the main thread holds the zones' transfers and secondaries. */
+export type RelayedHandler = "notify" | "transfer";
 
 /** A request relayed from a worker: as a stage saw it, without its trace. */
 export type RelayedRequest = Omit<Request, "trace">;
 
 /** The main thread's answer to a relayed request: a message, or the error a stage threw (by class name). */
 export type RelayedReply =
-  | { readonly ok: true; readonly message: Message }
+  | { readonly ok: true; readonly message: Message | null }
   | { readonly ok: false; readonly name: string; readonly message: string };
 
 /** What a worker sends the main thread. */
@@ -73,5 +76,13 @@ export type FromWorker =
   | { readonly kind: "started" }
   | { readonly kind: "failed"; readonly message: string }
   | { readonly kind: "done"; readonly seq: number; readonly count?: number; readonly figures?: ServerFigures }
-  /** A NOTIFY that reached the worker: the main thread holds the secondary zones (lib/xfr). */
-  | { readonly kind: "notify"; readonly seq: number; readonly request: RelayedRequest };
+  /**
+   * A NOTIFY, or an AXFR or IXFR over UDP, that reached the worker: the main thread holds the
+   * secondary zones and the transfers (lib/xfr).
+   */
+  | {
+    readonly kind: "relay";
+    readonly seq: number;
+    readonly handler: RelayedHandler;
+    readonly request: RelayedRequest;
+  };

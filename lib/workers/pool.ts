@@ -46,8 +46,13 @@ export interface WorkerPoolOptions {
   readonly count: number;
   readonly setup: WorkerSetup;
   readonly state: PublishedState;
-  /** The main thread's NOTIFY handler, for NOTIFYs that land on a worker. */
-  readonly notify: (request: Request) => Promise<Message>;
+  /** The main thread's handlers for what lands on a worker but is the main thread's to answer. */
+  readonly relayed: {
+    /** NOTIFY. */
+    readonly notify: (request: Request) => Promise<Message>;
+    /** AXFR and IXFR over UDP (one message at most). */
+    readonly transfer: (request: Request) => Promise<Message | null>;
+  };
   /** The worker module (default lib/workers/worker_main.ts). */
   readonly url?: URL;
 }
@@ -131,16 +136,17 @@ export class WorkerPool implements Peers {
               link.answered(message);
             } else {
               // Through a promise: a handler that throws at once still answers the worker.
-              const reply = Promise.resolve(message.request as Request).then(options.notify);
+              const handler = options.relayed[message.handler];
+              const reply = Promise.resolve(message.request as Request).then(handler);
               reply.then(
                 (answer) =>
                   link.worker.postMessage({
-                    kind: "notified",
+                    kind: "relayed",
                     seq: message.seq,
                     reply: { ok: true, message: answer },
                   }),
                 (error) =>
-                  link.worker.postMessage({ kind: "notified", seq: message.seq, reply: replyOfError(error) }),
+                  link.worker.postMessage({ kind: "relayed", seq: message.seq, reply: replyOfError(error) }),
               );
             }
           };

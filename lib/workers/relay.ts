@@ -1,6 +1,6 @@
 /**
- * Requests a worker passes to the main thread (a NOTIFY: the secondary zones live there), and the
- * answers coming back. A stage's error crosses as its class name and text, and is made again here
+ * Requests a worker passes to the main thread (a NOTIFY, an AXFR or IXFR over UDP: the secondary
+ * zones and the transfers live there), and the answers coming back. A stage's error crosses as its class name and text, and is made again here
  * as the same class, so `respond` maps it to the same RCODE as on the main thread.
  * @module
  */
@@ -14,7 +14,7 @@ import {
   Refused,
 } from "../proto/mod.ts";
 import type { Request } from "../resolve/mod.ts";
-import type { RelayedReply, RelayedRequest } from "./messages.ts";
+import type { RelayedHandler, RelayedReply, RelayedRequest } from "./messages.ts";
 
 /** How long a relayed request waits for the main thread before it fails (SERVFAIL). */
 const RELAY_TIMEOUT_MS = 5_000;
@@ -52,19 +52,19 @@ export function relayable(request: Request): RelayedRequest {
 
 /** A worker's relayed requests waiting for their answers, by sequence number. */
 export class RelayedCalls {
-  readonly #send: (seq: number, request: RelayedRequest) => void;
+  readonly #send: (seq: number, handler: RelayedHandler, request: RelayedRequest) => void;
   readonly #waiting = new Map<number, { settle: (reply: RelayedReply) => void }>();
   #seq = 0;
 
-  /** @param send posts a request to the main thread */
-  constructor(send: (seq: number, request: RelayedRequest) => void) {
+  /** @param send posts a request to the main thread, for one of its handlers */
+  constructor(send: (seq: number, handler: RelayedHandler, request: RelayedRequest) => void) {
     this.#send = send;
   }
 
-  /** Passes `request` on; settles with the main thread's answer, or fails after 5 s without one. */
-  call(request: Request): Promise<Message> {
+  /** Passes `request` on to `handler`; settles with the main thread's answer, or fails after 5 s without one. */
+  call(handler: RelayedHandler, request: Request): Promise<Message | null> {
     const seq = ++this.#seq;
-    return new Promise<Message>((resolve, reject) => {
+    return new Promise<Message | null>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiting.delete(seq);
         reject(new Error("the main thread did not answer a relayed request"));
@@ -77,7 +77,7 @@ export class RelayedCalls {
           else reject(errorOf(reply));
         },
       });
-      this.#send(seq, relayable(request));
+      this.#send(seq, handler, relayable(request));
     });
   }
 

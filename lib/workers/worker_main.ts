@@ -11,7 +11,7 @@ import { getLogger } from "@logtape/logtape";
 import { type BlockPolicy, blockPolicyFromShared } from "../block/mod.ts";
 import { forwardingChanges, type ServeCommand } from "../config/mod.ts";
 import { logToStderr } from "../observe/mod.ts";
-import { nameKey, parentName } from "../proto/mod.ts";
+import { type Message, nameKey, parentName, Refused } from "../proto/mod.ts";
 import type { Request } from "../resolve/mod.ts";
 import { type RunningServer, startServer } from "../server/mod.ts";
 import { TsigKeyring } from "../tsig/mod.ts";
@@ -42,10 +42,16 @@ function notServed(apexes: ReadonlySet<string>, notReady: ReadonlySet<string>, q
   }
 }
 
+/** A relayed NOTIFY's answer: the main thread's handler always answers with a message. */
+function answered(message: Message | null): Message {
+  if (message === null) throw new Error("the main thread answered a NOTIFY with nothing");
+  return message;
+}
+
 /** Runs a worker in `scope` (the worker's `self`) until the main thread stops it. */
 export function runWorker(scope: WorkerScope): void {
   const post = (message: FromWorker) => scope.postMessage(message);
-  const relay = new RelayedCalls((seq, request) => post({ kind: "notify", seq, request }));
+  const relay = new RelayedCalls((seq, handler, request) => post({ kind: "relay", seq, handler, request }));
   let server: RunningServer | undefined;
   let current: Current | undefined;
 
@@ -73,7 +79,12 @@ export function runWorker(scope: WorkerScope): void {
       blockPolicy: () => state.blocking,
       local: () => state.command,
       version: message.version,
-      handlers: { notify: (request: Request) => relay.call(request) },
+      // NOTIFY and transfers over UDP are the main thread's (a transfer over TCP never comes here).
+      handlers: {
+        notify: (request: Request) => relay.call("notify", request).then(answered),
+        transfer: (request: Request, write) =>
+          write ? Promise.reject(new Refused("no transfers over TCP here")) : relay.call("transfer", request),
+      },
       tsig: { keyring, clock: () => Math.floor(Date.now() / 1000) },
       ...(apexes.size > 0 ? { zoneNotReady: (name: string) => notServed(apexes, state.notReady, name) } : {}),
       ...(command.cookies.secrets.length === 0 ? { cookieRandom: seededDraws(message.cookieSeed) } : {}),
@@ -116,7 +127,7 @@ export function runWorker(scope: WorkerScope): void {
     try {
       if (message.kind === "start") start(message);
       else if (message.kind === "update") update(message);
-      else if (message.kind === "notified") relay.settle(message.seq, message.reply);
+      else if (message.kind === "relayed") relay.settle(message.seq, message.reply);
       else {
         answer(message).catch((error) => {
           getLogger(["dnsd", "worker"]).error("A worker failed to {what}: {error}", {

@@ -23,7 +23,15 @@ import {
 import { startFakeUpstream } from "../_fake_upstream.ts";
 import { query } from "../_tcp_client.ts";
 import { freeUdpPort, queryBytes, udpAsk } from "../_udp_client.ts";
-import { decodeMessage, type Message, Opcode, Rcode, RRType } from "../../lib/proto/mod.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  type Message,
+  Opcode,
+  query as baseQuery,
+  Rcode,
+  RRType,
+} from "../../lib/proto/mod.ts";
 import { BADCOOKIE } from "../../lib/policy/mod.ts";
 
 const PERMISSIONS = [...DNSD_PERMISSIONS, "--allow-write"];
@@ -91,6 +99,8 @@ test(
       "--blocklist",
       `${dir}/block.txt`,
       "--no-mappings",
+      "--allow-transfer",
+      "127.0.0.1/32",
       "--upstream",
       `127.0.0.1:${upstream.address.port}`,
       "--metrics",
@@ -134,11 +144,47 @@ test(
       const notified = await askMany(dnsd.port, notify, 20);
       assert.deepEqual(tally(notified.map((reply) => String(reply.rcode))), { [String(Rcode.NOTAUTH)]: 20 });
 
+      // AXFR and IXFR over UDP get the main thread's answer on either worker. AXFR is never served over
+      // UDP (REFUSED); an IXFR from serial 1, allowed here, gets the zone (one message: RFC 1995 section 4).
+      const axfr = await askMany(
+        dnsd.port,
+        () => query("example.test", { type: RRType.AXFR, rd: false }),
+        10,
+      );
+      assert.deepEqual(tally(axfr.map((reply) => String(reply.rcode))), { [String(Rcode.REFUSED)]: 10 });
+      const soa = {
+        name: "example.test",
+        class: 1,
+        ttl: 300,
+        data: {
+          type: "SOA",
+          mname: "ns1.example.test",
+          rname: "hostmaster.example.test",
+          serial: 1,
+          refresh: 3600,
+          retry: 600,
+          expire: 86400,
+          minimum: 300,
+        },
+      } as const;
+      const ixfr = () =>
+        encodeMessage(
+          baseQuery({ name: "example.test", type: RRType.IXFR }, {
+            id: 9,
+            recursionDesired: false,
+            authorities: [soa],
+          }),
+        );
+      const ixfrs = await askMany(dnsd.port, ixfr, 10);
+      assert.deepEqual(tally(ixfrs.map((reply) => `rcode ${reply.rcode}, ${reply.answers.length} answers`)), {
+        "rcode 0, 1 answers": 10,
+      });
+
       // The statistics line sums both workers.
       const from = dnsd.stderr.seen.length;
       dnsd.child.kill("SIGUSR1");
       const statistics = await dnsd.stderr.waitFor(/ - INFO - Statistics: /, PROCESS_TIMEOUT_MS, from);
-      assert.match(statistics, / queries 200 \(/);
+      assert.match(statistics, / queries 220 \(/);
       assert.match(statistics, /, blocked 20,/);
 
       // A flush drops every worker's entries.

@@ -52,8 +52,8 @@ test("seededDraws: one seed draws the same secrets in the same order; another se
 });
 
 test("RelayedCalls: the answer settles its call; an error comes back as its class", async () => {
-  const sent: { seq: number; request: RelayedRequest }[] = [];
-  const calls = new RelayedCalls((seq, request) => sent.push({ seq, request }));
+  const sent: { seq: number; handler: string; request: RelayedRequest }[] = [];
+  const calls = new RelayedCalls((seq, handler, request) => sent.push({ seq, handler, request }));
   // A batched socket's peer: its address read through getters, which a structured clone drops.
   class Peer {
     readonly transport = "udp" as const;
@@ -72,10 +72,11 @@ test("RelayedCalls: the answer settles its call; an error comes back as its clas
     size: 29,
     trace: { source: 0 } as never,
   };
-  const answered = calls.call(request);
-  const refused = calls.call(request);
-  const unknown = calls.call(request);
+  const answered = calls.call("notify", request);
+  const refused = calls.call("notify", request);
+  const unknown = calls.call("transfer", request);
   assert.equal(sent.length, 3);
+  assert.deepEqual(sent.map((call) => call.handler), ["notify", "notify", "transfer"]);
   assert.equal("trace" in sent[0]!.request, false);
   assert.deepEqual(structuredClone(sent[0]!.request).client, {
     transport: "udp",
