@@ -1,6 +1,7 @@
 /**
  * The bounded wire fuzz run of issue 12: `deno task fuzz:wire [--udp N] [--tcp N] [--seed S]
- * [--max-seconds S]`. Starts `main.ts` as a process on a free port (forwarding to a local socket
+ * [--max-seconds S] [--workers N]` (`--workers` is passed to dnsd: the datagrams then spread over
+ * its workers). Starts `main.ts` as a process on a free port (forwarding to a local socket
  * that never answers), then sends 200,000 fuzzed UDP datagrams and 20,000 fuzzed TCP frames (see
  * scripts/fuzz_packets.ts). Each batch of datagrams is followed by a probe, a valid question the
  * server must answer; QR=1 packets go from a socket and on connections of their own, so any
@@ -25,6 +26,7 @@ const { values: args } = parseArgs({
     tcp: { type: "string" },
     seed: { type: "string" },
     "max-seconds": { type: "string" },
+    workers: { type: "string" },
   },
 });
 const UDP_PACKETS = Number(args.udp ?? 200_000);
@@ -225,6 +227,8 @@ async function main(): Promise<number> {
       `127.0.0.1:${(upstream.addr as Deno.NetAddr).port}`,
       "--timeout",
       "200",
+      "--workers",
+      String(Number(args.workers ?? 1)),
     ],
     cwd: ROOT,
     stdin: "null",
