@@ -463,6 +463,7 @@ async function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSigna
           notify: (request) => transfers.notify(request),
           transfer: (request) => transfers.transfer(request, null),
         },
+        onFailure: (worker, message) => fail(`worker ${worker} stopped: ${message}`, 1),
       });
     } catch (error) {
       server.close();

@@ -55,6 +55,12 @@ export interface WorkerPoolOptions {
   };
   /** The worker module (default lib/workers/worker_main.ts). */
   readonly url?: URL;
+  /**
+   * A worker that ended by an error once running: its sockets stay in their ports' groups and the
+   * kernel goes on giving them queries no one reads, so the caller should stop dnsd (a supervisor
+   * starts it again). Without it, the error ends the process as Deno ends it.
+   */
+  readonly onFailure?: (worker: number, message: string) => void;
 }
 
 /** One worker and its questions waiting for an answer. */
@@ -105,6 +111,14 @@ export class WorkerPool implements Peers {
    */
   static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
     const url = options.url ?? new URL("./worker_main.ts", import.meta.url);
+    // A worker's module is read as a file (compiled, it is inside the binary): say so in one line.
+    if (
+      !Deno.build.standalone && Deno.permissions.querySync({ name: "read", path: url }).state !== "granted"
+    ) {
+      throw new WorkerStartError(
+        `--workers needs read access to ${url.pathname} (deno run --allow-read ..., or one worker: --workers 1)`,
+      );
+    }
     const links: Link[] = [];
     const started: Promise<void>[] = [];
     const { state } = options;
@@ -121,6 +135,16 @@ export class WorkerPool implements Peers {
             START_TIMEOUT_MS,
           );
           let running = false;
+          link.worker.onerror = (event: ErrorEvent) => {
+            if (!running) {
+              event.preventDefault();
+              clearTimeout(timer);
+              reject(new WorkerStartError(`worker ${worker}: ${event.message}`));
+            } else if (options.onFailure) {
+              event.preventDefault();
+              options.onFailure(worker, event.message);
+            }
+          };
           link.worker.onmessage = (event: MessageEvent<FromWorker>) => {
             const message = event.data;
             if (message.kind === "started") {

@@ -15,6 +15,7 @@ import { needsFfi } from "../_batched.ts";
 import {
   DNSD_PERMISSIONS,
   PROCESS_TIMEOUT_MS,
+  runDnsd,
   runningLine,
   spawnDnsd,
   startDnsd,
@@ -340,3 +341,19 @@ test(needsFfi("dnsd --workers 2 --udp-io deno: one worker, and the log says why"
     await dnsd.stop();
   }
 });
+
+test(
+  needsFfi("dnsd --workers 2 without read access to its worker module: one line, exit status 1", ["run"]),
+  async () => {
+    const finished = await runDnsd(
+      ["--port", String(freeUdpPort()), "--workers", "2", "--no-mappings", "--no-default-zones"],
+      ["--allow-net", "--allow-read=/etc/hosts", "--allow-ffi", "--allow-env"],
+    );
+    assert.equal(finished.code, 1, finished.stderr);
+    assert.match(
+      finished.stderr,
+      /^dnsd: --workers needs read access to \S+worker_main\.ts \(deno run --allow-read/m,
+    );
+    assert.doesNotMatch(finished.stderr, /Uncaught|\n\s+at /);
+  },
+);
