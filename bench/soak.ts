@@ -8,7 +8,8 @@
  * percent of the peak in the first half (garbage collection makes RSS a sawtooth; a leak raises it).
  * Not a test, and not run by CI.
  *
- * `deno task bench:soak` (or `deno task bench:soak -- --minutes 2 --rate 5000`)
+ * `deno task bench:soak` (or `deno task bench:soak -- --minutes 2 --rate 5000`; `--workers N` is
+ * passed to dnsd, each worker with a cache of its own)
  *
  * dnsd runs on CPU 1; dnsperf and this script (the upstream) on CPU 0; all on 127.0.0.1. The report
  * goes to stdout and bench/results/soak.md.
@@ -43,6 +44,8 @@ interface Flags {
   readonly minutes: number;
   readonly rate: number;
   readonly cacheSize: number;
+  /** dnsd's `--workers`. */
+  readonly workers: number;
   /** The most RSS may grow after the fill, in percent. */
   readonly bound: number;
 }
@@ -201,6 +204,7 @@ function parseFlags(args: string[]): Flags {
       minutes: { type: "string", default: "10" },
       rate: { type: "string", default: "5000" },
       "cache-size": { type: "string", default: "100000" },
+      workers: { type: "string", default: "1" },
       bound: { type: "string", default: "10" },
     },
   });
@@ -214,6 +218,7 @@ function parseFlags(args: string[]): Flags {
     minutes: count(values.minutes, "--minutes", 24 * 60),
     rate: count(values.rate, "--rate", 100_000),
     cacheSize: count(values["cache-size"], "--cache-size", 100_000_000),
+    workers: count(values.workers, "--workers", 256),
     bound: count(values.bound, "--bound", 1000),
   };
 }
@@ -227,7 +232,14 @@ async function main(run: Run, flags: Flags): Promise<string> {
   const upstream = startResponder();
   let server: Server | undefined;
   try {
-    const args = ["--cache-size", String(flags.cacheSize), "--upstream", `127.0.0.1:${upstream.port}`];
+    const args = [
+      "--cache-size",
+      String(flags.cacheSize),
+      "--upstream",
+      `127.0.0.1:${upstream.port}`,
+      "--workers",
+      String(flags.workers),
+    ];
     server = await startDnsd(run.launcher, [...args, "--log-level", "warning"], {
       probe: "probe.soak.test",
       timeoutMs: START_TIMEOUT_MS,
