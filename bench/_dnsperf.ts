@@ -33,6 +33,12 @@ export interface PerfOptions {
   readonly mode?: "tcp" | "dot" | "doh";
   /** Long options (`-O name=value`), such as `doh-uri=https://127.0.0.1:8443/dns-query`. */
   readonly long?: readonly string[];
+  /** Sockets (`-c`, default 4). */
+  readonly clients?: number;
+  /** Threads (`-T`, default 1). */
+  readonly threads?: number;
+  /** The CPU list dnsperf may run on (default the client CPU); `0-1` leaves it unpinned on two. */
+  readonly cpu?: number | string;
 }
 
 /** How long dnsperf may run past its time limit (`-t` is 5 s) before it is stopped. */
@@ -61,20 +67,30 @@ export function parseDnsperf(text: string, ticks: number, hz: number): Measure {
   };
 }
 
-/** Runs dnsperf on the client CPU against `server`, reading the server's CPU time before and after. */
+/** Runs dnsperf (on the client CPU unless told) against `server`, reading the server's CPU time before and after. */
 export async function dnsperf(
   launcher: Launcher,
   server: Server,
   options: PerfOptions & { readonly hz: number },
 ): Promise<Measure> {
   const args = ["-s", "127.0.0.1", "-p", String(server.port), "-d", options.file];
-  args.push("-l", String(options.seconds), "-c", "4", "-T", "1");
+  args.push(
+    "-l",
+    String(options.seconds),
+    "-c",
+    String(options.clients ?? 4),
+    "-T",
+    String(options.threads ?? 1),
+  );
   if (options.rate !== undefined) args.push("-Q", String(options.rate));
   if (options.once) args.push("-n", "1");
   if (options.mode !== undefined) args.push("-m", options.mode);
   for (const option of options.long ?? []) args.push("-O", option);
   const before = cpuTicks(server.child.pid);
-  const child = launcher.spawn("dnsperf", ["dnsperf", ...args], { cpu: CLIENT_CPU, collect: true });
+  const child = launcher.spawn("dnsperf", ["dnsperf", ...args], {
+    cpu: options.cpu ?? CLIENT_CPU,
+    collect: true,
+  });
   const limit = options.seconds * 1000 + OVERRUN_MS;
   const code = await Promise.race([child.status, delay(limit).then(() => null)]);
   if (code === null) {

@@ -16,14 +16,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Measure, parseDnsperf } from "./_dnsperf.ts";
-import { clockTicks, dnsdCommand, machine, runBenchmark, say } from "./_harness.ts";
-import { cpuTicks, delay, freePort, type Launcher, waitUntilAnswers } from "./_proc.ts";
+import { dnsperf, type Measure } from "./_dnsperf.ts";
+import { clockTicks, dnsdCommand, machine, runBenchmark, say, whole, writeQueryFile } from "./_harness.ts";
+import { freePort, type Launcher, waitUntilAnswers } from "./_proc.ts";
 import {
   installed,
   localNames,
   NAMES,
-  type Server,
   startNsd,
   UNBOUND,
   unboundCommand,
@@ -53,45 +52,6 @@ interface Flags {
 type Figures = Map<string, Measure & { readonly spread?: string }>;
 
 const MEASUREMENTS = ["fixed-rate local", "fixed-rate cached", "max local", "max cached"] as const;
-
-async function dnsperfAll(
-  launcher: Launcher,
-  server: Server,
-  options: {
-    file: string;
-    seconds: number;
-    clients: number;
-    threads: number;
-    rate?: number;
-    once?: boolean;
-    hz: number;
-  },
-): Promise<Measure> {
-  const args = [
-    "-s",
-    "127.0.0.1",
-    "-p",
-    String(server.port),
-    "-d",
-    options.file,
-    "-l",
-    String(options.seconds),
-  ];
-  args.push("-c", String(options.clients), "-T", String(options.threads));
-  if (options.rate !== undefined) args.push("-Q", String(options.rate));
-  if (options.once) args.push("-n", "1");
-  const before = cpuTicks(server.child.pid);
-  const child = launcher.spawn("dnsperf", ["dnsperf", ...args], { cpu: ALL_CPUS, collect: true });
-  const code = await Promise.race([child.status, delay(options.seconds * 1000 + 30_000).then(() => null)]);
-  if (code === null) {
-    await child.stop();
-    throw new Error(`dnsperf ${args.join(" ")} did not finish`);
-  }
-  const ticks = cpuTicks(server.child.pid) - before;
-  const text = await child.output;
-  if (code !== 0) throw new Error(`dnsperf ${args.join(" ")} failed (${code}):\n${text}`);
-  return parseDnsperf(text, ticks, options.hz);
-}
 
 /** Each worker's share of the queries so far, from `/metrics`: "52% / 48%". */
 async function spreadOf(metricsPort: number): Promise<string> {
@@ -149,26 +109,26 @@ async function runOne(
     const running = { port, child };
     await waitUntilAnswers(child, port, zoneName(0), 20_000);
     // Every worker keeps its own cache: the names are asked over and over from every socket first.
-    await dnsperfAll(launcher, running, {
+    await dnsperf(launcher, running, {
       file: files.cached,
       seconds: 3,
       clients: flags.clients,
-      threads: 1,
+      cpu: ALL_CPUS,
       hz,
     });
-    const base = { seconds: flags.seconds, clients: flags.clients, threads: 1, hz };
+    const base = { seconds: flags.seconds, clients: flags.clients, cpu: ALL_CPUS, hz };
     // As fast as it goes: dnsperf with more threads, so that the client is not what limits the rate.
     const max = { ...base, threads: flags.maxThreads };
     figures.set(
       "fixed-rate local",
-      await dnsperfAll(launcher, running, { ...base, file: files.local, rate: flags.rate }),
+      await dnsperf(launcher, running, { ...base, file: files.local, rate: flags.rate }),
     );
     figures.set(
       "fixed-rate cached",
-      await dnsperfAll(launcher, running, { ...base, file: files.cached, rate: flags.rate }),
+      await dnsperf(launcher, running, { ...base, file: files.cached, rate: flags.rate }),
     );
-    figures.set("max local", await dnsperfAll(launcher, running, { ...max, file: files.local }));
-    figures.set("max cached", await dnsperfAll(launcher, running, { ...max, file: files.cached }));
+    figures.set("max local", await dnsperf(launcher, running, { ...max, file: files.local }));
+    figures.set("max cached", await dnsperf(launcher, running, { ...max, file: files.cached }));
     const spread = server === "dnsd" ? await spreadOf(metricsPort) : "";
     for (const [name, measure] of figures) figures.set(name, { ...measure, spread });
   } finally {
@@ -201,9 +161,7 @@ function report(byServer: Map<string, Figures[]>, flags: Flags, header: string):
         const qps = median(runs.map((m) => m.qps));
         const cpu = median(runs.map((m) => m.cpuUsPerAnswer));
         lines.push(
-          `| ${name} | ${server} | ${workers} | ${Math.round(qps).toLocaleString("en-US")} | ${
-            cpu.toFixed(2)
-          } | ` +
+          `| ${name} | ${server} | ${workers} | ${whole(qps)} | ${cpu.toFixed(2)} | ` +
             `${runs.map((m) => m.cpuUsPerAnswer.toFixed(2)).join(", ")} | ` +
             `${runs.reduce((sum, m) => sum + m.lost, 0)} | ${runs.at(-1)!.spread ?? ""} | ` +
             `${(qps / baseQps).toFixed(2)} | ${(cpu / baseCpu).toFixed(2)} |`,
@@ -237,18 +195,18 @@ function parseFlags(args: string[]): Flags {
       servers: { type: "string", default: installed(UNBOUND) ? "dnsd,unbound" : "dnsd" },
     },
   });
-  const whole = (flag: string, text: string) => {
+  const positive = (flag: string, text: string) => {
     const value = Number(text);
     if (!Number.isInteger(value) || value < 1) throw new Error(`--${flag}: "${text}" is not a whole number`);
     return value;
   };
   return {
-    seconds: whole("seconds", values.seconds),
-    rate: whole("rate", values.rate),
-    rounds: whole("rounds", values.rounds),
-    workers: values.workers.split(",").map((text) => whole("workers", text)),
-    clients: whole("clients", values.clients),
-    maxThreads: whole("max-threads", values["max-threads"]),
+    seconds: positive("seconds", values.seconds),
+    rate: positive("rate", values.rate),
+    rounds: positive("rounds", values.rounds),
+    workers: values.workers.split(",").map((text) => positive("workers", text)),
+    clients: positive("clients", values.clients),
+    maxThreads: positive("max-threads", values["max-threads"]),
     servers: values.servers.split(",").map((name) => {
       if (name !== "dnsd" && name !== "unbound") {
         throw new Error(`--servers: "${name}" is not dnsd or unbound`);
@@ -266,9 +224,7 @@ if (import.meta.main) {
       `${work}/local.txt`,
       Object.keys(localNames()).map((name) => `${name} A\n`).join(""),
     );
-    let cached = "";
-    for (let n = 0; n < CACHED_NAMES; n++) cached += `${zoneName(n)} A\n`;
-    await Deno.writeTextFile(`${work}/cached.txt`, cached);
+    await writeQueryFile(`${work}/cached.txt`, CACHED_NAMES, zoneName);
     const files = { local: `${work}/local.txt`, cached: `${work}/cached.txt` };
     say(`Starting NSD with ${NAMES.toLocaleString("en-US")} names...`);
     await Deno.mkdir(`${work}/nsd`);

@@ -9,6 +9,7 @@
  * saying where each starts and what its hash is.
  * @module
  */
+import { inSharedMemory } from "../proto/mod.ts";
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
@@ -46,14 +47,6 @@ export interface DomainSetParts {
   readonly table: Int32Array;
   /** How many entries. */
   readonly size: number;
-}
-
-/** `array`'s first `length` elements in shared memory (a worker reads the same pages). */
-function sharedPrefix<T extends Uint8Array | Int32Array>(array: T, length: number): T {
-  const Kind = array.constructor as new (buffer: SharedArrayBuffer) => T;
-  const shared = new Kind(new SharedArrayBuffer(length * array.BYTES_PER_ELEMENT));
-  shared.set(array.subarray(0, length));
-  return shared;
 }
 
 /** Domains (folded keys, no trailing dot), each standing for itself and every name below it. */
@@ -99,10 +92,10 @@ export class DomainSet {
   share(): DomainSetParts {
     if (!(this.#table.buffer instanceof SharedArrayBuffer)) {
       const end = this.#starts[this.#size]!;
-      this.#bytes = sharedPrefix(this.#bytes, end);
-      this.#starts = sharedPrefix(this.#starts, this.#size + 1);
-      this.#hashes = sharedPrefix(this.#hashes, this.#size + 1);
-      this.#table = sharedPrefix(this.#table, this.#table.length);
+      this.#bytes = inSharedMemory(this.#bytes.subarray(0, end));
+      this.#starts = inSharedMemory(this.#starts.subarray(0, this.#size + 1));
+      this.#hashes = inSharedMemory(this.#hashes.subarray(0, this.#size + 1));
+      this.#table = inSharedMemory(this.#table);
     }
     return {
       bytes: this.#bytes,

@@ -11,4 +11,4 @@ export {
   type WorkerSetup,
   WorkerStartError,
 } from "./pool.ts";
-export { availableCpus, workersWanted } from "./count.ts";
+export { workersWanted } from "./count.ts";

@@ -95,6 +95,63 @@ class Link {
   }
 }
 
+/** Answers a request a worker passed on, with the main thread's handler (or the error it threw). */
+function answerRelayed(
+  link: Link,
+  message: Extract<FromWorker, { kind: "relay" }>,
+  relayed: WorkerPoolOptions["relayed"],
+): void {
+  // Through a promise: a handler that throws at once still answers the worker.
+  Promise.resolve(message.request as Request).then(relayed[message.handler]).then(
+    (answer) =>
+      link.worker.postMessage({ kind: "relayed", seq: message.seq, reply: { ok: true, message: answer } }),
+    (error) => link.worker.postMessage({ kind: "relayed", seq: message.seq, reply: replyOfError(error) }),
+  );
+}
+
+/**
+ * Hears worker `worker` for as long as it runs: settles once it serves (or rejects with why it
+ * could not start), then takes its answers, its relayed requests and its failures.
+ */
+function listen(link: Link, worker: number, options: WorkerPoolOptions): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let running = false;
+    const cannotStart = (why: string) => {
+      clearTimeout(timer);
+      reject(new WorkerStartError(`worker ${worker}: ${why}`));
+    };
+    const timer = setTimeout(
+      () => reject(new WorkerStartError(`worker ${worker} did not start in ${START_TIMEOUT_MS / 1000} s`)),
+      START_TIMEOUT_MS,
+    );
+    link.worker.onerror = (event: ErrorEvent) => {
+      if (!running) {
+        event.preventDefault();
+        cannotStart(event.message);
+      } else if (options.onFailure) {
+        event.preventDefault();
+        options.onFailure(worker, event.message);
+      }
+    };
+    link.worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      const message = event.data;
+      if (message.kind === "started") {
+        clearTimeout(timer);
+        running = true;
+        resolve();
+      } else if (message.kind === "failed" && !running) {
+        cannotStart(message.message);
+      } else if (message.kind === "failed") {
+        log.error("Worker {worker} failed: {why}", { worker, why: message.message });
+      } else if (message.kind === "done") {
+        link.answered(message);
+      } else {
+        answerRelayed(link, message, options.relayed);
+      }
+    };
+  });
+}
+
 /** The running workers. */
 export class WorkerPool implements Peers {
   readonly #links: readonly Link[];
@@ -127,55 +184,7 @@ export class WorkerPool implements Peers {
     for (let worker = 1; worker <= options.count; worker++) {
       const link = new Link(new Worker(url, { type: "module", name: `dnsd-worker-${worker}` }));
       links.push(link);
-      started.push(
-        new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(
-            () =>
-              reject(new WorkerStartError(`worker ${worker} did not start in ${START_TIMEOUT_MS / 1000} s`)),
-            START_TIMEOUT_MS,
-          );
-          let running = false;
-          link.worker.onerror = (event: ErrorEvent) => {
-            if (!running) {
-              event.preventDefault();
-              clearTimeout(timer);
-              reject(new WorkerStartError(`worker ${worker}: ${event.message}`));
-            } else if (options.onFailure) {
-              event.preventDefault();
-              options.onFailure(worker, event.message);
-            }
-          };
-          link.worker.onmessage = (event: MessageEvent<FromWorker>) => {
-            const message = event.data;
-            if (message.kind === "started") {
-              clearTimeout(timer);
-              running = true;
-              resolve();
-            } else if (message.kind === "failed" && !running) {
-              clearTimeout(timer);
-              reject(new WorkerStartError(`worker ${worker}: ${message.message}`));
-            } else if (message.kind === "failed") {
-              log.error("Worker {worker} failed: {why}", { worker, why: message.message });
-            } else if (message.kind === "done") {
-              link.answered(message);
-            } else {
-              // Through a promise: a handler that throws at once still answers the worker.
-              const handler = options.relayed[message.handler];
-              const reply = Promise.resolve(message.request as Request).then(handler);
-              reply.then(
-                (answer) =>
-                  link.worker.postMessage({
-                    kind: "relayed",
-                    seq: message.seq,
-                    reply: { ok: true, message: answer },
-                  }),
-                (error) =>
-                  link.worker.postMessage({ kind: "relayed", seq: message.seq, reply: replyOfError(error) }),
-              );
-            }
-          };
-        }),
-      );
+      started.push(listen(link, worker, options));
       link.worker.postMessage(
         {
           kind: "start",
