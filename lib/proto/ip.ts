@@ -11,16 +11,17 @@ export function parseIPv4(text: string): Uint8Array | null {
 }
 
 /**
- * Parses dotted-quad IPv4 text to a 32-bit number, or -1. The encoder uses this form: it needs
- * no typed-array allocation, which costs more than the parsing.
+ * Parses dotted-quad IPv4 text (`text[start, end)`, all of it by default) to a 32-bit number, or
+ * -1. The encoder uses this form: it needs no typed-array allocation, which costs more than the
+ * parsing; the zone parser's short path (address_line.ts) reads a line's address in place.
  */
-export function ipv4Number(text: string): number {
+export function ipv4Number(text: string, start = 0, end = text.length): number {
   let result = 0;
   let index = 0;
   let value = 0;
   let digits = 0;
-  for (let i = 0; i <= text.length; i++) {
-    const code = i < text.length ? text.charCodeAt(i) : 0x2e;
+  for (let i = start; i <= end; i++) {
+    const code = i < end ? text.charCodeAt(i) : 0x2e;
     if (code === 0x2e) {
       if (digits === 0 || index > 3) return -1;
       result = result * 256 + value;

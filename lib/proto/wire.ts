@@ -307,7 +307,7 @@ export function checkName(name: string): void {
 }
 
 /** Whether `text` is a name of plain ASCII labels within the limits, with no escapes. */
-function plainNameOk(text: string): boolean {
+export function plainNameOk(text: string): boolean {
   if (text.length + 2 > MAX_NAME) return false; // the wire form: a length octet per label, the root
   let label = 0;
   for (let i = 0; i < text.length; i++) {

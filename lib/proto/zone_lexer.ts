@@ -28,15 +28,19 @@ export interface Entry {
   readonly line: number;
 }
 
-const SPACE = 0x20;
-const TAB = 0x09;
-const NEWLINE = 0x0a;
-const RETURN = 0x0d;
-const QUOTE = 0x22;
-const OPEN = 0x28;
-const CLOSE = 0x29;
-const SEMICOLON = 0x3b;
-const BACKSLASH = 0x5c;
+/** The characters a master file gives meaning to, by code (also read by address_line.ts). */
+export const ZONE_CHARS = {
+  SPACE: 0x20,
+  TAB: 0x09,
+  NEWLINE: 0x0a,
+  RETURN: 0x0d,
+  QUOTE: 0x22,
+  OPEN: 0x28,
+  CLOSE: 0x29,
+  SEMICOLON: 0x3b,
+  BACKSLASH: 0x5c,
+} as const;
+const { SPACE, TAB, NEWLINE, RETURN, QUOTE, OPEN, CLOSE, SEMICOLON, BACKSLASH } = ZONE_CHARS;
 
 function isBlank(code: number): boolean {
   return code === SPACE || code === TAB || code === RETURN;
@@ -45,9 +49,16 @@ function isBlank(code: number): boolean {
 /**
  * Yields the entries of a master file, lazily, so a large file is never held twice.
  * @param file the path, for error locations
+ * @param shortLine offered each line that starts an entry, before it is split into tokens: it reads
+ *   the line itself and returns where the next line starts, or -1 to leave the line to the lexer
+ *   (the zone parser reads A and AAAA lines this way: address_line.ts)
  * @throws {ParseError} for an unterminated quote, a stray `)`, or a `(` never closed
  */
-export function* zoneEntries(text: string, file: string): Generator<Entry> {
+export function* zoneEntries(
+  text: string,
+  file: string,
+  shortLine?: (pos: number, line: number) => number,
+): Generator<Entry> {
   let pos = 0;
   let line = 1;
   let lineStart = 0;
@@ -62,6 +73,14 @@ export function* zoneEntries(text: string, file: string): Generator<Entry> {
   while (pos <= text.length) {
     const code = pos < text.length ? text.charCodeAt(pos) : NEWLINE;
     if (atLineStart) {
+      if (shortLine && depth === 0 && pos < text.length) {
+        const next = shortLine(pos, line);
+        if (next >= 0) {
+          pos = lineStart = next;
+          line++;
+          continue;
+        }
+      }
       atLineStart = false;
       // Only a line that starts a new entry says whether the owner is omitted; continuation
       // lines inside parentheses do not.

@@ -8,7 +8,14 @@
  * moves the arrays into shared memory once, and a worker makes its own over the same pages. Pure.
  * @module
  */
-import { EncodeError, fnv1aText, inSharedMemory, readRecordRun, RecordRunWriter } from "../proto/mod.ts";
+import {
+  EncodeError,
+  fnv1aText,
+  inSharedMemory,
+  readRecordRun,
+  RecordRunWriter,
+  RRType,
+} from "../proto/mod.ts";
 import type { RRset, ZoneNode } from "./zone.ts";
 
 /** What a zone offers of its names: the lookups answering needs, and a walk over them all. */
@@ -223,17 +230,36 @@ export class PackedNodesBuilder {
       return this.#keepApart(key, rrsets);
     }
     if (!this.#appendKey(key)) return this.#keepApart(key, rrsets);
-    this.#keyStarts.push(this.#keysLength);
-    this.#keysLength += key.length;
-    this.#runStarts.push(this.#runs.length);
-    this.#runs.append(run);
-    this.#rrsetStarts.push(this.#types.length);
+    this.#pushNode(key, run);
     for (const rrset of rrsets) {
       this.#types.push(rrset.type);
       this.#counts.push(rrset.records.length);
     }
     this.#hashes.push(hash >>> 0);
     this.#packed++;
+  }
+
+  /**
+   * Packs a name whose one record is an A (`ipv6` null) or AAAA record, class IN, owned by the
+   * name spelled as `key` (plain ASCII): the run {@link add} would write for it, written here
+   * without a record to encode (the zone stream's short path, zone_stream.ts).
+   */
+  addAddress(key: string, ttl: number, ipv4: number, ipv6: Uint8Array | null, hash = keyHash(key)): void {
+    if (!this.#appendKey(key)) throw new RangeError(`"${key}" is not a plain ASCII key`);
+    this.#pushNode(key, this.#writer.writeAddress(ttl, ipv4, ipv6));
+    this.#types.push(ipv6 ? RRType.AAAA : RRType.A);
+    this.#counts.push(1);
+    this.#hashes.push(hash >>> 0);
+    this.#packed++;
+  }
+
+  /** Counts in a key written by #appendKey and its run, and where its RRsets' types start. */
+  #pushNode(key: string, run: Uint8Array): void {
+    this.#keyStarts.push(this.#keysLength);
+    this.#keysLength += key.length;
+    this.#runStarts.push(this.#runs.length);
+    this.#runs.append(run);
+    this.#rrsetStarts.push(this.#types.length);
   }
 
   /**

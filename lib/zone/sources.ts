@@ -164,7 +164,7 @@ export function dataLoader(
         try {
           // Built as it is read, each name packed as its records end (zone_stream.ts)...
           const stream = new ZoneStream(source.origin, config.sharedMemory ?? false);
-          await parseZoneFile(source.file, { ...options, onRecord: (record, at) => stream.add(record, at) });
+          await parseZoneFile(source.file, { ...options, ...stream.parserSink });
           ({ zone, soaAt } = stream.finish());
         } catch (error) {
           if (!(error instanceof NotInOrder)) throw error;

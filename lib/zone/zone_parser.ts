@@ -6,12 +6,16 @@
  */
 import {
   absoluteName,
+  type AddressLine,
+  addressLine,
   checkName,
   EncodeError,
   parseDuration,
   ParseError,
   parseRData,
+  plainNameOk,
   RDataText,
+  readAddressLine,
   type ResourceRecord,
   RRClass,
   RRType,
@@ -35,6 +39,13 @@ export interface ZoneParseOptions {
    * (its `records` and `locations` are then empty): a million records need not all be alive at once.
    */
   readonly onRecord?: (record: ResourceRecord, at: TextLocation) => void;
+  /**
+   * Takes, instead of `onRecord`, each A or AAAA record written in the short form of
+   * address_line.ts (`host 3600 IN A 192.0.2.1`), with no record object made: its absolute owner
+   * `name`, its TTL as the zone's rules give it, the fields read (the same object each time: copy
+   * what is kept), and where its line is (column 1). Without it, every record goes to `onRecord`.
+   */
+  readonly onAddress?: (name: string, ttl: number, address: AddressLine, file: string, line: number) => void;
 }
 
 /** How often `onProgress` is called, in records. */
@@ -204,7 +215,10 @@ async function parseFile(
   includes: readonly string[],
 ): Promise<void> {
   const text = await options.read(path);
-  for (const entry of zoneEntries(text, path)) {
+  const shortLine = options.onAddress
+    ? addressReader(text, path, state, options, options.onAddress)
+    : undefined;
+  for (const entry of zoneEntries(text, path, shortLine)) {
     const first = entry.tokens[0]!;
     if (entry.ownerOmitted || first.quoted || !first.text.startsWith("$")) {
       recordEntry(entry.tokens, entry.ownerOmitted, state, path);
@@ -267,6 +281,65 @@ async function parseFile(
     throw new ParseError(locate(path, first), `unknown directive ${first.text}`);
   }
 }
+
+/**
+ * What {@link recordEntry} does, for a line in the short form of an A or AAAA record, handing it
+ * to `onAddress`: a reader for zoneEntries' `shortLine`. A line it would find fault with, or read
+ * otherwise, is left to the lexer and recordEntry (-1), so both ways give one result.
+ */
+function addressReader(
+  text: string,
+  file: string,
+  state: State,
+  options: ZoneParseOptions,
+  onAddress: NonNullable<ZoneParseOptions["onAddress"]>,
+): (pos: number, line: number) => number {
+  const found = addressLine();
+  const owners = new ShortOwners();
+  return (pos, line) => {
+    const next = readAddressLine(text, pos, found);
+    if (next < 0) return -1;
+    const name = owners.absolute(found.owner, state.origin);
+    const ttl = found.ttl >= 0 ? found.ttl : state.defaultTtl ?? state.lastTtl ?? state.soaMinimum;
+    if (name === null || ttl === undefined) return -1;
+    if (found.ttl >= 0) state.lastTtl = found.ttl;
+    state.lastOwner = name;
+    state.count++;
+    onAddress(name, ttl, found, file, line);
+    if (options.onProgress && state.count % PROGRESS_EVERY === 0) options.onProgress(state.count);
+    return next;
+  };
+}
+
+/**
+ * The absolute names of owners read by readAddressLine, as nameField makes them; null for one
+ * nameField would refuse or read by its careful path (no origin for it, the root, a bad label).
+ */
+class ShortOwners {
+  #origin: string | undefined = undefined;
+  /** Whether `#origin` is a name of plain labels (most are): then only an owner's own labels need checking. */
+  #plainOrigin = false;
+
+  absolute(owner: string, origin: string | undefined): string | null {
+    if (owner.endsWith(".")) {
+      const name = owner.slice(0, -1);
+      return plainNameOk(name) ? name : null;
+    }
+    if (origin === undefined) return null;
+    if (origin !== this.#origin) {
+      this.#origin = origin;
+      this.#plainOrigin = plainNameOk(origin);
+    }
+    if (!this.#plainOrigin) return null;
+    if (owner === "@") return origin;
+    // The whole name's length, as plainNameOk counts it: the origin's labels are checked above.
+    if (!plainNameOk(owner) || owner.length + origin.length + 3 > MAX_NAME_OCTETS) return null;
+    return `${owner}.${origin}`;
+  }
+}
+
+/** RFC 1035 section 3.1: a name's wire form, its length octets and the root's included. */
+const MAX_NAME_OCTETS = 255;
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

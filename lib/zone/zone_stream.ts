@@ -13,8 +13,17 @@
  * checked record by record in file order (tests/zone/zone_stream_test.ts holds them side by side).
  * @module
  */
-import { nameKey, type ParseError, RRType, typeCode } from "../proto/mod.ts";
-import type { ResourceRecord, TextLocation } from "../proto/mod.ts";
+import {
+  formatIPv6,
+  isAtOrBelow,
+  nameKey,
+  type ParseError,
+  RRClass,
+  RRType,
+  typeCode,
+} from "../proto/mod.ts";
+import type { AddressLine, ResourceRecord, TextLocation } from "../proto/mod.ts";
+import type { ZoneParseOptions } from "./zone_parser.ts";
 import { keyHash, PackedNodesBuilder, RepeatedKey } from "./packed_nodes.ts";
 import type { PackedNodes } from "./packed_nodes.ts";
 import type { Zone } from "./zone.ts";
@@ -61,6 +70,20 @@ export class ZoneStream {
   #groupKey = "";
   #groupHash = 0;
   #group = new NameRecords();
+  /**
+   * The name's one record so far when it came by the parser's short path (`addAddress`): kept as
+   * these fields, and packed from them, unless another record of the name comes (then it is made a
+   * record first). Most names of a large zone are one A or AAAA record.
+   */
+  #short = false;
+  #shortName = "";
+  #shortTtl = 0;
+  #shortType = 0;
+  #shortAddress = "";
+  #shortIpv4 = 0;
+  #shortIpv6: Uint8Array | null = null;
+  #shortFile = "";
+  #shortLine = 0;
 
   /**
    * @param origin the origin `--zone ORIGIN=FILE` gave, which the SOA's owner must be
@@ -69,6 +92,45 @@ export class ZoneStream {
   constructor(origin?: string, sharedMemory = false) {
     this.#origin = origin;
     this.#nodes = new PackedNodesBuilder(1024, sharedMemory);
+  }
+
+  /** The parser's callbacks that feed this stream: pass them to `parseZoneFile`. */
+  get parserSink(): Required<Pick<ZoneParseOptions, "onRecord" | "onAddress">> {
+    return {
+      onRecord: (record, at) => this.add(record, at),
+      onAddress: (name, ttl, address, file, line) => this.addAddress(name, ttl, address, file, line),
+    };
+  }
+
+  /**
+   * Takes the next record of the file when the parser read it by its short path (an A or AAAA
+   * record: see `ZoneParseOptions.onAddress`), as {@link add} takes it made a record.
+   * @throws {NotInOrder} when the file is not in an order the stream takes
+   */
+  addAddress(name: string, ttl: number, address: AddressLine, file: string, line: number): void {
+    if (this.#error) return;
+    if (!this.#soa) throw new NotInOrder();
+    // The short path's names are plain ASCII (plainNameOk): nameKey's fold is toLowerCase.
+    const owner = name.toLowerCase();
+    if (owner !== this.#groupKey) {
+      // Placement first, as add() checks it: an owner outside the zone is that error, made as add() makes it.
+      if (!isAtOrBelow(owner, this.#key)) {
+        return this.add(shortRecord(name, ttl, address), { file, line, column: 1 });
+      }
+      this.#startName(owner);
+      this.#short = true;
+      this.#shortName = name;
+      this.#shortTtl = ttl;
+      this.#shortType = address.type;
+      this.#shortAddress = address.address;
+      this.#shortIpv4 = address.ipv4;
+      this.#shortIpv6 = address.ipv6;
+      this.#shortFile = file;
+      this.#shortLine = line;
+      this.#size++;
+      return;
+    }
+    this.add(shortRecord(name, ttl, address), { file, line, column: 1 });
   }
 
   /**
@@ -94,6 +156,7 @@ export class ZoneStream {
     this.#error = placementError(record, owner, type, { key: this.#key, soa: this.#soa }, at) ?? undefined;
     if (this.#error) return;
     if (owner !== this.#groupKey) this.#startName(owner);
+    else if (this.#short) this.#shortToGroup();
     this.#error = this.#group.add(record, type, at) ?? undefined;
     if (this.#error) return;
     if (type === RRType.NS && owner !== this.#key) this.#hasDelegations = true;
@@ -151,11 +214,32 @@ export class ZoneStream {
    * @throws {NotInOrder} for a name kept apart (too many records for a message) that came before
    */
   #packGroup(): void {
+    if (this.#short) {
+      this.#short = false;
+      if (this.#shortName === this.#groupKey) {
+        const key = this.#groupKey;
+        return this.#nodes.addAddress(key, this.#shortTtl, this.#shortIpv4, this.#shortIpv6, this.#groupHash);
+      }
+      // An owner not spelled as its key (capitals): packed as any record is, whole.
+      this.#shortToGroup();
+    }
     try {
       this.#nodes.add(this.#groupKey, this.#group.rrsets, this.#groupHash);
     } catch (error) {
       throw error instanceof RepeatedKey ? new NotInOrder() : error;
     }
+  }
+
+  /** The short record kept in fields, made a record and put in the name's group. */
+  #shortToGroup(): void {
+    this.#short = false;
+    const record = shortRecord(this.#shortName, this.#shortTtl, {
+      type: this.#shortType,
+      address: this.#shortAddress,
+      ipv6: this.#shortIpv6,
+    });
+    // The group's first record: no CNAME rule to break.
+    this.#group.add(record, this.#shortType, { file: this.#shortFile, line: this.#shortLine, column: 1 });
   }
 
   /** Packs the name read until now and starts `owner`, with its ancestors as buildZone makes them. */
@@ -177,4 +261,16 @@ export class ZoneStream {
     this.#groupHash = keyHash(owner);
     this.#group = new NameRecords();
   }
+}
+
+/** The record the parser would have made of a short A or AAAA line (rdata_basic.ts's form of each). */
+function shortRecord(
+  name: string,
+  ttl: number,
+  address: Pick<AddressLine, "type" | "address" | "ipv6">,
+): ResourceRecord {
+  const data = address.type === RRType.A
+    ? { type: "A" as const, address: address.address }
+    : { type: "AAAA" as const, address: formatIPv6(address.ipv6!) };
+  return { name, class: RRClass.IN, ttl, data };
 }

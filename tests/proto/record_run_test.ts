@@ -55,3 +55,20 @@ test("a record run refuses a pointer other than the key's", () => {
   deepEqual(readRecordRun(Uint8Array.of(0, 1, ...WWW_EXAMPLE_ORG, ...AFTER_OWNER), KEY)[0]!.name, KEY);
   equal(readRecordRun(Uint8Array.of(0, 0), KEY).length, 0);
 });
+
+test("a run of one A or AAAA record written from its fields is the run write() makes of it", () => {
+  const writer = new RecordRunWriter();
+  const v6 = Uint8Array.of(0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0x01);
+  const records: [ResourceRecord, number, Uint8Array | null][] = [
+    [a(KEY, 300), 0xc0000201, null],
+    [{ name: KEY, class: 1, ttl: 0x7fffffff, data: { type: "A", address: "255.0.128.1" } }, 0xff008001, null],
+    [{ name: KEY, class: 1, ttl: 0, data: { type: "AAAA", address: "2001:db8::ff01" } }, 0, v6],
+  ];
+  for (const [record, ipv4, ipv6] of records) {
+    const whole = [...writer.write([{ records: [record] }], KEY)];
+    deepEqual([...writer.writeAddress(record.ttl, ipv4, ipv6)], whole, JSON.stringify(record.data));
+    deepEqual(readRecordRun(writer.writeAddress(record.ttl, ipv4, ipv6), KEY), [record]);
+  }
+  // An AAAA run after an A run, and back: nothing of one is left in the other.
+  deepEqual([...writer.writeAddress(300, 0xc0000201, null)], [0, 1, 0xc0, 0, ...AFTER_OWNER]);
+});

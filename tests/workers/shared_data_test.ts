@@ -81,7 +81,7 @@ test("packed in shared memory from the start (--workers): sharing copies nothing
   const streamed = new ZoneStream(undefined, true);
   await parseZoneFile("example.zone", {
     read: () => Promise.resolve(ZONE),
-    onRecord: (record, at) => streamed.add(record, at),
+    ...streamed.parserSink,
   });
   const nodes = streamed.finish().zone.nodes as PackedNodes;
   assert.equal(nodes.share().runs, nodes.share().runs);

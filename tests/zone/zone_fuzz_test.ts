@@ -97,7 +97,7 @@ test(
         await parseZoneFile("z.zone", {
           read,
           origin: "example.org",
-          onRecord: (r, at) => stream.add(r, at),
+          ...stream.parserSink,
         });
         return stream.finish().zone;
       });

@@ -12,6 +12,7 @@ import { buildZone, type Zone } from "../../lib/zone/zone.ts";
 import { parseZoneFile } from "../../lib/zone/zone_parser.ts";
 import { NotInOrder, ZoneStream } from "../../lib/zone/zone_stream.ts";
 import { BROKEN_ZONES, HEAD, SOA } from "./_broken_zones.ts";
+import { shape } from "./_zone_shape.ts";
 
 type Outcome = { zone: Zone } | { error: string } | { notInOrder: true };
 
@@ -28,7 +29,7 @@ async function streamed(files: Record<string, string>, origin?: string): Promise
     await parseZoneFile("z.zone", {
       read: reader(files),
       ...(origin ? { origin } : {}),
-      onRecord: (record, at) => stream.add(record, at),
+      ...stream.parserSink,
     });
     return { zone: stream.finish().zone };
   } catch (error) {
@@ -46,22 +47,6 @@ async function built(files: Record<string, string>, origin?: string): Promise<Ou
     if (error instanceof ParseError) return { error: error.message };
     throw error;
   }
-}
-
-/** What a test compares of a zone: everything, its names decoded and sorted. */
-function shape(zone: Zone) {
-  const keys = [...zone.nodes.keys()].sort();
-  return {
-    apex: zone.apex,
-    key: zone.key,
-    soa: zone.soa,
-    size: zone.size,
-    hasDelegations: zone.hasDelegations,
-    dnssec: zone.dnssec,
-    parents: [...zone.parents].sort(),
-    nodes: keys.map((key) => [key, zone.nodes.get(key)]),
-    count: zone.nodes.size,
-  };
 }
 
 /** `count` names, each written together: every tenth with one below it, every hundredth two levels below. */
