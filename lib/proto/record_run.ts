@@ -33,6 +33,8 @@ export class RecordRunWriter {
   readonly #names = new NoCompression();
   /** Where {@link writeAddress} writes: an AAAA record's run, the longer, is 30 octets. */
   readonly #address = new Uint8Array(30);
+  /** The run of an A record: the first 18 octets, a view made once (one per call cost as much as the run). */
+  readonly #addressA = this.#address.subarray(0, 18);
 
   /**
    * The run of the records of `sets`, in order (a zone node's RRsets, say), each owner spelled as
@@ -87,7 +89,7 @@ export class RecordRunWriter {
     run[15] = (ipv4 >>> 16) & 0xff;
     run[16] = (ipv4 >>> 8) & 0xff;
     run[17] = ipv4 & 0xff;
-    return run.subarray(0, 18);
+    return this.#addressA;
   }
 }
 

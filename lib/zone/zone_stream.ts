@@ -69,7 +69,8 @@ export class ZoneStream {
   /** The name whose records are being read, and its RRsets so far. */
   #groupKey = "";
   #groupHash = 0;
-  #group = new NameRecords();
+  #records = new NameRecords();
+  #groupMade = true;
   /**
    * The name's one record so far when it came by the parser's short path (`addAddress`): kept as
    * these fields, and packed from them, unless another record of the name comes (then it is made a
@@ -259,7 +260,17 @@ export class ZoneStream {
     );
     this.#groupKey = owner;
     this.#groupHash = keyHash(owner);
-    this.#group = new NameRecords();
+    // Made only for a name whose records come by add(): most names of a large zone are one short record.
+    this.#groupMade = false;
+  }
+
+  /** The RRsets of the name being read, made when first asked for. */
+  get #group(): NameRecords {
+    if (!this.#groupMade) {
+      this.#records = new NameRecords();
+      this.#groupMade = true;
+    }
+    return this.#records;
   }
 }
 
