@@ -54,6 +54,7 @@ export type {
 } from "./lib/proto/mod.ts";
 export { DataError, DecodeError, EncodeError, ParseError } from "./lib/proto/mod.ts";
 export type {
+  AddressLine,
   ByteArena,
   CompressionTable,
   DecodeReason,
