@@ -419,6 +419,7 @@ async function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSigna
       ...(workersModule && shared
         ? {
           reusePort: true,
+          steerAcross: command.workersSpread === "name" ? workers.count : 1,
           peers: {
             figures: () => pool?.figures() ?? Promise.resolve([]),
             flush: (name?: string) => pool?.flush(name) ?? Promise.resolve(0),

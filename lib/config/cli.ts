@@ -73,6 +73,11 @@ export type Command =
     readonly udpIo: "auto" | "deno" | "batched";
     /** `--workers`: event loops sharing the UDP ports (0: one per CPU the process may use). */
     readonly workers: number;
+    /**
+     * `--workers-spread`: which worker takes a UDP query: the one its name hashes to (each name
+     * cached in one worker), or the kernel's choice by the client's address and port.
+     */
+    readonly workersSpread: "name" | "client";
     /** How long a changed data file must stay unchanged before it is reloaded, in ms. */
     readonly reloadSettleMs: number;
     /** The config file's own parts (`[mappings]`, `[[assert]]`); null without `--config`. */
@@ -292,8 +297,12 @@ Options:
                        needs --allow-ffi; much faster), deno (one op per datagram,
                        anywhere), or auto (default: batched where it can be)
   --workers N          answer UDP on N event loops sharing the ports through
-                       SO_REUSEPORT (batched UDP only), each with its own cache;
-                       0: one per CPU this process may use (default 1)
+                       SO_REUSEPORT (batched UDP only), each with a cache of its
+                       own; 0: one per CPU this process may use (default 1)
+  --workers-spread name|client
+                       which worker takes a UDP query: the one its name hashes
+                       to, so each name is cached once (default), or the
+                       kernel's choice by the client's address and port
   --metrics HOST:PORT  serve /metrics (Prometheus), /health and /ready over HTTP;
                        a bare PORT listens on 127.0.0.1 (default: off)
   --query-log FILE     write one JSON line per query to FILE, or - for stdout;
@@ -834,6 +843,7 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
     encrypted: encryptedSettings(values),
     udpIo,
     workers: values.integer("workers"),
+    workersSpread: values.choice("workers-spread", ["name", "client"] as const),
     access,
     recursion,
     reloadSettleMs: values.integer("reload-settle"),

@@ -56,6 +56,7 @@ const RESTART_FIELDS = [
   ["cache", "cache settings"],
   ["udpIo", "udp-io"],
   ["workers", "workers"],
+  ["workersSpread", "workers-spread"],
   ["reloadSettleMs", "reload-settle"],
   ["rateLimit", "rate-limit-*"],
   ["cookies", "cookie-secret, require-cookies"],

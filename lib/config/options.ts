@@ -354,6 +354,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     restart: true,
   },
   {
+    flag: "workers-spread",
+    type: { kind: "choice", choices: ["name", "client"] },
+    default: "name",
+    summary: "how UDP queries are spread over workers: by query name (one cache for each name) or by client",
+    restart: true,
+  },
+  {
     flag: "tls-port",
     type: { kind: "integer", min: 0, max: 65_535 },
     default: 0,

@@ -13,6 +13,7 @@ import { getLogger } from "@logtape/logtape";
 import { ByteArena } from "../proto/mod.ts";
 import type { BatchHandler, DatagramBatch, DatagramSocket, ReplyFailed } from "./datagram.ts";
 import { RecvBatch } from "./recv_batch.ts";
+import { steeringProgram } from "./reuseport_steering.ts";
 import { lastErrno, type Libc, UdpReactor, type Watcher } from "./udp_reactor.ts";
 import { SendBatch } from "./send_batch.ts";
 import { familyOf, sockaddr, SOCKADDR_ROOM, SocketPeer, targetOf } from "./sockaddr.ts";
@@ -81,6 +82,28 @@ function boundAddress(libc: Libc, fd: number, hostname: string): Deno.NetAddr {
 
 const SOL_SOCKET = 1;
 const SO_REUSEPORT = 15;
+const SO_ATTACH_REUSEPORT_CBPF = 51;
+
+/**
+ * Makes the SO_REUSEPORT group of `fd` (bound) pick a socket by the query's name, among `count`
+ * (reuseport_steering.ts). The group keeps the program: sockets that join later follow it. A
+ * kernel that refuses (before Linux 4.5) leaves the choice by the sender's address and port, and
+ * the log says so.
+ */
+function steerByQueryName(libc: Libc, fd: number, count: number, hostname: string): void {
+  const program = steeringProgram(count);
+  // struct sock_fprog: the number of instructions, then (8-aligned) a pointer to them.
+  const fprog = new Uint8Array(16);
+  const view = new DataView(fprog.buffer);
+  view.setUint16(0, program.length / 8, true);
+  view.setBigUint64(8, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(program))), true);
+  if (libc.symbols.setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, fprog, fprog.length) === 0) return;
+  log.warning(
+    "UDP on {hostname} goes to a worker by the sender's address and port, not by the query's name: " +
+      "setsockopt(SO_ATTACH_REUSEPORT_CBPF) failed (os error {code}); each worker may cache a name again",
+    { hostname, code: lastErrno(libc) },
+  );
+}
 
 /**
  * Opens a UDP socket bound to `hostname:port` (IPv4 or IPv6, by the address); its bound address
@@ -95,6 +118,7 @@ function bindSocket(
   hostname: string,
   port: number,
   reusePort: boolean,
+  steerAcross = 1,
 ): { fd: number; addr: Deno.NetAddr } {
   const address = sockaddr(hostname, port);
   const fd = newSocket(libc, hostname);
@@ -108,6 +132,7 @@ function bindSocket(
     libc.symbols.close(fd);
     throw bindError(code);
   }
+  if (reusePort && steerAcross > 1) steerByQueryName(libc, fd, steerAcross, hostname);
   return { fd, addr: boundAddress(libc, fd, hostname) };
 }
 
@@ -312,13 +337,21 @@ export function listenBatchedUdp(
     readonly reactor?: UdpReactor;
     /** Join the port's SO_REUSEPORT group (dnsd's workers; see {@link bindSocket}). */
     readonly reusePort?: boolean;
+    /** With `reusePort`: the group will have this many sockets, each to take the queries for its names. */
+    readonly steerAcross?: number;
   },
 ): DatagramSocket {
   const reactor = options.reactor ?? new UdpReactor();
   const onClose = options.reactor ? undefined : () => void reactor.close();
   let bound: { fd: number; addr: Deno.NetAddr };
   try {
-    bound = bindSocket(reactor.libc, options.hostname, options.port, options.reusePort ?? false);
+    bound = bindSocket(
+      reactor.libc,
+      options.hostname,
+      options.port,
+      options.reusePort ?? false,
+      options.steerAcross,
+    );
   } catch (error) {
     onClose?.();
     throw error;

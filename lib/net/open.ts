@@ -19,11 +19,14 @@ export function listenUdp(
     readonly reactor?: UdpReactor | undefined;
     /** Join the port's SO_REUSEPORT group: batched sockets only (Deno's cannot set it). */
     readonly reusePort?: boolean;
+    /** With `reusePort`: how many sockets the group will have, each taking its names' queries. */
+    readonly steerAcross?: number;
   },
 ): DatagramSocket {
   const { hostname, port, reactor } = options;
+  const group = { reusePort: options.reusePort ?? false, steerAcross: options.steerAcross ?? 1 };
   return reactor
-    ? listenBatchedUdp({ hostname, port, reactor, reusePort: options.reusePort ?? false })
+    ? listenBatchedUdp({ hostname, port, reactor, ...group })
     : fromDenoSocket(Deno.listenDatagram({ transport: "udp", hostname, port }));
 }
 

@@ -228,6 +228,11 @@ export interface ServerOptions {
   /** Join each UDP port's SO_REUSEPORT group (batched UDP only): how `--workers` share the ports. */
   readonly reusePort?: boolean;
   /**
+   * With `reusePort`, on the first of a group's sockets (the main thread's): the group will have
+   * this many, and each takes the queries for the names that hash to it (lib/net/reuseport_steering.ts).
+   */
+  readonly steerAcross?: number;
+  /**
    * A worker's server (`--workers`): UDP only, on the ports the main thread bound; no TCP, DoT,
    * DoH or HTTP of its own (those stay on the main thread). Metrics are counted, for the main
    * thread to sum.
@@ -649,13 +654,20 @@ interface Bound {
 interface BindOptions {
   readonly reactor: UdpReactor | undefined;
   readonly reusePort: boolean;
+  readonly steerAcross: number;
   readonly udpOnly: boolean;
 }
 
 /** Binds UDP and TCP on one port; with port 0, tries a few ports until both are free. */
 function bindPair(host: string, port: number, how: BindOptions): Bound {
   for (let attempt = 0;; attempt++) {
-    const udp = listenUdp({ hostname: host, port, reactor: how.reactor, reusePort: how.reusePort });
+    const udp = listenUdp({
+      hostname: host,
+      port,
+      reactor: how.reactor,
+      reusePort: how.reusePort,
+      steerAcross: how.steerAcross,
+    });
     if (how.udpOnly) return { udp, tcp: null };
     try {
       const tcp = Deno.listen({ transport: "tcp", hostname: host, port: udp.addr.port });
@@ -772,6 +784,7 @@ export function startServer(options: ServerOptions): RunningServer {
     bound = bindAll(options.listen ?? [{ hostname: options.host, port: options.port }], {
       reactor,
       reusePort: options.reusePort ?? false,
+      steerAcross: options.steerAcross ?? 1,
       udpOnly: options.udpOnly ?? false,
     });
   } catch (error) {

@@ -45,6 +45,7 @@ const DEFAULTS = {
   },
   udpIo: "auto",
   workers: 1,
+  workersSpread: "name",
   reloadSettleMs: 2000,
   config: null,
   check: false,
@@ -197,6 +198,11 @@ const parsed: readonly { name: string; args: string[]; want: Command }[] = [
     want: { ...DEFAULTS, maxOutstanding: 64 },
   },
   { name: "reads --workers 0", args: ["--workers", "0"], want: { ...DEFAULTS, workers: 0 } },
+  {
+    name: "reads --workers-spread client",
+    args: ["--workers-spread", "client"],
+    want: { ...DEFAULTS, workersSpread: "client" },
+  },
   { name: "reads --udp-io batched", args: ["--udp-io", "batched"], want: { ...DEFAULTS, udpIo: "batched" } },
   {
     name: "reads --tcp-write-timeout",
@@ -389,6 +395,7 @@ const rejected: readonly { name: string; args: string[] }[] = [
   { name: "a timeout that is not a number", args: ["--timeout", "x"] },
   { name: "an unknown log level", args: ["--log-level", "loud"] },
   { name: "an unknown --udp-io", args: ["--udp-io", "fast"] },
+  { name: "an unknown --workers-spread", args: ["--workers-spread", "random"] },
   { name: "an unknown --block-mode", args: ["--block-mode", "sinkhole"] },
   { name: "an empty --blocklist", args: ["--blocklist="] },
   { name: "a --tcp-write-timeout of 0", args: ["--tcp-write-timeout", "0"] },

@@ -34,6 +34,7 @@ import {
   RRType,
 } from "../../lib/proto/mod.ts";
 import { BADCOOKIE } from "../../lib/policy/mod.ts";
+import { steeredIndex } from "../../lib/net/reuseport_steering.ts";
 
 const PERMISSIONS = [...DNSD_PERMISSIONS, "--allow-write"];
 
@@ -59,6 +60,9 @@ async function askMany(port: number, make: () => Uint8Array, count: number): Pro
   for (let i = 0; i < count; i++) replies.push(decodeMessage(await udpAsk(server, make())));
   return replies;
 }
+
+/** Which of the two workers' sockets the kernel gives a query for `name` (the steering program's choice). */
+const socketOf = (name: string) => steeredIndex(queryBytes(name, RRType.A), 2);
 
 /** Each distinct value of `values` and how often it came. */
 function tally(values: readonly string[]): Record<string, number> {
@@ -120,7 +124,11 @@ test(
           tally(replies.map(addressOf))
         );
 
-      // Every answer right, and both workers took a share.
+      // Every answer right, and both workers took a share: every query for a name goes to the one
+      // worker its name hashes to, whatever its source port, and these names hash to both.
+      assert.equal(socketOf("www.example.test"), socketOf("forwarded.test"));
+      assert.equal(socketOf("host.lan"), socketOf("x.ads.block.test"));
+      assert.notEqual(socketOf("www.example.test"), socketOf("host.lan"));
       assert.deepEqual(await ask("www.example.test", 100), { "192.0.2.80": 100 });
       assert.deepEqual(await ask("host.lan", 20), { "192.0.2.7": 20 });
       assert.deepEqual(await ask("x.ads.block.test", 20), { "0.0.0.0": 20 });
@@ -130,8 +138,9 @@ test(
         seen.get('dnsd_worker_queries_total{worker="0"}')!,
         seen.get('dnsd_worker_queries_total{worker="1"}')!,
       ];
-      assert.ok(first > 0 && second > 0, `each worker answers: ${first} and ${second}`);
-      assert.equal(first + second, 180);
+      assert.deepEqual([first, second].sort(), [140, 40].sort(), "each worker took its names' queries");
+      // forwarded.test went to the one worker: forwarded once, cached once (below).
+      assert.equal(upstream.count("udp", "forwarded.test"), 1);
       assert.equal(seen.get('dnsd_queries_total{protocol="udp",type="A"}'), 180);
       assert.equal(
         seen.get('dnsd_responses_total{rcode="NOERROR",source="cache"}')! +
@@ -191,7 +200,7 @@ test(
       // A flush drops every worker's entries.
       seen = await metrics();
       const entries = seen.get("dnsd_cache_entries")!;
-      assert.ok(entries >= 2, `each worker cached forwarded.test: ${entries} entries`);
+      assert.equal(entries, 1, "forwarded.test is in the cache of the worker its name goes to");
       const flushed = await (await fetch(`${http}/cache/flush`, { method: "POST" })).json();
       assert.equal(flushed.flushed, entries);
       assert.equal((await metrics()).get("dnsd_cache_entries"), 0);
@@ -230,7 +239,9 @@ test(
   ]),
   async () => {
     const dir = await Deno.makeTempDir();
-    await Deno.writeTextFile(`${dir}/hosts`, "192.0.2.7 local.dnsd.test\n");
+    // Two names, one on each worker's socket: the cookie made for a query for one goes with the other.
+    assert.notEqual(socketOf("local.dnsd.test"), socketOf("second.dnsd.test"));
+    await Deno.writeTextFile(`${dir}/hosts`, "192.0.2.7 local.dnsd.test second.dnsd.test\n");
     const dnsd = await startDnsd((port) => [
       "--port",
       String(port),
@@ -244,14 +255,15 @@ test(
     try {
       await dnsd.stderr.waitFor(/Answering UDP on 2 workers$/, PROCESS_TIMEOUT_MS);
       const clientCookie = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
-      const withCookie = (cookie: Uint8Array) => () =>
-        query("local.dnsd.test", { id: 0x77, edns: { options: [{ code: 10, data: cookie }] } });
+      const withCookie = (cookie: Uint8Array, name = "local.dnsd.test") => () =>
+        query(name, { id: 0x77, edns: { options: [{ code: 10, data: cookie }] } });
       // The first: no server cookie yet, so BADCOOKIE with one; the rest send it back, from any port.
       const [first] = await askMany(dnsd.port, withCookie(clientCookie), 1);
       assert.equal(first!.rcode, BADCOOKIE);
       const full = first!.edns!.options.find((option) => option.code === 10)!.data;
       assert.equal(full.length, 24);
-      const replies = await askMany(dnsd.port, withCookie(full), 40);
+      const replies = await askMany(dnsd.port, withCookie(full, "second.dnsd.test"), 20);
+      replies.push(...await askMany(dnsd.port, withCookie(full), 20));
       assert.deepEqual(tally(replies.map(addressOf)), { "192.0.2.7": 40 });
     } finally {
       await dnsd.stop();
@@ -267,7 +279,7 @@ test(
   async () => {
     const dir = await Deno.makeTempDir();
     const zone = (serial: number, www: string) =>
-      zoneText(serial, www).replaceAll("example.test", "sec.test");
+      `${zoneText(serial, www).replaceAll("example.test", "sec.test")}mail IN A ${www}\n`;
     await Deno.writeTextFile(`${dir}/sec.zone`, zone(1, "192.0.2.80"));
     const secondaryPort = freeUdpPort();
     const primary = await startDnsd((port) => [
@@ -296,28 +308,64 @@ test(
     try {
       await secondary.stderr.waitFor(runningLine(secondaryPort), PROCESS_TIMEOUT_MS);
       await secondary.stderr.waitFor(/Zone sec\.test serial 1 transferred/, PROCESS_TIMEOUT_MS);
-      const ask = async (count: number) => {
+      // www on one worker's socket, mail on the other's: both serve the zone.
+      assert.notEqual(socketOf("www.sec.test"), socketOf("mail.sec.test"));
+      const ask = async (count: number, expected: string) => {
         // Sent again each second while a worker may not have the zone yet (it looks each second).
         for (let tries = 0;; tries++) {
-          const replies = await askMany(
-            secondaryPort,
-            () => queryBytes("www.sec.test", RRType.A, { recursionDesired: false }),
-            count,
-          );
+          const replies: Message[] = [];
+          for (const name of ["www.sec.test", "mail.sec.test"]) {
+            const make = () => queryBytes(name, RRType.A, { recursionDesired: false });
+            replies.push(...await askMany(secondaryPort, make, count / 2));
+          }
           const counts = tally(replies.map(addressOf));
-          if (Object.keys(counts).length === 1 || tries === 3) return counts;
+          if (counts[expected] === count || tries === 3) return counts;
           await new Promise((resolve) => setTimeout(resolve, 1000));
         }
       };
-      assert.deepEqual(await ask(30), { "192.0.2.80": 30 });
+      assert.deepEqual(await ask(30, "192.0.2.80"), { "192.0.2.80": 30 });
       // The primary's file changes: it reloads, sends NOTIFY, and the secondary transfers serial 2.
       await Deno.writeTextFile(`${dir}/sec.zone`, zone(2, "192.0.2.81"));
       await secondary.stderr.waitFor(/Zone sec\.test serial 2 transferred/, PROCESS_TIMEOUT_MS);
-      assert.deepEqual(await ask(30), { "192.0.2.81": 30 });
+      assert.deepEqual(await ask(30, "192.0.2.81"), { "192.0.2.81": 30 });
     } finally {
       await secondary.stop();
       await primary.stop();
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+test(
+  needsFfi("dnsd --workers 2 --workers-spread client: one name's queries spread over both workers", ["run"]),
+  async () => {
+    const dnsd = await startDnsd((port) => [
+      "--port",
+      String(port),
+      "--workers",
+      "2",
+      "--workers-spread",
+      "client",
+      "--no-mappings",
+      "--metrics",
+      "127.0.0.1:0",
+    ], PERMISSIONS);
+    try {
+      await dnsd.stderr.waitFor(/Answering UDP on 2 workers$/, PROCESS_TIMEOUT_MS);
+      const line = await dnsd.stderr.waitFor(
+        /Metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/,
+        PROCESS_TIMEOUT_MS,
+      );
+      const replies = await askMany(dnsd.port, () => queryBytes("localhost", RRType.A), 40);
+      assert.deepEqual(tally(replies.map(addressOf)), { "127.0.0.1": 40 });
+      // By the sender's port alone: 40 fresh ports all on one worker would be one chance in 2^39.
+      const url = `http://127.0.0.1:${/127\.0\.0\.1:(\d+)\/metrics/.exec(line)![1]}/metrics`;
+      const seen = samples(await (await fetch(url)).text());
+      const spread = [0, 1].map((worker) => seen.get(`dnsd_worker_queries_total{worker="${worker}"}`)!);
+      assert.ok(spread[0]! > 0 && spread[1]! > 0, `both workers took some: ${spread}`);
+      assert.equal(spread[0]! + spread[1]!, 40);
+    } finally {
+      await dnsd.stop();
     }
   },
 );
