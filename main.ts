@@ -39,7 +39,7 @@ import mappings from "./mappings.ts";
 import { fileURLToPath } from "node:url";
 import { createReloader, type Mappings, mappingsModule, type Reloader, watchFiles } from "./lib/zone/mod.ts";
 import { ZoneTransfers } from "./lib/xfr/mod.ts";
-import type { PublishedState, WorkerPool } from "./lib/workers/mod.ts";
+import type { PublishedState, WorkerPool, WorkerScaling } from "./lib/workers/mod.ts";
 import { nameKey } from "./lib/proto/mod.ts";
 import {
   batchedUdpAvailable,
@@ -50,6 +50,7 @@ import {
   openResolverWarning,
   resolveListen,
   ReusePortUnavailable,
+  ThreadCpuClock,
 } from "./lib/net/mod.ts";
 
 const MAPPINGS_URL = new URL("./mappings.ts", import.meta.url);
@@ -364,11 +365,19 @@ async function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSigna
   const workersModule = command.workers === 1 ? null : await import("./lib/workers/mod.ts");
   let workers: { readonly count: number; readonly why?: string } =
     workersModule?.workersWanted(command.workers, udpIo) ?? { count: 1 };
-  if ("why" in workers) log.warning("Running one worker, not more: {why}", { why: workers.why });
+  // Asked for by number, a worker short is a warning; one per CPU (the default) takes what can be had.
+  if ("why" in workers) {
+    log[command.workers === 0 ? "info" : "warning"]("Running one worker, not more: {why}", {
+      why: workers.why,
+    });
+  }
   // Without --cookie-secret, every worker draws the same secrets from one seed (lib/workers/cookie_draws.ts).
   const cookieSeed = crypto.getRandomValues(new Uint8Array(16));
   let pool: WorkerPool | undefined;
+  let scaling: WorkerScaling | undefined;
   let workersStopped: Promise<void> | undefined;
+  // By name with --workers-busy: the main thread alone until it is busy, then more (lib/workers/scaling.ts).
+  const byLoad = () => workers.count > 1 && command.workersSpread === "name" && command.workersBusy > 0;
   // The secondaries' copies are written there: a run that cannot write says so now, not per transfer.
   const secondaryDir = command.transfers.secondaryDir;
   if (secondaryDir && Deno.permissions.querySync({ name: "write", path: secondaryDir }).state !== "granted") {
@@ -419,10 +428,12 @@ async function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSigna
       ...(workersModule && shared
         ? {
           reusePort: true,
-          steerAcross: command.workersSpread === "name" ? workers.count : 1,
+          // By load: no program until a worker takes queries (the kernel's choice among one socket).
+          steerAcross: command.workersSpread === "client" || byLoad() ? 0 : workers.count,
           peers: {
             figures: () => pool?.figures() ?? Promise.resolve([]),
             flush: (name?: string) => pool?.flush(name) ?? Promise.resolve(0),
+            loops: () => ({ active: scaling?.active ?? (pool ? pool.size + 1 : 1), max: workers.count }),
           },
           ...(command.cookies.secrets.length === 0
             ? { cookieRandom: workersModule.seededDraws(cookieSeed) }
@@ -465,7 +476,7 @@ async function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSigna
           transfer: (request) => transfers.transfer(request, null),
         },
         onFailure: (worker, message) => fail(`worker ${worker} stopped: ${message}`, 1),
-      });
+      }, byLoad() ? 0 : workers.count - 1);
     } catch (error) {
       server.close();
       if (error instanceof workersModule.WorkerStartError) fail(error.message, 1);
@@ -474,7 +485,32 @@ async function serve(initial: LiveConfig, configs: Configs, usr1: InspectorSigna
     // A zone expiring or a transfer landing changes the data with no reload: looked at each second.
     const republish = setInterval(() => void publish(), 1000);
     void server.finished.then(() => clearInterval(republish));
-    log.info("Answering UDP on {count} workers", { count: workers.count });
+    if (byLoad()) {
+      const running = pool;
+      const clock = new ThreadCpuClock();
+      const loops = new workersModule.WorkerScaling({
+        max: workers.count,
+        policy: { ...workersModule.SCALE_POLICY, busy: command.workersBusy / 100 },
+        mainCpu: () => clock.seconds(),
+        workerCpu: (worker, timeoutMs) => running.cpuSeconds(worker, timeoutMs),
+        running: () => running.size,
+        addWorker: () => running.add(),
+        steer: (count) => server.steer(count),
+        now: () => performance.now(),
+      });
+      scaling = loops;
+      const sampling = setInterval(() => void loops.sample(), 1000);
+      void server.finished.then(() => {
+        clearInterval(sampling);
+        clock.close();
+      });
+      log.info("Answering UDP on 1 event loop, up to {count} when the busiest is {busy}% busy", {
+        count: workers.count,
+        busy: command.workersBusy,
+      });
+    } else {
+      log.info("Answering UDP on {count} workers", { count: workers.count });
+    }
   }
   admin.handlers = adminApiOf(server, reloader, publish);
   // A renewed certificate (certbot, an ACME client) is taken once its files have settled.

@@ -8,7 +8,7 @@
  * (`dnsd_worker_queries_total`). Not a test, and not run by CI.
  *
  * `deno task bench:workers` (or `deno task bench:workers -- --seconds 10 --rate 40000 --rounds 3
- * --workers 1,2 --clients 64 --max-threads 2 --servers dnsd,unbound`)
+ * --workers 1,2 --clients 64 --max-threads 2 --servers dnsd,unbound --workers-busy 70`)
  *
  * dnsperf uses `--clients` sockets (`-c`): the kernel picks a worker by each socket's address and
  * port, so a handful of sockets could land unevenly; 64 spread them well. The report goes to
@@ -46,6 +46,8 @@ interface Flags {
   readonly maxThreads: number;
   /** `dnsd` and, when installed, `unbound`. */
   readonly servers: readonly ("dnsd" | "unbound")[];
+  /** dnsd's `--workers-busy` (70: more loops take queries as the load calls for them; 0: all from the start). */
+  readonly workersBusy: number;
 }
 
 /** One dnsd run's figures, by measurement name. */
@@ -73,6 +75,7 @@ async function commandOf(
   metricsPort: number,
   nsdPort: number,
   work: string,
+  workersBusy: number,
 ): Promise<string[]> {
   if (server === "unbound") {
     const dir = await Deno.makeTempDir({ dir: work, prefix: "unbound-" });
@@ -83,6 +86,8 @@ async function commandOf(
     `127.0.0.1:${nsdPort}`,
     "--workers",
     String(workers),
+    "--workers-busy",
+    String(workersBusy),
     "--udp-io",
     "batched",
     "--metrics",
@@ -102,23 +107,27 @@ async function runOne(
   const { files, hz } = setting;
   const port = freePort();
   const metricsPort = freePort();
-  const command = await commandOf(server, workers, port, metricsPort, setting.nsdPort, setting.work);
+  const command = await commandOf(
+    server,
+    workers,
+    port,
+    metricsPort,
+    setting.nsdPort,
+    setting.work,
+    flags.workersBusy,
+  );
   const child = launcher.spawn(`${server}-${workers}`, command, { cpu: ALL_CPUS, cwd: ROOT });
   const figures: Figures = new Map();
   try {
     const running = { port, child };
     await waitUntilAnswers(child, port, zoneName(0), 20_000);
-    // Every worker keeps its own cache: the names are asked over and over from every socket first.
-    await dnsperf(launcher, running, {
-      file: files.cached,
-      seconds: 3,
-      clients: flags.clients,
-      cpu: ALL_CPUS,
-      hz,
-    });
     const base = { seconds: flags.seconds, clients: flags.clients, cpu: ALL_CPUS, hz };
     // As fast as it goes: dnsperf with more threads, so that the client is not what limits the rate.
     const max = { ...base, threads: flags.maxThreads };
+    // Every worker keeps its own cache: the names are asked over and over first, at the fixed
+    // rate (each name reaches the worker that will answer it; with --workers-busy, a rate one
+    // event loop carries leaves the others idle, as in the runs at that rate).
+    await dnsperf(launcher, running, { ...base, seconds: 3, file: files.cached, rate: flags.rate });
     figures.set(
       "fixed-rate local",
       await dnsperf(launcher, running, { ...base, file: files.local, rate: flags.rate }),
@@ -127,6 +136,9 @@ async function runOne(
       "fixed-rate cached",
       await dnsperf(launcher, running, { ...base, file: files.cached, rate: flags.rate }),
     );
+    // Full load for a few seconds first: with --workers-busy, every event loop it calls for takes
+    // queries (and fills its cache) before the measurement starts.
+    await dnsperf(launcher, running, { ...max, seconds: 4, file: files.cached });
     figures.set("max local", await dnsperf(launcher, running, { ...max, file: files.local }));
     figures.set("max cached", await dnsperf(launcher, running, { ...max, file: files.cached }));
     const spread = server === "dnsd" ? await spreadOf(metricsPort) : "";
@@ -193,6 +205,7 @@ function parseFlags(args: string[]): Flags {
       clients: { type: "string", default: "64" },
       "max-threads": { type: "string", default: "2" },
       servers: { type: "string", default: installed(UNBOUND) ? "dnsd,unbound" : "dnsd" },
+      "workers-busy": { type: "string", default: "70" },
     },
   });
   const positive = (flag: string, text: string) => {
@@ -207,6 +220,7 @@ function parseFlags(args: string[]): Flags {
     workers: values.workers.split(",").map((text) => positive("workers", text)),
     clients: positive("clients", values.clients),
     maxThreads: positive("max-threads", values["max-threads"]),
+    workersBusy: Number(values["workers-busy"]),
     servers: values.servers.split(",").map((name) => {
       if (name !== "dnsd" && name !== "unbound") {
         throw new Error(`--servers: "${name}" is not dnsd or unbound`);
@@ -261,7 +275,7 @@ if (import.meta.main) {
     }
     const header = `# dnsd --workers, ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}\n\n` +
       `${await machine()}; ${Object.entries(await versions()).map(([k, v]) => `${k} ${v}`).join(", ")}. ` +
-      `No process pinned (CPUs ${ALL_CPUS}).`;
+      `No process pinned (CPUs ${ALL_CPUS}). dnsd with --workers-busy ${flags.workersBusy}.`;
     return report(byServer, flags, header);
   });
 }

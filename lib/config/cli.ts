@@ -78,6 +78,12 @@ export type Command =
      * cached in one worker), or the kernel's choice by the client's address and port.
      */
     readonly workersSpread: "name" | "client";
+    /**
+     * `--workers-busy`: with name spread, the share of a second (percent) the busiest event loop
+     * taking queries spends on the CPU before one more takes them (workers start when first
+     * needed); 0: every worker takes its names from the start.
+     */
+    readonly workersBusy: number;
     /** How long a changed data file must stay unchanged before it is reloaded, in ms. */
     readonly reloadSettleMs: number;
     /** The config file's own parts (`[mappings]`, `[[assert]]`); null without `--config`. */
@@ -296,13 +302,17 @@ Options:
                        how UDP is read: batched (recvmmsg through FFI: Linux,
                        needs --allow-ffi; much faster), deno (one op per datagram,
                        anywhere), or auto (default: batched where it can be)
-  --workers N          answer UDP on N event loops sharing the ports through
+  --workers N          answer UDP on up to N event loops sharing the ports through
                        SO_REUSEPORT (batched UDP only), each with a cache of its
-                       own; 0: one per CPU this process may use (default 1)
+                       own; 0: one per CPU this process may use (default 0)
   --workers-spread name|client
                        which worker takes a UDP query: the one its name hashes
                        to, so each name is cached once (default), or the
                        kernel's choice by the client's address and port
+  --workers-busy PCT   with name spread, the main thread alone takes queries
+                       until it is PCT% busy, then one more worker at a time,
+                       and fewer again as the load falls (default 70); 0: all
+                       workers take queries from the start
   --metrics HOST:PORT  serve /metrics (Prometheus), /health and /ready over HTTP;
                        a bare PORT listens on 127.0.0.1 (default: off)
   --query-log FILE     write one JSON line per query to FILE, or - for stdout;
@@ -844,6 +854,7 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
     udpIo,
     workers: values.integer("workers"),
     workersSpread: values.choice("workers-spread", ["name", "client"] as const),
+    workersBusy: values.integer("workers-busy"),
     access,
     recursion,
     reloadSettleMs: values.integer("reload-settle"),

@@ -57,6 +57,7 @@ const RESTART_FIELDS = [
   ["udpIo", "udp-io"],
   ["workers", "workers"],
   ["workersSpread", "workers-spread"],
+  ["workersBusy", "workers-busy"],
   ["reloadSettleMs", "reload-settle"],
   ["rateLimit", "rate-limit-*"],
   ["cookies", "cookie-secret, require-cookies"],

@@ -349,8 +349,16 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     flag: "workers",
     type: { kind: "integer", min: 0, max: 256 },
-    default: 1,
+    default: 0,
     summary: "event loops answering UDP on the same ports (SO_REUSEPORT; batched UDP only); 0: one per CPU",
+    restart: true,
+  },
+  {
+    flag: "workers-busy",
+    type: { kind: "integer", min: 0, max: 100 },
+    default: 70,
+    summary:
+      "with name spread: more workers take queries once the busiest is this % busy; 0: all from the start",
     restart: true,
   },
   {

@@ -66,6 +66,12 @@ export interface DatagramSocket {
    * ones) have it; false when it failed, and the socket should be closed instead.
    */
   renew?(): boolean;
+  /**
+   * Has the first `count` sockets of the port's SO_REUSEPORT group take its queries, each those
+   * for its names (lib/net/reuseport_steering.ts). Only a listening socket opened to steer its
+   * group (`steerAcross`) has it; false when the kernel refused.
+   */
+  steer?(count: number): boolean;
   /** Closes the socket; `serve()` settles. A second close does nothing. */
   close(): void;
 }

@@ -85,24 +85,50 @@ const SO_REUSEPORT = 15;
 const SO_ATTACH_REUSEPORT_CBPF = 51;
 
 /**
- * Makes the SO_REUSEPORT group of `fd` (bound) pick a socket by the query's name, among `count`
- * (reuseport_steering.ts). The group keeps the program: sockets that join later follow it. A
- * kernel that refuses (before Linux 4.5) leaves the choice by the sender's address and port, and
- * the log says so.
+ * Has the SO_REUSEPORT group of `fd` (bound) pick a socket by the query's name, among its first
+ * `count` (reuseport_steering.ts); replaces the program the group had. The group keeps it: sockets
+ * that join later follow it. Returns 0, or errno when the kernel refuses (before Linux 4.5).
  */
-function steerByQueryName(libc: Libc, fd: number, count: number, hostname: string): void {
+function attachSteering(libc: Libc, fd: number, count: number): number {
   const program = steeringProgram(count);
   // struct sock_fprog: the number of instructions, then (8-aligned) a pointer to them.
   const fprog = new Uint8Array(16);
   const view = new DataView(fprog.buffer);
   view.setUint16(0, program.length / 8, true);
   view.setBigUint64(8, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(program))), true);
-  if (libc.symbols.setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, fprog, fprog.length) === 0) return;
+  return libc.symbols.setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, fprog, fprog.length) === 0
+    ? 0
+    : lastErrno(libc);
+}
+
+/** {@link attachSteering}; a kernel that refuses leaves the choice by the sender's address and port, and the log says so. */
+function steerByQueryName(libc: Libc, fd: number, count: number, hostname: string): boolean {
+  const code = attachSteering(libc, fd, count);
+  if (code === 0) return true;
   log.warning(
     "UDP on {hostname} goes to a worker by the sender's address and port, not by the query's name: " +
       "setsockopt(SO_ATTACH_REUSEPORT_CBPF) failed (os error {code}); each worker may cache a name again",
-    { hostname, code: lastErrno(libc) },
+    { hostname, code },
   );
+  return false;
+}
+
+/**
+ * The port a new SO_REUSEPORT group may open on: `port` when no socket has it (`port` 0: one the
+ * kernel picks), by binding a socket without SO_REUSEPORT there and closing it. Without this, a
+ * socket setting SO_REUSEPORT would join the group of another process of the same user on that
+ * port (a second dnsd) and split its traffic, where the operator expects `address already in use`.
+ * @throws {Deno.errors.AddrInUse} when the port is taken
+ */
+function freePort(libc: Libc, hostname: string, port: number): number {
+  const address = sockaddr(hostname, port);
+  const fd = newSocket(libc, hostname);
+  try {
+    if (libc.symbols.bind(fd, address, address.length) !== 0) throw bindError(lastErrno(libc));
+    return boundAddress(libc, fd, hostname).port;
+  } finally {
+    libc.symbols.close(fd);
+  }
 }
 
 /**
@@ -118,9 +144,10 @@ function bindSocket(
   hostname: string,
   port: number,
   reusePort: boolean,
-  steerAcross = 1,
+  steerAcross = 0,
+  opensGroup = false,
 ): { fd: number; addr: Deno.NetAddr } {
-  const address = sockaddr(hostname, port);
+  const address = sockaddr(hostname, opensGroup && reusePort ? freePort(libc, hostname, port) : port);
   const fd = newSocket(libc, hostname);
   if (reusePort && libc.symbols.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, new Int32Array([1]), 4) !== 0) {
     const code = lastErrno(libc);
@@ -132,7 +159,7 @@ function bindSocket(
     libc.symbols.close(fd);
     throw bindError(code);
   }
-  if (reusePort && steerAcross > 1) steerByQueryName(libc, fd, steerAcross, hostname);
+  if (reusePort && steerAcross > 0) steerByQueryName(libc, fd, steerAcross, hostname);
   return { fd, addr: boundAddress(libc, fd, hostname) };
 }
 
@@ -337,7 +364,13 @@ export function listenBatchedUdp(
     readonly reactor?: UdpReactor;
     /** Join the port's SO_REUSEPORT group (dnsd's workers; see {@link bindSocket}). */
     readonly reusePort?: boolean;
-    /** With `reusePort`: the group will have this many sockets, each to take the queries for its names. */
+    /** With `reusePort`: this socket opens the group (the main thread's), so the port must be free. */
+    readonly opensGroup?: boolean;
+    /**
+     * With `reusePort`: the first this many sockets of the group take the queries, each those for
+     * its names. 0 (default): the kernel's choice. A socket that opens its group can steer it later
+     * (`steer`).
+     */
     readonly steerAcross?: number;
   },
 ): DatagramSocket {
@@ -351,6 +384,7 @@ export function listenBatchedUdp(
       options.port,
       options.reusePort ?? false,
       options.steerAcross,
+      options.opensGroup,
     );
   } catch (error) {
     onClose?.();
@@ -358,11 +392,21 @@ export function listenBatchedUdp(
   }
   // Senders outlive their batch (a forwarded query answers later): copied out of slabs, not allocated each.
   const senders = new ByteArena();
-  return batchedSocket(reactor, bound.fd, () => bound.addr, {
+  const socket = batchedSocket(reactor, bound.fd, () => bound.addr, {
     batch: new RecvBatch(64, 65_535),
     replies: new SendBatch(),
     keep: (name) => senders.copy(name),
     ...(onClose ? { onClose } : {}),
+  });
+  if (!options.reusePort || !options.opensGroup) return socket;
+  const closeSocket = socket.close;
+  let closed = false;
+  return Object.assign(socket, {
+    steer: (count: number) => !closed && attachSteering(reactor.libc, bound.fd, count) === 0,
+    close() {
+      closed = true; // the descriptor may be another socket's from here on
+      closeSocket();
+    },
   });
 }
 

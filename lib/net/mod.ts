@@ -8,6 +8,7 @@ export type { BatchHandler, DatagramBatch, DatagramSocket, DenoDatagram, ReplyFa
 export { batchedUdpAvailable, listenBatchedUdp, openReactorSocket, ReusePortUnavailable } from "./ffi_udp.ts";
 export { sockaddr, SocketPeer } from "./sockaddr.ts";
 export { UdpReactor } from "./udp_reactor.ts";
+export { ThreadCpuClock } from "./thread_cpu.ts";
 export { listenUdp, openUpstreamSocket } from "./open.ts";
 export {
   hostsAddresses,

@@ -19,12 +19,18 @@ export function listenUdp(
     readonly reactor?: UdpReactor | undefined;
     /** Join the port's SO_REUSEPORT group: batched sockets only (Deno's cannot set it). */
     readonly reusePort?: boolean;
-    /** With `reusePort`: how many sockets the group will have, each taking its names' queries. */
+    /** With `reusePort`: this socket opens the group (the main thread's), so the port must be free. */
+    readonly opensGroup?: boolean;
+    /** With `reusePort`: how many of the group's sockets take its queries, each its names' (0: the kernel's choice). */
     readonly steerAcross?: number;
   },
 ): DatagramSocket {
   const { hostname, port, reactor } = options;
-  const group = { reusePort: options.reusePort ?? false, steerAcross: options.steerAcross ?? 1 };
+  const group = {
+    reusePort: options.reusePort ?? false,
+    steerAcross: options.steerAcross ?? 0,
+    opensGroup: options.opensGroup ?? false,
+  };
   return reactor
     ? listenBatchedUdp({ hostname, port, reactor, ...group })
     : fromDenoSocket(Deno.listenDatagram({ transport: "udp", hostname, port }));

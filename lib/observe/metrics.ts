@@ -76,6 +76,8 @@ export interface MetricGauges {
   readonly version?: string;
   /** With workers (`--workers`): each one's queries so far, by worker number, as `dnsd_worker_queries_total`. */
   readonly workers?: readonly number[];
+  /** With workers: the event loops taking UDP queries now and at most, as `dnsd_udp_event_loops{,_max}`. */
+  readonly loops?: { readonly active: number; readonly max: number };
   /** The process's memory and CPU; the real process's by default (tests inject fixed figures). */
   readonly process?: () => {
     readonly rssBytes: number;
@@ -350,6 +352,16 @@ export class Metrics implements QueryObserver {
       gauges.workers.forEach((count, worker) =>
         lines.push(`dnsd_worker_queries_total{worker="${worker}"} ${count}`)
       );
+    }
+    if (gauges.loops) {
+      head(
+        "dnsd_udp_event_loops",
+        "gauge",
+        "Event loops taking UDP queries now (--workers, --workers-busy).",
+      );
+      lines.push(`dnsd_udp_event_loops ${gauges.loops.active}`);
+      head("dnsd_udp_event_loops_max", "gauge", "Event loops there may be (--workers).");
+      lines.push(`dnsd_udp_event_loops_max ${gauges.loops.max}`);
     }
     head("dnsd_build_info", "gauge", "dnsd's version, as a label; always 1.");
     lines.push(`dnsd_build_info{version="${label(gauges.version ?? "unknown")}"} 1`);

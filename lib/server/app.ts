@@ -228,8 +228,10 @@ export interface ServerOptions {
   /** Join each UDP port's SO_REUSEPORT group (batched UDP only): how `--workers` share the ports. */
   readonly reusePort?: boolean;
   /**
-   * With `reusePort`, on the first of a group's sockets (the main thread's): the group will have
-   * this many, and each takes the queries for the names that hash to it (lib/net/reuseport_steering.ts).
+   * With `reusePort`, on the first of a group's sockets (the main thread's): the first this many
+   * sockets of the group take its queries, each those for the names that hash to it
+   * (lib/net/reuseport_steering.ts); `RunningServer.steer` changes the number. 0 (default): the
+   * kernel's choice by the sender's address and port.
    */
   readonly steerAcross?: number;
   /**
@@ -324,6 +326,13 @@ export interface RunningServer {
   flushCache(name?: string): Promise<number>;
   /** This server's own figures (a worker's, for the main thread to sum). */
   figures(): ServerFigures;
+  /**
+   * Has the first `count` sockets of each UDP port's SO_REUSEPORT group (this server's first,
+   * then the workers' in the order they joined) take the queries, each those for its names. Only
+   * a server that opened the groups (`reusePort`, not `udpOnly`); false for others, or when a
+   * kernel refused.
+   */
+  steer(count: number): boolean;
   /** What the statistics line (SIGUSR1) reads: this server's figures and every worker's, summed. */
   statistics(): Promise<StatisticsSource>;
   /** Settles once the receive loop has ended. */
@@ -658,6 +667,11 @@ interface BindOptions {
   readonly udpOnly: boolean;
 }
 
+/** Whether a server's sockets open their ports' groups (the main thread's) or join them (a worker's: UDP only). */
+function opensGroups(how: BindOptions): boolean {
+  return how.reusePort && !how.udpOnly;
+}
+
 /** Binds UDP and TCP on one port; with port 0, tries a few ports until both are free. */
 function bindPair(host: string, port: number, how: BindOptions): Bound {
   for (let attempt = 0;; attempt++) {
@@ -667,6 +681,7 @@ function bindPair(host: string, port: number, how: BindOptions): Bound {
       reactor: how.reactor,
       reusePort: how.reusePort,
       steerAcross: how.steerAcross,
+      opensGroup: opensGroups(how),
     });
     if (how.udpOnly) return { udp, tcp: null };
     try {
@@ -784,7 +799,7 @@ export function startServer(options: ServerOptions): RunningServer {
     bound = bindAll(options.listen ?? [{ hostname: options.host, port: options.port }], {
       reactor,
       reusePort: options.reusePort ?? false,
-      steerAcross: options.steerAcross ?? 1,
+      steerAcross: options.steerAcross ?? 0,
       udpOnly: options.udpOnly ?? false,
     });
   } catch (error) {
@@ -873,6 +888,7 @@ export function startServer(options: ServerOptions): RunningServer {
             ...(caches ? { cache: () => caches } : {}),
             version: options.version ?? "unknown",
             ...(options.peers ? { workers: all.map((figure) => queriesOf(figure.metrics)) } : {}),
+            ...(options.peers?.loops ? { loops: options.peers.loops() } : {}),
           }),
           { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } },
         );
@@ -936,6 +952,7 @@ export function startServer(options: ServerOptions): RunningServer {
       return count + (await options.peers?.flush(name) ?? 0);
     },
     figures,
+    steer: (count) => bound.every(({ udp }) => udp.steer?.(count) ?? false),
     async statistics() {
       const all = await allFigures();
       const caches = sumCaches(all);

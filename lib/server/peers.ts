@@ -35,6 +35,8 @@ export interface Peers {
   figures(): Promise<readonly ServerFigures[]>;
   /** Drops cached answers in every worker (all, or those at or below `name`); how many in all. */
   flush(name?: string): Promise<number>;
+  /** How many event loops take UDP queries now, and how many there may be (`--workers-busy`). */
+  loops?(): { readonly active: number; readonly max: number };
 }
 
 /** `figures`' counters summed, key by key. */

@@ -51,6 +51,8 @@ export type WorkerAsk =
   | { readonly kind: "figures"; readonly seq: number }
   | { readonly kind: "flush"; readonly seq: number; readonly name?: string }
   | { readonly kind: "reopen-logs"; readonly seq: number }
+  /** How long the worker's thread has run or waited to run (`cpu` in the reply): how busy its loop is. */
+  | { readonly kind: "cpu"; readonly seq: number }
   | { readonly kind: "stop"; readonly seq: number; readonly graceMs: number };
 
 /** What the main thread sends a worker. */
@@ -75,7 +77,14 @@ export type RelayedReply =
 export type FromWorker =
   | { readonly kind: "started" }
   | { readonly kind: "failed"; readonly message: string }
-  | { readonly kind: "done"; readonly seq: number; readonly count?: number; readonly figures?: ServerFigures }
+  | {
+    readonly kind: "done";
+    readonly seq: number;
+    readonly count?: number;
+    readonly figures?: ServerFigures;
+    /** Seconds run or waiting to run, for a "cpu" question (NaN where it cannot be read). */
+    readonly cpu?: number;
+  }
   /**
    * A NOTIFY, or an AXFR or IXFR over UDP, that reached the worker: the main thread holds the
    * secondary zones and the transfers (lib/xfr).

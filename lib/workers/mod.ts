@@ -12,3 +12,5 @@ export {
   WorkerStartError,
 } from "./pool.ts";
 export { workersWanted } from "./count.ts";
+export { type ScalingOptions, WorkerScaling } from "./scaling.ts";
+export { FIRST_SCALE, nextScale, SCALE_POLICY, type ScalePolicy, type ScaleState } from "./scale_policy.ts";

@@ -6,12 +6,12 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { type BlockPolicy, shareBlockPolicy } from "../block/mod.ts";
+import { type BlockPolicy, shareBlockPolicy, type SharedBlockPolicy } from "../block/mod.ts";
 import type { ServeCommand } from "../config/mod.ts";
 import type { Message } from "../proto/mod.ts";
 import type { Request } from "../resolve/mod.ts";
 import type { Peers, ServerFigures } from "../server/mod.ts";
-import { type LocalData, shareLocalData } from "../zone/mod.ts";
+import { type LocalData, type SharedLocalData, shareLocalData } from "../zone/mod.ts";
 import type { FromWorker, ToWorker, WorkerStart } from "./messages.ts";
 import { replyOfError } from "./relay.ts";
 
@@ -42,7 +42,7 @@ export type WorkerSetup = Omit<WorkerStart, "kind" | "worker" | "command" | "dat
 
 /** Options for {@link WorkerPool.start}. */
 export interface WorkerPoolOptions {
-  /** How many workers besides the main thread. */
+  /** How many workers besides the main thread, at most. */
   readonly count: number;
   readonly setup: WorkerSetup;
   readonly state: PublishedState;
@@ -152,21 +152,29 @@ function listen(link: Link, worker: number, options: WorkerPoolOptions): Promise
   });
 }
 
-/** The running workers. */
+/** The workers: those running, and room for those not started yet. */
 export class WorkerPool implements Peers {
-  readonly #links: readonly Link[];
+  readonly #links: Link[] = [];
+  readonly #options: WorkerPoolOptions;
+  readonly #url: URL;
   #published: PublishedState;
+  /** The published data and lists as posted (shared memory): made once, whatever the number of workers. */
+  #sharedData: readonly [LocalData, SharedLocalData] | undefined;
+  #sharedBlocking: readonly [BlockPolicy, SharedBlockPolicy] | undefined;
 
-  private constructor(links: readonly Link[], state: PublishedState) {
-    this.#links = links;
-    this.#published = state;
+  private constructor(options: WorkerPoolOptions, url: URL) {
+    this.#options = options;
+    this.#url = url;
+    this.#published = options.state;
   }
 
   /**
-   * Starts the workers and waits until each is serving.
-   * @throws {WorkerStartError} when one cannot start (every one started is stopped)
+   * Starts `started` of the `count` workers (all by default) and waits until each is serving;
+   * {@link add} starts the others, one at a time.
+   * @throws {WorkerStartError} when one cannot start (every one started is stopped), or when the
+   * worker module cannot be read
    */
-  static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
+  static async start(options: WorkerPoolOptions, started = options.count): Promise<WorkerPool> {
     const url = options.url ?? new URL("./worker_main.ts", import.meta.url);
     // A worker's module is read as a file (compiled, it is inside the binary): say so in one line.
     if (
@@ -176,37 +184,78 @@ export class WorkerPool implements Peers {
         `--workers needs read access to ${url.pathname} (deno run --allow-read ..., or one worker: --workers 1)`,
       );
     }
-    const links: Link[] = [];
-    const started: Promise<void>[] = [];
-    const { state } = options;
-    const data = shareLocalData(state.data);
-    const blocking = shareBlockPolicy(state.blocking);
-    for (let worker = 1; worker <= options.count; worker++) {
-      const link = new Link(new Worker(url, { type: "module", name: `dnsd-worker-${worker}` }));
-      links.push(link);
-      started.push(listen(link, worker, options));
-      link.worker.postMessage(
-        {
-          kind: "start",
-          worker,
-          ...options.setup,
-          command: state.command,
-          data,
-          blocking,
-          notReady: state.notReady,
-        } satisfies ToWorker,
-      );
-    }
+    const pool = new WorkerPool(options, url);
+    const starting: Promise<void>[] = [];
+    for (let i = 0; i < Math.min(started, options.count); i++) starting.push(pool.#startOne().started);
     try {
-      await Promise.all(started);
+      await Promise.all(starting);
     } catch (error) {
-      for (const link of links) link.worker.terminate();
+      for (const link of pool.#links) link.worker.terminate();
       throw error;
     }
-    return new WorkerPool(links, state);
+    return pool;
   }
 
-  /** How many workers there are besides the main thread. */
+  /** `state`'s data and lists as posted: shared once, whatever the number of workers they go to. */
+  #share(state: PublishedState): { data: SharedLocalData; blocking: SharedBlockPolicy } {
+    if (this.#sharedData?.[0] !== state.data) this.#sharedData = [state.data, shareLocalData(state.data)];
+    if (this.#sharedBlocking?.[0] !== state.blocking) {
+      this.#sharedBlocking = [state.blocking, shareBlockPolicy(state.blocking)];
+    }
+    return { data: this.#sharedData[1], blocking: this.#sharedBlocking[1] };
+  }
+
+  /** Starts worker number size + 1 with the state published last; settles once it serves. */
+  #startOne(): { link: Link; started: Promise<void> } {
+    const worker = this.#links.length + 1;
+    const state = this.#published;
+    const link = new Link(new Worker(this.#url, { type: "module", name: `dnsd-worker-${worker}` }));
+    // In the list at once: a publish from now on reaches it too (after its start message).
+    this.#links.push(link);
+    const started = listen(link, worker, this.#options);
+    link.worker.postMessage(
+      {
+        kind: "start",
+        worker,
+        ...this.#options.setup,
+        command: state.command,
+        ...this.#share(state),
+        notReady: state.notReady,
+      } satisfies ToWorker,
+    );
+    return { link, started };
+  }
+
+  /**
+   * Starts one more worker (its sockets join the ports' groups last) and settles once it serves.
+   * @throws {WorkerStartError} when it cannot start (it is stopped; the others go on), or all `count` run already
+   */
+  async add(): Promise<void> {
+    if (this.#links.length >= this.#options.count) {
+      throw new WorkerStartError(`all ${this.#options.count} workers run already`);
+    }
+    const { link, started } = this.#startOne();
+    try {
+      await started;
+    } catch (error) {
+      link.worker.terminate();
+      this.#links.splice(this.#links.indexOf(link), 1);
+      throw error;
+    }
+  }
+
+  /**
+   * How long worker `worker` (1 and up) has run or waited to run, in seconds (lib/net/thread_cpu.ts);
+   * NaN when it did not answer within `timeoutMs` (an event loop that busy cannot answer) or cannot read it.
+   */
+  async cpuSeconds(worker: number, timeoutMs: number): Promise<number> {
+    const link = this.#links[worker - 1];
+    if (!link) return NaN;
+    const answer = await link.ask((seq) => ({ kind: "cpu", seq }), timeoutMs);
+    return answer?.cpu ?? NaN;
+  }
+
+  /** How many workers run besides the main thread. */
   get size(): number {
     return this.#links.length;
   }
@@ -222,8 +271,8 @@ export class WorkerPool implements Peers {
       was.notReady.every((key, i) => state.notReady[i] === key);
     const update = {
       ...(state.command !== was.command ? { command: state.command } : {}),
-      ...(state.data !== was.data ? { data: shareLocalData(state.data) } : {}),
-      ...(state.blocking !== was.blocking ? { blocking: shareBlockPolicy(state.blocking) } : {}),
+      ...(state.data !== was.data ? { data: this.#share(state).data } : {}),
+      ...(state.blocking !== was.blocking ? { blocking: this.#share(state).blocking } : {}),
       ...(sameNotReady ? {} : { notReady: state.notReady }),
     };
     if (Object.keys(update).length === 0) return;

@@ -10,6 +10,7 @@
 import { getLogger } from "@logtape/logtape";
 import { type BlockPolicy, blockPolicyFromShared } from "../block/mod.ts";
 import { forwardingChanges, type ServeCommand } from "../config/mod.ts";
+import { ThreadCpuClock } from "../net/mod.ts";
 import { logToStderr } from "../observe/mod.ts";
 import { type Message, nameKey, parentName, Refused } from "../proto/mod.ts";
 import type { Request } from "../resolve/mod.ts";
@@ -69,6 +70,8 @@ export function runWorker(scope: WorkerScope): void {
   const relay = new RelayedCalls((seq, handler, request) => post({ kind: "relay", seq, handler, request }));
   let server: RunningServer | undefined;
   let current: Current | undefined;
+  // Workers run only with batched UDP, so FFI is there.
+  const clock = new ThreadCpuClock();
 
   function start(message: WorkerStart): void {
     const { command } = message;
@@ -129,11 +132,14 @@ export function runWorker(scope: WorkerScope): void {
         return post({ kind: "done", seq: ask.seq, figures: running.figures() });
       case "flush":
         return post({ kind: "done", seq: ask.seq, count: await running.flushCache(ask.name) });
+      case "cpu":
+        return post({ kind: "done", seq: ask.seq, cpu: clock.seconds() });
       case "reopen-logs":
         await running.reopenLogs();
         return post({ kind: "done", seq: ask.seq });
       case "stop":
         await running.stop(ask.graceMs);
+        clock.close();
         return post({ kind: "done", seq: ask.seq });
     }
   }

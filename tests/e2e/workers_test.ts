@@ -5,8 +5,10 @@
  * reaches both before `POST /reload` answers; a cache flush and the statistics line cover both; a
  * NOTIFY that lands on a worker is answered as the main thread answers it; a server cookie made by
  * one worker is valid at the other; SIGTERM stops them all. As a secondary, a transferred zone and
- * its update after a NOTIFY (which may land on either worker) reach both. With `--udp-io deno`
- * dnsd says why it runs one worker.
+ * its update after a NOTIFY (which may land on either worker) reach both (these with
+ * `--workers-busy 0`: both take queries from the start). With `--workers-busy`, the main thread
+ * alone answers until it is busy, then a worker starts and takes its names, and once idle the
+ * main thread takes them all again. With `--udp-io deno` dnsd says why it runs one worker.
  * @module
  */
 import { test } from "../_limit.ts";
@@ -97,6 +99,8 @@ test(
       String(port),
       "--workers",
       "2",
+      "--workers-busy",
+      "0",
       "--zone",
       `${dir}/example.zone`,
       "--hosts",
@@ -247,6 +251,8 @@ test(
       String(port),
       "--workers",
       "2",
+      "--workers-busy",
+      "0",
       "--require-cookies",
       "--hosts",
       `${dir}/hosts`,
@@ -300,6 +306,8 @@ test(
       String(secondaryPort),
       "--workers",
       "2",
+      "--workers-busy",
+      "0",
       "--no-recursion",
       "--secondary",
       `sec.test=127.0.0.1:${primary.port}`,
@@ -366,6 +374,105 @@ test(
       assert.equal(spread[0]! + spread[1]!, 40);
     } finally {
       await dnsd.stop();
+    }
+  },
+);
+
+/** Asks `name` over and over from one socket, one query at a time, for `ms`; how many were answered. */
+async function keepAsking(port: number, name: string, ms: number): Promise<number> {
+  const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const to: Deno.NetAddr = { transport: "udp", hostname: "127.0.0.1", port };
+  const query = queryBytes(name, RRType.A);
+  let answered = 0;
+  try {
+    for (const end = Date.now() + ms; Date.now() < end;) {
+      await client.send(query, to);
+      await client.receive();
+      answered++;
+    }
+  } finally {
+    client.close();
+  }
+  return answered;
+}
+
+test(
+  {
+    ...needsFfi("dnsd --workers 2: the main thread alone until it is busy, then both, then one again", [
+      "run",
+    ]),
+    timeoutMs: 90_000,
+  },
+  async () => {
+    // Names the steering program sends to each socket once both take queries: local, nothing forwarded.
+    const names = Array.from({ length: 8 }, (_, i) => `name${i}.lan.test`);
+    const dir = await Deno.makeTempDir();
+    await Deno.writeTextFile(`${dir}/hosts`, names.map((name) => `192.0.2.8 ${name}\n`).join(""));
+    const dnsd = await startDnsd((port) => [
+      "--port",
+      String(port),
+      "--workers",
+      "2",
+      "--workers-busy",
+      "2",
+      "--hosts",
+      `${dir}/hosts`,
+      "--no-mappings",
+      "--metrics",
+      "127.0.0.1:0",
+    ], PERMISSIONS);
+    try {
+      await dnsd.stderr.waitFor(
+        / - INFO - Answering UDP on 1 event loop, up to 2 when the busiest is 2% busy$/,
+        PROCESS_TIMEOUT_MS,
+      );
+      const line = await dnsd.stderr.waitFor(
+        /Metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/,
+        PROCESS_TIMEOUT_MS,
+      );
+      const url = `http://127.0.0.1:${/127\.0\.0\.1:(\d+)\/metrics/.exec(line)![1]}/metrics`;
+      let loops = 0;
+      const spread = async () => {
+        const seen = samples(await (await fetch(url)).text());
+        loops = seen.get("dnsd_udp_event_loops")!;
+        assert.equal(seen.get("dnsd_udp_event_loops_max"), 2);
+        return [0, 1].map((worker) => seen.get(`dnsd_worker_queries_total{worker="${worker}"}`) ?? 0);
+      };
+      const second = names.find((name) => socketOf(name) === 1)!;
+      const first = names.find((name) => socketOf(name) === 0)!;
+      // Light load: every query on the main thread, no worker started.
+      const replies = await askMany(dnsd.port, () => queryBytes(second, RRType.A), 20);
+      assert.deepEqual(tally(replies.map(addressOf)), { "192.0.2.8": 20 });
+      assert.deepEqual(await spread(), [20, 0]);
+      assert.equal(loops, 1);
+      assert.ok(!dnsd.stderr.seen.some((seen) => seen.includes("now go to")));
+      // Busy: a worker starts, and the names steered to it go there.
+      const asked = (await Promise.all([0, 1].map(() => keepAsking(dnsd.port, first, 4_000))))
+        .reduce((sum, count) => sum + count, 0);
+      await dnsd.stderr.waitFor(
+        / - INFO - UDP queries now go to 2 of 2 event loops \(the busiest was \d+% busy\)$/,
+        20_000,
+      );
+      const before = await spread();
+      assert.equal(loops, 2);
+      assert.equal(before[0]! + before[1]!, 20 + asked);
+      const both = [
+        ...await askMany(dnsd.port, () => queryBytes(second, RRType.A), 20),
+        ...await askMany(dnsd.port, () => queryBytes(first, RRType.A), 10),
+      ];
+      assert.deepEqual(tally(both.map(addressOf)), { "192.0.2.8": 30 });
+      const after = await spread();
+      assert.deepEqual([after[0]! - before[0]!, after[1]! - before[1]!], [10, 20]);
+      // Idle: back to the main thread alone, every name there again.
+      await dnsd.stderr.waitFor(/ - INFO - UDP queries now go to 1 of 2 event loops/, 30_000);
+      const idle = await spread();
+      assert.equal(loops, 1);
+      await askMany(dnsd.port, () => queryBytes(second, RRType.A), 20);
+      const last = await spread();
+      assert.deepEqual([last[0]! - idle[0]!, last[1]! - idle[1]!], [20, 0]);
+    } finally {
+      await dnsd.stop();
+      await Deno.remove(dir, { recursive: true });
     }
   },
 );

@@ -60,6 +60,32 @@ test("the steering program: a step per octet, then the hash modulo the group's s
   deepEqual(at(last), [0x16, 0]); // return A
 });
 
+/**
+ * Sends `names` to `port`, each from a fresh socket (a fresh source port, which alone would spread
+ * them), each query's ID its index plus `first` (the ID tells them apart); the IDs by the socket
+ * the hash names among `count`.
+ */
+async function sendNames(
+  port: number,
+  names: readonly string[],
+  first: number,
+  count: number,
+): Promise<number[][]> {
+  const expected: number[][] = Array.from({ length: count }, () => []);
+  for (const [i, name] of names.entries()) {
+    const query = queryBytes(name, RRType.A);
+    query.set([(first + i) >> 8, (first + i) & 0xff]);
+    expected[steeredIndex(query, count)]!.push(first + i);
+    const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    try {
+      await client.send(query, { transport: "udp", hostname: "127.0.0.1", port });
+    } finally {
+      client.close();
+    }
+  }
+  return expected;
+}
+
 /** Two batched sockets in one group, steered: which one each datagram reached. */
 async function steeredPair(send: (port: number) => Promise<void>, count: number): Promise<number[][]> {
   const reactor = new UdpReactor();
@@ -105,21 +131,105 @@ test(needsFfi("the kernel runs the program: each name to its socket, from any so
     { length: 40 },
     (_, i) => (i % 2 ? `NAME${i}.Example.test` : `name${i}.example.test`),
   );
-  const expected: number[][] = [[], []];
+  let expected: number[][] = [];
   const seen = await steeredPair(async (port) => {
-    for (const [i, name] of names.entries()) {
-      const query = queryBytes(name, RRType.A);
-      query.set([i >> 8, i & 0xff]); // the ID tells the queries apart
-      expected[steeredIndex(query, 2)]!.push(i);
-      // A fresh socket each time: a fresh source port, which alone would spread them.
-      const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-      try {
-        await client.send(query, { transport: "udp", hostname: "127.0.0.1", port });
-      } finally {
-        client.close();
-      }
-    }
+    expected = await sendNames(port, names, 0, 2);
   }, names.length);
   ok(expected[0]!.length > 0 && expected[1]!.length > 0, "the names hash to both");
   deepEqual(seen.map((ids) => ids.sort((a, b) => a - b)), expected);
+});
+
+/** A socket that opens its port's group (as the main thread's does), steered to itself alone. */
+function openGroup(reactor: UdpReactor): DatagramSocket {
+  return listenBatchedUdp({
+    hostname: "127.0.0.1",
+    port: 0,
+    reactor,
+    reusePort: true,
+    steerAcross: 1,
+    opensGroup: true,
+  });
+}
+
+test(needsFfi("steer(): a group steered to its first socket alone, then to both"), async () => {
+  const reactor = new UdpReactor();
+  const first = openGroup(reactor);
+  const second = listenBatchedUdp({ hostname: "127.0.0.1", port: first.addr.port, reactor, reusePort: true });
+  equal(second.steer, undefined, "a socket that joined a group cannot steer it");
+  const seen: number[][] = [[], []];
+  let wanted = 0;
+  let arrived: () => void = () => {};
+  const serve = (socket: DatagramSocket, index: number) =>
+    socket.serve((batch) => {
+      for (let i = 0; i < batch.count; i++) {
+        seen[index]!.push(batch.datagram(i)[0]! << 8 | batch.datagram(i)[1]!);
+      }
+      if (seen[0]!.length + seen[1]!.length >= wanted) arrived();
+      return false;
+    });
+  const serving = [serve(first, 0), serve(second, 1)];
+  const received = async (count: number) => {
+    wanted = count;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const all = new Promise<void>((resolve) => arrived = resolve);
+    if (seen[0]!.length + seen[1]!.length >= count) return;
+    await Promise.race([
+      all,
+      new Promise((_, reject) => timer = setTimeout(() => reject(new Error(`${count} not received`)), 5000)),
+    ]).finally(() => clearTimeout(timer));
+  };
+  const names = Array.from({ length: 40 }, (_, i) => `name${i}.example.test`);
+  try {
+    await sendNames(first.addr.port, names, 0, 1);
+    await received(40);
+    deepEqual(seen.map((ids) => ids.length), [40, 0]);
+    ok(first.steer!(2));
+    const expected = await sendNames(first.addr.port, names, 100, 2);
+    await received(80);
+    ok(expected[0]!.length > 0 && expected[1]!.length > 0, "the names hash to both");
+    deepEqual(seen.map((ids) => ids.filter((id) => id >= 100).sort((a, b) => a - b)), expected);
+    ok(first.steer!(1));
+    await sendNames(first.addr.port, names, 200, 1);
+    await received(120);
+    equal(seen[1]!.filter((id) => id >= 200).length, 0, "back to the first alone");
+  } finally {
+    first.close();
+    second.close();
+    await Promise.allSettled(serving);
+    await reactor.close();
+  }
+  equal(first.steer!(2), false, "a closed socket steers nothing");
+});
+
+test(needsFfi("a socket that opens a group wants its port free; one that joins it does not"), async () => {
+  const reactor = new UdpReactor();
+  const opened = openGroup(reactor);
+  const port = opened.addr.port;
+  const sockets = [opened];
+  try {
+    // A second dnsd on the port: `address already in use`, not a share of its queries.
+    for (const steerAcross of [1, 0]) {
+      try {
+        sockets.push(
+          listenBatchedUdp({
+            hostname: "127.0.0.1",
+            port,
+            reactor,
+            reusePort: true,
+            steerAcross,
+            opensGroup: true,
+          }),
+        );
+        ok(false, "a second group opened on a port in use");
+      } catch (error) {
+        ok(error instanceof Deno.errors.AddrInUse, String(error));
+      }
+    }
+    // A worker of this one joins.
+    sockets.push(listenBatchedUdp({ hostname: "127.0.0.1", port, reactor, reusePort: true }));
+    equal(sockets.at(-1)!.addr.port, port);
+  } finally {
+    for (const socket of sockets) socket.close();
+    await reactor.close();
+  }
 });
