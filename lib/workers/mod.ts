@@ -1,6 +1,7 @@
 /**
- * `--workers N`: N event loops answering UDP on the same ports (SO_REUSEPORT), the main thread
- * and N - 1 Deno workers, over one copy of the local data and lists in shared memory.
+ * `--workers N`: up to N event loops answering UDP on the same ports (SO_REUSEPORT), the main
+ * thread and N - 1 Deno workers, over one copy of the local data and lists in shared memory; how
+ * many take queries follows the load (`--workers-busy`, scaling.ts).
  * @module
  */
 export { seededDraws } from "./cookie_draws.ts";

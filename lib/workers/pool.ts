@@ -1,7 +1,8 @@
 /**
- * The main thread's side of `--workers N`: starts N - 1 Deno workers (the main thread is the
- * first), sends each the local data, lists and settings in force and every change to them, and
- * asks them for their figures, a cache flush, a log reopen and a stop. Implements the server's
+ * The main thread's side of `--workers N`: starts up to N - 1 Deno workers (the main thread is
+ * the first), all at once or one at a time as the load calls for them (scaling.ts), sends each
+ * the local data, lists and settings in force and every change to them, and asks them for their
+ * figures, their thread's time, a cache flush, a log reopen and a stop. Implements the server's
  * {@link Peers}, so `/metrics`, the statistics line and `POST /cache/flush` cover every worker.
  * @module
  */
