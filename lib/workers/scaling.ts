@@ -117,9 +117,13 @@ export class WorkerScaling {
       }
     }
     if (!steer(next.active)) {
-      log.warning("The kernel refused a new steering program: UDP stays on {count} event loops", {
-        count: this.#state.active,
-      });
+      // A kernel without SO_ATTACH_REUSEPORT_CBPF (before Linux 4.5): said once, and no more changes.
+      this.#max = this.#state.active;
+      log.warning(
+        "Cannot steer UDP by name (the kernel refused the program): the kernel picks among the {count} " +
+          "loops started, and no more start",
+        { count: running() + 1 },
+      );
       this.#state = { ...this.#state, hot: 0, cool: 0 };
       return;
     }

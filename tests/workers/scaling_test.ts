@@ -73,7 +73,7 @@ for (const run of runs) {
 function fakeScaling(
   max: number,
   load: (loop: number) => number,
-  options: { failStart?: boolean; silentWorkers?: boolean } = {},
+  options: { failStart?: boolean; silentWorkers?: boolean; refuseSteering?: boolean } = {},
 ) {
   let now = 0;
   const used = new Map<number, number>();
@@ -95,7 +95,7 @@ function fakeScaling(
     },
     steer: (count) => {
       events.push(`steer ${count}`);
-      return true;
+      return !options.refuseSteering;
     },
     now: () => now,
   });
@@ -140,5 +140,12 @@ test("WorkerScaling: a worker that cannot start is not tried again and nothing i
   const { scaling, events, second } = fakeScaling(3, () => 0.95, { failStart: true });
   for (let i = 0; i < 8; i++) await second();
   assert.deepEqual(events, ["steer 1", "start 1"]);
+  assert.equal(scaling.active, 1);
+});
+
+test("WorkerScaling: a kernel that refuses the program is asked once, and no more loops are added", async () => {
+  const { scaling, events, second } = fakeScaling(3, () => 0.95, { refuseSteering: true });
+  for (let i = 0; i < 10; i++) await second();
+  assert.deepEqual(events, ["steer 1", "start 1", "steer 2"]);
   assert.equal(scaling.active, 1);
 });
