@@ -117,7 +117,9 @@ function steerByQueryName(libc: Libc, fd: number, count: number, hostname: strin
  * The port a new SO_REUSEPORT group may open on: `port` when no socket has it (`port` 0: one the
  * kernel picks), by binding a socket without SO_REUSEPORT there and closing it. Without this, a
  * socket setting SO_REUSEPORT would join the group of another process of the same user on that
- * port (a second dnsd) and split its traffic, where the operator expects `address already in use`.
+ * port and take part of its traffic: for good when that process binds no TCP there; until its own
+ * TCP bind fails when it is a second dnsd, the queries it took then lost. The operator expects
+ * `address already in use`, at once.
  * @throws {Deno.errors.AddrInUse} when the port is taken
  */
 function freePort(libc: Libc, hostname: string, port: number): number {

@@ -512,3 +512,31 @@ test(
     assert.doesNotMatch(finished.stderr, /Uncaught|\n\s+at /);
   },
 );
+
+test(
+  needsFfi("a second dnsd on the port of one with --workers 2: address already in use, not a share of it", [
+    "run",
+  ]),
+  async () => {
+    const first = await startDnsd(
+      (port) => ["--port", String(port), "--workers", "2", "--no-mappings"],
+      PERMISSIONS,
+    );
+    try {
+      // Both set SO_REUSEPORT: the second must refuse the port (its UDP socket checks it is free
+      // before it opens a group; tests/net/reuseport_steering_test.ts), and the first answers on.
+      for (const workers of ["2", "1"]) {
+        const second = await runDnsd(["--port", String(first.port), "--workers", workers, "--no-mappings"]);
+        assert.equal(second.code, 1, second.stderr);
+        assert.match(
+          second.stderr,
+          new RegExp(`^dnsd: cannot listen on 127\\.0\\.0\\.1:${first.port}: address already in use$`, "m"),
+        );
+      }
+      const replies = await askMany(first.port, () => queryBytes("localhost", RRType.A), 20);
+      assert.deepEqual(tally(replies.map(addressOf)), { "127.0.0.1": 20 });
+    } finally {
+      await first.stop();
+    }
+  },
+);
