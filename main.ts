@@ -47,6 +47,7 @@ import {
   disarmInspectorSignal,
   type InspectorSignal,
   ListenAddressError,
+  mergeDualStack,
   openResolverWarning,
   resolveListen,
   ReusePortUnavailable,
@@ -281,11 +282,38 @@ function bindAddresses(listen: readonly BindAddress[]): BindAddress[] {
       // No /etc/hosts: localhost still means loopback; any other name fails with one line.
     }
   }
+  let addresses: BindAddress[];
   try {
-    return resolveListen(listen, hostsText);
+    addresses = resolveListen(listen, hostsText);
   } catch (error) {
     if (error instanceof ListenAddressError) fail(error.message, 1);
     throw error;
+  }
+  const { addresses: merged, merged: ports } = mergeDualStack(addresses);
+  if (ports.length === 0 || !ipv6WildcardTakesIpv4()) return addresses;
+  for (const port of ports) {
+    getLogger(["dnsd"]).info(
+      "0.0.0.0:{port} is served by [::]:{port}, which takes IPv4 too (bindv6only = 0)",
+      {
+        port,
+      },
+    );
+  }
+  return merged;
+}
+
+/**
+ * Whether this system's IPv6 wildcard sockets take IPv4 too: `net.ipv6.bindv6only` is 0, Linux's
+ * default, also assumed when the setting cannot be read.
+ */
+function ipv6WildcardTakesIpv4(): boolean {
+  const path = "/proc/sys/net/ipv6/bindv6only";
+  // Never a permission prompt at start-up: a run that may not read it takes the default.
+  if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") return true;
+  try {
+    return Deno.readTextFileSync(path).trim() === "0";
+  } catch {
+    return true;
   }
 }
 

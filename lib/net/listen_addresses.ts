@@ -87,6 +87,23 @@ export function resolveListen(items: readonly BindAddress[], hostsText: string |
 }
 
 /**
+ * `addresses` with each 0.0.0.0:P left out where [::]:P is there too, for a system whose IPv6
+ * wildcard sockets take IPv4 as well (Linux's default, `net.ipv6.bindv6only = 0`): there the two
+ * cannot both be bound (the second fails with `address already in use`), and [::]:P alone serves
+ * both families, IPv4 clients as ::ffff:a.b.c.d. Also returns the ports of the ones left out.
+ */
+export function mergeDualStack(
+  addresses: readonly BindAddress[],
+): { addresses: BindAddress[]; merged: number[] } {
+  const v6Ports = new Set(addresses.filter((a) => a.hostname === "::").map((a) => a.port));
+  const merged = addresses.filter((a) => a.hostname === "0.0.0.0" && v6Ports.has(a.port)).map((a) => a.port);
+  return {
+    addresses: addresses.filter((a) => !(a.hostname === "0.0.0.0" && v6Ports.has(a.port))),
+    merged,
+  };
+}
+
+/**
  * Whether `hostname` (an IP address) can be reached only from this machine: 127.0.0.0/8, ::1 and
  * ::ffff:127.0.0.0/104. The unspecified addresses (0.0.0.0, ::) mean every interface: not loopback.
  */

@@ -14,6 +14,7 @@ export {
   hostsAddresses,
   isLoopback,
   ListenAddressError,
+  mergeDualStack,
   openResolverWarning,
   resolveListen,
 } from "./listen_addresses.ts";

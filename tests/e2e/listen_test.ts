@@ -1,7 +1,9 @@
 /**
  * dnsd on several addresses at once, over the wire: `startServer()` with `listen` on 127.0.0.1 and
  * ::1, port 0, answers over UDP and TCP on each, with Deno's sockets and with batched UDP; one
- * address that cannot be bound fails the start, names that address, and leaves nothing bound.
+ * address that cannot be bound fails the start, names that address, and leaves nothing bound. The
+ * dnsd process told to listen on 0.0.0.0 and :: on one port binds [::] alone where it takes IPv4
+ * too, and answers both families.
  * @module
  */
 import { test } from "../_limit.ts";
@@ -15,6 +17,7 @@ import { startFakeUpstream } from "../_fake_upstream.ts";
 import { connectTcp, waitUntil } from "../_tcp_client.ts";
 import { freeUdpPort, queryBytes } from "../_udp_client.ts";
 import { needsFfi } from "../_batched.ts";
+import { PROCESS_TIMEOUT_MS, spawnDnsd } from "../_dnsd_process.ts";
 
 const WAIT_MS = 3_000;
 
@@ -141,3 +144,57 @@ test("startServer() fails naming the address it cannot bind, and leaves none of 
     holder.close();
   }
 });
+
+test(
+  needsFfi("dnsd --host 0.0.0.0 --host :: on one port: [::] takes both families, over UDP and TCP", ["run"]),
+  async () => {
+    let bindv6only = "0";
+    try {
+      bindv6only = Deno.readTextFileSync("/proc/sys/net/ipv6/bindv6only").trim();
+    } catch {
+      // not Linux: the default
+    }
+    const port = freeUdpPort();
+    const dnsd = spawnDnsd([
+      "--host",
+      "0.0.0.0",
+      "--host",
+      "::",
+      "--port",
+      String(port),
+      "--upstream",
+      "127.0.0.1:9",
+    ]);
+    try {
+      if (bindv6only !== "0") {
+        // IPv6 wildcard sockets take IPv6 only here: both are bound, as given.
+        await dnsd.stderr.waitFor(
+          new RegExp(`DNS server is running on 0\\.0\\.0\\.0:${port}$`),
+          PROCESS_TIMEOUT_MS,
+        );
+        return;
+      }
+      await dnsd.stderr.waitFor(
+        new RegExp(`INFO - 0\\.0\\.0\\.0:${port} is served by \\[::\\]:${port}, which takes IPv4 too`),
+        PROCESS_TIMEOUT_MS,
+      );
+      await dnsd.stderr.waitFor(
+        new RegExp(`INFO - DNS server is running on \\[::\\]:${port}$`),
+        PROCESS_TIMEOUT_MS,
+      );
+      const localhost = queryBytes("localhost", 1);
+      for (const hostname of ["127.0.0.1", "::1"]) {
+        const server: Deno.NetAddr = { transport: "udp", hostname, port };
+        assert.deepEqual(addressesOf(await udpAskAny(server, withId(localhost, 1))), ["127.0.0.1"], hostname);
+        assert.deepEqual(
+          addressesOf(await tcpAsk({ ...server, transport: "tcp" }, withId(localhost, 2))),
+          ["127.0.0.1"],
+          hostname,
+        );
+      }
+      assert.ok(!dnsd.stderr.seen.some((line) => line.includes("address already in use")));
+    } finally {
+      await dnsd.stop();
+    }
+  },
+);

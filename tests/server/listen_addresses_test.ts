@@ -11,6 +11,7 @@ import {
   hostsAddresses,
   isLoopback,
   ListenAddressError,
+  mergeDualStack,
   openResolverWarning,
   resolveListen,
 } from "../../lib/net/listen_addresses.ts";
@@ -118,6 +119,38 @@ const resolved = [
 for (const { name, items, hosts, want } of resolved) {
   test(`resolveListen(): ${name}`, () => {
     assert.deepEqual(resolveListen(items, hosts), want);
+  });
+}
+
+const dualStack = [
+  {
+    name: "0.0.0.0 and :: on one port: :: alone",
+    given: [{ hostname: "0.0.0.0", port: 53 }, { hostname: "::", port: 53 }],
+    want: [{ hostname: "::", port: 53 }],
+    merged: [53],
+  },
+  {
+    name: "in either order, and only on the same port",
+    given: [
+      { hostname: "::", port: 53 },
+      { hostname: "0.0.0.0", port: 53 },
+      { hostname: "0.0.0.0", port: 5300 },
+      { hostname: "::", port: 853 },
+    ],
+    want: [{ hostname: "::", port: 53 }, { hostname: "0.0.0.0", port: 5300 }, { hostname: "::", port: 853 }],
+    merged: [53],
+  },
+  {
+    name: "specific addresses are left alone",
+    given: [{ hostname: "127.0.0.1", port: 53 }, { hostname: "::1", port: 53 }, { hostname: "::", port: 53 }],
+    want: [{ hostname: "127.0.0.1", port: 53 }, { hostname: "::1", port: 53 }, { hostname: "::", port: 53 }],
+    merged: [],
+  },
+] as const;
+
+for (const { name, given, want, merged } of dualStack) {
+  test(`mergeDualStack(): ${name}`, () => {
+    assert.deepEqual(mergeDualStack(given), { addresses: want, merged });
   });
 }
 
