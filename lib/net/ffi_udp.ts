@@ -198,6 +198,8 @@ interface BatchShape {
   readonly replies?: SendBatch;
   /** Whether it may let go of its port for a new one (see `DatagramSocket.renew`): upstream sockets. */
   readonly renewable?: boolean;
+  /** Whether it may steer its port's group (see `DatagramSocket.steer`): a listening socket that opened it. */
+  readonly steers?: boolean;
   /**
    * Datagrams it reads per wake-up. An upstream socket waits for one reply to one query: asking
    * recvmmsg(2) for more makes the kernel try, and fail, to take a second each time (about 0.3 µs
@@ -328,6 +330,7 @@ function batchedSocket(
       }
       return sent;
     },
+    ...(shape.steers ? { steer: (count: number) => !closed && attachSteering(libc, fd, count) === 0 } : {}),
     ...(shape.renewable
       ? {
         renew() {
@@ -394,21 +397,12 @@ export function listenBatchedUdp(
   }
   // Senders outlive their batch (a forwarded query answers later): copied out of slabs, not allocated each.
   const senders = new ByteArena();
-  const socket = batchedSocket(reactor, bound.fd, () => bound.addr, {
+  return batchedSocket(reactor, bound.fd, () => bound.addr, {
     batch: new RecvBatch(64, 65_535),
     replies: new SendBatch(),
     keep: (name) => senders.copy(name),
     ...(onClose ? { onClose } : {}),
-  });
-  if (!options.reusePort || !options.opensGroup) return socket;
-  const closeSocket = socket.close;
-  let closed = false;
-  return Object.assign(socket, {
-    steer: (count: number) => !closed && attachSteering(reactor.libc, bound.fd, count) === 0,
-    close() {
-      closed = true; // the descriptor may be another socket's from here on
-      closeSocket();
-    },
+    steers: (options.reusePort ?? false) && (options.opensGroup ?? false),
   });
 }
 

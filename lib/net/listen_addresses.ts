@@ -96,10 +96,10 @@ export function mergeDualStack(
   addresses: readonly BindAddress[],
 ): { addresses: BindAddress[]; merged: number[] } {
   const v6Ports = new Set(addresses.filter((a) => a.hostname === "::").map((a) => a.port));
-  const merged = addresses.filter((a) => a.hostname === "0.0.0.0" && v6Ports.has(a.port)).map((a) => a.port);
+  const covered = (a: BindAddress) => a.hostname === "0.0.0.0" && v6Ports.has(a.port);
   return {
-    addresses: addresses.filter((a) => !(a.hostname === "0.0.0.0" && v6Ports.has(a.port))),
-    merged,
+    addresses: addresses.filter((a) => !covered(a)),
+    merged: addresses.filter(covered).map((a) => a.port),
   };
 }
 

@@ -70,8 +70,8 @@ export function runWorker(scope: WorkerScope): void {
   const relay = new RelayedCalls((seq, handler, request) => post({ kind: "relay", seq, handler, request }));
   let server: RunningServer | undefined;
   let current: Current | undefined;
-  // Workers run only with batched UDP, so FFI is there.
-  const clock = new ThreadCpuClock();
+  // Opened on the first "cpu" question (--workers-busy): workers run only with batched UDP, so FFI is there.
+  let clock: ThreadCpuClock | undefined;
 
   function start(message: WorkerStart): void {
     const { command } = message;
@@ -133,13 +133,13 @@ export function runWorker(scope: WorkerScope): void {
       case "flush":
         return post({ kind: "done", seq: ask.seq, count: await running.flushCache(ask.name) });
       case "cpu":
-        return post({ kind: "done", seq: ask.seq, cpu: clock.seconds() });
+        return post({ kind: "done", seq: ask.seq, cpu: (clock ??= new ThreadCpuClock()).seconds() });
       case "reopen-logs":
         await running.reopenLogs();
         return post({ kind: "done", seq: ask.seq });
       case "stop":
         await running.stop(ask.graceMs);
-        clock.close();
+        clock?.close();
         return post({ kind: "done", seq: ask.seq });
     }
   }

@@ -86,16 +86,22 @@ async function sendNames(
   return expected;
 }
 
-/** Two batched sockets in one group, steered: which one each datagram reached. */
-async function steeredPair(send: (port: number) => Promise<void>, count: number): Promise<number[][]> {
-  const reactor = new UdpReactor();
-  const first = listenBatchedUdp({
+/** A socket that opens its port's group (as the main thread's does), steered across `steerAcross`. */
+function openGroup(reactor: UdpReactor, steerAcross = 1): DatagramSocket {
+  return listenBatchedUdp({
     hostname: "127.0.0.1",
     port: 0,
     reactor,
     reusePort: true,
-    steerAcross: 2,
+    steerAcross,
+    opensGroup: true,
   });
+}
+
+/** Two batched sockets in one group, steered: which one each datagram reached. */
+async function steeredPair(send: (port: number) => Promise<void>, count: number): Promise<number[][]> {
+  const reactor = new UdpReactor();
+  const first = openGroup(reactor, 2);
   const second = listenBatchedUdp({ hostname: "127.0.0.1", port: first.addr.port, reactor, reusePort: true });
   const seen: number[][] = [[], []];
   let done: () => void = () => {};
@@ -138,18 +144,6 @@ test(needsFfi("the kernel runs the program: each name to its socket, from any so
   ok(expected[0]!.length > 0 && expected[1]!.length > 0, "the names hash to both");
   deepEqual(seen.map((ids) => ids.sort((a, b) => a - b)), expected);
 });
-
-/** A socket that opens its port's group (as the main thread's does), steered to itself alone. */
-function openGroup(reactor: UdpReactor): DatagramSocket {
-  return listenBatchedUdp({
-    hostname: "127.0.0.1",
-    port: 0,
-    reactor,
-    reusePort: true,
-    steerAcross: 1,
-    opensGroup: true,
-  });
-}
 
 test(needsFfi("steer(): a group steered to its first socket alone, then to both"), async () => {
   const reactor = new UdpReactor();
