@@ -71,6 +71,8 @@ export type Command =
     };
     readonly cache: CacheOptions;
     readonly udpIo: "auto" | "deno" | "batched";
+    /** `--udp-coalesce`: the longest pause for UDP queries to gather under load (µs; 0: never). */
+    readonly udpCoalesceUs: number;
     /** `--workers`: event loops sharing the UDP ports (0: one per CPU the process may use). */
     readonly workers: number;
     /**
@@ -302,6 +304,10 @@ Options:
                        how UDP is read: batched (recvmmsg through FFI: Linux,
                        needs --allow-ffi; much faster), deno (one op per datagram,
                        anywhere), or auto (default: batched where it can be)
+  --udp-coalesce US    batched UDP: while queries come faster than one at a time,
+                       pause up to US microseconds before each read so that more
+                       are read and answered together: less CPU per answer, up
+                       to US more latency under load (default 100); 0: never
   --workers N          answer UDP on up to N event loops sharing the ports through
                        SO_REUSEPORT (batched UDP only), each with a cache of its
                        own; 0: one per CPU this process may use (default 0)
@@ -852,6 +858,7 @@ export function parseCommand(args: readonly string[], options: ParseOptions = {}
     transfers: transferSettings(values, cidr),
     encrypted: encryptedSettings(values),
     udpIo,
+    udpCoalesceUs: values.integer("udp-coalesce"),
     workers: values.integer("workers"),
     workersSpread: values.choice("workers-spread", ["name", "client"] as const),
     workersBusy: values.integer("workers-busy"),

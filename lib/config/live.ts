@@ -55,6 +55,7 @@ const RESTART_FIELDS = [
   ["tcp", "tcp-*"],
   ["cache", "cache settings"],
   ["udpIo", "udp-io"],
+  ["udpCoalesceUs", "udp-coalesce"],
   ["workers", "workers"],
   ["workersSpread", "workers-spread"],
   ["workersBusy", "workers-busy"],

@@ -347,6 +347,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     restart: true,
   },
   {
+    flag: "udp-coalesce",
+    type: { kind: "integer", min: 0, max: 1000 },
+    default: 100,
+    summary: "batched UDP under load: pause up to this many µs so queries gather for one read; 0: never",
+    restart: true,
+  },
+  {
     flag: "workers",
     type: { kind: "integer", min: 0, max: 256 },
     default: 0,

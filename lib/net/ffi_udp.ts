@@ -280,19 +280,27 @@ function batchedSocket(
     return sendTo(libc, fd, data, batch.name(i)) >= 0;
   }
   const view = viewOf(batch, shape.keep, replyTo);
+  let lastRead = 0;
   const watcher: Watcher = {
     fd,
+    get lastRead() {
+      return lastRead;
+    },
+    gathers: replies !== undefined,
     wanted: () => handler !== null && !parked,
     readable() {
       let pending = false;
       if (shape.perWake !== undefined) {
-        if (batch.read(libc, fd, shape.perWake) > 0 && handler!(view)) pending = true;
+        lastRead = batch.read(libc, fd, shape.perWake);
+        if (lastRead > 0 && handler!(view)) pending = true;
         batch.count = 0;
         return pending;
       }
+      lastRead = 0;
       // A few batches while they come full, then the other sockets' turn.
       for (let round = 0; round < ROUNDS && !closed; round++) {
         const got = batch.read(libc, fd);
+        lastRead += got;
         if (got === 0) break;
         try {
           if (handler!(view)) pending = true;

@@ -7,10 +7,13 @@
  * (a TCP connection, a timer set, a signal) makes those readable and ends the wait, and the event
  * loop gets a turn at least every `loopTurnMs` (2 ms) for its timers, through an immediate (a
  * macrotask: Deno polls its timers and I/O before it runs one). It never blocks the thread while a
- * microtask is queued, so answers in progress go on. Linux on 64-bit CPUs.
+ * microtask is queued, so answers in progress go on. While busy with queries coming faster than
+ * one at a time, it pauses a moment before the next wait so that more gather for one read
+ * (`coalesce.ts`). Linux on 64-bit CPUs.
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { COALESCE_US, coalescePause } from "./coalesce.ts";
 import { afterMicrotasks, eventLoopDescriptors } from "./event_loop_fds.ts";
 import { RecvBatch } from "./recv_batch.ts";
 
@@ -43,6 +46,8 @@ export const LIBC_SYMBOLS = {
   sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  // With a timeout in nanoseconds (poll's is in ms): the pause that lets datagrams gather.
+  ppoll: { parameters: ["buffer", "u64", "buffer", "pointer"], result: "i32" },
   // The same on a worker thread: the main thread goes on meanwhile.
   pollInWorker: { name: "poll", parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
@@ -70,6 +75,13 @@ export interface Watcher {
   wanted(): boolean;
   /** Reads what is there without blocking. True when that left promise work queued. */
   readable(): boolean;
+  /** Datagrams the last `readable()` took. */
+  readonly lastRead: number;
+  /**
+   * Whether its datagrams may wait a moment to be read together (a listening socket's queries);
+   * not a socket whose datagram a client already waits for (an upstream reply).
+   */
+  readonly gathers: boolean;
 }
 
 /** Options for {@link UdpReactor}. */
@@ -78,6 +90,8 @@ export interface UdpReactorOptions {
   readonly loopTurnMs?: number;
   /** Octets per slot of the upstream sockets' shared batch (default 65,535); smaller for tests. */
   readonly upstreamSlotSize?: number;
+  /** The longest pause for queries to gather while busy (µs; default 100, 0: none); see `coalesce.ts`. */
+  readonly coalesceUs?: number;
 }
 
 /** Waits for many FFI sockets at once; see the module documentation. */
@@ -90,6 +104,12 @@ export class UdpReactor {
   readonly #watchers = new Set<Watcher>();
   readonly #loopTurnMs: number;
   readonly #upstreamSlotSize: number;
+  readonly #coalesceUs: number;
+  /** struct pollfd for Deno's epoll descriptors alone: a pause ends when the event loop has work. */
+  readonly #loopPollBytes: Uint8Array;
+  /** struct timespec of a pause, and the pause it holds (µs). */
+  readonly #pauseSpec = new BigInt64Array(2);
+  #pauseUs = 0;
   #upstreamBatch: RecvBatch | undefined;
   /** Descriptors closed once no wait in a worker thread can still be looking at them. */
   readonly #closing: number[] = [];
@@ -104,6 +124,8 @@ export class UdpReactor {
   #settled = true; // no microtask is queued by what the reactor handed out
   #turnAt = 0; // when the event loop last had a turn
   #closed = false;
+  #lastRead = 0; // datagrams the last dispatch read from listening sockets
+  #awaitingReplies = false; // an upstream socket is among those waited on
 
   /** Opens libc and the wake-up descriptor. */
   constructor(options: UdpReactorOptions = {}) {
@@ -113,6 +135,13 @@ export class UdpReactor {
       this.libc.symbols.readlink(path, target, size)
     );
     this.#loopTurnMs = options.loopTurnMs ?? LOOP_TURN_MS;
+    this.#coalesceUs = options.coalesceUs ?? COALESCE_US;
+    this.#loopPollBytes = new Uint8Array(new ArrayBuffer(8 * Math.max(1, this.#loopFds.length)));
+    const loopPoll = new DataView(this.#loopPollBytes.buffer);
+    this.#loopFds.forEach((fd, i) => {
+      loopPoll.setInt32(i * 8, fd, true);
+      loopPoll.setInt32(i * 8 + 4, POLLIN, true);
+    });
     this.#upstreamSlotSize = options.upstreamSlotSize ?? MAX_DATAGRAM;
   }
 
@@ -171,7 +200,13 @@ export class UdpReactor {
   #fill(extra: readonly number[]): number {
     const polled = this.#polled;
     polled.length = 0;
-    for (const watcher of this.#watchers) if (watcher.wanted()) polled.push(watcher);
+    let awaitingReplies = false;
+    for (const watcher of this.#watchers) {
+      if (!watcher.wanted()) continue;
+      polled.push(watcher);
+      if (!watcher.gathers) awaitingReplies = true;
+    }
+    this.#awaitingReplies = awaitingReplies;
     const count = polled.length + extra.length;
     if (count * 8 > this.#pollBytes.length) {
       this.#pollBytes = new Uint8Array(new ArrayBuffer(count * 16));
@@ -189,6 +224,7 @@ export class UdpReactor {
   #dispatch(): boolean {
     const view = this.#pollView;
     let any = false;
+    let gathered = 0;
     for (let i = 0; i < this.#polled.length; i++) {
       if ((view.getInt16(i * 8 + 6, true) & POLL_READY) === 0) continue;
       const watcher = this.#polled[i]!;
@@ -196,12 +232,14 @@ export class UdpReactor {
       any = true;
       try {
         if (watcher.readable()) this.#settled = false;
+        if (watcher.gathers) gathered += watcher.lastRead;
       } catch (error) {
         // A socket's reader failing must not stop the wait for every other socket.
         this.#settled = false;
         log.error("Reading UDP failed: {error}", { error });
       }
     }
+    this.#lastRead = gathered;
     return any;
   }
 
@@ -235,6 +273,21 @@ export class UdpReactor {
   /** One wait on the main thread, for at most `left` ms (until the event loop's next turn). */
   #waitHere(left: number): void {
     const watched = this.#fill(this.#loopFds);
+    const pauseUs = coalescePause({
+      limitUs: this.#coalesceUs,
+      lastRead: this.#lastRead,
+      awaitingReplies: this.#awaitingReplies,
+      untilTurnMs: left,
+    });
+    if (pauseUs > 0) {
+      // The sockets are left out: what comes meanwhile waits for the read after the pause. Work for
+      // the event loop ends the pause (the wait below then sees it too).
+      if (pauseUs !== this.#pauseUs) {
+        this.#pauseUs = pauseUs;
+        this.#pauseSpec[1] = BigInt(pauseUs * 1000);
+      }
+      this.libc.symbols.ppoll(this.#loopPollBytes, BigInt(this.#loopFds.length), this.#pauseSpec, null);
+    }
     const ready = this.libc.symbols.poll(this.#pollBytes, BigInt(watched), Math.ceil(left));
     if (ready <= 0) {
       this.#busy = false; // quiet: the event loop runs while a worker thread waits

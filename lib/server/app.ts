@@ -152,6 +152,8 @@ export interface ServerOptions {
    * Linux only, needs `--allow-ffi`; see lib/net/ffi_udp.ts). Default `deno`.
    */
   readonly udpIo?: "deno" | "batched";
+  /** With batched UDP: the longest pause for queries to gather under load (µs; lib/net/coalesce.ts). */
+  readonly udpCoalesceUs?: number;
   /** The answer cache; none when absent (the CLI always gives one: `--cache-size 0` turns it off). */
   readonly cache?: CacheSettings;
   /**
@@ -741,7 +743,9 @@ export function startServer(options: ServerOptions): RunningServer {
   const cache = options.cache && !recursion.disabled
     ? answerCache({ ...options.cache, memo, now })
     : undefined;
-  const reactor = options.udpIo === "batched" ? new UdpReactor() : undefined;
+  const reactor = options.udpIo === "batched"
+    ? new UdpReactor(options.udpCoalesceUs === undefined ? {} : { coalesceUs: options.udpCoalesceUs })
+    : undefined;
   const metrics = options.metrics ? new Metrics() : undefined;
   // Opened now: a path that cannot be written stops the start (QueryLogError) before any socket is bound.
   const queryLog = options.queryLog

@@ -44,6 +44,7 @@ const DEFAULTS = {
     allowSnooping: false,
   },
   udpIo: "auto",
+  udpCoalesceUs: 100,
   workers: 0,
   workersSpread: "name",
   workersBusy: 70,
@@ -211,6 +212,16 @@ const parsed: readonly { name: string; args: string[]; want: Command }[] = [
     want: { ...DEFAULTS, workersSpread: "client" },
   },
   { name: "reads --udp-io batched", args: ["--udp-io", "batched"], want: { ...DEFAULTS, udpIo: "batched" } },
+  {
+    name: "reads --udp-coalesce 0 (never)",
+    args: ["--udp-coalesce", "0"],
+    want: { ...DEFAULTS, udpCoalesceUs: 0 },
+  },
+  {
+    name: "reads --udp-coalesce 250",
+    args: ["--udp-coalesce", "250"],
+    want: { ...DEFAULTS, udpCoalesceUs: 250 },
+  },
   {
     name: "reads --tcp-write-timeout",
     args: ["--tcp-write-timeout", "1500"],
@@ -404,6 +415,7 @@ const rejected: readonly { name: string; args: string[] }[] = [
   { name: "an unknown --udp-io", args: ["--udp-io", "fast"] },
   { name: "an unknown --workers-spread", args: ["--workers-spread", "random"] },
   { name: "a --workers-busy over 100", args: ["--workers-busy", "101"] },
+  { name: "a --udp-coalesce over 1000 µs", args: ["--udp-coalesce", "1001"] },
   { name: "an unknown --block-mode", args: ["--block-mode", "sinkhole"] },
   { name: "an empty --blocklist", args: ["--blocklist="] },
   { name: "a --tcp-write-timeout of 0", args: ["--tcp-write-timeout", "0"] },
