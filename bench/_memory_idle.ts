@@ -1,8 +1,10 @@
 /**
  * The idle part of bench/memory.ts: the resident memory, with no traffic, of dnsd as a user starts
  * it (defaults, only `--port` and an upstream), of unbound with its own default cache sizes and the
- * same forwarding, and of a `deno run` script that does nothing (bench/idle_floor.ts): the floor
- * under any Deno program. Beside them, the 40 MiB that issue 19 sets as dnsd's target.
+ * same forwarding, of a `deno run` script that does nothing (bench/idle_floor.ts): the floor
+ * under any Deno program, and of one that holds only the parts dnsd cannot do without (LogTape,
+ * FFI, a UDP and a TCP socket: bench/idle_parts.ts). Beside them, the 40 MiB that issue 19 sets as
+ * dnsd's target.
  * @module
  */
 import { type Memory, memoryOf, mib, say, startDnsd } from "./_harness.ts";
@@ -20,14 +22,19 @@ const TARGET_BYTES = 40 * 2 ** 20;
 const PROBE = "probe.idle.test";
 
 /** Starts the do-nothing script on the server CPU and waits until it says "ready". */
-export async function startFloor(setting: PartSetting): Promise<Server> {
-  const command = [Deno.execPath(), "run", `${ROOT}bench/idle_floor.ts`];
-  const child = setting.run.launcher.spawn("floor", command, { cpu: SERVER_CPU, cwd: ROOT });
+export function startFloor(setting: PartSetting): Promise<Server> {
+  return startScript(setting, "floor", [`${ROOT}bench/idle_floor.ts`]);
+}
+
+/** Starts `deno run` with `args` (a script that says "ready") on the server CPU and waits for it. */
+async function startScript(setting: PartSetting, name: string, args: readonly string[]): Promise<Server> {
+  const command = [Deno.execPath(), "run", ...args];
+  const child = setting.run.launcher.spawn(name, command, { cpu: SERVER_CPU, cwd: ROOT });
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (!child.tail().includes("ready")) {
     if (child.exited() || Date.now() > deadline) {
       await child.stop();
-      throw new Error(`bench/idle_floor.ts did not get ready:\n${child.tail()}`);
+      throw new Error(`${args.at(-1)} did not get ready:\n${child.tail()}`);
     }
     await delay(10);
   }
@@ -65,6 +72,17 @@ const idlers: readonly Idler[] = [
     },
   },
   { name: "Deno floor", missing: () => null, start: (setting) => startFloor(setting) },
+  {
+    name: "dnsd's parts",
+    missing: () => null,
+    start: (setting) =>
+      startScript(setting, "parts", [
+        "--allow-net",
+        "--allow-ffi",
+        "--unstable-net",
+        `${ROOT}bench/idle_parts.ts`,
+      ]),
+  },
 ];
 
 async function idle(setting: PartSetting, idler: Idler): Promise<Memory> {
@@ -86,11 +104,12 @@ async function idle(setting: PartSetting, idler: Idler): Promise<Memory> {
 export async function idlePart(setting: PartSetting): Promise<Part> {
   const notes: string[] = [];
   const readings = await measureEach(idlers, setting.run.stopping, notes, (idler) => idle(setting, idler));
-  const [dnsd, unbound, floor] = readings;
-  const names = ["dnsd", "target", "unbound", "Deno floor"];
-  const rss = [dnsd?.rss, TARGET_BYTES, unbound?.rss, floor?.rss];
-  const peak = [dnsd?.peak, undefined, unbound?.peak, floor?.peak];
+  const [dnsd, unbound, floor, parts] = readings;
+  const names = ["dnsd", "target", "unbound", "Deno floor", "dnsd's parts"];
+  const rss = [dnsd?.rss, TARGET_BYTES, unbound?.rss, floor?.rss, parts?.rss];
+  const peak = [dnsd?.peak, undefined, unbound?.peak, floor?.peak, parts?.peak];
   if (dnsd && floor) notes.push(`dnsd's own share over the floor: ${mib(dnsd.rss - floor.rss)} MiB.`);
+  if (dnsd && parts) notes.push(`dnsd's own share over its parts: ${mib(dnsd.rss - parts.rss)} MiB.`);
   return {
     title: "Idle",
     table: partTable(`idle, ${IDLE_MS / 1000} s after start-up`, names, [
@@ -102,7 +121,9 @@ export async function idlePart(setting: PartSetting): Promise<Part> {
       "with no traffic meanwhile. dnsd: `--port` and `--upstream` only, everything else its defaults. " +
       "unbound: one thread, its own default cache sizes (`msg-cache-size` and `rrset-cache-size` 4m), " +
       'forward-zone "." to the same kind of fake upstream. Deno floor: `deno run bench/idle_floor.ts`, ' +
-      "a script that only keeps a timer. Target: issue 19's 40 MiB for dnsd idle.",
+      "a script that only keeps a timer. dnsd's parts: `deno run bench/idle_parts.ts`, LogTape " +
+      "configured, libc opened through FFI and one call made, a UDP socket and a TCP listener bound, " +
+      "and no code of dnsd's own. Target: issue 19's 40 MiB for dnsd idle.",
       ...notes,
     ],
   };
