@@ -40,14 +40,21 @@ const ROUNDS = 20;
 const SPACING_MS = 2;
 /** The pause under test (µs): long enough that a slow machine still sends the whole triple in it. */
 const PAUSE_US = 25_000;
+/** The longest the client runs (it takes about half a second). */
+const CLIENT_LIMIT_MS = 20_000;
 
 /**
  * The client: each round sends two datagrams at once and waits for both echoes, then three spaced
  * {@link SPACING_MS} apart and waits for their echoes; then 20 lone queries, each after the last
- * echo, timed. Prints the lone round trips (ms) as JSON.
+ * echo, timed. Prints the lone round trips (ms) as JSON; exits with 3 after {@link CLIENT_LIMIT_MS}.
  */
 function clientScript(port: number): string {
   return `
+    // Bounded: an echo that never comes ends the client (and the test) instead of hanging it.
+    const guard = setTimeout(() => {
+      console.error("no echo within ${CLIENT_LIMIT_MS} ms");
+      Deno.exit(3);
+    }, ${CLIENT_LIMIT_MS});
     const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
     const to = { transport: "udp", hostname: "127.0.0.1", port: ${port} };
     const spin = (ms) => { const until = performance.now() + ms; while (performance.now() < until); };
@@ -68,6 +75,7 @@ function clientScript(port: number): string {
       await conn.receive();
       lone.push(performance.now() - asked);
     }
+    clearTimeout(guard);
     console.log(JSON.stringify(lone));`;
 }
 
