@@ -5,7 +5,8 @@
  * wakes once for all of them. What a network card's interrupt moderation does for its driver
  * (`ethtool -C rx-usecs`), done where a loopback or virtual interface has none. It trades latency
  * (the pause, under load only) for CPU per answer: at 60,000 QPS on the benchmark machine, a pause
- * of 100 µs took 30 to 35% off each answer's CPU and added about 100 µs to each answer's latency.
+ * of 100 µs took about a third off each answer's CPU and added about 0.13 ms to its latency
+ * (bench/results/coalesce_2026-12-06.md).
  * Pure: the reactor applies it (lib/net/udp_reactor.ts).
  * @module
  */
@@ -16,8 +17,8 @@ export const COALESCE_US = 100;
 /**
  * Queries in one read from which a pause is not worth it: their system calls and wake-up are shared
  * widely already, and a pause would only add latency, which costs rate with a client that waits for
- * answers before it asks more (with pauses up to 64, two event loops as fast as dnsperf asked
- * answered about 10% fewer queries; with 16, as many as without pauses).
+ * answers before it asks more (pausing after reads of up to 63, two event loops as fast as dnsperf
+ * asked answered about 10% fewer queries than without pauses; up to 15, 5% more).
  */
 export const ENOUGH_READ = 16;
 
