@@ -34,19 +34,29 @@ test("coalescing pauses only while queries come together and nobody waits for an
   for (const { name, state, want } of PAUSES) equal(coalescePause(state), want, name);
 });
 
-/** Rounds of a pair, then a spaced triple, the client sends. */
+/** Rounds of a primer, then a spaced triple, the client sends. */
 const ROUNDS = 20;
 /** Between the datagrams of a triple (ms): far longer than a wake-up, far shorter than the pause. */
-const SPACING_MS = 2;
+const SPACING_MS = 5;
 /** The pause under test (µs): long enough that a slow machine still sends the whole triple in it. */
-const PAUSE_US = 25_000;
-/** The longest the client runs (it takes about half a second). */
+const PAUSE_US = 50_000;
+/** How long the server dwells on a batch of the primer (ms), so that the rest of it queues up meanwhile. */
+const PRIMER_DWELL_MS = 2;
+/** The longest the client runs (it takes about a second). */
 const CLIENT_LIMIT_MS = 20_000;
 
+/** What a datagram is, in its first octet: the server dwells on a primer's batches. */
+const PRIMER = 1;
+const TRIPLE = 2;
+const LONE = 3;
+
 /**
- * The client: each round sends two datagrams at once and waits for both echoes, then three spaced
- * {@link SPACING_MS} apart and waits for their echoes; then 20 lone queries, each after the last
- * echo, timed. Prints the lone round trips (ms) as JSON; exits with 3 after {@link CLIENT_LIMIT_MS}.
+ * The client. Each round: a primer of 8 datagrams, sent one after another, whose echoes say how
+ * many the read that took each held (the server dwells on a primer's batch, so all but the first
+ * queue up and are read together); once the last echo says 2 or more (a pause follows that read,
+ * if the reactor pauses; up to 10 primers), three datagrams {@link SPACING_MS} apart, and their
+ * echoes. Then 20 lone queries, each after the last echo, timed. Prints the triples sent and the
+ * lone round trips (ms) as JSON; exits with 3 after {@link CLIENT_LIMIT_MS}.
  */
 function clientScript(port: number): string {
   return `
@@ -58,35 +68,59 @@ function clientScript(port: number): string {
     const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
     const to = { transport: "udp", hostname: "127.0.0.1", port: ${port} };
     const spin = (ms) => { const until = performance.now() + ms; while (performance.now() < until); };
+    let triples = 0;
     for (let round = 0; round < ${ROUNDS}; round++) {
-      await conn.send(new Uint8Array([round, 0]), to);
-      await conn.send(new Uint8Array([round, 1]), to);
-      for (let i = 0; i < 2; i++) await conn.receive();
+      let lastRead = 0;
+      for (let primer = 0; primer < 10 && lastRead < 2; primer++) {
+        for (let i = 0; i < 8; i++) await conn.send(new Uint8Array([${PRIMER}, round, i]), to);
+        for (let i = 0; i < 8; i++) lastRead = (await conn.receive())[0][3];
+      }
+      if (lastRead < 2) continue;
       for (let i = 0; i < 3; i++) {
         if (i > 0) spin(${SPACING_MS});
-        await conn.send(new Uint8Array([round, 2 + i]), to);
+        await conn.send(new Uint8Array([${TRIPLE}, round, i]), to);
       }
       for (let i = 0; i < 3; i++) await conn.receive();
+      triples++;
     }
     const lone = [];
     for (let i = 0; i < 20; i++) {
       const asked = performance.now();
-      await conn.send(new Uint8Array([255, i]), to);
+      await conn.send(new Uint8Array([${LONE}, 0, i]), to);
       await conn.receive();
       lone.push(performance.now() - asked);
     }
     clearTimeout(guard);
-    console.log(JSON.stringify(lone));`;
+    console.log(JSON.stringify({ triples, lone }));`;
 }
 
-/** Echoes every datagram through a batched socket read by a reactor pausing up to `coalesceUs`. */
-async function echoRun(coalesceUs: number): Promise<{ batches: number[]; lone: number[] }> {
-  const reactor = new UdpReactor({ coalesceUs, loopTurnMs: 100 });
+/** What one run saw: the triples sent, those read in one batch, and the lone round trips (ms). */
+interface EchoRun {
+  readonly sent: number;
+  readonly together: number;
+  readonly lone: number[];
+}
+
+/**
+ * Echoes every datagram, with the size of the batch it came in as a fourth octet, through a batched
+ * socket read by a reactor pausing up to `coalesceUs`.
+ */
+async function echoRun(coalesceUs: number): Promise<EchoRun> {
+  const reactor = new UdpReactor({ coalesceUs, loopTurnMs: 1000 });
   const socket = listenBatchedUdp({ hostname: "127.0.0.1", port: 0, reactor });
-  const batches: number[] = [];
+  let together = 0;
   const serving = socket.serve((batch) => {
-    batches.push(batch.count);
-    for (let i = 0; i < batch.count; i++) batch.replyTo(i, batch.datagram(i).slice());
+    let triple = 0;
+    for (let i = 0; i < batch.count; i++) {
+      const datagram = batch.datagram(i);
+      if (datagram[0] === TRIPLE) triple++;
+      batch.replyTo(i, Uint8Array.of(datagram[0]!, datagram[1]!, datagram[2]!, batch.count));
+    }
+    if (triple === 3) together++;
+    if (batch.datagram(0)[0] === PRIMER) {
+      const until = performance.now() + PRIMER_DWELL_MS;
+      while (performance.now() < until); // the rest of the primer queues up meanwhile
+    }
     return false;
   });
   const child = new Deno.Command(Deno.execPath(), {
@@ -97,7 +131,11 @@ async function echoRun(coalesceUs: number): Promise<{ batches: number[]; lone: n
   try {
     const { success, stdout } = await child.output();
     ok(success, "the client failed");
-    return { batches, lone: JSON.parse(new TextDecoder().decode(stdout)) as number[] };
+    const { triples, lone } = JSON.parse(new TextDecoder().decode(stdout)) as {
+      triples: number;
+      lone: number[];
+    };
+    return { sent: triples, together, lone };
   } finally {
     try {
       child.kill();
@@ -121,21 +159,26 @@ test(
     const pausing = await echoRun(PAUSE_US);
     const plain = await echoRun(0);
     for (const run of [pausing, plain]) {
-      equal(run.batches.reduce((sum, count) => sum + count, 0), 5 * ROUNDS + 20);
+      ok(
+        run.sent >= ROUNDS / 2,
+        `the primers led to a read of 2 or more before ${run.sent} of ${ROUNDS} triples`,
+      );
     }
-    const triples = (run: { batches: number[] }) => run.batches.filter((count) => count === 3).length;
-    // With the pause, each spaced triple arrives while the reactor pauses after the pair before it.
+    // With the pause, each spaced triple arrives while the reactor pauses after the primer's read.
     ok(
-      triples(pausing) >= ROUNDS / 2,
-      `with a pause, ${triples(pausing)} of ${ROUNDS} triples read together`,
+      pausing.together >= pausing.sent * 0.8,
+      `with a pause, ${pausing.together} of ${pausing.sent} triples read together`,
     );
     // Without it, each datagram of a triple wakes the reactor on its own.
-    ok(triples(plain) < ROUNDS / 2, `without a pause, ${triples(plain)} of ${ROUNDS} triples read together`);
+    ok(
+      plain.together < plain.sent / 2,
+      `without a pause, ${plain.together} of ${plain.sent} triples read together`,
+    );
     // A lone query after a lone query is answered at once, not after a pause (the first may land in one).
     const loneMs = median(pausing.lone.slice(2));
     ok(
       loneMs < PAUSE_US / 1000 / 2,
-      `a lone query took ${loneMs.toFixed(2)} ms (median) with pauses of 25 ms`,
+      `a lone query took ${loneMs.toFixed(2)} ms (median) with pauses of 50 ms`,
     );
     deepEqual(pausing.lone.length, 20);
   },
