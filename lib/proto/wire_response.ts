@@ -148,6 +148,11 @@ export class WireResponse implements Message {
     return this.#sections().additionals;
   }
 
+  /** As a plain {@link Message}, sections included: one that may be copied by spreading. */
+  plain(): Message {
+    return this.#sections();
+  }
+
   /** As a plain {@link Message}, sections included (JSON.stringify leaves getters out otherwise). */
   toJSON(): Message {
     return this.#sections();

@@ -216,9 +216,13 @@ function shownTo(query: Message, response: Message): Message {
  * question only, never part of an RRset.
  */
 function fitUdp(response: Message, limit: number, arena: ByteArena | undefined): Uint8Array {
-  // An upstream answer kept as bytes is written by patching them; when it does not fit, as any other.
-  const wire = WireResponse.of(response)?.encode(limit, arena);
-  if (wire) return wire;
+  // An upstream answer kept as bytes is written by patching them; when it does not fit, as any
+  // other, made plain first: what follows copies it with changes, and a spread would leave its
+  // sections (getters) behind.
+  const wire = WireResponse.of(response);
+  const patched = wire?.encode(limit, arena);
+  if (patched) return patched;
+  if (wire) response = wire.plain();
   const bytes = encodeMessage(response, arena);
   if (bytes.length <= limit) return bytes;
   const lighter = lighterAdditionals(response, limit, arena);

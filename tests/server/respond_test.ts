@@ -119,6 +119,18 @@ function signature(owner: string): ResourceRecord {
   };
 }
 
+/**
+ * An upstream's answer for unknown.example: five A records, the zone's NS in authority, and
+ * `glue` addresses of the NS host in additional (which forwarding keeps: they are an NS target's).
+ */
+function delegated(glue: number): Partial<Message> {
+  return {
+    answers: manyA("unknown.example", 5),
+    authorities: [{ name: "example", class: RRClass.IN, ttl: 60, data: { type: "NS", host: "ns.example" } }],
+    additionals: manyA("ns.example", glue),
+  };
+}
+
 /** The stages dnsd runs, with the upstream replaced by `exchange`. */
 function dnsdStages(exchange: Exchange): Stage[] {
   const localData = fixedData({ mappings: mappingRecords(mappings) });
@@ -379,6 +391,28 @@ const cases: readonly Case[] = [
       }),
     ],
     expected: { tc: true, counts: [1, 0, 0, 0] },
+  },
+  {
+    // Forwarded, so kept as the upstream's bytes: 12 + 17 + 5 * 16 + the NS and 40 glue A records
+    // (about 680) is over 512, and 12 + 17 + 5 * 16 + the NS alone is not.
+    name: "drops forwarded additional records that do not fit, without TC",
+    query: encodeMessage(query({ name: "unknown.example" })),
+    exchange: (bytes) => Promise.resolve(encodeMessage(reply(decodeMessage(bytes), delegated(40)))),
+    expected: { tc: false, counts: [1, 5, 1, 0] },
+    exchanges: 1,
+  },
+  {
+    // The same answer with 80 records: no part of the answer section fits, so TC=1 and the question.
+    name: "truncates a forwarded answer that does not fit to TC=1 and the question alone",
+    query: encodeMessage(query({ name: "unknown.example" })),
+    exchange: (bytes) =>
+      Promise.resolve(
+        encodeMessage(
+          reply(decodeMessage(bytes), { ...delegated(40), answers: manyA("unknown.example", 80) }),
+        ),
+      ),
+    expected: { tc: true, counts: [1, 0, 0, 0], questions: ["unknown.example 1 1"] },
+    exchanges: 1,
   },
   {
     name: "treats an EDNS size under 512 as 512",
