@@ -18,6 +18,8 @@ import { chain, requireRecursion } from "../lib/resolve/resolver.ts";
 import { respond } from "../lib/server/respond.ts";
 import { mappingRecords, type Mappings } from "../lib/zone/static_map.ts";
 import { type Message, type ResourceRecord, RRClass, typeFromText, typeName } from "../lib/proto/types.ts";
+import { recursionGate } from "../lib/policy/acl.ts";
+import type { Request } from "../lib/resolve/request.ts";
 import type { Exchange } from "../lib/upstream/udp_exchange.ts";
 import { buildZone } from "../lib/zone/zone.ts";
 import { parseZoneFile } from "../lib/zone/zone_parser.ts";
@@ -176,6 +178,14 @@ export function stubUpstream(): { readonly exchange: Exchange; readonly asked: s
   return { exchange, asked };
 }
 
+/** How {@link ask} asks: RD (default 1), the transport (UDP), DO (0), and whether the client may recurse (yes). */
+export interface AskOptions {
+  readonly rd?: boolean;
+  readonly transport?: "udp" | "tcp";
+  readonly dnssecOk?: boolean;
+  readonly mayRecurse?: boolean;
+}
+
 /** What one question through `respond()` gives back. */
 export interface Asked {
   /** The decoded response. */
@@ -193,7 +203,7 @@ export interface Asked {
 export async function ask(
   data: LocalData,
   question: string,
-  options: { rd?: boolean; transport?: "udp" | "tcp" } = {},
+  options: AskOptions = {},
 ): Promise<Asked> {
   const [name = "", type = "A", rrClass = String(RRClass.IN)] = question.split(" ");
   const { exchange, asked } = stubUpstream();
@@ -201,12 +211,14 @@ export async function ask(
   const resolve = chain([
     authoritative(() => data),
     requireRecursion(),
+    // The recursion gate dnsd places before the cache and upstreams.
+    recursionGate<Request, Message>(() => options.mayRecurse ?? true),
     forward([{ name: "stub", exchange }], { timeoutMs: 1000, nextId: () => 0x2222 }),
   ]);
   const request = query({ name, type: typeFromText(type)!, class: Number(rrClass) }, {
     id: 0x4d4d,
     recursionDesired: options.rd ?? true,
-    edns: { udpPayloadSize: 4096, version: 0, dnssecOk: false, flags: 0, options: [] },
+    edns: { udpPayloadSize: 4096, version: 0, dnssecOk: options.dnssecOk ?? false, flags: 0, options: [] },
   });
   const bytes = await respond(encodeMessage(request), contextOf({ transport: options.transport ?? "udp" }), {
     resolve,
@@ -226,6 +238,10 @@ export interface Row {
   readonly rd?: boolean;
   /** The transport the question comes over; UDP unless given. */
   readonly transport?: "udp" | "tcp";
+  /** DO; false unless given. */
+  readonly dnssecOk?: boolean;
+  /** Whether the recursion gate lets the client recurse; true unless given. */
+  readonly mayRecurse?: boolean;
   /** The response code expected. */
   readonly rcode: number;
   /** AA expected. */
@@ -238,15 +254,17 @@ export interface Row {
   readonly upstream?: readonly string[];
 }
 
-/** Registers one test per row, all against one {@link fixtureData}. */
-export function testRows(rows: readonly Row[]): void {
+/** Registers one test per row, all against one {@link fixtureData} (or what `load` builds). */
+export function testRows(rows: readonly Row[], load: () => Promise<LocalData> = fixtureData): void {
   let data: Promise<LocalData> | undefined;
   for (const row of rows) {
     test(`respond() ${row.name}`, async () => {
-      data ??= fixtureData();
+      data ??= load();
       const { response, upstream, reports } = await ask(await data, row.question, {
         rd: row.rd ?? true,
         transport: row.transport ?? "udp",
+        dnssecOk: row.dnssecOk ?? false,
+        mayRecurse: row.mayRecurse ?? true,
       });
       const [name, type = "A", rrClass = String(RRClass.IN)] = row.question.split(" ");
       deepEqual({

@@ -5,10 +5,13 @@
  */
 import { findZone, type LocalData, rrsetOf, signaturesAt, type Zone, type ZoneNode } from "../zone/mod.ts";
 import {
+  type Message,
   nameKey,
   negativeTtl,
   parentName,
+  type Question,
   Rcode,
+  Refused,
   reply,
   type ResourceRecord,
   RRClass,
@@ -71,6 +74,7 @@ type Step =
   | {
     readonly kind: "referral";
     readonly ns: readonly ResourceRecord[];
+    /** The NS targets' addresses held locally: glue below the cut, or signed data beside it. */
     readonly glue: readonly ResourceRecord[];
     readonly origin: Origin;
   };
@@ -144,9 +148,19 @@ function addressesOf(data: LocalData, target: string, dnssecOk: boolean): Resour
   });
 }
 
-function lookupOne(data: LocalData, name: string, type: number): Step {
-  const key = nameKey(name);
+/**
+ * The zone that answers `key`: the closest enclosing one, but for DS at a zone's apex the parent
+ * zone when dnsd holds that too, since DS is the parent's data (RFC 4035 section 3.1.4.1).
+ */
+function answeringZone(data: LocalData, key: string, type: number): Zone | undefined {
   const zone = findZone(data, key);
+  if (type !== RRType.DS || !zone || zone.key !== key || key === "") return zone;
+  return findZone(data, parentName(key)) ?? zone;
+}
+
+function lookupOne(data: LocalData, name: string, type: number, dnssecOk: boolean): Step {
+  const key = nameKey(name);
+  const zone = answeringZone(data, key, type);
   const flat = data.names.get(key);
   if (!zone) return flat ? fromNode(flat, name, type, undefined) : { kind: "miss" };
   const cut = zone.hasDelegations ? findCut(zone, key, type) : undefined;
@@ -161,8 +175,9 @@ function lookupOne(data: LocalData, name: string, type: number): Step {
   }
   if (cut) {
     const ns = rrsetOf(cut.node, RRType.NS)!.records;
+    // Glue below the cut is unsigned, so only an address beside it (in the zone) brings RRSIGs.
     const glue = ns.flatMap((record) =>
-      record.data.type === "NS" ? addressesOf(data, record.data.host, false) : []
+      record.data.type === "NS" ? addressesOf(data, record.data.host, dnssecOk) : []
     );
     return { kind: "referral", ns, glue, origin: { zone, key: cut.key, node: cut.node } };
   }
@@ -223,7 +238,7 @@ export function resolveLocal(
   qtype: number,
   dnssecOk = false,
 ): LocalAnswer | null {
-  let step = lookupOne(data, qname, qtype);
+  let step = lookupOne(data, qname, qtype, dnssecOk);
   // The common case, one name and no CNAME, allocates nothing more.
   if (step.kind === "miss") return null;
   if (step.kind !== "cname") return finish(data, step, [], [], dnssecOk);
@@ -244,14 +259,27 @@ export function resolveLocal(
     // `seen` holds the name asked and each target followed: stop once MAX_CNAME_CHAIN were followed.
     if (seen.has(target) || seen.size > MAX_CNAME_CHAIN) return answer(Rcode.NOERROR, answers, proofs);
     seen.add(target);
-    const next = lookupOne(data, step.target, qtype);
-    // The chain leaves local data, or enters a zone delegated away: the rest is for forwarding.
-    if (next.kind === "miss" || next.kind === "referral") {
-      return { ...answer(Rcode.NOERROR, answers, proofs), external: step.target };
+    const next = lookupOne(data, step.target, qtype, dnssecOk);
+    // The chain leaves local data: the rest is for forwarding.
+    if (next.kind === "miss") return { ...answer(Rcode.NOERROR, answers, proofs), external: step.target };
+    // It enters a zone delegated away: the rest is for forwarding too, and what a client that does
+    // not recurse gets is the referral beside the CNAMEs (RFC 1034 section 4.3.2 step 3b, as NSD).
+    if (next.kind === "referral") {
+      const referral = referralAnswer(next, dnssecOk);
+      return {
+        ...answer(Rcode.NOERROR, answers, [...proofs, ...referral.authorities], referral.additionals),
+        external: step.target,
+      };
     }
     step = next;
   }
   return finish(data, step, answers, proofs, dnssecOk);
+}
+
+/** A referral: the cut's NS (with its DS or proof of none when DO=1) and their addresses; AA=0. */
+function referralAnswer(step: Extract<Step, { kind: "referral" }>, dnssecOk: boolean): LocalAnswer {
+  const ns = dnssecOk ? [...step.ns, ...delegationRecords(step.origin)] : step.ns;
+  return { ...answer(Rcode.NOERROR, [], ns, step.glue), authoritative: false };
 }
 
 /** A DNAME for the answer section, with its RRSIGs when DO=1. */
@@ -292,10 +320,8 @@ function finish(
 ): LocalAnswer {
   const origin = step.kind === "yxdomain" ? step.dname.origin : step.origin;
   switch (step.kind) {
-    case "referral": {
-      const ns = dnssecOk ? [...step.ns, ...delegationRecords(step.origin)] : step.ns;
-      return { ...answer(Rcode.NOERROR, [], ns, step.glue), authoritative: false };
-    }
+    case "referral":
+      return referralAnswer(step, dnssecOk);
     case "records": {
       let records = step.records;
       let authorities = proofs;
@@ -332,21 +358,33 @@ function finish(
 
 const REDIRECTS: ReadonlySet<number> = new Set<number>([RRType.DNAME, RRType.CNAME, RRType.RRSIG]);
 
+/** The type an RRSIG covers, or the record's own type. */
+function coveredType(record: ResourceRecord): number {
+  return record.data.type === "RRSIG" ? record.data.typeCovered : typeCode(record.data);
+}
+
 /**
  * An ANY answer cut to the name's first RRset (RFC 8482 section 4.1): what a UDP client gets, so
  * that ANY over UDP does not amplify; its additional records go too. The whole set is for TCP.
+ * With `dnssecOk` the RRset keeps its RRSIGs, as any signed answer must (RFC 4035 section 3.1.1).
  */
-export function minimalAny(local: LocalAnswer): LocalAnswer {
-  // A DNAME and the CNAME made from it (with their RRSIGs) lead to the name whose RRsets ANY asks
-  // for: they stay, and the cut is made after them.
+export function minimalAny(local: LocalAnswer, qname: string, dnssecOk: boolean): LocalAnswer {
+  // A DNAME above the name and the CNAME made from it (with their RRSIGs) lead to the name whose
+  // RRsets ANY asks for: they stay, and the cut is made after them. A DNAME at the name itself is
+  // one of its RRsets like any other.
   let start = 0;
-  if (local.answers[0] && typeCode(local.answers[0].data) === RRType.DNAME) {
+  const head = local.answers[0];
+  if (head && typeCode(head.data) === RRType.DNAME && nameKey(head.name) !== nameKey(qname)) {
     while (start < local.answers.length && REDIRECTS.has(typeCode(local.answers[start]!.data))) start++;
   }
-  const first = local.answers[start];
+  // The first RRset proper: an RRSIG is kept beside the RRset it covers, never chosen on its own.
+  const first = local.answers.slice(start).find(({ data }) => data.type !== "RRSIG");
   if (!first) return local;
   const type = typeCode(first.data);
-  const answers = local.answers.filter((record, i) => i < start || typeCode(record.data) === type);
+  const answers = local.answers.filter((record, i) =>
+    i < start || typeCode(record.data) === type ||
+    (dnssecOk && record.data.type === "RRSIG" && coveredType(record) === type)
+  );
   if (answers.length === local.answers.length) return local;
   return { ...local, answers, additionals: [] };
 }
@@ -356,9 +394,22 @@ function isLocalClass(rrClass: number): boolean {
   return rrClass === RRClass.IN || rrClass === RRClass.ANY;
 }
 
+/** The response that gives `local` as it is: what local data alone says about the question. */
+function localReply(query: Message, question: Question, local: LocalAnswer): Message {
+  return reply(query, {
+    rcode: local.rcode,
+    // For QCLASS ANY no server holds every class, so no answer is authoritative (as NSD answers).
+    authoritative: local.authoritative && question.class !== RRClass.ANY,
+    answers: local.answers,
+    authorities: local.authorities,
+    additionals: local.additionals,
+  });
+}
+
 /**
  * The stage that answers from local data. A CNAME chain that leaves local data is completed
- * through `next` (forwarding) when RD=1, with AA cleared since part of the answer is not ours.
+ * through `next` (forwarding) when RD=1, with AA cleared since part of the answer is not ours; a
+ * client that may not recurse (the rest is REFUSED) gets the local part, as with RD=0.
  * Names outside local data go to `next` unchanged.
  */
 export function authoritative(data: () => LocalData, options: { readonly memo?: ResponseMemo } = {}): Stage {
@@ -367,10 +418,15 @@ export function authoritative(data: () => LocalData, options: { readonly memo?: 
   async function completed(request: Request, next: Resolve, local: LocalAnswer, external: string) {
     const query = request.message;
     const question = query.questions[0]!;
-    const rest = await next({
-      ...request,
-      message: { ...query, questions: [{ ...question, name: external }] },
-    });
+    let rest: Message;
+    try {
+      rest = await next({ ...request, message: { ...query, questions: [{ ...question, name: external }] } });
+    } catch (error) {
+      // The recursion gate (or the chain's end) refused the rest: the CNAMEs are still this
+      // server's data to give, as an authoritative-only server gives them (RFC 1034 4.3.2 step 3a).
+      if (error instanceof Refused) return localReply(query, question, local);
+      throw error;
+    }
     return reply(query, {
       rcode: rest.rcode,
       truncated: rest.truncated,
@@ -391,18 +447,14 @@ export function authoritative(data: () => LocalData, options: { readonly memo?: 
       return Promise.reject(error);
     }
     if (!local) return next(request);
-    if (question.type === RRType.ANY && request.transport === "udp") local = minimalAny(local);
+    const dnssecOk = query.edns?.dnssecOk === true;
+    if (question.type === RRType.ANY && request.transport === "udp") {
+      local = minimalAny(local, question.name, dnssecOk);
+    }
     if (local.external !== undefined && query.recursionDesired) {
       return completed(request, next, local, local.external);
     }
-    const response = reply(query, {
-      rcode: local.rcode,
-      // For QCLASS ANY no server holds every class, so no answer is authoritative (as NSD answers).
-      authoritative: local.authoritative && question.class !== RRClass.ANY,
-      answers: local.answers,
-      authorities: local.authorities,
-      additionals: local.additionals,
-    });
+    const response = localReply(query, question, local);
     // Local data answers the same until it is swapped: its bytes can be kept as they are.
     return Promise.resolve(memo ? memo.mark(response, Infinity) : response);
   };
