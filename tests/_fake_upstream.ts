@@ -34,10 +34,10 @@ export type Behaviour =
   }
   /** NXDOMAIN with the SOA of `zone` in the authority section (RFC 2308 section 3) */
   | { readonly kind: "nxdomain"; readonly zone: string }
-  /** SERVFAIL with empty sections */
-  | { readonly kind: "servfail" }
-  /** REFUSED with empty sections */
-  | { readonly kind: "refused" }
+  /** SERVFAIL with empty sections; `bare`: with no question either (a header alone) */
+  | { readonly kind: "servfail"; readonly bare?: boolean }
+  /** REFUSED with empty sections; `bare`: with no question either (a header alone, as NSD may send) */
+  | { readonly kind: "refused"; readonly bare?: boolean }
   /**
    * `records` TXT records of {@link TXT_SIZE} octets each over TCP; over UDP (or, with
    * `over: "both"`, over TCP too) TC=1 with the question only
@@ -232,7 +232,8 @@ export function startFakeUpstream(behaviours: Readonly<Record<string, Behaviour>
       case "servfail":
       case "refused": {
         const rcode = behaviour.kind === "servfail" ? Rcode.SERVFAIL : Rcode.REFUSED;
-        return send(encodeMessage(response(message, { rcode })));
+        const error = response(message, { rcode });
+        return send(encodeMessage(behaviour.bare ? { ...error, questions: [], edns: null } : error));
       }
       case "truncated": {
         const cut = transport === "udp" || behaviour.over === "both";

@@ -159,16 +159,18 @@ function upstreamQuery(request: Message, id: number, name: string, edns: boolean
   const question = request.questions[0]!;
   return {
     id,
-    response: request.response,
+    // A header of our own: AA, TC, RA and the RCODE are a response's fields (RFC 1035 section
+    // 4.1.1), and a client's stray bits there would get a FORMERR from a strict upstream.
+    response: false,
     opcode: request.opcode,
-    authoritative: request.authoritative,
-    truncated: request.truncated,
+    authoritative: false,
+    truncated: false,
     recursionDesired: true,
-    recursionAvailable: request.recursionAvailable,
+    recursionAvailable: false,
     z: false,
     authenticData: false,
     checkingDisabled: request.checkingDisabled,
-    rcode: request.rcode,
+    rcode: Rcode.NOERROR,
     // The client's question as it is, unless its case was randomised (0x20).
     questions: request.questions.length === 1 && question.name === name
       ? request.questions

@@ -47,6 +47,11 @@ const refusals = [
   { name: "FORMERR", refuse: (m: Message) => rcodeOnly(m, Rcode.FORMERR) },
   { name: "NOTIMP", refuse: (m: Message) => rcodeOnly(m, Rcode.NOTIMP) },
   { name: "BADVERS", refuse: badVersion },
+  // A header alone, as NSD answers a query it cannot read.
+  {
+    name: "FORMERR without the question",
+    refuse: (m: Message) => ({ ...rcodeOnly(m, Rcode.FORMERR), questions: [] }),
+  },
 ];
 
 test("dnsd asks again without EDNS when an upstream fails EDNS, and remembers it", async (t) => {

@@ -18,7 +18,7 @@ import {
   type Exchange,
   udpExchange,
 } from "../../lib/upstream/udp_exchange.ts";
-import { hex } from "../_hex.ts";
+import { hex, toHex } from "../_hex.ts";
 
 /** A recursive query for `name` with ID 0xabcd; fields override the defaults. */
 function query(name: string, fields: Partial<Message> = {}): Message {
@@ -89,6 +89,21 @@ test("forward() sends a fresh ID from nextId and gives the client's ID back", as
   deepEqual(response.questions, [{ name: "WwW.ExAmPlE.NeT", type: RRType.A, class: RRClass.IN }]);
   // The owner is a pointer to the question, which is the client's again: so is its case.
   deepEqual(response.answers, [record("WwW.ExAmPlE.NeT", { type: "A", address: "192.0.2.1" })]);
+});
+
+test("forward() sends a header of its own: a client's AA, TC, RA and RCODE bits stay behind", async () => {
+  const upstream = recording((bytes) => Promise.resolve(replyTo(bytes)));
+  const stage = forward(upstreams(upstream.exchange), { timeoutMs: 1000, nextId: () => 7 });
+  const odd = query("a.example.net", {
+    authoritative: true,
+    truncated: true,
+    recursionAvailable: true,
+    rcode: Rcode.FORMERR,
+    checkingDisabled: true,
+  });
+  await stage(requestOf(odd), refuse);
+  // QR=0, OPCODE 0, AA=0, TC=0, RD=1, RA=0, Z=0, AD=0, CD as asked, RCODE 0.
+  equal(toHex(upstream.sent[0]!.subarray(2, 4)), "0110");
 });
 
 test("forward() takes a new ID from nextId for every query", async () => {
@@ -488,6 +503,27 @@ test("udpExchange() drops datagrams that do not answer the query and keeps waiti
     deepEqual(await exchange(upstreamQuery, new AbortController().signal), rightReply);
     deepEqual(drops, strays.map((s) => s.reason));
     equal(fake.closes, 1);
+  });
+});
+
+test("udpExchange() takes an error reply that has no question, as NSD sends one", async (t) => {
+  const errors = [["FORMERR", Rcode.FORMERR], ["SERVFAIL", Rcode.SERVFAIL], ["NOTIMP", Rcode.NOTIMP], [
+    "REFUSED",
+    Rcode.REFUSED,
+  ]] as const;
+  for (const [name, rcode] of errors) {
+    await t.step(name, async () => {
+      const bare = replyTo(upstreamQuery, { questions: [], rcode });
+      const fake = fakeSocket([[bare, FROM_UPSTREAM], [rightReply, FROM_UPSTREAM]]);
+      const exchange = udpExchange(UPSTREAM, { open: () => fake.socket });
+      deepEqual(await exchange(upstreamQuery, new AbortController().signal), bare);
+    });
+  }
+  await t.step("but not one with another ID", async () => {
+    const bare = withId(replyTo(upstreamQuery, { questions: [], rcode: Rcode.REFUSED }), 0x1235);
+    const fake = fakeSocket([[bare, FROM_UPSTREAM], [rightReply, FROM_UPSTREAM]]);
+    const exchange = udpExchange(UPSTREAM, { open: () => fake.socket });
+    deepEqual(await exchange(upstreamQuery, new AbortController().signal), rightReply);
   });
 });
 
