@@ -164,7 +164,8 @@ export class ServerCookies {
     // A response (QR=1) or a message too short to be one gets no answer at all, cookie or not:
     // answering it could be used to reflect, or to make two servers answer each other forever.
     if (query.length < 12 || (query[2]! & 0x80) !== 0) return null;
-    if (check?.status === CookieStatus.MALFORMED) return headerReply(query, 1, false);
+    // The query had an OPT record (its COOKIE is in it), so the FORMERR has one (RFC 6891 section 7).
+    if (check?.status === CookieStatus.MALFORMED) return withOption(headerReply(query, 1, false), NO_OPTION);
     if (!this.#require || !udp || check?.status === CookieStatus.VALID) return null;
     if (check === null) return headerReply(query, 0, true);
     return withOption(headerReply(query, BADCOOKIE & 0xf, false), this.#option(check), BADCOOKIE >> 4);
@@ -211,6 +212,9 @@ export class ServerCookies {
  * A reply made from the query's own header and question: QR set, OPCODE, RD and CD kept, `rcode`,
  * TC when `truncated`, no records. A query whose question cannot be walked keeps only its header.
  */
+/** No option: {@link withOption} with it adds an empty OPT record. */
+const NO_OPTION = new Uint8Array(0);
+
 function headerReply(query: Uint8Array, rcode: number, truncated: boolean): Uint8Array {
   let end = 12;
   const questions = query.length >= 12 ? (query[4]! << 8) | query[5]! : 0;

@@ -108,6 +108,8 @@ function decodeRecords(reader: Reader, count: number, sections: Sections, additi
       };
       continue;
     }
+    // RFC 6891 section 6.1.1: an OPT anywhere else is as malformed as a second one (FORMERR).
+    if (type === RRType.OPT) throw new DecodeError("misplaced-opt", start);
     sections.records.push({ name, class: rrClass, ttl, data: decodeRData(reader, type, rdlength) });
   }
 }

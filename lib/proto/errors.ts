@@ -14,7 +14,8 @@ export type DecodeReason =
   | "rdata-length"
   | "trailing-bytes"
   | "bad-opt"
-  | "multiple-opt";
+  | "multiple-opt"
+  | "misplaced-opt";
 
 /** Raised by the decoder for any malformed input; never a RangeError. */
 export class DecodeError extends Error {

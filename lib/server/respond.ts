@@ -292,14 +292,25 @@ export async function respond(
   }
 }
 
-/** Whether a request carries a TSIG record (anywhere: one not last is a format error). */
-function hasTsig(message: Message): boolean {
-  const { additionals } = message;
-  for (let i = 0; i < additionals.length; i++) {
-    const data = additionals[i]!.data;
+/** Whether `records` hold a TSIG record. */
+function holdsTsig(records: readonly ResourceRecord[]): boolean {
+  for (let i = 0; i < records.length; i++) {
+    const data = records[i]!.data;
     if (data.type === "unknown" && data.code === TSIG_TYPE) return true;
   }
   return false;
+}
+
+/**
+ * Whether a request carries a TSIG record (in the additional section: one not last there is a
+ * format error, found when it is verified).
+ * @throws {FormatError} for a TSIG record in the answer or authority section (RFC 8945 section 5.1)
+ */
+function hasTsig(message: Message): boolean {
+  if (holdsTsig(message.answers) || holdsTsig(message.authorities)) {
+    throw new FormatError("a TSIG record outside the additional section");
+  }
+  return holdsTsig(message.additionals);
 }
 
 /** Room a TSIG record takes: owner, fixed fields, algorithm name and MAC (at most SHA-512's). */

@@ -147,6 +147,20 @@ test("dnsd answers FORMERR to a query with two OPT records", async () => {
   });
 });
 
+test("dnsd answers FORMERR to a query with an OPT record in the answer section too", async () => {
+  await withDnsd(options, async ({ server }) => {
+    const one = query("local.dnsd.test", { id: 0x0303, edns: {} });
+    // The question, then the same OPT record as an answer and again as the one in additional.
+    const question = one.subarray(0, one.length - 11);
+    const opt = one.subarray(-11);
+    const bytes = Uint8Array.from([...question, ...opt, ...opt]);
+    bytes[7] = 1; // ANCOUNT
+    const reply = await udpAsk(server.address, bytes);
+    equal(header(reply).rcode, Rcode.FORMERR);
+    equal(header(reply).id, 0x0303);
+  });
+});
+
 test("dnsd carries the DO bit to the upstream but not the client's cookie, and answers the cookie itself", async () => {
   await withDnsd(options, async ({ server, upstream }) => {
     const cookie = { code: 10, data: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]) }; // RFC 7873 client cookie

@@ -251,6 +251,8 @@ for (const { name, cookie, require, udp, status, rcode, truncated } of EARLY) {
     equal(message.truncated, truncated ?? false);
     equal(message.answers.length, 0);
     if (rcode !== Rcode.FORMERR) deepEqual(message.questions.map((q) => q.name), ["example.com"]);
+    // The query had EDNS (its COOKIE came in it): so has every answer to it (RFC 6891 section 7).
+    if (rcode === Rcode.FORMERR) deepEqual(message.edns?.options, []);
     if (rcode === BADCOOKIE) {
       const option = message.edns?.options.find((o) => o.code === 10);
       ok(option);

@@ -195,6 +195,18 @@ const malformed: readonly { name: string; wire: Uint8Array; reason: DecodeReason
     offset: 23,
   },
   {
+    name: "an OPT record in the answer section (RFC 6891 section 6.1.1)",
+    wire: hex`abcd 0100 0000 0001 0000 0000  00 0029 04d0 00000000 0000`,
+    reason: "misplaced-opt",
+    offset: 12,
+  },
+  {
+    name: "an OPT record in the authority section",
+    wire: hex`abcd 0100 0000 0000 0001 0000  00 0029 04d0 00000000 0000`,
+    reason: "misplaced-opt",
+    offset: 12,
+  },
+  {
     name: "an OPT record with a non-root owner",
     wire: hex`abcd 0100 0000 0000 0000 0001  01 61 00 0029 04d0 00000000 0000`,
     reason: "bad-opt",

@@ -445,6 +445,25 @@ for (const c of cases) {
   });
 }
 
+test("respond() answers FORMERR to a TSIG record outside the additional section (RFC 8945 section 5.1)", async () => {
+  const tsig: ResourceRecord = {
+    name: "key.example",
+    class: RRClass.ANY,
+    ttl: 0,
+    data: { type: "unknown", code: 250, bytes: new Uint8Array(16) },
+  };
+  for (const section of ["answers", "authorities"] as const) {
+    const bytes = await respond(encodeMessage(query({ [section]: [tsig] })), contextOf(), {
+      resolve: chain(dnsdStages(() => Promise.reject(new Error("the upstream must not be asked")))),
+      report: () => {},
+    });
+    deepEqual(pick(summarize(bytes!), { rcode: Rcode.FORMERR, id: 0xabcd }), {
+      rcode: Rcode.FORMERR,
+      id: 0xabcd,
+    });
+  }
+});
+
 test("respond() keeps as many whole additional RRsets as fit, in order, without TC (as NSD fills it)", async () => {
   // 40 names with an A and an AAAA each: 80 RRsets, far over 512 octets beside the 5 answers.
   const targets = Array.from({ length: 40 }, (_, i) => `mail${i}.example`);
