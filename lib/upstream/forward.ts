@@ -227,7 +227,8 @@ function decodeReply(bytes: Uint8Array, upstream: string, request: Message, rest
   const scanned = (bytes[2]! & 0x02) === 0 ? scanAnswer(bytes) : null;
   if (scanned) return new WireResponse(request, scanned, restoreCase, null);
   try {
-    return scrubReply(decodeMessage(bytes), request.questions[0]!);
+    // The query sent upstream had the client's DO bit (see upstreamQuery).
+    return scrubReply(decodeMessage(bytes), request.questions[0]!, request.edns?.dnssecOk === true);
   } catch (error) {
     if (error instanceof DecodeError) {
       throw new UpstreamError(`Malformed reply from ${upstream}`, { cause: error });

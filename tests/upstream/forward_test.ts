@@ -106,6 +106,49 @@ test("forward() sends a header of its own: a client's AA, TC, RA and RCODE bits 
   equal(toHex(upstream.sent[0]!.subarray(2, 4)), "0110");
 });
 
+test("forward() gives the answer of a CNAME chain an upstream listed out of order, in the chain's order", async () => {
+  const target = record("cdn.example.net", { type: "A", address: "192.0.2.7" });
+  const cname = record("www.example.net", { type: "CNAME", target: "cdn.example.net" });
+  const upstream = recording((bytes) => Promise.resolve(replyTo(bytes, { answers: [target, cname] })));
+  const stage = forward(upstreams(upstream.exchange), { timeoutMs: 1000, nextId: () => 7 });
+  const response = await stage(requestOf(query("www.example.net")), refuse);
+  deepEqual(response.answers, [cname, target]);
+});
+
+test("forward() strips the RRSIG and NSEC records an upstream adds to a DO=0 query (RFC 4035 3.2.1)", async (t) => {
+  const a = record("www.example.net", { type: "A", address: "192.0.2.1" });
+  const signature = record("www.example.net", {
+    type: "RRSIG",
+    typeCovered: RRType.A,
+    algorithm: 13,
+    labels: 3,
+    originalTtl: 60,
+    expiration: 0,
+    inception: 0,
+    keyTag: 1,
+    signerName: "example.net",
+    signature: new Uint8Array(64),
+  });
+  const nsec = record("www.example.net", {
+    type: "NSEC",
+    nextDomainName: "z.example.net",
+    types: [RRType.A],
+  });
+  const signed = { answers: [a, signature], authorities: [soa, nsec] };
+  const edns = (dnssecOk: boolean) => ({ udpPayloadSize: 1232, version: 0, dnssecOk, flags: 0, options: [] });
+  for (const dnssecOk of [false, true]) {
+    await t.step(`DO=${dnssecOk ? 1 : 0}`, async () => {
+      const upstream = recording((bytes) => Promise.resolve(replyTo(bytes, signed)));
+      const stage = forward(upstreams(upstream.exchange), { timeoutMs: 1000, nextId: () => 7 });
+      const response = await stage(requestOf(query("www.example.net", { edns: edns(dnssecOk) })), refuse);
+      equal(decodeMessage(upstream.sent[0]!).edns?.dnssecOk, dnssecOk);
+      const types = (records: readonly ResourceRecord[]) => records.map((r) => r.data.type);
+      deepEqual(types(response.answers), dnssecOk ? ["A", "RRSIG"] : ["A"]);
+      deepEqual(types(response.authorities), dnssecOk ? ["SOA", "NSEC"] : ["SOA"]);
+    });
+  }
+});
+
 test("forward() takes a new ID from nextId for every query", async () => {
   const upstream = recording((bytes) => Promise.resolve(replyTo(bytes)));
   let next = 100;
