@@ -12,6 +12,7 @@ import {
   extendedError,
   Metrics,
   parseHttpAddress,
+  processFigures,
   queryLogEntry,
   queryLogLine,
   questionName,
@@ -185,6 +186,18 @@ test("metrics: counters by protocol, type, rcode and source; types outside the s
   ) {
     ok(text.includes(`# TYPE ${name} `), name);
   }
+});
+
+test("metrics: the process's CPU time counts, with the permissions dnsd runs with (no --allow-all)", () => {
+  const before = processFigures().cpuSeconds;
+  // About 50 ms of CPU: more than the clock's grain, so the figure must move.
+  const until = performance.now() + 50;
+  let spins = 0;
+  while (performance.now() < until) spins++;
+  const after = processFigures();
+  ok(spins > 0);
+  ok(after.cpuSeconds >= before + 0.03, `CPU seconds ${before} then ${after.cpuSeconds}`);
+  ok(after.rssBytes > 0 && after.heapBytes > 0);
 });
 
 test("query log: one entry's fields from the bytes, the source and the clocks", () => {
