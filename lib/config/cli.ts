@@ -759,6 +759,8 @@ function unreadable(path: string, error: unknown): ConfigFileError {
  * @throws {UsageError} for an unknown flag or key, or a bad value (at the file's line for the file's)
  */
 export function parseCommand(args: readonly string[], options: ParseOptions = {}): Command {
+  // `deno task start -- --port 53` passes the "--" on, as the usual end of its own options.
+  if (args[0] === "--") args = args.slice(1);
   if (args[0] === "explain") return parseExplain(args.slice(1));
   const cli = readArgs(args);
   if (cli.get("help") === true) return { kind: "help" };

@@ -83,6 +83,12 @@ const parsed: readonly { name: string; args: string[]; want: Command }[] = [
   { name: "uses the defaults with no arguments", args: [], want: DEFAULTS },
   { name: "reads --help", args: ["--help"], want: { kind: "help" } },
   { name: "reads --version", args: ["--version"], want: { kind: "version" } },
+  // What `deno task start -- --version` passes on.
+  {
+    name: "skips a leading -- (the end of deno task's options)",
+    args: ["--", "--version"],
+    want: { kind: "version" },
+  },
   {
     name: "reads --rate-limit and its prefixes and slip",
     args: [
