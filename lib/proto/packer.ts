@@ -40,16 +40,25 @@ function uncompressedSize(record: ResourceRecord): number {
 
 /**
  * Writes records into messages that share one header and question (a transfer's). `add` says
- * whether the record went in; when it did not, `take()` the full message and add it again.
+ * whether the record went in; when it did not, `take()` the full message and add it again. A
+ * message is kept `reserve` octets under 64 KiB for what is appended to it once taken (a TSIG
+ * record): framed for TCP, a message over 65,535 octets cannot be sent at all.
  */
 export class MessagePacker {
   readonly #header: Message;
+  readonly #max: number;
+  readonly #soft: number;
   #writer: Writer;
   #count = 0;
 
-  /** @param header the ID, flags and question of every message (its record sections are ignored) */
-  constructor(header: Message) {
+  /**
+   * @param header the ID, flags and question of every message (its record sections are ignored)
+   * @param reserve octets each message must leave free for what is added to it after (a TSIG record)
+   */
+  constructor(header: Message, reserve = 0) {
     this.#header = header;
+    this.#max = MAX_MESSAGE - reserve;
+    this.#soft = SOFT_LIMIT - reserve;
     this.#writer = this.#start();
   }
 
@@ -81,8 +90,8 @@ export class MessagePacker {
    */
   add(record: ResourceRecord): boolean {
     const offset = this.#writer.offset;
-    if (offset > SOFT_LIMIT || !SMALL_TYPES.has(record.data.type)) {
-      if (this.#count > 0 && offset + uncompressedSize(record) > MAX_MESSAGE) return false;
+    if (offset > this.#soft || !SMALL_TYPES.has(record.data.type)) {
+      if (this.#count > 0 && offset + uncompressedSize(record) > this.#max) return false;
     }
     encodeRecord(this.#writer, record);
     this.#count++;

@@ -42,6 +42,7 @@ import {
   rejectionTsig,
   TSIG_TYPE,
   TsigKeyring,
+  tsigRoom,
   type UnixClock,
   verifyRequest,
 } from "../tsig/mod.ts";
@@ -313,11 +314,6 @@ function hasTsig(message: Message): boolean {
   return holdsTsig(message.additionals);
 }
 
-/** Room a TSIG record takes: owner, fixed fields, algorithm name and MAC (at most SHA-512's). */
-function tsigRoom(keyName: string, algorithm: string): number {
-  return keyName.length + 2 + 10 + algorithm.length + 2 + 16 + 64;
-}
-
 /**
  * Answers a TSIG-signed request (RFC 8945 section 5): checked first, a failure answered NOTAUTH
  * with the TSIG error (BADKEY, BADSIG unsigned; BADTIME signed); a request that passes is answered
@@ -346,8 +342,7 @@ async function signedRespond(
     : { message, client, transport, receivedAt, size, trace, tsig: verdict.signed };
   const signer = new AnswerSigner(tsig.keyring.hmacs, verdict.signed, tsig.clock);
   const { write } = options;
-  const limit = (options.limit ?? udpLimit(message)) -
-    tsigRoom(verdict.signed.key.name, verdict.signed.key.algorithm);
+  const limit = (options.limit ?? udpLimit(message)) - tsigRoom(verdict.signed.key);
   let response: Message | null;
   try {
     response = await dispatch(request, options.resolve, {

@@ -77,6 +77,10 @@ export class FrameWriter {
   /** Frames `message` and queues it; settles once written, or at once when the writer gave up. */
   write(message: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.resolve();
+    // The two-octet prefix cannot say more: a longer message would go out with a wrapped length.
+    if (message.length > 0xffff) {
+      return Promise.reject(new RangeError(`a ${message.length}-octet message does not fit a TCP frame`));
+    }
     const frame = new Uint8Array(message.length + 2);
     frame[0] = message.length >>> 8;
     frame[1] = message.length & 0xff;

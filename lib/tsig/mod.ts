@@ -16,6 +16,7 @@ export {
   TsigError,
   tsigErrorName,
   TsigFailure,
+  tsigRoom,
   verifyRequest,
 } from "./sign.ts";
 export type { SignedQuery, SignedRequest, TsigVerdict, UnixClock } from "./sign.ts";

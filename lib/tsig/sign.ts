@@ -133,6 +133,15 @@ export async function rejectionTsig(
 }
 
 /**
+ * The most octets a TSIG record signed with `key` takes: owner, fixed fields, algorithm name,
+ * times, MAC (at most SHA-512's), original ID, error and no other data. What a signed answer or
+ * transfer message must leave free for it.
+ */
+export function tsigRoom(key: TsigKey): number {
+  return key.name.length + 2 + 10 + key.algorithm.length + 2 + 16 + 64;
+}
+
+/**
  * Signs the messages of one answer in turn: the first over the request's MAC and the TSIG
  * variables, each later one (a transfer's) over the MAC before it and the timers (RFC 8945 section 5.3.1).
  */

@@ -24,6 +24,7 @@ import type { Request } from "../resolve/mod.ts";
 import type { Zone } from "../zone/mod.ts";
 import { differenceSize, type Journal, type ZoneDifference } from "./journal.ts";
 import { serialNewer } from "./serial.ts";
+import { tsigRoom } from "../tsig/mod.ts";
 import { recordsBesideSoa } from "./zone_records.ts";
 
 const log = getLogger(["dnsd", "xfr"]);
@@ -79,15 +80,17 @@ function* differences(zone: Zone, steps: readonly ZoneDifference[]): Generator<R
 }
 
 /**
- * Streams `records` in as few messages as fit, each written before the next is packed.
+ * Streams `records` in as few messages as fit, each written before the next is packed, each
+ * `reserve` octets under 64 KiB.
  * @returns how many records and messages went out
  */
 async function stream(
   header: Message,
   records: Iterable<ResourceRecord>,
   write: WriteTransfer,
+  reserve: number,
 ): Promise<{ records: number; messages: number }> {
-  const packer = new MessagePacker(header);
+  const packer = new MessagePacker(header, reserve);
   let count = 0;
   let messages = 0;
   for (const record of records) {
@@ -134,7 +137,9 @@ export function transferHandler(
       ? incremental(serving.journal, zone, clientSerial(message, zone))
       : null;
     const started = performance.now();
-    const sent = await stream(header, steps ? differences(zone, steps) : wholeZone(zone), write);
+    // Each message of a signed transfer gets its TSIG record once packed: room is left for it.
+    const reserve = request.tsig ? tsigRoom(request.tsig.key) : 0;
+    const sent = await stream(header, steps ? differences(zone, steps) : wholeZone(zone), write, reserve);
     // One line per transfer served (only clients allowed to transfer get here), as NSD and Knot log them.
     log.info(
       "{kind} of {zone} serial {serial} to {peer}{key}: {records} records in {messages} messages, {ms} ms",

@@ -36,10 +36,11 @@ function records(text: string): string[] {
 async function withServer(
   extraArgs: readonly string[],
   fn: (port: number, zoneFile: string) => Promise<void>,
+  zone = zoneText(1),
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "dnsd_xfr_" });
   const zoneFile = `${dir}/example.com.zone`;
-  await Deno.writeTextFile(zoneFile, zoneText(1));
+  await Deno.writeTextFile(zoneFile, zone);
   const dnsd = await startDnsd((port) => [
     "--port",
     String(port),
@@ -150,5 +151,29 @@ test({
       assert.equal(refused.rcode, Rcode.REFUSED);
       assert.deepEqual(edeOf(refused.edns).map(({ code }) => code), [EdeCode.PROHIBITED]);
     });
+  },
+});
+
+test({
+  ...needsTools(
+    ["dig"],
+    "xfr: a signed AXFR of a zone over 64 KiB comes in several messages, each framed and signed right",
+  ),
+  timeoutMs: 60_000,
+  async fn() {
+    // 3,000 TXT records of about 70 octets: about 210 KB, so four messages of nearly 64 KiB each,
+    // every one of which must leave room for its TSIG record (dig checks each one's MAC).
+    const lines = Array.from({ length: 3000 }, (_, i) => `t${i} TXT "${"x".repeat(50)}"`);
+    await withServer(["--tsig-key", KEY], async (port) => {
+      const signed = await dig(port, "-y", DIG_KEY, "example.com", "AXFR");
+      assert.doesNotMatch(
+        signed,
+        /could not be validated|Transfer failed|Couldn't verify/,
+        signed.slice(-2000),
+      );
+      assert.equal(records(signed).filter((line) => !line.includes(" TSIG ")).length, 3006);
+      const messages = /XFR size: \d+ records \(messages (\d+)/.exec(signed)?.[1];
+      assert.ok(Number(messages) >= 4, `messages: ${messages}`);
+    }, zoneText(1, lines.join("\n") + "\n"));
   },
 });
