@@ -281,9 +281,13 @@ export class Secondaries {
             error: error.message,
           }),
       );
+      const wasLive = this.#live(state);
       if (outcome.kind === "loaded") await this.#install(state, outcome.zone, outcome.transfer);
       state.failures = 0;
       this.#contacted(state);
+      // Expired, and the primary is back with the serial held: that copy is current again, and
+      // the server (which dropped it at expiry) is told so, as by a transfer.
+      if (outcome.kind !== "loaded" && !wasLive && state.zone) this.#revive(state, state.zone);
       this.#schedule(state, soaTimers(state.zone!.soa.data).refreshMs);
     } catch (error) {
       if (this.#closing.signal.aborted) return;
@@ -355,6 +359,15 @@ export class Secondaries {
         error: errorText(error),
       });
     }
+  }
+
+  #revive(state: ZoneState, zone: Zone): void {
+    log.info("Zone {zone} serial {serial} is current at {primary} again: served again", {
+      zone: zone.apex || ".",
+      serial: zone.soa.data.serial,
+      primary: formatPrimary(state.config.primary),
+    });
+    this.#options.onZone?.(zone);
   }
 
   /** The primary answered (or a good copy was read): the zone is good for another EXPIRE. */

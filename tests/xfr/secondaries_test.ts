@@ -310,6 +310,26 @@ test("Secondaries expires a zone after EXPIRE without contact, and serves it aga
   });
 });
 
+test("Secondaries serves an expired zone again when the primary is back with the serial it holds", async () => {
+  await withSetup(async ({ primary, state, time, expired, loads, secondaries: make }) => {
+    const secondaries = make();
+    await secondaries.start();
+    await secondaries.idle();
+    assert.equal(loads.length, 1);
+    const normal = zonePrimary(state);
+    primary.script = (request, wire) =>
+      request.questions[0]!.type === RRType.SOA ? cutNow() : normal(request, wire);
+    await logged(() => time.advance(24 * HOUR, () => secondaries.idle()));
+    assert.deepEqual(expired, ["example.com"]);
+    // Back, still at serial 1: no transfer is needed, but the server must have the zone again.
+    primary.script = normal;
+    const lines = await logged(() => time.advance(10 * 60_000, () => secondaries.idle()));
+    assert.equal(secondaries.servfail("www.example.com"), false);
+    assert.deepEqual(loads.map((zone) => zone.soa.data.serial), [1, 1]);
+    assert.ok(lines.some((line) => /current at .* again: served again/.test(line)), lines.join("\n"));
+  });
+});
+
 function cutNow() {
   return { messages: [], cut: true };
 }
