@@ -76,6 +76,11 @@ export function parsePrefix(text: string): Prefix {
   const view = new DataView(octets.buffer);
   const word = (i: number) =>
     (view.getUint32(4 * i) & maskOf(Math.max(0, Math.min(32, length - 32 * i)))) >>> 0;
+  // An IPv4-mapped prefix (::ffff:a.b.c.d/96 or longer) is the IPv4 one: clients reached over a
+  // dual-stack socket are matched as IPv4, so the rule must be too, or it would never match.
+  if (length >= 96 && word(0) === 0 && word(1) === 0 && word(2) === 0xffff) {
+    return { family: 4, network: word(3), length: length - 96 };
+  }
   return { family: 6, words: [word(0), word(1), word(2), word(3)], length };
 }
 

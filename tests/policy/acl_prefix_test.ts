@@ -11,6 +11,11 @@ const parsed = [
   { text: "::1", prefix: { family: 6, words: [0, 0, 0, 1], length: 128 } },
   { text: "fc00::/7", prefix: { family: 6, words: [0xfc000000, 0, 0, 0], length: 7 } },
   { text: "2001:db8:ffff::/33", prefix: { family: 6, words: [0x20010db8, 0x80000000, 0, 0], length: 33 } },
+  // IPv4-mapped: the IPv4 prefix, as the clients it must match are read.
+  { text: "::ffff:127.0.0.7", prefix: { family: 4, network: 0x7f000007, length: 32 } },
+  { text: "::ffff:10.0.0.0/104", prefix: { family: 4, network: 0x0a000000, length: 8 } },
+  { text: "::ffff:0:0/96", prefix: { family: 4, network: 0, length: 0 } },
+  { text: "::ffff:0:0/95", prefix: { family: 6, words: [0, 0, 0xfffe, 0], length: 95 } },
 ] as const;
 
 for (const { text, prefix } of parsed) {
