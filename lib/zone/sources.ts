@@ -83,17 +83,29 @@ function errorOf(error: unknown): Error {
   return new DataError(String(error));
 }
 
+/** The errors of a file that cannot be read: absent, a directory, or not readable by dnsd's user. */
+function isFileError(error: unknown): boolean {
+  return error instanceof Deno.errors.NotFound || error instanceof Deno.errors.IsADirectory ||
+    error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotADirectory;
+}
+
 /**
- * A file that does not exist, said under the flag that names it: `--zone a.zone: not found`, or
- * `--zone a.zone: b.inc: not found` for a file it includes; null for any other error.
+ * A file that cannot be read, said under the flag that names it: `--zone a.zone: not found`,
+ * `--zone a.zone: b.inc: not found` for a file it includes, `--zone z: cannot read it: Is a
+ * directory (os error 21)`; null for any other error.
  */
-function missingFile(error: unknown, flag: string): DataError | null {
-  const cause = error instanceof Error && !(error instanceof Deno.errors.NotFound) ? error.cause : error;
-  if (flag === "" || !(cause instanceof Deno.errors.NotFound)) return null;
+function unreadableFile(error: unknown, flag: string): DataError | null {
+  const cause: unknown = error instanceof Error && !isFileError(error) ? error.cause : error;
+  if (flag === "" || !(cause instanceof Error) || !isFileError(cause)) return null;
   const file = flag.slice(flag.indexOf(" ") + 1);
   const path = /'([^']*)'\s*$/.exec(cause.message)?.[1];
   const which = path === undefined || path === file ? "" : `${path}: `;
-  return new DataError(`${flag}: ${which}not found (no such file)`, { cause });
+  if (cause instanceof Deno.errors.NotFound) {
+    return new DataError(`${flag}: ${which}not found (no such file)`, { cause });
+  }
+  // Deno's message ends with the call and the path ("...: readfile '/etc/z'"): said once already.
+  const reason = cause.message.split("\n")[0]!.replace(/: \w+ '[^']*'\s*$/, "");
+  return new DataError(`${flag}: ${which}cannot read it: ${reason}`, { cause });
 }
 
 /**
@@ -138,7 +150,7 @@ export function dataLoader(
       try {
         keep(await work());
       } catch (error) {
-        const failure = missingFile(error, flag) ?? errorOf(error);
+        const failure = unreadableFile(error, flag) ?? errorOf(error);
         if (strict) throw failure;
         errors.push(failure);
       }

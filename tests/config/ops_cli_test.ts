@@ -109,6 +109,14 @@ const runs = [
     stderr: "dnsd: --hosts /nonexistent/home.hosts: not found (no such file)",
   },
   {
+    // A directory where a file belongs: the flag and the reason, not Deno's "readfile '...'" call.
+    name: "dnsd with a directory as its zone file exits 1 naming --zone and why",
+    args: ["--zone", "/", "--port", "0"],
+    permissions: ["--allow-read", "--allow-net", "--allow-ffi"],
+    code: 1,
+    stderr: /^dnsd: --zone \/: cannot read it: Is a directory \(os error 21\)$/,
+  },
+  {
     name: "dnsd without --allow-net exits 1 with one line naming --allow-net",
     args: ["--port", "0"],
     permissions: ["--allow-read"],
