@@ -254,6 +254,8 @@ function givenCaOf(command: ServeCommand): string[] {
 async function check(command: ServeCommand, configs: Configs): Promise<void> {
   const live = await configs.load(command);
   if (live.errors.length > 0) fail(startErrors(live.errors), 1);
+  // A --host name that /etc/hosts lacks would stop the start: it fails the check the same way.
+  bindAddresses(command.listen);
   trustAnchorsOf(command);
   upstreamCaOf(command);
   const assertions = command.config?.assertions.length ?? 0;

@@ -109,6 +109,13 @@ const runs = [
     stderr: "dnsd: --hosts /nonexistent/home.hosts: not found (no such file)",
   },
   {
+    name: "dnsd --check fails a --host name that /etc/hosts lacks, as starting would",
+    args: ["--host", "no-such-name.invalid", "--check"],
+    permissions: ["--allow-read", "--allow-net", "--allow-ffi"],
+    code: 1,
+    stderr: /^dnsd: --host no-such-name\.invalid: not an IP address, and \/etc\/hosts has no such name/,
+  },
+  {
     // A directory where a file belongs: the flag and the reason, not Deno's "readfile '...'" call.
     name: "dnsd with a directory as its zone file exits 1 naming --zone and why",
     args: ["--zone", "/", "--port", "0"],
