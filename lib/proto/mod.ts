@@ -58,3 +58,4 @@ export type { CompressionTable } from "./wire.ts";
 export { query } from "./message.ts";
 export { MessagePacker } from "./packer.ts";
 export { concatBytes, inSharedMemory } from "./bytes.ts";
+export { serialNewer } from "./serial.ts";

@@ -4,7 +4,7 @@
  * their primaries, all signed with TSIG (lib/tsig) when keys are set.
  * @module
  */
-export { serialNewer } from "./serial.ts";
+export { serialNewer } from "../proto/mod.ts";
 export { differenceOf, Journal } from "./journal.ts";
 export type { ZoneDifference } from "./journal.ts";
 export { Notifier } from "./notify_out.ts";

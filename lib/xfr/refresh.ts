@@ -9,7 +9,7 @@ import { ParseError, type ResourceRecord } from "../proto/mod.ts";
 import { buildZone, type Zone } from "../zone/mod.ts";
 import { TransferError, type TransferReason } from "./errors.ts";
 import { applyIxfr, zoneRecords } from "./ixfr_apply.ts";
-import { serialNewer } from "./serial.ts";
+import { serialNewer } from "../proto/mod.ts";
 import { querySoa, requestTransfer, type TransferClientOptions } from "./transfer_client.ts";
 import type { Transfer } from "./transfer_stream.ts";
 

@@ -23,7 +23,7 @@ import {
 import type { Request } from "../resolve/mod.ts";
 import type { Zone } from "../zone/mod.ts";
 import { differenceSize, type Journal, type ZoneDifference } from "./journal.ts";
-import { serialNewer } from "./serial.ts";
+import { serialNewer } from "../proto/mod.ts";
 import { tsigRoom } from "../tsig/mod.ts";
 import { recordsBesideSoa } from "./zone_records.ts";
 

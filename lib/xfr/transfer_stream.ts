@@ -7,7 +7,7 @@
  */
 import { isAtOrBelow, nameKey, type ResourceRecord, RRClass } from "../proto/mod.ts";
 import { TransferError } from "./errors.ts";
-import { serialNewer } from "./serial.ts";
+import { serialNewer } from "../proto/mod.ts";
 
 /** An SOA record. */
 export type SoaRecord = ResourceRecord & { readonly data: { readonly type: "SOA" } };

@@ -8,7 +8,7 @@
  */
 import type { Zone } from "../zone/mod.ts";
 import { differenceOf, type Journal } from "./journal.ts";
-import { serialNewer } from "./serial.ts";
+import { serialNewer } from "../proto/mod.ts";
 
 /** What happens when a zone changes. */
 export interface ZoneVersionsOptions {

@@ -8,7 +8,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { DataError, type ResourceRecord, type TextLocation } from "../proto/mod.ts";
+import { DataError, type ResourceRecord, serialNewer, type TextLocation } from "../proto/mod.ts";
 import { digestOf } from "./digest.ts";
 import { parseHosts } from "./hosts.ts";
 import { buildLocalData, type LocalData } from "./local_data.ts";
@@ -139,6 +139,23 @@ export function dataLoader(
     return true;
   }
 
+  /**
+   * Says so when `fresh` goes back on the serial served before (RFC 1982): it is loaded all the
+   * same (NSD does too), but a secondary holding the higher serial will never take it.
+   */
+  function warnSerialBack(key: string, fresh: ReadZone): void {
+    const before = lastGood.get(key)?.zone;
+    if (!before || before.key !== fresh.zone.key) return;
+    const [was, now] = [before.soa.data.serial, fresh.zone.soa.data.serial];
+    if (!serialNewer(was, now)) return;
+    const { file, line } = fresh.soaAt;
+    log.warning(
+      "{file}:{line}: zone {zone} serial went back from {was} to {now}: its secondaries keep what they " +
+        "have until the serial passes {was}",
+      { file, line, zone: fresh.zone.apex.endsWith(".") ? fresh.zone.apex : `${fresh.zone.apex}.`, was, now },
+    );
+  }
+
   return async function load(strict, options = {}) {
     const errors: Error[] = [];
     const files = new Set<string>();
@@ -191,6 +208,7 @@ export function dataLoader(
         return { zone, digest: (await Promise.all(digests)).join("\n"), soaAt };
       }, (fresh) => {
         if (options.requireNewSerial && holdBack(key, fresh)) return;
+        warnSerialBack(key, fresh);
         lastGood.set(key, { zone: fresh.zone, digest: fresh.digest });
       }, `--zone ${source.file}`);
       const zone = lastGood.get(key)?.zone;
