@@ -148,11 +148,15 @@ function recordEntry(tokens: readonly Token[], ownerOmitted: boolean, state: Sta
     index = 1;
   }
   let ttl: number | undefined;
+  let classGiven = false;
   for (let field = 0; field < 2 && index < tokens.length - 1; field++) {
     const token = tokens[index]!;
     if (token.quoted) break;
     if (isClass(token.text)) {
+      // One class field (RFC 1035 section 5.1), as BIND and NSD read it: "IN IN A" is a typo.
+      if (classGiven) throw new ParseError(locate(file, token), `a second class, ${token.text}`);
       classCode(token, file);
+      classGiven = true;
       index++;
       continue;
     }

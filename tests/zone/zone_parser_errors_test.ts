@@ -48,6 +48,12 @@ const malformed: readonly Malformed[] = [
     reason: "TTL 4294967296 is over 2147483647",
   },
   {
+    name: "a class written twice (BIND and NSD refuse it too)",
+    files: "$ORIGIN example.\n$TTL 300\nwww IN IN A 192.0.2.1\n",
+    at: "z.zone:3:8",
+    reason: "a second class, IN",
+  },
+  {
     name: "an unknown type",
     files: "$TTL 300\nwww FOO 1\n",
     at: "z.zone:2:5",
