@@ -55,28 +55,47 @@ interface Connection {
   idle: ReturnType<typeof setTimeout> | undefined;
   closed: boolean;
   stream?: Stream;
+  /** Queries given up on since the last reply: a connection that answers none of several is dead. */
+  unanswered: number;
 }
 
-/** Opens TCP to the upstream's address, then TLS checked against its name (or its address). */
+/** Queries in a row that may time out on an open connection before it is taken for dead. */
+const SILENT_LIMIT = 3;
+
+/**
+ * Opens TCP to the upstream's address, then TLS checked against its name (or its address). `signal`
+ * bounds the whole of it, the handshake too: an upstream that accepts and then says nothing is
+ * let go of when it aborts. A failure closes what was opened (the TLS connection, once startTls
+ * has taken the TCP one over), so no socket is left behind.
+ */
 function connectTls(caCerts: readonly string[]) {
   return async (upstream: Upstream, signal: AbortSignal): Promise<Stream> => {
     const tcp = await Deno.connect({ hostname: upstream.hostname, port: upstream.port, signal });
+    let tls: Deno.TlsConn | undefined;
+    const abandon = () => {
+      try {
+        (tls ?? tcp).close();
+      } catch {
+        // closed already
+      }
+    };
+    signal.addEventListener("abort", abandon, { once: true });
     try {
       // Deno.connectTls has no separate server name: the name checked is given to startTls.
-      const tls = await Deno.startTls(tcp, {
+      tls = await Deno.startTls(tcp, {
         hostname: upstream.tls?.name ?? upstream.hostname,
         caCerts: [...caCerts],
         alpnProtocols: ["dot"], // RFC 7858 section 3.1's ALPN id (IANA), harmless when ignored
       });
+      if (signal.aborted) throw signal.reason;
       await tls.handshake();
+      if (signal.aborted) throw signal.reason;
       return tls;
     } catch (error) {
-      try {
-        tcp.close();
-      } catch {
-        // startTls consumed it
-      }
-      throw error;
+      abandon();
+      throw signal.aborted ? signal.reason : error;
+    } finally {
+      signal.removeEventListener("abort", abandon);
     }
   };
 }
@@ -130,6 +149,7 @@ export function tlsExchange(upstream: Upstream, options: TlsExchangeOptions = {}
       writing: Promise.resolve(),
       idle: undefined,
       closed: false,
+      unanswered: 0,
     };
     ready.then((stream) => {
       connection.stream = stream;
@@ -157,6 +177,7 @@ export function tlsExchange(upstream: Upstream, options: TlsExchangeOptions = {}
     const mismatch = pending ? replyMismatch(pending.sent, reply, exactCase) : "wrong-id";
     if (!pending || mismatch !== null) return onDrop(mismatch ?? "wrong-id", name);
     connection.pending.delete(wire);
+    connection.unanswered = 0;
     reply[0] = pending.id >>> 8;
     reply[1] = pending.id & 0xff;
     pending.resolve(reply);
@@ -187,7 +208,10 @@ export function tlsExchange(upstream: Upstream, options: TlsExchangeOptions = {}
         pending.retried = true;
         send(pending);
       } else {
-        pending.reject(new UpstreamError(`Connection to ${name} lost`, { cause }));
+        // Why, in the message: the forwarder's warning shows it (a bad certificate, a refusal).
+        const why = cause instanceof Error ? cause.message : String(cause);
+        const what = connection.stream ? `Connection to ${name} lost` : `Cannot connect to ${name} over TLS`;
+        pending.reject(new UpstreamError(`${what}: ${why}`, { cause }));
       }
     }
   }
@@ -247,7 +271,11 @@ export function tlsExchange(upstream: Upstream, options: TlsExchangeOptions = {}
         const wire = (pending.sent[0]! << 8) | pending.sent[1]!;
         if (connection?.pending.get(wire) === pending) {
           connection.pending.delete(wire);
-          if (connection.pending.size === 0) idleFrom(connection);
+          // Open, yet silent for query after query (a peer gone without a FIN): a new one is
+          // opened for the next query rather than this one kept alive by its idle timer.
+          if (connection.stream && ++connection.unanswered >= SILENT_LIMIT) {
+            lose(connection, new Error(`${SILENT_LIMIT} queries in a row got no reply`));
+          } else if (connection.pending.size === 0) idleFrom(connection);
         }
         reject(new UpstreamTimeout(`No reply from ${name} over TLS`));
       };

@@ -226,3 +226,84 @@ test({
       equal(server.connections(), 1);
     }),
 });
+
+/** Sockets of this process in CLOSE-WAIT to `port` (closed by the peer, never by us), as ss(8) lists them. */
+async function closeWaits(port: number): Promise<number> {
+  const { stdout } = await new Deno.Command("ss", { args: ["-tanpH", "state", "close-wait"] }).output();
+  return new TextDecoder().decode(stdout).split("\n")
+    .filter((line) => line.includes(`:${port} `) && line.includes(`pid=${Deno.pid},`)).length;
+}
+
+test({
+  ...needsTool(
+    "openssl",
+    "tlsExchange() closes its socket when the certificate is refused (no CLOSE-WAIT left)",
+  ),
+  timeoutMs: 20_000,
+  fn: () =>
+    withDot(inTurn, async (exchange, server) => {
+      for (let id = 1; id <= 5; id++) {
+        await rejects(exchange(ask("a.example", id), signal()), (error) => {
+          ok(/Cannot connect to 127\.0\.0\.1:\d+ over TLS: .*other\.test/.test(String(error)), String(error));
+          return true;
+        });
+      }
+      equal(server.connections(), 5);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      equal(await closeWaits(server.port), 0, "every refused connection closed on our side");
+    }, "other.test"),
+});
+
+test({
+  ...needsTool("openssl", "tlsExchange() gives up a handshake the server never answers, and connects anew"),
+  timeoutMs: 20_000,
+  async fn() {
+    // Accepts TCP and says nothing: no TLS handshake ever comes back.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    const accepted: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const conn of listener) accepted.push(conn);
+    })();
+    const exchange = tlsExchange({ hostname: "127.0.0.1", port, tls: { name: "dns.test" } }, {
+      connectMs: 300,
+    });
+    try {
+      const began = performance.now();
+      await rejects(exchange(ask("a.example", 1), signal()), (error) => {
+        ok(/Cannot connect to .* over TLS: timed out connecting/.test(String(error)), String(error));
+        return true;
+      });
+      ok(performance.now() - began < 2_000, `gave up after ${Math.round(performance.now() - began)} ms`);
+      await rejects(exchange(ask("b.example", 2), signal()), UpstreamError);
+      equal(accepted.length, 2, "the next query opened a new connection");
+    } finally {
+      await exchange.close();
+      listener.close();
+      await accepting.catch(() => {});
+      for (const conn of accepted) conn.close();
+    }
+  },
+});
+
+test({
+  ...needsTool(
+    "openssl",
+    "tlsExchange() drops an open connection that answers none of three queries in a row",
+  ),
+  timeoutMs: 20_000,
+  fn: () =>
+    withDot(async (queries) => {
+      for await (const _ of queries) {
+        // reads every query, answers none (a peer gone without a FIN)
+      }
+    }, async (exchange, server) => {
+      for (let id = 1; id <= 4; id++) {
+        const controller = new AbortController();
+        const waiting = exchange(ask(`q${id}.example`, id), controller.signal);
+        setTimeout(() => controller.abort(), 100);
+        await rejects(waiting, UpstreamTimeout);
+      }
+      equal(server.connections(), 2, "a new connection after three unanswered queries");
+    }),
+});
