@@ -88,7 +88,10 @@ export function serveDoh(
     if (!parsed.ok) {
       if (debug()) log.debug("HTTP {status} to {peer}: {reason}", { ...parsed, peer: peerName(client) });
       const allow = parsed.status === 405 ? { allow: "GET, POST" } : undefined;
-      return plain(parsed.status, parsed.reason, allow);
+      const refusal = plain(parsed.status, parsed.reason, allow);
+      // A response to HEAD has no content (RFC 9110 section 9.3.2): over HTTP/2 a body would be a
+      // protocol error that resets the stream, so the client never saw the 405.
+      return request.method === "HEAD" ? new Response(null, refusal) : refusal;
     }
     const { query } = parsed;
     const trace = observer === null ? undefined : newTrace();

@@ -253,6 +253,26 @@ test({
           assert.equal((await curl(dir, https, [flag, ...args])).status, status, `${name} ${flag}`);
         }
       }
+      // HEAD: 405 with no body, which over HTTP/2 a client must get without a stream error.
+      for (const flag of ["--http2", "--http1.1"]) {
+        const head = await runCommand("curl", [
+          "-s",
+          "-I",
+          flag,
+          "--max-time",
+          "8",
+          "--cacert",
+          `${dir}/ca.pem`,
+          "--resolve",
+          `dns.test:${https}:127.0.0.1`,
+          "-o",
+          "/dev/null",
+          "-w",
+          "%{http_code}",
+          `${base}/dns-query`,
+        ], { ms: WAIT_MS });
+        assert.deepEqual([head.code, head.stdout.trim()], [0, "405"], `HEAD ${flag}: ${head.stderr}`);
+      }
       // A 16 MiB body, chunked, with no length said: refused once past 65,535 octets.
       const huge = await runCommand("sh", [
         "-c",
