@@ -19,6 +19,7 @@ import {
   Rcode,
   reply,
   type ResourceRecord,
+  RRType,
   typeCode,
 } from "../proto/mod.ts";
 import type { Request, Resolve, Stage } from "../resolve/mod.ts";
@@ -61,7 +62,26 @@ function withoutDnssec(records: readonly ResourceRecord[], asked: number): reado
   return records.filter((record) => !DNSSEC_TYPES.has(record.data.type) || typeCode(record.data) === asked);
 }
 
-/** The validated answer for the client: its flags, AD from the verdict, DNSSEC records if DO=1. */
+/** What a denial's proof is made of: the SOA and the NSEC or NSEC3 records (RRSIGs go with their set). */
+const PROOF_TYPES: ReadonlySet<number> = new Set([RRType.SOA, RRType.NSEC, RRType.NSEC3]);
+
+/**
+ * The authority records a secure answer may carry: what the validator checked, and nothing else
+ * (RFC 4035 section 3.2.3: AD only when every RRset in the answer and authority sections is
+ * authentic). A denial's SOA and proofs, and a wildcard answer's proof, stay with their RRSIGs;
+ * the NS set (and a DS beside it) is not validated, and goes, as unbound drops it.
+ */
+function validatedAuthority(response: Message): readonly ResourceRecord[] {
+  return response.authorities.filter(({ data }) =>
+    PROOF_TYPES.has(data.type === "RRSIG" ? data.typeCovered : typeCode(data))
+  );
+}
+
+/**
+ * The validated answer for the client: its flags, AD from the verdict, DNSSEC records if DO=1. A
+ * secure one holds only validated data: authority records beyond its proofs and the additional
+ * section (glue and addresses no one checked) go, so AD vouches for everything shown.
+ */
 function forClient(client: Message, response: Message, secure: boolean): Message {
   const asked = client.questions[0]!.type;
   const dnssecOk = client.edns?.dnssecOk === true;
@@ -70,8 +90,8 @@ function forClient(client: Message, response: Message, secure: boolean): Message
     rcode: response.rcode,
     authenticData: secure,
     answers: keep(response.answers),
-    authorities: keep(response.authorities),
-    additionals: keep(response.additionals),
+    authorities: keep(secure ? validatedAuthority(response) : response.authorities),
+    additionals: secure ? [] : keep(response.additionals),
   });
 }
 
