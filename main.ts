@@ -37,6 +37,7 @@ import { formatAddress } from "./lib/upstream/mod.ts";
 import type { ResourceRecord } from "./lib/proto/mod.ts";
 import mappings from "./mappings.ts";
 import { fileURLToPath } from "node:url";
+import { dirname } from "node:path";
 import { createReloader, type Mappings, mappingsModule, type Reloader, watchFiles } from "./lib/zone/mod.ts";
 import { ZoneTransfers } from "./lib/xfr/mod.ts";
 import type { PublishedState, WorkerPool, WorkerScaling } from "./lib/workers/mod.ts";
@@ -255,11 +256,34 @@ async function check(command: ServeCommand, configs: Configs): Promise<void> {
   const live = await configs.load(command);
   if (live.errors.length > 0) fail(startErrors(live.errors), 1);
   // A --host name that /etc/hosts lacks would stop the start: it fails the check the same way.
-  bindAddresses(command.listen);
+  const addresses = bindAddresses(command.listen);
+  const clash = command.metrics && addresses.find((address) => sharesPort(address, command.metrics!));
+  if (clash) {
+    fail(`--metrics ${formatAddress(command.metrics!)}: DNS over TCP listens on ${formatAddress(clash)}`, 1);
+  }
+  const queryLogDirectory = command.queryLog && command.queryLog !== "-" ? dirname(command.queryLog) : null;
+  if (queryLogDirectory !== null && !isDirectory(queryLogDirectory)) {
+    fail(`--query-log: cannot open ${command.queryLog}: no directory ${queryLogDirectory}`, 1);
+  }
   trustAnchorsOf(command);
   upstreamCaOf(command);
   const assertions = command.config?.assertions.length ?? 0;
   writeAll(Deno.stdout, `dnsd: configuration OK: ${live.data.size} records, ${assertions} assertions hold\n`);
+}
+
+/** Whether two TCP listeners would take one port: the same port, and the same address or a wildcard. */
+function sharesPort(a: BindAddress, b: BindAddress): boolean {
+  const wildcard = (host: string) => host === "0.0.0.0" || host === "::" || host === "[::]";
+  return a.port === b.port && (a.hostname === b.hostname || wildcard(a.hostname) || wildcard(b.hostname));
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    return false;
+  }
 }
 
 /**

@@ -116,6 +116,20 @@ const runs = [
     stderr: /^dnsd: --host no-such-name\.invalid: not an IP address, and \/etc\/hosts has no such name/,
   },
   {
+    name: "dnsd --check fails --metrics on the port DNS over TCP listens on, as starting would",
+    args: ["--port", "5399", "--metrics", "5399", "--check"],
+    permissions: ["--allow-read", "--allow-net", "--allow-ffi"],
+    code: 1,
+    stderr: "dnsd: --metrics 127.0.0.1:5399: DNS over TCP listens on 127.0.0.1:5399",
+  },
+  {
+    name: "dnsd --check fails a --query-log in a directory that does not exist, as starting would",
+    args: ["--query-log", "/nonexistent/queries.log", "--check"],
+    permissions: ["--allow-read", "--allow-net", "--allow-ffi"],
+    code: 1,
+    stderr: "dnsd: --query-log: cannot open /nonexistent/queries.log: no directory /nonexistent",
+  },
+  {
     // A directory where a file belongs: the flag and the reason, not Deno's "readfile '...'" call.
     name: "dnsd with a directory as its zone file exits 1 naming --zone and why",
     args: ["--zone", "/", "--port", "0"],
