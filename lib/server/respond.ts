@@ -27,6 +27,7 @@ import {
   reply,
   type ResourceRecord,
   responseEdns,
+  RRClass,
   typeCode,
   udpLimit,
   unknownOpcodeReply,
@@ -264,6 +265,12 @@ export async function respond(
       throw new NotImplemented(`opcode ${message.opcode} is not implemented`);
     }
     if (message.questions.length !== 1) throw new FormatError(`${message.questions.length} questions`);
+    // QCLASS 0 is reserved and NONE belongs to UPDATE (RFC 6895 section 3.2): no data is of either,
+    // so the question is refused here, as unbound and Knot refuse it, rather than sent upstream.
+    const asked = message.questions[0]!.class;
+    if ((asked === 0 || asked === RRClass.NONE) && message.opcode === Opcode.QUERY) {
+      throw new Refused(`class ${asked} cannot be asked for`);
+    }
     // RFC 6891 section 6.1.3: a version we do not implement gets BADVERS, with our version (0) in the OPT.
     if (message.edns && message.edns.version > 0) {
       throw new BadVersion(`EDNS version ${message.edns.version}`);

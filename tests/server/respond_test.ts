@@ -445,6 +445,20 @@ for (const c of cases) {
   });
 }
 
+test("respond() refuses QCLASS 0 and NONE without asking an upstream (RFC 6895 section 3.2)", async () => {
+  for (const rrClass of [0, RRClass.NONE]) {
+    const request = baseQuery({ name: "unknown.example", type: RRType.A, class: rrClass }, { id: 0xabcd });
+    const bytes = await respond(encodeMessage(request), contextOf(), {
+      resolve: chain(dnsdStages(() => Promise.reject(new Error("the upstream must not be asked")))),
+      report: () => {},
+    });
+    deepEqual(pick(summarize(bytes!), { rcode: Rcode.REFUSED, id: 0xabcd }), {
+      rcode: Rcode.REFUSED,
+      id: 0xabcd,
+    });
+  }
+});
+
 test("respond() answers FORMERR to a TSIG record outside the additional section (RFC 8945 section 5.1)", async () => {
   const tsig: ResourceRecord = {
     name: "key.example",
