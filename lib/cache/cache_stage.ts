@@ -15,6 +15,7 @@ import {
   type Message,
   type Question,
   Rcode,
+  rcodeName,
   reply,
   responseEdns,
   typeName,
@@ -217,10 +218,11 @@ export function answerCache(options: CacheOptions): Cache {
     if (!stale) return fetch(key, slot, request, next).then((response) => forClient(query, response));
     return fetch(key, slot, request, next).then(
       (response) => {
-        // Every upstream answered SERVFAIL (the forwarder passes the last one on): a failure too.
-        if (response.rcode === Rcode.SERVFAIL) {
+        // Every upstream answered SERVFAIL or REFUSED (the forwarder passes the last one on): a
+        // failure to refresh too (RFC 8767 section 4), as a timeout is.
+        if (response.rcode === Rcode.SERVFAIL || response.rcode === Rcode.REFUSED) {
           if (request.trace) request.trace.source = Source.STALE;
-          return failedOver(query, stale, "the upstreams answered SERVFAIL");
+          return failedOver(query, stale, `the upstreams answered ${rcodeName(response.rcode)}`);
         }
         return forClient(query, response);
       },
