@@ -17,6 +17,7 @@ import {
   type ResourceRecord,
   RRClass,
   RRType,
+  typeCode,
 } from "../proto/mod.ts";
 import type { LocalData } from "../zone/mod.ts";
 import type { Stage } from "./request.ts";
@@ -36,7 +37,9 @@ const IPV6_LOOPBACK = ip6Zone("0".repeat(31) + "1");
 /**
  * The default zones, as listed by issue 13: RFC 6761 (`localhost`, `invalid`, `onion` from RFC
  * 7686, `local` from RFC 6762), RFC 8375 (`home.arpa`), RFC 6303 (RFC 1918, 0/8, 127/8,
- * 169.254/16, the three TEST-NETs, 255.255.255.255, ::, ::1, fd00::/8, fe80::/10, 2001:db8::/32).
+ * 169.254/16, the three TEST-NETs, 255.255.255.255, ::, ::1, fd00::/8, fe80::/10, 2001:db8::/32),
+ * and RFC 7793's 100.64.0.0/10 (shared address space, `64.100` to `127.100.in-addr.arpa`), as
+ * unbound has them.
  * `test` is not among them: people use it for real test zones forwarded elsewhere.
  */
 export const DEFAULT_ZONES: readonly string[] = [
@@ -47,6 +50,7 @@ export const DEFAULT_ZONES: readonly string[] = [
   "home.arpa",
   "0.in-addr.arpa",
   "10.in-addr.arpa",
+  ...Array.from({ length: 64 }, (_, i) => `${64 + i}.100.in-addr.arpa`),
   "127.in-addr.arpa",
   "254.169.in-addr.arpa",
   ...Array.from({ length: 16 }, (_, i) => `${16 + i}.172.in-addr.arpa`),
@@ -200,6 +204,14 @@ export function hasNamesBelow(data: LocalData, key: string): boolean {
   return false;
 }
 
+/** An ANY answer cut to its first RRset, as local data's is over UDP (RFC 8482 section 4.1). */
+function firstRRset(answer: DefaultAnswer): DefaultAnswer {
+  const first = answer.answers[0];
+  if (!first) return answer;
+  const type = typeCode(first.data);
+  return { ...answer, answers: answer.answers.filter((record) => typeCode(record.data) === type) };
+}
+
 /** Options for {@link defaultZones}. */
 export interface DefaultZonesOptions {
   /** Whether the default zones are answered (`--no-default-zones` turns them off); read per query. */
@@ -220,8 +232,9 @@ export function defaultZones(options: DefaultZonesOptions): Stage {
     const question = query.questions[0];
     if (!question || (question.class !== RRClass.IN && question.class !== RRClass.ANY)) return next(request);
     if (!options.enabled()) return next(request);
-    const answer = defaultZoneAnswer(table, question.name, question.type, exists);
-    if (!answer) return next(request);
+    const found = defaultZoneAnswer(table, question.name, question.type, exists);
+    if (!found) return next(request);
+    const answer = question.type === RRType.ANY && request.transport === "udp" ? firstRRset(found) : found;
     // For QCLASS ANY no server holds every class, so no answer is authoritative (as NSD answers).
     return Promise.resolve(reply(query, { authoritative: question.class !== RRClass.ANY, ...answer }));
   };

@@ -51,6 +51,7 @@ async function ask(
   question: string,
   settings: Partial<LocalSettings> = {},
   forwardZones: readonly ForwardZone[] = [LAN],
+  transport: "udp" | "tcp" = "udp",
 ): Promise<Outcome> {
   const [name = "", type = "A", rrClass = "IN"] = question.split(" ");
   const forwarded: string[] = [];
@@ -74,7 +75,7 @@ async function ask(
   );
   const classCode = RRClass[rrClass as keyof typeof RRClass];
   const bytes = encodeMessage(query({ name, type: typeFromText(type)!, class: classCode }, { id: 7 }));
-  const response = await respond(bytes, contextOf(), {
+  const response = await respond(bytes, contextOf({ transport }), {
     resolve,
     report: (error) => forwarded.push(`!${error}`),
   });
@@ -127,6 +128,7 @@ interface Row {
   readonly question: string;
   readonly settings?: Partial<LocalSettings>;
   readonly zones?: readonly ForwardZone[];
+  readonly transport?: "udp" | "tcp";
   readonly want: Outcome;
 }
 
@@ -147,8 +149,24 @@ const rows: readonly Row[] = [
     want: { ...nodata("localhost"), forwarded: [] },
   },
   {
-    name: "localhost ANY is every record at the apex",
+    name: "a CGNAT address's reverse name (100.64.0.0/10, RFC 7793) is NXDOMAIN here, never forwarded",
+    question: "1.0.65.100.in-addr.arpa PTR",
+    want: { ...nxdomain("65.100.in-addr.arpa"), forwarded: [] },
+  },
+  {
+    name: "the reverse name of 100.128.0.1, outside 100.64.0.0/10, is forwarded",
+    question: "1.0.128.100.in-addr.arpa PTR",
+    want: { ...FORWARDED, forwarded: ["1.0.128.100.in-addr.arpa"] },
+  },
+  {
+    name: "localhost ANY over UDP is the apex's first RRset only (RFC 8482), as a zone's is",
     question: "localhost ANY",
+    want: { rcode: 0, aa: true, answer: ["localhost 10800 A 127.0.0.1"], authority: [], forwarded: [] },
+  },
+  {
+    name: "localhost ANY over TCP is every record at the apex",
+    question: "localhost ANY",
+    transport: "tcp",
     want: {
       rcode: 0,
       aa: true,
@@ -372,7 +390,7 @@ const rows: readonly Row[] = [
 
 for (const row of rows) {
   test(`local stages: ${row.name}`, async () => {
-    deepEqual(await ask(row.question, row.settings, row.zones ?? [LAN]), row.want);
+    deepEqual(await ask(row.question, row.settings, row.zones ?? [LAN], row.transport), row.want);
   });
 }
 
