@@ -284,9 +284,9 @@ Options:
   --secondary-dir DIR  write secondary zones there; serve them from there at start
   --journal-size N     records of differences kept per zone for IXFR
                        (default 100000; 0: AXFR only)
-  --rate-limit N       UDP responses a second per client prefix, and the burst;
-                       over it a response is dropped or slipped (default 0: off;
-                       TCP is never limited)
+  --rate-limit N       UDP responses a second per client prefix, and the burst,
+                       per UDP event loop; over it a response is dropped or
+                       slipped (default 0: off; TCP is never limited)
   --rate-limit-prefix P  IPv4 prefix length clients are limited by (default 24)
   --rate-limit-prefix6 P  IPv6 prefix length clients are limited by (default 56)
   --rate-limit-slip K  send every K-th response over the limit truncated (TC=1)

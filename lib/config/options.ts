@@ -295,7 +295,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: "rate-limit",
     type: { kind: "integer", min: 0, max: 1_000_000 },
     default: 0,
-    summary: "UDP responses a second per client prefix, and the burst (0 turns rate limiting off)",
+    summary:
+      "UDP responses a second per client prefix, and the burst, per UDP event loop (0 turns rate limiting off)",
     restart: true,
   },
   {
