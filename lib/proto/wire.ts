@@ -49,6 +49,7 @@ function labelText(bytes: Uint8Array, start: number, length: number): string {
  * Where the compression pointer at `pos` leads, or -1 when it does not point strictly before
  * `lowest` (the previous pointer's target, or the name's own start). That rule, dnspython's, makes
  * loops impossible without a counter (RFC 1035 section 4.1.4: a pointer is to a prior occurrence).
+ * The walkers add the rule's other half: the labels pointed to end before the pointer itself.
  * The caller has checked that both of the pointer's octets are there.
  */
 export function pointerTarget(bytes: Uint8Array, pos: number, lowest: number): number {
@@ -174,9 +175,11 @@ export class Reader {
         const target = pointerTarget(bytes, pos, lowest);
         if (target < 0) throw new DecodeError("bad-pointer", pos);
         if (resume < 0) resume = pos + 2;
+        // The name pointed to is a prior occurrence: it ends before this pointer. Labels that ran on
+        // past it would read the bytes of later fields (and of an OPT record a forwarder drops).
+        limit = pos;
         pos = lowest = target;
-        limit = bytes.length;
-        overrun = "truncated";
+        overrun = "bad-pointer";
         continue;
       }
       // 0x40 and 0x80 are not DNS labels (RFC 6891 section 5).

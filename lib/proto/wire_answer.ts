@@ -92,8 +92,9 @@ function nameEnd(bytes: Uint8Array, pos: number, limit: number): number {
       // Never into the header either, which the response rewrites (a refused pointer's -1 is below it).
       if (target < HEADER_SIZE) return -1;
       if (resume < 0) resume = pos + 2;
+      // A prior occurrence ends before the pointer (as Reader.name() reads it).
+      limit = pos;
       pos = lowest = target;
-      limit = bytes.length;
       continue;
     }
     if (length > MAX_LABEL) return -1;

@@ -133,10 +133,17 @@ test("Reader.within() limits reads to a window that must be consumed exactly", a
     assert.equal(reader.remaining, 1);
   });
 
-  await t.step("past a pointer, the end of the message is 'truncated' again", () => {
+  await t.step("past a pointer, labels that run to the pointer itself are a 'bad-pointer'", () => {
     const reader = new Reader(hex`3f  c000`); // a 63-octet label at @0, cut; a window holding a pointer to it
     reader.take(1);
-    assertDecodeError(() => reader.within(2, (r) => r.name()), "truncated", 0);
+    assertDecodeError(() => reader.within(2, (r) => r.name()), "bad-pointer", 0);
+  });
+
+  await t.step("a pointer to labels that run on past it is a 'bad-pointer' (not a prior occurrence)", () => {
+    // @0 "a" and the root; @3 a 4-octet "label" whose octets are the pointer at @4 to it and what follows.
+    const reader = new Reader(hex`01 61 00  04 c003 0000  00`);
+    reader.take(4);
+    assertDecodeError(() => reader.name(), "bad-pointer", 3);
   });
 
   await t.step("a pointer inside the window may target octets before it", () => {

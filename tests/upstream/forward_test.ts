@@ -149,6 +149,41 @@ test("forward() strips the RRSIG and NSEC records an upstream adds to a DO=0 que
   }
 });
 
+test("forward() refuses a reply whose pointer leads to labels that run on past it (found by fuzzing)", async () => {
+  // www.example.net A 17.0.2.1, and in authority NS <a pointer to the A's RDATA>: read as a name,
+  // octet 17 is a label running over the NS record and on into the OPT record after it.
+  const exchange: Exchange = (bytes) => {
+    const question = bytes.subarray(12, bytes.length - 11); // the query's question, without its OPT
+    const rdataAt = 12 + question.length + 12;
+    return Promise.resolve(Uint8Array.from([
+      bytes[0]!,
+      bytes[1]!,
+      0x81,
+      0x80,
+      0,
+      1,
+      0,
+      1,
+      0,
+      1,
+      0,
+      1,
+      ...question,
+      ...hex`c00c 0001 0001 0000012c 0004 11000201`,
+      ...hex`c00c 0002 0001 0000012c 0002`,
+      0xc0 | (rdataAt >> 8),
+      rdataAt & 0xff,
+      ...hex`00 0029 04d0 00000000 0000`,
+    ]));
+  };
+  const stage = forward(upstreams(exchange), { timeoutMs: 1000 });
+  const edns = { udpPayloadSize: 1232, version: 0, dnssecOk: false, flags: 0, options: [] };
+  await rejects(stage(requestOf(query("www.example.net", { edns })), refuse), (error) => {
+    equal((error as Error).message, "Malformed reply from upstream1");
+    return true;
+  });
+});
+
 test("forward() takes a new ID from nextId for every query", async () => {
   const upstream = recording((bytes) => Promise.resolve(replyTo(bytes)));
   let next = 100;
