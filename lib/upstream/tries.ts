@@ -83,6 +83,21 @@ function refusesEdns(rcode: number): boolean {
   return rcode === Rcode.FORMERR || rcode === Rcode.NOTIMP || rcode === Rcode.BADVERS;
 }
 
+/**
+ * The RCODEs an answer to a query can carry on to the client (RFC 1035, and YXDOMAIN for a DNAME
+ * that overflows, RFC 6672): the rest (UPDATE's, TSIG's, DSO's, unassigned ones, extended ones
+ * but BADVERS, which the EDNS retry reads) say the upstream is broken, and count as its failure.
+ */
+const ANSWER_RCODES: ReadonlySet<number> = new Set([
+  Rcode.NOERROR,
+  Rcode.FORMERR,
+  Rcode.SERVFAIL,
+  Rcode.NXDOMAIN,
+  Rcode.NOTIMP,
+  Rcode.REFUSED,
+  Rcode.YXDOMAIN,
+]);
+
 /** The tries of one query; `promise` settles with the client's answer or the failure. */
 export class QueryTries {
   /** The client's answer, or an UpstreamError (or a bug) when no upstream gave one. */
@@ -235,12 +250,20 @@ export class QueryTries {
 
   #answered(attempt: Try, answer: Message): void {
     if (!attempt.open || this.#done) return;
+    const rcode = answer.rcode;
+    const retriesEdns = !attempt.plain && this.#request.edns !== null && refusesEdns(rcode);
+    if (!ANSWER_RCODES.has(rcode) && !retriesEdns) {
+      const name = this.#order[attempt.at]!.name;
+      return this.#failed(
+        attempt,
+        new UpstreamError(`Upstream ${name} answered RCODE ${rcode}, which no query gets`),
+      );
+    }
     attempt.open = false;
     this.#open--;
     const ctx = this.#ctx;
     const upstream = this.#order[attempt.at]!;
-    const rcode = answer.rcode;
-    if (!attempt.plain && this.#request.edns !== null && refusesEdns(rcode)) {
+    if (retriesEdns) {
       // One retry without EDNS per upstream and query, however many EDNS tries come back so.
       if (this.#tries.some((other) => other.fallback && other.at === attempt.at)) return this.#settleIfIdle();
       const time = ctx.now();
