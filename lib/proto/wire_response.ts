@@ -153,9 +153,9 @@ export class WireResponse implements Message {
     return this.#sections();
   }
 
-  /** As a plain {@link Message}, sections included (JSON.stringify leaves getters out otherwise). */
+  /** As {@link plain} (JSON.stringify leaves getters out otherwise). */
   toJSON(): Message {
-    return this.#sections();
+    return this.plain();
   }
 
   /** The sections: those of the bytes {@link encode} makes, or when it cannot, of the reply as it came. */
